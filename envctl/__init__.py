@@ -1,0 +1,5 @@
+"""envctl: explicit ML deployment environments and safe promotion between them."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

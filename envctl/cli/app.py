@@ -1,0 +1,84 @@
+"""The Typer app, shared option aliases and the error boundary."""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from envctl import __version__, console
+from envctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvctlError
+
+app = typer.Typer(
+    name="envctl",
+    help="Explicit ML deployment environments: versioned specs, mismatch checks, "
+    "hermetic image builds and gated promotion recorded in git.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class Format(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print_text(f"envctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """envctl: environments as versioned specs, checked, built and promoted safely."""
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the app; turn EnvctlError and Ctrl-C into one line and an exit code."""
+    try:
+        result = app(args=argv, prog_name="envctl", standalone_mode=False)
+    except EnvctlError as exc:
+        report(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        console.error_line("interrupted")
+        return EXIT_INTERRUPTED
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        console.error_line("aborted")
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # typer's ClickException family, without importing click
+        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
+            exc.show()
+            return int(getattr(exc, "exit_code", EXIT_USAGE))
+        raise
+    return result if isinstance(result, int) else 0
+
+
+def report(exc: EnvctlError) -> None:
+    """Print the error: one line, then the remaining problems if there are several."""
+    console.error_line(exc.message)
+    for line in exc.details[1:]:
+        sys.stderr.write(f"  {line}\n")
+
+
+def want_json(fmt: Format) -> bool:
+    return fmt is Format.json
+
+
+def no_color() -> bool:
+    return bool(os.environ.get("NO_COLOR"))

@@ -1,0 +1,60 @@
+"""The one owner of the terminal: results on stdout, diagnostics on stderr.
+
+`markup=False` everywhere so user data (paths, `[extras]`, logs) prints as is.
+NO_COLOR and non-TTY output are respected by Rich itself; we add nothing that
+would defeat that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@cache
+def out() -> Console:
+    from rich.console import Console
+
+    return Console(file=sys.stdout, markup=False, highlight=False, soft_wrap=True)
+
+
+@cache
+def err() -> Console:
+    from rich.console import Console
+
+    return Console(file=sys.stderr, markup=False, highlight=False, soft_wrap=True, stderr=True)
+
+
+def print_json(data: Any) -> None:
+    """Machine output: plain JSON, never coloured, one document."""
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+
+
+def print_text(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def error_line(message: str) -> None:
+    _styled_line(f"error: {message}", "bold red")
+
+
+def warning_line(message: str) -> None:
+    _styled_line(f"warning: {message}", "yellow")
+
+
+def info_line(message: str) -> None:
+    _styled_line(message, "dim")
+
+
+def _styled_line(text: str, style: str) -> None:
+    if os.environ.get("NO_COLOR") or not sys.stderr.isatty():
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+        return
+    err().print(text, style=style)

@@ -1,0 +1,83 @@
+"""The error hierarchy. Every expected failure is an EnvctlError with an exit code.
+
+Exit codes (the README holds the same table):
+
+    0   success; no finding at or above --fail-on
+    1   a check said no: blocking diff findings, a gate failed, verify found drift
+    2   usage error (bad flags or arguments)
+    3   invalid input: spec/config/template error, unknown env, model or version
+    4   an external system failed: Docker engine, build, git, push rejected
+    5   promotion waits only for approvals
+    130 interrupted
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INVALID_INPUT = 3
+EXIT_EXTERNAL = 4
+EXIT_AWAITING_APPROVAL = 5
+EXIT_INTERRUPTED = 130
+
+
+class EnvctlError(Exception):
+    """Root of every error envctl expects. `str(err)` is the one line shown."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+    def __init__(self, message: str, *, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = tuple(details)
+
+
+class UsageError(EnvctlError):
+    exit_code = EXIT_USAGE
+
+
+class InputError(EnvctlError):
+    """Invalid input: a spec, config, template, or an unknown name."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class SpecError(InputError):
+    """One or more problems in a spec file; `details` holds one line per problem."""
+
+
+class ConfigError(InputError):
+    pass
+
+
+class UnknownNameError(InputError):
+    pass
+
+
+class CheckFailed(EnvctlError):
+    """A check said no: diff findings, a gate, verify drift, `check`."""
+
+    exit_code = EXIT_CHECK_FAILED
+
+
+class ExternalError(EnvctlError):
+    exit_code = EXIT_EXTERNAL
+
+
+class EngineError(ExternalError):
+    """The Docker Engine could not be reached or a build/run failed."""
+
+
+class GitError(ExternalError):
+    pass
+
+
+class AwaitingApproval(EnvctlError):
+    exit_code = EXIT_AWAITING_APPROVAL
+
+
+class Interrupted(EnvctlError):
+    exit_code = EXIT_INTERRUPTED

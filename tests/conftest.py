@@ -1,0 +1,81 @@
+"""Shared fixtures: real git with a pinned identity, a real Docker Engine behind a marker."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_BASE_IMAGE = os.environ.get("ENVCTL_TEST_BASE_IMAGE", "envctl-test/debian-python:bookworm")
+
+
+@pytest.fixture(autouse=True)
+def _git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every test sees the same git identity and no user/system git config."""
+    home = tmp_path_factory.getbasetemp() / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Ada Tester")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ada@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Ada Tester")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty real git repository, made the current directory."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Ada Tester")
+    git(repo, "config", "user.email", "ada@example.com")
+    git(repo, "config", "commit.gpgsign", "false")
+    git(repo, "config", "tag.gpgsign", "false")
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def docker_required() -> bool:
+    return os.environ.get("ENVCTL_REQUIRE_DOCKER") == "1"
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> Iterator[object]:
+    """A real Docker Engine client, or a skip (a failure when ENVCTL_REQUIRE_DOCKER=1)."""
+    from envctl import engine
+    from envctl.errors import EngineError
+
+    try:
+        client = engine.client()
+        client.ping()
+    except EngineError as exc:
+        if docker_required():
+            pytest.fail(f"Docker is required (ENVCTL_REQUIRE_DOCKER=1) but: {exc}")
+        pytest.skip(f"no Docker Engine: {exc}")
+    yield client
+
+
+@pytest.fixture(scope="session")
+def base_image(docker_engine: object) -> str:
+    """The local python3 + venv base image made by .ci/docker-up."""
+    from envctl import engine
+
+    if not engine.image_exists(TEST_BASE_IMAGE):
+        message = f"base image {TEST_BASE_IMAGE} is missing; run .ci/docker-up"
+        if docker_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    return TEST_BASE_IMAGE
