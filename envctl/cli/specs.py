@@ -1,0 +1,136 @@
+"""init, validate, show, list, schema, check."""
+
+from __future__ import annotations
+
+import enum
+from typing import Annotated
+
+import typer
+
+from envctl import console
+from envctl.cli.app import Format, FormatOpt, app
+from envctl.errors import CheckFailed, SpecError
+
+
+@app.command()
+def init(
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Scaffold envctl.yaml and environments/{dev,staging,prod}.yaml here."""
+    from envctl.commands.init import init as run_init
+
+    for path in run_init(force=force):
+        console.print_text(f"created {path}")
+
+
+@app.command()
+def validate(
+    operands: Annotated[
+        list[str] | None, typer.Argument(help="Environment names or spec files (default: all).")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Validate environment specs; exit 3 listing every problem when one is invalid."""
+    from envctl.commands.specs import validate as run
+
+    results = run(operands or [])
+    if fmt is Format.json:
+        console.print_json({"schema_version": 1, "results": [r.to_json() for r in results]})
+    else:
+        for r in results:
+            if r.ok:
+                console.print_text(f"ok    {r.operand}  v{r.version}  {r.fingerprint[:12] if r.fingerprint else ''}  {r.source}")
+    bad = [r for r in results if not r.ok]
+    if bad:
+        problems = [p for r in bad for p in r.problems]
+        noun = "spec is" if len(bad) == 1 else "specs are"
+        raise SpecError(f"{len(bad)} {noun} invalid: {problems[0]}"
+                        + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
+                        details=problems)
+
+
+class ShowFormat(str, enum.Enum):
+    yaml = "yaml"
+    json = "json"
+
+
+@app.command()
+def show(
+    env: Annotated[str, typer.Argument(help="Environment: name, file, name@REV or name@vN.")],
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        ShowFormat.yaml
+    ),
+) -> None:
+    """Print the resolved spec (after extends), its version and fingerprint."""
+    from envctl.commands.specs import show as run
+
+    environment = run(env)
+    data = {"environment": environment.label, "file": environment.source,
+            "version": environment.spec.version, "fingerprint": environment.fingerprint,
+            "spec": environment.spec.canonical()}
+    if fmt is ShowFormat.json:
+        console.print_json(data)
+        return
+    import yaml
+
+    console.print_text(f"# {environment.label} v{environment.spec.version} "
+                       f"fingerprint {environment.fingerprint}\n# from {environment.source}")
+    console.print_text(yaml.safe_dump(data["spec"], sort_keys=False, default_flow_style=False))
+
+
+@app.command("list")
+def list_(fmt: FormatOpt = Format.table) -> None:
+    """List the project's environments in stage order, with version and fingerprint."""
+    from envctl.commands.specs import list_environments
+
+    rows = list_environments()
+    if fmt is Format.json:
+        console.print_json({"schema_version": 1, "environments": [r.to_json() for r in rows]})
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    for column in ("stage", "environment", "version", "fingerprint", "file"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(str(r.stage or "-"), r.name, f"v{r.version}" if r.version else "invalid",
+                      (r.fingerprint or "")[:12] or (r.error or ""), r.source)
+    console.out().print(table)
+
+
+class SchemaKind(str, enum.Enum):
+    environment = "environment"
+    project = "project"
+
+
+@app.command()
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = SchemaKind.environment,
+) -> None:
+    """Print the JSON Schema of environment specs (or of envctl.yaml)."""
+    from envctl.commands.specs import config_schema
+    from envctl.commands.specs import schema as spec_schema
+
+    console.print_json(spec_schema() if kind is SchemaKind.environment else config_schema())
+
+
+@app.command()
+def check(
+    base: Annotated[
+        str | None, typer.Option("--base", help="Git revision to compare with (default HEAD).")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """CI step: every spec valid, and every spec changed since BASE has a higher version."""
+    from envctl.commands.check import check as run
+
+    report = run(base=base)
+    if fmt is Format.json:
+        console.print_json(report.to_json())
+    else:
+        for f in report.findings:
+            console.print_text(f"{f.source}: {f.message}")
+        if report.ok:
+            console.print_text(f"ok: {report.checked} specs checked against {report.base}")
+    if not report.ok:
+        raise CheckFailed(f"{len(report.findings)} spec(s) need attention; see above")

@@ -1,0 +1,1 @@
+"""One module per CLI verb: plain typed inputs, a result value out, EnvctlError on failure."""
