@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from envctl import values
-from envctl.spec import Classification, Cpu, Engine, Memory, RelPath, SafeText, Strict
+from envctl.spec import Classification, Cpu, Engine, Memory, Packages, RelPath, SafeText, Strict
 
 CONFIG_FILE = "envctl.yaml"
 Severity = Literal["error", "warning", "info"]
@@ -17,20 +17,13 @@ StageName = Annotated[str, AfterValidator(lambda v: values.word(v, "stage name")
 class Requires(Strict):
     """What a model needs from any environment it runs in."""
 
-    python: str | None = Field(None, description="PEP 440 specifier, e.g. \">=3.11\".")
-    packages: dict[str, str] = Field(default_factory=dict)
+    python: str | None = Field(None, description='PEP 440 specifier, e.g. ">=3.11".')
+    packages: Packages = Field(default_factory=dict)
     data: list[Classification] = Field(default_factory=list)
     cpu: Cpu | None = None
     memory: Memory | None = None
     gpu: int = Field(0, ge=0)
     engines: list[Engine] = Field(default_factory=list)
-
-    @field_validator("packages", mode="before")
-    @classmethod
-    def _packages(cls, raw: object) -> object:
-        from envctl.spec import _normalise_packages
-
-        return _normalise_packages(raw)
 
     @field_validator("python", mode="before")
     @classmethod
@@ -55,27 +48,32 @@ class Serve(Strict):
 
 class Model(Strict):
     path: RelPath = Field(description="Folder holding the model's code (copied into images).")
-    requires: Requires = Field(default_factory=Requires)
+    requires: Requires = Field(default_factory=lambda: Requires())
     serve: Serve | None = None
 
 
 class Policy(Strict):
     pin_exact: list[StageName] = Field(
-        default_factory=list, description="Environments whose packages must all be pinned with ==.")
+        default_factory=list, description="Environments whose packages must all be pinned with ==."
+    )
     pin_digest: list[StageName] = Field(
-        default_factory=list, description="Environments whose base image must be pinned by digest.")
+        default_factory=list, description="Environments whose base image must be pinned by digest."
+    )
     severity: dict[str, Severity] = Field(
-        default_factory=dict, description="Finding kind -> severity override.")
+        default_factory=dict, description="Finding kind -> severity override."
+    )
 
 
 class ProjectConfig(Strict):
-    stages: list[StageName] = Field(default_factory=lambda: ["dev", "staging", "prod"],
-                                    min_length=1)
+    stages: list[StageName] = Field(
+        default_factory=lambda: ["dev", "staging", "prod"], min_length=1
+    )
     environments: RelPath = "environments"
     registry: Annotated[str, AfterValidator(values.safe_token)] | None = Field(
-        None, description="Image registry to push to, e.g. 127.0.0.1:5000/team.")
+        None, description="Image registry to push to, e.g. 127.0.0.1:5000/team."
+    )
     models: dict[str, Model] = Field(default_factory=dict)
-    policy: Policy = Field(default_factory=Policy)
+    policy: Policy = Field(default_factory=lambda: Policy())
 
     @field_validator("models")
     @classmethod

@@ -15,13 +15,23 @@ def policy_problems(env: Environment, project: Project) -> list[Problem]:
     if name in policy.pin_exact:
         for package, spec in env.spec.packages.items():
             if values.pinned_version(spec) is None:
-                problems.append(_at(env, ("packages", package),
-                    f"policy pin_exact: {name} must pin {package} exactly "
-                    f"(got {spec!r}; write \"==X.Y.Z\")"))
+                problems.append(
+                    _at(
+                        env,
+                        ("packages", package),
+                        f"policy pin_exact: {name} must pin {package} exactly "
+                        f'(got {spec!r}; write "==X.Y.Z")',
+                    )
+                )
     if name in policy.pin_digest and values.image_digest(env.spec.image.base) is None:
-        problems.append(_at(env, ("image", "base"),
-            f"policy pin_digest: {name} must pin its base image by digest "
-            f"({env.spec.image.base}@sha256:<digest>)"))
+        problems.append(
+            _at(
+                env,
+                ("image", "base"),
+                f"policy pin_digest: {name} must pin its base image by digest "
+                f"({env.spec.image.base}@sha256:<digest>)",
+            )
+        )
     return problems
 
 

@@ -85,10 +85,12 @@ class Project:
 
 
 def display_path(path: Path) -> str:
+    """Relative to the working directory when below it, else absolute."""
     try:
-        return os.path.relpath(path)
+        rel = os.path.relpath(path)
     except ValueError:  # pragma: no cover - other drive on Windows
         return str(path)
+    return str(path) if rel.startswith("..") else rel
 
 
 def find_project(start: Path | None = None) -> Project | None:
@@ -161,8 +163,10 @@ def _unknown_env_message(name: str, project: Project) -> str:
     near = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
     hint = f"; did you mean {near[0]!r}?" if near else ""
     known = ", ".join(names) or "none"
-    return (f"unknown environment {name!r}{hint} (known: {known}; "
-            f"specs live in {display_path(project.env_dir)}/)")
+    return (
+        f"unknown environment {name!r}{hint} (known: {known}; "
+        f"specs live in {display_path(project.env_dir)}/)"
+    )
 
 
 def _load_from_disk(path: Path, project: Project | None) -> Environment:
@@ -178,8 +182,9 @@ def _load_at_rev(path: Path, rev: str, project: Project | None) -> Environment:
     root = vcs.toplevel(path.parent if path.parent.exists() else Path.cwd())
     relpath = path.resolve().relative_to(root.resolve()).as_posix()
     match = _VERSION_REF.match(rev)
-    commit = (_commit_of_version(root, relpath, int(match[1])) if match
-              else vcs.resolve_commit(root, rev))
+    commit = (
+        _commit_of_version(root, relpath, int(match[1])) if match else vcs.resolve_commit(root, rev)
+    )
 
     def reader(target: Path) -> bytes | None:
         rel = target.resolve().relative_to(root.resolve()).as_posix()
@@ -204,7 +209,8 @@ def _commit_of_version(root: Path, relpath: str, version: int) -> str:
             break
     if found is None:
         raise UnknownNameError(
-            f"no commit has {relpath} at version {version}; see `git log -- {relpath}`")
+            f"no commit has {relpath} at version {version}; see `git log -- {relpath}`"
+        )
     return found
 
 
@@ -217,8 +223,10 @@ def _peek_version(blob: bytes | None) -> int | None:
 
 # ---- extends ----------------------------------------------------------------
 
-def _resolve(path: Path, reader: Callable[[Path], bytes | None], project: Project | None,
-             rev: str | None) -> Environment:
+
+def _resolve(
+    path: Path, reader: Callable[[Path], bytes | None], project: Project | None, rev: str | None
+) -> Environment:
     chain: list[tuple[Path, Document, str]] = []
     current: Path | None = path
     boundary = (project.root if project else path.parent).resolve()
@@ -251,13 +259,16 @@ def _parent_path(doc: Document, current: Path, boundary: Path, source: str) -> P
     target = current.parent / (parent if looks_like_path(parent) else f"{parent}.yaml")
     target = Path(os.path.normpath(target))
     if not target.resolve().is_relative_to(boundary):
-        raise SpecError(f"{where}: {parent!r} points outside the project ({boundary}); "
-                        "keep parent specs inside it")
+        raise SpecError(
+            f"{where}: {parent!r} points outside the project ({boundary}); "
+            "keep parent specs inside it"
+        )
     return target
 
 
-def _merge_chain(chain: list[tuple[Path, Document, str]], path: Path,
-                 rev: str | None) -> Environment:
+def _merge_chain(
+    chain: list[tuple[Path, Document, str]], path: Path, rev: str | None
+) -> Environment:
     merged: dict[str, Any] = {}
     positions: dict[yamldoc.Path, Position] = {}
     for _, doc, source in reversed(chain):
@@ -265,22 +276,28 @@ def _merge_chain(chain: list[tuple[Path, Document, str]], path: Path,
         for key_path, (line, col) in doc.positions.items():
             positions[key_path] = (source.split("@")[0], line, col)
     child_doc, child_source = chain[0][1], chain[0][2]
-    merged_doc = Document(data=merged, positions=dict(child_doc.positions))
-    for key_path, (_, line, col) in positions.items():
-        merged_doc.positions.setdefault(key_path, (line, col))
+    merged_doc = Document(data=merged)
+    for key_path, (file, line, col) in positions.items():
+        merged_doc.positions[key_path] = (line, col)
+        merged_doc.files[key_path] = file + (f"@{rev}" if rev else "")
     spec = validate(Spec, merged_doc, child_source)
     problems = _name_problems(spec, path, child_doc)
     if problems:
         raise_problems(problems, child_source)
-    return Environment(spec=spec, source=child_source, path=None if rev else path, rev=rev,
-                       positions=positions)
+    return Environment(
+        spec=spec, source=child_source, path=None if rev else path, rev=rev, positions=positions
+    )
 
 
 def _name_problems(spec: Spec, path: Path, doc: Document) -> list[Problem]:
     if spec.name != path.stem:
-        return [doc.problem(
-            f"name {spec.name!r} does not match the file name {path.name!r}; "
-            f"rename one so they agree", ("name",))]
+        return [
+            doc.problem(
+                f"name {spec.name!r} does not match the file name {path.name!r}; "
+                f"rename one so they agree",
+                ("name",),
+            )
+        ]
     return []
 
 

@@ -53,37 +53,59 @@ Memory = Annotated[
 Cpu = Annotated[float, BeforeValidator(values.cpu_count)]
 
 
+PackageKey = Annotated[str, AfterValidator(values.package_key)]
+Specifier = Annotated[str, BeforeValidator(values.specifier)]
+
+
+def _no_twins(raw: Any) -> Any:
+    """Two spellings of one package would silently merge once normalised: refuse."""
+    if not isinstance(raw, dict):
+        return raw
+    seen: dict[str, str] = {}
+    for key in raw:
+        try:
+            name = values.package_key(str(key))
+        except ValueError:
+            continue  # reported per key by the field's own validation
+        if name in seen:
+            raise ValueError(f"{key!r} and {seen[name]!r} are the same package ({name}); keep one")
+        seen[name] = str(key)
+    return {str(k): v for k, v in raw.items()}
+
+
+Packages = Annotated[dict[PackageKey, Specifier], BeforeValidator(_no_twins)]
+
+
 class Image(Strict):
     base: ImageRef = Field(description="Base image; pin by digest in production.")
     platform: Platform = Field("linux/amd64", description="Target platform of the image.")
     repository: Annotated[str, AfterValidator(values.image_ref)] | None = Field(
-        None, description="Image repository for built images (default envctl/<env>).")
+        None, description="Image repository for built images (default envctl/<env>)."
+    )
 
 
 class Data(Strict):
     allowed: list[Classification] = Field(
-        default_factory=list, description="Data classifications readable here.")
+        default_factory=list, description="Data classifications readable here."
+    )
     sources: list[SafeToken] = Field(default_factory=list, description="Allowed data sources.")
 
 
 class Compute(Strict):
-    cpu: Cpu | None = Field(None, description="Cores (4, 0.5 or \"500m\").")
-    memory: Memory | None = Field(None, description="Memory (\"8Gi\", \"512Mi\").")
+    cpu: Cpu | None = Field(None, description='Cores (4, 0.5 or "500m").')
+    memory: Memory | None = Field(None, description='Memory ("8Gi", "512Mi").')
     gpu: int = Field(0, ge=0, description="Number of GPUs.")
     engines: list[Engine] = Field(
-        default_factory=list, description="Compute engines available (spark, ray, dask, ...).")
+        default_factory=list, description="Compute engines available (spark, ray, dask, ...)."
+    )
 
 
 class TestsGate(Strict):
     paths: list[RelPath] = Field(default_factory=lambda: ["tests"])
-    packages: dict[str, str] = Field(
-        default_factory=dict, description="Test-only packages, added in a layer above the image.")
+    packages: Packages = Field(
+        default_factory=dict, description="Test-only packages, added in a layer above the image."
+    )
     timeout: int = Field(600, gt=0)
-
-    @field_validator("packages", mode="before")
-    @classmethod
-    def _packages(cls, raw: Any) -> Any:
-        return _normalise_packages(raw)
 
 
 class MetricsGate(Strict):
@@ -157,7 +179,9 @@ class Waiver(Strict):
 
 class Spec(Strict):
     model_config = ConfigDict(
-        extra="forbid", frozen=True, title="envctl environment",
+        extra="forbid",
+        frozen=True,
+        title="envctl environment",
         json_schema_extra={"$id": SCHEMA_ID},
     )
 
@@ -167,19 +191,15 @@ class Spec(Strict):
     description: SafeText | None = None
     image: Image
     python: PythonVersion = Field(json_schema_extra={"type": "string", "pattern": r"^3\.\d+"})
-    packages: dict[str, str] = Field(
-        default_factory=dict, description="PEP 508 name -> PEP 440 specifier (\"==1.26.4\").")
+    packages: Packages = Field(
+        default_factory=dict, description='PEP 508 name -> PEP 440 specifier ("==1.26.4").'
+    )
     system_packages: Annotated[list[AptName], Field(default_factory=list)]
-    data: Data = Field(default_factory=Data)
-    compute: Compute = Field(default_factory=Compute)
+    data: Data = Field(default_factory=lambda: Data())
+    compute: Compute = Field(default_factory=lambda: Compute())
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
     gates: list[Gate] = Field(default_factory=list, description="Gates to ENTER this stage.")
     waivers: list[Waiver] = Field(default_factory=list)
-
-    @field_validator("packages", mode="before")
-    @classmethod
-    def _packages(cls, raw: Any) -> Any:
-        return _normalise_packages(raw)
 
     @field_validator("env", mode="before")
     @classmethod
@@ -208,20 +228,6 @@ class Spec(Strict):
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _normalise_packages(raw: Any) -> Any:
-    if not isinstance(raw, dict):
-        return raw
-    out: dict[str, str] = {}
-    seen: dict[str, str] = {}
-    for key, spec in raw.items():
-        name = values.package_key(str(key))
-        if name in out:
-            raise ValueError(f"{key!r} and {seen[name]!r} are the same package ({name}); keep one")
-        seen[name] = str(key)
-        out[name] = values.specifier(spec)
-    return out
-
-
 _OPS = (">=", "<=", "==", "!=", ">", "<")
 
 
@@ -231,10 +237,10 @@ def parse_threshold(rule: str, metric: str = "metric") -> tuple[str, float]:
     for op in _OPS:
         if text.startswith(op):
             try:
-                return op, float(text[len(op):].strip())
+                return op, float(text[len(op) :].strip())
             except ValueError:
                 break
-    raise ValueError(f"{metric}: {rule!r} is not a threshold like \">= 0.90\"")
+    raise ValueError(f'{metric}: {rule!r} is not a threshold like ">= 0.90"')
 
 
 def json_schema() -> dict[str, Any]:

@@ -18,8 +18,9 @@ def validate(model: type[M], doc: Document, source: str) -> M:
     problems = list(doc.problems)
     result: M | None = None
     if doc.data is not None and not isinstance(doc.data, dict):
-        problems.append(Problem(
-            f"the document is a {type(doc.data).__name__}, not a mapping of keys", (), 1, 1))
+        problems.append(
+            Problem(f"the document is a {type(doc.data).__name__}, not a mapping of keys", (), 1, 1)
+        )
     elif doc.data is not None:
         try:
             result = model.model_validate(doc.data)

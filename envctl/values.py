@@ -32,10 +32,23 @@ _SAFE_TOKEN = re.compile(r"^[^\s\x00-\x1f\x7f'\"`$\\;|&<>]+$")
 _REL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
 
 _UNITS = {
-    "": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12,
-    "ki": 2**10, "mi": 2**20, "gi": 2**30, "ti": 2**40,
-    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+    "": 1,
+    "k": 10**3,
+    "m": 10**6,
+    "g": 10**9,
+    "t": 10**12,
+    "ki": 2**10,
+    "mi": 2**20,
+    "gi": 2**30,
+    "ti": 2**40,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
 }
 _QUANTITY = re.compile(r"^(?P<num>[0-9]+(?:\.[0-9]+)?)\s?(?P<unit>[A-Za-z]*)$")
 
@@ -64,10 +77,10 @@ def specifier(raw: object) -> str:
     """A PEP 440 specifier set, normalised. `*` or empty means any version."""
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         raise ValueError(
-            f"write the version as a quoted specifier, e.g. \"=={raw}\"; YAML read a number"
+            f'write the version as a quoted specifier, e.g. "=={raw}"; YAML read a number'
         )
     if not isinstance(raw, str):
-        raise ValueError("a package version must be a string such as \"==1.26.4\"")
+        raise ValueError('a package version must be a string such as "==1.26.4"')
     text = raw.strip()
     if text in ("", "*"):
         return "*"
@@ -113,12 +126,12 @@ def apt_package(raw: str) -> str:
 def python_version(raw: object) -> str:
     if isinstance(raw, float):
         raise ValueError(
-            f"YAML read this as the number {raw!r}; quote it (python: \"3.10\" is not python: 3.10)"
+            f'YAML read this as the number {raw!r}; quote it (python: "3.10" is not python: 3.10)'
         )
     if isinstance(raw, int) and not isinstance(raw, bool):
-        raise ValueError(f"write a major.minor version in quotes, e.g. \"{raw}.11\"")
+        raise ValueError(f'write a major.minor version in quotes, e.g. "{raw}.11"')
     if not isinstance(raw, str) or not _PYTHON.match(raw):
-        raise ValueError(f"{raw!r} is not a Python version like \"3.11\" or \"3.11.9\"")
+        raise ValueError(f'{raw!r} is not a Python version like "3.11" or "3.11.9"')
     return raw
 
 
@@ -162,13 +175,13 @@ def relative_path(raw: str) -> str:
 def memory_bytes(raw: object) -> int:
     """`8Gi`, `8192Mi`, `8G`, `512M`, or a number of bytes -> bytes."""
     if isinstance(raw, bool):
-        raise ValueError("memory must be a quantity such as \"8Gi\"")
+        raise ValueError('memory must be a quantity such as "8Gi"')
     if isinstance(raw, int):
         return raw
     match = _QUANTITY.match(str(raw).strip())
     unit = match["unit"].lower() if match else None
     if not match or unit not in _UNITS:
-        raise ValueError(f"{raw!r} is not a memory quantity like \"8Gi\", \"512Mi\" or \"16G\"")
+        raise ValueError(f'{raw!r} is not a memory quantity like "8Gi", "512Mi" or "16G"')
     try:
         return int(Decimal(match["num"]) * _UNITS[unit])
     except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
@@ -186,13 +199,13 @@ def format_bytes(value: int) -> str:
 def cpu_count(raw: object) -> float:
     """`4`, `0.5` or Kubernetes-style `500m` -> cores."""
     if isinstance(raw, bool):
-        raise ValueError("cpu must be a number of cores such as 4 or \"500m\"")
+        raise ValueError('cpu must be a number of cores such as 4 or "500m"')
     if isinstance(raw, (int, float)):
         value = float(raw)
     elif isinstance(raw, str) and re.match(r"^[0-9]+m$", raw.strip()):
         value = int(raw.strip()[:-1]) / 1000
     else:
-        raise ValueError(f"{raw!r} is not a number of cores such as 4, 0.5 or \"500m\"")
+        raise ValueError(f'{raw!r} is not a number of cores such as 4, 0.5 or "500m"')
     if value <= 0:
         raise ValueError("cpu must be greater than 0")
     return value

@@ -13,6 +13,7 @@ ourselves, so that:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +46,10 @@ class Problem:
     path: Path = ()
     line: int | None = None
     column: int | None = None
+    file: str | None = None  # set when the value came from another file (extends)
 
     def render(self, source: str) -> str:
-        where = source
+        where = self.file or source
         if self.line is not None:
             where += f":{self.line}"
             if self.column is not None:
@@ -63,24 +65,37 @@ class Document:
     data: Any
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    files: dict[Path, str] = field(default_factory=dict)  # path -> file, after extends
 
     def locate(self, path: Path) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the nearest known ancestor of `path`."""
-        for end in range(len(path), -1, -1):
-            pos = self.positions.get(path[:end])
-            if pos is not None:
-                return pos
-        return None, None
+        known = self._known(path)
+        return self.positions[known] if known is not None else (None, None)
 
     def problem(self, message: str, path: Path) -> Problem:
-        line, col = self.locate(path)
-        return Problem(message, path, line, col)
+        known = self._known(path)
+        if known is None:
+            return Problem(message, path)
+        line, col = self.positions[known]
+        return Problem(message, path, line, col, self.files.get(known))
+
+    def _known(self, path: Path) -> Path | None:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.positions:
+                return path[:end]
+        return None
 
 
 def format_path(path: Path) -> str:
+    """`("packages", "numpy")` -> `packages.numpy`; odd keys are quoted so that a
+    key holding a newline cannot break the one-line error."""
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        name = part if part.isprintable() and " " not in part else json.dumps(part)
+        text += f".{name}" if text else name
     return text
 
 
@@ -93,9 +108,7 @@ def decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValueError(
-            f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8"
-        ) from None
+        raise ValueError(f"not valid UTF-8 (byte {exc.start}); save the file as UTF-8") from None
 
 
 def parse(text: str) -> Document:
@@ -147,9 +160,14 @@ class _Builder:
         self.visited += 1
         line, col = node.start_mark.line + 1, node.start_mark.column + 1
         if self.visited > MAX_NODES:
-            raise _Abort(Problem(
-                f"document expands to more than {MAX_NODES:,} values (alias bomb?)", (), line, col
-            ))
+            raise _Abort(
+                Problem(
+                    f"document expands to more than {MAX_NODES:,} values (alias bomb?)",
+                    (),
+                    line,
+                    col,
+                )
+            )
         if len(path) > MAX_DEPTH:
             raise _Abort(Problem(f"nesting is deeper than {MAX_DEPTH} levels", path, line, col))
         self.doc.positions.setdefault(path, (line, col))
@@ -170,7 +188,9 @@ class _Builder:
     def _unsafe(self, node: yaml.Node, path: Path) -> Problem:
         return Problem(
             f"YAML tag {node.tag!r} is not allowed; specs use plain values only",
-            path, node.start_mark.line + 1, node.start_mark.column + 1,
+            path,
+            node.start_mark.line + 1,
+            node.start_mark.column + 1,
         )
 
     def _scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
@@ -187,32 +207,47 @@ class _Builder:
                 continue
             key = self.build(key_node, path)
             if isinstance(key, (dict, list)):
-                raise _Abort(Problem(
-                    "a mapping key must be a plain value",
-                    path, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                ))
+                raise _Abort(
+                    Problem(
+                        "a mapping key must be a plain value",
+                        path,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                    )
+                )
             child = (*path, str(key))
             if key in result:
                 first = self.doc.positions.get(child, (None, None))[0]
-                self.doc.problems.append(Problem(
-                    f"duplicate key {key!r} (first defined on line {first}); keep one",
-                    child, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                ))
+                self.doc.problems.append(
+                    Problem(
+                        f"duplicate key {key!r} (first defined on line {first}); keep one",
+                        child,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                    )
+                )
                 continue
-            self.doc.positions[child] = (key_node.start_mark.line + 1,
-                                         key_node.start_mark.column + 1)
+            self.doc.positions[child] = (
+                key_node.start_mark.line + 1,
+                key_node.start_mark.column + 1,
+            )
             result[key] = self.build(value_node, child)
         return result
 
-    def _merge(self, result: dict[Any, Any], key_node: yaml.Node, value_node: yaml.Node,
-               path: Path) -> None:
+    def _merge(
+        self, result: dict[Any, Any], key_node: yaml.Node, value_node: yaml.Node, path: Path
+    ) -> None:
         sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
         for source in sources:
             merged = self.build(source, path)
             if not isinstance(merged, dict):
-                raise _Abort(Problem(
-                    "'<<' merges mappings only", path,
-                    key_node.start_mark.line + 1, key_node.start_mark.column + 1,
-                ))
+                raise _Abort(
+                    Problem(
+                        "'<<' merges mappings only",
+                        path,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                    )
+                )
             for key, value in merged.items():
                 result.setdefault(key, value)

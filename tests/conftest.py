@@ -14,7 +14,9 @@ TEST_BASE_IMAGE = os.environ.get("ENVCTL_TEST_BASE_IMAGE", "envctl-test/debian-p
 
 
 @pytest.fixture(autouse=True)
-def _git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+def _git_identity(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     """Every test sees the same git identity and no user/system git config."""
     home = tmp_path_factory.getbasetemp() / "home"
     home.mkdir(exist_ok=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from envctl.cli.app import app
+from envctl.cli.app import app as app  # re-exported: `envctl.cli.app`
 
 
 def _register() -> None:

@@ -39,14 +39,17 @@ def validate(
     else:
         for r in results:
             if r.ok:
-                console.print_text(f"ok    {r.operand}  v{r.version}  {r.fingerprint[:12] if r.fingerprint else ''}  {r.source}")
+                short = (r.fingerprint or "")[:12]
+                console.print_text(f"ok    {r.operand}  v{r.version}  {short}  {r.source}")
     bad = [r for r in results if not r.ok]
     if bad:
         problems = [p for r in bad for p in r.problems]
         noun = "spec is" if len(bad) == 1 else "specs are"
-        raise SpecError(f"{len(bad)} {noun} invalid: {problems[0]}"
-                        + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
-                        details=problems)
+        raise SpecError(
+            f"{len(bad)} {noun} invalid: {problems[0]}"
+            + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
+            details=problems,
+        )
 
 
 class ShowFormat(str, enum.Enum):
@@ -65,16 +68,22 @@ def show(
     from envctl.commands.specs import show as run
 
     environment = run(env)
-    data = {"environment": environment.label, "file": environment.source,
-            "version": environment.spec.version, "fingerprint": environment.fingerprint,
-            "spec": environment.spec.canonical()}
+    data = {
+        "environment": environment.label,
+        "file": environment.source,
+        "version": environment.spec.version,
+        "fingerprint": environment.fingerprint,
+        "spec": environment.spec.canonical(),
+    }
     if fmt is ShowFormat.json:
         console.print_json(data)
         return
     import yaml
 
-    console.print_text(f"# {environment.label} v{environment.spec.version} "
-                       f"fingerprint {environment.fingerprint}\n# from {environment.source}")
+    console.print_text(
+        f"# {environment.label} v{environment.spec.version} "
+        f"fingerprint {environment.fingerprint}\n# from {environment.source}"
+    )
     console.print_text(yaml.safe_dump(data["spec"], sort_keys=False, default_flow_style=False))
 
 
@@ -93,8 +102,13 @@ def list_(fmt: FormatOpt = Format.table) -> None:
     for column in ("stage", "environment", "version", "fingerprint", "file"):
         table.add_column(column)
     for r in rows:
-        table.add_row(str(r.stage or "-"), r.name, f"v{r.version}" if r.version else "invalid",
-                      (r.fingerprint or "")[:12] or (r.error or ""), r.source)
+        table.add_row(
+            str(r.stage or "-"),
+            r.name,
+            f"v{r.version}" if r.version else "invalid",
+            (r.fingerprint or "")[:12] or (r.error or ""),
+            r.source,
+        )
     console.out().print(table)
 
 

@@ -17,8 +17,12 @@ class CheckFinding:
     message: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"environment": self.environment, "file": self.source, "kind": self.kind,
-                "message": self.message}
+        return {
+            "environment": self.environment,
+            "file": self.source,
+            "kind": self.kind,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,13 @@ class CheckReport:
         return not self.findings
 
     def to_json(self) -> dict[str, Any]:
-        return {"schema_version": 1, "base": self.base, "checked": self.checked, "ok": self.ok,
-                "findings": [f.to_json() for f in self.findings]}
+        return {
+            "schema_version": 1,
+            "base": self.base,
+            "checked": self.checked,
+            "ok": self.ok,
+            "findings": [f.to_json() for f in self.findings],
+        }
 
 
 def check(*, base: str | None = None) -> CheckReport:
@@ -54,25 +63,31 @@ def _check_one(project: Project, name: str, base: str) -> list[CheckFinding]:
 
         check_policy(current, project)
     except SpecError as exc:
-        return [CheckFinding(name, source, "invalid", exc.details[0] if exc.details
-                             else exc.message)]
+        return [
+            CheckFinding(name, source, "invalid", exc.details[0] if exc.details else exc.message)
+        ]
     findings = _version_findings(project, current, name, base, source)
     findings.extend(_lock_findings(project, current, source))
     return findings
 
 
-def _version_findings(project: Project, current: Environment, name: str, base: str,
-                      source: str) -> list[CheckFinding]:
+def _version_findings(
+    project: Project, current: Environment, name: str, base: str, source: str
+) -> list[CheckFinding]:
     previous = _at_base(project, name, base)
     if previous is None or previous.fingerprint == current.fingerprint:
         return []
     if current.spec.version > previous.spec.version:
         return []
-    return [CheckFinding(
-        name, source, "version-not-bumped",
-        f"{name} changed since {base} but version is still {current.spec.version} "
-        f"(was {previous.spec.version}); set version: {previous.spec.version + 1}",
-    )]
+    return [
+        CheckFinding(
+            name,
+            source,
+            "version-not-bumped",
+            f"{name} changed since {base} but version is still {current.spec.version} "
+            f"(was {previous.spec.version}); set version: {previous.spec.version + 1}",
+        )
+    ]
 
 
 def _at_base(project: Project, name: str, base: str) -> Environment | None:

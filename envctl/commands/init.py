@@ -47,12 +47,27 @@ gates: {gates}
 """
 
 _ENVS = {
-    "dev": {"numpy": ">=1.26", "data": "public, internal, research", "cpu": 8,
-            "memory": "32Gi", "gates": "[]"},
-    "staging": {"numpy": "==1.26.4", "data": "public, internal", "cpu": 4, "memory": "8Gi",
-                "gates": "\n  - tests: {paths: [tests]}"},
-    "prod": {"numpy": "==1.26.4", "data": "public, internal", "cpu": 4, "memory": "8Gi",
-             "gates": "\n  - tests: {paths: [tests]}\n  - approvals: {required: 1}"},
+    "dev": {
+        "numpy": ">=1.26",
+        "data": "public, internal, research",
+        "cpu": 8,
+        "memory": "32Gi",
+        "gates": "[]",
+    },
+    "staging": {
+        "numpy": "==1.26.4",
+        "data": "public, internal",
+        "cpu": 4,
+        "memory": "8Gi",
+        "gates": "\n  - tests: {paths: [tests]}",
+    },
+    "prod": {
+        "numpy": "==1.26.4",
+        "data": "public, internal",
+        "cpu": 4,
+        "memory": "8Gi",
+        "gates": "\n  - tests: {paths: [tests]}\n  - approvals: {required: 1}",
+    },
 }
 
 
@@ -64,7 +79,8 @@ def init(*, force: bool = False, root: Path | None = None) -> list[Path]:
     files = {here / CONFIG_FILE: CONFIG}
     for name, fields in _ENVS.items():
         files[here / "environments" / f"{name}.yaml"] = SPEC.format(
-            name=name, schema=SCHEMA_ID, **fields)
+            name=name, schema=SCHEMA_ID, **fields
+        )
     existing = [p for p in files if p.exists()]
     if existing and not force:
         names = ", ".join(str(p.relative_to(here)) for p in existing)

@@ -21,8 +21,11 @@ class Validated:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "environment": self.operand, "file": self.source, "valid": self.ok,
-            "version": self.version, "fingerprint": self.fingerprint,
+            "environment": self.operand,
+            "file": self.source,
+            "valid": self.ok,
+            "version": self.version,
+            "fingerprint": self.fingerprint,
             "problems": list(self.problems),
         }
 
@@ -39,8 +42,9 @@ def validate(operands: list[str]) -> list[Validated]:
         try:
             env = _load_checked(operand, project)
         except SpecError as exc:
-            results.append(Validated(operand, _source_of(exc), False,
-                                     problems=exc.details or (exc.message,)))
+            results.append(
+                Validated(operand, _source_of(exc), False, problems=exc.details or (exc.message,))
+            )
             continue
         results.append(Validated(operand, env.source, True, env.spec.version, env.fingerprint))
     return results
@@ -74,8 +78,14 @@ class Listed:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "stage": self.stage, "version": self.version,
-                "fingerprint": self.fingerprint, "file": self.source, "error": self.error}
+        return {
+            "name": self.name,
+            "stage": self.stage,
+            "version": self.version,
+            "fingerprint": self.fingerprint,
+            "file": self.source,
+            "error": self.error,
+        }
 
 
 def list_environments() -> list[Listed]:
