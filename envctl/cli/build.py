@@ -1,0 +1,149 @@
+"""lock, render, build, verify: from a spec to an image that provably matches it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from envctl import console
+from envctl.cli.app import Format, FormatOpt, app
+
+EnvArg = Annotated[str, typer.Argument(help="Environment: name or spec file.")]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option("--model", "-m", help="Model version to put in the image: NAME@vX.Y.Z."),
+]
+
+
+@contextmanager
+def progress(title: str) -> Iterator[Callable[[str], None]]:
+    """A spinner showing the latest line on a terminal; plain lines on stderr
+    otherwise (CI logs keep every line)."""
+    if _plain():
+        yield _write_line
+        return
+    with console.err().status(title) as status:
+
+        def show(line: str) -> None:
+            status.update(f"{title}: {line[:100]}")
+
+        yield show
+
+
+def _write_line(line: str) -> None:
+    sys.stderr.write(f"  {line}\n")
+
+
+def _plain() -> bool:
+    import os
+
+    return bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
+
+
+@app.command()
+def lock(
+    env: EnvArg,
+    upgrade: Annotated[
+        bool, typer.Option("--upgrade", "-U", help="Re-resolve every package to its newest.")
+    ] = False,
+    upgrade_package: Annotated[
+        list[str] | None,
+        typer.Option("--upgrade-package", "-P", help="Re-resolve only this package (repeatable)."),
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Resolve ENV's packages (full transitive set, exact versions, sha256 hashes) for
+    the spec's Python and image platform into environments/ENV.lock."""
+    from envctl.commands.lock import lock as run
+
+    result = run(env, upgrade=upgrade or list(upgrade_package or []))
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+        return
+    state = "written" if result.changed else "unchanged"
+    console.print_text(
+        f"{result.path.name}: {result.packages} packages for Python "
+        f"{result.python} on {result.platform} ({state}, {result.seconds:.1f}s)"
+    )
+
+
+@app.command()
+def render(
+    env: EnvArg,
+    model: ModelOpt = None,
+    probe: Annotated[
+        bool,
+        typer.Option(
+            "--probe",
+            help="Ask the base image which system packages it has, as build does (needs Docker).",
+        ),
+    ] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Print the Dockerfile that `envctl build ENV` would build."""
+    from envctl.commands.render import render as run
+
+    result = run(env, model=model, probe=probe)
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+    else:
+        console.print_text(result.dockerfile)
+
+
+@app.command()
+def build(
+    env: EnvArg,
+    model: ModelOpt = None,
+    push: Annotated[
+        bool, typer.Option("--push", help="Push the image to the project's registry.")
+    ] = False,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Build ENV's image hermetically (locked wheels, networking off), tagged by
+    fingerprint; reuse it when an image with that fingerprint exists."""
+    from envctl.commands.build import build as run
+
+    with progress(f"building {env}") as on_line:
+        result = run(env, model=model, push=push, on_line=on_line)
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+        return
+    what = (
+        "cached, nothing built"
+        if result.cached
+        else (
+            f"built in {result.seconds:.1f}s, {result.cached_steps}/{result.steps} steps from cache"
+        )
+    )
+    console.print_text(
+        f"{result.image}  {result.id[:19]}  {result.size_bytes / 1e6:.1f} MB  ({what})"
+    )
+    if result.pushed:
+        console.print_text(f"pushed {result.pushed} {result.digest or ''}".rstrip())
+
+
+@app.command()
+def verify(
+    env: EnvArg,
+    image: Annotated[
+        str | None, typer.Option("--image", help="Image to verify (default: ENV's built image).")
+    ] = None,
+    model: ModelOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Probe an image (Python, installed distributions, OS, labels) and report every
+    difference from ENV's spec and lock; exit 1 on drift."""
+    from envctl.commands.verify import verify as run
+    from envctl.errors import CheckFailed
+
+    report = run(env, image=image, model=model)
+    if fmt is Format.json:
+        console.print_json(report.to_json())
+    else:
+        console.print_text(report.text())
+    if not report.ok:
+        raise CheckFailed(report.summary())
