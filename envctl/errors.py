@@ -81,3 +81,26 @@ class AwaitingApproval(EnvctlError):
 
 class Interrupted(EnvctlError):
     exit_code = EXIT_INTERRUPTED
+
+
+class TagExists(GitError):
+    """A tag of that name already exists: someone else wrote it first (retry with N+1)."""
+
+    def __init__(self, tag: str) -> None:
+        super().__init__(f"git tag {tag} already exists; fetch tags and retry with the next number")
+        self.tag = tag
+
+
+class PushRejected(GitError):
+    """The remote already holds a tag of that name: someone else promoted first."""
+
+    def __init__(self, tag: str, remote: str) -> None:
+        super().__init__(
+            f"{remote} already has tag {tag}; fetch tags and retry with the next number"
+        )
+        self.tag = tag
+        self.remote = remote
+
+
+class GateFailed(CheckFailed):
+    """A promotion gate (or the order or compatibility check) said no."""

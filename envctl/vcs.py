@@ -5,12 +5,17 @@ Library exceptions are translated here into GitError / InputError, message first
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envctl.errors import GitError, InputError
+from envctl.errors import GitError, InputError, PushRejected, TagExists
 
 if TYPE_CHECKING:
     from git import Repo
@@ -82,3 +87,167 @@ def is_repo(path: Path) -> bool:
         ["git", "rev-parse", "--is-inside-work-tree"], cwd=path, capture_output=True, check=False
     )
     return proc.returncode == 0
+
+
+# --- tags: the registry's storage ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RawTag:
+    """One ref under refs/tags as git stores it. `object_type` is "tag" for an
+    annotated tag and "commit" for a lightweight one; `commit` is the commit it
+    points at ("" when it points at something else); tagger fields and `message`
+    are empty for lightweight tags."""
+
+    name: str
+    object_type: str
+    object_id: str
+    target_type: str
+    commit: str
+    tagger_name: str
+    tagger_email: str
+    date: datetime | None
+    message: str
+
+
+@dataclass(frozen=True)
+class GitUser:
+    name: str
+    email: str
+
+
+# No field can hold NUL (git forbids it in names and messages), so NUL separates
+# fields and a fixed field count separates records: one pass, no escaping.
+_TAG_FIELDS = (
+    "%(refname)", "%(objecttype)", "%(objectname)", "%(*objecttype)", "%(*objectname)",
+    "%(taggername)", "%(taggeremail)", "%(taggerdate:raw)", "%(contents)",
+)  # fmt: skip
+_TAG_FORMAT = "".join(f"{field}%00" for field in _TAG_FIELDS)
+_LOCK_RETRIES = 5
+
+
+def _git_bytes(
+    root: Path, *args: str, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    # C locale: stderr is matched against git's English messages.
+    env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+    return subprocess.run(
+        ["git", *args], cwd=root, input=input, capture_output=True, env=env, check=False
+    )
+
+
+def _last_line(data: bytes) -> str:
+    lines = data.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1] if lines else "no output"
+
+
+def read_tags(root: Path) -> list[RawTag]:
+    """Every tag of the repository with its target and tagger, in one git call."""
+    proc = _git_bytes(root, "for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags")
+    if proc.returncode != 0:
+        raise GitError(f"git for-each-ref failed in {root}: {_last_line(proc.stderr)}")
+    return parse_tag_records(proc.stdout.decode("utf-8", "replace"))
+
+
+def parse_tag_records(text: str) -> list[RawTag]:
+    """Parse `for-each-ref --format=_TAG_FORMAT` output (each record ends in NUL + LF)."""
+    parts = text.split("\0")
+    width = len(_TAG_FIELDS)
+    if len(parts) % width != 1:
+        raise GitError("git for-each-ref gave output envctl cannot read; check the git version")
+    return [_raw_tag(parts[i : i + width]) for i in range(0, len(parts) - 1, width)]
+
+
+def _raw_tag(fields: list[str]) -> RawTag:
+    ref, kind, oid, target_kind, target, tagger, email, date, message = fields
+    name = ref.lstrip("\n").removeprefix("refs/tags/")
+    if kind != "tag":  # lightweight: %(contents) would be the commit's message
+        return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "")
+    commit = target if target_kind == "commit" else ""
+    return RawTag(
+        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message
+    )
+
+
+def _git_date(raw: str) -> datetime | None:
+    """`1700000000 +0130` -> an aware datetime in the tagger's offset."""
+    match = re.fullmatch(r"(\d+) ([+-])(\d\d)(\d\d)", raw.strip())
+    if match is None:
+        return None
+    seconds, sign, hours, minutes = match.groups()
+    offset = timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if sign == "-" else 1)
+    try:
+        return datetime.fromtimestamp(int(seconds), timezone(offset))
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def tag_exists(root: Path, name: str) -> bool:
+    proc = _git_bytes(root, "rev-parse", "--verify", "--quiet", f"refs/tags/{name}")
+    return proc.returncode == 0
+
+
+def create_annotated_tag(root: Path, name: str, commit: str, message: str) -> str:
+    """Create annotated tag `name` on `commit` with `message` kept verbatim; return the
+    tag object id. Never overwrites: git creates the ref only if it does not exist
+    (under the ref lock), so of two racing writers exactly one wins and the other
+    gets TagExists."""
+    text = message if message.endswith("\n") else message + "\n"
+    for attempt in range(_LOCK_RETRIES):
+        proc = _git_bytes(
+            root, "tag", "-a", "--cleanup=verbatim", "-F", "-", name, f"{commit}^{{commit}}",
+            input=text.encode(),
+        )  # fmt: skip
+        if proc.returncode == 0:
+            return run(root, "rev-parse", f"refs/tags/{name}").strip()
+        detail = _last_line(proc.stderr)
+        if "already exists" in detail or tag_exists(root, name):
+            raise TagExists(name)
+        if "cannot lock ref" not in detail:
+            raise GitError(f"git tag {name} failed: {detail}")
+        # The other writer holds the lock and may still fail; look again shortly.
+        time.sleep(0.05 * (attempt + 1))
+    raise GitError(f"git tag {name} failed: the ref stayed locked; retry")
+
+
+def delete_tag(root: Path, name: str, *, expected: str | None = None) -> bool:
+    """Delete tag `name`; with `expected` (a tag object id) only if it still is that
+    object, so cleanup never removes a tag someone else wrote. False if absent."""
+    if not tag_exists(root, name):
+        return False
+    old = [expected] if expected else []
+    proc = _git_bytes(root, "update-ref", "-d", f"refs/tags/{name}", *old)
+    if proc.returncode != 0:
+        raise GitError(f"git could not delete tag {name}: {_last_line(proc.stderr)}")
+    return True
+
+
+def push_tag(root: Path, remote: str, name: str) -> None:
+    """Push one tag. PushRejected if the remote already has a different tag of that
+    name (another promotion won); GitError for anything else."""
+    ref = f"refs/tags/{name}"
+    proc = _git_bytes(root, "push", "--porcelain", remote, f"{ref}:{ref}")
+    if proc.returncode == 0:
+        return
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("!") and "(already exists)" in line:
+            raise PushRejected(name, remote)
+    raise GitError(f"git push {remote} {name} failed: {_last_line(proc.stderr)}")
+
+
+def fetch_tags(root: Path, remote: str) -> None:
+    """Fetch every tag of `remote`. Never clobbers a local tag that differs (git
+    refuses; that is a GitError naming the tag) and never prunes local-only tags."""
+    proc = _git_bytes(root, "fetch", "--quiet", "--no-tags", remote, "refs/tags/*:refs/tags/*")
+    if proc.returncode != 0:
+        raise GitError(f"git fetch {remote} tags failed: {_last_line(proc.stderr)}")
+
+
+def head_user(root: Path) -> GitUser:
+    """Who git will record as tagger (git config user.name/email, or GIT_COMMITTER_*)."""
+    proc = _git_bytes(root, "var", "GIT_COMMITTER_IDENT")
+    text = proc.stdout.decode("utf-8", "replace").strip()
+    match = re.fullmatch(r"(.*?) ?<(.*)> \d+ [+-]\d{4}", text)
+    if proc.returncode != 0 or match is None or not match[2]:
+        raise GitError("git has no user identity; run git config user.name and user.email")
+    return GitUser(match[1], match[2])

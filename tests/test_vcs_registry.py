@@ -1,0 +1,237 @@
+"""The vcs tag functions against real git: reading, atomic creation, push, fetch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from envctl import vcs
+from envctl.errors import GitError, PushRejected, TagExists
+from envctl.registry import (
+    approval_tag,
+    assignment_tag,
+    format_record,
+    parse_registry,
+    registration_tag,
+)
+from tests.conftest import git
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def commit(repo: Path, message: str = "c") -> str:
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def test_read_tags_reads_every_kind_in_one_pass(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head = commit(git_repo, "the commit message")
+    message = "Summary\n\n# kept: not a comment\n\n\nZoë ✓ trailing  \n"
+    monkeypatch.setenv("GIT_COMMITTER_DATE", "1700000000 +0130")
+    oid = vcs.create_annotated_tag(git_repo, "m#prod#1", head, message)
+    git(git_repo, "tag", "light")
+    git(git_repo, "tag", "-a", "-m", "tree", "treetag", "HEAD^{tree}")
+    git(git_repo, "tag", "-a", "-m", "nested", "nested", "m#prod#1")
+
+    tags = {t.name: t for t in vcs.read_tags(git_repo)}
+
+    assert set(tags) == {"m#prod#1", "light", "treetag", "nested"}
+    annotated = tags["m#prod#1"]
+    assert (annotated.object_type, annotated.object_id, annotated.commit) == ("tag", oid, head)
+    assert (annotated.tagger_name, annotated.tagger_email) == ("Ada Tester", "ada@example.com")
+    assert annotated.date is not None and annotated.date.timestamp() == 1700000000
+    assert annotated.date.utcoffset() == timedelta(hours=1, minutes=30)
+    assert annotated.message == message  # verbatim: '#' lines, blank lines, spaces
+    light = tags["light"]
+    assert (light.object_type, light.commit, light.message, light.date) == (
+        "commit",
+        head,
+        "",
+        None,
+    )
+    assert (tags["treetag"].target_type, tags["treetag"].commit) == ("tree", "")
+    assert (tags["nested"].target_type, tags["nested"].commit) == ("tag", "")
+
+
+def test_read_tags_of_a_repository_without_tags_is_empty(git_repo: Path) -> None:
+    assert vcs.read_tags(git_repo) == []
+
+
+def test_read_tags_outside_a_repository_is_a_git_error(tmp_path: Path) -> None:
+    with pytest.raises(GitError, match="git for-each-ref failed"):
+        vcs.read_tags(tmp_path)
+
+
+def test_parse_tag_records_refuses_truncated_output() -> None:
+    with pytest.raises(GitError, match="cannot read"):
+        vcs.parse_tag_records("refs/tags/x\0tag\0")
+
+
+def test_registry_round_trip_through_git(git_repo: Path) -> None:
+    first, second = commit(git_repo), commit(git_repo)
+    vcs.create_annotated_tag(git_repo, registration_tag("m", "v1.0.0"), first, "register")
+    vcs.create_annotated_tag(git_repo, registration_tag("m", "v2.0.0"), second, "register")
+    record = {"from_stage": "staging", "bypass": None}
+    # Every tag in the same second: only #N can order them.
+    for n, rev in enumerate([first, second, first], start=1):
+        vcs.create_annotated_tag(
+            git_repo, assignment_tag("m", "prod", n), rev, format_record("Promote", record)
+        )
+    vcs.create_annotated_tag(
+        git_repo, approval_tag("m", "v2.0.0", "prod", "ada@example.com"), second, "ok"
+    )
+
+    registry = parse_registry(vcs.read_tags(git_repo))
+
+    model = registry.model("m")
+    assert model is not None
+    assert [e.counter for e in model.events] == [1, 2, 3]
+    assert model.stages["prod"].version == "v1.0.0"
+    assert model.stages["prod"].record == record
+    assert registry.next_counter("m") == 4
+    assert registry.approvers("m", "v2.0.0", "prod") == {"ada@example.com"}
+    assert registry.warnings == ()
+
+
+def test_create_annotated_tag_never_overwrites(git_repo: Path) -> None:
+    head = commit(git_repo)
+    oid = vcs.create_annotated_tag(git_repo, "m#prod#1", head, "first")
+    with pytest.raises(TagExists, match=r"m#prod#1 already exists") as caught:
+        vcs.create_annotated_tag(git_repo, "m#prod#1", head, "second")
+    assert caught.value.tag == "m#prod#1"
+    assert caught.value.exit_code == 4
+    assert git(git_repo, "rev-parse", "refs/tags/m#prod#1") == oid
+
+
+@pytest.mark.parametrize(
+    ("name", "rev", "error"),
+    [("m#prod#1", "no-such-rev", "git tag m#prod#1 failed"), ("bad..name", "HEAD", "failed")],
+)
+def test_create_annotated_tag_reports_git_failures(
+    git_repo: Path, name: str, rev: str, error: str
+) -> None:
+    commit(git_repo)
+    with pytest.raises(GitError, match=error) as caught:
+        vcs.create_annotated_tag(git_repo, name, rev, "x")
+    assert not isinstance(caught.value, TagExists)
+
+
+_RACER = """
+import sys, time
+from pathlib import Path
+from envctl import vcs
+from envctl.errors import TagExists
+root, name, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+while not go.exists():
+    time.sleep(0.001)
+try:
+    vcs.create_annotated_tag(root, name, "HEAD", sys.argv[4])
+    print("won")
+except TagExists:
+    print("lost")
+"""
+
+
+def test_concurrent_creation_of_one_tag_has_exactly_one_winner(git_repo: Path) -> None:
+    commit(git_repo)
+    for round_ in range(8):
+        name, go = f"m#prod#{round_ + 1}", git_repo.parent / f"go-{round_}"
+        racers = [
+            subprocess.Popen(
+                [sys.executable, "-c", _RACER, str(git_repo), name, str(go), who],
+                cwd=REPO_ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for who in ("racer-a", "racer-b")
+        ]
+        time.sleep(0.3)  # both are polling for the go file by now
+        go.touch()
+        results = sorted(p.communicate(timeout=60)[0].strip() for p in racers)
+        assert results == ["lost", "won"], [p.stderr for p in racers]
+        tags = {t.name: t for t in vcs.read_tags(git_repo)}
+        assert tags[name].message in ("racer-a\n", "racer-b\n")
+
+
+@pytest.fixture
+def remote(git_repo: Path, tmp_path: Path) -> Path:
+    bare = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(bare))
+    commit(git_repo)
+    git(git_repo, "remote", "add", "origin", str(bare))
+    git(git_repo, "push", "-q", "origin", "main")
+    return bare
+
+
+def clone(remote: Path, where: Path) -> Path:
+    git(where.parent, "clone", "-q", str(remote), str(where))
+    return where
+
+
+def test_push_tag_then_a_second_push_of_the_same_name_is_rejected(
+    git_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    vcs.create_annotated_tag(git_repo, "m#prod#1", "HEAD", "mine")
+    vcs.push_tag(git_repo, "origin", "m#prod#1")
+    vcs.push_tag(git_repo, "origin", "m#prod#1")  # same object again: a no-op, not an error
+    other = clone(remote, tmp_path / "other")
+    vcs.delete_tag(other, "m#prod#1")  # as if created before fetching
+    vcs.create_annotated_tag(other, "m#prod#1", "HEAD", "theirs")
+
+    with pytest.raises(PushRejected, match="origin already has tag m#prod#1") as caught:
+        vcs.push_tag(other, "origin", "m#prod#1")
+
+    assert (caught.value.tag, caught.value.remote, caught.value.exit_code) == (
+        "m#prod#1", "origin", 4,
+    )  # fmt: skip
+
+
+def test_push_tag_failures_other_than_a_taken_name_are_plain_git_errors(
+    git_repo: Path, remote: Path
+) -> None:
+    vcs.create_annotated_tag(git_repo, "m#prod#1", "HEAD", "mine")
+    with pytest.raises(GitError, match="git push nowhere m#prod#1 failed") as caught:
+        vcs.push_tag(git_repo, "nowhere", "m#prod#1")
+    assert not isinstance(caught.value, PushRejected)
+
+
+def test_fetch_tags_brings_new_tags_and_refuses_to_clobber(
+    git_repo: Path, remote: Path, tmp_path: Path
+) -> None:
+    other = clone(remote, tmp_path / "other")
+    vcs.create_annotated_tag(other, "m#prod#1", "HEAD", "theirs")
+    vcs.create_annotated_tag(other, "m#prod#2", "HEAD", "theirs")
+    vcs.push_tag(other, "origin", "m#prod#1")
+    vcs.push_tag(other, "origin", "m#prod#2")
+    vcs.create_annotated_tag(git_repo, "m#prod#2", "HEAD", "mine, not pushed")
+
+    with pytest.raises(GitError, match="git fetch origin tags failed"):
+        vcs.fetch_tags(git_repo, "origin")
+    vcs.delete_tag(git_repo, "m#prod#2")
+    vcs.fetch_tags(git_repo, "origin")
+
+    tags = {t.name: t.message for t in vcs.read_tags(git_repo)}
+    assert tags == {"m#prod#1": "theirs\n", "m#prod#2": "theirs\n"}
+
+
+def test_delete_tag_only_deletes_the_expected_object(git_repo: Path) -> None:
+    commit(git_repo)
+    first = vcs.create_annotated_tag(git_repo, "m#prod#1", "HEAD", "x")
+    other = vcs.create_annotated_tag(git_repo, "m#prod#2", "HEAD", "y")
+    with pytest.raises(GitError, match="could not delete tag m#prod#1"):
+        vcs.delete_tag(git_repo, "m#prod#1", expected=other)
+    assert vcs.delete_tag(git_repo, "m#prod#1", expected=first) is True
+    assert vcs.delete_tag(git_repo, "m#prod#1") is False
+    assert [t.name for t in vcs.read_tags(git_repo)] == ["m#prod#2"]
+
+
+def test_head_user_is_who_git_records_as_tagger(git_repo: Path) -> None:
+    assert vcs.head_user(git_repo) == vcs.GitUser("Ada Tester", "ada@example.com")
