@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness import Invoke, Result
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_BASE_IMAGE = os.environ.get("ENVCTL_TEST_BASE_IMAGE", "envctl-test/debian-python:bookworm")
 
@@ -81,3 +83,19 @@ def base_image(docker_engine: object) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return TEST_BASE_IMAGE
+
+
+@pytest.fixture
+def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
+    """Run `envctl ARGS...` in-process through the real error boundary."""
+    from envctl.cli import _register
+    from envctl.cli.app import run
+
+    _register()
+
+    def _invoke(*args: str) -> Result:
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return _invoke

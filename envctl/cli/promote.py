@@ -1,0 +1,215 @@
+"""register, approve, promote, status, history, rollback."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from envctl import console
+from envctl.cli.app import Format, FormatOpt, app
+
+PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
+RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to / fetch from.")]
+
+
+@app.command()
+def register(
+    name: Annotated[str, typer.Argument(help="Model name, as in envctl.yaml models:.")],
+    version: Annotated[str, typer.Argument(help="Version: vMAJOR.MINOR.PATCH.")],
+    ref: Annotated[str, typer.Option("--ref", help="Commit holding that version.")] = "HEAD",
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar)."""
+    from envctl.commands.models import register as run
+
+    result = run(name, version, ref=ref, push=push, remote=remote)
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+    else:
+        console.print_text(
+            f"registered {result.tag} at {result.commit[:12]}"
+            + (" (pushed)" if result.pushed else "")
+        )
+
+
+@app.command()
+def approve(
+    ref: Annotated[str, typer.Argument(help="NAME@vX.Y.Z to approve.")],
+    stage: Annotated[str, typer.Option("--for", help="Stage the approval is for.")],
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Approve a model version for a stage (recorded in git; never counts for yourself)."""
+    from envctl.commands.models import approve as run
+
+    result = run(ref, stage=stage, push=push, remote=remote)
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+    else:
+        console.print_text(
+            f"{result.approver} approved {result.model}@{result.version} for {result.stage}"
+        )
+
+
+@app.command()
+def promote(
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="NAME[@VERSION]; default: the version now in the previous stage."),
+    ] = None,
+    to: Annotated[str, typer.Option("--to", help="Target stage.")] = "",
+    plan: Annotated[
+        bool, typer.Option("--plan", help="Show what would happen; change nothing.")
+    ] = False,
+    push: PushOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="Allow skipping a stage.")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
+    remote: RemoteOpt = "origin",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Promote a model version to the next stage once that stage's gates pass."""
+    from envctl.commands.promote import promote as run
+    from envctl.errors import EnvctlError, UsageError
+
+    if not to:
+        raise UsageError("say where: envctl promote [NAME[@VERSION]] --to STAGE")
+    say = None if fmt is Format.json else console.info_line
+    try:
+        outcome = run(
+            ref,
+            to=to,
+            plan=plan,
+            push=push,
+            force=force,
+            reason=reason,
+            remote=remote,
+            progress=say,
+        )
+    except EnvctlError as exc:
+        partial = getattr(exc, "outcome", None)
+        if partial is not None and fmt is Format.json:
+            console.print_json(partial.to_json())
+        raise
+    _show_outcome(outcome.to_json(), fmt)
+
+
+def _show_outcome(data: dict[str, Any], fmt: Format) -> None:
+    if fmt is Format.json:
+        console.print_json(data)
+        return
+    ref = f"{data['model']}@{data['version']}"
+    if data["status"] == "unchanged":
+        console.print_text(f"{ref} is already in {data['stage']}: nothing to do")
+        return
+    if data["status"] == "planned":
+        console.print_text(
+            f"plan: {ref} -> {data['stage']}"
+            + (f" (replaces {data['replaces']})" if data["replaces"] else "")
+        )
+        console.print_text(f"  order: {data['order']}")
+        for problem in data["compatibility"]:
+            console.print_text(f"  requirement not met: {problem}")
+        for f in data["findings"]:
+            mark = "waived" if f["waived"] else f["severity"]
+            console.print_text(f"  diff {mark}: {f['message']}")
+        console.print_text(f"  gates: {', '.join(data['planned_gates']) or 'none'}")
+        return
+    for gate in data["gates"]:
+        console.print_text(f"  {gate['status']:7} {gate['kind']}: {gate['summary']}")
+    verb = "rolled back" if data["status"] == "rolled back" else "promoted"
+    console.print_text(
+        f"{verb} {ref} to {data['stage']}: {data['tag']}" + (" (pushed)" if data["pushed"] else "")
+    )
+
+
+@app.command()
+def status(
+    name: Annotated[str | None, typer.Argument(help="Model (default: all).")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Which version of each model is in each stage, since when, by whom."""
+    from envctl.commands.models import status as run
+
+    result = run(name)
+    for warning in result.warnings:
+        console.warning_line(warning)
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+        return
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    table.add_column("model")
+    table.add_column("latest")
+    for stage in result.stages:
+        table.add_column(stage)
+    for model, stages in result.models.items():
+        cells = [_cell(stages[s]) for s in result.stages]
+        table.add_row(model, result.latest[model] or "-", *cells)
+    console.out().print(table)
+
+
+def _cell(event: dict[str, Any] | None) -> str:
+    if event is None:
+        return "-"
+    when = (event["when"] or "")[:16].replace("T", " ")
+    return f"{event['version'] or event['commit'][:12]} ({when}, {event['by']})"
+
+
+@app.command()
+def history(
+    name: Annotated[str | None, typer.Argument(help="Model.")] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The model's promotion ledger, newest first (bypasses and rollbacks included)."""
+    from envctl.commands.models import history as run
+
+    data = run(name)
+    for warning in data["warnings"]:
+        console.warning_line(warning)
+    if fmt is Format.json:
+        console.print_json(data)
+        return
+    for e in data["events"]:
+        extra = ""
+        if e["bypass_reason"]:
+            extra = f"  BYPASS: {e['bypass_reason']}"
+        if e["rollback_of"]:
+            extra = f"  ROLLBACK of {e['rollback_of']}"
+        console.print_text(
+            f"#{e['n']:<4} {(e['when'] or '')[:19]}  {e['action']:8} "
+            f"{e['stage']:10} {e['version']}  by {e['by']}{extra}"
+        )
+    for v in data["versions"]:
+        console.print_text(
+            f"      {(v['when'] or '')[:19]}  register {'':10} {v['version']}  by {v['by']}"
+        )
+
+
+@app.command()
+def rollback(
+    name: Annotated[str | None, typer.Argument(help="Model.")] = None,
+    env: Annotated[str, typer.Option("--env", help="Stage to roll back.")] = "",
+    push: PushOpt = False,
+    remote: RemoteOpt = "origin",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Re-assign the version that was in STAGE before the current one (recorded)."""
+    from envctl.commands.promote import rollback as run
+    from envctl.errors import UsageError
+
+    if not env:
+        raise UsageError("say which stage: envctl rollback NAME --env STAGE")
+    outcome = run(name, stage=env, push=push, remote=remote)
+    data = outcome.to_json()
+    if fmt is Format.json:
+        console.print_json(data)
+        return
+    console.print_text(
+        f"restored {data['model']}@{data['version']} to {data['stage']} "
+        f"(replacing {data['replaces']}): {data['tag']}"
+    )

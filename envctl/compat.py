@@ -1,0 +1,78 @@
+"""The compatibility gate's first half: does an environment satisfy a model's
+declared requirements? Pure: a Requires and a Spec in, plain-sentence problems out."""
+
+from __future__ import annotations
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from envctl import values
+from envctl.config import Requires
+from envctl.spec import Spec
+
+
+def unmet_requirements(requires: Requires, spec: Spec) -> list[str]:
+    return [
+        *_python(requires, spec),
+        *_packages(requires, spec),
+        *_data(requires, spec),
+        *_compute(requires, spec),
+    ]
+
+
+def _python(requires: Requires, spec: Spec) -> list[str]:
+    if requires.python is None or _allows(requires.python, spec.python):
+        return []
+    return [f"the model needs Python {requires.python}; {spec.name} has {spec.python}"]
+
+
+def _packages(requires: Requires, spec: Spec) -> list[str]:
+    out = []
+    by_name = {values.package_name(k): v for k, v in spec.packages.items()}
+    for key, wanted in requires.packages.items():
+        name = values.package_name(key)
+        have = by_name.get(name)
+        if have is None:
+            out.append(f"the model needs {name} {wanted}; {spec.name} does not have it")
+            continue
+        pinned = values.pinned_version(have)
+        if wanted != "*" and pinned is not None and not _allows(wanted, pinned):
+            out.append(f"the model needs {name}{wanted}; {spec.name} pins {name}{have}")
+    return out
+
+
+def _data(requires: Requires, spec: Spec) -> list[str]:
+    missing = [c for c in requires.data if c not in spec.data.allowed]
+    if not missing:
+        return []
+    return [
+        f"the model reads {', '.join(missing)} data at inference; {spec.name} allows only "
+        f"{', '.join(spec.data.allowed) or 'none'}"
+    ]
+
+
+def _compute(requires: Requires, spec: Spec) -> list[str]:
+    out = []
+    have = spec.compute
+    if requires.cpu is not None and have.cpu is not None and have.cpu < requires.cpu:
+        out.append(f"the model needs {requires.cpu:g} cpu; {spec.name} has {have.cpu:g}")
+    if requires.memory is not None and have.memory is not None and have.memory < requires.memory:
+        out.append(
+            f"the model needs {values.format_bytes(requires.memory)} memory; "
+            f"{spec.name} has {values.format_bytes(have.memory)}"
+        )
+    if requires.gpu > have.gpu:
+        out.append(f"the model needs {requires.gpu} GPU(s); {spec.name} has {have.gpu}")
+    missing = [e for e in requires.engines if e not in have.engines]
+    if missing:
+        out.append(f"the model needs {', '.join(missing)}; {spec.name} does not provide it")
+    return out
+
+
+def _allows(specifier: str, version: str) -> bool:
+    if specifier == "*":
+        return True
+    try:
+        return SpecifierSet(specifier).contains(Version(version), prereleases=True)
+    except (InvalidSpecifier, InvalidVersion):
+        return False

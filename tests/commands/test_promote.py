@@ -1,0 +1,254 @@
+"""Promotion end to end: real git (with a bare remote) and the real Docker Engine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import Invoke
+from tests.conftest import TEST_BASE_IMAGE, git
+
+SERVER = """\
+import json, os
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    def _send(self, code, body):
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        self._send(200, {"status": "ok"}) if self.path == "/health" else self._send(404, {})
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        key = os.environ.get("ANSWER_KEY", "prediction")
+        self._send(200, {key: sum(body["x"])})
+
+    def log_message(self, *args):
+        pass
+
+def predict(xs):
+    return sum(xs)
+
+if __name__ == "__main__":
+    HTTPServer(("127.0.0.1", 8080), Handler).serve_forever()
+"""
+
+SPEC = """\
+name: {name}
+version: 1
+image:
+  base: {base}
+python: "3.11"
+data:
+  allowed: [internal]
+gates:
+{gates}
+"""
+
+GATES = {
+    "dev": "  - command: {run: [/opt/venv/bin/python, -c, 'import server']}\n",
+    "staging": (
+        "  - tests: {paths: [tests], packages: {pytest: '==8.3.3'}}\n"
+        "  - metrics: {file: metrics.json, require: {accuracy: '>= 0.90'}, "
+        "baseline: no_worse}\n"
+        "  - http: {path: /predict, request: request.json, expect_keys: [prediction]}\n"
+    ),
+    "prod": "  - approvals: {required: 1}\n",
+}
+
+
+@pytest.fixture
+def project(git_repo: Path, base_image: str, tmp_path: Path) -> Path:
+    (git_repo / "envctl.yaml").write_text(
+        "stages: [dev, staging, prod]\nmodels:\n  tiny:\n    path: model\n"
+        "    requires: {python: '>=3.11', data: [internal]}\n"
+        "    serve: {command: [/opt/venv/bin/python, server.py], port: 8080, health: /health}\n"
+    )
+    for name, gates in GATES.items():
+        spec = git_repo / "environments" / f"{name}.yaml"
+        spec.parent.mkdir(exist_ok=True)
+        spec.write_text(SPEC.format(name=name, base=base_image, gates=gates))
+    model = git_repo / "model"
+    (model / "tests").mkdir(parents=True)
+    (model / "server.py").write_text(SERVER)
+    (model / "tests" / "test_server.py").write_text(
+        "from server import predict\n\ndef test_predict():\n    assert predict([1, 2]) == 3\n"
+    )
+    (model / "metrics.json").write_text('{"accuracy": 0.95}\n')
+    (model / "request.json").write_text('{"x": [1, 2, 3]}\n')
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    git(git_repo, "remote", "add", "origin", str(bare))
+    for name in GATES:
+        subprocess.run(
+            [sys.executable, "-m", "envctl", "lock", name],
+            cwd=git_repo,
+            check=True,
+            capture_output=True,
+        )
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "tiny model v1")
+    git(git_repo, "push", "-q", "origin", "main")
+    return git_repo
+
+
+def tags(repo: Path, pattern: str = "tiny#*") -> list[str]:
+    return git(repo, "tag", "-l", pattern).split()
+
+
+def owned_containers() -> list[str]:
+    from envctl import engine
+
+    return engine.owned_containers()
+
+
+@pytest.mark.docker
+def test_promotion_through_every_stage(
+    project: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+
+    skip = invoke("promote", "tiny@v1.0.0", "--to", "staging")
+    assert skip.code == 1
+    assert "tiny@v1.0.0 has not entered dev, the stage before staging" in skip.err
+    assert tags(project) == []
+
+    dev = invoke("promote", "--to", "dev", "--format", "json")
+    assert dev.code == 0, dev.err
+    data = json.loads(dev.out)
+    assert (data["status"], data["tag"], data["version"]) == ("promoted", "tiny#dev#1", "v1.0.0")
+    assert [g["kind"] for g in data["gates"]] == ["command"]
+
+    plan = invoke("promote", "--to", "staging", "--plan", "--format", "json")
+    assert plan.code == 0
+    assert json.loads(plan.out)["planned_gates"] == ["tests", "metrics", "http"]
+    assert tags(project) == ["tiny#dev#1"]
+
+    staging = invoke("promote", "--to", "staging", "--push", "--format", "json")
+    assert staging.code == 0, staging.err
+    result = json.loads(staging.out)
+    gates = {g["kind"]: g for g in result["gates"]}
+    assert gates["tests"]["evidence"]["counts"] == {"passed": 1}
+    assert gates["metrics"]["evidence"]["metrics"][0]["value"] == 0.95
+    assert gates["http"]["evidence"]["status"] == 200
+    assert result["pushed"] is True
+    assert "tiny#staging#2" in git(project, "ls-remote", "--tags", "origin")
+
+    waiting = invoke("promote", "--to", "prod")
+    assert waiting.code == 5
+    assert "waits for approvals" in waiting.err
+    assert tags(project) == ["tiny#dev#1", "tiny#staging#2"]
+
+    # The promoter's own approval does not count; another person's does.
+    invoke("approve", "tiny@v1.0.0", "--for", "prod")
+    assert invoke("promote", "--to", "prod").code == 5
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Bob Reviewer")
+    assert invoke("approve", "tiny@v1.0.0", "--for", "prod").code == 0
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
+    prod = invoke("promote", "--to", "prod", "--format", "json")
+    assert prod.code == 0, prod.err
+    record = git(project, "tag", "-l", "--format=%(contents)", "tiny#prod#3")
+    assert record.startswith("ada@example.com promotes tiny@v1.0.0 to prod")
+    assert "envctl-record: v1" in record
+    assert '"approvers": [\n' in record or "bob@example.com" in record
+
+    status = json.loads(invoke("status", "--format", "json").out)
+    stages = status["models"][0]["stages"]
+    assert {s: (e or {}).get("version") for s, e in stages.items()} == {
+        "dev": "v1.0.0",
+        "staging": "v1.0.0",
+        "prod": "v1.0.0",
+    }
+    assert owned_containers() == []
+
+
+@pytest.mark.docker
+def test_failing_gates_block_without_a_tag(project: Path, invoke: Invoke) -> None:
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    assert invoke("promote", "--to", "dev").code == 0
+    # v1.1.0: worse metrics.
+    (project / "model" / "metrics.json").write_text('{"accuracy": 0.80}\n')
+    git(project, "commit", "-qam", "worse model")
+    assert invoke("register", "tiny", "v1.1.0").code == 0
+    assert invoke("promote", "tiny@v1.1.0", "--to", "dev").code == 0
+    blocked = invoke("promote", "tiny@v1.1.0", "--to", "staging")
+    assert blocked.code == 1
+    assert "gate metrics failed" in blocked.err
+    assert "accuracy 0.8 is not >= 0.9" in blocked.err
+    assert tags(project, "tiny#staging*") == []
+    # v1.2.0: the API answers without the expected key.
+    (project / "model" / "metrics.json").write_text('{"accuracy": 0.97}\n')
+    (project / "model" / "server.py").write_text(SERVER.replace('"prediction")', '"result")'))
+    git(project, "commit", "-qam", "api changed")
+    assert invoke("register", "tiny", "v1.2.0").code == 0
+    assert invoke("promote", "tiny@v1.2.0", "--to", "dev").code == 0
+    http = invoke("promote", "tiny@v1.2.0", "--to", "staging", "--format", "json")
+    assert http.code == 1
+    assert "answer lacks prediction" in http.err
+    assert tags(project, "tiny#staging*") == []
+    assert owned_containers() == []
+
+
+@pytest.mark.docker
+def test_failing_tests_gate_blocks(project: Path, invoke: Invoke) -> None:
+    (project / "model" / "tests" / "test_server.py").write_text(
+        "def test_broken():\n    assert 1 == 2\n"
+    )
+    git(project, "commit", "-qam", "broken test")
+    assert invoke("register", "tiny", "v2.0.0").code == 0
+    assert invoke("promote", "--to", "dev").code == 0
+    result = invoke("promote", "--to", "staging")
+    assert result.code == 1
+    assert "gate tests failed" in result.err
+    assert "1 failed" in result.err
+    assert tags(project, "tiny#staging*") == []
+
+
+@pytest.mark.docker
+def test_rollback_and_history(project: Path, invoke: Invoke) -> None:
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    assert invoke("promote", "--to", "dev").code == 0
+    git(project, "commit", "-q", "--allow-empty", "-m", "v1.1.0")
+    assert invoke("register", "tiny", "v1.1.0").code == 0
+    assert invoke("promote", "tiny@v1.1.0", "--to", "dev").code == 0
+    back = invoke("rollback", "tiny", "--env", "dev")
+    assert back.code == 0, back.err
+    assert back.out.startswith("restored tiny@v1.0.0 to dev (replacing v1.1.0): tiny#dev#3")
+    history = json.loads(invoke("history", "tiny", "--format", "json").out)
+    assert [(e["n"], e["version"], e["rollback_of"]) for e in history["events"]] == [
+        (3, "v1.0.0", "v1.1.0"),
+        (2, "v1.1.0", None),
+        (1, "v1.0.0", None),
+    ]
+
+
+def test_forced_skip_is_recorded(git_repo: Path, invoke: Invoke) -> None:
+    (git_repo / "envctl.yaml").write_text("stages: [dev, prod]\nmodels:\n  tiny: {path: model}\n")
+    for name in ("dev", "prod"):
+        spec = git_repo / "environments" / f"{name}.yaml"
+        spec.parent.mkdir(exist_ok=True)
+        spec.write_text(
+            SPEC.format(name=name, base=TEST_BASE_IMAGE, gates="  []\n").replace(
+                "gates:\n  []", "gates: []"
+            )
+        )
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "init")
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    refused = invoke("promote", "tiny@v1.0.0", "--to", "prod", "--force")
+    assert refused.code == 2
+    assert "--force needs --reason" in refused.err
+    unknown = invoke("promote", "tiny@v9.9.9", "--to", "dev")
+    assert unknown.code == 3
+    assert "tiny@v9.9.9 is not registered" in unknown.err
