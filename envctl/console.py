@@ -21,14 +21,16 @@ if TYPE_CHECKING:
 def out() -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stdout, markup=False, highlight=False, soft_wrap=True)
+    # No `file=`: Rich then writes to whatever sys.stdout is at print time, so a
+    # cached Console still follows redirection (pytest's capture, contextlib).
+    return Console(markup=False, highlight=False, soft_wrap=True)
 
 
 @cache
 def err() -> Console:
     from rich.console import Console
 
-    return Console(file=sys.stderr, markup=False, highlight=False, soft_wrap=True, stderr=True)
+    return Console(markup=False, highlight=False, soft_wrap=True, stderr=True)
 
 
 def print_json(data: Any) -> None:
