@@ -84,11 +84,17 @@ class Finding:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "area": self.area, "severity": self.severity, "path": self.path,
-            "left": self.left, "right": self.right, "message": self.message,
+            "kind": self.kind,
+            "area": self.area,
+            "severity": self.severity,
+            "path": self.path,
+            "left": self.left,
+            "right": self.right,
+            "message": self.message,
             "left_location": _location_json(self.left_pos),
             "right_location": _location_json(self.right_pos),
-            "waived": self.waived is not None, "waiver_reason": self.waived,
+            "waived": self.waived is not None,
+            "waiver_reason": self.waived,
             "waiver_expired": self.waiver_expired.isoformat() if self.waiver_expired else None,
         }
 
@@ -106,8 +112,11 @@ class WaiverRule:
 
     def covers(self, finding: Finding) -> bool:
         kind_ok = finding.kind == self.kind or finding.kind.startswith(self.kind + ".")
-        path_ok = (self.path is None or finding.path == self.path
-                   or finding.path.startswith(self.path + "."))
+        path_ok = (
+            self.path is None
+            or finding.path == self.path
+            or finding.path.startswith(self.path + ".")
+        )
         return kind_ok and path_ok
 
 
@@ -152,19 +161,27 @@ class Side:
         return self.installed is not None
 
     @classmethod
-    def from_environment(cls, env: Environment,
-                         locked: Mapping[str, str] | None = None) -> Side:
+    def from_environment(cls, env: Environment, locked: Mapping[str, str] | None = None) -> Side:
         spec = env.spec
         return cls(
-            label=env.label, version=spec.version, fingerprint=env.fingerprint,
-            file=env.source, python=spec.python, image=spec.image.base,
-            platform=spec.image.platform, packages=spec.packages, locked=locked,
+            label=env.label,
+            version=spec.version,
+            fingerprint=env.fingerprint,
+            file=env.source,
+            python=spec.python,
+            image=spec.image.base,
+            platform=spec.image.platform,
+            packages=spec.packages,
+            locked=locked,
             system_packages=tuple(spec.system_packages),
             data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources)),
-            compute=ComputeFacts(spec.compute.cpu, spec.compute.memory, spec.compute.gpu,
-                                 tuple(spec.compute.engines)),
-            waivers=tuple(WaiverRule(w.kind, _canonical_path(w.path), w.reason, w.expires)
-                          for w in spec.waivers),
+            compute=ComputeFacts(
+                spec.compute.cpu, spec.compute.memory, spec.compute.gpu, tuple(spec.compute.engines)
+            ),
+            waivers=tuple(
+                WaiverRule(w.kind, _canonical_path(w.path), w.reason, w.expires)
+                for w in spec.waivers
+            ),
             positions=_dotted_positions(env),
         )
 
@@ -176,8 +193,12 @@ class Side:
             path = path.rsplit(".", 1)[0]
 
 
-_LISTS_BY_VALUE = {("system_packages",), ("data", "allowed"), ("data", "sources"),
-                   ("compute", "engines")}
+_LISTS_BY_VALUE = {
+    ("system_packages",),
+    ("data", "allowed"),
+    ("data", "sources"),
+    ("compute", "engines"),
+}
 
 
 def _dotted_positions(env: Environment) -> dict[str, Pos]:
@@ -185,8 +206,9 @@ def _dotted_positions(env: Environment) -> dict[str, Pos]:
     list items are addressed by value (`data.allowed.research`), as findings are."""
     spec = env.spec
     lists: dict[tuple[str, ...], list[str]] = {
-        ("system_packages",): [values.package_name(p.split("=", 1)[0])
-                               for p in spec.system_packages],
+        ("system_packages",): [
+            values.package_name(p.split("=", 1)[0]) for p in spec.system_packages
+        ],
         ("data", "allowed"): list(spec.data.allowed),
         ("data", "sources"): list(spec.data.sources),
         ("compute", "engines"): list(spec.compute.engines),
@@ -199,8 +221,11 @@ def _dotted_positions(env: Environment) -> dict[str, Pos]:
     return out
 
 
-def _dotted(path: tuple[str | int, ...], packages: Mapping[str, str],
-            lists: Mapping[tuple[str, ...], list[str]]) -> str | None:
+def _dotted(
+    path: tuple[str | int, ...],
+    packages: Mapping[str, str],
+    lists: Mapping[tuple[str, ...], list[str]],
+) -> str | None:
     if len(path) == 2 and path[0] == "packages":
         raw = str(path[1])
         name = raw if raw in packages else _package_name_or_none(raw)
@@ -230,12 +255,24 @@ def _canonical_path(path: str | None) -> str | None:
 
 # ---- compare ----------------------------------------------------------------
 
-def compare(left: Side, right: Side, *, severity_overrides: Mapping[str, str] | None = None,
-            today: date | None = None) -> list[Finding]:
+
+def compare(
+    left: Side,
+    right: Side,
+    *,
+    severity_overrides: Mapping[str, str] | None = None,
+    today: date | None = None,
+) -> list[Finding]:
     """Every finding between `left` (source) and `right` (target), ordered by area
     then path, with severity overrides and both sides' waivers applied."""
-    raw = [*_python(left, right), *_image(left, right), *_packages(left, right),
-           *_system(left, right), *_data(left, right), *_compute(left, right)]
+    raw = [
+        *_python(left, right),
+        *_image(left, right),
+        *_packages(left, right),
+        *_system(left, right),
+        *_data(left, right),
+        *_compute(left, right),
+    ]
     rules = left.waivers + right.waivers
     overrides = severity_overrides or {}
     day = today or date.today()
@@ -244,16 +281,18 @@ def compare(left: Side, right: Side, *, severity_overrides: Mapping[str, str] | 
     return sorted(settled, key=lambda f: (order.get(f.area, len(order)), f.path, f.kind))
 
 
-def _settle(finding: Finding, overrides: Mapping[str, str], rules: Iterable[WaiverRule],
-            today: date) -> Finding:
+def _settle(
+    finding: Finding, overrides: Mapping[str, str], rules: Iterable[WaiverRule], today: date
+) -> Finding:
     severity = severity_for(finding.kind, overrides) or finding.severity
     finding = replace(finding, severity=severity)
     rule = next((r for r in rules if r.covers(finding)), None)
     if rule is None:
         return finding
     if rule.expires is not None and rule.expires < today:
-        message = (f"{finding.message.rstrip('.')}; its waiver expired on "
-                   f"{rule.expires.isoformat()}.")
+        message = (
+            f"{finding.message.rstrip('.')}; its waiver expired on {rule.expires.isoformat()}."
+        )
         return replace(finding, message=message, waiver_expired=rule.expires)
     return replace(finding, waived=rule.reason)
 
@@ -289,8 +328,9 @@ def iter_blocking(findings: Iterable[Finding], threshold: str) -> Iterator[Findi
 
 # ---- helpers shared with the rules -----------------------------------------
 
+
 def grade(a: Version, b: Version) -> str:
-    """"major", "minor" or "patch": the most significant release part that differs."""
+    """ "major", "minor" or "patch": the most significant release part that differs."""
     ra = (*a.release, 0, 0, 0)
     rb = (*b.release, 0, 0, 0)
     if a.epoch != b.epoch or ra[0] != rb[0]:
@@ -303,7 +343,7 @@ def image_parts(ref: str) -> tuple[str, str | None]:
     name, _, digest = ref.partition("@")
     for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/"):
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
             break
     if ":" not in name.rsplit("/", 1)[-1]:
         name += ":latest"
@@ -325,8 +365,16 @@ _WHY = {
 }
 
 
-def _make(left: Side, right: Side, kind: str, severity: Severity, path: str,
-          lval: str | None, rval: str | None, message: str) -> Finding:
+def _make(
+    left: Side,
+    right: Side,
+    kind: str,
+    severity: Severity,
+    path: str,
+    lval: str | None,
+    rval: str | None,
+    message: str,
+) -> Finding:
     lpos, rpos = left.locate(path), right.locate(path)
     if lpos is None and rpos is None:  # absent on both: point at the enclosing key
         rpos = right.locate(path, exact=False)
@@ -340,46 +388,102 @@ def _python(left: Side, right: Side) -> Iterator[Finding]:
         return
     pa, pb = a.split("."), b.split(".")
     if [int(x) for x in pa[:2]] != [int(x) for x in pb[:2]]:
-        yield _make(left, right, "python.version", "error", "python", a, b,
-                    f"{left.label} runs Python {a} but {right.label} runs Python {b}: "
-                    "code, pickled models and compiled packages may not carry over.")
+        yield _make(
+            left,
+            right,
+            "python.version",
+            "error",
+            "python",
+            a,
+            b,
+            f"{left.label} runs Python {a} but {right.label} runs Python {b}: "
+            "code, pickled models and compiled packages may not carry over.",
+        )
     elif len(pa) > 2 and len(pb) > 2 and int(pa[2]) != int(pb[2]):
-        yield _make(left, right, "python.version", "warning", "python", a, b,
-                    f"{left.label} runs Python {a} but {right.label} runs Python {b}: only the "
-                    "patch release differs, usually safe but not what was tested.")
+        yield _make(
+            left,
+            right,
+            "python.version",
+            "warning",
+            "python",
+            a,
+            b,
+            f"{left.label} runs Python {a} but {right.label} runs Python {b}: only the "
+            "patch release differs, usually safe but not what was tested.",
+        )
 
 
 def _image(left: Side, right: Side) -> Iterator[Finding]:
     if left.platform and right.platform and left.platform != right.platform:
-        yield _make(left, right, "image.platform", "error", "image.platform", left.platform,
-                    right.platform, f"{left.label} targets {left.platform} but {right.label} "
-                    f"targets {right.platform}: compiled packages built for one do not run on "
-                    "the other.")
+        yield _make(
+            left,
+            right,
+            "image.platform",
+            "error",
+            "image.platform",
+            left.platform,
+            right.platform,
+            f"{left.label} targets {left.platform} but {right.label} "
+            f"targets {right.platform}: compiled packages built for one do not run on "
+            "the other.",
+        )
     if left.image and right.image:
         yield from _base_image(left, right, left.image, right.image)
     if left.os and right.os and left.os != right.os:
-        yield _make(left, right, "os.release", "warning", "os", left.os, right.os,
-                    f"{left.label} runs {left.os} but {right.label} runs {right.os}: system "
-                    "libraries may differ.")
+        yield _make(
+            left,
+            right,
+            "os.release",
+            "warning",
+            "os",
+            left.os,
+            right.os,
+            f"{left.label} runs {left.os} but {right.label} runs {right.os}: system "
+            "libraries may differ.",
+        )
 
 
 def _base_image(left: Side, right: Side, lref: str, rref: str) -> Iterator[Finding]:
     (lname, ldigest), (rname, rdigest) = image_parts(lref), image_parts(rref)
     path = "image.base"
     if lname != rname:
-        yield _make(left, right, "image.base", "warning", path, lref, rref,
-                    f"{left.label} builds on {lname} but {right.label} on {rname}: the OS and "
-                    "system libraries may differ.")
+        yield _make(
+            left,
+            right,
+            "image.base",
+            "warning",
+            path,
+            lref,
+            rref,
+            f"{left.label} builds on {lname} but {right.label} on {rname}: the OS and "
+            "system libraries may differ.",
+        )
     elif ldigest and rdigest and ldigest != rdigest:
-        yield _make(left, right, "image.digest", "warning", path, lref, rref,
-                    f"{left.label} and {right.label} both use {lname} but pin different "
-                    "digests: they are different builds of it.")
+        yield _make(
+            left,
+            right,
+            "image.digest",
+            "warning",
+            path,
+            lref,
+            rref,
+            f"{left.label} and {right.label} both use {lname} but pin different "
+            "digests: they are different builds of it.",
+        )
     elif bool(ldigest) != bool(rdigest):
-        loose, pinned, digest = ((left, right, rdigest) if rdigest else (right, left, ldigest))
-        yield _make(left, right, "image.unpinned", "warning", path, lref, rref,
-                    f"{loose.label} uses the tag {lname} without a digest while {pinned.label} "
-                    f"pins {str(digest)[:19]}…: the tag can move, so {loose.label} may run a "
-                    "different build.")
+        loose, pinned, digest = (left, right, rdigest) if rdigest else (right, left, ldigest)
+        yield _make(
+            left,
+            right,
+            "image.unpinned",
+            "warning",
+            path,
+            lref,
+            rref,
+            f"{loose.label} uses the tag {lname} without a digest while {pinned.label} "
+            f"pins {str(digest)[:19]}…: the tag can move, so {loose.label} may run a "
+            "different build.",
+        )
 
 
 def _packages(left: Side, right: Side) -> Iterator[Finding]:
@@ -411,44 +515,76 @@ def _by_distribution(packages: Mapping[str, str]) -> tuple[Mapping[str, str], di
     for key, spec in packages.items():
         name, _, rest = key.partition("[")
         if rest:
-            extras[name] = ",".join(sorted({*extras.get(name, "").split(","),
-                                            *rest.rstrip("]").split(",")} - {""}))
+            extras[name] = ",".join(
+                sorted({*extras.get(name, "").split(","), *rest.rstrip("]").split(",")} - {""})
+            )
         previous = specs.get(name)
-        specs[name] = spec if previous in (None, "*") else (
-            previous if spec == "*" else f"{previous},{spec}")
+        specs[name] = (
+            spec if previous in (None, "*") else (previous if spec == "*" else f"{previous},{spec}")
+        )
     return specs, extras
 
 
-def _declared(left: Side, right: Side, lpackages: Mapping[str, str],
-              rpackages: Mapping[str, str]) -> Iterator[Finding]:
+def _declared(
+    left: Side, right: Side, lpackages: Mapping[str, str], rpackages: Mapping[str, str]
+) -> Iterator[Finding]:
     lspecs, lextras = _by_distribution(lpackages)
     rspecs, rextras = _by_distribution(rpackages)
     lname, rname = left.label, right.label
     for name, a in lspecs.items():
         b = rspecs.get(name)
         if b is None:
-            yield _make(left, right, "package.missing", "error", f"packages.{name}", a, None,
-                        f"{name} ({_show(a)}) is in {lname} but not in {rname}: code that "
-                        f"imports it will fail in {rname}.")
+            yield _make(
+                left,
+                right,
+                "package.missing",
+                "error",
+                f"packages.{name}",
+                a,
+                None,
+                f"{name} ({_show(a)}) is in {lname} but not in {rname}: code that "
+                f"imports it will fail in {rname}.",
+            )
         elif a != b:  # the fast path: most packages are written identically on both sides
             yield from _pair(left, right, name, a, b)
     for name, b in rspecs.items():
         if name not in lspecs:
-            yield _make(left, right, "package.extra", "info", f"packages.{name}", None, b,
-                        f"{name} ({_show(b)}) is in {rname} but not in {lname}: {rname} runs "
-                        f"with a package {lname} never tested with.")
+            yield _make(
+                left,
+                right,
+                "package.extra",
+                "info",
+                f"packages.{name}",
+                None,
+                b,
+                f"{name} ({_show(b)}) is in {rname} but not in {lname}: {rname} runs "
+                f"with a package {lname} never tested with.",
+            )
     if lextras or rextras:
         yield from _extras(left, right, lextras, rextras, rspecs.keys() & lspecs.keys())
 
 
-def _extras(left: Side, right: Side, lextras: Mapping[str, str], rextras: Mapping[str, str],
-            common: Iterable[str]) -> Iterator[Finding]:
+def _extras(
+    left: Side,
+    right: Side,
+    lextras: Mapping[str, str],
+    rextras: Mapping[str, str],
+    common: Iterable[str],
+) -> Iterator[Finding]:
     for name in common:
         a, b = lextras.get(name, ""), rextras.get(name, "")
         if a != b:
-            yield _make(left, right, "package.extras", "info", f"packages.{name}",
-                        f"[{a}]", f"[{b}]", f"{name} is installed with extras [{a}] in "
-                        f"{left.label} but [{b}] in {right.label}: optional features differ.")
+            yield _make(
+                left,
+                right,
+                "package.extras",
+                "info",
+                f"packages.{name}",
+                f"[{a}]",
+                f"[{b}]",
+                f"{name} is installed with extras [{a}] in "
+                f"{left.label} but [{b}] in {right.label}: optional features differ.",
+            )
 
 
 def _pair(left: Side, right: Side, name: str, a: str, b: str) -> Iterator[Finding]:
@@ -460,40 +596,81 @@ def _pair(left: Side, right: Side, name: str, a: str, b: str) -> Iterator[Findin
     elif pb is not None:
         yield from _pin_vs_range(left, right, name, a, b, pinned_left=False)
     elif _satisfiable(a, b):
-        yield _make(left, right, "package.specifier", "info", f"packages.{name}", a, b,
-                    f"{name} may be any version matching {_show(a)} in {left.label} but "
-                    f"{_show(b)} in {right.label}: they may install different versions.")
+        yield _make(
+            left,
+            right,
+            "package.specifier",
+            "info",
+            f"packages.{name}",
+            a,
+            b,
+            f"{name} may be any version matching {_show(a)} in {left.label} but "
+            f"{_show(b)} in {right.label}: they may install different versions.",
+        )
     else:
-        yield _make(left, right, "package.conflict", "error", f"packages.{name}", a, b,
-                    f"no version of {name} satisfies both {left.label} ({a}) and "
-                    f"{right.label} ({b}): they cannot run the same version.")
+        yield _make(
+            left,
+            right,
+            "package.conflict",
+            "error",
+            f"packages.{name}",
+            a,
+            b,
+            f"no version of {name} satisfies both {left.label} ({a}) and "
+            f"{right.label} ({b}): they cannot run the same version.",
+        )
 
 
-def _pins(left: Side, right: Side, name: str, a: str, b: str, pa: str,
-          pb: str) -> Iterator[Finding]:
+def _pins(
+    left: Side, right: Side, name: str, a: str, b: str, pa: str, pb: str
+) -> Iterator[Finding]:
     va, vb = _version(pa), _version(pb)
     if va is not None and vb is not None and va == vb:
         return  # `==1.26` and `==1.26.0` are the same version
     how = grade(va, vb) if va is not None and vb is not None else "patch"
-    yield _make(left, right, "package.version", "error" if how == "major" else "warning",
-                f"packages.{name}", a, b,
-                f"{name} is {pa} in {left.label} but {pb} in {right.label}: {_WHY[how]}.")
+    yield _make(
+        left,
+        right,
+        "package.version",
+        "error" if how == "major" else "warning",
+        f"packages.{name}",
+        a,
+        b,
+        f"{name} is {pa} in {left.label} but {pb} in {right.label}: {_WHY[how]}.",
+    )
 
 
-def _pin_vs_range(left: Side, right: Side, name: str, a: str, b: str, *,
-                  pinned_left: bool) -> Iterator[Finding]:
+def _pin_vs_range(
+    left: Side, right: Side, name: str, a: str, b: str, *, pinned_left: bool
+) -> Iterator[Finding]:
     pin_side, range_side = (left, right) if pinned_left else (right, left)
     pin_spec, range_spec = (a, b) if pinned_left else (b, a)
     pin = pin_spec.lstrip("=")
     if _allows(range_spec, pin):
-        yield _make(left, right, "package.specifier", "info", f"packages.{name}", a, b,
-                    f"{range_side.label} accepts {name} {_show(range_spec)} while "
-                    f"{pin_side.label} pins {pin}: {range_side.label} may run a different "
-                    "version.")
+        yield _make(
+            left,
+            right,
+            "package.specifier",
+            "info",
+            f"packages.{name}",
+            a,
+            b,
+            f"{range_side.label} accepts {name} {_show(range_spec)} while "
+            f"{pin_side.label} pins {pin}: {range_side.label} may run a different "
+            "version.",
+        )
     else:
-        yield _make(left, right, "package.conflict", "error", f"packages.{name}", a, b,
-                    f"{pin_side.label} pins {name} {pin}, which {range_side.label}'s "
-                    f"{range_spec} does not allow: the two cannot run the same version.")
+        yield _make(
+            left,
+            right,
+            "package.conflict",
+            "error",
+            f"packages.{name}",
+            a,
+            b,
+            f"{pin_side.label} pins {name} {pin}, which {range_side.label}'s "
+            f"{range_spec} does not allow: the two cannot run the same version.",
+        )
 
 
 def _installed(spec: Side, real: Side, *, spec_is_left: bool) -> Iterator[Finding]:
@@ -511,48 +688,99 @@ def _installed(spec: Side, real: Side, *, spec_is_left: bool) -> Iterator[Findin
     for name, version in locked.items():
         if name in reported or values.pinned_version(wanted.get(name, "")) is not None:
             continue
-        finding = _check_installed(left, right, spec, real, name, f"=={version}",
-                                   installed.get(name), what=f"{spec.label}'s lock")
+        finding = _check_installed(
+            left,
+            right,
+            spec,
+            real,
+            name,
+            f"=={version}",
+            installed.get(name),
+            what=f"{spec.label}'s lock",
+        )
         if finding is not None:
             yield finding
     if locked:
         yield from _unlocked(left, right, spec, real, installed, locked, wanted)
 
 
-def _check_installed(left: Side, right: Side, spec: Side, real: Side, name: str, want: str,
-                     have: str | None, what: str | None = None) -> Finding | None:
+def _check_installed(
+    left: Side,
+    right: Side,
+    spec: Side,
+    real: Side,
+    name: str,
+    want: str,
+    have: str | None,
+    what: str | None = None,
+) -> Finding | None:
     what = what or spec.label
     path = f"packages.{name}"
     lv, rv = (want, have) if left is spec else (have, want)
     if have is None:
-        return _make(left, right, "package.missing", "error", path, lv, rv,
-                     f"{what} requires {name} {_show(want)} but it is not installed in "
-                     f"{real.label}.")
+        return _make(
+            left,
+            right,
+            "package.missing",
+            "error",
+            path,
+            lv,
+            rv,
+            f"{what} requires {name} {_show(want)} but it is not installed in {real.label}.",
+        )
     pin = values.pinned_version(want)
     if pin is not None:
         vpin, vhave = _version(pin), _version(have)
         if (vpin == vhave) if vpin is not None and vhave is not None else pin == have:
             return None
         how = grade(vpin, vhave) if vpin is not None and vhave is not None else "patch"
-        return _make(left, right, "package.version", "error" if how == "major" else "warning",
-                     path, lv, rv, f"{what} pins {name} {pin} but {real.label} has {have} "
-                     f"installed: {_WHY[how]}.")
+        return _make(
+            left,
+            right,
+            "package.version",
+            "error" if how == "major" else "warning",
+            path,
+            lv,
+            rv,
+            f"{what} pins {name} {pin} but {real.label} has {have} installed: {_WHY[how]}.",
+        )
     if _allows(want, have):
         return None
-    return _make(left, right, "package.conflict", "error", path, lv, rv,
-                 f"{real.label} has {name} {have} installed, which {what}'s {want} does "
-                 "not allow.")
+    return _make(
+        left,
+        right,
+        "package.conflict",
+        "error",
+        path,
+        lv,
+        rv,
+        f"{real.label} has {name} {have} installed, which {what}'s {want} does not allow.",
+    )
 
 
-def _unlocked(left: Side, right: Side, spec: Side, real: Side, installed: Mapping[str, str],
-              locked: Mapping[str, str], wanted: Mapping[str, str]) -> Iterator[Finding]:
+def _unlocked(
+    left: Side,
+    right: Side,
+    spec: Side,
+    real: Side,
+    installed: Mapping[str, str],
+    locked: Mapping[str, str],
+    wanted: Mapping[str, str],
+) -> Iterator[Finding]:
     for name, have in installed.items():
         if name in locked or name in wanted or name in _TOOLING:
             continue
         lv, rv = (None, have) if left is spec else (have, None)
-        yield _make(left, right, "package.extra", "info", f"packages.{name}", lv, rv,
-                    f"{name} {have} is installed in {real.label} but is not in "
-                    f"{spec.label}'s lock.")
+        yield _make(
+            left,
+            right,
+            "package.extra",
+            "info",
+            f"packages.{name}",
+            lv,
+            rv,
+            f"{name} {have} is installed in {real.label} but is not in {spec.label}'s lock.",
+        )
 
 
 def _version(text: str) -> Version | None:
@@ -610,8 +838,10 @@ def _bounds(op: str, text: str) -> list[tuple[str, Version, bool]]:
         prefix = _version(text[:-2])
         if prefix is None or op != "==":
             return []  # `!=1.4.*` removes a slice; it rarely decides satisfiability
-        return [("lo", _dev0(prefix.epoch, prefix.release), True),
-                ("hi", _dev0(prefix.epoch, _bump(prefix.release)), False)]
+        return [
+            ("lo", _dev0(prefix.epoch, prefix.release), True),
+            ("hi", _dev0(prefix.epoch, _bump(prefix.release)), False),
+        ]
     version = _version(text)
     if version is None:
         return []
@@ -619,14 +849,18 @@ def _bounds(op: str, text: str) -> list[tuple[str, Version, bool]]:
         # `<1.4` excludes 1.4's pre-releases too (PEP 440), so it ends below 1.4.dev0
         return [("hi", _dev0(version.epoch, version.release), False)]
     if op == "~=":
-        return [("lo", version, True),
-                ("hi", _dev0(version.epoch, _bump(version.release[:-1])), False)]
+        return [
+            ("lo", version, True),
+            ("hi", _dev0(version.epoch, _bump(version.release[:-1])), False),
+        ]
     table: dict[str, list[tuple[str, Version, bool]]] = {
         "==": [("lo", version, True), ("hi", version, True)],
         "===": [("lo", version, True), ("hi", version, True)],
         "!=": [("ne", version, True)],
-        ">=": [("lo", version, True)], ">": [("lo", version, False)],
-        "<=": [("hi", version, True)], "<": [("hi", version, False)],
+        ">=": [("lo", version, True)],
+        ">": [("lo", version, False)],
+        "<=": [("hi", version, True)],
+        "<": [("hi", version, False)],
     }
     return table.get(op, [])
 
@@ -659,21 +893,37 @@ def _system(left: Side, right: Side) -> Iterator[Finding]:
     for name, lv in lapt.items():
         path = f"system_packages.{name}"
         if name not in rapt:
-            yield _make(left, right, "system_package.missing", "warning", path, _apt_show(
-                name, lv), None, f"{left.label} installs the system package {name} but "
+            yield _make(
+                left,
+                right,
+                "system_package.missing",
+                "warning",
+                path,
+                _apt_show(name, lv),
+                None,
+                f"{left.label} installs the system package {name} but "
                 f"{right.label} does not: native libraries code relies on may be missing in "
-                f"{right.label}.")
+                f"{right.label}.",
+            )
         elif lv and rapt[name] and lv != rapt[name]:
             yield _system_version(left, right, name, lv, str(rapt[name]))
     for name, rv in rapt.items():
         if name not in lapt:
-            yield _make(left, right, "system_package.extra", "info", f"system_packages.{name}",
-                        None, _apt_show(name, rv), f"{right.label} installs the system package "
-                        f"{name} but {left.label} does not.")
+            yield _make(
+                left,
+                right,
+                "system_package.extra",
+                "info",
+                f"system_packages.{name}",
+                None,
+                _apt_show(name, rv),
+                f"{right.label} installs the system package {name} but {left.label} does not.",
+            )
 
 
-def _system_installed(left: Side, right: Side, lapt: Mapping[str, str | None],
-                      rapt: Mapping[str, str | None]) -> Iterator[Finding]:
+def _system_installed(
+    left: Side, right: Side, lapt: Mapping[str, str | None], rapt: Mapping[str, str | None]
+) -> Iterator[Finding]:
     spec, real = (right, left) if left.is_reality else (left, right)
     wanted, have = (rapt, lapt) if left.is_reality else (lapt, rapt)
     for name, version in wanted.items():
@@ -681,18 +931,33 @@ def _system_installed(left: Side, right: Side, lapt: Mapping[str, str | None],
         if name not in have:
             shown = _apt_show(name, version)
             lv, rv = (shown, None) if spec is left else (None, shown)
-            yield _make(left, right, "system_package.missing", "error", path, lv, rv,
-                        f"{spec.label} requires the system package {name} but it is not "
-                        f"installed in {real.label}.")
+            yield _make(
+                left,
+                right,
+                "system_package.missing",
+                "error",
+                path,
+                lv,
+                rv,
+                f"{spec.label} requires the system package {name} but it is not "
+                f"installed in {real.label}.",
+            )
         elif version and have[name] and version != have[name]:
             lv, rv = (version, str(have[name])) if spec is left else (str(have[name]), version)
             yield _system_version(left, right, name, lv, rv)
 
 
 def _system_version(left: Side, right: Side, name: str, lv: str, rv: str) -> Finding:
-    return _make(left, right, "system_package.version", "warning", f"system_packages.{name}",
-                 f"{name}={lv}", f"{name}={rv}", f"the system package {name} is {lv} in "
-                 f"{left.label} but {rv} in {right.label}.")
+    return _make(
+        left,
+        right,
+        "system_package.version",
+        "warning",
+        f"system_packages.{name}",
+        f"{name}={lv}",
+        f"{name}={rv}",
+        f"the system package {name} is {lv} in {left.label} but {rv} in {right.label}.",
+    )
 
 
 def _apt_show(name: str, version: str | None) -> str:
@@ -706,24 +971,56 @@ def _data(left: Side, right: Side) -> Iterator[Finding]:
     ln, rn = left.label, right.label
     for c in a.allowed:
         if c not in b.allowed:
-            yield _make(left, right, "data.classification", "error", f"data.allowed.{c}", c,
-                        None, f"{ln} may read {c} data but {rn} may not: features the model "
-                        f"was built on may be missing at inference in {rn}.")
+            yield _make(
+                left,
+                right,
+                "data.classification",
+                "error",
+                f"data.allowed.{c}",
+                c,
+                None,
+                f"{ln} may read {c} data but {rn} may not: features the model "
+                f"was built on may be missing at inference in {rn}.",
+            )
     for c in b.allowed:
         if c not in a.allowed:
-            yield _make(left, right, "data.classification", "warning", f"data.allowed.{c}",
-                        None, c, f"{rn} may read {c} data but {ln} may not: {rn} has data "
-                        "access that was never part of development.")
+            yield _make(
+                left,
+                right,
+                "data.classification",
+                "warning",
+                f"data.allowed.{c}",
+                None,
+                c,
+                f"{rn} may read {c} data but {ln} may not: {rn} has data "
+                "access that was never part of development.",
+            )
     for s in a.sources:
         if not source_covered(s, b.sources):
-            yield _make(left, right, "data.source", "warning", f"data.sources.{s}", s, None,
-                        f"{ln} reads {s} but {rn} may not: features built from it may be "
-                        f"missing at inference in {rn}.")
+            yield _make(
+                left,
+                right,
+                "data.source",
+                "warning",
+                f"data.sources.{s}",
+                s,
+                None,
+                f"{ln} reads {s} but {rn} may not: features built from it may be "
+                f"missing at inference in {rn}.",
+            )
     for s in b.sources:
         if not source_covered(s, a.sources):
-            yield _make(left, right, "data.source", "warning", f"data.sources.{s}", None, s,
-                        f"{rn} may read {s} but {ln} does not: check that {rn} is meant to "
-                        "have this access.")
+            yield _make(
+                left,
+                right,
+                "data.source",
+                "warning",
+                f"data.sources.{s}",
+                None,
+                s,
+                f"{rn} may read {s} but {ln} does not: check that {rn} is meant to "
+                "have this access.",
+            )
 
 
 _EXCEEDS = "development must not exceed what production permits"
@@ -736,31 +1033,77 @@ def _compute(left: Side, right: Side) -> Iterator[Finding]:
     ln, rn = left.label, right.label
     for e in a.engines:
         if e not in b.engines:
-            yield _make(left, right, "compute.engine", "error", f"compute.engines.{e}", e, None,
-                        f"{ln} has {e} but {rn} does not: pipelines that use {e} cannot run "
-                        f"in {rn}.")
+            yield _make(
+                left,
+                right,
+                "compute.engine",
+                "error",
+                f"compute.engines.{e}",
+                e,
+                None,
+                f"{ln} has {e} but {rn} does not: pipelines that use {e} cannot run in {rn}.",
+            )
     for e in b.engines:
         if e not in a.engines:
-            yield _make(left, right, "compute.engine", "info", f"compute.engines.{e}", None, e,
-                        f"{rn} has {e} but {ln} does not.")
+            yield _make(
+                left,
+                right,
+                "compute.engine",
+                "info",
+                f"compute.engines.{e}",
+                None,
+                e,
+                f"{rn} has {e} but {ln} does not.",
+            )
     yield from _gpu(left, right, a.gpu, b.gpu)
     if a.cpu is not None and b.cpu is not None and a.cpu > b.cpu:
-        yield _make(left, right, "compute.cpu", "warning", "compute.cpu", f"{a.cpu:g}",
-                    f"{b.cpu:g}", f"{ln} has {a.cpu:g} CPUs but {rn} permits {b.cpu:g}: "
-                    f"{_EXCEEDS}.")
+        yield _make(
+            left,
+            right,
+            "compute.cpu",
+            "warning",
+            "compute.cpu",
+            f"{a.cpu:g}",
+            f"{b.cpu:g}",
+            f"{ln} has {a.cpu:g} CPUs but {rn} permits {b.cpu:g}: {_EXCEEDS}.",
+        )
     if a.memory is not None and b.memory is not None and a.memory > b.memory:
         lm, rm = values.format_bytes(a.memory), values.format_bytes(b.memory)
-        yield _make(left, right, "compute.memory", "warning", "compute.memory", lm, rm,
-                    f"{ln} has {lm} of memory but {rn} permits {rm}: {_EXCEEDS}, or the model "
-                    f"may not fit in {rn}.")
+        yield _make(
+            left,
+            right,
+            "compute.memory",
+            "warning",
+            "compute.memory",
+            lm,
+            rm,
+            f"{ln} has {lm} of memory but {rn} permits {rm}: {_EXCEEDS}, or the model "
+            f"may not fit in {rn}.",
+        )
 
 
 def _gpu(left: Side, right: Side, a: int, b: int) -> Iterator[Finding]:
     if a > 0 and b == 0:
-        yield _make(left, right, "compute.gpu", "error", "compute.gpu", str(a), str(b),
-                    f"{left.label} has {a} GPU{'s' if a > 1 else ''} but {right.label} has "
-                    f"none: code or models that expect a GPU will fail or crawl in "
-                    f"{right.label}.")
+        yield _make(
+            left,
+            right,
+            "compute.gpu",
+            "error",
+            "compute.gpu",
+            str(a),
+            str(b),
+            f"{left.label} has {a} GPU{'s' if a > 1 else ''} but {right.label} has "
+            f"none: code or models that expect a GPU will fail or crawl in "
+            f"{right.label}.",
+        )
     elif a > b:
-        yield _make(left, right, "compute.gpu", "warning", "compute.gpu", str(a), str(b),
-                    f"{left.label} has {a} GPUs but {right.label} permits {b}: {_EXCEEDS}.")
+        yield _make(
+            left,
+            right,
+            "compute.gpu",
+            "warning",
+            "compute.gpu",
+            str(a),
+            str(b),
+            f"{left.label} has {a} GPUs but {right.label} permits {b}: {_EXCEEDS}.",
+        )

@@ -28,9 +28,15 @@ LABEL_PREFIX = "dev.envctl."
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
 
-_MACHINES = {"x86_64": "linux/amd64", "amd64": "linux/amd64", "aarch64": "linux/arm64",
-             "arm64": "linux/arm64", "armv7l": "linux/arm/v7", "ppc64le": "linux/ppc64le",
-             "s390x": "linux/s390x"}
+_MACHINES = {
+    "x86_64": "linux/amd64",
+    "amd64": "linux/amd64",
+    "aarch64": "linux/arm64",
+    "arm64": "linux/arm64",
+    "armv7l": "linux/arm/v7",
+    "ppc64le": "linux/ppc64le",
+    "s390x": "linux/s390x",
+}
 
 # Runs inside the image with whatever Python it has (3.8+): standard library
 # only, one JSON document on stdout. dpkg's status file is cut down to the three
@@ -62,8 +68,7 @@ json.dump({"python": list(sys.version_info[:3]), "executable": sys.executable,
 """
 
 # Prefer the image's venv (where envctl-built images install packages), else python3.
-_LAUNCHER = (f'if [ -x {VENV_PYTHON} ]; then exec {VENV_PYTHON} -c "$1"; fi; '
-             'exec python3 -c "$1"')
+_LAUNCHER = f'if [ -x {VENV_PYTHON} ]; then exec {VENV_PYTHON} -c "$1"; fi; exec python3 -c "$1"'
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,7 @@ class Reality:
 
 # ---- local ------------------------------------------------------------------
 
+
 def local() -> Reality:
     """The interpreter envctl runs in."""
     from importlib import metadata
@@ -135,19 +141,27 @@ def _first_text(paths: Iterable[str]) -> str | None:
 
 # ---- image ------------------------------------------------------------------
 
+
 def image(ref: str, *, timeout: float = PROBE_TIMEOUT) -> Reality:
     """Probe image `ref` by running PROBE_SCRIPT in it with networking off."""
     from envctl import engine
 
     attrs = engine.inspect_image(ref)
-    result = engine.run(ref, [_LAUNCHER, "envctl-probe", PROBE_SCRIPT], timeout=timeout,
-                        entrypoint=["/bin/sh", "-c"], network_disabled=True)
+    result = engine.run(
+        ref,
+        [_LAUNCHER, "envctl-probe", PROBE_SCRIPT],
+        timeout=timeout,
+        entrypoint=["/bin/sh", "-c"],
+        network_disabled=True,
+    )
     if result.timed_out:
         raise EngineError(f"probing image {ref} timed out after {timeout:g}s")
     if result.exit_code != 0:
-        raise EngineError(f"probing image {ref} failed (exit {result.exit_code}): "
-                          f"{_last_line(result.stderr) or 'no output'}; "
-                          "the image needs /bin/sh and python3 (or /opt/venv/bin/python)")
+        raise EngineError(
+            f"probing image {ref} failed (exit {result.exit_code}): "
+            f"{_last_line(result.stderr) or 'no output'}; "
+            "the image needs /bin/sh and python3 (or /opt/venv/bin/python)"
+        )
     return reality_from_probe(f"image:{ref}", result.stdout, attrs)
 
 
@@ -158,12 +172,16 @@ def reality_from_probe(label: str, stdout: str, attrs: Mapping[str, Any]) -> Rea
         python = ".".join(str(int(n)) for n in data["python"])
         pairs = [(str(name), str(version)) for name, version in data["distributions"]]
     except (ValueError, KeyError, TypeError):
-        raise EngineError(f"the probe in {label} printed something that is not its "
-                          f"report: {_last_line(stdout) or 'nothing'}") from None
+        raise EngineError(
+            f"the probe in {label} printed something that is not its "
+            f"report: {_last_line(stdout) or 'nothing'}"
+        ) from None
     config = attrs.get("Config") or {}
     status = data.get("dpkg_status")
     return Reality(
-        label=label, python=python, executable=str(data.get("executable") or ""),
+        label=label,
+        python=python,
+        executable=str(data.get("executable") or ""),
         distributions=normalise_distributions(pairs),
         os=os_name(data.get("os_release")),
         platform=_image_platform(attrs) or _MACHINES.get(str(data.get("machine", "")).lower()),
@@ -186,6 +204,7 @@ def _last_line(text: str) -> str:
 
 
 # ---- parsing (pure) -----------------------------------------------------------
+
 
 def normalise_distributions(pairs: Iterable[tuple[str | None, str]]) -> dict[str, str]:
     """PEP 503 names. The first of duplicates wins, as it does on sys.path."""

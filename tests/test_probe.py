@@ -18,19 +18,24 @@ from envctl.errors import EngineError
 
 # ---- pure parsing -----------------------------------------------------------
 
+
 def test_parse_os_release_and_name() -> None:
-    text = ('NAME="Debian GNU/Linux"\nVERSION_ID="12"\n# comment\n'
-            'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
+    text = (
+        'NAME="Debian GNU/Linux"\nVERSION_ID="12"\n# comment\n'
+        'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'
+    )
     assert probe.parse_os_release(text)["VERSION_ID"] == "12"
     assert probe.os_name(text) == "Debian GNU/Linux 12 (bookworm)"
-    assert probe.os_name('NAME=Alpine\nVERSION_ID=3.20.1\n') == "Alpine 3.20.1"
+    assert probe.os_name("NAME=Alpine\nVERSION_ID=3.20.1\n") == "Alpine 3.20.1"
     assert probe.os_name(None) is None
 
 
 def test_parse_dpkg_status_keeps_installed_packages_only() -> None:
-    text = ("Package: libgomp1\nStatus: install ok installed\nVersion: 12.2.0-14\n\n"
-            "Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n"
-            "Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10\n")
+    text = (
+        "Package: libgomp1\nStatus: install ok installed\nVersion: 12.2.0-14\n\n"
+        "Package: gone\nStatus: deinstall ok config-files\nVersion: 1.0\n\n"
+        "Package: curl\nStatus: install ok installed\nVersion: 7.88.1-10\n"
+    )
     assert probe.parse_dpkg_status(text) == ("curl=7.88.1-10", "libgomp1=12.2.0-14")
 
 
@@ -43,18 +48,29 @@ def test_probe_output_that_is_not_a_report() -> None:
     with pytest.raises(EngineError) as caught:
         probe.reality_from_probe("image:x", "Traceback...\nboom\n", {})
     assert str(caught.value) == (
-        "the probe in image:x printed something that is not its report: boom")
+        "the probe in image:x printed something that is not its report: boom"
+    )
     assert caught.value.exit_code == 4
 
 
 def test_reality_from_probe_reads_labels_and_platform() -> None:
-    stdout = ('{"python": [3, 11, 2], "executable": "/opt/venv/bin/python", "machine": "x86_64",'
-              ' "distributions": [["NumPy", "1.26.4"]], "os_release": "PRETTY_NAME=Debian 12",'
-              ' "dpkg_status": null}')
-    attrs = {"Id": "sha256:abc", "Os": "linux", "Architecture": "arm64",
-             "Config": {"Labels": {"dev.envctl.spec-version": "7",
-                                   "dev.envctl.fingerprint": "f" * 64,
-                                   "org.opencontainers.image.base.name": "python:3.11"}}}
+    stdout = (
+        '{"python": [3, 11, 2], "executable": "/opt/venv/bin/python", "machine": "x86_64",'
+        ' "distributions": [["NumPy", "1.26.4"]], "os_release": "PRETTY_NAME=Debian 12",'
+        ' "dpkg_status": null}'
+    )
+    attrs = {
+        "Id": "sha256:abc",
+        "Os": "linux",
+        "Architecture": "arm64",
+        "Config": {
+            "Labels": {
+                "dev.envctl.spec-version": "7",
+                "dev.envctl.fingerprint": "f" * 64,
+                "org.opencontainers.image.base.name": "python:3.11",
+            }
+        },
+    }
     found = probe.reality_from_probe("image:x", stdout, attrs)
     assert (found.python, found.os, found.platform) == ("3.11.2", "Debian 12", "linux/arm64")
     assert found.distributions == {"numpy": "1.26.4"}
@@ -63,6 +79,7 @@ def test_reality_from_probe_reads_labels_and_platform() -> None:
 
 
 # ---- local ------------------------------------------------------------------
+
 
 def test_local_probe_is_this_interpreter() -> None:
     found = probe.local()
@@ -82,8 +99,13 @@ def test_local_probe_reads_the_os_release() -> None:
 
 # ---- images (real Docker Engine) ---------------------------------------------
 
-def build_image(base: str, *instructions: str, files: Mapping[str, bytes] | None = None,
-                labels: Mapping[str, str] | None = None) -> str:
+
+def build_image(
+    base: str,
+    *instructions: str,
+    files: Mapping[str, bytes] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> str:
     """Build a throwaway image FROM `base` (context: `files`, executable); returns its tag."""
     from envctl import engine
 
@@ -109,9 +131,12 @@ FAKE_VENV = (
     "printf 'Metadata-Version: 2.1\\nName: %s\\nVersion: %s\\n' $n $v "
     "> $site/$n-$v.dist-info/METADATA; done"
 )
-LABELS = {"dev.envctl.environment": "prod", "dev.envctl.spec-version": "7",
-          "dev.envctl.fingerprint": "e" * 64,
-          "org.opencontainers.image.base.name": "python:3.11-slim-bookworm"}
+LABELS = {
+    "dev.envctl.environment": "prod",
+    "dev.envctl.spec-version": "7",
+    "dev.envctl.fingerprint": "e" * 64,
+    "org.opencontainers.image.base.name": "python:3.11-slim-bookworm",
+}
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +208,10 @@ def test_image_probe_runs_without_network(base_image: str) -> None:
 def test_image_probe_missing_image(docker_engine: object) -> None:
     with pytest.raises(EngineError) as caught:
         probe.image("envctl-test/does-not-exist:never")
-    assert str(caught.value) == ("image envctl-test/does-not-exist:never is not present in the "
-                                 "engine; build or pull it first")
+    assert str(caught.value) == (
+        "image envctl-test/does-not-exist:never is not present in the "
+        "engine; build or pull it first"
+    )
     assert caught.value.exit_code == 4
 
 
@@ -200,7 +227,8 @@ def test_image_probe_that_fails(base_image: str) -> None:
         engine.remove_image(tag, force=True)
     assert str(caught.value) == (
         f"probing image {tag} failed (exit 3): no interpreter here; the image needs /bin/sh and "
-        "python3 (or /opt/venv/bin/python)")
+        "python3 (or /opt/venv/bin/python)"
+    )
 
 
 @pytest.mark.docker

@@ -1,0 +1,270 @@
+"""diff: the mismatch check, rendered as a table, JSON, markdown or GitHub annotations."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from itertools import groupby
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from envctl import console
+from envctl.cli.app import app
+from envctl.errors import CheckFailed
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from envctl.commands.diff import Comparison, DiffReport
+    from envctl.diff import Finding
+
+
+class DiffFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    github = "github"
+
+
+class FailOn(str, enum.Enum):
+    error = "error"
+    warning = "warning"
+    info = "info"  # any unwaived difference at all
+    never = "never"
+
+
+@app.command()
+def diff(
+    operands: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Two environments: a name (prod), NAME@REV or NAME@vN, a spec file, "
+            "`local` (this interpreter) or image:REF (a built image).",
+            show_default=False,
+        ),
+    ] = None,
+    path: Annotated[
+        bool,
+        typer.Option(
+            "--path",
+            help="Compare each consecutive pair of stages in envctl.yaml "
+            "(dev→staging, staging→prod).",
+        ),
+    ] = False,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on", help="Exit 1 when an unwaived finding at or above this severity exists."
+        ),
+    ] = FailOn.error,
+    fmt: Annotated[
+        DiffFormat,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json (schema_version 1), markdown (a PR comment) "
+            "or github (workflow annotations).",
+        ),
+    ] = DiffFormat.table,
+) -> None:
+    """Every mismatch that can break a model or a policy between two environments."""
+    from envctl.commands.diff import diff as run
+
+    report = run(operands or [], path=path)
+    render(report, fmt, fail_on.value)
+    blocking = report.blocking(fail_on.value)
+    if blocking:
+        pairs = ", ".join(_title(c) for c in report.comparisons if c.blocking(fail_on.value))
+        noun = "finding" if len(blocking) == 1 else "findings"
+        raise CheckFailed(
+            f"{len(blocking)} {noun} at or above {fail_on.value} in {pairs}; "
+            "fix them, or waive them in the spec with a reason"
+        )
+
+
+def render(report: DiffReport, fmt: DiffFormat, fail_on: str) -> None:
+    if fmt is DiffFormat.json:
+        console.print_json(report.to_json(fail_on))
+    elif fmt is DiffFormat.markdown:
+        console.print_text("\n\n".join(markdown(c) for c in report.comparisons))
+    elif fmt is DiffFormat.github:
+        for comparison in report.comparisons:
+            for line in github_lines(comparison):
+                console.print_text(line)
+    else:
+        for comparison in report.comparisons:
+            _print_table(comparison)
+
+
+def _title(c: Comparison) -> str:
+    return f"{c.left.side.label} → {c.right.side.label}"
+
+
+def _heading(c: Comparison) -> str:
+    def one(label: str, version: int | None) -> str:
+        return f"{label} v{version}" if version is not None else label
+
+    return (
+        f"{one(c.left.side.label, c.left.side.version)} → "
+        f"{one(c.right.side.label, c.right.side.version)}"
+    )
+
+
+def summary_line(c: Comparison) -> str:
+    counts = c.summary
+    if not c.findings:
+        return f"{_heading(c)}: no differences"
+    parts = [
+        f"{counts['error']} error{'s' if counts['error'] != 1 else ''}",
+        f"{counts['warning']} warning{'s' if counts['warning'] != 1 else ''}",
+        f"{counts['info']} info",
+        f"{counts['waived']} waived",
+    ]
+    return f"{_heading(c)}: " + ", ".join(parts)
+
+
+# ---- table ------------------------------------------------------------------
+
+_STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+_WIDE = 110  # columns needed to show both values beside the message
+
+
+def _print_table(c: Comparison) -> None:
+    out = console.out()
+    if c.findings:
+        out.print(_table(c, out.width))
+    out.print(summary_line(c))
+    for note in c.notes:
+        out.print(f"note: {note}", style="dim")
+
+
+def _table(c: Comparison, width: int) -> Table:
+    from rich.table import Table
+    from rich.text import Text
+
+    # Every message names both values, so narrow terminals drop the value columns
+    # rather than fold every cell into a sliver.
+    wide = width >= _WIDE
+    table = Table(
+        title=_heading(c),
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+        header_style="bold",
+    )
+    table.add_column("severity", no_wrap=True)
+    table.add_column("path", max_width=32, overflow="fold")
+    if wide:
+        table.add_column(c.left.side.label, max_width=24, overflow="fold")
+        table.add_column(c.right.side.label, max_width=24, overflow="fold")
+    table.add_column("finding", ratio=1, min_width=32)
+    for area, group in groupby(c.findings, key=lambda f: f.area):
+        table.add_row(Text(area, style="bold underline"))
+        for f in group:
+            values = [_short(f.left), _short(f.right)] if wide else []
+            table.add_row(
+                Text(_severity_text(f), style="dim" if f.waived else _STYLES[f.severity]),
+                f.path,
+                *values,
+                _finding_text(f),
+            )
+        table.add_section()
+    return table
+
+
+def _short(value: str | None) -> str:
+    """Values as shown in the table: digests cut to 12 hex (JSON keeps them whole)."""
+    if value is None:
+        return "—"
+    name, at, digest = value.partition("@sha256:")
+    return f"{name}@sha256:{digest[:12]}…" if at and len(digest) > 12 else value
+
+
+def _severity_text(f: Finding) -> str:
+    return "waived" if f.waived is not None else f.severity
+
+
+def _finding_text(f: Finding) -> str:
+    return f"{f.message} (waived: {f.waived})" if f.waived is not None else f.message
+
+
+# ---- markdown ---------------------------------------------------------------
+
+_ICONS = {"error": "🔴", "warning": "🟡", "info": "🔵"}
+
+
+def markdown(c: Comparison) -> str:
+    """A pull-request comment: heading, counts, one table row per finding."""
+    lines = [f"### envctl diff: {_heading(c)}", "", f"**{summary_line(c).split(': ', 1)[1]}**"]
+    if c.findings:
+        lines += [
+            "",
+            f"| severity | area | path | {_md(c.left.side.label)} | "
+            f"{_md(c.right.side.label)} | finding |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        lines += [_md_row(f) for f in c.findings]
+    if c.notes:
+        lines += ["", *(f"> note: {_md(n)}" for n in c.notes)]
+    return "\n".join(lines)
+
+
+def _md_row(f: Finding) -> str:
+    severity = (
+        f"⚪ waived {f.severity}" if f.waived is not None else f"{_ICONS[f.severity]} {f.severity}"
+    )
+    cells = [
+        severity,
+        f.area,
+        _code(f.path),
+        _code(_short(f.left) if f.left else None),
+        _code(_short(f.right) if f.right else None),
+        _md(_finding_text(f)),
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def _code(value: str | None) -> str:
+    if not value:
+        return "—"
+    return "`" + _md(value).replace("`", "'") + "`"
+
+
+def _md(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
+# ---- GitHub workflow commands ------------------------------------------------
+
+_LEVELS = {"error": "error", "warning": "warning", "info": "notice"}
+
+
+def github_lines(c: Comparison) -> Iterator[str]:
+    """`::error file=…,line=…,title=…::message`, one per finding, then a summary."""
+    for f in c.findings:
+        level = "notice" if f.waived is not None else _LEVELS[f.severity]
+        props = _github_props(f, f"envctl diff {_title(c)}: {f.kind} {f.path}")
+        yield f"::{level} {props}::{escape_data(_finding_text(f))}"
+    yield summary_line(c)
+
+
+def _github_props(f: Finding, title: str) -> str:
+    # Annotate the target's line when it has one (that is the file a PR changes to
+    # promote), else the source's.
+    pos = f.right_pos or f.left_pos
+    props: list[tuple[str, str]] = []
+    if pos is not None:
+        props += [("file", pos[0]), ("line", str(pos[1]))]
+    props.append(("title", title))
+    return ",".join(f"{key}={escape_property(value)}" for key, value in props)
+
+
+def escape_data(text: str) -> str:
+    """Per GitHub's toolkit (`escapeData`): %, CR and LF."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Per GitHub's toolkit (`escapeProperty`): data escapes plus ':' and ','."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -1,0 +1,295 @@
+"""diff: compare two environments, or every consecutive pair of stages.
+
+Operands: an environment name (`prod`), `name@REV` / `name@vN`, a spec file path,
+`local` (this interpreter) or `image:REF` (a built image, probed with networking
+off). A spec compared with `local`/`image:` is checked against what is really
+installed: its pins, and its lock (`<env>.lock`) when one is there and fresh.
+
+JSON output (`envctl diff --format json`), schema_version 1:
+
+    {
+      "schema_version": 1,
+      "fail_on": "error",              # the --fail-on threshold of this run
+      "failed": true,                  # some unwaived finding is at/above fail_on
+      "comparisons": [{
+        "left":  {"name": "dev", "kind": "spec", "version": 3,
+                  "fingerprint": "<sha256>", "file": "environments/dev.yaml"},
+        "right": {...},                # kind: spec | local | image; version,
+                                       # fingerprint, file are null when unknown
+        "findings": [{
+          "kind": "package.version",   # stable; see envctl.diff.KINDS
+          "area": "packages",          # python | os/image | packages |
+                                       # system packages | data | compute
+          "severity": "error",         # error | warning | info (after overrides)
+          "path": "packages.numpy",    # dotted spec path
+          "left": "==2.1.3", "right": "==1.26.4",   # null: absent on that side
+          "message": "numpy is 2.1.3 in dev but 1.26.4 in prod: ...",
+          "left_location": {"file": "environments/dev.yaml", "line": 14},  # or null
+          "right_location": {"file": "environments/prod.yaml", "line": 16},
+          "waived": false, "waiver_reason": null,
+          "waiver_expired": null       # "YYYY-MM-DD" when an expired waiver matched
+        }],
+        "summary": {"error": 1, "warning": 0, "info": 0, "waived": 0},
+        "notes": []                    # e.g. that a lock was stale and not used
+      }]
+    }
+
+Fields are only ever added within a schema_version; renames bump it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from envctl import diff as core
+from envctl.config import CONFIG_FILE
+from envctl.errors import ConfigError, InputError, SpecError, UnknownNameError, UsageError
+from envctl.project import (
+    Environment,
+    Project,
+    display_path,
+    find_project,
+    load_environment,
+    require_project,
+)
+
+if TYPE_CHECKING:
+    from envctl.probe import Reality
+
+LOCAL = "local"
+IMAGE_PREFIX = "image:"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """One operand: its Side, plus the Environment when it is a spec."""
+
+    side: core.Side
+    kind: str  # spec | local | image
+    env: Environment | None = None
+
+
+@dataclass(frozen=True)
+class Comparison:
+    left: Loaded
+    right: Loaded
+    findings: tuple[core.Finding, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> dict[str, int]:
+        return core.counts(self.findings)
+
+    def blocking(self, threshold: str) -> list[core.Finding]:
+        return list(core.iter_blocking(self.findings, threshold))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "left": _operand_json(self.left),
+            "right": _operand_json(self.right),
+            "findings": [f.to_json() for f in self.findings],
+            "summary": self.summary,
+            "notes": list(self.notes),
+        }
+
+
+@dataclass(frozen=True)
+class DiffReport:
+    comparisons: tuple[Comparison, ...]
+
+    def blocking(self, threshold: str) -> list[core.Finding]:
+        return [f for c in self.comparisons for f in c.blocking(threshold)]
+
+    def to_json(self, fail_on: str) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "fail_on": fail_on,
+            "failed": bool(self.blocking(fail_on)),
+            "comparisons": [c.to_json() for c in self.comparisons],
+        }
+
+
+def _operand_json(loaded: Loaded) -> dict[str, Any]:
+    side = loaded.side
+    return {
+        "name": side.label,
+        "kind": loaded.kind,
+        "version": side.version,
+        "fingerprint": side.fingerprint,
+        "file": side.file,
+    }
+
+
+def diff(operands: list[str], *, path: bool = False, today: date | None = None) -> DiffReport:
+    """Compare two operands, or (`path=True`) each consecutive pair of stages."""
+    project = find_project()
+    pairs = _stage_pairs(operands, project) if path else [_two(operands)]
+    overrides = _overrides(project)
+    loaded: dict[str, Loaded] = {}
+    for operand in dict.fromkeys(o for pair in pairs for o in pair):
+        loaded[operand] = load_operand(operand, project)
+    return DiffReport(
+        tuple(
+            compare_loaded(loaded[a], loaded[b], project, overrides=overrides, today=today)
+            for a, b in pairs
+        )
+    )
+
+
+def _two(operands: list[str]) -> tuple[str, str]:
+    if len(operands) != 2:
+        raise UsageError(
+            f"give two environments to compare (got {len(operands)}), e.g. "
+            "`envctl diff dev prod`, or use --path for every stage"
+        )
+    return operands[0], operands[1]
+
+
+def _stage_pairs(operands: list[str], project: Project | None) -> list[tuple[str, str]]:
+    if operands:
+        raise UsageError("--path compares the stages of envctl.yaml; give no environments with it")
+    project = project or require_project()
+    stages = [s for s in project.config.stages if project.spec_path(s).is_file()]
+    if len(stages) < 2:
+        raise InputError(
+            f"--path needs specs for at least two stages of "
+            f"{', '.join(project.config.stages)}; found {', '.join(stages) or 'none'} "
+            f"in {project.config.environments}/"
+        )
+    return list(itertools.pairwise(stages))
+
+
+def _overrides(project: Project | None) -> Mapping[str, str]:
+    if project is None:
+        return {}
+    overrides = project.config.policy.severity
+    for kind in overrides:
+        problem = core.unknown_kind(kind)
+        if problem:
+            raise ConfigError(
+                f"{display_path(project.root / CONFIG_FILE)}: policy.severity: {problem}"
+            )
+    return overrides
+
+
+# ---- operands ---------------------------------------------------------------
+
+
+def load_operand(operand: str, project: Project | None) -> Loaded:
+    if operand == LOCAL:
+        from envctl import probe
+
+        return Loaded(reality_side(probe.local()), "local")
+    if operand.startswith(IMAGE_PREFIX):
+        return Loaded(reality_side(_probe_image(operand)), "image")
+    try:
+        env = load_environment(operand, project)
+    except UnknownNameError as exc:
+        raise _with_local_hint(operand, exc) from None
+    _check_waivers(env)
+    return Loaded(core.Side.from_environment(env), "spec", env)
+
+
+def _probe_image(operand: str) -> Reality:
+    from envctl import probe
+
+    ref = operand.removeprefix(IMAGE_PREFIX)
+    if not ref:
+        raise UnknownNameError(
+            f"{operand!r}: give an image after 'image:', e.g. image:envctl/prod:1a2b3c4d5e6f"
+        )
+    return probe.image(ref)
+
+
+def _with_local_hint(operand: str, exc: UnknownNameError) -> UnknownNameError:
+    """`locl` is more likely a typo of `local` than of an environment name."""
+    if difflib.get_close_matches(operand, [LOCAL], n=1, cutoff=0.75):
+        return UnknownNameError(
+            f"unknown environment {operand!r}; did you mean 'local' "
+            "(the interpreter envctl runs in)?"
+        )
+    if operand.startswith(("img:", "image=", "docker:")):
+        return UnknownNameError(
+            f"unknown environment {operand!r}; did you mean "
+            f"'image:{operand.split(':', 1)[-1].split('=', 1)[-1]}'?"
+        )
+    return exc
+
+
+def _check_waivers(env: Environment) -> None:
+    for index, waiver in enumerate(env.spec.waivers):
+        problem = core.unknown_kind(waiver.kind)
+        if problem:
+            pos = env.locate(("waivers", index, "kind"))
+            where = f"{pos[0]}:{pos[1]}:{pos[2]}" if pos else env.source
+            raise SpecError(f"{where}: waivers[{index}].kind: {problem}")
+
+
+def reality_side(reality: Reality) -> core.Side:
+    """A probe's `Reality` as a diff Side (data access and compute are unknowable)."""
+    return core.Side(
+        label=reality.label,
+        version=reality.spec_version,
+        fingerprint=reality.fingerprint,
+        python=reality.python,
+        image=reality.base_image,
+        platform=reality.platform,
+        os=reality.os,
+        installed=reality.distributions,
+        system_packages=reality.system_packages,
+        data=None,
+        compute=None,
+    )
+
+
+# ---- comparing --------------------------------------------------------------
+
+
+def compare_loaded(
+    left: Loaded,
+    right: Loaded,
+    project: Project | None,
+    *,
+    overrides: Mapping[str, str],
+    today: date | None = None,
+) -> Comparison:
+    notes: list[str] = []
+    lside, rside = left.side, right.side
+    if left.env is not None and right.kind != "spec":
+        lside = _with_lock(lside, left.env, project, notes)
+    if right.env is not None and left.kind != "spec":
+        rside = _with_lock(rside, right.env, project, notes)
+    findings = core.compare(lside, rside, severity_overrides=overrides, today=today)
+    return Comparison(left, right, tuple(findings), tuple(notes))
+
+
+def _with_lock(
+    side: core.Side, env: Environment, project: Project | None, notes: list[str]
+) -> core.Side:
+    """Reality is checked against the lock too, when the lock capability is
+    installed and the spec has a fresh lock; otherwise against its pins only."""
+    try:
+        from envctl import lockfile
+    except ImportError:  # pragma: no cover - lockfile ships with envctl now
+        return side
+    try:
+        path = lockfile.lock_path(project, env)
+    except InputError:
+        return side
+    if not path.is_file():
+        notes.append(
+            f"{env.label} has no lock ({display_path(path)}); installed "
+            "packages were checked against the spec's pins only"
+        )
+        return side
+    stale = lockfile.staleness(project, env)
+    if stale:
+        notes.append(f"{stale}; installed packages were checked against the spec's pins only")
+        return side
+    return replace(side, locked=lockfile.read_lock(path).versions())
