@@ -16,8 +16,7 @@ from envctl.errors import EngineError
 from envctl.project import load_environment, require_project
 
 if TYPE_CHECKING:
-    from envctl.diff import Finding, Side
-    from envctl.probe import Reality
+    from envctl.diff import Finding
 
 LABEL_CHECKS = ("fingerprint", "lock-hash", "spec-version", "environment")
 
@@ -90,6 +89,7 @@ def verify(operand: str, *, image: str | None = None, model: str | None = None) 
     compare it with the spec and its lock."""
     from envctl import diff, engine, probe
     from envctl.commands.build import plan
+    from envctl.commands.diff import reality_side
 
     project = require_project()
     env = load_environment(operand, project)
@@ -102,7 +102,7 @@ def verify(operand: str, *, image: str | None = None, model: str | None = None) 
     reality = probe.image(ref)
     spec_side = diff.Side.from_environment(env, locked=lock.versions())
     findings = diff.compare(
-        spec_side, side_of(reality), severity_overrides=project.config.policy.severity
+        spec_side, reality_side(reality), severity_overrides=project.config.policy.severity
     )
     expected = the_plan.labels()
     return VerifyReport(
@@ -111,25 +111,6 @@ def verify(operand: str, *, image: str | None = None, model: str | None = None) 
         reality.image_id,
         tuple(findings),
         label_differences(expected, reality.labels),
-    )
-
-
-def side_of(reality: Reality) -> Side:
-    """The diff engine's view of a probed image: reality, no data/compute facts."""
-    from envctl.diff import Side
-
-    return Side(
-        label=reality.label,
-        version=reality.spec_version,
-        fingerprint=reality.fingerprint,
-        python=reality.python,
-        image=reality.base_image,
-        platform=reality.platform,
-        os=reality.os,
-        installed=dict(reality.distributions),
-        system_packages=reality.system_packages,
-        data=None,
-        compute=None,
     )
 
 
