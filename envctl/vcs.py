@@ -1,6 +1,10 @@
-"""Git adapter. The only module that imports GitPython (lazily: it is slow to import).
+"""Git adapter: the only module that runs git.
 
-Library exceptions are translated here into GitError / InputError, message first.
+Every call is a git plumbing command in a subprocess. GitPython was the first
+choice, but envctl needs exactly the plumbing (one `for-each-ref` pass for the
+whole registry, `cat-file`, atomic `tag`), and the subprocess form is both faster
+to start and free of a second object model. Failures become GitError or
+InputError here, message first.
 """
 
 from __future__ import annotations
@@ -11,67 +15,58 @@ import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from envctl.errors import GitError, InputError, PushRejected, TagExists
 
-if TYPE_CHECKING:
-    from git import Repo
-
-
-def _git() -> Any:
-    try:
-        import git
-    except ImportError as exc:  # pragma: no cover - GitPython needs the git binary
-        raise GitError(f"git is not usable: {exc}; install git") from None
-    return git
-
-
-@cache
-def repo(path: Path) -> Repo:
-    """The repository containing `path`."""
-    git = _git()
-    try:
-        return git.Repo(path, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise InputError(f"{path} is not inside a git repository; run git init") from None
-
 
 def toplevel(path: Path) -> Path:
-    return Path(repo(path).working_tree_dir or path)
+    """The work tree root of the repository containing `path`."""
+    code, out, _ = _git_text(path, "rev-parse", "--show-toplevel")
+    if code != 0:
+        raise InputError(f"{path} is not inside a git repository; run git init")
+    return Path(out.strip())
+
+
+def _git_bytes(
+    root: Path, *args: str, input: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    # C locale: stderr is matched against git's English messages.
+    env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+    try:
+        return subprocess.run(
+            ["git", *args], cwd=root, input=input, capture_output=True, env=env, check=False
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH; install git") from None
+
+
+def _git_text(root: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:
+    proc = _git_bytes(root, *args, input=input.encode() if input is not None else None)
+    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode(
+        "utf-8", "replace")
 
 
 def run(root: Path, *args: str, check: bool = True, input: str | None = None) -> str:
-    """Run one git command in `root` and return stdout. Used for plumbing calls
-    where GitPython adds nothing (for-each-ref in one pass, show REV:path)."""
-    proc = subprocess.run(
-        ["git", *args], cwd=root, capture_output=True, text=True, input=input, check=False
-    )
-    if check and proc.returncode != 0:
-        detail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    """Run one git command in `root` and return stdout."""
+    code, out, err = _git_text(root, *args, input=input)
+    if check and code != 0:
+        detail = (err.strip().splitlines() or ["no output"])[-1]
         raise GitError(f"git {' '.join(args[:2])} failed: {detail}")
-    return proc.stdout
+    return out
 
 
 def resolve_commit(root: Path, rev: str) -> str:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-        cwd=root, capture_output=True, text=True, check=False,
-    )
-    if proc.returncode != 0:
+    code, out, _ = _git_text(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    if code != 0:
         raise InputError(f"git revision {rev!r} not found in {root}; check `git log`")
-    return proc.stdout.strip()
+    return out.strip()
 
 
 def read_at(root: Path, rev: str, relpath: str) -> bytes | None:
     """Contents of `relpath` at commit `rev`, or None if the file did not exist there."""
     commit = resolve_commit(root, rev)
-    proc = subprocess.run(
-        ["git", "cat-file", "blob", f"{commit}:{relpath}"],
-        cwd=root, capture_output=True, check=False,
-    )
+    proc = _git_bytes(root, "cat-file", "blob", f"{commit}:{relpath}")
     return proc.stdout if proc.returncode == 0 else None
 
 
@@ -83,10 +78,7 @@ def file_commits(root: Path, relpath: str, rev: str = "HEAD") -> list[str]:
 
 
 def is_repo(path: Path) -> bool:
-    proc = subprocess.run(
-        ["git", "rev-parse", "--is-inside-work-tree"], cwd=path, capture_output=True, check=False
-    )
-    return proc.returncode == 0
+    return _git_bytes(path, "rev-parse", "--is-inside-work-tree").returncode == 0
 
 
 # --- tags: the registry's storage ------------------------------------------------
@@ -124,16 +116,6 @@ _TAG_FIELDS = (
 )  # fmt: skip
 _TAG_FORMAT = "".join(f"{field}%00" for field in _TAG_FIELDS)
 _LOCK_RETRIES = 5
-
-
-def _git_bytes(
-    root: Path, *args: str, input: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    # C locale: stderr is matched against git's English messages.
-    env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
-    return subprocess.run(
-        ["git", *args], cwd=root, input=input, capture_output=True, env=env, check=False
-    )
 
 
 def _last_line(data: bytes) -> str:
