@@ -5,12 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import Invoke
-from tests.conftest import TEST_BASE_IMAGE, git
+from tests.conftest import git
 
 SERVER = """\
 import json, os
@@ -106,13 +107,19 @@ def tags(repo: Path, pattern: str = "tiny#*") -> list[str]:
     return git(repo, "tag", "-l", pattern).split()
 
 
-def owned_containers() -> list[str]:
+@pytest.fixture
+def no_new_containers() -> Iterator[None]:
+    """Every container a gate started is gone afterwards (compared with before,
+    so containers of unrelated runs on the same engine do not count)."""
     from envctl import engine
 
-    return engine.owned_containers()
+    before = set(engine.owned_containers())
+    yield
+    assert set(engine.owned_containers()) - before == set()
 
 
 @pytest.mark.docker
+@pytest.mark.usefixtures("no_new_containers")
 def test_promotion_through_every_stage(
     project: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -170,10 +177,10 @@ def test_promotion_through_every_stage(
         "staging": "v1.0.0",
         "prod": "v1.0.0",
     }
-    assert owned_containers() == []
 
 
 @pytest.mark.docker
+@pytest.mark.usefixtures("no_new_containers")
 def test_failing_gates_block_without_a_tag(project: Path, invoke: Invoke) -> None:
     assert invoke("register", "tiny", "v1.0.0").code == 0
     assert invoke("promote", "--to", "dev").code == 0
@@ -197,10 +204,10 @@ def test_failing_gates_block_without_a_tag(project: Path, invoke: Invoke) -> Non
     assert http.code == 1
     assert "answer lacks prediction" in http.err
     assert tags(project, "tiny#staging*") == []
-    assert owned_containers() == []
 
 
 @pytest.mark.docker
+@pytest.mark.usefixtures("no_new_containers")
 def test_failing_tests_gate_blocks(project: Path, invoke: Invoke) -> None:
     (project / "model" / "tests" / "test_server.py").write_text(
         "def test_broken():\n    assert 1 == 2\n"
@@ -233,18 +240,9 @@ def test_rollback_and_history(project: Path, invoke: Invoke) -> None:
     ]
 
 
-def test_forced_skip_is_recorded(git_repo: Path, invoke: Invoke) -> None:
-    (git_repo / "envctl.yaml").write_text("stages: [dev, prod]\nmodels:\n  tiny: {path: model}\n")
-    for name in ("dev", "prod"):
-        spec = git_repo / "environments" / f"{name}.yaml"
-        spec.parent.mkdir(exist_ok=True)
-        spec.write_text(
-            SPEC.format(name=name, base=TEST_BASE_IMAGE, gates="  []\n").replace(
-                "gates:\n  []", "gates: []"
-            )
-        )
-    git(git_repo, "add", "-A")
-    git(git_repo, "commit", "-qm", "init")
+@pytest.mark.docker
+def test_forced_skip_is_recorded(git_repo: Path, invoke: Invoke, base_image: str) -> None:
+    write_minimal_project(git_repo, base_image, stages=("dev", "prod"))
     assert invoke("register", "tiny", "v1.0.0").code == 0
     refused = invoke("promote", "tiny@v1.0.0", "--to", "prod", "--force")
     assert refused.code == 2
@@ -252,3 +250,42 @@ def test_forced_skip_is_recorded(git_repo: Path, invoke: Invoke) -> None:
     unknown = invoke("promote", "tiny@v9.9.9", "--to", "dev")
     assert unknown.code == 3
     assert "tiny@v9.9.9 is not registered" in unknown.err
+    forced = invoke(
+        "promote",
+        "tiny@v1.0.0",
+        "--to",
+        "prod",
+        "--force",
+        "--reason",
+        "hotfix INC-42",
+        "--format",
+        "json",
+    )
+    assert forced.code == 0, forced.err
+    assert json.loads(forced.out)["bypass_reason"] == "hotfix INC-42"
+    history = json.loads(invoke("history", "tiny", "--format", "json").out)
+    assert history["events"][0]["bypass_reason"] == "hotfix INC-42"
+    assert "BYPASS: hotfix INC-42" in invoke("history", "tiny").out
+
+
+def write_minimal_project(repo: Path, base: str, *, stages: tuple[str, ...]) -> None:
+    """A model with no packages and no gates: promotion cost is one small build."""
+    (repo / "envctl.yaml").write_text(
+        f"stages: [{', '.join(stages)}]\nmodels:\n  tiny: {{path: model}}\n"
+    )
+    for name in stages:
+        spec = repo / "environments" / f"{name}.yaml"
+        spec.parent.mkdir(exist_ok=True)
+        spec.write_text(
+            SPEC.format(name=name, base=base, gates="").replace("gates:\n", "gates: []\n")
+        )
+        subprocess.run(
+            [sys.executable, "-m", "envctl", "lock", name],
+            cwd=repo,
+            check=True,
+            capture_output=True,
+        )
+    (repo / "model").mkdir()
+    (repo / "model" / "server.py").write_text(SERVER)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "init")
