@@ -228,6 +228,8 @@ def _dotted(
 ) -> str | None:
     if len(path) == 2 and path[0] == "packages":
         raw = str(path[1])
+        if raw in packages and "[" not in raw:  # the common case: already canonical
+            return "packages." + raw
         name = raw if raw in packages else _package_name_or_none(raw)
         return f"packages.{values.package_name(name)}" if name else None
     if path and isinstance(path[-1], int):
