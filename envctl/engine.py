@@ -425,6 +425,45 @@ def owned_containers(labels: Mapping[str, str] | None = None) -> list[str]:
     return [str(entry["Id"]) for entry in found]
 
 
+HOST_LABEL = "dev.envctl.host"
+PID_LABEL = "dev.envctl.pid"
+
+
+def _creator_labels() -> dict[str, str]:
+    """Who made a container: lets a later run remove what a killed one left behind."""
+    import socket
+
+    return {OWNER_LABEL: OWNER, HOST_LABEL: socket.gethostname(), PID_LABEL: str(os.getpid())}
+
+
+def reap_orphans() -> list[str]:
+    """Remove envctl containers made on this host by processes that no longer exist
+    (a `kill -9` cannot run our cleanup). Returns the removed ids."""
+    import socket
+
+    filters: dict[str, Any] = {"label": [f"{OWNER_LABEL}={OWNER}",
+                                         f"{HOST_LABEL}={socket.gethostname()}"]}
+    with _engine_errors("listing containers"):
+        found = client().api.containers(all=True, filters=filters)
+    removed = []
+    for entry in found:
+        pid = str((entry.get("Labels") or {}).get(PID_LABEL, ""))
+        if pid.isdigit() and not _process_alive(int(pid)):
+            remove_container(str(entry["Id"]))
+            removed.append(str(entry["Id"]))
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
 def copy_from_image(image: str, path: str) -> bytes:
     """`path` from `image` as a tar archive, without running anything in it."""
     import docker.errors
@@ -497,7 +536,7 @@ def _create_kwargs(options: ContainerOptions) -> dict[str, Any]:
     binds = options.get("binds") or ()
     entrypoint = options.get("entrypoint")
     return {
-        "labels": {**(options.get("labels") or {}), OWNER_LABEL: OWNER},
+        "labels": {**(options.get("labels") or {}), **_creator_labels()},
         "network_mode": "none" if options.get("network_disabled", True) else None,
         "environment": dict(options.get("environment") or {}),
         "working_dir": options.get("workdir"),

@@ -66,6 +66,9 @@ def run(argv: list[str] | None = None) -> int:
             exc.show()
             return int(getattr(exc, "exit_code", EXIT_USAGE))
         raise
+    if result == EXIT_INTERRUPTED:
+        # Typer turns Ctrl-C inside a command into a silent Exit(130).
+        console.error_line("interrupted")
     return result if isinstance(result, int) else 0
 
 

@@ -135,6 +135,10 @@ def promote(
             + (f" (+{len(blocking) - 1} more)" if len(blocking) > 1 else ""),
             details=blocking,
         )
+    from envctl import engine
+
+    for orphan in engine.reap_orphans():
+        say(f"removed container {orphan[:12]} left by a killed envctl run")
     say(f"building {target.stage} image for {target.model}@{target.version}")
     image = _build(target, progress)
     outcome.image, outcome.image_id = image.image, image.id
