@@ -68,7 +68,13 @@ def diff(
         ),
     ] = DiffFormat.table,
 ) -> None:
-    """Every mismatch that can break a model or a policy between two environments."""
+    """Every mismatch that can break a model or a policy between two environments.
+
+    Left is where a model comes from, right is where it goes: `envctl diff dev prod`.
+    Exit 0 when no unwaived finding is at or above --fail-on, 1 when one is, 3 for
+    an unknown environment or an invalid spec, 4 when the Docker Engine (needed
+    for image:REF) cannot be used.
+    """
     from envctl.commands.diff import diff as run
 
     report = run(operands or [], path=path)
