@@ -30,7 +30,7 @@ from enum import Enum
 from functools import cached_property
 from itertools import accumulate
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envctl.errors import InputError
 
@@ -359,8 +359,7 @@ class Registry:
 # --- building it ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Event:
+class _Event(NamedTuple):  # internal and built per tag: a tuple is cheaper to make
     name: TagName
     raw: RawTag
     key: tuple[Any, ...]
@@ -431,24 +430,25 @@ def _event_keys(items: list[tuple[TagName, RawTag]]) -> list[_Event]:
     tag is older than it. In the same second a counterless addition goes before the
     counted tags and a removal after them (register, assign, deregister is the only
     sensible reading). Equal keys: additions before removals, then tag name."""
-    counted = sorted((_timestamp(r), n.counter) for n, r in items if n.counter is not None)
-    times = [t for t, _ in counted]
+    stamps = [raw.date.timestamp() if raw.date else 0.0 for _, raw in items]
+    counted = sorted(
+        (stamp, name.counter)
+        for (name, _), stamp in zip(items, stamps, strict=True)
+        if name.counter is not None
+    )
+    times = [stamp for stamp, _ in counted]
     highest = list(accumulate((n for _, n in counted), max))
     events = []
-    for name, raw in items:
+    for (name, raw), stamp in zip(items, stamps, strict=True):
         rank = 1 if name.action in _REMOVALS else 0
         if name.counter is not None:
-            key: tuple[Any, ...] = (name.counter, 0, 0, rank, raw.name)
+            key: tuple[Any, ...] = (name.counter, 0, 0.0, rank, raw.name)
         else:
-            find = bisect_right if rank else bisect_left
-            at = find(times, _timestamp(raw))
-            key = (highest[at - 1] if at else 0, 1, _timestamp(raw), rank, raw.name)
+            at = (bisect_right if rank else bisect_left)(times, stamp)
+            key = (highest[at - 1] if at else 0, 1, stamp, rank, raw.name)
         events.append(_Event(name, raw, key))
-    return sorted(events, key=lambda e: e.key)
-
-
-def _timestamp(raw: RawTag) -> float:
-    return raw.date.timestamp() if raw.date else 0.0
+    events.sort(key=lambda e: e.key)
+    return events
 
 
 def _build_model(
@@ -540,9 +540,8 @@ def _stage_event(event: _Event, version: str | None, warnings: list[RegistryWarn
         message = f"commit {raw.commit[:12]} has no registered version of {name.model}"
         warnings.append(RegistryWarning(raw.name, message))
     return StageEvent(
-        message=raw.message, model=name.model, stage=name.stage or "", action=name.action,
-        counter=name.counter, version=version, commit=raw.commit, author=raw.tagger_name,
-        author_email=raw.tagger_email, date=raw.date, tag=raw.name,
+        raw.message, name.model, name.stage or "", name.action, name.counter, version,
+        raw.commit, raw.tagger_name, raw.tagger_email, raw.date, raw.name,
     )  # fmt: skip
 
 

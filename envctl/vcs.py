@@ -153,13 +153,12 @@ def _raw_tag(fields: list[str]) -> RawTag:
 
 def _git_date(raw: str) -> datetime | None:
     """`1700000000 +0130` -> an aware datetime in the tagger's offset."""
-    match = re.fullmatch(r"(\d+) ([+-])(\d\d)(\d\d)", raw.strip())
-    if match is None:
+    seconds, _, zone = raw.partition(" ")
+    if not (seconds.isdigit() and len(zone) == 5 and zone[0] in "+-" and zone[1:].isdigit()):
         return None
-    seconds, sign, hours, minutes = match.groups()
-    offset = timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if sign == "-" else 1)
+    offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:]))
     try:
-        return datetime.fromtimestamp(int(seconds), timezone(offset))
+        return datetime.fromtimestamp(int(seconds), timezone(-offset if zone[0] == "-" else offset))
     except (OverflowError, ValueError, OSError):
         return None
 
