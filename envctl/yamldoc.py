@@ -19,6 +19,10 @@ from typing import Any
 
 import yaml
 
+# libyaml's composer is ~10x faster than the pure-Python one and yields the same
+# nodes (with marks); we never let either construct objects.
+_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 40
 MAX_NODES = 100_000
@@ -116,7 +120,7 @@ def parse(text: str) -> Document:
     except when nothing usable could be read (then `data` is None)."""
     doc = Document(data=None)
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_LOADER))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = exc.problem or exc.context or "invalid YAML"
