@@ -16,8 +16,9 @@ def envctl_argv() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "envctl"]
 
 
-def median_seconds(argv: Sequence[str], *, runs: int, cwd: Path | None = None,
-                   ok_codes: Sequence[int] = (0,)) -> float:
+def median_seconds(
+    argv: Sequence[str], *, runs: int, cwd: Path | None = None, ok_codes: Sequence[int] = (0,)
+) -> float:
     """Median wall time of `argv` over `runs` runs (after one warm-up run)."""
     samples = []
     for i in range(runs + 1):
@@ -25,8 +26,9 @@ def median_seconds(argv: Sequence[str], *, runs: int, cwd: Path | None = None,
         proc = subprocess.run(argv, cwd=cwd, capture_output=True, check=False)
         elapsed = time.perf_counter() - start
         if proc.returncode not in ok_codes:
-            raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: "
-                             f"{proc.stderr.decode()[-500:]}")
+            raise SystemExit(
+                f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-500:]}"
+            )
         if i:
             samples.append(elapsed)
     return statistics.median(samples)

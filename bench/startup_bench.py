@@ -27,8 +27,9 @@ def heavy_imports(args: list[str]) -> list[str]:
         "except SystemExit:\n    pass\n"
         "print(' '.join(m for m in ('docker', 'git') if m in sys.modules), file=sys.stderr)"
     )
-    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True,
-                          text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     return proc.stderr.strip().splitlines()[-1:] if proc.stderr.strip() else []
 
 

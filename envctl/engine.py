@@ -441,8 +441,9 @@ def reap_orphans() -> list[str]:
     (a `kill -9` cannot run our cleanup). Returns the removed ids."""
     import socket
 
-    filters: dict[str, Any] = {"label": [f"{OWNER_LABEL}={OWNER}",
-                                         f"{HOST_LABEL}={socket.gethostname()}"]}
+    filters: dict[str, Any] = {
+        "label": [f"{OWNER_LABEL}={OWNER}", f"{HOST_LABEL}={socket.gethostname()}"]
+    }
     with _engine_errors("listing containers"):
         found = client().api.containers(all=True, filters=filters)
     removed = []

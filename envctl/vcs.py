@@ -43,8 +43,11 @@ def _git_bytes(
 
 def _git_text(root: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:
     proc = _git_bytes(root, *args, input=input.encode() if input is not None else None)
-    return proc.returncode, proc.stdout.decode("utf-8", "replace"), proc.stderr.decode(
-        "utf-8", "replace")
+    return (
+        proc.returncode,
+        proc.stdout.decode("utf-8", "replace"),
+        proc.stderr.decode("utf-8", "replace"),
+    )
 
 
 def run(root: Path, *args: str, check: bool = True, input: str | None = None) -> str:
