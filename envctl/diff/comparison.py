@@ -1,0 +1,86 @@
+"""`compare` runs every area's rules, then settles each finding: severity overrides
+first, then both sides' waivers. Also the summaries callers build on findings."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
+from datetime import date
+
+from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Severity, Side, WaiverRule
+from envctl.diff.rules_compute import compare_compute
+from envctl.diff.rules_data import compare_data
+from envctl.diff.rules_packages import compare_packages
+from envctl.diff.rules_runtime import compare_image, compare_python
+from envctl.diff.rules_system import compare_system_packages
+
+
+def compare(
+    left: Side,
+    right: Side,
+    *,
+    severity_overrides: Mapping[str, str] | None = None,
+    today: date | None = None,
+) -> list[Finding]:
+    """Every finding between `left` (source) and `right` (target), ordered by area
+    then path, with severity overrides and both sides' waivers applied."""
+    raw = [
+        *compare_python(left, right),
+        *compare_image(left, right),
+        *compare_packages(left, right),
+        *compare_system_packages(left, right),
+        *compare_data(left, right),
+        *compare_compute(left, right),
+    ]
+    rules = left.waivers + right.waivers
+    overrides = severity_overrides or {}
+    day = today or date.today()
+    settled = [_settle(f, overrides, rules, day) for f in raw]
+    order = {area: i for i, area in enumerate(AREAS)}
+    return sorted(settled, key=lambda f: (order.get(f.area, len(order)), f.path, f.kind))
+
+
+def _settle(
+    finding: Finding, overrides: Mapping[str, str], rules: Iterable[WaiverRule], today: date
+) -> Finding:
+    severity = severity_for(finding.kind, overrides) or finding.severity
+    finding = replace(finding, severity=severity)
+    rule = next((r for r in rules if r.covers(finding)), None)
+    if rule is None:
+        return finding
+    if rule.expires is not None and rule.expires < today:
+        message = (
+            f"{finding.message.rstrip('.')}; its waiver expired on {rule.expires.isoformat()}."
+        )
+        return replace(finding, message=message, waiver_expired=rule.expires)
+    return replace(finding, waived=rule.reason)
+
+
+def severity_for(kind: str, overrides: Mapping[str, str]) -> Severity | None:
+    """The override for `kind`: its own entry first, then its family's."""
+    for key in (kind, kind.split(".", 1)[0]):
+        value = overrides.get(key)
+        if value in RANK:
+            return value  # type: ignore[return-value]  # narrowed by the RANK check
+    return None
+
+
+def unknown_kind(name: str) -> str | None:
+    """None when `name` is a kind or family; else a message with a did-you-mean."""
+    if name in KINDS or name in FAMILIES:
+        return None
+    near = difflib.get_close_matches(name, [*KINDS, *FAMILIES], n=1, cutoff=0.6)
+    hint = f"did you mean {near[0]!r}?" if near else f"kinds are: {', '.join(KINDS)}"
+    return f"unknown finding kind {name!r}; {hint}"
+
+
+def counts(findings: Iterable[Finding]) -> dict[str, int]:
+    out = {"error": 0, "warning": 0, "info": 0, "waived": 0}
+    for f in findings:
+        out["waived" if f.waived is not None else f.severity] += 1
+    return out
+
+
+def iter_blocking(findings: Iterable[Finding], threshold: str) -> Iterator[Finding]:
+    return (f for f in findings if f.blocks(threshold))

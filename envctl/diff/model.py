@@ -1,0 +1,199 @@
+"""The diff vocabulary: finding kinds and severities, `Finding`, `WaiverRule` and the
+`Side` each operand of a comparison is reduced to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+from envctl.diff.positions import Pos, canonical_path, dotted_positions
+
+if TYPE_CHECKING:
+    from envctl.project import Environment
+
+Severity = Literal["error", "warning", "info"]
+RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+
+AREAS = ("python", "os/image", "packages", "system packages", "data", "compute")
+
+# Every finding kind and its area. Kinds are stable: they appear in JSON output,
+# in `waivers:` and in envctl.yaml `policy.severity`.
+KINDS: dict[str, str] = {
+    "python.version": "python",
+    "image.platform": "os/image",
+    "image.base": "os/image",
+    "image.digest": "os/image",
+    "image.unpinned": "os/image",
+    "os.release": "os/image",
+    "package.missing": "packages",
+    "package.extra": "packages",
+    "package.version": "packages",
+    "package.conflict": "packages",
+    "package.specifier": "packages",
+    "package.extras": "packages",
+    "system_package.missing": "system packages",
+    "system_package.extra": "system packages",
+    "system_package.version": "system packages",
+    "data.classification": "data",
+    "data.source": "data",
+    "compute.engine": "compute",
+    "compute.gpu": "compute",
+    "compute.cpu": "compute",
+    "compute.memory": "compute",
+}
+FAMILIES = tuple(sorted({k.split(".", 1)[0] for k in KINDS}))
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One mismatch. `left`/`right` are each side's value (None: absent there)."""
+
+    kind: str
+    severity: Severity
+    path: str
+    left: str | None
+    right: str | None
+    message: str
+    left_pos: Pos | None = None
+    right_pos: Pos | None = None
+    waived: str | None = None  # the waiver's reason when a live waiver covers it
+    waiver_expired: date | None = None
+
+    @property
+    def area(self) -> str:
+        return KINDS.get(self.kind, "other")
+
+    def blocks(self, threshold: str) -> bool:
+        """Does this finding fail a run with `--fail-on threshold`?"""
+        return self.waived is None and threshold in RANK and RANK[self.severity] >= RANK[threshold]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "area": self.area,
+            "severity": self.severity,
+            "path": self.path,
+            "left": self.left,
+            "right": self.right,
+            "message": self.message,
+            "left_location": _location_json(self.left_pos),
+            "right_location": _location_json(self.right_pos),
+            "waived": self.waived is not None,
+            "waiver_reason": self.waived,
+            "waiver_expired": self.waiver_expired.isoformat() if self.waiver_expired else None,
+        }
+
+
+def _location_json(pos: Pos | None) -> dict[str, Any] | None:
+    return {"file": pos[0], "line": pos[1]} if pos else None
+
+
+@dataclass(frozen=True)
+class WaiverRule:
+    kind: str  # a kind, or a family such as "package"
+    path: str | None
+    reason: str
+    expires: date | None = None
+
+    def covers(self, finding: Finding) -> bool:
+        kind_ok = finding.kind == self.kind or finding.kind.startswith(self.kind + ".")
+        path_ok = (
+            self.path is None
+            or finding.path == self.path
+            or finding.path.startswith(self.path + ".")
+        )
+        return kind_ok and path_ok
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    allowed: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ComputeFacts:
+    cpu: float | None = None
+    memory: int | None = None
+    gpu: int = 0
+    engines: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Side:
+    """What one operand says. `None` means unknown (a probe cannot see data access),
+    which is never a finding; an empty value means "none"."""
+
+    label: str
+    version: int | None = None
+    fingerprint: str | None = None
+    file: str | None = None
+    python: str | None = None
+    image: str | None = None
+    platform: str | None = None
+    os: str | None = None
+    packages: Mapping[str, str] = field(default_factory=dict)  # canonical key -> specifier
+    installed: Mapping[str, str] | None = None  # reality: canonical name -> version
+    locked: Mapping[str, str] | None = None  # the spec's lock: name -> exact version
+    system_packages: tuple[str, ...] | None = ()
+    data: DataFacts | None = None
+    compute: ComputeFacts | None = None
+    waivers: tuple[WaiverRule, ...] = ()
+    positions: Mapping[str, Pos] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_reality(self) -> bool:
+        return self.installed is not None
+
+    @classmethod
+    def from_environment(cls, env: Environment, locked: Mapping[str, str] | None = None) -> Side:
+        spec = env.spec
+        return cls(
+            label=env.label,
+            version=spec.version,
+            fingerprint=env.fingerprint,
+            file=env.source,
+            python=spec.python,
+            image=spec.image.base,
+            platform=spec.image.platform,
+            packages=spec.packages,
+            locked=locked,
+            system_packages=tuple(spec.system_packages),
+            data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources)),
+            compute=ComputeFacts(
+                spec.compute.cpu, spec.compute.memory, spec.compute.gpu, tuple(spec.compute.engines)
+            ),
+            waivers=tuple(
+                WaiverRule(w.kind, canonical_path(w.path), w.reason, w.expires)
+                for w in spec.waivers
+            ),
+            positions=dotted_positions(env),
+        )
+
+    def locate(self, path: str, *, exact: bool = True) -> Pos | None:
+        while True:
+            pos = self.positions.get(path)
+            if pos is not None or exact or "." not in path:
+                return pos
+            path = path.rsplit(".", 1)[0]
+
+
+def make_finding(
+    left: Side,
+    right: Side,
+    kind: str,
+    severity: Severity,
+    path: str,
+    lval: str | None,
+    rval: str | None,
+    message: str,
+) -> Finding:
+    """A raw finding (default severity, no waiver), located in both sides' files.
+    Every area's rules build their findings with it."""
+    lpos, rpos = left.locate(path), right.locate(path)
+    if lpos is None and rpos is None:  # absent on both: point at the enclosing key
+        rpos = right.locate(path, exact=False)
+        lpos = None if rpos else left.locate(path, exact=False)
+    return Finding(kind, severity, path, lval, rval, message, lpos, rpos)
