@@ -23,7 +23,7 @@ def register(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar)."""
-    from envctl.commands.models import register as run
+    from envctl.commands.register import register as run
 
     result = run(name, version, ref=ref, push=push, remote=remote)
     if fmt is Format.json:
@@ -44,7 +44,7 @@ def approve(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Approve a model version for a stage (recorded in git; never counts for yourself)."""
-    from envctl.commands.models import approve as run
+    from envctl.commands.approve import approve as run
 
     result = run(ref, stage=stage, push=push, remote=remote)
     if fmt is Format.json:
@@ -132,7 +132,7 @@ def status(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Which version of each model is in each stage, since when, by whom."""
-    from envctl.commands.models import status as run
+    from envctl.commands.status import status as run
 
     result = run(name)
     for warning in result.warnings:
@@ -166,7 +166,7 @@ def history(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The model's promotion ledger, newest first (bypasses and rollbacks included)."""
-    from envctl.commands.models import history as run
+    from envctl.commands.status import history as run
 
     data = run(name)
     for warning in data["warnings"]:
@@ -199,7 +199,7 @@ def rollback(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Re-assign the version that was in STAGE before the current one (recorded)."""
-    from envctl.commands.promote import rollback as run
+    from envctl.commands.rollback import rollback as run
     from envctl.errors import UsageError
 
     if not env:

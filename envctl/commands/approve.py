@@ -1,0 +1,67 @@
+"""approve: an approval of a version for a stage, recorded in git where GTO
+never reads it as a stage assignment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from envctl import registry as reg
+from envctl.errors import UsageError
+from envctl.workspace import (
+    pick_model,
+    read_registry,
+    require_stage,
+    require_version,
+    split_ref,
+    workspace,
+)
+
+
+@dataclass(frozen=True)
+class Approved:
+    tag: str
+    approver: str
+    model: str
+    version: str
+    stage: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": 1,
+            "tag": self.tag,
+            "approver": self.approver,
+            "model": self.model,
+            "version": self.version,
+            "stage": self.stage,
+        }
+
+
+def approve(operand: str, *, stage: str, push: bool = False, remote: str = "origin") -> Approved:
+    from envctl import vcs
+
+    ws = workspace()
+    registry = read_registry(ws)
+    name, version = split_ref(operand)
+    if version is None:
+        raise UsageError(f"approve a version: envctl approve {name}@vX.Y.Z --for {stage}")
+    model = pick_model(ws, registry, name)
+    found = require_version(registry, model, version)
+    require_stage(ws, stage)
+    user = vcs.head_user(ws.root)
+    tag = reg.approval_tag(model, version, stage, user.email)
+    data = {
+        "kind": "approval",
+        "who": {"name": user.name, "email": user.email},
+        "when": datetime.now(timezone.utc).isoformat(),
+        "model": model,
+        "version": version,
+        "stage": stage,
+    }
+    message = reg.format_record(f"{user.email} approves {model}@{version} for {stage}", data)
+    if not vcs.tag_exists(ws.root, tag):
+        vcs.create_annotated_tag(ws.root, tag, found.commit, message)
+    if push:
+        vcs.push_tag(ws.root, remote, tag)
+    return Approved(tag, user.email, model, version, stage)

@@ -1,0 +1,43 @@
+"""register: a model version as an annotated tag NAME@vX.Y.Z (GTO's grammar)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from envctl import registry as reg
+from envctl.errors import InputError
+from envctl.workspace import pick_model, read_registry, workspace
+
+
+@dataclass(frozen=True)
+class Registered:
+    tag: str
+    commit: str
+    pushed: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema_version": 1, "tag": self.tag, "commit": self.commit, "pushed": self.pushed}
+
+
+def register(
+    name: str, version: str, *, ref: str = "HEAD", push: bool = False, remote: str = "origin"
+) -> Registered:
+    from envctl import vcs
+
+    ws = workspace()
+    if not reg.is_valid_model_name(name):
+        raise InputError(f"{name!r} is not a model name (letters, digits, '-', '_', '/')")
+    if not reg.is_valid_version(version):
+        raise InputError(f"{version!r} is not a version like v1.2.3")
+    if ws.project and ws.project.config.models and name not in ws.project.config.models:
+        pick_model(ws, read_registry(ws), name)  # raises with a did-you-mean
+    commit = vcs.resolve_commit(ws.root, ref)
+    tag = reg.registration_tag(name, version)
+    if vcs.tag_exists(ws.root, tag):
+        raise InputError(f"{tag} already exists; versions are immutable: register a new one")
+    # GTO's own default message, so GTO users see what they expect.
+    vcs.create_annotated_tag(ws.root, tag, commit, f"Registering artifact {name} version {version}")
+    if push:
+        vcs.push_tag(ws.root, remote, tag)
+    return Registered(tag, commit, push)

@@ -1,0 +1,71 @@
+"""rollback: re-assign the previous version of a stage, as a new recorded event."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from envctl import registry as reg
+from envctl.errors import InputError
+from envctl.ledger import record
+from envctl.project import load_environment
+from envctl.promotion import Outcome, Target
+from envctl.workspace import (
+    pick_model,
+    read_registry,
+    require_project,
+    require_stage,
+    require_version,
+    workspace,
+)
+
+Progress = Callable[[str], None]
+
+
+def rollback(
+    name: str | None,
+    *,
+    stage: str,
+    push: bool = False,
+    remote: str = "origin",
+    progress: Progress | None = None,
+) -> Outcome:
+    """Re-assign the version that was in `stage` before the current one, as a new
+    recorded event. No gates: it restores what already passed them."""
+    ws = workspace()
+    project = require_project(ws)
+    registry = read_registry(ws)
+    require_stage(ws, stage)
+    model = pick_model(ws, registry, name)
+    found = registry.model(model)
+    current = found.stages.get(stage) if found else None
+    if found is None or current is None or current.version is None:
+        raise InputError(f"nothing to roll back: no version of {model} is in {stage}")
+    previous = _previous_version(found, stage, current.version)
+    hit = require_version(registry, model, previous)
+    target = Target(model, previous, hit.commit, stage, None, current.version)
+    env = load_environment(stage, project)
+    outcome = Outcome(target, order="rollback")
+    record(
+        ws,
+        target,
+        env,
+        outcome,
+        push=push,
+        remote=remote,
+        say=progress or (lambda _l: None),
+        rollback_of=current.version,
+    )
+    outcome.status = "rolled back"
+    return outcome
+
+
+def _previous_version(model: reg.Model, stage: str, current: str) -> str:
+    for event in sorted(model.events, key=lambda e: e.counter or 0, reverse=True):
+        if (
+            event.stage == stage
+            and event.action is reg.Action.ASSIGN
+            and event.version
+            and event.version != current
+        ):
+            return event.version
+    raise InputError(f"nothing to roll back to: {model.name} has had no other version in {stage}")
