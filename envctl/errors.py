@@ -71,6 +71,10 @@ class EngineError(ExternalError):
     """The Docker Engine could not be reached or a build/run failed."""
 
 
+class BaseImageNotFoundError(EngineError):
+    """A base image is neither in the engine nor pullable from where the engine is."""
+
+
 class GitError(ExternalError):
     pass
 

@@ -1,0 +1,98 @@
+"""Docker Engine adapter. The only package that imports the Docker SDK, and only
+inside functions: `envctl diff` never needs an engine and must start fast.
+
+Every library failure is translated here into EngineError (exit 4), message
+first. Every container envctl creates carries OWNER_LABEL so strays can be found,
+and is removed however the call ends (errors, timeouts, Ctrl-C included).
+
+Layout: `connection` (the client, error translation, stream readers), `images`
+(exists, inspect, tag, pull, push, remove), `lifecycle` (a container's naming,
+creation, removal, and reaping strays), `containers` (run, service, exec, copy
+out of an image), `builder` (build and its log stream). Callers use this
+package's names only: `from envctl import engine; engine.run(...)`.
+"""
+
+from __future__ import annotations
+
+from envctl.engine.builder import LOG_TAIL_LINES, BuildResult, build
+from envctl.engine.connection import (
+    DEFAULT_HOST,
+    LineSink,
+    client,
+    engine_host,
+    unreachable_error,
+)
+from envctl.engine.containers import (
+    KILLED_EXIT_CODE,
+    RunResult,
+    container_logs,
+    copy_from_image,
+    exec_in,
+    is_running,
+    run,
+    service,
+    start_service,
+)
+from envctl.engine.images import (
+    base_image_not_found,
+    ensure_image,
+    image_exists,
+    inspect_image,
+    missing_image_error,
+    push,
+    remove_image,
+    tag_image,
+)
+from envctl.engine.lifecycle import (
+    HOST_LABEL,
+    OWNER,
+    OWNER_LABEL,
+    PID_LABEL,
+    Bind,
+    ContainerOptions,
+    Service,
+    owned_containers,
+    reap_orphans,
+    remove_container,
+)
+from envctl.errors import BaseImageNotFoundError, EngineError
+
+__all__ = [
+    "DEFAULT_HOST",
+    "HOST_LABEL",
+    "KILLED_EXIT_CODE",
+    "LOG_TAIL_LINES",
+    "OWNER",
+    "OWNER_LABEL",
+    "PID_LABEL",
+    "BaseImageNotFoundError",
+    "Bind",
+    "BuildResult",
+    "ContainerOptions",
+    "EngineError",
+    "LineSink",
+    "RunResult",
+    "Service",
+    "base_image_not_found",
+    "build",
+    "client",
+    "container_logs",
+    "copy_from_image",
+    "engine_host",
+    "ensure_image",
+    "exec_in",
+    "image_exists",
+    "inspect_image",
+    "is_running",
+    "missing_image_error",
+    "owned_containers",
+    "push",
+    "reap_orphans",
+    "remove_container",
+    "remove_image",
+    "run",
+    "service",
+    "start_service",
+    "tag_image",
+    "unreachable_error",
+]

@@ -1,0 +1,128 @@
+"""The engine client, and the translation of its failures into one-line
+EngineErrors (exit 4), message first. Also the small readers every other engine
+module shares: first lines, progress lines, decoded output."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from envctl.errors import EngineError
+
+if TYPE_CHECKING:
+    from docker import DockerClient
+
+DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+LineSink = Callable[[str], None]
+
+
+def engine_host() -> str:
+    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+@cache
+def client() -> DockerClient:
+    """The engine client configured from the environment (DOCKER_HOST, DOCKER_TLS_VERIFY,
+    DOCKER_CERT_PATH), pinged once. Cached: call `client.cache_clear()` after
+    changing the environment."""
+    import docker
+
+    try:
+        engine = docker.from_env()
+        engine.ping()
+    except Exception as exc:  # from_env wraps every transport failure differently
+        raise unreachable_error(exc) from None
+    return engine
+
+
+def unreachable_error(exc: BaseException) -> EngineError:
+    """One line saying why the engine cannot be used and what to do about it."""
+    host = engine_host()
+    causes = list(_causes(exc))
+    if _has(causes, FileNotFoundError):
+        return EngineError(f"no Docker Engine at {host}: start dockerd or set DOCKER_HOST")
+    if _has(causes, PermissionError):
+        return EngineError(
+            f"permission denied on the Docker Engine at {host}: "
+            "add yourself to the docker group or use sudo"
+        )
+    if _has(causes, ConnectionRefusedError):
+        return EngineError(
+            f"the Docker Engine at {host} refused the connection: start dockerd or set DOCKER_HOST"
+        )
+    if is_timeout(exc):
+        return EngineError(
+            f"the Docker Engine at {host} did not answer in time: "
+            "check that dockerd is healthy (its log) or set DOCKER_HOST"
+        )
+    return EngineError(f"cannot use the Docker Engine at {host}: {first_line(exc)}")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps: requests/urllib3 hide the OSError that
+    says what went wrong in __context__ or in args."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        stack += [current.__cause__, current.__context__]
+        stack += [arg for arg in current.args if isinstance(arg, BaseException)]
+
+
+def _has(
+    causes: Iterable[BaseException], kind: type[BaseException] | tuple[type[BaseException], ...]
+) -> bool:
+    return any(isinstance(cause, kind) for cause in causes)
+
+
+def is_timeout(exc: BaseException) -> bool:
+    import requests.exceptions
+
+    return _has(_causes(exc), (TimeoutError, requests.exceptions.Timeout))
+
+
+def first_line(value: object) -> str:
+    text = str(value).strip()
+    return text.splitlines()[0] if text else type(value).__name__
+
+
+def api_reason(exc: Any) -> str:  # Any: docker.errors.APIError, imported lazily
+    return first_line(exc.explanation or exc)
+
+
+@contextmanager
+def engine_errors(action: str) -> Iterator[None]:
+    """Translate SDK failures inside the block into one-line EngineErrors."""
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        raise EngineError(f"{action} failed: {api_reason(exc)}") from None
+    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
+        raise unreachable_error(exc) from None
+
+
+def progress_line(event: Mapping[str, Any]) -> str:
+    parts = [event.get("id"), event.get("status"), event.get("progress")]
+    return " ".join(str(part) for part in parts if part)
+
+
+def emit(on_line: LineSink | None, line: str) -> None:
+    if on_line is not None and line:
+        on_line(line)
+
+
+def decode(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode("utf-8", errors="replace")

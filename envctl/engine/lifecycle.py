@@ -1,0 +1,237 @@
+"""A container's life as envctl lives it: named before it is created, labelled
+with who made it, started, waited on, killed, and removed however the call ends
+(errors, timeouts, Ctrl-C included). Also finding and reaping the containers a
+killed envctl left behind."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from envctl.engine.connection import client, decode, engine_errors, is_timeout, unreachable_error
+from envctl.engine.images import missing_image_error
+from envctl.errors import EngineError
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
+
+OWNER_LABEL = "dev.envctl.owner"
+OWNER = "envctl"
+HOST_LABEL = "dev.envctl.host"
+PID_LABEL = "dev.envctl.pid"
+REMOVE_TIMEOUT = 10  # seconds
+
+
+@dataclass(frozen=True)
+class Service:
+    """A long-running container (e.g. a model server), addressed by id."""
+
+    id: str
+    name: str
+    image: str
+
+
+@dataclass(frozen=True)
+class Bind:
+    """A host path mounted into a container. Only works when the engine runs on
+    this machine; `archives` copies files in and works with any engine."""
+
+    host_path: str
+    container_path: str
+    read_only: bool = True
+
+
+class ContainerOptions(TypedDict, total=False):
+    environment: Mapping[str, str]
+    workdir: str
+    user: str
+    binds: Sequence[Bind]
+    archives: Mapping[str, bytes]  # container directory -> tar bytes extracted there
+    labels: Mapping[str, str]
+    entrypoint: Sequence[str]
+    mem_limit: str
+    network_disabled: bool  # default True: network_mode "none", loopback only
+
+
+# --- naming and removal ---------------------------------------------------------------
+
+
+def unique_name(purpose: str) -> str:
+    # Named before creation so a container can be removed even when Ctrl-C lands
+    # between the engine creating it and us learning its id.
+    return f"envctl-{purpose}-{uuid.uuid4().hex[:12]}"
+
+
+def id_of(container: Service | str) -> str:
+    return container.id if isinstance(container, Service) else container
+
+
+@contextmanager
+def owned_container(name: str) -> Iterator[None]:
+    """Remove container `name` however the block ends. On the error path a failed
+    removal must not hide the original exception (or a Ctrl-C)."""
+    try:
+        yield
+    except BaseException:
+        remove_quietly(name)
+        raise
+    remove_container(name)
+
+
+def remove_quietly(name: str) -> None:
+    with suppress(EngineError):
+        remove_container(name)
+
+
+def remove_container(container: Service | str) -> None:
+    """Kill and remove a container; one that is already gone is not an error."""
+    import docker.errors
+
+    container_id = id_of(container)
+    with engine_errors("removing a container"):
+        try:
+            client().api.remove_container(container_id, force=True, v=True)
+        except docker.errors.NotFound:
+            return
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:
+                raise
+            # 409: the engine is already removing it (a cancelled build step does
+            # that); wait so that "removed" means gone when we return.
+            _wait_removed(container_id)
+
+
+def _wait_removed(container_id: str) -> None:
+    import docker.errors
+    import requests.exceptions
+
+    with suppress(docker.errors.NotFound, requests.exceptions.RequestException):
+        client().api.wait(container_id, timeout=REMOVE_TIMEOUT, condition="removed")
+
+
+# --- creating and controlling ---------------------------------------------------------
+
+
+def create(name: str, image: str, command: Sequence[str], options: ContainerOptions) -> Container:
+    import docker.errors
+
+    kwargs = _create_kwargs(options)
+    with engine_errors(f"creating a container from {image}"):
+        try:
+            container = client().containers.create(image, list(command), name=name, **kwargs)
+        except docker.errors.ImageNotFound:
+            raise missing_image_error(image) from None
+        for directory, archive in (options.get("archives") or {}).items():
+            container.put_archive(directory, archive)
+    return container
+
+
+def _create_kwargs(options: ContainerOptions) -> dict[str, Any]:
+    binds = options.get("binds") or ()
+    entrypoint = options.get("entrypoint")
+    return {
+        "labels": {**(options.get("labels") or {}), **_creator_labels()},
+        "network_mode": "none" if options.get("network_disabled", True) else None,
+        "environment": dict(options.get("environment") or {}),
+        "working_dir": options.get("workdir"),
+        "user": options.get("user") or "",
+        "entrypoint": list(entrypoint) if entrypoint is not None else None,
+        "mem_limit": options.get("mem_limit"),
+        "volumes": {
+            bind.host_path: {"bind": bind.container_path, "mode": "ro" if bind.read_only else "rw"}
+            for bind in binds
+        },
+    }
+
+
+def _creator_labels() -> dict[str, str]:
+    """Who made a container: lets a later run remove what a killed one left behind."""
+    import socket
+
+    return {OWNER_LABEL: OWNER, HOST_LABEL: socket.gethostname(), PID_LABEL: str(os.getpid())}
+
+
+def start(container: Container) -> None:
+    with engine_errors("starting a container"):
+        container.start()
+
+
+def wait(container: Container, timeout: float) -> int | None:
+    """The exit code, or None if the container is still running after `timeout`."""
+    import requests.exceptions
+
+    try:
+        status = container.wait(timeout=timeout)
+    except requests.exceptions.RequestException as exc:
+        if is_timeout(exc):
+            return None
+        raise unreachable_error(exc) from None
+    return int(status["StatusCode"])
+
+
+def kill(container: Container) -> None:
+    import docker.errors
+
+    with engine_errors("killing a container"):
+        try:
+            container.kill()
+        except docker.errors.APIError as exc:
+            if exc.status_code != 409:  # 409: it exited on its own meanwhile
+                raise
+
+
+def kill_quietly(container_id: str) -> None:
+    with suppress(EngineError), engine_errors("killing a container"):
+        client().api.kill(container_id)
+
+
+def logs(container: Container) -> tuple[str, str]:
+    with engine_errors("reading container logs"):
+        stdout = container.logs(stdout=True, stderr=False)
+        stderr = container.logs(stdout=False, stderr=True)
+    return decode(stdout), decode(stderr)
+
+
+# --- strays ---------------------------------------------------------------------------
+
+
+def owned_containers(labels: Mapping[str, str] | None = None) -> list[str]:
+    """Ids of envctl's containers (running or not), optionally narrowed by labels."""
+    wanted = {OWNER_LABEL: OWNER, **(labels or {})}
+    filters: dict[str, Any] = {"label": [f"{key}={value}" for key, value in wanted.items()]}
+    with engine_errors("listing containers"):
+        found = client().api.containers(all=True, filters=filters)
+    return [str(entry["Id"]) for entry in found]
+
+
+def reap_orphans() -> list[str]:
+    """Remove envctl containers made on this host by processes that no longer exist
+    (a `kill -9` cannot run our cleanup). Returns the removed ids."""
+    import socket
+
+    filters: dict[str, Any] = {
+        "label": [f"{OWNER_LABEL}={OWNER}", f"{HOST_LABEL}={socket.gethostname()}"]
+    }
+    with engine_errors("listing containers"):
+        found = client().api.containers(all=True, filters=filters)
+    removed = []
+    for entry in found:
+        pid = str((entry.get("Labels") or {}).get(PID_LABEL, ""))
+        if pid.isdigit() and not _process_alive(int(pid)):
+            remove_container(str(entry["Id"]))
+            removed.append(str(entry["Id"]))
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
