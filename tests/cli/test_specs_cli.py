@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.cli.conftest import Invoke
-from tests.conftest import git
+from tests.conftest import REPO_ROOT, git
 
 
 @pytest.fixture
@@ -152,3 +154,22 @@ def test_version_flag(invoke: Invoke) -> None:
     result = invoke("--version")
     assert result.code == 0
     assert result.out.startswith("envctl ")
+
+
+HEAVY = ("docker", "requests", "urllib3", "jinja2", "uv")
+
+
+@pytest.mark.parametrize(
+    "args", [["validate"], ["show", "prod"], ["list"], ["diff", "dev", "prod"]]
+)
+def test_everyday_commands_stay_light(args: list[str]) -> None:
+    """The Docker SDK (and what it drags in) and the build tooling load lazily."""
+    code = (
+        "import sys\nfrom envctl.cli import _register\nfrom envctl.cli.app import run\n"
+        f"_register()\nrun({args!r})\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules), file=sys.stderr)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.stderr.strip().splitlines()[-1] == "[]"
