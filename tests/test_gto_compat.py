@@ -36,6 +36,9 @@ def find_gto() -> str | None:
 
 
 GTO = find_gto()
+if GTO is None and os.environ.get("ENVCTL_REQUIRE_GTO") == "1":
+    # CI installs gto (.ci/run): there, a missing gto must fail, never skip.
+    raise RuntimeError("ENVCTL_REQUIRE_GTO=1 but no gto executable was found ($ENVCTL_GTO)")
 pytestmark = pytest.mark.skipif(
     GTO is None, reason="gto not found ($ENVCTL_GTO, PATH, /tmp/gto-venv/bin/gto)"
 )
