@@ -23,14 +23,22 @@ def out() -> Console:
 
     # No `file=`: Rich then writes to whatever sys.stdout is at print time, so a
     # cached Console still follows redirection (pytest's capture, contextlib).
-    return Console(markup=False, highlight=False, soft_wrap=True)
+    return Console(markup=False, highlight=False, soft_wrap=True, width=_log_width())
 
 
 @cache
 def err() -> Console:
     from rich.console import Console
 
-    return Console(markup=False, highlight=False, soft_wrap=True, stderr=True)
+    return Console(markup=False, highlight=False, soft_wrap=True, stderr=True, width=_log_width())
+
+
+def _log_width() -> int | None:
+    """Off a terminal (CI logs), Rich would wrap tables at 80 columns and split
+    values such as timestamps; use 120 unless COLUMNS says otherwise."""
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return None
+    return 120
 
 
 def print_json(data: Any) -> None:
@@ -42,8 +50,8 @@ def print_text(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def error_line(message: str) -> None:
-    _styled_line(f"error: {message}", "bold red")
+def error_line(message: str, *, label: str = "error") -> None:
+    _styled_line(f"{label}: {message}", "bold red" if label == "error" else "bold yellow")
 
 
 def warning_line(message: str) -> None:

@@ -28,6 +28,7 @@ class EnvctlError(Exception):
     """Root of every error envctl expects. `str(err)` is the one line shown."""
 
     exit_code = EXIT_INVALID_INPUT
+    label = "error"  # the word the one line starts with
 
     def __init__(self, message: str, *, details: Sequence[str] = ()) -> None:
         super().__init__(message)
@@ -80,7 +81,10 @@ class GitError(ExternalError):
 
 
 class AwaitingApproval(EnvctlError):
+    """Not a failure: everything passed but the approvals gate (exit 5)."""
+
     exit_code = EXIT_AWAITING_APPROVAL
+    label = "waiting"
 
 
 class Interrupted(EnvctlError):

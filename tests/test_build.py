@@ -7,6 +7,7 @@ on copies of it. Everything built is removed at the end.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -108,7 +109,7 @@ def project(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             yield root
         finally:
             remove_repository(f"envctl/{name}")
-            for stray in engine.owned_containers():
+            for stray in engine.owned_containers({engine.PID_LABEL: str(os.getpid())}):
                 engine.remove_container(stray)
 
 

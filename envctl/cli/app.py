@@ -74,7 +74,7 @@ def run(argv: list[str] | None = None) -> int:
 
 def report(exc: EnvctlError) -> None:
     """Print the error: one line, then the remaining problems if there are several."""
-    console.error_line(exc.message)
+    console.error_line(exc.message, label=exc.label)
     for line in exc.details[1:]:
         sys.stderr.write(f"  {line}\n")
 

@@ -114,8 +114,12 @@ def _show_outcome(data: dict[str, Any], fmt: Format) -> None:
         for problem in data["compatibility"]:
             console.print_text(f"  requirement not met: {problem}")
         for f in data["findings"]:
-            mark = "waived" if f["waived"] else f["severity"]
-            console.print_text(f"  diff {mark}: {f['message']}")
+            if f["waived"]:
+                console.print_text(
+                    f"  diff {f['severity']} (waived: {f['waiver_reason']}): {f['path']}"
+                )
+            else:
+                console.print_text(f"  diff {f['severity']}: {f['message']}")
         console.print_text(f"  gates: {', '.join(data['planned_gates']) or 'none'}")
         return
     for gate in data["gates"]:

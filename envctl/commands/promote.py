@@ -79,9 +79,10 @@ def promote(
 
     for orphan in engine.reap_orphans():
         say(f"removed container {orphan[:12]} left by a killed envctl run")
-    say(f"building {target.stage} image for {target.model}@{target.version}")
+    say(f"image for {target.model}@{target.version} in {target.stage}: build or reuse")
     image = _build(target, progress)
     outcome.image, outcome.image_id = image.image, image.id
+    say(f"image {image.image} ({'reused, nothing built' if image.cached else 'built'})")
     run_gates(project, ws, registry, target, env, outcome, say)
     _settle_gates(outcome)
     record(ws, target, env, outcome, push=push, remote=remote, say=say)
@@ -111,8 +112,8 @@ def resolve_target(
 def compatibility(
     project: Project, target: Target, env: Environment
 ) -> tuple[list[str], list[dict[str, Any]]]:
-    """The model's requirements against the target env, and the diff from the
-    previous stage's env (unwaived errors block)."""
+    """The model's requirements against the target env, and every finding of the
+    diff from the previous stage's env (only unwaived errors block)."""
     from envctl import diff
     from envctl.compat import unmet_requirements
 
@@ -126,11 +127,7 @@ def compatibility(
         diff.Side.from_environment(env),
         severity_overrides=project.config.policy.severity,
     )
-    return unmet, [
-        {**f.to_json(), "blocks": f.blocks("error")}
-        for f in findings
-        if f.severity == "error" or f.waived
-    ]
+    return unmet, [{**f.to_json(), "blocks": f.blocks("error")} for f in findings]
 
 
 def _build(target: Target, progress: Progress | None) -> Any:
@@ -153,7 +150,8 @@ def _settle_gates(outcome: Outcome) -> None:
         outcome.status = "waiting"
         raise AwaitingApproval(
             f"{outcome.target.model}@{outcome.target.version} waits for approvals to enter "
-            f"{outcome.target.stage}: {wait.summary}; approve with envctl approve "
-            f"{outcome.target.model}@{outcome.target.version} --for {outcome.target.stage}"
+            f"{outcome.target.stage}: {wait.summary}; another person runs envctl approve "
+            f"{outcome.target.model}@{outcome.target.version} --for {outcome.target.stage}, "
+            "then promote again"
         )
     assert all(s == PASSED for s in statuses)
