@@ -1,0 +1,72 @@
+"""The model registry as stored in git tags. Pure: raw tag records in, a Registry out.
+
+Tag names follow GTO's grammar verbatim, so gto, gto-action and envctl read the
+same registry; unlike GTO, events are ordered by their `#N`, never by tagger time.
+Approvals live under `envctl/approval/...`, where GTO never looks.
+
+Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
+(the JSON block in a tag message), `approvals` (the approval tag scheme),
+`ordering` (events in #N order), `state` (the Registry value and `parse_registry`).
+Callers use this package's names only: `from envctl import registry as reg`.
+"""
+
+from __future__ import annotations
+
+from envctl.registry.approvals import (
+    APPROVAL_PREFIX,
+    ApprovalTag,
+    approval_tag,
+    approver_slug,
+    parse_approval_tag,
+)
+from envctl.registry.grammar import (
+    Action,
+    TagName,
+    assignment_tag,
+    format_tag_name,
+    is_valid_model_name,
+    is_valid_stage_name,
+    is_valid_version,
+    parse_tag_name,
+    registration_tag,
+    semver_key,
+)
+from envctl.registry.records import RECORD_MARKER, format_record, parse_record, promotion_record
+from envctl.registry.state import (
+    ApprovalKey,
+    Model,
+    ModelVersion,
+    Registry,
+    RegistryWarning,
+    StageEvent,
+    parse_registry,
+)
+
+__all__ = [
+    "APPROVAL_PREFIX",
+    "RECORD_MARKER",
+    "Action",
+    "ApprovalKey",
+    "ApprovalTag",
+    "Model",
+    "ModelVersion",
+    "Registry",
+    "RegistryWarning",
+    "StageEvent",
+    "TagName",
+    "approval_tag",
+    "approver_slug",
+    "assignment_tag",
+    "format_record",
+    "format_tag_name",
+    "is_valid_model_name",
+    "is_valid_stage_name",
+    "is_valid_version",
+    "parse_approval_tag",
+    "parse_record",
+    "parse_registry",
+    "parse_tag_name",
+    "promotion_record",
+    "registration_tag",
+    "semver_key",
+]

@@ -1,0 +1,143 @@
+"""Registry tag names. The grammar is GTO's (gto/constants.py, gto 1.10.1), copied
+verbatim so that gto, gto-action and envctl read the same registry:
+
+    NAME@vSEMVER[#N]      register a version        NAME@vSEMVER![#N]  deregister it
+    NAME#STAGE[#N]        assign a stage            NAME#STAGE![#N]    unassign it
+    NAME@deprecated[#N]   deprecate the model       (dir:name is written dir=name)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from envctl.errors import InputError
+
+# --- grammar (verbatim from gto/constants.py) -------------------------------------
+
+_DIRNAME = r"[a-zA-Z0-9-_./]+"
+_NAME = r"[a-zA-Z0-9]([a-zA-Z0-9-/_]*[a-zA-Z0-9])?"
+_SEMVER = (
+    r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?"
+)
+_FULLNAME_IN_TAG = rf"(?:{_DIRNAME}=)?{_NAME}"
+_TAG_RE = re.compile(
+    rf"(?P<artifact>{_FULLNAME_IN_TAG})"
+    rf"(((#(?P<stage>{_NAME})|@(?P<version>v{_SEMVER}))(?P<cancel>!?))"
+    r"|@((?P<deprecated>deprecated)|(?P<created>created)))"
+    r"(#(?P<counter>[0-9]+))?"
+)
+_NAME_RE = re.compile(_NAME)
+_FULLNAME_RE = re.compile(rf"(?:{_DIRNAME}:)?{_NAME}")
+_VERSION_RE = re.compile(rf"v{_SEMVER}")
+# Tags that are probably meant for the registry but do not parse: worth a warning.
+# `pkg@1.2.3` (JavaScript monorepos) is deliberately not included.
+_LOOKS_LIKE_OURS = re.compile(r"[^#@]+(?:#|@v\d|@deprecated|@created)|envctl/")
+
+
+class Action(Enum):
+    REGISTER = "register"
+    DEREGISTER = "deregister"
+    ASSIGN = "assign"
+    UNASSIGN = "unassign"
+    DEPRECATE = "deprecate"
+
+
+@dataclass(frozen=True)
+class TagName:
+    """A parsed GTO tag name. `model` uses GTO's name form (`dir:name`)."""
+
+    model: str
+    action: Action
+    version: str | None = None
+    stage: str | None = None
+    counter: int | None = None
+
+
+def parse_tag_name(tag: str) -> TagName | None:
+    """The registry event a tag name stands for, or None if GTO would not read it."""
+    match = _TAG_RE.fullmatch(tag)
+    if match is None or match["created"]:
+        return None
+    cancel = match["cancel"] == "!"
+    if match["version"]:
+        action = Action.DEREGISTER if cancel else Action.REGISTER
+    elif match["stage"]:
+        action = Action.UNASSIGN if cancel else Action.ASSIGN
+    else:
+        action = Action.DEPRECATE
+    counter = match["counter"]
+    return TagName(
+        model=match["artifact"].replace("=", ":"),
+        action=action,
+        version=match["version"],
+        stage=match["stage"],
+        counter=int(counter) if counter is not None else None,
+    )
+
+
+def malformed_reason(tag: str) -> str | None:
+    """For a tag `parse_tag_name` rejected: why it deserves a warning, or None when it
+    is not meant for the registry at all."""
+    if not _LOOKS_LIKE_OURS.match(tag):
+        return None
+    if _TAG_RE.fullmatch(tag):  # only `@created` matches and still means nothing
+        return "GTO's unfinished `@created` form; ignored (it makes gto itself fail)"
+    return "looks like a registry tag but does not follow NAME@vX.Y.Z or NAME#STAGE#N; ignored"
+
+
+def is_valid_model_name(name: str) -> bool:
+    return _FULLNAME_RE.fullmatch(name) is not None
+
+
+def is_valid_stage_name(name: str) -> bool:
+    return _NAME_RE.fullmatch(name) is not None
+
+
+def is_valid_version(version: str) -> bool:
+    """`v` + SemVer 2.0, as GTO requires (`1.0.0` and `v1.0` are not versions)."""
+    return _VERSION_RE.fullmatch(version) is not None
+
+
+def format_tag_name(name: TagName) -> str:
+    """The tag for an event; raises InputError if GTO could not read it back."""
+    base = name.model.replace(":", "=")
+    cancel = "!" if name.action in (Action.DEREGISTER, Action.UNASSIGN) else ""
+    if name.action is Action.DEPRECATE:
+        tag = f"{base}@deprecated"
+    elif name.action in (Action.REGISTER, Action.DEREGISTER):
+        tag = f"{base}@{name.version}{cancel}"
+    else:
+        tag = f"{base}#{name.stage}{cancel}"
+    if name.counter is not None:
+        tag = f"{tag}#{name.counter}"
+    if parse_tag_name(tag) != name:
+        raise InputError(
+            f"cannot name a registry tag for {name.model!r} {name.version or name.stage or ''}; "
+            "names are letters, digits, '-', '_', '/' and versions are vMAJOR.MINOR.PATCH"
+        )
+    return tag
+
+
+def assignment_tag(model: str, stage: str, counter: int) -> str:
+    return format_tag_name(TagName(model, Action.ASSIGN, stage=stage, counter=counter))
+
+
+def registration_tag(model: str, version: str) -> str:
+    return format_tag_name(TagName(model, Action.REGISTER, version=version))
+
+
+def semver_key(version: str) -> tuple[Any, ...]:
+    """SemVer 2.0 precedence for a `vX.Y.Z[-pre][+build]` string; build breaks ties
+    only so that sorting is deterministic."""
+    core, _, build = version.removeprefix("v").partition("+")
+    release, _, pre = core.partition("-")
+    numbers = tuple(int(part) for part in release.split("."))
+    if not pre:
+        return (*numbers, 1, (), build)
+    ids = tuple((0, int(i), "") if i.isdigit() else (1, 0, i) for i in pre.split("."))
+    return (*numbers, 0, ids, build)
