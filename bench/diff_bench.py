@@ -18,13 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Sequence
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import envctl_argv, median_seconds  # script-local helper
 
 HEADER = """\
 name: {name}
@@ -83,27 +83,6 @@ def write_pair(folder: Path, count: int) -> tuple[Path, Path]:
     return paths[0], paths[1]
 
 
-def envctl_argv() -> list[str]:
-    """The console script beside this interpreter, as a user runs it."""
-    script = Path(sys.executable).with_name("envctl")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "envctl"]
-
-
-def median_seconds(argv: Sequence[str], runs: int, ok: Sequence[int] = (0,)) -> float:
-    samples = []
-    for i in range(runs + 1):
-        start = time.perf_counter()
-        proc = subprocess.run(argv, capture_output=True, check=False)
-        elapsed = time.perf_counter() - start
-        if proc.returncode not in ok:
-            raise SystemExit(
-                f"{' '.join(argv)} exited {proc.returncode}: {proc.stderr.decode()[-500:]}"
-            )
-        if i:
-            samples.append(elapsed)
-    return statistics.median(samples)
-
-
 def findings_count(left: Path, right: Path) -> int:
     proc = subprocess.run(
         [*envctl_argv(), "diff", str(left), str(right), "--format", "json"],
@@ -120,7 +99,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     args = parser.parse_args()
-    baseline = median_seconds([sys.executable, "-c", "pass"], args.runs)
+    baseline = median_seconds([sys.executable, "-c", "pass"], runs=args.runs)
     print(f"python -c pass: {baseline:.3f}s (median of {args.runs})")
     print(
         f"{'packages':>8}  {'findings':>8}  {'envctl s':>8}  {'x pass':>7}  "
@@ -134,16 +113,20 @@ def main() -> None:
             left, right = write_pair(folder, size)
             seconds = median_seconds(
                 [*envctl_argv(), "diff", str(left), str(right), "--format", "json"],
-                args.runs,
-                ok=(0, 1),
+                runs=args.runs,
+                ok_codes=(0, 1),
             )
             envctl_times[size] = seconds
             unix = (
-                median_seconds(["diff", "-u", str(left), str(right)], args.runs, ok=(0, 1))
+                median_seconds(
+                    ["diff", "-u", str(left), str(right)], runs=args.runs, ok_codes=(0, 1)
+                )
                 if shutil.which("diff")
                 else float("nan")
             )
-            naive = median_seconds([sys.executable, "-c", NAIVE, str(left), str(right)], args.runs)
+            naive = median_seconds(
+                [sys.executable, "-c", NAIVE, str(left), str(right)], runs=args.runs
+            )
             print(
                 f"{size:>8}  {findings_count(left, right):>8}  {seconds:>8.3f}  "
                 f"{seconds / baseline:>6.1f}x  {unix:>9.3f}  {naive:>10.3f}"
