@@ -103,3 +103,34 @@ def _model_rel(ws: Workspace, target: Target) -> str:
     assert project is not None
     model = project.config.models[target.model]
     return (project.root / model.path).resolve().relative_to(ws.root.resolve()).as_posix()
+
+
+def recheck_baselines(ws: Workspace, target: Target, env: Environment, outcome: Outcome) -> None:
+    """After fetching another machine's promotion, the stage may hold a different
+    version than the one the `baseline: no_worse` gates compared with: compare
+    again against it. Updates the outcome's gate results; GateFailed if one fails."""
+    from dataclasses import replace
+
+    from envctl import gaterun, gates
+    from envctl.errors import GateFailed
+
+    found = read_registry(ws).model(target.model)
+    current = found.stages.get(target.stage) if found else None
+    now = current.version if current else None
+    if now == target.replaces:
+        return
+    moved = replace(target, replaces=now)
+    read = gaterun.model_file_reader(ws.root, target.commit, _model_rel(ws, target))
+    for index, gate in enumerate(env.spec.gates):
+        if gate.metrics is None or gate.metrics.baseline is None:
+            continue
+        metrics = gates.parse_metrics(read(gate.metrics.file), gate.metrics.file)
+        baseline, version = _baseline(gate.metrics, ws, moved)
+        result = gates.evaluate_metrics(gate.metrics, metrics, baseline, baseline_version=version)
+        outcome.gates[index] = result
+        if result.status == FAILED:
+            raise GateFailed(
+                f"after fetching tags, {target.stage} holds {now}: gate metrics failed for "
+                f"{target.model}@{target.version}: {result.summary}"
+            )
+    outcome.target = moved

@@ -9,12 +9,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envctl import registry as reg
 from envctl.errors import ExternalError, GateFailed, PushRejected, TagExists
 from envctl.project import Environment
 from envctl.promotion import Outcome, Target, order_problem
 from envctl.workspace import Workspace, read_registry
+
+if TYPE_CHECKING:
+    from envctl.vcs import GitUser
 
 Progress = Callable[[str], None]
 PUSH_RETRIES = 3
@@ -30,31 +34,21 @@ def record(
     remote: str,
     say: Progress,
     rollback_of: str | None = None,
+    recheck: Callable[[], None] | None = None,
 ) -> None:
+    """Write the assignment tag (and push it). `recheck` runs after fetching the
+    remote's tags when a push was rejected: it re-evaluates what depends on the
+    stage's current version and may update the outcome's gates or raise."""
     from envctl import vcs
 
     user = vcs.head_user(ws.root)
-    data = reg.promotion_record(
-        who_name=user.name,
-        who_email=user.email,
-        when=datetime.now(timezone.utc),
-        from_stage=target.from_stage,
-        env={"name": env.name, "spec_version": env.spec.version, "fingerprint": env.fingerprint},
-        image=outcome.image_id or outcome.image,
-        gates=[g.to_json() for g in outcome.gates],
-        bypass=outcome.bypass,
-        rollback_of=rollback_of,
-    )
-    verb = "rolls back" if rollback_of else "promotes"
-    summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"
     for _attempt in range(PUSH_RETRIES + 1):
+        message = _message(user, target, env, outcome, rollback_of)
         with _registry_lock(ws.root):
             counter = read_registry(ws).next_counter(target.model)
             name = reg.assignment_tag(target.model, target.stage, counter)
             try:
-                tag_id = vcs.create_annotated_tag(
-                    ws.root, name, target.commit, reg.format_record(summary, data)
-                )
+                tag_id = vcs.create_annotated_tag(ws.root, name, target.commit, message)
             except TagExists:
                 continue
         if not push:
@@ -68,6 +62,8 @@ def record(
             say(f"{remote} already has {name}; fetching tags and retrying")
             vcs.fetch_tags(ws.root, remote)
             _recheck_after_fetch(ws, target)
+            if recheck is not None:
+                recheck()
             continue
         except BaseException:
             vcs.delete_tag(ws.root, name, expected=tag_id)
@@ -78,6 +74,25 @@ def record(
         f"could not record {target.model}#{target.stage}: {remote} rejected "
         f"{PUSH_RETRIES + 1} pushes (others kept promoting); retry later"
     )
+
+
+def _message(
+    user: GitUser, target: Target, env: Environment, outcome: Outcome, rollback_of: str | None
+) -> str:
+    data = reg.promotion_record(
+        who_name=user.name,
+        who_email=user.email,
+        when=datetime.now(timezone.utc),
+        from_stage=target.from_stage,
+        env={"name": env.name, "spec_version": env.spec.version, "fingerprint": env.fingerprint},
+        image=outcome.image_id or outcome.image,
+        gates=[g.to_json() for g in outcome.gates],
+        bypass=outcome.bypass,
+        rollback_of=rollback_of,
+    )
+    verb = "rolls back" if rollback_of else "promotes"
+    summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"
+    return reg.format_record(summary, data)
 
 
 def _recheck_after_fetch(ws: Workspace, target: Target) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from envctl import registry as reg
 from envctl.errors import AwaitingApproval, GateFailed, UsageError
 from envctl.gates import FAILED, PASSED, WAITING
-from envctl.gatesuite import run_gates
+from envctl.gatesuite import recheck_baselines, run_gates
 from envctl.ledger import record
 from envctl.project import Environment, Project, load_environment
 from envctl.promotion import Outcome, Target, default_version, order_problem
@@ -85,7 +85,16 @@ def promote(
     say(f"image {image.image} ({'reused, nothing built' if image.cached else 'built'})")
     run_gates(project, ws, registry, target, env, outcome, say)
     _settle_gates(outcome)
-    record(ws, target, env, outcome, push=push, remote=remote, say=say)
+    record(
+        ws,
+        target,
+        env,
+        outcome,
+        push=push,
+        remote=remote,
+        say=say,
+        recheck=lambda: recheck_baselines(ws, target, env, outcome),
+    )
     outcome.status = "promoted"
     return outcome
 

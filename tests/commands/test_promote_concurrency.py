@@ -93,3 +93,46 @@ def test_rejected_push_is_fetched_rechecked_and_retried(two_versions: Path, tmp_
         ).stdout
     )
     assert status["models"][0]["stages"]["dev"]["version"] == "v1.1.0"
+
+
+@pytest.mark.docker
+def test_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
+    git_repo: Path, base_image: str, tmp_path: Path
+) -> None:
+    write_minimal_project(git_repo, base_image, stages=("dev", "staging"))
+    spec = git_repo / "environments" / "staging.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "gates: []",
+            "gates:\n  - metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}, "
+            "baseline: no_worse}",
+        )
+    )
+    for version, accuracy in (("v2.0.0", 0.95), ("v3.0.0", 0.92)):
+        (git_repo / "model" / "metrics.json").write_text(f'{{"accuracy": {accuracy}}}\n')
+        git(git_repo, "add", "-A")
+        git(git_repo, "commit", "-qm", version)
+        git(git_repo, "tag", "-a", f"tiny@{version}", "-m", version)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(remote)], check=True)
+    git(git_repo, "remote", "add", "origin", str(remote))
+    for version in ("v2.0.0", "v3.0.0"):
+        code, _, err = finish(envctl(git_repo, "promote", f"tiny@{version}", "--to", "dev"))
+        assert code == 0, err
+    git(git_repo, "push", "-q", "origin", "main", "--tags")
+    other = tmp_path / "other-machine"
+    subprocess.run(["git", "clone", "-q", "-b", "main", str(remote), str(other)], check=True)
+    # Here v2.0.0 (accuracy 0.95) enters staging and is pushed...
+    code, _, err = finish(envctl(git_repo, "promote", "tiny@v2.0.0", "--to", "staging", "--push"))
+    assert code == 0, err
+    # ...while the other machine, not having fetched, sees an empty staging: no
+    # baseline, so v3.0.0 (0.92) passes there until its push is rejected.
+    code, _, err = finish(envctl(other, "promote", "tiny@v3.0.0", "--to", "staging", "--push"))
+    assert code == 1
+    assert "origin already has tiny#staging#3; fetching tags and retrying" in err
+    assert err.strip().splitlines()[-1] == (
+        "error: after fetching tags, staging holds v2.0.0: gate metrics failed for "
+        "tiny@v3.0.0: accuracy 0.92 is worse than 0.95 (v2.0.0, now in the stage)"
+    )
+    assert git(other, "tag", "-l", "tiny#staging*") == "tiny#staging#3"
+    assert "tiny#staging#4" not in git(git_repo, "ls-remote", "--tags", "origin")
