@@ -54,7 +54,7 @@ def run(argv: list[str] | None = None) -> int:
         report(exc)
         return exc.exit_code
     except KeyboardInterrupt:
-        console.error_line("interrupted")
+        _after_interrupt()
         return EXIT_INTERRUPTED
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -68,8 +68,22 @@ def run(argv: list[str] | None = None) -> int:
         raise
     if result == EXIT_INTERRUPTED:
         # Typer turns Ctrl-C inside a command into a silent Exit(130).
-        console.error_line("interrupted")
+        _after_interrupt()
     return result if isinstance(result, int) else 0
+
+
+def _after_interrupt() -> None:
+    """Say so, and remove any container this process started whose own cleanup the
+    interrupt cut short. Only if the engine adapter was in use: never import
+    docker just for this."""
+    if "envctl.engine" in sys.modules:
+        from contextlib import suppress
+
+        from envctl import engine
+
+        with suppress(Exception):
+            engine.remove_own_containers()
+    console.error_line("interrupted")
 
 
 def report(exc: EnvctlError) -> None:

@@ -54,6 +54,7 @@ from envctl.engine.lifecycle import (
     owned_containers,
     reap_orphans,
     remove_container,
+    remove_own_containers,
 )
 from envctl.errors import BaseImageNotFoundError, EngineError
 
@@ -90,6 +91,7 @@ __all__ = [
     "reap_orphans",
     "remove_container",
     "remove_image",
+    "remove_own_containers",
     "run",
     "service",
     "start_service",

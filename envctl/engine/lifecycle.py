@@ -83,6 +83,13 @@ def owned_container(name: str) -> Iterator[None]:
 
 
 def remove_quietly(name: str) -> None:
+    """Cleanup on the error path. A Ctrl-C can land in the middle of a request on
+    the cached client's pooled connection, leaving it unusable; so the removal
+    uses a fresh client, and falls back to the cached one."""
+    import docker
+
+    with suppress(Exception):
+        docker.from_env().api.remove_container(name, force=True, v=True)
     with suppress(EngineError):
         remove_container(name)
 
@@ -206,6 +213,16 @@ def owned_containers(labels: Mapping[str, str] | None = None) -> list[str]:
     with engine_errors("listing containers"):
         found = client().api.containers(all=True, filters=filters)
     return [str(entry["Id"]) for entry in found]
+
+
+def remove_own_containers() -> list[str]:
+    """Remove every container this process created: the last line of defence when a
+    Ctrl-C lands where a block's own cleanup could not finish."""
+    removed = []
+    for container_id in owned_containers({PID_LABEL: str(os.getpid())}):
+        remove_quietly(container_id)
+        removed.append(container_id)
+    return removed
 
 
 def reap_orphans() -> list[str]:
