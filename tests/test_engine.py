@@ -6,9 +6,12 @@ from __future__ import annotations
 import ast
 import errno
 import io
+import json
 import re
 import signal
 import socket
+import subprocess
+import sys
 import tarfile
 import uuid
 from collections.abc import Iterator
@@ -375,3 +378,32 @@ def test_an_engine_socket_nobody_listens_on_is_refused(
         "start dockerd or set DOCKER_HOST"
     )
     assert caught.value.exit_code == EXIT_EXTERNAL
+
+
+@pytest.mark.docker
+def test_image_queries_on_a_local_socket_skip_the_sdk(base_image: str) -> None:
+    """The cached-build check answers without importing docker, and agrees with it."""
+    code = (
+        "import json, sys\nfrom envctl import engine\n"
+        f"print(json.dumps([engine.image_exists({base_image!r}), "
+        "engine.image_exists('envctl-absent/none:0'), "
+        f"engine.inspect_image({base_image!r})['Id'], 'docker' in sys.modules]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    exists, absent, image_id, imported = json.loads(proc.stdout)
+    assert (exists, absent, imported) == (True, False, False)
+    assert image_id == engine.client().images.get(base_image).id
+
+
+def test_image_query_without_an_engine_still_says_what_to_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    engine.client.cache_clear()
+    try:
+        with pytest.raises(EngineError) as info:
+            engine.image_exists("anything:1")
+    finally:
+        engine.client.cache_clear()
+    assert info.value.exit_code == 4
+    assert str(info.value).startswith("no Docker Engine at unix:///nonexistent/docker.sock")

@@ -19,6 +19,11 @@ from envctl.errors import BaseImageNotFoundError, EngineError
 
 
 def image_exists(ref: str) -> bool:
+    from envctl.engine.local import image_json
+
+    fast = image_json(ref)
+    if fast is not None:
+        return fast[0] == 200
     import docker.errors
 
     with engine_errors(f"inspecting image {ref}"):
@@ -31,6 +36,11 @@ def image_exists(ref: str) -> bool:
 
 def inspect_image(ref: str) -> dict[str, Any]:
     """The engine's view of an image: Id, Size, Config.Labels, RepoDigests, …"""
+    from envctl.engine.local import image_json
+
+    fast = image_json(ref)
+    if fast is not None and fast[1] is not None:
+        return fast[1]
     import docker.errors
 
     with engine_errors(f"inspecting image {ref}"):
