@@ -27,6 +27,7 @@ from envctl.registry import (
     registration_tag,
 )
 from tests.conftest import git
+from tests.harness import Invoke
 from tests.test_registry import GRAMMAR_ACCEPT, GRAMMAR_REJECT
 
 
@@ -179,3 +180,26 @@ def test_gto_parses_tag_names_exactly_as_envctl(tmp_path: Path) -> None:
             mine |= {"stage": ours.stage} if ours.stage else {}
             mine |= {"counter": ours.counter} if ours.counter is not None else {}
         assert theirs[name] == mine, name
+
+
+@pytest.mark.parametrize("with_config", [False, True])
+def test_envctl_status_reads_a_registry_gto_alone_wrote(
+    git_repo: Path, invoke: Invoke, with_config: bool
+) -> None:
+    git(git_repo, "commit", "-q", "--allow-empty", "-m", "model v1")
+    gto(git_repo, "register", "churn", "--version", "v1.0.0")
+    gto(git_repo, "assign", "churn", "--version", "v1.0.0", "--stage", "dev")
+    git(git_repo, "commit", "-q", "--allow-empty", "-m", "model v2")
+    gto(git_repo, "register", "churn", "--version", "v2.0.0")
+    gto(git_repo, "assign", "churn", "--version", "v2.0.0", "--stage", "dev")
+    gto(git_repo, "assign", "churn", "--version", "v1.0.0", "--stage", "prod")
+    if with_config:
+        (git_repo / "envctl.yaml").write_text("stages: [dev, staging, prod]\n")
+    result = invoke("status", "--format", "json")
+    assert result.code == 0, result.err
+    (row,) = json.loads(result.out)["models"]
+    ours = {stage: (event or {}).get("version") for stage, event in row["stages"].items()}
+    shown = json.loads(gto(git_repo, "show", "--json"))["churn"]["stage"]
+    assert (row["model"], row["latest"]) == ("churn", "v2.0.0")
+    assert {s: v for s, v in ours.items() if v} == shown == {"dev": "v2.0.0", "prod": "v1.0.0"}
+    assert ("staging" in ours) is with_config  # the stage order comes from envctl.yaml
