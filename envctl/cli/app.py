@@ -62,14 +62,22 @@ def run(argv: list[str] | None = None) -> int:
         console.error_line("aborted")
         return EXIT_INTERRUPTED
     except Exception as exc:  # typer's ClickException family, without importing click
-        if hasattr(exc, "show") and hasattr(exc, "exit_code"):
-            exc.show()
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            console.error_line(_usage_line(exc))
             return int(getattr(exc, "exit_code", EXIT_USAGE))
         raise
     if result == EXIT_INTERRUPTED:
         # Typer turns Ctrl-C inside a command into a silent Exit(130).
         _after_interrupt()
     return result if isinstance(result, int) else 0
+
+
+def _usage_line(exc: Exception) -> str:
+    """Click's four-line usage error as one line, pointing at the command's help."""
+    message = str(exc.format_message()).replace("Value error, ", "")  # type: ignore[attr-defined]  # ClickException
+    ctx = getattr(exc, "ctx", None)
+    path = getattr(ctx, "command_path", "envctl")
+    return f"{message} (see {path} --help)"
 
 
 def _after_interrupt() -> None:

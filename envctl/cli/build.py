@@ -12,7 +12,7 @@ import typer
 from envctl import console
 from envctl.cli.app import Format, FormatOpt, app
 
-EnvArg = Annotated[str, typer.Argument(help="Environment: name or spec file.")]
+EnvArg = Annotated[str, typer.Argument(metavar="ENV", help="Environment: name or spec file.")]
 ModelOpt = Annotated[
     str | None,
     typer.Option("--model", "-m", help="Model version to put in the image: NAME@vX.Y.Z."),

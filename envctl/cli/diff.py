@@ -39,6 +39,7 @@ def diff(
     operands: Annotated[
         list[str] | None,
         typer.Argument(
+            metavar="A B",
             help="Two environments: a name (prod), NAME@REV or NAME@vN, a spec file, "
             "`local` (this interpreter) or image:REF (a built image).",
             show_default=False,
@@ -120,7 +121,7 @@ def _heading(c: Comparison) -> str:
 def summary_line(c: Comparison) -> str:
     counts = c.summary
     if not c.findings:
-        return f"{_heading(c)}: no differences"
+        return f"{_heading(c)}: no findings"
     parts = [
         f"{counts['error']} error{'s' if counts['error'] != 1 else ''}",
         f"{counts['warning']} warning{'s' if counts['warning'] != 1 else ''}",
@@ -160,7 +161,7 @@ def _table(c: Comparison, width: int) -> Table:
         header_style="bold",
     )
     table.add_column("severity", no_wrap=True)
-    table.add_column("path", max_width=32, overflow="fold")
+    table.add_column("path", no_wrap=True)
     if wide:
         table.add_column(c.left.side.label, max_width=24, overflow="fold")
         table.add_column(c.right.side.label, max_width=24, overflow="fold")

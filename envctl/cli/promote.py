@@ -15,8 +15,10 @@ RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to 
 
 @app.command()
 def register(
-    name: Annotated[str, typer.Argument(help="Model name, as in envctl.yaml models:.")],
-    version: Annotated[str, typer.Argument(help="Version: vMAJOR.MINOR.PATCH.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="Model name, as in envctl.yaml models:.")
+    ],
+    version: Annotated[str, typer.Argument(metavar="VERSION", help="Version: vMAJOR.MINOR.PATCH.")],
     ref: Annotated[str, typer.Option("--ref", help="Commit holding that version.")] = "HEAD",
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
@@ -37,7 +39,7 @@ def register(
 
 @app.command()
 def approve(
-    ref: Annotated[str, typer.Argument(help="NAME@vX.Y.Z to approve.")],
+    ref: Annotated[str, typer.Argument(metavar="NAME@VERSION", help="NAME@vX.Y.Z to approve.")],
     stage: Annotated[str, typer.Option("--for", help="Stage the approval is for.")],
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
@@ -59,7 +61,10 @@ def approve(
 def promote(
     ref: Annotated[
         str | None,
-        typer.Argument(help="NAME[@VERSION]; default: the version now in the previous stage."),
+        typer.Argument(
+            metavar="NAME[@VERSION]",
+            help="NAME[@VERSION]; default: the version now in the previous stage.",
+        ),
     ] = None,
     to: Annotated[str, typer.Option("--to", help="Target stage.")] = "",
     plan: Annotated[
@@ -132,7 +137,9 @@ def _show_outcome(data: dict[str, Any], fmt: Format) -> None:
 
 @app.command()
 def status(
-    name: Annotated[str | None, typer.Argument(help="Model (default: all).")] = None,
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="Model (default: all).")
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Which version of each model is in each stage, since when, by whom."""
@@ -166,7 +173,7 @@ def _cell(event: dict[str, Any] | None) -> str:
 
 @app.command()
 def history(
-    name: Annotated[str | None, typer.Argument(help="Model.")] = None,
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Model.")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The model's promotion ledger, newest first (bypasses and rollbacks included)."""
@@ -196,7 +203,7 @@ def history(
 
 @app.command()
 def rollback(
-    name: Annotated[str | None, typer.Argument(help="Model.")] = None,
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Model.")] = None,
     env: Annotated[str, typer.Option("--env", help="Stage to roll back.")] = "",
     push: PushOpt = False,
     remote: RemoteOpt = "origin",

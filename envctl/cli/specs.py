@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,7 +26,10 @@ def init(
 @app.command()
 def validate(
     operands: Annotated[
-        list[str] | None, typer.Argument(help="Environment names or spec files (default: all).")
+        list[str] | None,
+        typer.Argument(
+            metavar="ENV_OR_FILE", help="Environment names or spec files (default: all)."
+        ),
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -37,19 +40,27 @@ def validate(
     if fmt is Format.json:
         console.print_json({"schema_version": 1, "results": [r.to_json() for r in results]})
     else:
-        for r in results:
-            if r.ok:
-                short = (r.fingerprint or "")[:12]
-                console.print_text(f"ok    {r.operand}  v{r.version}  {short}  {r.source}")
+        _print_validated(results)
     bad = [r for r in results if not r.ok]
     if bad:
-        problems = [p for r in bad for p in r.problems]
+        # A parent's problem reaches every spec that extends it: say it once.
+        problems = list(dict.fromkeys(p for r in bad for p in r.problems))
         noun = "spec is" if len(bad) == 1 else "specs are"
+        names = ", ".join(r.operand for r in bad)
         raise SpecError(
-            f"{len(bad)} {noun} invalid: {problems[0]}"
+            f"{len(bad)} {noun} invalid ({names}): {problems[0]}"
             + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
             details=problems,
         )
+
+
+def _print_validated(results: list[Any]) -> None:
+    width = max(len(r.operand) for r in results) if results else 0
+    for r in results:
+        state = "ok" if r.ok else "FAIL"
+        version = f"v{r.version}" if r.version else "-"
+        short = (r.fingerprint or "")[:12] or "-" * 12
+        console.print_text(f"{state:<5} {r.operand:<{width}}  {version:<5} {short}  {r.source}")
 
 
 class ShowFormat(str, enum.Enum):
@@ -59,7 +70,9 @@ class ShowFormat(str, enum.Enum):
 
 @app.command()
 def show(
-    env: Annotated[str, typer.Argument(help="Environment: name, file, name@REV or name@vN.")],
+    env: Annotated[
+        str, typer.Argument(metavar="ENV", help="Environment: name, file, name@REV or name@vN.")
+    ],
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = (
         ShowFormat.yaml
     ),
@@ -119,7 +132,9 @@ class SchemaKind(str, enum.Enum):
 
 @app.command()
 def schema(
-    kind: Annotated[SchemaKind, typer.Argument(help="Which schema.")] = SchemaKind.environment,
+    kind: Annotated[
+        SchemaKind, typer.Argument(metavar="environment|project", help="Which schema.")
+    ] = SchemaKind.environment,
 ) -> None:
     """Print the JSON Schema of environment specs (or of envctl.yaml)."""
     from envctl.commands.specs import config_schema

@@ -42,8 +42,9 @@ def validate(operands: list[str]) -> list[Validated]:
         try:
             env = _load_checked(operand, project)
         except SpecError as exc:
+            source = _own_file(operand, project) or _source_of(exc)
             results.append(
-                Validated(operand, _source_of(exc), False, problems=exc.details or (exc.message,))
+                Validated(operand, source, False, problems=exc.details or (exc.message,))
             )
             continue
         results.append(Validated(operand, env.source, True, env.spec.version, env.fingerprint))
@@ -57,6 +58,16 @@ def _load_checked(operand: str, project: Project | None) -> Environment:
 
         check_policy(env, project)
     return env
+
+
+def _own_file(operand: str, project: Project | None) -> str | None:
+    """The spec file an operand names (not the parent a problem came from)."""
+    from envctl.project import looks_like_path
+
+    base = operand.partition("@")[0]
+    if looks_like_path(base):
+        return base
+    return project.relative(project.spec_path(base)) if project else None
 
 
 def _source_of(exc: SpecError) -> str:

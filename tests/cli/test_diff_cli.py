@@ -80,7 +80,7 @@ def test_no_differences(bundled: Path, invoke: Invoke) -> None:
     result = invoke("diff", "staging", "prod")
     assert (result.code, result.out, result.err) == (
         0,
-        "staging v5 → prod v8: no differences\n",
+        "staging v5 → prod v8: no findings\n",
         "",
     )
 
@@ -350,7 +350,7 @@ def test_past_versions_from_git(project: Path, invoke: Invoke) -> None:
         ("package.version", "packages.numpy", "==1.26.4", "==2.5.5")
     ]
     same = invoke("diff", "prod@HEAD", "prod")
-    assert (same.code, same.out) == (0, "prod@HEAD v9 → prod v9: no differences\n")
+    assert (same.code, same.out) == (0, "prod@HEAD v9 → prod v9: no findings\n")
 
 
 def test_local_against_a_spec(

@@ -57,7 +57,7 @@ def test_validate_invalid_exits_3_with_one_line_per_problem(
     assert result.code == 3
     lines = result.err.strip().splitlines()
     assert lines[0].startswith(
-        "error: 1 spec is invalid: environments/prod.yaml:6:1: python: "
+        "error: 1 spec is invalid (prod): environments/prod.yaml:6:1: python: "
         "YAML read this as the number 3.1; quote it"
     )
     assert any("unknown key 'compte'; did you mean 'compute'?" in line for line in lines)
