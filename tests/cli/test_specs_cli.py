@@ -144,10 +144,10 @@ def test_check_policy_pin_exact(initialised: Path, invoke: Invoke) -> None:
     assert "policy pin_exact: prod must pin numpy exactly" in result.err
 
 
-def test_usage_error_exits_2(invoke: Invoke) -> None:
+def test_usage_error_exits_2_in_one_line(invoke: Invoke) -> None:
     result = invoke("show")
     assert result.code == 2
-    assert "Missing argument" in result.err
+    assert result.err == "error: Missing argument 'ENV'. (see envctl show --help)\n"
 
 
 def test_version_flag(invoke: Invoke) -> None:
