@@ -24,7 +24,8 @@ from pydantic import (
 
 from envctl import values
 
-SCHEMA_ID = "https://envctl.dev/schema/environment-v1.json"
+SCHEMA_ID = "urn:envctl:schema:environment:v1"
+SCHEMA_FILE = "envctl-environment.schema.json"  # what `envctl init` writes beside envctl.yaml
 
 
 class Strict(BaseModel):

@@ -29,7 +29,7 @@ policy:
 """
 
 SPEC = """\
-# yaml-language-server: $schema={schema}
+# yaml-language-server: $schema=../{schema}
 name: {name}
 version: 1
 image:
@@ -72,15 +72,19 @@ _ENVS = {
 
 
 def init(*, force: bool = False, root: Path | None = None) -> list[Path]:
-    """Write envctl.yaml and environments/*.yaml; refuse to overwrite unless `force`."""
-    from envctl.spec import SCHEMA_ID
+    """Write envctl.yaml, environments/*.yaml and the editor schema their modelines
+    point at; refuse to overwrite unless `force`."""
+    import json
+
+    from envctl.spec import SCHEMA_FILE, json_schema
 
     here = root or Path.cwd()
     files = {here / CONFIG_FILE: CONFIG}
     for name, fields in _ENVS.items():
         files[here / "environments" / f"{name}.yaml"] = SPEC.format(
-            name=name, schema=SCHEMA_ID, **fields
+            name=name, schema=SCHEMA_FILE, **fields
         )
+    files[here / SCHEMA_FILE] = json.dumps(json_schema(), indent=2) + "\n"
     existing = [p for p in files if p.exists()]
     if existing and not force:
         names = ", ".join(str(p.relative_to(here)) for p in existing)

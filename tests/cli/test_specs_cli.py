@@ -29,6 +29,7 @@ def test_init_scaffolds_and_refuses_to_overwrite(git_repo: Path, invoke: Invoke)
         "created environments/dev.yaml",
         "created environments/staging.yaml",
         "created environments/prod.yaml",
+        "created envctl-environment.schema.json",
     ]
     again = invoke("init")
     assert again.code == 3
@@ -100,6 +101,12 @@ def test_list_in_stage_order(initialised: Path, invoke: Invoke) -> None:
         ("staging", 2, 1),
         ("prod", 3, 1),
     ]
+
+
+def test_committed_editor_schema_is_current(invoke: Invoke) -> None:
+    """docs/schema/environment.schema.json (the bundled specs' modeline) = `envctl schema`."""
+    committed = (REPO_ROOT / "docs" / "schema" / "environment.schema.json").read_text()
+    assert json.loads(committed) == json.loads(invoke("schema").out)
 
 
 def test_schema_is_json_schema(invoke: Invoke) -> None:
