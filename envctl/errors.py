@@ -87,10 +87,6 @@ class AwaitingApproval(EnvctlError):
     label = "waiting"
 
 
-class Interrupted(EnvctlError):
-    exit_code = EXIT_INTERRUPTED
-
-
 class TagExists(GitError):
     """A tag of that name already exists: someone else wrote it first (retry with N+1)."""
 

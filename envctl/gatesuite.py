@@ -69,7 +69,7 @@ def _run_gate(
         return gaterun.run_tests(gate.tests, ctx, image=image)
     if gate.metrics is not None:
         metrics = gates.parse_metrics(ctx.read_file(gate.metrics.file), gate.metrics.file)
-        baseline, version = _baseline(gate.metrics, ws, target)
+        baseline, version = _baseline(gate.metrics, ws, registry, target)
         return gates.evaluate_metrics(gate.metrics, metrics, baseline, baseline_version=version)
     if gate.http is not None:
         return gaterun.run_http(gate.http, ctx)
@@ -83,12 +83,13 @@ def _run_gate(
     )
 
 
-def _baseline(gate: Any, ws: Workspace, target: Target) -> tuple[dict[str, Any] | None, str | None]:
+def _baseline(
+    gate: Any, ws: Workspace, registry: reg.Registry, target: Target
+) -> tuple[dict[str, Any] | None, str | None]:
     from envctl import gaterun, gates
 
     if gate.baseline != "no_worse" or target.replaces is None:
         return None, None
-    registry = read_registry(ws)
     current = registry.model(target.model)
     version = current.version(target.replaces) if current else None
     if version is None:
@@ -114,7 +115,8 @@ def recheck_baselines(ws: Workspace, target: Target, env: Environment, outcome: 
     from envctl import gaterun, gates
     from envctl.errors import GateFailed
 
-    found = read_registry(ws).model(target.model)
+    registry = read_registry(ws)
+    found = registry.model(target.model)
     current = found.stages.get(target.stage) if found else None
     now = current.version if current else None
     if now == target.replaces:
@@ -125,7 +127,7 @@ def recheck_baselines(ws: Workspace, target: Target, env: Environment, outcome: 
         if gate.metrics is None or gate.metrics.baseline is None:
             continue
         metrics = gates.parse_metrics(read(gate.metrics.file), gate.metrics.file)
-        baseline, version = _baseline(gate.metrics, ws, moved)
+        baseline, version = _baseline(gate.metrics, ws, registry, moved)
         result = gates.evaluate_metrics(gate.metrics, metrics, baseline, baseline_version=version)
         outcome.gates[index] = result
         if result.status == FAILED:

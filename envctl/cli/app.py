@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import os
 import sys
 from typing import Annotated
 
@@ -99,11 +98,3 @@ def report(exc: EnvctlError) -> None:
     console.error_line(exc.message, label=exc.label)
     for line in exc.details[1:]:
         sys.stderr.write(f"  {line}\n")
-
-
-def want_json(fmt: Format) -> bool:
-    return fmt is Format.json
-
-
-def no_color() -> bool:
-    return bool(os.environ.get("NO_COLOR"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from envctl.errors import SpecError
@@ -124,8 +123,3 @@ def config_schema() -> dict[str, Any]:
     from envctl.config import ProjectConfig
 
     return ProjectConfig.model_json_schema()
-
-
-def resolve_root() -> Path:
-    project = find_project()
-    return project.root if project else Path.cwd()
