@@ -105,8 +105,8 @@ def engine_nocache() -> Iterator[None]:
 
 def lock_bundled_prod(work: Path) -> tuple[float, int] | str:
     """Lock time for the bundled prod spec's packages, loosened to `*`."""
-    from envctl import lockfile
-    from envctl.project import load_environment, require_project
+    from envctl.build import lockfile
+    from envctl.spec.loading import load_environment, require_project
 
     copy = work / "bundled"
     shutil.copytree(ROOT / "environments", copy / "environments")
@@ -173,9 +173,11 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from envctl import engine, lockfile, recipe, wheels
+    from envctl import engine
+    from envctl.build import lockfile, recipe, wheels
+    from envctl.build import plan as build_plan
     from envctl.commands import build as build_cmd
-    from envctl.project import load_environment, require_project
+    from envctl.spec.loading import load_environment, require_project
 
     results: dict[str, Any] = {}
     work = Path(tempfile.mkdtemp(prefix="envctl-build-bench-"))
@@ -211,8 +213,8 @@ def main() -> None:
         in_process = statistics.median(
             timed(lambda: build_cmd.build(NAME))[0] for _ in range(args.runs)
         )
-        the_plan = build_cmd.plan(NAME)
-        dockerfile = build_cmd.dockerfile_for(the_plan, system_install=False)
+        the_plan = build_plan.plan(NAME)
+        dockerfile = build_plan.dockerfile_for(the_plan, system_install=False)
         context = recipe.context_tar(
             recipe.context_files(
                 dockerfile, the_plan.lock, [w.path for w in wheels.fetch(the_plan.lock)], None

@@ -304,8 +304,8 @@ def envctl(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
 
 
 def prod_accuracy_bar() -> float:
-    from envctl.project import load_environment, require_project
-    from envctl.spec import parse_threshold
+    from envctl.spec.loading import load_environment, require_project
+    from envctl.spec.model import parse_threshold
 
     prod = load_environment("prod", require_project(CHURN))
     rule = next(g.metrics for g in prod.spec.gates if g.metrics is not None)
@@ -379,9 +379,9 @@ def test_churn_dev_to_prod_diff_shows_what_dev_has_and_prod_lacks(
 
 
 def test_churn_every_stage_meets_the_model_requirements_and_has_a_fresh_lock() -> None:
-    from envctl.compat import unmet_requirements
-    from envctl.lockfile import lock_path, staleness
-    from envctl.project import load_environment, require_project
+    from envctl.build.lockfile import lock_path, staleness
+    from envctl.promotion.compat import unmet_requirements
+    from envctl.spec.loading import load_environment, require_project
 
     project = require_project(CHURN)
     requires = project.config.models["churn"].requires

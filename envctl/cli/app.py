@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from envctl import __version__, console
+from envctl import __version__
+from envctl.cli import console
 from envctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvctlError
 
 app = typer.Typer(

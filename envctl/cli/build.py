@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
-from envctl import console
+from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
+from envctl.progress import Progress
 
 EnvArg = Annotated[str, typer.Argument(metavar="ENV", help="Environment: name or spec file.")]
 ModelOpt = Annotated[
@@ -20,7 +21,7 @@ ModelOpt = Annotated[
 
 
 @contextmanager
-def progress(title: str) -> Iterator[Callable[[str], None]]:
+def progress(title: str) -> Iterator[Progress]:
     """A spinner showing the latest line on a terminal; plain lines on stderr
     otherwise (CI logs keep every line)."""
     if _plain():

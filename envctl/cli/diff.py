@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from envctl import console
+from envctl.cli import console
 from envctl.cli.app import app
 from envctl.errors import CheckFailed
 

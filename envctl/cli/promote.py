@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from envctl import console
+from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from envctl import console
+from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.errors import CheckFailed, SpecError
 

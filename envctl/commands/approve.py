@@ -9,7 +9,7 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import UsageError
-from envctl.workspace import (
+from envctl.promotion.workspace import (
     pick_model,
     read_registry,
     require_stage,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from envctl.errors import EnvctlError, SpecError
-from envctl.project import Environment, Project, load_environment, require_project
+from envctl.spec.loading import Environment, Project, load_environment, require_project
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _check_one(project: Project, name: str, base: str) -> list[CheckFinding]:
     source = project.relative(project.spec_path(name))
     try:
         current = load_environment(name, project)
-        from envctl.policy import check_policy
+        from envctl.spec.policy import check_policy
 
         check_policy(current, project)
     except SpecError as exc:
@@ -105,7 +105,7 @@ def _at_base(project: Project, name: str, base: str) -> Environment | None:
 def _lock_findings(project: Project, env: Environment, source: str) -> list[CheckFinding]:
     """Locks are checked when the lock capability is installed (envctl.lockfile)."""
     try:
-        from envctl import lockfile
+        from envctl.build import lockfile
     except ImportError:
         return []
     problem = lockfile.staleness(project, env)

@@ -47,9 +47,8 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from envctl import diff as core
-from envctl.config import CONFIG_FILE
 from envctl.errors import ConfigError, InputError, SpecError, UnknownNameError, UsageError
-from envctl.project import (
+from envctl.spec.loading import (
     Environment,
     Project,
     display_path,
@@ -57,6 +56,7 @@ from envctl.project import (
     load_environment,
     require_project,
 )
+from envctl.spec.project_file import CONFIG_FILE
 
 if TYPE_CHECKING:
     from envctl.probe import Reality
@@ -185,9 +185,9 @@ def load_operand(operand: str, project: Project | None) -> Loaded:
     if operand == LOCAL:
         from envctl import probe
 
-        return Loaded(reality_side(probe.local()), "local")
+        return Loaded(core.reality_side(probe.local()), "local")
     if operand.startswith(IMAGE_PREFIX):
-        return Loaded(reality_side(_probe_image(operand)), "image")
+        return Loaded(core.reality_side(_probe_image(operand)), "image")
     try:
         env = load_environment(operand, project)
     except UnknownNameError as exc:
@@ -231,23 +231,6 @@ def _check_waivers(env: Environment) -> None:
             raise SpecError(f"{where}: waivers[{index}].kind: {problem}")
 
 
-def reality_side(reality: Reality) -> core.Side:
-    """A probe's `Reality` as a diff Side (data access and compute are unknowable)."""
-    return core.Side(
-        label=reality.label,
-        version=reality.spec_version,
-        fingerprint=reality.fingerprint,
-        python=reality.python,
-        image=reality.base_image,
-        platform=reality.platform,
-        os=reality.os,
-        installed=reality.distributions,
-        system_packages=reality.system_packages,
-        data=None,
-        compute=None,
-    )
-
-
 # ---- comparing --------------------------------------------------------------
 
 
@@ -275,7 +258,7 @@ def _with_lock(
     """Reality is checked against the lock too, when the lock capability is
     installed and the spec has a fresh lock; otherwise against its pins only."""
     try:
-        from envctl import lockfile
+        from envctl.build import lockfile
     except ImportError:  # pragma: no cover - lockfile ships with envctl now
         return side
     try:

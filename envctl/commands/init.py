@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from envctl.config import CONFIG_FILE
 from envctl.errors import InputError
+from envctl.spec.project_file import CONFIG_FILE
 
 CONFIG = """\
 # envctl project file. Reference: `envctl schema project`.
@@ -76,7 +76,7 @@ def init(*, force: bool = False, root: Path | None = None) -> list[Path]:
     point at; refuse to overwrite unless `force`."""
     import json
 
-    from envctl.spec import SCHEMA_FILE, json_schema
+    from envctl.spec.model import SCHEMA_FILE, json_schema
 
     here = root or Path.cwd()
     files = {here / CONFIG_FILE: CONFIG}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from envctl import lockfile
-from envctl.lockfile import LockResult
-from envctl.project import load_environment, require_project
+from envctl.build import lockfile
+from envctl.build.lockfile import LockResult
+from envctl.spec.loading import load_environment, require_project
 
 
 def lock(operand: str, *, upgrade: list[str] | bool = False) -> LockResult:

@@ -9,17 +9,17 @@ no tag; containers are removed by the engine adapter however a gate ends.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import AwaitingApproval, GateFailed, UsageError
-from envctl.gates import FAILED, PASSED, WAITING
-from envctl.gatesuite import recheck_baselines, run_gates
-from envctl.ledger import record
-from envctl.project import Environment, Project, load_environment
-from envctl.promotion import Outcome, Target, default_version, order_problem
-from envctl.workspace import (
+from envctl.progress import Progress
+from envctl.promotion.compat import compatibility
+from envctl.promotion.gates import FAILED, PASSED, WAITING
+from envctl.promotion.ledger import record
+from envctl.promotion.rules import Outcome, Target, default_version, order_problem
+from envctl.promotion.suite import recheck_baselines, run_gates
+from envctl.promotion.workspace import (
     Workspace,
     pick_model,
     read_registry,
@@ -29,8 +29,7 @@ from envctl.workspace import (
     split_ref,
     workspace,
 )
-
-Progress = Callable[[str], None]
+from envctl.spec.loading import load_environment
 
 
 def promote(
@@ -118,31 +117,10 @@ def resolve_target(
     )
 
 
-def compatibility(
-    project: Project, target: Target, env: Environment
-) -> tuple[list[str], list[dict[str, Any]]]:
-    """The model's requirements against the target env, and every finding of the
-    diff from the previous stage's env (only unwaived errors block)."""
-    from envctl import diff
-    from envctl.compat import unmet_requirements
-
-    model = project.config.models.get(target.model)
-    unmet = unmet_requirements(model.requires, env.spec) if model else []
-    if target.from_stage is None:
-        return unmet, []
-    previous = load_environment(target.from_stage, project)
-    findings = diff.compare(
-        diff.Side.from_environment(previous),
-        diff.Side.from_environment(env),
-        severity_overrides=project.config.policy.severity,
-    )
-    return unmet, [{**f.to_json(), "blocks": f.blocks("error")} for f in findings]
-
-
 def _build(target: Target, progress: Progress | None) -> Any:
-    from envctl.commands.build import build
+    from envctl.build.image import build_image
 
-    return build(target.stage, model=f"{target.model}@{target.version}", on_line=progress)
+    return build_image(target.stage, model=f"{target.model}@{target.version}", on_line=progress)
 
 
 def _settle_gates(outcome: Outcome) -> None:

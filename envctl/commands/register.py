@@ -7,7 +7,7 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import InputError
-from envctl.workspace import pick_model, read_registry, workspace
+from envctl.promotion.workspace import pick_model, read_registry, workspace
 
 
 @dataclass(frozen=True)

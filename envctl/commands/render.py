@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from envctl.commands.build import dockerfile_for, missing_system_packages, plan
+from envctl.build.base_image import missing_system_packages
+from envctl.build.plan import dockerfile_for, plan
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from envctl import registry as reg
 from envctl.errors import InputError
-from envctl.ledger import record
-from envctl.project import load_environment
-from envctl.promotion import Outcome, Target
-from envctl.workspace import (
+from envctl.progress import Progress
+from envctl.promotion.ledger import record
+from envctl.promotion.rules import Outcome, Target
+from envctl.promotion.workspace import (
     pick_model,
     read_registry,
     require_project,
@@ -17,8 +15,7 @@ from envctl.workspace import (
     require_version,
     workspace,
 )
-
-Progress = Callable[[str], None]
+from envctl.spec.loading import load_environment
 
 
 def rollback(

@@ -6,7 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from envctl.errors import SpecError
-from envctl.project import Environment, Project, find_project, load_environment, require_project
+from envctl.spec.loading import (
+    Environment,
+    Project,
+    find_project,
+    load_environment,
+    require_project,
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +59,7 @@ def validate(operands: list[str]) -> list[Validated]:
 def _load_checked(operand: str, project: Project | None) -> Environment:
     env = load_environment(operand, project)
     if project is not None:
-        from envctl.policy import check_policy
+        from envctl.spec.policy import check_policy
 
         check_policy(env, project)
     return env
@@ -61,7 +67,7 @@ def _load_checked(operand: str, project: Project | None) -> Environment:
 
 def _own_file(operand: str, project: Project | None) -> str | None:
     """The spec file an operand names (not the parent a problem came from)."""
-    from envctl.project import looks_like_path
+    from envctl.spec.loading import looks_like_path
 
     base = operand.partition("@")[0]
     if looks_like_path(base):
@@ -114,12 +120,12 @@ def list_environments() -> list[Listed]:
 
 
 def schema() -> dict[str, Any]:
-    from envctl.spec import json_schema
+    from envctl.spec.model import json_schema
 
     return json_schema()
 
 
 def config_schema() -> dict[str, Any]:
-    from envctl.config import ProjectConfig
+    from envctl.spec.project_file import ProjectConfig
 
     return ProjectConfig.model_json_schema()

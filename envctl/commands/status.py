@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from envctl import registry as reg
-from envctl.workspace import pick_model, read_registry, workspace
+from envctl.promotion.workspace import pick_model, read_registry, workspace
 
 
 def _when(date: datetime | None) -> str | None:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from envctl import lockfile
+from envctl.build import lockfile
 from envctl.errors import EngineError
-from envctl.project import load_environment, require_project
+from envctl.spec.loading import load_environment, require_project
 
 if TYPE_CHECKING:
     from envctl.diff import Finding
@@ -88,8 +88,7 @@ def verify(operand: str, *, image: str | None = None, model: str | None = None) 
     """Probe `image` (default: the image `envctl build` makes for `operand`) and
     compare it with the spec and its lock."""
     from envctl import diff, engine, probe
-    from envctl.commands.build import plan
-    from envctl.commands.diff import reality_side
+    from envctl.build.plan import plan
 
     project = require_project()
     env = load_environment(operand, project)
@@ -102,7 +101,7 @@ def verify(operand: str, *, image: str | None = None, model: str | None = None) 
     reality = probe.image(ref)
     spec_side = diff.Side.from_environment(env, locked=lock.versions())
     findings = diff.compare(
-        spec_side, reality_side(reality), severity_overrides=project.config.policy.severity
+        spec_side, diff.reality_side(reality), severity_overrides=project.config.policy.severity
     )
     expected = the_plan.labels()
     return VerifyReport(

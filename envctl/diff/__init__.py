@@ -27,6 +27,7 @@ from envctl.diff.model import (
     WaiverRule,
 )
 from envctl.diff.positions import Pos
+from envctl.diff.reality import reality_side
 from envctl.diff.rules_data import source_covered
 from envctl.diff.rules_runtime import image_parts
 from envctl.diff.specifiers import grade
@@ -48,6 +49,7 @@ __all__ = [
     "grade",
     "image_parts",
     "iter_blocking",
+    "reality_side",
     "severity_for",
     "source_covered",
     "unknown_kind",

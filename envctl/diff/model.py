@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from envctl.diff.positions import Pos, canonical_path, dotted_positions
 
 if TYPE_CHECKING:
-    from envctl.project import Environment
+    from envctl.spec.loading import Environment
 
 Severity = Literal["error", "warning", "info"]
 RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}

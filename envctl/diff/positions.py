@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from envctl import values
+from envctl.spec import values
 
 if TYPE_CHECKING:
-    from envctl.project import Environment
+    from envctl.spec.loading import Environment
 
 Pos = tuple[str, int]  # file, line
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from envctl import values
 from envctl.diff.model import Finding, Side, make_finding
+from envctl.spec import values
 
 _EXCEEDS = "development must not exceed what production permits"
 

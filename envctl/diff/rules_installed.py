@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from envctl import values
 from envctl.diff.model import Finding, Side, make_finding
 from envctl.diff.specifiers import WHY, allows, by_distribution, grade, parse_version, show
+from envctl.spec import values
 
 # Installer tooling lives in every venv and is never part of a lock.
 _TOOLING = frozenset({"pip", "setuptools", "wheel"})

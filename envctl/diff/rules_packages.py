@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from envctl import values
 from envctl.diff.model import Finding, Side, make_finding
 from envctl.diff.rules_installed import compare_installed
 from envctl.diff.specifiers import (
@@ -17,6 +16,7 @@ from envctl.diff.specifiers import (
     parse_version,
     show,
 )
+from envctl.spec import values
 
 
 def compare_packages(left: Side, right: Side) -> Iterator[Finding]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from envctl.engine.builder import LOG_TAIL_LINES, BuildResult, build
 from envctl.engine.connection import (
     DEFAULT_HOST,
-    LineSink,
     client,
     engine_host,
     unreachable_error,
@@ -71,7 +70,6 @@ __all__ = [
     "BuildResult",
     "ContainerOptions",
     "EngineError",
-    "LineSink",
     "RunResult",
     "Service",
     "base_image_not_found",

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from envctl.engine.connection import (
-    LineSink,
     client,
     emit,
     engine_errors,
@@ -22,6 +21,7 @@ from envctl.engine.connection import (
 from envctl.engine.images import base_image_not_found
 from envctl.engine.lifecycle import remove_quietly
 from envctl.errors import EngineError
+from envctl.progress import Progress
 
 LOG_TAIL_LINES = 20
 
@@ -43,7 +43,7 @@ class BuildResult:
 class _BuildLog:
     """Follows the classic builder's JSON stream: lines, steps, containers, errors."""
 
-    def __init__(self, on_line: LineSink | None) -> None:
+    def __init__(self, on_line: Progress | None) -> None:
         self.on_line = on_line
         self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self.partial = ""
@@ -107,7 +107,7 @@ def build(
     network_mode: str = "none",
     dockerfile: str = "Dockerfile",
     nocache: bool = False,
-    on_line: LineSink | None = None,
+    on_line: Progress | None = None,
 ) -> BuildResult:
     """Build an image from `context`, a tar (optionally gzipped) holding the
     Dockerfile. Every output line goes to `on_line`. A failure raises EngineError

@@ -5,19 +5,18 @@ module shares: first lines, progress lines, decoded output."""
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from envctl.errors import EngineError
+from envctl.progress import Progress
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
 DEFAULT_HOST = "unix:///var/run/docker.sock"
-
-LineSink = Callable[[str], None]
 
 
 def engine_host() -> str:
@@ -117,7 +116,7 @@ def progress_line(event: Mapping[str, Any]) -> str:
     return " ".join(str(part) for part in parts if part)
 
 
-def emit(on_line: LineSink | None, line: str) -> None:
+def emit(on_line: Progress | None, line: str) -> None:
     if on_line is not None and line:
         on_line(line)
 

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from envctl.engine.connection import (
-    LineSink,
     api_reason,
     client,
     emit,
@@ -16,6 +15,7 @@ from envctl.engine.connection import (
     progress_line,
 )
 from envctl.errors import BaseImageNotFoundError, EngineError
+from envctl.progress import Progress
 
 
 def image_exists(ref: str) -> bool:
@@ -74,7 +74,7 @@ def tag_image(image: str, ref: str) -> None:
         client().api.tag(image, repository, tag or "latest")
 
 
-def ensure_image(ref: str, *, on_line: LineSink | None = None) -> None:
+def ensure_image(ref: str, *, on_line: Progress | None = None) -> None:
     """Make sure a base image is in the engine, pulling it if it is not; raise
     BaseImageNotFoundError if it cannot be had."""
     if image_exists(ref):
@@ -84,7 +84,7 @@ def ensure_image(ref: str, *, on_line: LineSink | None = None) -> None:
         raise base_image_not_found(ref, reason)
 
 
-def _pull(ref: str, on_line: LineSink | None) -> str:
+def _pull(ref: str, on_line: Progress | None) -> str:
     """Pull `ref`; '' on success, else the engine's reason."""
     import docker.errors
 
@@ -106,7 +106,7 @@ def base_image_not_found(ref: str, reason: str) -> BaseImageNotFoundError:
     )
 
 
-def push(ref: str, *, on_line: LineSink | None = None) -> str:
+def push(ref: str, *, on_line: Progress | None = None) -> str:
     """Push `ref` to its registry; returns the pushed manifest digest ('' if the
     registry did not report one)."""
     digest = ""

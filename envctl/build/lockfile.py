@@ -1,0 +1,373 @@
+"""Locks: a spec's packages resolved for the image (not the host) with sha256 hashes.
+
+`envctl lock ENV` runs uv's resolver (`uv pip compile --generate-hashes`) for the
+spec's Python version and the image's platform, and writes `<env>.lock` beside
+the spec, atomically. The lock's first lines record a hash of the resolver's
+inputs (packages, Python, platform) so `staleness` can tell, without the
+network, that a spec changed after its lock was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from envctl.errors import ExternalError, InputError
+from envctl.spec.loading import Environment, Project, display_path
+from envctl.spec.model import Spec
+
+LOCK_FORMAT = 1
+_HEADER = "# envctl-lock"
+# platform -> (uv --python-platform, pip platform tag arch). The glibc floor
+# (2.28) is what uv calls "manylinux_2_28": any Debian/Ubuntu base newer than
+# buster satisfies it.
+_PLATFORMS = {
+    "linux/amd64": ("x86_64-manylinux_2_28", "x86_64"),
+    "linux/arm64": ("aarch64-manylinux_2_28", "aarch64"),
+}
+GLIBC_FLOOR = 28
+_REQ_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>\S+)")
+_HASH = re.compile(r"--hash=sha256:(?P<hex>[0-9a-f]{64})")
+_HEADER_FIELD = re.compile(r"^# (?P<key>[a-z-]+): (?P<value>\S+)$")
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    name: str  # canonical (PEP 503) name
+    version: str
+    hashes: tuple[str, ...]  # sha256 hex digests of every acceptable file
+
+
+@dataclass(frozen=True)
+class Lock:
+    path: Path
+    input_hash: str | None
+    python: str | None
+    platform: str | None
+    entries: tuple[LockEntry, ...]
+    body: str  # the requirements part: what pip installs with --require-hashes
+
+    @property
+    def content_hash(self) -> str:
+        """Identity of what gets installed: the resolved body, not the header."""
+        return hashlib.sha256(self.body.encode()).hexdigest()
+
+    def versions(self) -> dict[str, str]:
+        return {e.name: e.version for e in self.entries}
+
+
+@dataclass(frozen=True)
+class LockResult:
+    environment: str
+    path: Path
+    packages: int
+    changed: bool
+    seconds: float
+    input_hash: str
+    python: str
+    platform: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "schema_version": 1,
+            "environment": self.environment,
+            "lock": display_path(self.path),
+            "packages": self.packages,
+            "changed": self.changed,
+            "seconds": round(self.seconds, 3),
+            "input_hash": self.input_hash,
+            "python": self.python,
+            "platform": self.platform,
+        }
+
+
+# ---- pure parts --------------------------------------------------------------
+
+
+def uv_platform(platform: str) -> str:
+    try:
+        return _PLATFORMS[platform][0]
+    except KeyError:
+        raise InputError(
+            f"locking for {platform} is not supported yet; use one of {', '.join(_PLATFORMS)}"
+        ) from None
+
+
+def pip_platforms(platform: str) -> list[str]:
+    """Every manylinux tag a glibc-2.28 `platform` accepts, newest first, for
+    `pip download --platform` (pip does not expand manylinux_x_y tags itself)."""
+    uv_platform(platform)
+    arch = _PLATFORMS[platform][1]
+    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(GLIBC_FLOOR, 4, -1)]
+    legacy = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
+    tags += [
+        f"{alias}_{arch}"
+        for alias, minor in legacy.items()
+        if arch == "x86_64" or alias == "manylinux2014"
+    ]
+    return tags
+
+
+def input_hash(spec: Spec) -> str:
+    """Hash of what the resolver sees: packages, Python, platform."""
+    data = {
+        "format": LOCK_FORMAT,
+        "packages": dict(sorted(spec.packages.items())),
+        "python": spec.python,
+        "platform": spec.image.platform,
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def requirements_input(spec: Spec) -> str:
+    """The resolver input: one PEP 508 requirement per line."""
+    lines = [
+        name if specifier == "*" else f"{name}{specifier}"
+        for name, specifier in sorted(spec.packages.items())
+    ]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def header(spec: Spec) -> str:
+    return (
+        f"{_HEADER} format {LOCK_FORMAT}: written by `envctl lock {spec.name}`; "
+        "do not edit\n"
+        f"# input-hash: {input_hash(spec)}\n"
+        f"# python: {spec.python}\n"
+        f"# platform: {spec.image.platform}\n"
+    )
+
+
+def parse_lock(text: str, path: Path) -> Lock:
+    fields: dict[str, str] = {}
+    body_lines: list[str] = []
+    in_header = True
+    for line in text.splitlines(keepends=True):
+        if in_header and line.startswith("#"):
+            match = _HEADER_FIELD.match(line.rstrip("\n"))
+            if match:
+                fields[match["key"]] = match["value"]
+            continue
+        in_header = False
+        body_lines.append(line)
+    body = "".join(body_lines)
+    return Lock(
+        path,
+        fields.get("input-hash"),
+        fields.get("python"),
+        fields.get("platform"),
+        parse_entries(body, path),
+        body,
+    )
+
+
+def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
+    """Entries of a hashed requirements file (`name==version \\` + `--hash=` lines)."""
+    from packaging.utils import canonicalize_name
+
+    logical = body.replace("\\\n", " ")
+    entries: list[LockEntry] = []
+    for line in logical.splitlines():
+        text = line.split(" #", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        match = _REQ_LINE.match(text)
+        if not match:
+            raise InputError(
+                f"{display_path(path)}: cannot read lock line {text[:60]!r}; "
+                "re-create it with envctl lock"
+            )
+        hashes = tuple(m["hex"] for m in _HASH.finditer(text))
+        entries.append(LockEntry(str(canonicalize_name(match["name"])), match["version"], hashes))
+    return tuple(entries)
+
+
+# ---- files ----------------------------------------------------------------------
+
+
+def lock_path(project: Project | None, env: Environment) -> Path:
+    """`<env>.lock` beside the spec file (environments/ for project names)."""
+    if env.path is not None:
+        return env.path.with_suffix(".lock")
+    if project is None:
+        raise InputError(f"{env.label}: no lock location for a spec read from git")
+    return project.env_dir / f"{env.name}.lock"
+
+
+def read_lock(path: Path) -> Lock:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(
+            f"{display_path(path)} does not exist: run envctl lock {path.stem}"
+        ) from None
+    return parse_lock(text, path)
+
+
+def staleness(project: Project | None, env: Environment) -> str | None:
+    """Why the lock of `env` does not match its spec, or None when it does.
+
+    A spec without a lock file is not reported: projects that never build images
+    need no locks. `require_fresh` is the strict form used by build.
+    """
+    path = lock_path(project, env)
+    if not path.is_file():
+        return None
+    return _stale_reason(read_lock(path), env)
+
+
+def _stale_reason(lock: Lock, env: Environment) -> str | None:
+    if lock.input_hash == input_hash(env.spec):
+        return None
+    return f"{display_path(lock.path)} is stale: run envctl lock {env.name}"
+
+
+def require_fresh(project: Project | None, env: Environment) -> Lock:
+    """The lock of `env`; InputError (exit 3) when it is missing or stale."""
+    path = lock_path(project, env)
+    if not path.is_file():
+        raise InputError(f"{display_path(path)} is missing: run envctl lock {env.name}")
+    lock = read_lock(path)
+    reason = _stale_reason(lock, env)
+    if reason:
+        raise InputError(reason)
+    return lock
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder + os.replace: an interrupted
+    write leaves the old file (or none), never half of one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---- resolving ---------------------------------------------------------------------
+
+
+def lock(
+    project: Project | None, env: Environment, *, upgrade: list[str] | bool = False
+) -> LockResult:
+    """Resolve `env`'s packages with uv and write its lock atomically."""
+    spec = env.spec
+    path = lock_path(project, env)
+    previous = path.read_text(encoding="utf-8") if path.is_file() else None
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="envctl-lock-") as tmp:
+        body = _compile(spec, Path(tmp), previous, upgrade)
+    text = header(spec) + body
+    changed = text != previous
+    if changed:
+        write_atomic(path, text)
+    parsed = parse_lock(text, path)
+    return LockResult(
+        env.name,
+        path,
+        len(parsed.entries),
+        changed,
+        time.perf_counter() - started,
+        input_hash(spec),
+        spec.python,
+        spec.image.platform,
+    )
+
+
+def _compile(spec: Spec, work: Path, previous: str | None, upgrade: list[str] | bool) -> str:
+    if not spec.packages:
+        return ""
+    requirements = work / "requirements.in"
+    requirements.write_text(requirements_input(spec), encoding="utf-8")
+    output = work / "requirements.lock"
+    if previous is not None:
+        # uv keeps the versions already in the output file unless told to upgrade.
+        output.write_text(previous, encoding="utf-8")
+    proc = _run_uv(uv_command(spec, requirements, output, upgrade), work)
+    if proc.returncode != 0:
+        raise resolution_error(proc.stderr, spec)
+    return output.read_text(encoding="utf-8")
+
+
+def uv_command(
+    spec: Spec, requirements: Path, output: Path, upgrade: list[str] | bool
+) -> list[str]:
+    import uv
+
+    # Relative paths (uv runs in their folder) keep temp names out of the lock's
+    # "# via -r requirements.in" annotations, so an unchanged resolution is byte-equal.
+    cmd = [
+        uv.find_uv_bin(),
+        "pip",
+        "compile",
+        requirements.name,
+        "--output-file",
+        output.name,
+        "--generate-hashes",
+        "--python-version",
+        spec.python,
+        "--python-platform",
+        uv_platform(spec.image.platform),
+        "--no-header",
+        "--only-binary",
+        ":all:",
+        "--quiet",
+    ]
+    if upgrade is True:
+        cmd.append("--upgrade")
+    elif upgrade:
+        for package in upgrade:
+            cmd += ["--upgrade-package", package]
+    return cmd
+
+
+def _run_uv(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # uv would try to download a managed interpreter for --python-version when the
+    # host lacks it; resolving needs none, so never let it reach for the network.
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+    try:
+        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, check=False)
+    except OSError as exc:
+        raise ExternalError(
+            f"cannot run uv ({cmd[0]}): {exc.strerror}; reinstall envctl (uv is a dependency)"
+        ) from None
+
+
+_NO_WHEEL = re.compile(r"Because (?P<pkg>[A-Za-z0-9._-]+)(==\S+)? has no usable wheels")
+_NOT_FOUND = re.compile(r"Because (?P<pkg>[A-Za-z0-9._-]+) was not found in the package registry")
+_NO_VERSION = re.compile(r"Because there is no version of (?P<what>[^ ]+)")
+
+
+def resolution_error(stderr: str, spec: Spec) -> InputError | ExternalError:
+    """Translate uv's explanation into one line naming the package and platform."""
+    target = f"Python {spec.python} on {spec.image.platform}"
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if match := _NO_WHEEL.search(stderr):
+        return InputError(
+            f"{match['pkg']} has no wheel for {target} (envctl installs wheels "
+            "only); pick a version that publishes one",
+            details=lines,
+        )
+    if match := _NOT_FOUND.search(stderr):
+        return InputError(f"{match['pkg']} is not on the package index", details=lines)
+    if match := _NO_VERSION.search(stderr):
+        return InputError(
+            f"no version of {match['what']} fits {target} and the other requirements", details=lines
+        )
+    if "No solution found" in stderr:
+        cause = next((ln.strip() for ln in lines if "cause:" in ln or "Because" in ln), "")
+        return InputError(f"the packages cannot be resolved for {target}: {cause}", details=lines)
+    last = lines[-1] if lines else "no output"
+    return ExternalError(f"uv pip compile failed: {last}", details=lines)

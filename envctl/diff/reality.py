@@ -1,0 +1,27 @@
+"""Reality (a probed interpreter or image) as one side of a comparison."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from envctl.diff.model import Side
+
+if TYPE_CHECKING:
+    from envctl.probe import Reality
+
+
+def reality_side(reality: Reality) -> Side:
+    """A probe's `Reality` as a diff Side (data access and compute are unknowable)."""
+    return Side(
+        label=reality.label,
+        version=reality.spec_version,
+        fingerprint=reality.fingerprint,
+        python=reality.python,
+        image=reality.base_image,
+        platform=reality.platform,
+        os=reality.os,
+        installed=reality.distributions,
+        system_packages=reality.system_packages,
+        data=None,
+        compute=None,
+    )

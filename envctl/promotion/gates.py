@@ -1,0 +1,191 @@
+"""Gates: what a model version must pass to enter a stage.
+
+The pure parts (metric thresholds, approval counting, answer checks) are plain
+functions over values; the runners that need an image go through the engine
+adapter and always leave no container behind.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from envctl.spec.model import HttpGate, MetricsGate, parse_threshold
+
+PASSED, FAILED, WAITING = "passed", "failed", "waiting"
+
+
+@dataclass(frozen=True)
+class GateResult:
+    kind: str
+    status: str  # passed | failed | waiting (approvals only)
+    summary: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASSED
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "status": self.status,
+            "summary": self.summary,
+            "evidence": dict(self.evidence),
+        }
+
+
+# ---- metrics (pure) ----------------------------------------------------------------
+
+_CHECKS: dict[str, Callable[[float, float], bool]] = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+    "==": lambda a, b: math.isclose(a, b),
+    "!=": lambda a, b: a != b,
+}
+
+
+def evaluate_metrics(
+    gate: MetricsGate,
+    metrics: Mapping[str, Any],
+    baseline: Mapping[str, Any] | None,
+    *,
+    baseline_version: str | None,
+) -> GateResult:
+    """Thresholds from the spec, then (optionally) no worse than the stage's current
+    version: a metric with a `>`/`>=` rule must not drop, one with `<`/`<=` must
+    not rise."""
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for name, rule in gate.require.items():
+        op, threshold = parse_threshold(rule, name)
+        value = _number(metrics.get(name))
+        row: dict[str, Any] = {"metric": name, "value": value, "rule": f"{op} {threshold:g}"}
+        ok = value is not None and _CHECKS[op](value, threshold)
+        if value is None:
+            failures.append(f"{name} is missing from {gate.file}")
+        elif not ok:
+            failures.append(f"{name} {value:g} is not {op} {threshold:g}")
+        if gate.baseline == "no_worse" and baseline is not None and value is not None:
+            before = _number(baseline.get(name))
+            row["baseline"] = before
+            if before is not None and _worse(op, value, before):
+                ok = False
+                failures.append(
+                    f"{name} {value:g} is worse than {before:g} "
+                    f"({baseline_version}, now in the stage)"
+                )
+        row["passed"] = ok
+        rows.append(row)
+    evidence = {"file": gate.file, "metrics": rows, "baseline_version": baseline_version}
+    if failures:
+        return GateResult("metrics", FAILED, "; ".join(failures), evidence)
+    shown = ", ".join(f"{r['metric']} {r['value']:g} {r['rule']}" for r in rows)
+    return GateResult("metrics", PASSED, shown, evidence)
+
+
+def _worse(op: str, value: float, before: float) -> bool:
+    if op in (">", ">="):
+        return value < before and not math.isclose(value, before)
+    if op in ("<", "<="):
+        return value > before and not math.isclose(value, before)
+    return False
+
+
+def _number(raw: Any) -> float | None:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+        return None
+    return float(raw)
+
+
+def parse_metrics(raw: bytes | None, source: str) -> dict[str, Any]:
+    from envctl.errors import InputError
+
+    if raw is None:
+        raise InputError(f"metrics file {source} does not exist at that version's commit")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"metrics file {source} is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"metrics file {source} must hold a JSON object of metric -> number")
+    return data
+
+
+# ---- approvals (pure) --------------------------------------------------------------
+
+
+def evaluate_approvals(required: int, approvers: Sequence[str], promoter: str) -> GateResult:
+    """Distinct approvers other than the promoter (emails compared case-insensitively)."""
+    me = promoter.strip().lower()
+    counted = sorted({a.strip().lower() for a in approvers} - {me})
+    ignored = [a for a in approvers if a.strip().lower() == me]
+    evidence = {"required": required, "approvers": counted, "ignored_self": bool(ignored)}
+    if len(counted) >= required:
+        return GateResult(
+            "approvals",
+            PASSED,
+            f"{len(counted)}/{required} approvals: {', '.join(counted)}",
+            evidence,
+        )
+    note = " (the promoter's own approval does not count)" if ignored else ""
+    return GateResult("approvals", WAITING, f"{len(counted)}/{required} approvals{note}", evidence)
+
+
+# ---- http answer (pure) ------------------------------------------------------------
+
+
+def evaluate_http(gate: HttpGate, status: int | None, body: str, *, error: str = "") -> GateResult:
+    evidence: dict[str, Any] = {
+        "path": gate.path,
+        "method": gate.method,
+        "status": status,
+        "expect_status": gate.expect_status,
+        "body_excerpt": body[:300],
+    }
+    if status is None:
+        return GateResult("http", FAILED, error or "no answer", evidence)
+    if status != gate.expect_status:
+        return GateResult(
+            "http",
+            FAILED,
+            f"{gate.method} {gate.path} answered {status}, expected {gate.expect_status}",
+            evidence,
+        )
+    missing = _missing_keys(body, gate.expect_keys)
+    if missing:
+        return GateResult(
+            "http", FAILED, f"{gate.method} {gate.path} answer lacks {', '.join(missing)}", evidence
+        )
+    return GateResult("http", PASSED, f"{gate.method} {gate.path} -> {status}", evidence)
+
+
+def _missing_keys(body: str, keys: Sequence[str]) -> list[str]:
+    if not keys:
+        return []
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return list(keys)
+    return [k for k in keys if not isinstance(data, dict) or k not in data]
+
+
+# ---- pytest summary (pure) ---------------------------------------------------------
+
+
+def pytest_counts(output: str) -> dict[str, int]:
+    """`3 passed, 1 failed in 0.2s` -> {"passed": 3, "failed": 1}."""
+    import re
+
+    lines = [ln for ln in output.splitlines() if re.search(r"\b(passed|failed|error)", ln)]
+    counts: dict[str, int] = {}
+    for number, word in re.findall(
+        r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)", lines[-1] if lines else ""
+    ):
+        counts[word.rstrip("s") if word.startswith("error") else word] = int(number)
+    return counts

@@ -1,0 +1,125 @@
+"""Writing assignment tags: one writer per clone, the next N, and pushes that
+another machine beat (fetch, re-check, retry)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from envctl import registry as reg
+from envctl.errors import ExternalError, GateFailed, PushRejected, TagExists
+from envctl.progress import Progress
+from envctl.promotion.rules import Outcome, Target, order_problem
+from envctl.promotion.workspace import Workspace, read_registry
+from envctl.spec.loading import Environment
+
+if TYPE_CHECKING:
+    from envctl.vcs import GitUser
+
+PUSH_RETRIES = 3
+
+
+def record(
+    ws: Workspace,
+    target: Target,
+    env: Environment,
+    outcome: Outcome,
+    *,
+    push: bool,
+    remote: str,
+    say: Progress,
+    rollback_of: str | None = None,
+    recheck: Callable[[], None] | None = None,
+) -> None:
+    """Write the assignment tag (and push it). `recheck` runs after fetching the
+    remote's tags when a push was rejected: it re-evaluates what depends on the
+    stage's current version and may update the outcome's gates or raise."""
+    from envctl import vcs
+
+    user = vcs.head_user(ws.root)
+    for _attempt in range(PUSH_RETRIES + 1):
+        message = _message(user, target, env, outcome, rollback_of)
+        with _registry_lock(ws.root):
+            counter = read_registry(ws).next_counter(target.model)
+            name = reg.assignment_tag(target.model, target.stage, counter)
+            try:
+                tag_id = vcs.create_annotated_tag(ws.root, name, target.commit, message)
+            except TagExists:
+                continue
+        if not push:
+            outcome.tag = name
+            return
+        try:
+            vcs.push_tag(ws.root, remote, name)
+        except PushRejected:
+            # Someone promoted first: drop our tag, take theirs, re-check, retry.
+            vcs.delete_tag(ws.root, name, expected=tag_id)
+            say(f"{remote} already has {name}; fetching tags and retrying")
+            vcs.fetch_tags(ws.root, remote)
+            _recheck_after_fetch(ws, target)
+            if recheck is not None:
+                recheck()
+            continue
+        except BaseException:
+            vcs.delete_tag(ws.root, name, expected=tag_id)
+            raise
+        outcome.tag, outcome.pushed = name, True
+        return
+    raise ExternalError(
+        f"could not record {target.model}#{target.stage}: {remote} rejected "
+        f"{PUSH_RETRIES + 1} pushes (others kept promoting); retry later"
+    )
+
+
+def _message(
+    user: GitUser, target: Target, env: Environment, outcome: Outcome, rollback_of: str | None
+) -> str:
+    data = reg.promotion_record(
+        who_name=user.name,
+        who_email=user.email,
+        when=datetime.now(timezone.utc),
+        from_stage=target.from_stage,
+        env={"name": env.name, "spec_version": env.spec.version, "fingerprint": env.fingerprint},
+        image=outcome.image_id or outcome.image,
+        gates=[g.to_json() for g in outcome.gates],
+        bypass=outcome.bypass,
+        rollback_of=rollback_of,
+    )
+    verb = "rolls back" if rollback_of else "promotes"
+    summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"
+    return reg.format_record(summary, data)
+
+
+def _recheck_after_fetch(ws: Workspace, target: Target) -> None:
+    """After fetching, the order must still hold (the previous stage's record is
+    what we relied on) and the version must not already be in the stage."""
+    registry = read_registry(ws)
+    order = order_problem(registry, target)
+    if order != "ok":
+        raise GateFailed(f"after fetching tags: {order}")
+    found = registry.model(target.model)
+    current = found.stages.get(target.stage) if found else None
+    if current is not None and current.version == target.version:
+        raise GateFailed(
+            f"{target.model}@{target.version} entered {target.stage} meanwhile "
+            "(another promotion); nothing to do"
+        )
+
+
+@contextmanager
+def _registry_lock(root: Path) -> Iterator[None]:
+    """One writer of assignment tags per clone at a time (N must not repeat)."""
+    git_dir = root / ".git"
+    path = (git_dir if git_dir.is_dir() else root) / "envctl-registry.lock"
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

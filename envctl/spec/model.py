@@ -1,0 +1,250 @@
+"""The environment spec: a strict, frozen pydantic model and its canonical form.
+
+`parse_spec(text, source=...)` is pure; `envctl.project` does the file reading,
+`extends` resolution and git revisions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from envctl.spec import values
+
+SCHEMA_ID = "urn:envctl:schema:environment:v1"
+SCHEMA_FILE = "envctl-environment.schema.json"  # what `envctl init` writes beside envctl.yaml
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _list_of(check: Any) -> Any:
+    return AfterValidator(lambda items: [check(i) for i in items])
+
+
+ImageRef = Annotated[str, AfterValidator(values.image_ref)]
+Platform = Annotated[str, AfterValidator(values.platform)]
+PythonVersion = Annotated[str, BeforeValidator(values.python_version)]
+Classification = Annotated[str, AfterValidator(lambda v: values.word(v, "data classification"))]
+Engine = Annotated[str, AfterValidator(lambda v: values.word(v, "engine name"))]
+SafeToken = Annotated[str, AfterValidator(values.safe_token)]
+SafeText = Annotated[str, AfterValidator(values.safe_text)]
+RelPath = Annotated[str, AfterValidator(values.relative_path)]
+AptName = Annotated[str, AfterValidator(values.apt_package)]
+Memory = Annotated[
+    int,
+    BeforeValidator(values.memory_bytes),
+    PlainSerializer(values.format_bytes, return_type=str),
+    Field(json_schema_extra={"type": "string", "examples": ["8Gi", "512Mi"]}),
+]
+Cpu = Annotated[float, BeforeValidator(values.cpu_count)]
+
+
+PackageKey = Annotated[str, AfterValidator(values.package_key)]
+Specifier = Annotated[str, BeforeValidator(values.specifier)]
+
+
+def _no_twins(raw: Any) -> Any:
+    """Two spellings of one package would silently merge once normalised: refuse."""
+    if not isinstance(raw, dict):
+        return raw
+    seen: dict[str, str] = {}
+    for key in raw:
+        try:
+            name = values.package_key(str(key))
+        except ValueError:
+            continue  # reported per key by the field's own validation
+        if name in seen:
+            raise ValueError(f"{key!r} and {seen[name]!r} are the same package ({name}); keep one")
+        seen[name] = str(key)
+    return {str(k): v for k, v in raw.items()}
+
+
+Packages = Annotated[dict[PackageKey, Specifier], BeforeValidator(_no_twins)]
+
+
+class Image(Strict):
+    base: ImageRef = Field(description="Base image; pin by digest in production.")
+    platform: Platform = Field("linux/amd64", description="Target platform of the image.")
+    repository: Annotated[str, AfterValidator(values.image_ref)] | None = Field(
+        None, description="Image repository for built images (default envctl/<env>)."
+    )
+
+
+class Data(Strict):
+    allowed: list[Classification] = Field(
+        default_factory=list, description="Data classifications readable here."
+    )
+    sources: list[SafeToken] = Field(default_factory=list, description="Allowed data sources.")
+
+
+class Compute(Strict):
+    cpu: Cpu | None = Field(None, description='Cores (4, 0.5 or "500m").')
+    memory: Memory | None = Field(None, description='Memory ("8Gi", "512Mi").')
+    gpu: int = Field(0, ge=0, description="Number of GPUs.")
+    engines: list[Engine] = Field(
+        default_factory=list, description="Compute engines available (spark, ray, dask, ...)."
+    )
+
+
+class TestsGate(Strict):
+    paths: list[RelPath] = Field(default_factory=lambda: ["tests"])
+    packages: Packages = Field(
+        default_factory=dict, description="Test-only packages, added in a layer above the image."
+    )
+    timeout: int = Field(600, gt=0)
+
+
+class MetricsGate(Strict):
+    file: RelPath
+    require: dict[str, str]
+    baseline: Literal["no_worse"] | None = None
+
+    @field_validator("require")
+    @classmethod
+    def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
+        for metric, rule in raw.items():
+            parse_threshold(rule, metric)
+        return raw
+
+
+class HttpGate(Strict):
+    path: SafeToken = "/predict"
+    method: Literal["GET", "POST"] = "POST"
+    request: RelPath | None = Field(None, description="JSON file with the sample request body.")
+    expect_status: int = Field(200, ge=100, le=599)
+    expect_keys: list[str] = Field(default_factory=list, description="Keys the JSON answer has.")
+    timeout: int = Field(60, gt=0)
+
+
+class ApprovalsGate(Strict):
+    required: int = Field(1, ge=1)
+
+
+class CommandGate(Strict):
+    run: list[SafeText] = Field(min_length=1, description="argv run inside the image.")
+    timeout: int = Field(600, gt=0)
+
+    @field_validator("run", mode="before")
+    @classmethod
+    def _split(cls, raw: Any) -> Any:
+        if isinstance(raw, str):
+            import shlex
+
+            return shlex.split(raw)
+        return raw
+
+
+GATE_KINDS = ("tests", "metrics", "http", "approvals", "command")
+
+
+class Gate(Strict):
+    tests: TestsGate | None = None
+    metrics: MetricsGate | None = None
+    http: HttpGate | None = None
+    approvals: ApprovalsGate | None = None
+    command: CommandGate | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Gate:
+        kinds = [k for k in GATE_KINDS if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError(f"each gate has exactly one of: {', '.join(GATE_KINDS)}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in GATE_KINDS if getattr(self, k) is not None)
+
+
+class Waiver(Strict):
+    kind: str = Field(description="Finding kind to waive, e.g. package.version.")
+    path: str | None = Field(None, description="Spec path, e.g. packages.numpy; omit for all.")
+    reason: SafeText = Field(min_length=3)
+    expires: date | None = None
+
+
+class Spec(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="envctl environment",
+        json_schema_extra={"$id": SCHEMA_ID},
+    )
+
+    name: Annotated[str, AfterValidator(lambda v: values.word(v, "environment name"))]
+    version: int = Field(ge=1, description="Bump on every change; `envctl check` enforces it.")
+    extends: SafeToken | None = Field(None, description="Spec this one inherits from.")
+    description: SafeText | None = None
+    image: Image
+    python: PythonVersion = Field(json_schema_extra={"type": "string", "pattern": r"^3\.\d+"})
+    packages: Packages = Field(
+        default_factory=dict, description='PEP 508 name -> PEP 440 specifier ("==1.26.4").'
+    )
+    system_packages: Annotated[list[AptName], Field(default_factory=list)]
+    data: Data = Field(default_factory=lambda: Data())
+    compute: Compute = Field(default_factory=lambda: Compute())
+    env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
+    gates: list[Gate] = Field(default_factory=list, description="Gates to ENTER this stage.")
+    waivers: list[Waiver] = Field(default_factory=list)
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        out: dict[str, str] = {}
+        for key, value in raw.items():
+            values.env_key(str(key))
+            if isinstance(value, (dict, list)) or value is None:
+                raise ValueError(f"env.{key} must be a plain value")
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            values.safe_text(text)
+            out[str(key)] = text
+        return out
+
+    def canonical(self) -> dict[str, Any]:
+        """The resolved spec as plain data in canonical form (no `extends`)."""
+        data = self.model_dump(mode="json", exclude={"extends"}, exclude_none=True)
+        data["packages"] = dict(sorted(data["packages"].items()))
+        data["system_packages"] = sorted(set(data["system_packages"]))
+        return data
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+_OPS = (">=", "<=", "==", "!=", ">", "<")
+
+
+def parse_threshold(rule: str, metric: str = "metric") -> tuple[str, float]:
+    """`">= 0.90"` -> (">=", 0.9)."""
+    text = str(rule).strip()
+    for op in _OPS:
+        if text.startswith(op):
+            try:
+                return op, float(text[len(op) :].strip())
+            except ValueError:
+                break
+    raise ValueError(f'{metric}: {rule!r} is not a threshold like ">= 0.90"')
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Spec.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema

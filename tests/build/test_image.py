@@ -1,0 +1,376 @@
+"""build / verify / render with a real Docker Engine and real locks (PyPI from the host).
+
+One project is locked and built once per module; tests that change a spec work
+on copies of it. Everything built is removed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envctl import engine
+from envctl.build import lockfile
+from envctl.build.image import BuildResult
+from envctl.cli import _register
+from envctl.cli.app import run as cli_run
+from envctl.commands import build as build_cmd
+from envctl.spec.loading import load_environment, require_project
+from tests.conftest import TEST_BASE_IMAGE, docker_required, git
+
+pytestmark = pytest.mark.docker
+
+SPEC = """name: {name}
+version: {version}
+image:
+  base: {base}
+python: "3.11"
+packages:
+  six: "=={six}"
+system_packages: {system}
+env:
+  GREETING: "hello $USER"
+"""
+SERVE = "print('serving churn', {marker!r})\n"
+
+
+def write_spec(
+    root: Path, name: str, *, version: int = 1, six: str = "1.16.0", system: str = "[]"
+) -> None:
+    (root / "environments" / f"{name}.yaml").write_text(
+        SPEC.format(name=name, version=version, base=TEST_BASE_IMAGE, six=six, system=system)
+    )
+
+
+def make_project(root: Path, name: str) -> None:
+    (root / "environments").mkdir(parents=True)
+    (root / "models" / "churn").mkdir(parents=True)
+    (root / "envctl.yaml").write_text(
+        f"stages: [{name}]\nmodels:\n  churn:\n    path: models/churn\n"
+        "    serve:\n      command: [python, serve.py]\n      port: 8000\n"
+    )
+    (root / "models" / "churn" / "serve.py").write_text(SERVE.format(marker=1))
+    write_spec(root, name)
+    git(root, "init", "-q", "-b", "main")
+    for key, value in (
+        ("user.name", "Ada"),
+        ("user.email", "ada@example.com"),
+        ("commit.gpgsign", "false"),
+        ("tag.gpgsign", "false"),
+    ):
+        git(root, "config", key, value)
+    commit_all(root, "project")
+
+
+def commit_all(root: Path, message: str) -> None:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+
+
+def cli(*args: str) -> int:
+    _register()
+    return cli_run(list(args))
+
+
+def image_labels(ref: str) -> dict[str, str]:
+    labels: dict[str, str] = engine.inspect_image(ref)["Config"]["Labels"]
+    return labels
+
+
+def remove_repository(repository: str) -> None:
+    for image in engine.client().api.images(name=repository):
+        for tag in image.get("RepoTags") or []:
+            engine.remove_image(tag, force=True)
+
+
+@pytest.fixture(scope="module")
+def project(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A locked, committed project with one env, built once; removed afterwards."""
+    name = f"t{uuid.uuid4().hex[:8]}"
+    root = tmp_path_factory.mktemp("build") / "proj"
+    cache = tmp_path_factory.getbasetemp() / "cache"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(cache))
+        mp.chdir(root.parent)
+        make_project(root, name)
+        mp.chdir(root)
+        lockfile.lock(require_project(), load_environment(name))
+        commit_all(root, "lock")
+        try:
+            yield root
+        finally:
+            remove_repository(f"envctl/{name}")
+            for stray in engine.owned_containers({engine.PID_LABEL: str(os.getpid())}):
+                engine.remove_container(stray)
+
+
+@pytest.fixture
+def env_name(project: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(project)
+    return next(p.stem for p in (project / "environments").glob("*.yaml"))
+
+
+@pytest.fixture
+def built(env_name: str) -> BuildResult:
+    return build_cmd.build(env_name)
+
+
+@pytest.fixture
+def copy(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the project, made the current directory, for tests that change it."""
+    target = tmp_path / "copy"
+    shutil.copytree(project, target)
+    monkeypatch.chdir(target)
+    return target
+
+
+def json_out(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def test_build_labels_and_verifies(
+    built: BuildResult, env_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = image_labels(built.image)
+    assert built.image == f"envctl/{env_name}:{built.fingerprint[:12]}"
+    assert labels["dev.envctl.environment"] == env_name
+    assert labels["dev.envctl.fingerprint"] == built.fingerprint
+    assert labels["dev.envctl.lock-hash"] == built.lock_hash
+    assert labels["dev.envctl.spec-version"] == "1"
+    assert json.loads(labels["dev.envctl.packages"]) == {"six": "1.16.0"}
+    assert len(labels["org.opencontainers.image.revision"]) == 40
+    env = engine.inspect_image(built.image)["Config"]["Env"]
+    assert "GREETING=hello $USER" in env  # `$` stayed literal
+    capsys.readouterr()
+    assert cli("verify", env_name, "--format", "json") == 0
+    report = json_out(capsys)
+    assert (report["ok"], report["findings"], report["labels"]) == (True, [], {})
+
+
+def test_second_build_is_cached_and_starts_no_build(
+    built: BuildResult,
+    env_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a build was started")
+
+    monkeypatch.setattr(engine, "build", no_build)
+    monkeypatch.setattr(engine, "run", no_build)
+    capsys.readouterr()
+    assert cli("build", env_name, "--format", "json") == 0
+    data = json_out(capsys)
+    assert data["cached"] is True
+    assert (data["image"], data["id"], data["fingerprint"]) == (
+        built.image,
+        built.id,
+        built.fingerprint,
+    )
+    assert data["size_bytes"] == built.size_bytes > 0
+
+
+def test_image_from_another_spec_version_drifts(
+    built: BuildResult, env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(copy, env_name, version=2, six="1.17.0")
+    lockfile.lock(require_project(), load_environment(env_name))
+    capsys.readouterr()
+    assert cli("verify", env_name, "--image", built.image, "--format", "json") == 1
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["drifted_packages"] == ["six"]
+    (finding,) = report["findings"]
+    assert (finding["kind"], finding["spec"], finding["image"]) == (
+        "package.version",
+        "==1.17.0",
+        "1.16.0",
+    )
+    assert report["labels"]["spec-version"] == {"expected": "2", "found": "1"}
+    assert (
+        f"{built.image} does not match {env_name}: 1 difference(s); packages: six" in captured.err
+    )
+
+
+def test_build_with_stale_lock_is_exit_3(
+    env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(copy, env_name, version=2, six="1.17.0")
+    capsys.readouterr()
+    assert cli("build", env_name) == 3
+    assert capsys.readouterr().err.strip() == (
+        f"error: environments/{env_name}.lock is stale: run envctl lock {env_name}"
+    )
+
+
+def test_system_package_in_base_takes_offline_path(
+    env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(copy, env_name, version=2, system="[python3-venv]")
+    lockfile.lock(require_project(), load_environment(env_name))
+    capsys.readouterr()
+    assert cli("render", env_name, "--probe") == 0
+    assert "apt-get" not in capsys.readouterr().out
+    assert cli("render", env_name) == 0  # without probing: the online path
+    assert '"envctl-apt", "python3-venv"]' in capsys.readouterr().out
+    result = build_cmd.build(env_name)  # networking stays off: apt would fail if run
+    assert (result.cached, result.system_install) == (False, False)
+    assert cli("verify", env_name) == 0
+
+
+def test_final_image_has_no_wheels_pip_or_caches(built: BuildResult) -> None:
+    script = (
+        "find / -xdev \\( -name '*.whl' -o -path '*/.cache/pip' -o -path '/tmp/envctl'"
+        " -o -path '/opt/venv/*/site-packages/pip' \\) -print | sort"
+    )
+    found = {
+        ref: engine.run(ref, ["sh", "-c", script], timeout=60).stdout.split()
+        for ref in (built.image, TEST_BASE_IMAGE)
+    }
+    # the base image's own wheels (Debian's python3-pip-whl) are the base's business
+    assert found[built.image] == found[TEST_BASE_IMAGE]
+    history: list[dict[str, Any]] = engine.client().api.history(built.image)  # type: ignore[no-untyped-call]  # docker-py is untyped
+    assert not any("wheels" in str(layer.get("CreatedBy", "")) for layer in history)
+    listing = engine.run(
+        built.image,
+        [
+            "/opt/venv/bin/python",
+            "-c",
+            "import importlib.metadata as m; "
+            "print(sorted(d.metadata['Name'] for d in "
+            "m.distributions()))",
+        ],
+        timeout=60,
+    )
+    assert listing.stdout.strip() == "['six']"
+
+
+def test_model_code_change_rebuilds_only_the_model_layer(
+    built: BuildResult, env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    git(copy, "tag", "-a", "churn@v1.0.0", "-m", "v1")
+    first = build_cmd.build(env_name, model="churn@v1.0.0")
+    (copy / "models" / "churn" / "serve.py").write_text(SERVE.format(marker=2))
+    commit_all(copy, "model change")
+    git(copy, "tag", "-a", "churn@v1.0.1", "-m", "v2")
+    lines: list[str] = []
+    second = build_cmd.build(env_name, model="churn@v1.0.1", on_line=lines.append)
+    assert second.image == f"envctl/{env_name}:churn-v1.0.1-{second.fingerprint[:12]}"
+    assert second.fingerprint != first.fingerprint
+    steps = [line for line in lines if line.startswith("Step ")]
+    model_step = next(i for i, s in enumerate(steps) if 'COPY ["model/"' in s)
+    # every step before the model layer came from the layer cache
+    log = "\n".join(lines)
+    for step in steps[1:model_step]:
+        if not step.split(" : ", 1)[1].startswith("FROM"):
+            after = log.split(step, 1)[1].split("Step ", 1)[0]
+            assert "Using cache" in after, step
+    assert "Using cache" not in log.split(steps[model_step], 1)[1].split("Step ", 1)[0]
+    run = engine.run(second.image, ["python", "serve.py"], timeout=60)
+    assert run.stdout.strip() == "serving churn 2"
+    assert image_labels(second.image)["dev.envctl.model"] == "churn@v1.0.1"
+    assert cli("verify", env_name, "--model", "churn@v1.0.1") == 0
+
+
+def test_unknown_model_version_is_exit_3(env_name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli("build", env_name, "--model", "churn@v9.9.9") == 3
+    assert "model version churn@v9.9.9 does not exist" in capsys.readouterr().err
+
+
+def test_missing_base_image_is_exit_4(
+    env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = copy / "environments" / f"{env_name}.yaml"
+    spec.write_text(spec.read_text().replace(TEST_BASE_IMAGE, "envctl-test/absent:nope"))
+    capsys.readouterr()
+    assert cli("build", env_name) == 4
+    assert (
+        "base image envctl-test/absent:nope is not present and cannot be pulled"
+        in capsys.readouterr().err
+    )
+
+
+def test_no_engine_is_exit_4(
+    env_name: str, copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(copy, env_name, version=3, six="1.16.0")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    engine.client.cache_clear()
+    try:
+        assert cli("build", env_name) == 4
+    finally:
+        monkeypatch.delenv("DOCKER_HOST")
+        engine.client.cache_clear()
+    assert "no Docker Engine at unix:///nonexistent/docker.sock" in capsys.readouterr().err
+
+
+# ---- push to a real local registry ------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[str]:
+    binary = shutil.which("docker-registry") or shutil.which("registry")
+    if binary is None:
+        message = "no registry binary: apt-get install docker-registry"
+        if docker_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    port = free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path}/r\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_push_to_local_registry(
+    built: BuildResult,
+    env_name: str,
+    copy: Path,
+    registry: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = copy / "envctl.yaml"
+    config.write_text(config.read_text() + f"registry: {registry}/team\n")
+    capsys.readouterr()
+    assert cli("build", env_name, "--push", "--format", "json") == 0
+    data = json_out(capsys)
+    target = f"{registry}/team/{built.image}"
+    assert (data["cached"], data["pushed"]) == (True, target)
+    assert data["digest"].startswith("sha256:")
+    repo, tag = target.split("/", 1)[1].rsplit(":", 1)
+    with urllib.request.urlopen(f"http://{registry}/v2/{repo}/tags/list") as answer:
+        assert json.load(answer)["tags"] == [tag]
+    engine.remove_image(target)

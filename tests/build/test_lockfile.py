@@ -1,0 +1,274 @@
+"""lock: uv resolution for the image's platform (real PyPI), staleness, wheel cache."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from envctl.build import lockfile, wheels
+from envctl.errors import ExternalError, InputError
+from envctl.spec.loading import Environment, load_environment, require_project
+from envctl.spec.model import Spec
+
+SPEC = """name: dev
+version: 1
+image:
+  base: python:3.11-slim
+python: "3.11"
+packages:
+{packages}
+"""
+
+
+def write_project(root: Path, packages: str = '  six: "==1.16.0"') -> None:
+    (root / "envctl.yaml").write_text("stages: [dev]\n")
+    (root / "environments").mkdir(exist_ok=True)
+    (root / "environments" / "dev.yaml").write_text(SPEC.format(packages=packages))
+
+
+@pytest.fixture
+def project(git_repo: Path) -> Path:
+    write_project(git_repo)
+    return git_repo
+
+
+def env_of(root: Path) -> Environment:
+    return load_environment("dev", require_project(root))
+
+
+def lock_dev(root: Path, **kwargs: object) -> lockfile.LockResult:
+    return lockfile.lock(require_project(root), env_of(root), **kwargs)  # type: ignore[arg-type]
+
+
+# ---- pure ---------------------------------------------------------------------
+
+
+def test_parse_lock_reads_entries_hashes_and_header() -> None:
+    text = (
+        "# envctl-lock format 1: x\n# input-hash: abc\n# python: 3.11\n"
+        "# platform: linux/amd64\n"
+        "Six==1.16.0 \\\n    --hash=sha256:"
+        + "a" * 64
+        + " \\\n    --hash=sha256:"
+        + "b" * 64
+        + "\n    # via -r requirements.in\nidna==3.7 --hash=sha256:"
+        + "c" * 64
+        + "\n"
+    )
+    lock = lockfile.parse_lock(text, Path("dev.lock"))
+    assert (lock.input_hash, lock.python, lock.platform) == ("abc", "3.11", "linux/amd64")
+    assert [(e.name, e.version, len(e.hashes)) for e in lock.entries] == [
+        ("six", "1.16.0", 2),
+        ("idna", "3.7", 1),
+    ]
+    assert lock.body.startswith("Six==1.16.0")
+    # the header is not part of what gets installed
+    other = lockfile.parse_lock(text.replace("abc", "def"), Path("dev.lock"))
+    assert other.content_hash == lock.content_hash
+
+
+def test_parse_lock_rejects_unpinned_lines() -> None:
+    with pytest.raises(InputError, match="cannot read lock line 'six>=1'"):
+        lockfile.parse_lock("six>=1\n", Path("dev.lock"))
+
+
+def test_input_hash_follows_packages_python_and_platform() -> None:
+    base = {
+        "name": "dev",
+        "version": 1,
+        "image": {"base": "x:1"},
+        "python": "3.11",
+        "packages": {"six": "==1.16.0"},
+    }
+    spec = Spec.model_validate(base)
+    assert lockfile.input_hash(spec) == lockfile.input_hash(
+        Spec.model_validate({**base, "version": 2, "env": {"A": "1"}})
+    )
+    for change in (
+        {"python": "3.12"},
+        {"packages": {"six": "==1.17.0"}},
+        {"image": {"base": "x:1", "platform": "linux/arm64"}},
+    ):
+        assert lockfile.input_hash(Spec.model_validate({**base, **change})) != lockfile.input_hash(
+            spec
+        )
+
+
+def test_pip_platforms_cover_older_manylinux_tags() -> None:
+    tags = lockfile.pip_platforms("linux/amd64")
+    assert tags[0] == "manylinux_2_28_x86_64"
+    assert {"manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux1_x86_64"} <= set(tags)
+    assert "manylinux2014_aarch64" in lockfile.pip_platforms("linux/arm64")
+    with pytest.raises(InputError, match="locking for linux/s390x is not supported"):
+        lockfile.pip_platforms("linux/s390x")
+
+
+def test_resolution_error_names_package_and_platform() -> None:
+    spec = Spec.model_validate(
+        {"name": "dev", "version": 1, "image": {"base": "x:1"}, "python": "3.11"}
+    )
+    stderr = (
+        "error: No solution found when resolving dependencies\n  cause: Because "
+        "psycopg2==2.9.9 has no usable wheels and you require psycopg2==2.9.9, we can "
+        "conclude that your requirements are unsatisfiable.\n"
+    )
+    err = lockfile.resolution_error(stderr, spec)
+    assert isinstance(err, InputError) and err.exit_code == 3
+    assert err.message.startswith("psycopg2 has no wheel for Python 3.11 on linux/amd64")
+    assert isinstance(lockfile.resolution_error("error: network down", spec), ExternalError)
+
+
+# ---- real resolution (PyPI) ------------------------------------------------------
+
+
+def test_lock_writes_hashed_lock_with_header(project: Path) -> None:
+    result = lock_dev(project)
+    text = (project / "environments" / "dev.lock").read_text()
+    assert result.changed and result.packages == 1
+    assert text.startswith("# envctl-lock format 1")
+    assert f"# input-hash: {lockfile.input_hash(env_of(project).spec)}\n" in text
+    assert "six==1.16.0 \\\n    --hash=sha256:" in text
+    assert "--hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254" in text
+    assert sorted(p.name for p in (project / "environments").iterdir()) == ["dev.lock", "dev.yaml"]
+
+
+def test_lock_again_is_unchanged_and_fresh(project: Path) -> None:
+    lock_dev(project)
+    assert lock_dev(project).changed is False
+    assert lockfile.staleness(require_project(project), env_of(project)) is None
+
+
+def test_lock_resolves_transitive_dependencies(git_repo: Path) -> None:
+    write_project(git_repo, '  python-dateutil: "==2.9.0.post0"')
+    lock_dev(git_repo)
+    lock = lockfile.read_lock(git_repo / "environments" / "dev.lock")
+    assert lock.versions()["python-dateutil"] == "2.9.0.post0"
+    assert "six" in lock.versions()
+    assert all(entry.hashes for entry in lock.entries)
+
+
+def test_lock_keeps_versions_unless_upgraded(git_repo: Path) -> None:
+    write_project(git_repo, '  six: "==1.16.0"\n  idna: "<4"')
+    path = git_repo / "environments" / "dev.lock"
+    lock_dev(git_repo)
+    # pretend an older idna was locked before: uv keeps it as a preference
+    old = (
+        "idna==3.6 \\\n    --hash=sha256:"
+        + "c8727a4e39e4e5e0d7f2d1a3b6b2f71b6f28b3dbe09a8b4b3e0b0f5b2a3ef3ab\n"
+    )
+    text = path.read_text()
+    start = text.index("idna==")
+    end = text.index("six==")
+    path.write_text(text[:start] + old + text[end:])
+    lock_dev(git_repo)
+    assert lockfile.read_lock(path).versions()["idna"] == "3.6"
+    lock_dev(git_repo, upgrade=["idna"])
+    assert lockfile.read_lock(path).versions()["idna"] != "3.6"
+
+
+def test_staleness_after_spec_change(project: Path) -> None:
+    lock_dev(project)
+    spec = project / "environments" / "dev.yaml"
+    spec.write_text(spec.read_text().replace("1.16.0", "1.17.0"))
+    env = env_of(project)
+    assert lockfile.staleness(require_project(project), env) == (
+        "environments/dev.lock is stale: run envctl lock dev"
+    )
+    with pytest.raises(InputError, match=r"dev\.lock is stale: run envctl lock dev"):
+        lockfile.require_fresh(require_project(project), env)
+
+
+def test_missing_lock_is_not_stale_but_build_requires_one(project: Path) -> None:
+    env = env_of(project)
+    assert lockfile.staleness(require_project(project), env) is None
+    with pytest.raises(InputError, match=r"dev\.lock is missing: run envctl lock dev"):
+        lockfile.require_fresh(require_project(project), env)
+
+
+def test_check_reports_stale_lock(project: Path) -> None:
+    from envctl.commands.check import check
+
+    lock_dev(project)
+    spec = project / "environments" / "dev.yaml"
+    spec.write_text(spec.read_text().replace("1.16.0", "1.17.0"))
+    report = check()
+    assert [(f.kind, f.message) for f in report.findings] == [
+        ("lock-stale", "environments/dev.lock is stale: run envctl lock dev")
+    ]
+
+
+def test_lock_without_wheel_for_platform_is_exit_3(git_repo: Path) -> None:
+    write_project(git_repo, '  psycopg2: "==2.9.9"')
+    with pytest.raises(InputError) as info:
+        lock_dev(git_repo)
+    assert info.value.exit_code == 3
+    assert info.value.message.startswith("psycopg2 has no wheel for Python 3.11 on linux/amd64")
+    assert not (git_repo / "environments" / "dev.lock").exists()
+
+
+def test_failed_relock_keeps_the_old_lock(project: Path) -> None:
+    lock_dev(project)
+    path = project / "environments" / "dev.lock"
+    before = path.read_text()
+    write_project(project, '  psycopg2: "==2.9.9"')
+    with pytest.raises(InputError):
+        lock_dev(project)
+    assert path.read_text() == before
+
+
+def test_cli_lock_json(project: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from envctl.cli import _register
+    from envctl.cli.app import app
+
+    _register()
+    result = CliRunner().invoke(app, ["lock", "dev", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["lock"], data["packages"], data["platform"]) == (
+        "environments/dev.lock",
+        1,
+        "linux/amd64",
+    )
+
+
+# ---- wheel cache ---------------------------------------------------------------------
+
+
+def test_fetch_downloads_verifies_and_reuses(project: Path, tmp_path: Path) -> None:
+    lock_dev(project)
+    lock = lockfile.read_lock(project / "environments" / "dev.lock")
+    root = tmp_path / "wheels"
+    lines: list[str] = []
+    (wheel,) = wheels.fetch(lock, root=root, on_line=lines.append)
+    assert wheel.path.name == "six-1.16.0-py2.py3-none-any.whl"
+    assert hashlib.sha256(wheel.path.read_bytes()).hexdigest() == wheel.sha256
+    assert wheel.path.parent == root / "sha256" / wheel.sha256
+    assert lines  # pip's output was streamed
+    assert [p.name for p in root.iterdir()] == ["sha256"]  # no temp dirs left
+    lines.clear()
+    assert wheels.fetch(lock, root=root, on_line=lines.append) == [wheel]
+    assert lines == []  # second time: no download at all
+
+
+def test_fetch_rejects_a_lock_whose_hash_matches_nothing(project: Path, tmp_path: Path) -> None:
+    lock_dev(project)
+    path = project / "environments" / "dev.lock"
+    text = path.read_text()
+    bad = "".join(
+        line
+        if "--hash" not in line
+        else line[: line.index("sha256:") + 7]
+        + "0" * 64
+        + (" \\\n" if line.rstrip().endswith("\\") else "\n")
+        for line in text.splitlines(keepends=True)
+    )
+    path.write_text(bad)
+    with pytest.raises(ExternalError, match="downloading wheels for linux/amd64 failed"):
+        wheels.fetch(lockfile.read_lock(path), root=tmp_path / "w")
+    assert not (tmp_path / "w" / "sha256").exists()

@@ -1,0 +1,157 @@
+"""Resolving environments: extends, fingerprints, ENV@REV and ENV@vN against real git."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from envctl.errors import InputError, SpecError, UnknownNameError
+from envctl.spec.loading import find_project, load_environment
+from tests.conftest import git
+
+SPEC = """\
+name: {name}
+version: {version}
+image:
+  base: python:3.11-slim
+python: "3.11"
+packages:
+  numpy: "{numpy}"
+compute:
+  memory: {memory}
+"""
+
+
+def write_spec(
+    root: Path,
+    name: str,
+    *,
+    version: int = 1,
+    numpy: str = "==1.26.4",
+    memory: str = "8Gi",
+    extra: str = "",
+) -> Path:
+    path = root / "environments" / f"{name}.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(SPEC.format(name=name, version=version, numpy=numpy, memory=memory) + extra)
+    return path
+
+
+@pytest.fixture
+def project(git_repo: Path) -> Path:
+    (git_repo / "envctl.yaml").write_text("stages: [dev, staging, prod]\n")
+    write_spec(git_repo, "dev")
+    write_spec(git_repo, "prod")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "v1")
+    return git_repo
+
+
+def test_fingerprint_ignores_key_order_comments_and_equivalent_spellings(tmp_path: Path) -> None:
+    a = tmp_path / "a" / "prod.yaml"
+    b = tmp_path / "b" / "prod.yaml"
+    a.parent.mkdir()
+    b.parent.mkdir()
+    a.write_text(SPEC.format(name="prod", version=1, numpy="==1.26.4", memory="8Gi"))
+    b.write_text(
+        "# a comment\npython: '3.11'\nversion: 1\nname: prod\npackages: {NumPy: '== 1.26.4'}\n"
+        "compute: {memory: 8192Mi}\nimage: {base: python:3.11-slim}\n"
+    )
+    assert load_environment(str(a)).fingerprint == load_environment(str(b)).fingerprint
+
+
+def test_fingerprint_changes_with_content(tmp_path: Path) -> None:
+    first = write_spec(tmp_path, "prod")
+    before = load_environment(str(first)).fingerprint
+    write_spec(tmp_path, "prod", numpy="==2.0.0")
+    assert load_environment(str(first)).fingerprint != before
+
+
+def test_extends_merges_and_null_removes(tmp_path: Path) -> None:
+    (tmp_path / "envctl.yaml").write_text("stages: [staging, prod]\n")
+    write_spec(tmp_path, "prod", extra="system_packages: [libgomp1]\n")
+    prod = tmp_path / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("packages:\n", "packages:\n  pandas: '==2.2.2'\n"))
+    (tmp_path / "environments" / "staging.yaml").write_text(
+        "extends: prod\nname: staging\nversion: 3\npackages:\n  pandas: null\n  scipy: '==1.13.0'\n"
+    )
+    env = load_environment("staging", find_project(tmp_path))
+    assert env.spec.version == 3
+    assert env.spec.packages == {"numpy": "==1.26.4", "scipy": "==1.13.0"}
+    assert env.spec.system_packages == ["libgomp1"]
+    assert env.locate(("packages", "scipy"))[1:] == (6, 3)  # type: ignore[index]
+    assert env.locate(("system_packages",))[0].endswith("prod.yaml")  # type: ignore[index]
+
+
+def test_extends_cycle_is_an_error(tmp_path: Path) -> None:
+    write_spec(tmp_path, "a", extra="extends: b\n")
+    write_spec(tmp_path, "b", extra="extends: a\n")
+    with pytest.raises(SpecError, match=r"cycle a\.yaml -> b\.yaml -> a\.yaml"):
+        load_environment(str(tmp_path / "environments" / "a.yaml"))
+
+
+def test_unknown_environment_suggests(project: Path) -> None:
+    with pytest.raises(UnknownNameError, match=r"unknown environment 'prd'; did you mean 'prod'\?"):
+        load_environment("prd")
+
+
+def test_name_without_project_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match=r"no envctl\.yaml found .* run `envctl init`"):
+        load_environment("prod")
+
+
+def test_env_at_rev_reads_git(project: Path) -> None:
+    write_spec(project, "prod", version=2, numpy="==2.0.0")
+    git(project, "commit", "-qam", "v2")
+    write_spec(project, "prod", version=3, numpy="==2.1.0")
+    assert load_environment("prod").spec.packages["numpy"] == "==2.1.0"
+    assert load_environment("prod@HEAD").spec.packages["numpy"] == "==2.0.0"
+    old = load_environment("prod@HEAD~1")
+    assert old.spec.version == 1
+    assert old.label == "prod@HEAD~1"
+    assert old.source.endswith("prod.yaml@HEAD~1")
+
+
+def test_env_at_version_finds_commit_where_version_began(project: Path) -> None:
+    write_spec(project, "prod", version=2, numpy="==2.0.0")
+    git(project, "commit", "-qam", "v2")
+    write_spec(project, "prod", version=2, numpy="==2.0.1")  # edited without a bump
+    git(project, "commit", "-qam", "v2 edit")
+    write_spec(project, "prod", version=3, numpy="==2.1.0")
+    git(project, "commit", "-qam", "v3")
+    assert load_environment("prod@v1").spec.packages["numpy"] == "==1.26.4"
+    assert load_environment("prod@v2").spec.packages["numpy"] == "==2.0.0"
+    assert load_environment("prod@v3").spec.packages["numpy"] == "==2.1.0"
+    missing = r"no commit has environments/prod\.yaml at version 9"
+    with pytest.raises(UnknownNameError, match=missing):
+        load_environment("prod@v9")
+
+
+def test_unknown_revision(project: Path) -> None:
+    with pytest.raises(InputError, match="git revision 'nope' not found"):
+        load_environment("prod@nope")
+
+
+def test_spec_missing_at_revision(project: Path) -> None:
+    write_spec(project, "staging")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "staging")
+    with pytest.raises(
+        UnknownNameError, match=r"environments/staging.yaml does not exist at HEAD~1"
+    ):
+        load_environment("staging@HEAD~1")
+
+
+def test_error_inherited_from_parent_names_the_parent_file(tmp_path: Path) -> None:
+    write_spec(tmp_path, "prod", memory="lots")
+    (tmp_path / "environments" / "staging.yaml").write_text("extends: prod\nname: staging\n")
+    with pytest.raises(SpecError) as info:
+        load_environment(str(tmp_path / "environments" / "staging.yaml"))
+    assert info.value.message.endswith(
+        "prod.yaml:9:3: compute.memory: 'lots' is not a memory "
+        'quantity like "8Gi", "512Mi" or "16G"'
+    )
