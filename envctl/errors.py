@@ -14,6 +14,7 @@ Exit codes (the README holds the same table):
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -24,24 +25,44 @@ EXIT_AWAITING_APPROVAL = 5
 EXIT_INTERRUPTED = 130
 
 
+@dataclass(frozen=True)
+class Location:
+    """Where an input problem is: a file, and where known its line, column and key path."""
+
+    file: str
+    line: int | None = None
+    column: int | None = None
+    key_path: str | None = None
+
+
 class EnvctlError(Exception):
-    """Root of every error envctl expects. `str(err)` is the one line shown."""
+    """Root of every error envctl expects. `str(err)` is the one line shown.
+
+    `kind` names the family in JSON error documents (stable: scripts match on it).
+    """
 
     exit_code = EXIT_INVALID_INPUT
     label = "error"  # the word the one line starts with
+    kind = "error"
 
-    def __init__(self, message: str, *, details: Sequence[str] = ()) -> None:
+    def __init__(
+        self, message: str, *, details: Sequence[str] = (), location: Location | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = tuple(details)
+        self.location = location
 
 
 class UsageError(EnvctlError):
+    kind = "usage"
     exit_code = EXIT_USAGE
 
 
 class InputError(EnvctlError):
     """Invalid input: a spec, config, template, or an unknown name."""
+
+    kind = "invalid_input"
 
     exit_code = EXIT_INVALID_INPUT
 
@@ -49,39 +70,50 @@ class InputError(EnvctlError):
 class SpecError(InputError):
     """One or more problems in a spec file; `details` holds one line per problem."""
 
+    kind = "spec"
+
 
 class ConfigError(InputError):
-    pass
+    kind = "config"
 
 
 class UnknownNameError(InputError):
-    pass
+    kind = "unknown_name"
 
 
 class CheckFailed(EnvctlError):
     """A check said no: diff findings, a gate, verify drift, `check`."""
 
+    kind = "check_failed"
+
     exit_code = EXIT_CHECK_FAILED
 
 
 class ExternalError(EnvctlError):
+    kind = "external"
     exit_code = EXIT_EXTERNAL
 
 
 class EngineError(ExternalError):
     """The Docker Engine could not be reached or a build/run failed."""
 
+    kind = "engine"
+
 
 class BaseImageNotFoundError(EngineError):
     """A base image is neither in the engine nor pullable from where the engine is."""
 
+    kind = "base_image_not_found"
+
 
 class GitError(ExternalError):
-    pass
+    kind = "git"
 
 
 class AwaitingApproval(EnvctlError):
     """Not a failure: everything passed but the approvals gate (exit 5)."""
+
+    kind = "awaiting_approval"
 
     exit_code = EXIT_AWAITING_APPROVAL
     label = "waiting"
@@ -90,6 +122,8 @@ class AwaitingApproval(EnvctlError):
 class TagExists(GitError):
     """A tag of that name already exists: someone else wrote it first (retry with N+1)."""
 
+    kind = "tag_exists"
+
     def __init__(self, tag: str) -> None:
         super().__init__(f"git tag {tag} already exists; fetch tags and retry with the next number")
         self.tag = tag
@@ -97,6 +131,8 @@ class TagExists(GitError):
 
 class PushRejected(GitError):
     """The remote already holds a tag of that name: someone else promoted first."""
+
+    kind = "push_rejected"
 
     def __init__(self, tag: str, remote: str) -> None:
         super().__init__(
@@ -108,3 +144,5 @@ class PushRejected(GitError):
 
 class GateFailed(CheckFailed):
     """A promotion gate (or the order or compatibility check) said no."""
+
+    kind = "gate_failed"

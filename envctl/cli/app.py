@@ -47,14 +47,17 @@ def _root(
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Run the app; turn EnvctlError and Ctrl-C into one line and an exit code."""
+    """Run the app; turn EnvctlError and Ctrl-C into one line and an exit code
+    (and, under `--format json`, one JSON error document on stdout)."""
+    args = sys.argv[1:] if argv is None else argv
+    console.reset_json_documents()
     try:
-        result = app(args=argv, prog_name="envctl", standalone_mode=False)
+        result = app(args=args, prog_name="envctl", standalone_mode=False)
     except EnvctlError as exc:
-        report(exc)
+        report(exc, as_json=wants_json(args))
         return exc.exit_code
     except KeyboardInterrupt:
-        _after_interrupt()
+        _after_interrupt(as_json=wants_json(args))
         return EXIT_INTERRUPTED
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -68,7 +71,7 @@ def run(argv: list[str] | None = None) -> int:
         raise
     if result == EXIT_INTERRUPTED:
         # Typer turns Ctrl-C inside a command into a silent Exit(130).
-        _after_interrupt()
+        _after_interrupt(as_json=wants_json(args))
     return result if isinstance(result, int) else 0
 
 
@@ -80,7 +83,17 @@ def _usage_line(exc: Exception) -> str:
     return f"{message} (see {path} --help)"
 
 
-def _after_interrupt() -> None:
+def wants_json(args: list[str]) -> bool:
+    """Was `--format json` (or `-f json`, `--format=json`) asked for?"""
+    for i, arg in enumerate(args):
+        if arg in ("--format", "-f") and args[i + 1 : i + 2] == ["json"]:
+            return True
+        if arg in ("--format=json", "-fjson"):
+            return True
+    return False
+
+
+def _after_interrupt(*, as_json: bool = False) -> None:
     """Say so, and remove any container this process started whose own cleanup the
     interrupt cut short. Only if the engine adapter was in use: never import
     docker just for this."""
@@ -92,10 +105,35 @@ def _after_interrupt() -> None:
         with suppress(Exception):
             engine.remove_own_containers()
     console.error_line("interrupted")
+    if as_json and not console.json_documents_written():
+        _print_error_document("interrupted", "interrupted", EXIT_INTERRUPTED)
 
 
-def report(exc: EnvctlError) -> None:
-    """Print the error: one line, then the remaining problems if there are several."""
+def report(exc: EnvctlError, *, as_json: bool = False) -> None:
+    """Print the error: one line, then the remaining problems if there are several;
+    under `--format json` also one error document on stdout (usage errors aside)."""
     console.error_line(exc.message, label=exc.label)
     for line in exc.details[1:]:
         sys.stderr.write(f"  {line}\n")
+    # A command that already printed its document (diff with blocking findings,
+    # verify with drift, a refused promotion) has said everything on stdout.
+    if as_json and exc.exit_code != EXIT_USAGE and not console.json_documents_written():
+        _print_error_document(exc.kind, exc.message, exc.exit_code, exc)
+
+
+def _print_error_document(
+    kind: str, message: str, exit_code: int, exc: EnvctlError | None = None
+) -> None:
+    from envctl.output import ErrorDetail, ErrorDocument
+
+    where = exc.location if exc else None
+    detail = ErrorDetail(
+        kind=kind,
+        message=message,
+        details=list(exc.details) if exc else [],
+        file=where.file if where else None,
+        line=where.line if where else None,
+        column=where.column if where else None,
+        key_path=where.key_path if where else None,
+    )
+    console.print_json(ErrorDocument(exit_code=exit_code, error=detail).to_json())

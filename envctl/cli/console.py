@@ -41,9 +41,23 @@ def _log_width() -> int | None:
     return 120
 
 
+_json_documents = 0  # written to stdout in this run: the error boundary adds none after one
+
+
 def print_json(data: Any) -> None:
     """Machine output: plain JSON, never coloured, one document."""
+    global _json_documents
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    _json_documents += 1
+
+
+def json_documents_written() -> int:
+    return _json_documents
+
+
+def reset_json_documents() -> None:
+    global _json_documents
+    _json_documents = 0
 
 
 def print_text(text: str) -> None:

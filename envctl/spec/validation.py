@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from envctl.errors import SpecError
-from envctl.spec.yamldoc import Document, Path, Problem
+from envctl.errors import Location, SpecError
+from envctl.spec.yamldoc import Document, Path, Problem, format_path
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -37,7 +37,13 @@ def raise_problems(problems: list[Problem], source: str) -> None:
     if not lines:
         lines = [f"{source}: invalid"]
     count = f" ({len(lines)} problems)" if len(lines) > 1 else ""
-    raise SpecError(lines[0] + count if len(lines) > 1 else lines[0], details=lines)
+    first = _dedupe(problems)[0] if problems else None
+    location = (
+        Location(first.file or source, first.line, first.column, format_path(first.path) or None)
+        if first
+        else Location(source)
+    )
+    raise SpecError(lines[0] + count, details=lines, location=location)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
