@@ -1,6 +1,7 @@
 """Introspecting reality: the interpreter envctl runs in, or a built image.
 
-`local()` looks at this process: its Python, its installed distributions, the
+`local()` looks at the interpreter the user means (`--python`, the active
+virtualenv, or `python3` on PATH): its Python, its installed distributions, the
 host's OS release and Debian packages. `image(ref)` runs a small script inside a
 fresh container of `ref` (networking off, bounded by a timeout, always removed)
 through `envctl.engine`, which is imported only here and only when probing.
@@ -12,13 +13,13 @@ import json
 import platform as host_platform
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from packaging.utils import canonicalize_name
 
-from envctl.errors import EngineError
+from envctl.errors import EngineError, InputError
 
 PROBE_TIMEOUT = 60.0
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
@@ -106,8 +107,65 @@ class Reality:
 # ---- local ------------------------------------------------------------------
 
 
-def local() -> Reality:
-    """The interpreter envctl runs in."""
+def local(python: str | None = None, *, timeout: float = PROBE_TIMEOUT) -> Reality:
+    """The interpreter the user means: `python` when given, else the active
+    virtualenv (`$VIRTUAL_ENV`), else `python3` on PATH. envctl's own
+    interpreter is probed in-process only when it is that one."""
+    exe = chosen_interpreter(python)
+    if exe is None or is_own_interpreter(exe):
+        return _own()
+    return _interpreter(exe, timeout)
+
+
+def chosen_interpreter(python: str | None) -> Path | None:
+    """Which interpreter `local` means (None: envctl's own)."""
+    import os
+    import shutil
+
+    if python is not None:
+        path = Path(python).expanduser()
+        if path.is_dir():
+            path = path / "bin" / "python"
+        if not path.is_file():
+            raise InputError(f"--python {python}: no interpreter there; give a python executable")
+        return path.absolute()
+    venv = os.environ.get("VIRTUAL_ENV")
+    if venv and (Path(venv) / "bin" / "python").is_file():
+        return (Path(venv) / "bin" / "python").absolute()
+    found = shutil.which("python3")
+    return Path(found).absolute() if found else None
+
+
+def is_own_interpreter(exe: Path) -> bool:
+    """Same environment as the running one: a venv's python is a symlink to the
+    base interpreter, so compare the environment (the folder above bin/)."""
+    own = Path(sys.executable).absolute()
+    return exe == own or exe.parent.parent.resolve() == Path(sys.prefix).resolve()
+
+
+def _interpreter(exe: Path, timeout: float) -> Reality:
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            [str(exe), "-I", "-c", PROBE_SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InputError(f"could not run {exe}: {exc}") from None
+    if done.returncode != 0:
+        raise InputError(
+            f"probing {exe} failed (exit {done.returncode}): "
+            f"{_last_line(done.stderr) or 'no output'}; it must be Python 3.8 or newer"
+        )
+    return replace(reality_from_probe("local", done.stdout, {}), executable=str(exe))
+
+
+def _own() -> Reality:
+    """The interpreter envctl runs in, read in-process."""
     from importlib import metadata
 
     pairs = ((d.metadata["Name"], d.version) for d in metadata.distributions())

@@ -81,7 +81,8 @@ def test_reality_from_probe_reads_labels_and_platform() -> None:
 # ---- local ------------------------------------------------------------------
 
 
-def test_local_probe_is_this_interpreter() -> None:
+def test_local_probe_is_this_interpreter(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
     found = probe.local()
     assert found.label == "local"
     assert found.python == ".".join(map(str, sys.version_info[:3]))
@@ -243,3 +244,54 @@ def test_image_probe_is_bounded_by_its_timeout(base_image: str) -> None:
     finally:
         engine.remove_image(tag, force=True)
     assert str(caught.value) == f"probing image {tag} timed out after 2s"
+
+
+# ---- the interpreter `local` means ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def other_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A second, real virtualenv holding one distribution envctl does not have."""
+    import subprocess
+
+    root = tmp_path_factory.mktemp("venv") / "model-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    site = next(root.glob("lib/python*/site-packages"))
+    info = site / "churn_model_only-4.5.6.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: churn-model-only\nVersion: 4.5.6\n"
+    )
+    return root
+
+
+def test_local_probes_the_python_given(other_venv: Path) -> None:
+    reality = probe.local(str(other_venv / "bin" / "python"))
+    assert reality.executable == str(other_venv / "bin" / "python")
+    assert reality.distributions == {"churn-model-only": "4.5.6"}
+    assert reality.python == ".".join(map(str, sys.version_info[:3]))
+
+
+def test_local_follows_the_active_virtualenv(
+    other_venv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VIRTUAL_ENV", str(other_venv))
+    assert probe.chosen_interpreter(None) == other_venv / "bin" / "python"
+    assert "typer" not in probe.local().distributions  # not envctl's own install
+    assert probe.local(str(other_venv)).distributions == {"churn-model-only": "4.5.6"}
+
+
+def test_local_is_envctls_own_interpreter_only_when_that_is_the_one_meant(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)
+    exe = probe.chosen_interpreter(None)
+    assert exe is not None and probe.is_own_interpreter(exe)
+    assert "typer" in probe.local().distributions
+
+
+def test_local_with_a_python_that_is_not_there_is_exit_3(tmp_path: Path) -> None:
+    from envctl.errors import InputError
+
+    with pytest.raises(InputError, match=r"--python .*/nope: no interpreter there"):
+        probe.local(str(tmp_path / "nope"))

@@ -366,6 +366,7 @@ def test_local_against_a_spec(
         '  packaging: "<1"\n  surely-not-installed-here: "==1.0"\n'
     )
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)  # `local` is this test's interpreter
     result = invoke("diff", "local", "prod.yaml", "--format", "json")
     comparison = json.loads(result.out)["comparisons"][0]
     assert result.code == 1
