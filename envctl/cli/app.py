@@ -12,6 +12,7 @@ from envctl import __version__
 from envctl.cli import console
 from envctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvctlError
 
+
 def _plain_help() -> None:
     """Typer prints each parameter's Python type in help (`ENV <str>`, `{ENV}`,
     `--to <str>`, `<list[str]>`). envctl's help names values the way most CLIs
