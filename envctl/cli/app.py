@@ -37,8 +37,8 @@ def _plain_help() -> None:
         return (self.name or "value").upper()
 
     core.TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign, assignment]  # see docstring
-    core.TyperArgument._usage_display_name = argument_usage  # type: ignore[method-assign, assignment]  # see docstring
-    core.TyperOption.display_type_rich = option_type  # type: ignore[method-assign, assignment]  # see docstring
+    core.TyperArgument._usage_display_name = argument_usage  # type: ignore[method-assign]  # see docstring
+    core.TyperOption.display_type_rich = option_type  # type: ignore[method-assign]  # see docstring
 
 
 _plain_help()
