@@ -8,14 +8,18 @@ wheels on the host and build with networking off.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from envctl.build import recipe
 from envctl.build.base_image import check_platform, missing_system_packages
+from envctl.build.logfile import LogFile
 from envctl.build.plan import Plan, dockerfile_for, model_archive, plan
-from envctl.errors import InputError
+from envctl.errors import EngineError, InputError
 from envctl.progress import Progress
+
+if TYPE_CHECKING:
+    from envctl.build.wheels import Wheel
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ class BuildResult:
     seconds: float
     pushed: str | None = None
     digest: str | None = None
+    log: str | None = None  # the full build log, when anything was built or pushed
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,48 +57,68 @@ class BuildResult:
             "seconds": round(self.seconds, 3),
             "pushed": self.pushed,
             "digest": self.digest,
+            "log": self.log,
         }
 
 
 def build_image(
-    operand: str, *, model: str | None = None, push: bool = False, on_line: Progress | None = None
+    operand: str,
+    *,
+    model: str | None = None,
+    push: bool = False,
+    on_line: Progress | None = None,
+    log: Progress | None = None,
 ) -> BuildResult:
-    """Build (or reuse) the image of `operand`; push it with `push`."""
+    """Build (or reuse) the image of `operand`; push it with `push`.
+
+    `on_line` gets one concise line per step (base image, wheels, each build
+    step, push); every line the engine and pip print goes to a log file (its
+    path in the result) and, when given, to `log` (`--verbose`)."""
     from envctl import engine
 
     started = time.perf_counter()
     the_plan = plan(operand, model=model)
-    if engine.image_exists(the_plan.tag):
-        result = _result(
-            the_plan, cached=True, system_install=None, steps=0, cached_steps=0, started=started
-        )
-    else:
-        result = _build(the_plan, on_line, started)
-    return _push(the_plan, result, on_line) if push else result
+    with LogFile(f"build-{the_plan.env.name}", echo=log) as raw:
+        if engine.image_exists(the_plan.tag):
+            result = _result(
+                the_plan, cached=True, system_install=None, steps=0, cached_steps=0, started=started
+            )
+        else:
+            result = _build(the_plan, on_line, raw, started)
+        if push:
+            result = _push(the_plan, result, on_line, raw)
+    return replace(result, log=raw.written)
 
 
-def _build(the_plan: Plan, on_line: Progress | None, started: float) -> BuildResult:
+def _build(the_plan: Plan, on_line: Progress | None, raw: LogFile, started: float) -> BuildResult:
     from envctl import engine
-    from envctl.build import wheels
 
     spec = the_plan.env.spec
-    _emit(on_line, f"base image {spec.image.base}")
-    engine.ensure_image(spec.image.base, on_line=on_line)
+    if not engine.image_exists(spec.image.base):
+        _emit(on_line, f"pulling base image {spec.image.base}")
+    engine.ensure_image(spec.image.base, on_line=raw)
     check_platform(spec.image.base, spec.image.platform)
     missing = missing_system_packages(spec.image.base, spec.system_packages)
-    _emit(on_line, f"fetching {len(the_plan.lock.entries)} locked wheels")
-    cached = wheels.fetch(the_plan.lock, on_line=on_line)
+    fetched = _fetch_wheels(the_plan, on_line, raw)
     dockerfile = dockerfile_for(the_plan, system_install=bool(missing))
     model_tar = model_archive(the_plan.project, the_plan.model) if the_plan.model else None
     context = recipe.context_tar(
-        recipe.context_files(dockerfile, the_plan.lock, [w.path for w in cached], model_tar)
+        recipe.context_files(dockerfile, the_plan.lock, [w.path for w in fetched], model_tar)
     )
     # The network is on only for the apt layer's sake, and only when it is needed.
     network = "default" if missing else "none"
     _emit(on_line, f"building {the_plan.tag} (network: {network})")
-    built = engine.build(
-        context, tag=the_plan.tag, labels={}, network_mode=network, on_line=on_line
-    )
+    try:
+        built = engine.build(
+            context,
+            tag=the_plan.tag,
+            labels={},
+            network_mode=network,
+            on_line=raw,
+            on_step=on_line,
+        )
+    except EngineError as exc:
+        raise _explained(exc, missing, spec.image.base, raw) from None
     return _result(
         the_plan,
         cached=False,
@@ -102,6 +127,50 @@ def _build(the_plan: Plan, on_line: Progress | None, started: float) -> BuildRes
         cached_steps=built.cached_steps,
         started=started,
     )
+
+
+def _fetch_wheels(the_plan: Plan, on_line: Progress | None, raw: LogFile) -> list[Wheel]:
+    from envctl.build import wheels
+
+    entries = the_plan.lock.entries
+    root = wheels.cache_dir()
+    to_fetch = [e for e in entries if wheels.cached(e, root) is None]
+    if to_fetch:
+        _emit(on_line, f"wheels: fetching {len(to_fetch)} of {len(entries)} (the rest are cached)")
+    fetched = wheels.fetch(the_plan.lock, on_line=raw)
+    fresh = {e.name for e in to_fetch}
+    size = sum(w.path.stat().st_size for w in fetched if w.entry.name in fresh)
+    _emit(
+        on_line,
+        f"wheels: {len(fetched)} ready, {len(to_fetch)} fetched ({size / 1e6:.1f} MB), "
+        f"{len(fetched) - len(to_fetch)} from the cache",
+    )
+    return fetched
+
+
+_NO_NETWORK = ("Temporary failure resolving", "Could not resolve", "Network is unreachable")
+
+
+def _explained(exc: EngineError, missing: list[str], base: str, raw: LogFile) -> EngineError:
+    """A failed build, with the log's path; an apt step that failed because the
+    build has no network says which packages and the ways out."""
+    where = f"; full log: {raw.written}" if raw.written else ""
+    offline = any(marker in line for line in exc.details for marker in _NO_NETWORK)
+    if missing and "exit code 100" in exc.message:
+        why = (
+            "installing them needs the network and this build has none (apt could not "
+            "reach a mirror)"
+            if offline
+            else "apt could not install them (see the log)"
+        )
+        return EngineError(
+            f"system package(s) {', '.join(missing)} are not in the base image {base}; "
+            f"{why}; use a base image that already has them (install them into it once "
+            "and pin that image), or build on an engine whose default network reaches "
+            f"a Debian mirror{where}",
+            details=exc.details,
+        )
+    return EngineError(exc.message + where, details=exc.details)
 
 
 def _result(
@@ -132,9 +201,9 @@ def _result(
     )
 
 
-def _push(the_plan: Plan, result: BuildResult, on_line: Progress | None) -> BuildResult:
-    from dataclasses import replace
-
+def _push(
+    the_plan: Plan, result: BuildResult, on_line: Progress | None, raw: LogFile
+) -> BuildResult:
     from envctl import engine
 
     target = recipe.push_ref(the_plan.tag, the_plan.project.config.registry)
@@ -146,7 +215,7 @@ def _push(the_plan: Plan, result: BuildResult, on_line: Progress | None) -> Buil
     if target != the_plan.tag:
         engine.tag_image(the_plan.tag, target)
     _emit(on_line, f"pushing {target}")
-    digest = engine.push(target, on_line=on_line)
+    digest = engine.push(target, on_line=raw)
     return replace(result, pushed=target, digest=digest or None)
 
 

@@ -2,47 +2,23 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
-from envctl.progress import Progress
+from envctl.cli.live import progress
 
 EnvArg = Annotated[str, typer.Argument(metavar="ENV", help="Environment: name or spec file.")]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Also show every line the engine prints.")
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Show only the result.")]
 ModelOpt = Annotated[
     str | None,
     typer.Option("--model", "-m", help="Model version to put in the image: NAME@vX.Y.Z."),
 ]
-
-
-@contextmanager
-def progress(title: str) -> Iterator[Progress]:
-    """A spinner showing the latest line on a terminal; plain lines on stderr
-    otherwise (CI logs keep every line)."""
-    if _plain():
-        yield _write_line
-        return
-    with console.err().status(title) as status:
-
-        def show(line: str) -> None:
-            status.update(f"{title}: {line[:100]}")
-
-        yield show
-
-
-def _write_line(line: str) -> None:
-    sys.stderr.write(f"  {line}\n")
-
-
-def _plain() -> bool:
-    import os
-
-    return bool(os.environ.get("NO_COLOR")) or not sys.stderr.isatty()
 
 
 @app.command()
@@ -102,14 +78,20 @@ def build(
     push: Annotated[
         bool, typer.Option("--push", help="Push the image to the project's registry.")
     ] = False,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Build ENV's image hermetically (locked wheels, networking off), tagged by
-    fingerprint; reuse it when an image with that fingerprint exists."""
+    fingerprint; reuse it when an image with that fingerprint exists.
+
+    Progress is one line per step; the full engine log goes to a file whose path
+    is printed (and to the screen with --verbose, or its last lines on failure).
+    Exit 3 for an invalid spec or a stale lock, 4 when the engine or the build fails."""
     from envctl.commands.build import build as run
 
-    with progress(f"building {env}") as on_line:
-        result = run(env, model=model, push=push, on_line=on_line)
+    with progress(f"building {env}", verbose=verbose, quiet=quiet) as report:
+        result = run(env, model=model, push=push, on_line=report.step, log=report.log)
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
@@ -125,6 +107,8 @@ def build(
     )
     if result.pushed:
         console.print_text(f"pushed {result.pushed} {result.digest or ''}".rstrip())
+    if result.log and not quiet:
+        console.info_line(f"build log: {result.log}")
 
 
 @app.command()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from envctl.engine.connection import (
 from envctl.engine.images import base_image_not_found
 from envctl.engine.lifecycle import remove_quietly
 from envctl.errors import EngineError
-from envctl.progress import Progress
+from envctl.progress import Progress, clean
 
 LOG_TAIL_LINES = 20
 
@@ -41,10 +42,16 @@ class BuildResult:
 
 
 class _BuildLog:
-    """Follows the classic builder's JSON stream: lines, steps, containers, errors."""
+    """Follows the classic builder's JSON stream: lines, steps, containers, errors.
 
-    def __init__(self, on_line: Progress | None) -> None:
+    Every line goes to `on_line` (the raw log); each finished step is one concise
+    line to `on_step`: `step 3/9 RUN pip install … (cached)` or `(4.2s)`."""
+
+    def __init__(self, on_line: Progress | None, on_step: Progress | None = None) -> None:
         self.on_line = on_line
+        self.on_step = on_step
+        self.step_started = 0.0
+        self.step_cached = False
         self.tail: deque[str] = deque(maxlen=LOG_TAIL_LINES)
         self.partial = ""
         self.step = ""
@@ -73,13 +80,17 @@ class _BuildLog:
             self._line(line.rstrip("\r"))
 
     def _line(self, line: str) -> None:
+        line = clean(line)
         if not line:
             return
         self.tail.append(line)
         if step := _STEP.match(line):
+            self.finish_step()
             self.step, self.steps = line, int(step.group(2))
+            self.step_started, self.step_cached = time.monotonic(), False
         elif line.strip() == "---> Using cache":
             self.cached_steps += 1
+            self.step_cached = True
         elif running := _RUNNING_IN.match(line):
             self.containers.append(running.group(1))
         # Last: on_line may raise (Ctrl-C in a progress callback) and the
@@ -88,6 +99,16 @@ class _BuildLog:
 
     def flush(self) -> None:
         self._text("\n")
+
+    def finish_step(self) -> None:
+        """Report the step in progress as done (a no-op before the first)."""
+        step = _STEP.match(self.step)
+        if not step or self.on_step is None:
+            return
+        number, total, instruction = step.groups()
+        how = "cached" if self.step_cached else f"{time.monotonic() - self.step_started:.1f}s"
+        self.on_step(f"step {number}/{total} {_shorten(instruction, 70)} ({how})")
+        self.step = ""
 
     def failure(self, tag: str) -> EngineError:
         reason = _failure_reason(self.error)
@@ -108,11 +129,13 @@ def build(
     dockerfile: str = "Dockerfile",
     nocache: bool = False,
     on_line: Progress | None = None,
+    on_step: Progress | None = None,
 ) -> BuildResult:
     """Build an image from `context`, a tar (optionally gzipped) holding the
-    Dockerfile. Every output line goes to `on_line`. A failure raises EngineError
-    naming the failing step, with the last lines of output in `details`."""
-    log = _BuildLog(on_line)
+    Dockerfile. Every output line goes to `on_line`, one line per finished step
+    to `on_step`. A failure raises EngineError naming the failing step, with the
+    last lines of output in `details`."""
+    log = _BuildLog(on_line, on_step)
     with engine_errors(f"building {tag}"):
         try:
             for event in _build_stream(
@@ -125,6 +148,7 @@ def build(
             raise
         if log.error:
             raise log.failure(tag)
+        log.finish_step()
         image_id = log.image_id or str(client().images.get(tag).id)
     return BuildResult(image_id, tag, log.steps, log.cached_steps, tuple(log.tail))
 

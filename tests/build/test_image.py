@@ -266,7 +266,7 @@ def test_model_code_change_rebuilds_only_the_model_layer(
     commit_all(copy, "model change")
     git(copy, "tag", "-a", "churn@v1.0.1", "-m", "v2")
     lines: list[str] = []
-    second = build_cmd.build(env_name, model="churn@v1.0.1", on_line=lines.append)
+    second = build_cmd.build(env_name, model="churn@v1.0.1", log=lines.append)
     assert second.image == f"envctl/{env_name}:churn-v1.0.1-{second.fingerprint[:12]}"
     assert second.fingerprint != first.fingerprint
     steps = [line for line in lines if line.startswith("Step ")]
@@ -374,3 +374,60 @@ def test_push_to_local_registry(
     with urllib.request.urlopen(f"http://{registry}/v2/{repo}/tags/list") as answer:
         assert json.load(answer)["tags"] == [tag]
     engine.remove_image(target)
+
+
+def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
+    env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(copy, env_name, version=2, six="1.17.0")
+    lockfile.lock(require_project(), load_environment(env_name))
+    steps: list[str] = []
+    raw: list[str] = []
+    result = build_cmd.build(env_name, on_line=steps.append, log=raw.append)
+    assert not any(line.startswith(("Step ", " ---> ")) for line in steps), steps
+    numbered = [line for line in steps if line.startswith("step ")]
+    assert len(numbered) == result.steps
+    assert numbered[-1].startswith(f"step {result.steps}/{result.steps} ")
+    assert sum(line.endswith("(cached)") for line in numbered) == result.cached_steps
+    assert any(line.startswith("wheels: 1 ready") for line in steps), steps
+    assert result.log is not None
+    logged = Path(result.log).read_text()
+    assert "Step 1/" in logged and logged.splitlines() == raw
+    assert "\x1b" not in logged
+
+
+def test_build_in_a_pipe_prints_one_line_per_step(
+    env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(copy, env_name, version=3, six="1.17.0")
+    lockfile.lock(require_project(), load_environment(env_name))
+    capsys.readouterr()
+    assert cli("build", env_name) == 0
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    steps = [line for line in lines if line.startswith("  step ")]
+    assert steps and all(len(line) < 130 for line in lines), lines
+    assert len(lines) <= len(steps) + 6, lines  # base, wheels x2, building, build log
+    assert lines[-1].startswith("build log: ")
+    assert "\x1b" not in captured.err
+    quiet = cli("build", env_name, "--quiet")
+    assert quiet == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_missing_system_package_offline_says_which_and_the_ways_out(
+    env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_spec(copy, env_name, version=2, system="[cowsay]")
+    lockfile.lock(require_project(), load_environment(env_name))
+    capsys.readouterr()
+    assert cli("build", env_name) == 4
+    err = capsys.readouterr().err
+    first = next(line for line in err.splitlines() if line.startswith("error: "))
+    assert first.startswith(
+        f"error: system package(s) cowsay are not in the base image {TEST_BASE_IMAGE}; "
+        "installing them needs the network and this build has none"
+    ), err
+    assert "use a base image that already has them" in first
+    assert "full log: " in first
+    assert "\x1b" not in err
