@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from envctl import registry as reg
-from envctl.errors import UsageError
+from envctl.errors import CheckFailed, UsageError
 from envctl.promotion.workspace import (
     pick_model,
     read_registry,
@@ -50,6 +50,7 @@ def approve(operand: str, *, stage: str, push: bool = False, remote: str = "orig
     found = require_version(registry, model, version)
     require_stage(ws, stage)
     user = vcs.head_user(ws.root)
+    _refuse_own_version(found.author_email, user.email, f"{model}@{version}")
     tag = reg.approval_tag(model, version, stage, user.email)
     data = {
         "kind": "approval",
@@ -65,3 +66,13 @@ def approve(operand: str, *, stage: str, push: bool = False, remote: str = "orig
     if push:
         vcs.push_tag(ws.root, remote, tag)
     return Approved(tag, user.email, model, version, stage)
+
+
+def _refuse_own_version(author: str, approver: str, ref: str) -> None:
+    """Four eyes: whoever registered a version cannot approve it (and `promote`
+    ignores the promoter's own approval too), so say so now, not at promote time."""
+    if author.strip().lower() == approver.strip().lower():
+        raise CheckFailed(
+            f"{approver} registered {ref} and cannot approve it: an approval must come "
+            "from another person (the author's and the promoter's own approvals never count)"
+        )

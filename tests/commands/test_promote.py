@@ -156,8 +156,9 @@ def test_promotion_through_every_stage(
     assert "waits for approvals" in waiting.err
     assert tags(project) == ["tiny#dev#1", "tiny#staging#2"]
 
-    # The promoter's own approval does not count; another person's does.
-    invoke("approve", "tiny@v1.0.0", "--for", "prod")
+    # The author's own approval is refused at once; another person's counts.
+    own = invoke("approve", "tiny@v1.0.0", "--for", "prod")
+    assert own.code == 1 and "cannot approve it" in own.err
     assert invoke("promote", "--to", "prod").code == 5
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Bob Reviewer")
