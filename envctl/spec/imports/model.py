@@ -160,10 +160,16 @@ def allowed_minors(requires: str) -> list[str]:
 
 
 def _allows(spec: SpecifierSet, minor_number: int) -> bool:
-    return any(
-        spec.contains(f"3.{minor_number}.{patch}", prereleases=True)
-        for patch in range(_LAST_PATCH + 1)
-    )
+    """Whether any 3.M.patch is allowed. The allowed versions are intervals
+    bounded by the specifier's own versions, so trying the minor's ends and
+    each bound (and its neighbours) decides it."""
+    patches = {0, _LAST_PATCH}
+    for clause in spec:
+        release = Version(clause.version.removesuffix(".*")).release
+        if release[:2] == (3, minor_number):
+            patch = release[2] if len(release) > 2 else 0
+            patches |= {max(patch - 1, 0), patch, patch + 1}
+    return any(spec.contains(f"3.{minor_number}.{p}", prereleases=True) for p in patches)
 
 
 def choose_python(
