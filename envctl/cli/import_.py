@@ -28,6 +28,7 @@ def import_(
         str | None,
         typer.Option(
             "--python",
+            metavar="X.Y",
             help="Python X.Y (default: what the file says, else this interpreter's; "
             "pyproject.toml needs it unless requires-python pins a minor).",
         ),
