@@ -102,7 +102,7 @@ def _read(operand: str, options: Options) -> Imported:
             "pyproject.toml, uv.lock or image:REF)"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(
             f"cannot read {operand}: {getattr(exc, 'strerror', None) or exc}"
@@ -120,7 +120,7 @@ def _read(operand: str, options: Options) -> Imported:
 
 def _reader(folder: Path) -> imports.Reader:
     def read(relative: str) -> str:
-        return (folder / relative).read_text(encoding="utf-8")
+        return (folder / relative).read_text(encoding="utf-8-sig")
 
     return read
 

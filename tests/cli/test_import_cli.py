@@ -55,6 +55,13 @@ def test_requirements_import_writes_a_valid_spec_and_lists_what_it_left(
     assert invoke("validate", "requirements").code == 0
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_pin(project: Path, invoke: Invoke) -> None:
+    (project / "reqs.txt").write_text("\ufeffsix==1.16.0\n", encoding="utf-8")
+    result = invoke("import", "reqs.txt", "--format", "json")
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["packages"] == {"six": "==1.16.0"}
+
+
 def test_json_shape(project: Path, invoke: Invoke) -> None:
     (project / "environment.yml").write_text(
         "dependencies:\n  - python=3.12\n  - numpy=1.26.4\n  - pip:\n    - six==1.16.0\n"
