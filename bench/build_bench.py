@@ -11,7 +11,8 @@ locked for real with uv), it measures:
   (tagged image removed, layers kept);
 - an unchanged-spec rebuild (`envctl build`, which starts no Docker build) as a
   multiple of `python -c pass`, next to a build of the same rendered Dockerfile
-  through the engine with a warm layer cache;
+  through the engine with a warm layer cache; these run interleaved, once per
+  round, and each ratio is the median of the per-round ratios (with min-max);
 - a model-code-only change: how many layers of the new image are the old ones;
 - the final image's bytes above base + venv + model code, and that no wheel,
   pip cache or build-stage file is in it.
@@ -26,7 +27,6 @@ import functools
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import envctl_argv, median_seconds, table
+from _timing import Ratio, call, envctl_argv, process, rounds, table
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "benchbuild"
@@ -154,16 +154,6 @@ def shared_prefix(a: list[str], b: list[str]) -> int:
     return count
 
 
-def warm_engine_build(context: bytes, tag: str, runs: int) -> float:
-    from envctl import engine
-
-    samples = []
-    for _ in range(runs):
-        seconds, _ = timed(lambda: engine.build(context, tag=tag, labels={}))
-        samples.append(seconds)
-    return statistics.median(samples)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
@@ -208,11 +198,6 @@ def main() -> None:
         results["warm_build_seconds"] = round(warm, 2)
         results["warm_build_cached_steps"] = f"{second.cached_steps}/{second.steps}"
 
-        baseline = median_seconds([sys.executable, "-c", "pass"], runs=args.runs)
-        rebuild = median_seconds([*envctl_argv(), "build", NAME], runs=args.runs, cwd=project)
-        in_process = statistics.median(
-            timed(lambda: build_cmd.build(NAME))[0] for _ in range(args.runs)
-        )
         the_plan = build_plan.plan(NAME)
         dockerfile = build_plan.dockerfile_for(the_plan, system_install=False)
         context = recipe.context_tar(
@@ -220,17 +205,24 @@ def main() -> None:
                 dockerfile, the_plan.lock, [w.path for w in wheels.fetch(the_plan.lock)], None
             )
         )
-        docker_warm = warm_engine_build(context, f"envctl-bench/{NAME}:warm", args.runs)
-        made.append(f"envctl-bench/{NAME}:warm")
-        rows = [
-            ("python -c pass", baseline, 1.0),
-            ("envctl build (unchanged spec, CLI)", rebuild, rebuild / baseline),
-            ("envctl build (unchanged spec, in-process)", in_process, in_process / baseline),
-            ("engine build, same Dockerfile, warm cache", docker_warm, docker_warm / baseline),
-        ]
-        results["rebuild"] = {
-            name: {"seconds": round(s, 3), "ratio": round(r, 1)} for name, s, r in rows
-        }
+        warm_tag = f"envctl-bench/{NAME}:warm"
+        made.append(warm_tag)
+        samples = rounds(
+            {
+                "python -c pass": process([sys.executable, "-c", "pass"]),
+                "envctl build (unchanged spec, CLI)": process(
+                    [*envctl_argv(), "build", NAME], cwd=project
+                ),
+                "envctl build (unchanged spec, in-process)": call(lambda: build_cmd.build(NAME)),
+                "engine build, same Dockerfile, warm cache": call(
+                    lambda: engine.build(context, tag=warm_tag, labels={})
+                ),
+            },
+            runs=args.runs,
+        )
+        base = samples.pop("python -c pass")
+        rebuild = {name: Ratio.of(base, seconds) for name, seconds in samples.items()}
+        results["rebuild"] = {name: r.to_json() for name, r in rebuild.items()}
 
         git(project, "tag", "-a", "m@v1.0.0", "-m", "v1")
         v1 = build_cmd.build(NAME, model="m@v1.0.0")
@@ -269,7 +261,7 @@ def main() -> None:
             engine.remove_image(image, force=True)
         shutil.rmtree(work, ignore_errors=True)
 
-    print(table([(n, v["seconds"], v["ratio"]) for n, v in results["rebuild"].items()]))
+    print(table("python -c pass", list(rebuild.items())))
     print(json.dumps({k: v for k, v in results.items() if k != "rebuild"}, indent=2))
 
 

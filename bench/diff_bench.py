@@ -2,11 +2,14 @@
 
     python bench/diff_bench.py [--runs 7] [--sizes 2000 20000]
 
-Each measurement is the median wall time of a whole process (after one warm-up
-run), the way CI runs it: `envctl diff left.yaml right.yaml --format json`. For
-scale it prints, beside it, `python -c pass` (the interpreter's own start-up),
-`diff -u` of the two files and a tiny pure-Python dict compare (a naive diff that
-knows nothing of PEP 440, waivers or positions).
+Each measurement is the wall time of a whole process, the way CI runs it:
+`envctl diff left.yaml right.yaml --format json`. For scale it runs, beside it,
+`python -c pass` (the interpreter's own start-up), `diff -u` of the two files
+and a tiny pure-Python dict compare (a naive diff that knows nothing of PEP 440,
+waivers or positions). All of them run interleaved, once per round (after one
+warm-up round), so a change of machine load hits each alike; a ratio is the
+median of the per-round ratios, shown with their min-max, beside each side's
+median time.
 
 Targets (issue 3): the 2,000-package diff within 20x of `python -c pass`, and
 the 20,000-package diff within 10x of the 2,000-package one (linear, not
@@ -18,13 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import envctl_argv, median_seconds  # script-local helper
+from _timing import Measure, Ratio, envctl_argv, process, rounds  # script-local helper
 
 HEADER = """\
 name: {name}
@@ -99,48 +103,57 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     args = parser.parse_args()
-    baseline = median_seconds([sys.executable, "-c", "pass"], runs=args.runs)
-    print(f"python -c pass: {baseline:.3f}s (median of {args.runs})")
-    print(
-        f"{'packages':>8}  {'findings':>8}  {'envctl s':>8}  {'x pass':>7}  "
-        f"{'diff -u s':>9}  {'naive py s':>10}"
-    )
-    envctl_times: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
+        pairs = {}
         for size in args.sizes:
             folder = Path(tmp) / str(size)
             folder.mkdir()
-            left, right = write_pair(folder, size)
-            seconds = median_seconds(
-                [*envctl_argv(), "diff", str(left), str(right), "--format", "json"],
-                runs=args.runs,
-                ok_codes=(0, 1),
-            )
-            envctl_times[size] = seconds
-            unix = (
-                median_seconds(
-                    ["diff", "-u", str(left), str(right)], runs=args.runs, ok_codes=(0, 1)
-                )
-                if shutil.which("diff")
-                else float("nan")
-            )
-            naive = median_seconds(
-                [sys.executable, "-c", NAIVE, str(left), str(right)], runs=args.runs
-            )
-            print(
-                f"{size:>8}  {findings_count(left, right):>8}  {seconds:>8.3f}  "
-                f"{seconds / baseline:>6.1f}x  {unix:>9.3f}  {naive:>10.3f}"
-            )
-    sizes = sorted(envctl_times)
+            pairs[size] = write_pair(folder, size)
+        samples = rounds(measures(pairs), runs=args.runs)
+        findings = {size: findings_count(*pair) for size, pair in pairs.items()}
+    report(samples, findings, args.runs)
+
+
+def measures(pairs: dict[int, tuple[Path, Path]]) -> dict[str, Measure]:
+    """Everything timed, keyed `what` or `what:size`, run once per round."""
+    out = {"pass": process([sys.executable, "-c", "pass"])}
+    for size, (left, right) in pairs.items():
+        files = [str(left), str(right)]
+        out[f"envctl:{size}"] = process(
+            [*envctl_argv(), "diff", *files, "--format", "json"], ok_codes=(0, 1)
+        )
+        if shutil.which("diff"):
+            out[f"diff:{size}"] = process(["diff", "-u", *files], ok_codes=(0, 1))
+        out[f"naive:{size}"] = process([sys.executable, "-c", NAIVE, *files])
+    return out
+
+
+def report(samples: dict[str, list[float]], findings: dict[int, int], runs: int) -> None:
+    base = samples["pass"]
+    print(f"python -c pass: {statistics.median(base):.3f}s (median of {runs} interleaved rounds)")
+    print(
+        f"{'packages':>8}  {'findings':>8}  {'envctl s':>8}  {'x pass [min-max]':>17}  "
+        f"{'diff -u s':>9}  {'naive py s':>10}"
+    )
+    for size in findings:
+        ratio = Ratio.of(base, samples[f"envctl:{size}"])
+        unix = samples.get(f"diff:{size}")
+        print(
+            f"{size:>8}  {findings[size]:>8}  {ratio.other_seconds:>8.3f}  {ratio!s:>17}  "
+            f"{statistics.median(unix) if unix else float('nan'):>9.3f}  "
+            f"{statistics.median(samples[f'naive:{size}']):>10.3f}"
+        )
+    sizes = sorted(findings)
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
+        scale = Ratio.of(samples[f"envctl:{small}"], samples[f"envctl:{large}"])
         print(
-            f"{large} vs {small} packages: {envctl_times[large] / envctl_times[small]:.1f}x "
-            f"for {large / small:.0f}x the packages (target: within 10x)"
+            f"{large} vs {small} packages: {scale} for {large / small:.0f}x the packages "
+            "(target: within 10x)"
         )
-    if 2000 in envctl_times:
+    if 2000 in findings:
         print(
-            f"2000 packages vs python -c pass: {envctl_times[2000] / baseline:.1f}x "
+            f"2000 packages vs python -c pass: {Ratio.of(base, samples['envctl:2000'])} "
             "(target: within 20x)"
         )
 

@@ -13,6 +13,10 @@ gto's time ordering is also correct. It then times:
 - `gto show --json` (--gto-runs runs, each capped at --gto-timeout seconds), and checks
   that gto and envctl agree on the version in each stage.
 
+The three run interleaved, once per round (in-process, cold, gto; gto only in the
+first --gto-runs rounds), so a change of machine load hits them alike; gto/cold
+is the median of the per-round ratios, with their min-max.
+
 gto is $ENVCTL_GTO, `gto` on PATH or /tmp/gto-venv/bin/gto; without it those columns
 say "n/a".
 """
@@ -28,10 +32,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(ROOT / "bench"))
+from _timing import Ratio  # noqa: E402  (script-local helper)
 
 from envctl import vcs  # noqa: E402  (run as a script from anywhere)
 from envctl.registry import assignment_tag, format_record, parse_registry  # noqa: E402
@@ -97,46 +105,59 @@ def generate(repo: Path, assignments: int) -> float:
     return time.perf_counter() - start
 
 
-def time_in_process(repo: Path, runs: int) -> tuple[float, dict[str, str | None]]:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        registry = parse_registry(vcs.read_tags(repo))
-        samples.append(time.perf_counter() - start)
+def read_in_process(repo: Path) -> dict[str, str | None]:
+    registry = parse_registry(vcs.read_tags(repo))
     model = registry.model(MODEL)
     assert model is not None and not registry.warnings, registry.warnings[:3]
-    return statistics.median(samples), {s: e.version for s, e in model.stages.items()}
+    return {s: e.version for s, e in model.stages.items()}
 
 
-def time_cold(repo: Path, runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", COLD, str(repo), MODEL], cwd=ROOT, check=True,
-                       capture_output=True)  # fmt: skip
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def run_gto(gto: str, repo: Path, timeout: float) -> tuple[float | None, dict[str, str]]:
+    """Seconds and stages of one `gto show --json`; None if it timed out."""
+    start = time.perf_counter()
+    try:
+        proc = subprocess.run([gto, "show", "--json"], cwd=repo, capture_output=True,
+                              text=True, timeout=timeout, check=True)  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return None, {}
+    return time.perf_counter() - start, json.loads(proc.stdout)[MODEL]["stage"]
 
 
-def time_gto(
-    gto: str, repo: Path, runs: int, timeout: float
-) -> tuple[float | None, dict[str, str]]:
-    """Median seconds of `gto show --json` and its stages; None if a run timed out."""
-    samples, stages = [], {}
-    for _ in range(runs):
-        start = time.perf_counter()
-        try:
-            proc = subprocess.run([gto, "show", "--json"], cwd=repo, capture_output=True,
-                                  text=True, timeout=timeout, check=True)  # fmt: skip
-        except subprocess.TimeoutExpired:
-            return None, {}
-        samples.append(time.perf_counter() - start)
-        stages = json.loads(proc.stdout)[MODEL]["stage"]
-    return statistics.median(samples), stages
+@dataclass
+class Timings:
+    warm: list[float] = field(default_factory=list)
+    cold: list[float] = field(default_factory=list)
+    gto: list[float] = field(default_factory=list)
+    gto_timed_out: bool = False
+    gto_stages: dict[str, str] = field(default_factory=dict)
+    ours: dict[str, str | None] = field(default_factory=dict)
 
 
-COLUMNS = ("assignments", "tags", "envctl s", "cold s", "gto show s", "gto/cold", "agree")
-WIDTHS = (11, 7, 9, 7, 11, 9, 6)
+def time_rounds(gto: str | None, repo: Path, args: argparse.Namespace) -> Timings:
+    """In-process, cold and gto once per round; gto in the first --gto-runs
+    rounds only, and never again once it has timed out."""
+    out = Timings()
+    for i in range(max(args.runs, args.gto_runs if gto else 0)):
+        if i < args.runs:
+            start = time.perf_counter()
+            out.ours = read_in_process(repo)
+            out.warm.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", COLD, str(repo), MODEL], cwd=ROOT, check=True,
+                           capture_output=True)  # fmt: skip
+            out.cold.append(time.perf_counter() - start)
+        if gto and i < args.gto_runs and not out.gto_timed_out:
+            seconds, stages = run_gto(gto, repo, args.gto_timeout)
+            if seconds is None:
+                out.gto_timed_out = True
+            else:
+                out.gto.append(seconds)
+                out.gto_stages = stages
+    return out
+
+
+COLUMNS = ("assignments", "tags", "envctl s", "cold s", "gto show s", "gto/cold [min-max]", "agree")
+WIDTHS = (11, 7, 9, 7, 11, 20, 6)
 
 
 def row(*cells: str) -> str:
@@ -148,17 +169,17 @@ def git_version() -> str:
     return out.stdout.split()[-1]
 
 
-def compare(
-    gto: str | None, repo: Path, ours: dict[str, str | None], cold: float, args: argparse.Namespace
-) -> tuple[str, str, str]:
-    """(gto seconds, gto/cold ratio, agreement) cells for one repository."""
+def compare(gto: str | None, t: Timings, args: argparse.Namespace) -> tuple[str, str, str]:
+    """(gto seconds, gto/cold ratio [min-max], agreement) cells for one repository."""
     if gto is None:
         return "n/a", "n/a", "n/a"
-    seconds, theirs = time_gto(gto, repo, args.gto_runs, args.gto_timeout)
-    if seconds is None:
+    if t.gto_timed_out and not t.gto:
+        cold = statistics.median(t.cold)
         return f"> {args.gto_timeout:.0f}", f"> {args.gto_timeout / cold:.0f}x", "n/a"
-    agree = {s: v for s, v in theirs.items() if v} == ours
-    return f"{seconds:.2f}", f"{seconds / cold:.0f}x", "yes" if agree else f"NO {theirs}"
+    ratio = Ratio.of(t.cold, t.gto)
+    agree = {s: v for s, v in t.gto_stages.items() if v} == t.ours
+    cell = f"{ratio.median:.0f}x [{ratio.low:.0f}-{ratio.high:.0f}]"
+    return f"{ratio.other_seconds:.2f}", cell, "yes" if agree else f"NO {t.gto_stages}"
 
 
 def main() -> None:
@@ -178,10 +199,10 @@ def main() -> None:
         repo = workdir / f"repo-{size}"
         made = generate(repo, size)
         tags = len(vcs.read_tags(repo))
-        warm, ours = time_in_process(repo, args.runs)
-        cold = time_cold(repo, args.runs)
+        timings = time_rounds(gto, repo, args)
+        warm, cold = statistics.median(timings.warm), statistics.median(timings.cold)
         print(f"{size}: {tags} tags made in {made:.1f}s; envctl {warm:.3f}s, cold {cold:.3f}s")
-        gto_cells = compare(gto, repo, ours, cold, args)
+        gto_cells = compare(gto, timings, args)
         print(f"{size}: gto show {gto_cells[0]}s", flush=True)
         rows.append(row(f"{size:,}", f"{tags:,}", f"{warm:.3f}", f"{cold:.3f}", *gto_cells))
     print("\n".join(rows))

@@ -2,9 +2,11 @@
 
     python bench/startup_bench.py [--runs 15]
 
-Runs `envctl validate`, `show prod` and `list` on the bundled environments/ and
-reports each median wall time as a multiple of `python -c pass`. Also checks
-that none of them imported docker or GitPython.
+Runs `python -c pass`, `envctl validate`, `show prod` and `list` on the bundled
+environments/ in interleaved rounds (each once per round), and reports each
+command's median wall time and the median of its per-round ratios to `python -c
+pass`, with their min and max. Also checks that none of them imported docker or
+GitPython.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import envctl_argv, median_seconds, table
+from _timing import Ratio, envctl_argv, process, rounds, table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,15 +39,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     runs = parser.parse_args().runs
-    baseline = median_seconds([sys.executable, "-c", "pass"], runs=runs)
-    rows = [("python -c pass", baseline, 1.0)]
-    for args in (["validate"], ["show", "prod"], ["list"]):
-        seconds = median_seconds([*envctl_argv(), *args], runs=runs, cwd=ROOT)
-        rows.append((f"envctl {' '.join(args)}", seconds, seconds / baseline))
+    commands = (["validate"], ["show", "prod"], ["list"])
+    measures = {"python -c pass": process([sys.executable, "-c", "pass"])}
+    for args in commands:
+        measures[f"envctl {' '.join(args)}"] = process([*envctl_argv(), *args], cwd=ROOT)
+    samples = rounds(measures, runs=runs)
+    base = samples.pop("python -c pass")
+    print(table("python -c pass", [(name, Ratio.of(base, s)) for name, s in samples.items()]))
+    for args in commands:
         leaked = heavy_imports(args)
         if leaked and leaked[0]:
             print(f"WARNING: envctl {' '.join(args)} imported {leaked[0]}")
-    print(table(rows))
 
 
 if __name__ == "__main__":

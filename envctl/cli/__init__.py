@@ -13,7 +13,7 @@ from envctl.cli.app import app as app  # re-exported: `envctl.cli.app`
 
 def _register() -> None:
     # Importing a module registers its commands on `app`.
-    from envctl.cli import specs  # noqa: F401  (registers commands)
+    from envctl.cli import import_, specs  # noqa: F401  (registers commands)
 
     for optional in ("diff", "build", "promote"):
         try:
