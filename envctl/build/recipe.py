@@ -15,11 +15,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from envctl.spec import values
-from envctl.errors import InputError
 from envctl.build.lockfile import Lock
-from envctl.spec.loading import Environment
 from envctl.build.render import LOCK_IN_CONTEXT, ModelSource
+from envctl.errors import InputError
+from envctl.spec import values
+from envctl.spec.loading import Environment
 
 LABEL_PREFIX = "dev.envctl."
 _SEMVER = re.compile(

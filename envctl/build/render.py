@@ -17,15 +17,15 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envctl.spec import values
 from envctl.errors import InputError
+from envctl.spec import values
 
 if TYPE_CHECKING:
     import jinja2
 
-    from envctl.spec.project_file import Serve
     from envctl.build.lockfile import Lock
     from envctl.spec.loading import Environment
+    from envctl.spec.project_file import Serve
 
 TEMPLATE = "Dockerfile.j2"
 BUILTIN_PREFIX = "envctl"

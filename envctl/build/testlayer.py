@@ -29,9 +29,7 @@ def test_image(env: Environment, image: str, gate: TestsGate) -> str:
     if not gate.packages:
         return image
     from envctl import engine
-    from envctl.build import lockfile
-    from envctl.build import recipe
-    from envctl.build import wheels
+    from envctl.build import lockfile, recipe, wheels
 
     spec = env.spec.model_copy(update={"packages": {**env.spec.packages, **gate.packages}})
     seed = _lock_text(env)

@@ -9,21 +9,18 @@ so an interrupted download never leaves a half-written entry behind.
 
 from __future__ import annotations
 
-from envctl.progress import Progress
-
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from envctl.errors import ExternalError, InputError
 from envctl.build.lockfile import Lock, LockEntry, pip_platforms
-
+from envctl.errors import ExternalError, InputError
+from envctl.progress import Progress
 
 
 @dataclass(frozen=True)
