@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 from envctl.build import recipe
 from envctl.build.base_image import check_platform, missing_system_packages
 from envctl.build.plan import Plan, dockerfile_for, model_archive, plan
 from envctl.errors import InputError
+from envctl.output.build import BuildDocument
 from envctl.progress import Progress
 
 
@@ -35,24 +35,23 @@ class BuildResult:
     pushed: str | None = None
     digest: str | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
-            "environment": self.environment,
-            "image": self.image,
-            "id": self.id,
-            "cached": self.cached,
-            "fingerprint": self.fingerprint,
-            "size_bytes": self.size_bytes,
-            "lock_hash": self.lock_hash,
-            "model": self.model,
-            "system_install": self.system_install,
-            "steps": self.steps,
-            "cached_steps": self.cached_steps,
-            "seconds": round(self.seconds, 3),
-            "pushed": self.pushed,
-            "digest": self.digest,
-        }
+    def document(self) -> BuildDocument:
+        return BuildDocument(
+            environment=self.environment,
+            image=self.image,
+            id=self.id,
+            cached=self.cached,
+            fingerprint=self.fingerprint,
+            size_bytes=self.size_bytes,
+            lock_hash=self.lock_hash,
+            model=self.model,
+            system_install=self.system_install,
+            steps=self.steps,
+            cached_steps=self.cached_steps,
+            seconds=round(self.seconds, 3),
+            pushed=self.pushed,
+            digest=self.digest,
+        )
 
 
 def build_image(
