@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from envctl.output import Document, Item
@@ -31,7 +33,7 @@ class StageEvent(Item):
     n: int | None = Field(description="The stage assignment counter, from the tag.")
     model: str
     stage: str
-    action: str = Field(description="assign, unassign or deprecate.")
+    action: Literal["assign", "unassign"] = Field(description="A rollback is an assign too.")
     version: str | None
     commit: str
     by: str = Field(description="The tagger's email, or name.")
