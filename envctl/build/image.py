@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from envctl.build import recipe
 from envctl.build.base_image import check_platform, missing_system_packages
 from envctl.build.logfile import LogFile
 from envctl.build.plan import Plan, dockerfile_for, model_archive, plan
 from envctl.errors import EngineError, InputError
+from envctl.output.build import BuildDocument
 from envctl.progress import Progress
 
 if TYPE_CHECKING:
@@ -40,25 +41,24 @@ class BuildResult:
     digest: str | None = None
     log: str | None = None  # the full build log, when anything was built or pushed
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
-            "environment": self.environment,
-            "image": self.image,
-            "id": self.id,
-            "cached": self.cached,
-            "fingerprint": self.fingerprint,
-            "size_bytes": self.size_bytes,
-            "lock_hash": self.lock_hash,
-            "model": self.model,
-            "system_install": self.system_install,
-            "steps": self.steps,
-            "cached_steps": self.cached_steps,
-            "seconds": round(self.seconds, 3),
-            "pushed": self.pushed,
-            "digest": self.digest,
-            "log": self.log,
-        }
+    def document(self) -> BuildDocument:
+        return BuildDocument(
+            environment=self.environment,
+            image=self.image,
+            id=self.id,
+            cached=self.cached,
+            fingerprint=self.fingerprint,
+            size_bytes=self.size_bytes,
+            lock_hash=self.lock_hash,
+            model=self.model,
+            system_install=self.system_install,
+            steps=self.steps,
+            cached_steps=self.cached_steps,
+            seconds=round(self.seconds, 3),
+            pushed=self.pushed,
+            digest=self.digest,
+            log=self.log,
+        )
 
 
 def build_image(

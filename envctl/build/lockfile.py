@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from envctl.errors import ExternalError, InputError
+from envctl.output.build import LockDocument
 from envctl.spec.loading import Environment, Project, display_path
 from envctl.spec.model import Spec
 
@@ -74,18 +75,17 @@ class LockResult:
     python: str
     platform: str
 
-    def to_json(self) -> dict[str, object]:
-        return {
-            "schema_version": 1,
-            "environment": self.environment,
-            "lock": display_path(self.path),
-            "packages": self.packages,
-            "changed": self.changed,
-            "seconds": round(self.seconds, 3),
-            "input_hash": self.input_hash,
-            "python": self.python,
-            "platform": self.platform,
-        }
+    def document(self) -> LockDocument:
+        return LockDocument(
+            environment=self.environment,
+            lock=display_path(self.path),
+            packages=self.packages,
+            changed=self.changed,
+            seconds=round(self.seconds, 3),
+            input_hash=self.input_hash,
+            python=self.python,
+            platform=self.platform,
+        )
 
 
 # ---- pure parts --------------------------------------------------------------

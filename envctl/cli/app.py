@@ -155,7 +155,7 @@ def report(exc: EnvctlError, *, as_json: bool = False) -> None:
 def _print_error_document(
     kind: str, message: str, exit_code: int, exc: EnvctlError | None = None
 ) -> None:
-    from envctl.output import ErrorDetail, ErrorDocument
+    from envctl.output.errors import ErrorDetail, ErrorDocument
 
     where = exc.location if exc else None
     detail = ErrorDetail(

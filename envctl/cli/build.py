@@ -39,7 +39,7 @@ def lock(
 
     result = run(env, upgrade=upgrade or list(upgrade_package or []))
     if fmt is Format.json:
-        console.print_json(result.to_json())
+        console.print_json(result.document().to_json())
         return
     state = "written" if result.changed else "unchanged"
     console.print_text(
@@ -93,7 +93,7 @@ def build(
     with progress(f"building {env}", verbose=verbose, quiet=quiet) as report:
         result = run(env, model=model, push=push, on_line=report.step, log=report.log)
     if fmt is Format.json:
-        console.print_json(result.to_json())
+        console.print_json(result.document().to_json())
         return
     what = (
         "cached, nothing built"
@@ -127,7 +127,7 @@ def verify(
 
     report = run(env, image=image, model=model)
     if fmt is Format.json:
-        console.print_json(report.to_json())
+        console.print_json(report.document().to_json())
     else:
         console.print_text(report.text())
     if not report.ok:

@@ -92,7 +92,7 @@ def diff(
 
 def render(report: DiffReport, fmt: DiffFormat, fail_on: str) -> None:
     if fmt is DiffFormat.json:
-        console.print_json(report.to_json(fail_on))
+        console.print_json(report.document(fail_on).to_json())
     elif fmt is DiffFormat.markdown:
         console.print_text("\n\n".join(markdown(c) for c in report.comparisons))
     elif fmt is DiffFormat.github:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
+
+if TYPE_CHECKING:
+    from envctl.output.promotion import StageEvent
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
 RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to / fetch from.")]
@@ -158,17 +161,17 @@ def status(
     table.add_column("latest")
     for stage in result.stages:
         table.add_column(stage)
-    for model, stages in result.models.items():
-        cells = [_cell(stages[s]) for s in result.stages]
-        table.add_row(model, result.latest[model] or "-", *cells)
+    for row in result.models:
+        cells = [_cell(row.stages[s]) for s in result.stages]
+        table.add_row(row.model, row.latest or "-", *cells)
     console.out().print(table)
 
 
-def _cell(event: dict[str, Any] | None) -> str:
+def _cell(event: StageEvent | None) -> str:
     if event is None:
         return "-"
-    when = (event["when"] or "")[:16].replace("T", " ")
-    return f"{event['version'] or event['commit'][:12]} ({when}, {event['by']})"
+    when = (event.when or "")[:16].replace("T", " ")
+    return f"{event.version or event.commit[:12]} ({when}, {event.by})"
 
 
 @app.command()
@@ -179,26 +182,24 @@ def history(
     """The model's promotion ledger, newest first (bypasses and rollbacks included)."""
     from envctl.commands.status import history as run
 
-    data = run(name)
-    for warning in data["warnings"]:
+    result = run(name)
+    for warning in result.warnings:
         console.warning_line(warning)
     if fmt is Format.json:
-        console.print_json(data)
+        console.print_json(result.to_json())
         return
-    for e in data["events"]:
+    for e in result.events:
         extra = ""
-        if e["bypass_reason"]:
-            extra = f"  BYPASS: {e['bypass_reason']}"
-        if e["rollback_of"]:
-            extra = f"  ROLLBACK of {e['rollback_of']}"
+        if e.bypass_reason:
+            extra = f"  BYPASS: {e.bypass_reason}"
+        if e.rollback_of:
+            extra = f"  ROLLBACK of {e.rollback_of}"
         console.print_text(
-            f"#{e['n']:<4} {(e['when'] or '')[:19]}  {e['action']:8} "
-            f"{e['stage']:10} {e['version']}  by {e['by']}{extra}"
+            f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "
+            f"{e.stage:10} {e.version}  by {e.by}{extra}"
         )
-    for v in data["versions"]:
-        console.print_text(
-            f"      {(v['when'] or '')[:19]}  register {'':10} {v['version']}  by {v['by']}"
-        )
+    for v in result.versions:
+        console.print_text(f"      {(v.when or '')[:19]}  register {'':10} {v.version}  by {v.by}")
 
 
 @app.command()

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
-from envctl.errors import CheckFailed, SpecError
+from envctl.errors import CheckFailed, SpecError, UsageError
+
+if TYPE_CHECKING:
+    from envctl.output.specs import Validated
 
 
 @app.command()
@@ -36,17 +39,17 @@ def validate(
     """Validate environment specs; exit 3 listing every problem when one is invalid."""
     from envctl.commands.specs import validate as run
 
-    results = run(operands or [])
+    report = run(operands or [])
     if fmt is Format.json:
-        console.print_json({"schema_version": 1, "results": [r.to_json() for r in results]})
+        console.print_json(report.to_json())
     else:
-        _print_validated(results)
-    bad = [r for r in results if not r.ok]
+        _print_validated(report.results)
+    bad = [r for r in report.results if not r.valid]
     if bad:
         # A parent's problem reaches every spec that extends it: say it once.
         problems = list(dict.fromkeys(p for r in bad for p in r.problems))
         noun = "spec is" if len(bad) == 1 else "specs are"
-        names = ", ".join(r.operand for r in bad)
+        names = ", ".join(r.environment for r in bad)
         raise SpecError(
             f"{len(bad)} {noun} invalid ({names}): {problems[0]}"
             + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
@@ -54,13 +57,13 @@ def validate(
         )
 
 
-def _print_validated(results: list[Any]) -> None:
-    width = max(len(r.operand) for r in results) if results else 0
+def _print_validated(results: list[Validated]) -> None:
+    width = max(len(r.environment) for r in results) if results else 0
     for r in results:
-        state = "ok" if r.ok else "FAIL"
+        state = "ok" if r.valid else "FAIL"
         version = f"v{r.version}" if r.version else "-"
         short = (r.fingerprint or "")[:12] or "-" * 12
-        console.print_text(f"{state:<5} {r.operand:<{width}}  {version:<5} {short}  {r.source}")
+        console.print_text(f"{state:<5} {r.environment:<{width}}  {version:<5} {short}  {r.file}")
 
 
 class ShowFormat(str, enum.Enum):
@@ -80,24 +83,17 @@ def show(
     """Print the resolved spec (after extends), its version and fingerprint."""
     from envctl.commands.specs import show as run
 
-    environment = run(env)
-    data = {
-        "environment": environment.label,
-        "file": environment.source,
-        "version": environment.spec.version,
-        "fingerprint": environment.fingerprint,
-        "spec": environment.spec.canonical(),
-    }
+    shown = run(env)
     if fmt is ShowFormat.json:
-        console.print_json(data)
+        console.print_json(shown.to_json())
         return
     import yaml
 
     console.print_text(
-        f"# {environment.label} v{environment.spec.version} "
-        f"fingerprint {environment.fingerprint}\n# from {environment.source}"
+        f"# {shown.environment} v{shown.version} fingerprint {shown.fingerprint}\n"
+        f"# from {shown.file}"
     )
-    console.print_text(yaml.safe_dump(data["spec"], sort_keys=False, default_flow_style=False))
+    console.print_text(yaml.safe_dump(shown.spec, sort_keys=False, default_flow_style=False))
 
 
 @app.command("list")
@@ -105,22 +101,22 @@ def list_(fmt: FormatOpt = Format.table) -> None:
     """List the project's environments in stage order, with version and fingerprint."""
     from envctl.commands.specs import list_environments
 
-    rows = list_environments()
+    listed = list_environments()
     if fmt is Format.json:
-        console.print_json({"schema_version": 1, "environments": [r.to_json() for r in rows]})
+        console.print_json(listed.to_json())
         return
     from rich.table import Table
 
     table = Table(box=None, pad_edge=False)
     for column in ("stage", "environment", "version", "fingerprint", "file"):
         table.add_column(column)
-    for r in rows:
+    for r in listed.environments:
         table.add_row(
             str(r.stage or "-"),
             r.name,
             f"v{r.version}" if r.version else "invalid",
             (r.fingerprint or "")[:12] or (r.error or ""),
-            r.source,
+            r.file,
         )
     console.out().print(table)
 
@@ -133,14 +129,46 @@ class SchemaKind(str, enum.Enum):
 @app.command()
 def schema(
     kind: Annotated[
-        SchemaKind, typer.Argument(metavar="environment|project", help="Which schema.")
-    ] = SchemaKind.environment,
+        SchemaKind | None,
+        typer.Argument(
+            metavar="environment|project", help="Which file's schema (default: environment)."
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            metavar="NAME",
+            help="The schema of an output instead: what `envctl NAME --format json` prints.",
+        ),
+    ] = None,
+    list_outputs: Annotated[
+        bool, typer.Option("--list", help="List the outputs --output knows.")
+    ] = False,
 ) -> None:
-    """Print the JSON Schema of environment specs (or of envctl.yaml)."""
+    """Print the JSON Schema of environment specs (or of envctl.yaml, or of an output)."""
+    if output is not None or list_outputs:
+        _output_schema(kind, output)
+        return
     from envctl.commands.specs import config_schema
     from envctl.commands.specs import schema as spec_schema
 
-    console.print_json(spec_schema() if kind is SchemaKind.environment else config_schema())
+    console.print_json(spec_schema() if kind is not SchemaKind.project else config_schema())
+
+
+def _output_schema(kind: SchemaKind | None, output: str | None) -> None:
+    from envctl.commands.schema import output_schema, outputs
+
+    if kind is not None:
+        raise UsageError(f"give {kind.value} or --output/--list, not both")
+    if output is not None:
+        console.print_json(output_schema(output))
+        return
+    names = outputs()
+    width = max(map(len, names))
+    for name, description in names.items():
+        console.print_text(f"{name:<{width}}  {description}")
 
 
 @app.command()
@@ -158,7 +186,7 @@ def check(
         console.print_json(report.to_json())
     else:
         for f in report.findings:
-            console.print_text(f"{f.source}: {f.message}")
+            console.print_text(f"{f.file}: {f.message}")
         if report.ok:
             console.print_text(f"ok: {report.checked} specs checked against {report.base}")
     if not report.ok:

@@ -3,12 +3,11 @@ never reads it as a stage assignment."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import CheckFailed, UsageError
+from envctl.output.promotion import ApproveDocument
 from envctl.promotion.workspace import (
     pick_model,
     read_registry,
@@ -19,26 +18,9 @@ from envctl.promotion.workspace import (
 )
 
 
-@dataclass(frozen=True)
-class Approved:
-    tag: str
-    approver: str
-    model: str
-    version: str
-    stage: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
-            "tag": self.tag,
-            "approver": self.approver,
-            "model": self.model,
-            "version": self.version,
-            "stage": self.stage,
-        }
-
-
-def approve(operand: str, *, stage: str, push: bool = False, remote: str = "origin") -> Approved:
+def approve(
+    operand: str, *, stage: str, push: bool = False, remote: str = "origin"
+) -> ApproveDocument:
     from envctl import vcs
 
     ws = workspace()
@@ -65,7 +47,7 @@ def approve(operand: str, *, stage: str, push: bool = False, remote: str = "orig
         vcs.create_annotated_tag(ws.root, tag, found.commit, message)
     if push:
         vcs.push_tag(ws.root, remote, tag)
-    return Approved(tag, user.email, model, version, stage)
+    return ApproveDocument(tag=tag, approver=user.email, model=model, version=version, stage=stage)
 
 
 def _refuse_own_version(author: str, approver: str, ref: str) -> None:

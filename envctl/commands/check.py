@@ -2,57 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from envctl.errors import EnvctlError, SpecError
+from envctl.output.specs import CheckDocument, CheckFinding, CheckKind
 from envctl.spec.loading import Environment, Project, load_environment, require_project
 
 
-@dataclass(frozen=True)
-class CheckFinding:
-    environment: str
-    source: str
-    kind: str  # invalid | version-not-bumped | lock-stale
-    message: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "environment": self.environment,
-            "file": self.source,
-            "kind": self.kind,
-            "message": self.message,
-        }
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    base: str
-    checked: int
-    findings: list[CheckFinding] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
-            "base": self.base,
-            "checked": self.checked,
-            "ok": self.ok,
-            "findings": [f.to_json() for f in self.findings],
-        }
-
-
-def check(*, base: str | None = None) -> CheckReport:
+def check(*, base: str | None = None) -> CheckDocument:
     project = require_project()
     base_rev = base or "HEAD"
     findings: list[CheckFinding] = []
     names = project.env_names()
     for name in names:
         findings.extend(_check_one(project, name, base_rev))
-    return CheckReport(base_rev, len(names), findings)
+    return CheckDocument(base=base_rev, checked=len(names), ok=not findings, findings=findings)
+
+
+def _finding(name: str, source: str, kind: CheckKind, message: str) -> CheckFinding:
+    return CheckFinding(environment=name, file=source, kind=kind, message=message)
 
 
 def _check_one(project: Project, name: str, base: str) -> list[CheckFinding]:
@@ -63,9 +29,7 @@ def _check_one(project: Project, name: str, base: str) -> list[CheckFinding]:
 
         check_policy(current, project)
     except SpecError as exc:
-        return [
-            CheckFinding(name, source, "invalid", exc.details[0] if exc.details else exc.message)
-        ]
+        return [_finding(name, source, "invalid", exc.details[0] if exc.details else exc.message)]
     findings = _version_findings(project, current, name, base, source)
     findings.extend(_lock_findings(project, current, source))
     return findings
@@ -80,7 +44,7 @@ def _version_findings(
     if current.spec.version > previous.spec.version:
         return []
     return [
-        CheckFinding(
+        _finding(
             name,
             source,
             "version-not-bumped",
@@ -111,4 +75,4 @@ def _lock_findings(project: Project, env: Environment, source: str) -> list[Chec
     problem = lockfile.staleness(project, env)
     if problem is None:
         return []
-    return [CheckFinding(env.name, source, "lock-stale", problem)]
+    return [_finding(env.name, source, "lock-stale", problem)]

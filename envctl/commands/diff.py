@@ -5,36 +5,7 @@ Operands: an environment name (`prod`), `name@REV` / `name@vN`, a spec file path
 off). A spec compared with `local`/`image:` is checked against what is really
 installed: its pins, and its lock (`<env>.lock`) when one is there and fresh.
 
-JSON output (`envctl diff --format json`), schema_version 1:
-
-    {
-      "schema_version": 1,
-      "fail_on": "error",              # the --fail-on threshold of this run
-      "failed": true,                  # some unwaived finding is at/above fail_on
-      "comparisons": [{
-        "left":  {"name": "dev", "kind": "spec", "version": 3,
-                  "fingerprint": "<sha256>", "file": "environments/dev.yaml"},
-        "right": {...},                # kind: spec | local | image; version,
-                                       # fingerprint, file are null when unknown
-        "findings": [{
-          "kind": "package.version",   # stable; see envctl.diff.KINDS
-          "area": "packages",          # python | os/image | packages |
-                                       # system packages | data | compute
-          "severity": "error",         # error | warning | info (after overrides)
-          "path": "packages.numpy",    # dotted spec path
-          "left": "==2.1.3", "right": "==1.26.4",   # null: absent on that side
-          "message": "numpy is 2.1.3 in dev but 1.26.4 in prod: ...",
-          "left_location": {"file": "environments/dev.yaml", "line": 14},  # or null
-          "right_location": {"file": "environments/prod.yaml", "line": 16},
-          "waived": false, "waiver_reason": null,
-          "waiver_expired": null       # "YYYY-MM-DD" when an expired waiver matched
-        }],
-        "summary": {"error": 1, "warning": 0, "info": 0, "waived": 0},
-        "notes": []                    # e.g. that a lock was stale and not used
-      }]
-    }
-
-Fields are only ever added within a schema_version; renames bump it.
+JSON output: `envctl.output.diff.DiffDocument` (`envctl schema --output diff`).
 """
 
 from __future__ import annotations
@@ -44,10 +15,11 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from envctl import diff as core
 from envctl.errors import ConfigError, InputError, SpecError, UnknownNameError, UsageError
+from envctl.output.diff import DiffComparison, DiffDocument, DiffOperand, DiffSummary
 from envctl.spec.loading import (
     Environment,
     Project,
@@ -63,7 +35,6 @@ if TYPE_CHECKING:
 
 LOCAL = "local"
 IMAGE_PREFIX = "image:"
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -89,14 +60,14 @@ class Comparison:
     def blocking(self, threshold: str) -> list[core.Finding]:
         return list(core.iter_blocking(self.findings, threshold))
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "left": _operand_json(self.left),
-            "right": _operand_json(self.right),
-            "findings": [f.to_json() for f in self.findings],
-            "summary": self.summary,
-            "notes": list(self.notes),
-        }
+    def item(self) -> DiffComparison:
+        return DiffComparison(
+            left=_operand(self.left),
+            right=_operand(self.right),
+            findings=[f.item() for f in self.findings],
+            summary=DiffSummary(**self.summary),
+            notes=list(self.notes),
+        )
 
 
 @dataclass(frozen=True)
@@ -106,24 +77,23 @@ class DiffReport:
     def blocking(self, threshold: str) -> list[core.Finding]:
         return [f for c in self.comparisons for f in c.blocking(threshold)]
 
-    def to_json(self, fail_on: str) -> dict[str, Any]:
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "fail_on": fail_on,
-            "failed": bool(self.blocking(fail_on)),
-            "comparisons": [c.to_json() for c in self.comparisons],
-        }
+    def document(self, fail_on: str) -> DiffDocument:
+        return DiffDocument(
+            fail_on=fail_on,
+            failed=bool(self.blocking(fail_on)),
+            comparisons=[c.item() for c in self.comparisons],
+        )
 
 
-def _operand_json(loaded: Loaded) -> dict[str, Any]:
+def _operand(loaded: Loaded) -> DiffOperand:
     side = loaded.side
-    return {
-        "name": side.label,
-        "kind": loaded.kind,
-        "version": side.version,
-        "fingerprint": side.fingerprint,
-        "file": side.file,
-    }
+    return DiffOperand(
+        name=side.label,
+        kind=loaded.kind,
+        version=side.version,
+        fingerprint=side.fingerprint,
+        file=side.file,
+    )
 
 
 def diff(operands: list[str], *, path: bool = False, today: date | None = None) -> DiffReport:

@@ -4,46 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict
 
 from envctl.errors import InputError, SpecError, UsageError
-from envctl.output import Document
+from envctl.output.specs import ImportDocument, ImportNote
 from envctl.spec import imports, values
 from envctl.spec.imports import Imported, Note, Options
 from envctl.spec.loading import Environment, Project, require_project
-
-
-class NoteDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    item: str
-    reason: str
-    file: str
-    line: int | None
-
-    @classmethod
-    def of(cls, note: Note) -> NoteDoc:
-        return cls(item=note.item, reason=note.reason, file=note.source, line=note.line)
-
-
-class ImportResult(Document):
-    """`envctl import --format json`."""
-
-    environment: str
-    file: str
-    version: int
-    overwritten: bool
-    source: str
-    format: str
-    python: str
-    python_from: Literal["source", "--python", "interpreter"]
-    platform: str
-    base: str
-    packages: dict[str, str]
-    not_carried_over: list[NoteDoc]
-    adjusted: list[NoteDoc]
 
 
 def import_(
@@ -53,7 +19,7 @@ def import_(
     python: str | None = None,
     force: bool = False,
     root: Path | None = None,
-) -> ImportResult:
+) -> ImportDocument:
     """Read `operand` (a file, or `image:REF`), write its spec, refuse to
     overwrite one unless `force` (which then bumps its version)."""
     project = require_project(root)
@@ -165,8 +131,8 @@ def _check(text: str, path: Path, project: Project) -> None:
 
 def _result(
     imported: Imported, name: str, file: str, version: int, overwritten: bool
-) -> ImportResult:
-    return ImportResult(
+) -> ImportDocument:
+    return ImportDocument(
         environment=name,
         file=file,
         version=version,
@@ -178,6 +144,10 @@ def _result(
         platform=imported.platform,
         base=imports.base_image(imported.python),
         packages=imported.package_map(),
-        not_carried_over=[NoteDoc.of(n) for n in imported.not_carried],
-        adjusted=[NoteDoc.of(n) for n in imported.adjusted],
+        not_carried_over=[_note(n) for n in imported.not_carried],
+        adjusted=[_note(n) for n in imported.adjusted],
     )
+
+
+def _note(note: Note) -> ImportNote:
+    return ImportNote(item=note.item, reason=note.reason, file=note.source, line=note.line)

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from envctl import registry as reg
 from envctl.errors import InputError
+from envctl.output.promotion import RegisterDocument
 from envctl.promotion.workspace import pick_model, read_registry, workspace
-
-
-@dataclass(frozen=True)
-class Registered:
-    tag: str
-    commit: str
-    pushed: bool
-
-    def to_json(self) -> dict[str, Any]:
-        return {"schema_version": 1, "tag": self.tag, "commit": self.commit, "pushed": self.pushed}
 
 
 def register(
     name: str, version: str, *, ref: str = "HEAD", push: bool = False, remote: str = "origin"
-) -> Registered:
+) -> RegisterDocument:
     from envctl import vcs
 
     ws = workspace()
@@ -40,4 +28,4 @@ def register(
     vcs.create_annotated_tag(ws.root, tag, commit, f"Registering artifact {name} version {version}")
     if push:
         vcs.push_tag(ws.root, remote, tag)
-    return Registered(tag, commit, push)
+    return RegisterDocument(tag=tag, commit=commit, pushed=push)

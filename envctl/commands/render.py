@@ -2,33 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 from envctl.build.base_image import missing_system_packages
 from envctl.build.plan import dockerfile_for, plan
+from envctl.output.build import RenderDocument
 
 
-@dataclass(frozen=True)
-class Rendered:
-    environment: str
-    image: str
-    fingerprint: str
-    system_install: bool
-    dockerfile: str
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
-            "environment": self.environment,
-            "image": self.image,
-            "fingerprint": self.fingerprint,
-            "system_install": self.system_install,
-            "dockerfile": self.dockerfile,
-        }
-
-
-def render(operand: str, *, model: str | None = None, probe: bool = False) -> Rendered:
+def render(operand: str, *, model: str | None = None, probe: bool = False) -> RenderDocument:
     """Without `probe` the system-package layer is rendered whenever the spec
     lists system packages (the online path); with it, the base image is asked,
     as `build` does, which packages it already has."""
@@ -39,10 +18,10 @@ def render(operand: str, *, model: str | None = None, probe: bool = False) -> Re
         if probe
         else bool(packages)
     )
-    return Rendered(
-        the_plan.env.name,
-        the_plan.tag,
-        the_plan.fingerprint,
-        needed,
-        dockerfile_for(the_plan, system_install=needed),
+    return RenderDocument(
+        environment=the_plan.env.name,
+        image=the_plan.tag,
+        fingerprint=the_plan.fingerprint,
+        system_install=needed,
+        dockerfile=dockerfile_for(the_plan, system_install=needed),
     )

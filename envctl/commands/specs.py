@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from envctl.errors import SpecError
+from envctl.output.specs import ListDocument, Listed, ShowDocument, Validated, ValidateDocument
 from envctl.spec.loading import (
     Environment,
     Project,
@@ -15,45 +15,30 @@ from envctl.spec.loading import (
 )
 
 
-@dataclass(frozen=True)
-class Validated:
-    operand: str
-    source: str
-    ok: bool
-    version: int | None = None
-    fingerprint: str | None = None
-    problems: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "environment": self.operand,
-            "file": self.source,
-            "valid": self.ok,
-            "version": self.version,
-            "fingerprint": self.fingerprint,
-            "problems": list(self.problems),
-        }
-
-
-def validate(operands: list[str]) -> list[Validated]:
+def validate(operands: list[str]) -> ValidateDocument:
     """Validate each operand (all project environments when none). Never stops at
     the first invalid spec: every file is reported."""
     project = find_project()
     if not operands:
         project = project or require_project()
         operands = project.env_names()
-    results = []
-    for operand in operands:
-        try:
-            env = _load_checked(operand, project)
-        except SpecError as exc:
-            source = _own_file(operand, project) or _source_of(exc)
-            results.append(
-                Validated(operand, source, False, problems=exc.details or (exc.message,))
-            )
-            continue
-        results.append(Validated(operand, env.source, True, env.spec.version, env.fingerprint))
-    return results
+    return ValidateDocument(results=[_validated(operand, project) for operand in operands])
+
+
+def _validated(operand: str, project: Project | None) -> Validated:
+    try:
+        env = _load_checked(operand, project)
+    except SpecError as exc:
+        source = _own_file(operand, project) or _source_of(exc)
+        problems = list(exc.details) or [exc.message]
+        return Validated(environment=operand, file=source, valid=False, problems=problems)
+    return Validated(
+        environment=operand,
+        file=env.source,
+        valid=True,
+        version=env.spec.version,
+        fingerprint=env.fingerprint,
+    )
 
 
 def _load_checked(operand: str, project: Project | None) -> Environment:
@@ -80,31 +65,18 @@ def _source_of(exc: SpecError) -> str:
     return first.split(":", 1)[0]
 
 
-def show(operand: str) -> Environment:
-    return load_environment(operand, find_project())
+def show(operand: str) -> ShowDocument:
+    env = load_environment(operand, find_project())
+    return ShowDocument(
+        environment=env.label,
+        file=env.source,
+        version=env.spec.version,
+        fingerprint=env.fingerprint,
+        spec=env.spec.canonical(),
+    )
 
 
-@dataclass(frozen=True)
-class Listed:
-    name: str
-    stage: int | None
-    version: int | None
-    fingerprint: str | None
-    source: str
-    error: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "stage": self.stage,
-            "version": self.version,
-            "fingerprint": self.fingerprint,
-            "file": self.source,
-            "error": self.error,
-        }
-
-
-def list_environments() -> list[Listed]:
+def list_environments() -> ListDocument:
     project = require_project()
     rows = []
     for name in project.env_names():
@@ -113,10 +85,27 @@ def list_environments() -> list[Listed]:
         try:
             env = load_environment(name, project)
         except SpecError as exc:
-            rows.append(Listed(name, stage, None, None, path, exc.message))
+            rows.append(
+                Listed(
+                    name=name,
+                    stage=stage,
+                    version=None,
+                    fingerprint=None,
+                    file=path,
+                    error=exc.message,
+                )
+            )
             continue
-        rows.append(Listed(name, stage, env.spec.version, env.fingerprint, path))
-    return rows
+        rows.append(
+            Listed(
+                name=name,
+                stage=stage,
+                version=env.spec.version,
+                fingerprint=env.fingerprint,
+                file=path,
+            )
+        )
+    return ListDocument(environments=rows)
 
 
 def schema() -> dict[str, Any]:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from envctl import registry as reg
+from envctl.output.promotion import (
+    HistoryDocument,
+    ModelStatus,
+    RegisteredVersion,
+    StageEvent,
+    StatusDocument,
+)
 from envctl.promotion.workspace import pick_model, read_registry, workspace
 
 
@@ -14,59 +20,52 @@ def _when(date: datetime | None) -> str | None:
     return date.isoformat() if date else None
 
 
-def event_json(event: reg.StageEvent) -> dict[str, Any]:
+def _text(value: Any) -> str | None:
+    """A record field from a tag message anyone could have written: text or nothing."""
+    return value if isinstance(value, str) else None
+
+
+def stage_event(event: reg.StageEvent) -> StageEvent:
     record = event.record or {}
     bypass = record.get("bypass") or None
-    return {
-        "n": event.counter,
-        "model": event.model,
-        "stage": event.stage,
-        "action": event.action.value,
-        "version": event.version,
-        "commit": event.commit,
-        "by": event.author_email or event.author,
-        "when": _when(event.date),
-        "tag": event.tag,
-        "bypass_reason": bypass.get("reason") if isinstance(bypass, dict) else None,
-        "rollback_of": record.get("rollback_of"),
-        "summary": event.summary,
-    }
+    return StageEvent(
+        n=event.counter,
+        model=event.model,
+        stage=event.stage,
+        action=event.action.value,
+        version=event.version,
+        commit=event.commit,
+        by=event.author_email or event.author,
+        when=_when(event.date),
+        tag=event.tag,
+        bypass_reason=_text(bypass.get("reason")) if isinstance(bypass, dict) else None,
+        rollback_of=_text(record.get("rollback_of")),
+        summary=event.summary,
+    )
 
 
-@dataclass(frozen=True)
-class Status:
-    stages: list[str]
-    models: dict[str, dict[str, dict[str, Any] | None]]
-    latest: dict[str, str | None]
-    warnings: list[str]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
-            "stages": self.stages,
-            "models": [
-                {"model": m, "latest": self.latest[m], "stages": s} for m, s in self.models.items()
-            ],
-            "warnings": self.warnings,
-        }
-
-
-def status(name: str | None = None) -> Status:
+def status(name: str | None = None) -> StatusDocument:
     ws = workspace()
     registry = read_registry(ws)
     names = [pick_model(ws, registry, name)] if name else sorted(registry.models)
     stages = ws.stages or sorted({s for m in registry.models.values() for s in m.stages})
-    models: dict[str, dict[str, dict[str, Any] | None]] = {}
-    latest: dict[str, str | None] = {}
+    models = []
     for model_name in names:
         model = registry.model(model_name)
         current = dict(model.stages) if model else {}
-        models[model_name] = {s: event_json(current[s]) if s in current else None for s in stages}
-        latest[model_name] = model.latest.version if model and model.latest else None
-    return Status(stages, models, latest, [str(w) for w in registry.warnings])
+        models.append(
+            ModelStatus(
+                model=model_name,
+                latest=model.latest.version if model and model.latest else None,
+                stages={s: stage_event(current[s]) if s in current else None for s in stages},
+            )
+        )
+    return StatusDocument(
+        stages=stages, models=models, warnings=[str(w) for w in registry.warnings]
+    )
 
 
-def history(name: str | None) -> dict[str, Any]:
+def history(name: str | None) -> HistoryDocument:
     ws = workspace()
     registry = read_registry(ws)
     model_name = pick_model(ws, registry, name)
@@ -77,19 +76,18 @@ def history(name: str | None) -> dict[str, Any]:
         if model
         else []
     )
-    return {
-        "schema_version": 1,
-        "model": model_name,
-        "events": [event_json(e) for e in events],
-        "versions": [
-            {
-                "version": v.version,
-                "commit": v.commit,
-                "by": v.author_email or v.author,
-                "when": _when(v.date),
-                "active": v.active,
-            }
+    return HistoryDocument(
+        model=model_name,
+        events=[stage_event(e) for e in events],
+        versions=[
+            RegisteredVersion(
+                version=v.version,
+                commit=v.commit,
+                by=v.author_email or v.author,
+                when=_when(v.date),
+                active=v.active,
+            )
             for v in versions
         ],
-        "warnings": [str(w) for w in registry.warnings],
-    }
+        warnings=[str(w) for w in registry.warnings],
+    )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from envctl.build import lockfile
 from envctl.errors import EngineError
+from envctl.output.build import LabelDifference, VerifyDocument, VerifyFinding
 from envctl.spec.loading import load_environment, require_project
 
 if TYPE_CHECKING:
@@ -59,29 +60,28 @@ class VerifyReport:
         ]
         return "\n".join(lines)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "schema_version": 1,
-            "environment": self.environment,
-            "image": self.image,
-            "image_id": self.image_id,
-            "ok": self.ok,
-            "drifted_packages": self.drifted_packages(),
-            "findings": [_finding_json(f) for f in self.findings],
-            "labels": self.labels,
-        }
+    def document(self) -> VerifyDocument:
+        return VerifyDocument(
+            environment=self.environment,
+            image=self.image,
+            image_id=self.image_id,
+            ok=self.ok,
+            drifted_packages=self.drifted_packages(),
+            findings=[_finding(f) for f in self.findings],
+            labels={k: LabelDifference(**v) for k, v in self.labels.items()},
+        )
 
 
-def _finding_json(f: Finding) -> dict[str, Any]:
-    return {
-        "kind": f.kind,
-        "severity": f.severity,
-        "path": f.path,
-        "spec": f.left,
-        "image": f.right,
-        "message": f.message,
-        "waived": f.waived,
-    }
+def _finding(f: Finding) -> VerifyFinding:
+    return VerifyFinding(
+        kind=f.kind,
+        severity=f.severity,
+        path=f.path,
+        spec=f.left,
+        image=f.right,
+        message=f.message,
+        waived=f.waived,
+    )
 
 
 def verify(operand: str, *, image: str | None = None, model: str | None = None) -> VerifyReport:

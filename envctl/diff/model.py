@@ -9,6 +9,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
 
 from envctl.diff.positions import Pos, canonical_path, dotted_positions
+from envctl.output.diff import DiffFinding, Location
 
 if TYPE_CHECKING:
     from envctl.spec.loading import Environment
@@ -70,24 +71,28 @@ class Finding:
         return self.waived is None and threshold in RANK and RANK[self.severity] >= RANK[threshold]
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "area": self.area,
-            "severity": self.severity,
-            "path": self.path,
-            "left": self.left,
-            "right": self.right,
-            "message": self.message,
-            "left_location": _location_json(self.left_pos),
-            "right_location": _location_json(self.right_pos),
-            "waived": self.waived is not None,
-            "waiver_reason": self.waived,
-            "waiver_expired": self.waiver_expired.isoformat() if self.waiver_expired else None,
-        }
+        return self.item().to_json()
+
+    def item(self) -> DiffFinding:
+        """This finding as it appears in JSON output."""
+        return DiffFinding(
+            kind=self.kind,
+            area=self.area,
+            severity=self.severity,
+            path=self.path,
+            left=self.left,
+            right=self.right,
+            message=self.message,
+            left_location=_location(self.left_pos),
+            right_location=_location(self.right_pos),
+            waived=self.waived is not None,
+            waiver_reason=self.waived,
+            waiver_expired=self.waiver_expired,
+        )
 
 
-def _location_json(pos: Pos | None) -> dict[str, Any] | None:
-    return {"file": pos[0], "line": pos[1]} if pos else None
+def _location(pos: Pos | None) -> Location | None:
+    return Location(file=pos[0], line=pos[1]) if pos else None
 
 
 @dataclass(frozen=True)

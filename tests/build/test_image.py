@@ -26,6 +26,7 @@ from envctl.build.image import BuildResult
 from envctl.cli import _register
 from envctl.cli.app import run as cli_run
 from envctl.commands import build as build_cmd
+from envctl.output.build import BuildDocument, VerifyDocument
 from envctl.spec.loading import load_environment, require_project
 from tests.conftest import TEST_BASE_IMAGE, docker_required, git
 
@@ -155,7 +156,9 @@ def test_build_labels_and_verifies(
     assert "GREETING=hello $USER" in env  # `$` stayed literal
     capsys.readouterr()
     assert cli("verify", env_name, "--format", "json") == 0
-    report = json_out(capsys)
+    out = capsys.readouterr().out
+    assert VerifyDocument.model_validate_json(out).ok is True
+    report = json.loads(out)
     assert (report["ok"], report["findings"], report["labels"]) == (True, [], {})
 
 
@@ -172,7 +175,9 @@ def test_second_build_is_cached_and_starts_no_build(
     monkeypatch.setattr(engine, "run", no_build)
     capsys.readouterr()
     assert cli("build", env_name, "--format", "json") == 0
-    data = json_out(capsys)
+    out = capsys.readouterr().out
+    assert BuildDocument.model_validate_json(out).system_install is None
+    data = json.loads(out)
     assert data["cached"] is True
     assert (data["image"], data["id"], data["fingerprint"]) == (
         built.image,
@@ -190,6 +195,8 @@ def test_image_from_another_spec_version_drifts(
     capsys.readouterr()
     assert cli("verify", env_name, "--image", built.image, "--format", "json") == 1
     captured = capsys.readouterr()
+    document = VerifyDocument.model_validate_json(captured.out)
+    assert document.labels["fingerprint"].found == built.fingerprint
     report = json.loads(captured.out)
     assert report["drifted_packages"] == ["six"]
     (finding,) = report["findings"]

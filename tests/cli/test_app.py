@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from envctl.cli.app import wants_json
-from envctl.output import ErrorDocument
+from envctl.output.errors import ErrorDocument
 from tests.cli.conftest import Invoke
 from tests.conftest import git
 

@@ -1,0 +1,91 @@
+"""lock, render, build and verify documents."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from envctl.output import Document, Item
+
+
+class LockDocument(Document):
+    """envctl lock ENV --format json: the lock written."""
+
+    environment: str
+    lock: str = Field(description="The lock file written, e.g. environments/dev.lock.")
+    packages: int = Field(description="Distributions in the lock (the full transitive set).")
+    changed: bool = Field(description="False when the lock was already up to date.")
+    seconds: float
+    input_hash: str = Field(
+        description="Hash of the resolver's inputs: packages, Python, platform."
+    )
+    python: str
+    platform: str
+
+
+class RenderDocument(Document):
+    """envctl render ENV --format json: the Dockerfile build would build."""
+
+    environment: str
+    image: str = Field(description="The tag `envctl build` would give the image.")
+    fingerprint: str
+    system_install: bool = Field(description="The Dockerfile installs system packages.")
+    dockerfile: str
+
+
+class BuildDocument(Document):
+    """envctl build ENV --format json: the image built or reused."""
+
+    environment: str
+    image: str = Field(description="The image's tag, envctl/ENV:FINGERPRINT12 by default.")
+    id: str = Field(description="The image id, sha256:...")
+    cached: bool = Field(description="An image with this fingerprint existed: nothing was built.")
+    fingerprint: str
+    size_bytes: int
+    lock_hash: str = Field(description="sha256 of the lock's resolved body.")
+    model: str | None = Field(description="The model version put in the image, NAME@vX.Y.Z.")
+    system_install: bool | None = Field(
+        description="System packages were installed; null if cached."
+    )
+    steps: int
+    cached_steps: int
+    seconds: float
+    pushed: str | None = Field(description="The reference pushed, with --push.")
+    digest: str | None = Field(description="The pushed image's digest.")
+    log: str | None = Field(
+        description="Path of the full build log (engine and pip output); null if nothing ran."
+    )
+
+
+class VerifyFinding(Item):
+    """A difference between the spec + lock and the image."""
+
+    kind: str
+    severity: Literal["error", "warning", "info"]
+    path: str
+    spec: str | None = Field(description="What the spec and lock say; null when absent.")
+    image: str | None = Field(description="What the image holds; null when absent.")
+    message: str
+    waived: str | None = Field(description="The waiver's reason when a live waiver covers it.")
+
+
+class LabelDifference(Item):
+    """A dev.envctl.* label that differs (worth showing, not drift by itself)."""
+
+    expected: str | None
+    found: str | None
+
+
+class VerifyDocument(Document):
+    """envctl verify ENV --format json: how an image differs from spec and lock."""
+
+    environment: str
+    image: str
+    image_id: str | None
+    ok: bool = Field(description="No unwaived finding: the image holds what spec and lock say.")
+    drifted_packages: list[str]
+    findings: list[VerifyFinding]
+    labels: dict[str, LabelDifference] = Field(
+        description="By label name (fingerprint, lock-hash, spec-version, environment)."
+    )

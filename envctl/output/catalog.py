@@ -1,0 +1,25 @@
+"""Every JSON output document by name: what `envctl schema --output NAME` prints,
+and what the test keeping docs/reference.md in step with the models reads.
+A new document is one line here."""
+
+from __future__ import annotations
+
+from envctl.output import Document, build, diff, errors, promotion, specs
+
+DOCUMENTS: dict[str, type[Document]] = {
+    "validate": specs.ValidateDocument,
+    "show": specs.ShowDocument,
+    "list": specs.ListDocument,
+    "check": specs.CheckDocument,
+    "import": specs.ImportDocument,
+    "diff": diff.DiffDocument,
+    "lock": build.LockDocument,
+    "render": build.RenderDocument,
+    "build": build.BuildDocument,
+    "verify": build.VerifyDocument,
+    "register": promotion.RegisterDocument,
+    "approve": promotion.ApproveDocument,
+    "status": promotion.StatusDocument,
+    "history": promotion.HistoryDocument,
+    "error": errors.ErrorDocument,
+}

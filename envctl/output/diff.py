@@ -1,0 +1,77 @@
+"""The diff document: one comparison per pair of operands."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from envctl.output import Document, Item
+
+Severity = Literal["error", "warning", "info"]
+
+
+class Location(Item):
+    """Where a value is written in a spec."""
+
+    file: str
+    line: int
+
+
+class DiffFinding(Item):
+    """One mismatch between the two sides."""
+
+    kind: str = Field(description="Stable finding kind, e.g. package.version.")
+    area: str = Field(description="python, os/image, packages, system packages, data or compute.")
+    severity: Severity = Field(description="After the project's severity overrides.")
+    path: str = Field(description="Dotted spec path, e.g. packages.numpy.")
+    left: str | None = Field(description="The left side's value; null when absent there.")
+    right: str | None = Field(description="The right side's value; null when absent there.")
+    message: str
+    left_location: Location | None
+    right_location: Location | None
+    waived: bool = Field(description="A live waiver covers this finding.")
+    waiver_reason: str | None
+    waiver_expired: date | None = Field(description="Set when an expired waiver matched.")
+
+
+class DiffOperand(Item):
+    """One side of a comparison."""
+
+    name: str
+    kind: Literal["spec", "local", "image"]
+    version: int | None = Field(description="Spec version; null when unknown.")
+    fingerprint: str | None
+    file: str | None
+
+
+class DiffSummary(Item):
+    """Findings counted by severity; waived ones only under `waived`."""
+
+    error: int
+    warning: int
+    info: int
+    waived: int
+
+
+class DiffComparison(Item):
+    """Left (where a model comes from) against right (where it goes)."""
+
+    left: DiffOperand
+    right: DiffOperand
+    findings: list[DiffFinding]
+    summary: DiffSummary
+    notes: list[str] = Field(description="E.g. that a lock was stale and not used.")
+
+
+class DiffDocument(Document):
+    """envctl diff A B --format json (and diff --path): every mismatch found."""
+
+    fail_on: Literal["error", "warning", "info", "never"] = Field(
+        description="The --fail-on threshold of this run."
+    )
+    failed: bool = Field(description="Some unwaived finding is at or above fail_on.")
+    comparisons: list[DiffComparison] = Field(
+        description="One, or with --path one per consecutive pair of stages."
+    )

@@ -1,0 +1,81 @@
+"""register, approve, status and history documents."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from envctl.output import Document, Item
+
+
+class RegisterDocument(Document):
+    """envctl register NAME VERSION --format json: the registration tag."""
+
+    tag: str = Field(description="The annotated tag made, NAME@vX.Y.Z.")
+    commit: str
+    pushed: bool
+
+
+class ApproveDocument(Document):
+    """envctl approve NAME@VERSION --for STAGE --format json: the approval tag."""
+
+    tag: str = Field(description="The approval tag.")
+    approver: str = Field(description="The approver's email (git user.email).")
+    model: str
+    version: str
+    stage: str
+
+
+class StageEvent(Item):
+    """One assignment of a version to a stage (a promotion or a rollback)."""
+
+    n: int | None = Field(description="The stage assignment counter, from the tag.")
+    model: str
+    stage: str
+    action: Literal["assign", "unassign"] = Field(description="A rollback is an assign too.")
+    version: str | None
+    commit: str
+    by: str = Field(description="The tagger's email, or name.")
+    when: str | None = Field(description="ISO 8601.")
+    tag: str
+    bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
+    rollback_of: str | None = Field(description="The version a rollback replaced.")
+    summary: str = Field(description="The tag message's first line.")
+
+
+class ModelStatus(Item):
+    """One model across the stages."""
+
+    model: str
+    latest: str | None = Field(description="The newest registered version.")
+    stages: dict[str, StageEvent | None] = Field(
+        description="By stage: the event that put the current version there, or null."
+    )
+
+
+class StatusDocument(Document):
+    """envctl status [NAME] --format json: each model's version per stage."""
+
+    stages: list[str] = Field(description="The stages, in order.")
+    models: list[ModelStatus]
+    warnings: list[str] = Field(description="Tags that were ignored, and why.")
+
+
+class RegisteredVersion(Item):
+    """One registered version."""
+
+    version: str
+    commit: str
+    by: str
+    when: str | None = Field(description="ISO 8601.")
+    active: bool = Field(description="False once deregistered.")
+
+
+class HistoryDocument(Document):
+    """envctl history NAME --format json: a model's ledger, newest first."""
+
+    model: str
+    events: list[StageEvent] = Field(description="Newest first, by n.")
+    versions: list[RegisteredVersion] = Field(description="Newest version first.")
+    warnings: list[str] = Field(description="Tags that were ignored, and why.")
