@@ -93,11 +93,11 @@ def specifier(raw: object) -> str:
 
 
 def pinned_version(spec: str) -> str | None:
-    """The version of an exact `==X` pin (no wildcard), else None."""
-    if spec.startswith("==") and "," not in spec and not spec.endswith(".*"):
-        return spec[2:]
+    """The version of an exact `==X` or `===X` pin (no wildcard), else None."""
     if spec.startswith("===") and "," not in spec:
         return spec[3:]
+    if spec.startswith("==") and "," not in spec and not spec.endswith(".*"):
+        return spec[2:]
     return None
 
 
