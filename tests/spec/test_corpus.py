@@ -113,6 +113,13 @@ CORPUS: list[tuple[str, bytes, list[str]]] = [
         ["compute.memory", "not a memory quantity"],
     ),
     (
+        "memory-bytes-suffix",
+        (P + "compute: {memory: 4GB}\n").encode(),
+        ["prod.yaml:8:11", "compute.memory", "'4GB'", 'did you mean "4Gi" or "4G"?'],
+    ),
+    ("memory-upper-k", (P + "compute: {memory: 4K}\n").encode(), ['"4k"']),
+    ("memory-milli", (P + "compute: {memory: 512m}\n").encode(), ["not a whole number of bytes"]),
+    (
         "gate-two-kinds",
         (P + "gates:\n  - {tests: {}, approvals: {required: 1}}\n").encode(),
         ["gates[0]", "exactly one"],
