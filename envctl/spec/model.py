@@ -187,7 +187,9 @@ class Spec(Strict):
     )
 
     name: Annotated[str, AfterValidator(lambda v: values.word(v, "environment name"))]
-    version: int = Field(ge=1, description="Bump on every change; `envctl check` enforces it.")
+    version: Annotated[int, BeforeValidator(values.spec_version)] = Field(
+        ge=1, description="Bump on every change; `envctl check` enforces it."
+    )
     extends: SafeToken | None = Field(None, description="Spec this one inherits from.")
     description: SafeText | None = None
     image: Image

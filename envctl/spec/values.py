@@ -96,6 +96,18 @@ def pinned_version(spec: str) -> str | None:
     return None
 
 
+def spec_version(raw: object) -> int:
+    """A spec's `version:` is a YAML integer; `"1"`, `"1.0"` and `1.5` are refused,
+    not coerced (`envctl check` compares versions as numbers)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    what = {str: "the string ", float: "the number "}.get(type(raw), "")
+    raise ValueError(
+        "the version must be a whole number without quotes, such as version: 3 "
+        f"(YAML read {what}{raw!r})"
+    )
+
+
 def image_ref(raw: str) -> str:
     if not _IMAGE_REF.match(raw):
         raise ValueError(

@@ -66,6 +66,22 @@ CORPUS: list[tuple[str, bytes, list[str]]] = [
         ["required key 'image' is missing", "required key 'python' is missing"],
     ),
     ("version-zero", P.replace("version: 1", "version: 0").encode(), ["version"]),
+    (
+        "version-string",
+        P.replace("version: 1", 'version: "1.0"').encode(),
+        ["prod.yaml:2:1: version: the version must be a whole number", "the string '1.0'"],
+    ),
+    (
+        "version-quoted-int",
+        P.replace("version: 1", "version: '1'").encode(),
+        ["prod.yaml:2:1", "without quotes", "the string '1'"],
+    ),
+    (
+        "version-float",
+        P.replace("version: 1", "version: 1.5").encode(),
+        ["prod.yaml:2:1", "whole number", "the number 1.5"],
+    ),
+    ("version-float-whole", P.replace("version: 1", "version: 1.0").encode(), ["the number 1.0"]),
     ("name-mismatch", GOOD.format(name="prd").encode(), ["name 'prd' does not match", "prod.yaml"]),
     (
         "package-name-injection",
