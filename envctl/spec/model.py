@@ -44,6 +44,7 @@ Engine = Annotated[str, AfterValidator(lambda v: values.word(v, "engine name"))]
 SafeToken = Annotated[str, AfterValidator(values.safe_token)]
 SafeText = Annotated[str, AfterValidator(values.safe_text)]
 RelPath = Annotated[str, AfterValidator(values.relative_path)]
+UrlPath = Annotated[str, AfterValidator(values.url_path)]
 AptName = Annotated[str, AfterValidator(values.apt_package)]
 Memory = Annotated[
     int,
@@ -123,7 +124,7 @@ class MetricsGate(Strict):
 
 
 class HttpGate(Strict):
-    path: SafeToken = "/predict"
+    path: UrlPath = "/predict"
     method: Literal["GET", "POST"] = "POST"
     request: RelPath | None = Field(None, description="JSON file with the sample request body.")
     expect_status: int = Field(200, ge=100, le=599)

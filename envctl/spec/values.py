@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from fractions import Fraction
+from urllib.parse import unquote
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -31,6 +32,10 @@ _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SAFE_TEXT = re.compile(r"^[^\x00-\x1f\x7f]*$")
 _SAFE_TOKEN = re.compile(r"^[^\s\x00-\x1f\x7f'\"`$\\;|&<>]+$")
 _REL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+# RFC 3986 path characters without '@' (userinfo), then at most a query string.
+_URL_PATH = re.compile(
+    r"^(?P<path>/[A-Za-z0-9._~!$&'()*+,;=:%/-]*)(\?[A-Za-z0-9._~!$&'()*+,;=:%/?-]*)?$"
+)
 
 # Kubernetes resource quantities, suffixes case-sensitive:
 # <signedNumber>(<binarySI> | <decimalSI> | e<signedInt> | E<signedInt>)
@@ -182,7 +187,7 @@ def relative_path(raw: str) -> str:
 def quantity(text: str) -> Fraction | None:
     """The exact value of a Kubernetes quantity (`8Gi`, `500m`, `1.5e9`); None if
     `text` is not one."""
-    match = _QUANTITY.match(text)
+    match = _QUANTITY.fullmatch(text)
     if not match:
         return None
     value = Fraction(match["number"])
@@ -194,6 +199,20 @@ def quantity(text: str) -> Fraction | None:
     if abs(exponent) > _MAX_EXPONENT:
         raise ValueError(f"{text!r}: the exponent is out of range")
     return value * Fraction(10) ** exponent
+
+
+def url_path(raw: str) -> str:
+    """An absolute URL path on the model's own server (`/predict`, `/health?deep=1`):
+    nothing that could name another host or climb out of the path."""
+    match = _URL_PATH.fullmatch(raw)
+    if not match or raw.startswith("//") or re.search(r"%(?![0-9A-Fa-f]{2})", raw):
+        raise ValueError(
+            f"{raw!r} is not an absolute URL path like '/predict': start with '/', no scheme, "
+            "host, '@', '\\', spaces or control characters; at most a '?query'"
+        )
+    if ".." in (unquote(part) for part in match["path"].split("/")):
+        raise ValueError(f"{raw!r} may not contain '..' segments")
+    return raw
 
 
 def memory_bytes(raw: object) -> int:
@@ -218,14 +237,14 @@ def memory_bytes(raw: object) -> int:
 
 def _did_you_mean(text: str) -> str:
     """`4GB` -> `; did you mean "4Gi" or "4G"?` (units are case-sensitive)."""
-    match = _LOOSE_QUANTITY.match(text)
+    match = _LOOSE_QUANTITY.fullmatch(text)
     if not match:
         return ""
     letter = match["letter"].upper()
     binary = f"{match['number']}{letter}i"
     decimal = f"{match['number']}{'k' if letter == 'K' else letter}"
     choices = [binary] if match["rest"][:1] in ("i", "I") else [binary, decimal]
-    valid = [c for c in choices if c != text and _QUANTITY.match(c)]
+    valid = [c for c in choices if c != text and _QUANTITY.fullmatch(c)]
     return f"; did you mean {' or '.join(map(json.dumps, valid))}?" if valid else ""
 
 

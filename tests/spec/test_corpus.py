@@ -146,6 +146,16 @@ CORPUS: list[tuple[str, bytes, list[str]]] = [
         ["not a threshold"],
     ),
     (
+        "http-path-host",
+        (P + 'gates:\n  - http: {path: "@169.254.169.254/latest/meta-data"}\n').encode(),
+        ["prod.yaml:9:12", "gates[0].http.path", "is not an absolute URL path like '/predict'"],
+    ),
+    (
+        "http-path-dotdot",
+        (P + "gates:\n  - http: {path: /a/%2e%2e/admin}\n").encode(),
+        ["gates[0].http.path", "may not contain '..' segments"],
+    ),
+    (
         "gate-path-escape",
         (P + "gates:\n  - tests: {paths: [../../etc]}\n").encode(),
         ["without '..'"],

@@ -147,3 +147,38 @@ def test_memory_bytes_refuses_a_space_before_the_suffix(number: int, suffix: str
     assume(suffix)
     with pytest.raises(ValueError, match="not a memory quantity"):
         values.memory_bytes(f"{number} {suffix}")
+
+
+@pytest.mark.parametrize(
+    "raw", ["/predict", "/health", "/v1/models/churn:predict", "/health?deep=1&x=%20y", "/"]
+)
+def test_url_path_accepts_absolute_paths(raw: str) -> None:
+    assert values.url_path(raw) == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("@169.254.169.254/latest/meta-data", "is not an absolute URL path like '/predict'"),
+        ("/@169.254.169.254/x", "is not an absolute URL path"),
+        ("//evil.example/x", "is not an absolute URL path"),
+        ("http://evil.example/x", "is not an absolute URL path"),
+        ("predict", "is not an absolute URL path"),
+        ("", "is not an absolute URL path"),
+        ("/a\\b", "is not an absolute URL path"),
+        ("/a b", "is not an absolute URL path"),
+        ("/a\tb", "is not an absolute URL path"),
+        ("/a\x7f", "is not an absolute URL path"),
+        ("/predict\n", "is not an absolute URL path"),
+        ("/a#fragment", "is not an absolute URL path"),
+        ("/a?b=@c", "is not an absolute URL path"),
+        ("/%zz", "is not an absolute URL path"),
+        ("/a/../admin", "may not contain '..' segments"),
+        ("/a/%2E%2e/admin", "may not contain '..' segments"),
+        ("/..?x=1", "may not contain '..' segments"),
+    ],
+)
+def test_url_path_refuses(raw: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        values.url_path(raw)
+    assert message in str(info.value)
