@@ -28,6 +28,13 @@ def toplevel(path: Path) -> Path:
     return Path(out.strip())
 
 
+def common_dir(root: Path) -> Path:
+    """The git directory shared by every work tree of the repository at `root`
+    (`.git` is a file in a linked work tree or a submodule)."""
+    # Relative output is relative to the directory git ran in.
+    return (root / run(root, "rev-parse", "--git-common-dir").strip()).resolve()
+
+
 def _git_bytes(
     root: Path, *args: str, input: bytes | None = None
 ) -> subprocess.CompletedProcess[bytes]:

@@ -235,3 +235,13 @@ def test_delete_tag_only_deletes_the_expected_object(git_repo: Path) -> None:
 
 def test_head_user_is_who_git_records_as_tagger(git_repo: Path) -> None:
     assert vcs.head_user(git_repo) == vcs.GitUser("Ada Tester", "ada@example.com")
+
+
+def test_common_dir_of_a_linked_worktree_is_the_main_git_dir(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    commit(git_repo)
+    linked = tmp_path / "linked"
+    git(git_repo, "worktree", "add", "-q", str(linked))
+    assert vcs.common_dir(linked) == (git_repo / ".git").resolve()
+    assert vcs.common_dir(git_repo) == (git_repo / ".git").resolve()

@@ -96,7 +96,7 @@ def model_archive(project: Project, model: ModelSource) -> bytes:
     from envctl import vcs
 
     root = vcs.toplevel(project.root)
-    relpath = (project.root / model.path).resolve().relative_to(root.resolve()).as_posix()
+    relpath = model_relpath(project, model.name, root)
     with tempfile.TemporaryDirectory(prefix="envctl-model-") as tmp:
         out = Path(tmp) / "model.tar"
         try:
@@ -107,3 +107,16 @@ def model_archive(project: Project, model: ModelSource) -> bytes:
                 f"({model.commit[:12]}); check models.{model.name}.path"
             ) from None
         return out.read_bytes()
+
+
+def model_relpath(project: Project, name: str, root: Path) -> str:
+    """models.NAME.path relative to the repository root `root`. A symlink on the way
+    may not lead out of the repository: git holds only what is inside it."""
+    path = project.config.models[name].path
+    target = (project.root / path).resolve()
+    if not target.is_relative_to(root.resolve()):
+        raise InputError(
+            f"models.{name}.path {path!r} leaves the repository (it resolves to {target}); "
+            "keep the model's folder inside the repository"
+        )
+    return target.relative_to(root.resolve()).as_posix()

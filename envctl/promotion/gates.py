@@ -112,6 +112,11 @@ def parse_metrics(raw: bytes | None, source: str) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"metrics file {source} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(
+            f"metrics file {source} nests JSON too deeply to read; "
+            "write a flat object of metric -> number"
+        ) from None
     if not isinstance(data, dict):
         raise InputError(f"metrics file {source} must hold a JSON object of metric -> number")
     return data
@@ -170,7 +175,7 @@ def _missing_keys(body: str, keys: Sequence[str]) -> list[str]:
         return []
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return list(keys)
     return [k for k in keys if not isinstance(data, dict) or k not in data]
 

@@ -113,9 +113,11 @@ def _recheck_after_fetch(ws: Workspace, target: Target) -> None:
 
 @contextmanager
 def _registry_lock(root: Path) -> Iterator[None]:
-    """One writer of assignment tags per clone at a time (N must not repeat)."""
-    git_dir = root / ".git"
-    path = (git_dir if git_dir.is_dir() else root) / "envctl-registry.lock"
+    """One writer of assignment tags per clone at a time (N must not repeat). The
+    lock lives in the common git directory: linked work trees share the tags."""
+    from envctl import vcs
+
+    path = vcs.common_dir(root) / "envctl-registry.lock"
     fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)

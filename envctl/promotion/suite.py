@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from envctl import registry as reg
+from envctl.build.plan import model_relpath
 from envctl.errors import InputError
 from envctl.progress import Progress
 from envctl.promotion.gates import FAILED, GateResult
@@ -28,7 +29,7 @@ def run_gates(
     model = project.config.models.get(target.model)
     if model is None:
         raise InputError(f"model {target.model!r} is not declared in envctl.yaml models:")
-    model_path = (project.root / model.path).resolve().relative_to(ws.root.resolve()).as_posix()
+    model_path = model_relpath(project, target.model, ws.root)
     ctx = runners.ImageContext(
         image=outcome.image or "",
         workdir="/opt/model",
@@ -100,8 +101,7 @@ def _baseline(
 def _model_rel(ws: Workspace, target: Target) -> str:
     project = ws.project
     assert project is not None
-    model = project.config.models[target.model]
-    return (project.root / model.path).resolve().relative_to(ws.root.resolve()).as_posix()
+    return model_relpath(project, target.model, ws.root)
 
 
 def recheck_baselines(ws: Workspace, target: Target, env: Environment, outcome: Outcome) -> None:

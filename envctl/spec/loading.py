@@ -143,9 +143,10 @@ def load_environment(operand: str, project: Project | None = None) -> Environmen
     rev_opt = rev or None
     if looks_like_path(base):
         path = Path(base)
+        if rev_opt is None and not path.is_file():
+            raise UnknownNameError(f"spec file {base} does not exist")
+        _refuse_link_out(path, _link_boundary(path, project))
         if rev_opt is None:
-            if not path.is_file():
-                raise UnknownNameError(f"spec file {base} does not exist")
             return _load_from_disk(path.resolve(), project)
         return _load_at_rev(path.resolve(), rev_opt, project)
     if project is None:
@@ -153,9 +154,32 @@ def load_environment(operand: str, project: Project | None = None) -> Environmen
     path = project.spec_path(base)
     if not path.is_file() and rev_opt is None:
         raise UnknownNameError(_unknown_env_message(base, project))
+    _refuse_link_out(path, project.root)
     if rev_opt is None:
         return _load_from_disk(path, project)
     return _load_at_rev(path, rev_opt, project)
+
+
+def _link_boundary(path: Path, project: Project | None) -> Path:
+    """Where a spec file given by path may point: the project it lies in, else its
+    own folder (the same bound as `extends`)."""
+    folder = path.absolute().parent.resolve()
+    if project is None:
+        return folder
+    root = project.root.resolve()
+    link = Path(os.path.normpath(path.absolute()))
+    return root if link.is_relative_to(root) or folder.is_relative_to(root) else folder
+
+
+def _refuse_link_out(path: Path, boundary: Path) -> None:
+    """A spec file may be a symlink, but only to a file inside `boundary`: what it
+    points at is read and shown in errors."""
+    target = path.resolve()
+    if not target.is_relative_to(boundary.resolve()):
+        raise SpecError(
+            f"{display_path(path)}: the spec file is a symlink to {target}, outside "
+            f"{boundary}; keep spec files inside the project"
+        )
 
 
 def _unknown_env_message(name: str, project: Project) -> str:

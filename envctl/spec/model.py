@@ -44,6 +44,7 @@ Engine = Annotated[str, AfterValidator(lambda v: values.word(v, "engine name"))]
 SafeToken = Annotated[str, AfterValidator(values.safe_token)]
 SafeText = Annotated[str, AfterValidator(values.safe_text)]
 RelPath = Annotated[str, AfterValidator(values.relative_path)]
+UrlPath = Annotated[str, AfterValidator(values.url_path)]
 AptName = Annotated[str, AfterValidator(values.apt_package)]
 Memory = Annotated[
     int,
@@ -123,7 +124,7 @@ class MetricsGate(Strict):
 
 
 class HttpGate(Strict):
-    path: SafeToken = "/predict"
+    path: UrlPath = "/predict"
     method: Literal["GET", "POST"] = "POST"
     request: RelPath | None = Field(None, description="JSON file with the sample request body.")
     expect_status: int = Field(200, ge=100, le=599)
@@ -187,7 +188,9 @@ class Spec(Strict):
     )
 
     name: Annotated[str, AfterValidator(lambda v: values.word(v, "environment name"))]
-    version: int = Field(ge=1, description="Bump on every change; `envctl check` enforces it.")
+    version: Annotated[int, BeforeValidator(values.spec_version)] = Field(
+        ge=1, description="Bump on every change; `envctl check` enforces it."
+    )
     extends: SafeToken | None = Field(None, description="Spec this one inherits from.")
     description: SafeText | None = None
     image: Image

@@ -16,6 +16,7 @@ from envctl.spec.model import (
     RelPath,
     SafeText,
     Strict,
+    UrlPath,
 )
 
 CONFIG_FILE = "envctl.yaml"
@@ -52,7 +53,7 @@ class Serve(Strict):
 
     command: list[SafeText] = Field(min_length=1)
     port: int = Field(8000, ge=1, le=65535)
-    health: str = "/health"
+    health: UrlPath = "/health"
 
 
 class Model(Strict):

@@ -7,8 +7,10 @@ rejected at the spec boundary, not escaped later.
 
 from __future__ import annotations
 
+import json
 import re
-from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from urllib.parse import unquote
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -30,27 +32,25 @@ _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SAFE_TEXT = re.compile(r"^[^\x00-\x1f\x7f]*$")
 _SAFE_TOKEN = re.compile(r"^[^\s\x00-\x1f\x7f'\"`$\\;|&<>]+$")
 _REL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+# RFC 3986 path characters without '@' (userinfo), then at most a query string.
+_URL_PATH = re.compile(
+    r"^(?P<path>/[A-Za-z0-9._~!$&'()*+,;=:%/-]*)(\?[A-Za-z0-9._~!$&'()*+,;=:%/?-]*)?$"
+)
 
-_UNITS = {
-    "": 1,
-    "k": 10**3,
-    "m": 10**6,
-    "g": 10**9,
-    "t": 10**12,
-    "ki": 2**10,
-    "mi": 2**20,
-    "gi": 2**30,
-    "ti": 2**40,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "tb": 10**12,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-    "tib": 2**40,
-}
-_QUANTITY = re.compile(r"^(?P<num>[0-9]+(?:\.[0-9]+)?)\s?(?P<unit>[A-Za-z]*)$")
+# Kubernetes resource quantities, suffixes case-sensitive:
+# <signedNumber>(<binarySI> | <decimalSI> | e<signedInt> | E<signedInt>)
+_BINARY_SI = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_DECIMAL_SI = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_QUANTITY = re.compile(
+    r"^(?P<number>[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))"
+    r"(?:(?P<binary>[KMGTPE]i)|[eE](?P<exponent>[+-]?[0-9]+)|(?P<decimal>[numkMGTPE]?))$"
+)
+# What people write instead: `4GB`, `4gb`, `4 Gi`, `4K`, `4KiB`.
+_LOOSE_QUANTITY = re.compile(
+    r"^(?P<number>[+-]?[0-9.]+)\s*(?P<letter>[KkMmGgTtPpEe])(?P<rest>[iI]?[bB]?)$"
+)
+_MAX_EXPONENT = 1000
+MAX_MEMORY = 2**63 - 1  # what the engine takes (int64 bytes)
 
 
 def package_key(raw: str) -> str:
@@ -93,12 +93,24 @@ def specifier(raw: object) -> str:
 
 
 def pinned_version(spec: str) -> str | None:
-    """The version of an exact `==X` pin (no wildcard), else None."""
-    if spec.startswith("==") and "," not in spec and not spec.endswith(".*"):
-        return spec[2:]
+    """The version of an exact `==X` or `===X` pin (no wildcard), else None."""
     if spec.startswith("===") and "," not in spec:
         return spec[3:]
+    if spec.startswith("==") and "," not in spec and not spec.endswith(".*"):
+        return spec[2:]
     return None
+
+
+def spec_version(raw: object) -> int:
+    """A spec's `version:` is a YAML integer; `"1"`, `"1.0"` and `1.5` are refused,
+    not coerced (`envctl check` compares versions as numbers)."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return raw
+    what = {str: "the string ", float: "the number "}.get(type(raw), "")
+    raise ValueError(
+        "the version must be a whole number without quotes, such as version: 3 "
+        f"(YAML read {what}{raw!r})"
+    )
 
 
 def image_ref(raw: str) -> str:
@@ -172,25 +184,73 @@ def relative_path(raw: str) -> str:
     return raw
 
 
+def quantity(text: str) -> Fraction | None:
+    """The exact value of a Kubernetes quantity (`8Gi`, `500m`, `1.5e9`); None if
+    `text` is not one."""
+    match = _QUANTITY.fullmatch(text)
+    if not match:
+        return None
+    value = Fraction(match["number"])
+    if match["binary"]:
+        return value * _BINARY_SI[match["binary"]]
+    if match["exponent"] is None:
+        return value * Fraction(10) ** _DECIMAL_SI[match["decimal"]]
+    exponent = int(match["exponent"])
+    if abs(exponent) > _MAX_EXPONENT:
+        raise ValueError(f"{text!r}: the exponent is out of range")
+    return value * Fraction(10) ** exponent
+
+
+def url_path(raw: str) -> str:
+    """An absolute URL path on the model's own server (`/predict`, `/health?deep=1`):
+    nothing that could name another host or climb out of the path."""
+    match = _URL_PATH.fullmatch(raw)
+    if not match or raw.startswith("//") or re.search(r"%(?![0-9A-Fa-f]{2})", raw):
+        raise ValueError(
+            f"{raw!r} is not an absolute URL path like '/predict': start with '/', no scheme, "
+            "host, '@', '\\', spaces or control characters; at most a '?query'"
+        )
+    if ".." in (unquote(part) for part in match["path"].split("/")):
+        raise ValueError(f"{raw!r} may not contain '..' segments")
+    return raw
+
+
 def memory_bytes(raw: object) -> int:
     """`8Gi`, `8192Mi`, `8G`, `512M`, or a number of bytes -> bytes."""
     if isinstance(raw, bool):
         raise ValueError('memory must be a quantity such as "8Gi"')
-    if isinstance(raw, int):
-        return raw
-    match = _QUANTITY.match(str(raw).strip())
-    unit = match["unit"].lower() if match else None
-    if not match or unit not in _UNITS:
-        raise ValueError(f'{raw!r} is not a memory quantity like "8Gi", "512Mi" or "16G"')
-    try:
-        return int(Decimal(match["num"]) * _UNITS[unit])
-    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-        raise ValueError(f"{raw!r} is not a number") from None
+    text = str(raw).strip()
+    value = Fraction(raw) if isinstance(raw, int) else quantity(text)
+    if value is None:
+        raise ValueError(
+            f'{raw!r} is not a memory quantity like "8Gi", "512Mi" or "16G"{_did_you_mean(text)}'
+        )
+    if value < 0:
+        raise ValueError("memory must not be negative")
+    if value.denominator != 1:
+        milli = ' ("m" is milli)' if text.endswith("m") else ""
+        raise ValueError(f"{raw!r} is not a whole number of bytes{milli}{_did_you_mean(text)}")
+    if value > MAX_MEMORY:
+        raise ValueError(f"{raw!r} is more memory than an engine can take")
+    return int(value)
+
+
+def _did_you_mean(text: str) -> str:
+    """`4GB` -> `; did you mean "4Gi" or "4G"?` (units are case-sensitive)."""
+    match = _LOOSE_QUANTITY.fullmatch(text)
+    if not match:
+        return ""
+    letter = match["letter"].upper()
+    binary = f"{match['number']}{letter}i"
+    decimal = f"{match['number']}{'k' if letter == 'K' else letter}"
+    choices = [binary] if match["rest"][:1] in ("i", "I") else [binary, decimal]
+    valid = [c for c in choices if c != text and _QUANTITY.fullmatch(c)]
+    return f"; did you mean {' or '.join(map(json.dumps, valid))}?" if valid else ""
 
 
 def format_bytes(value: int) -> str:
     """Bytes -> the largest binary unit that divides it exactly (`8Gi`)."""
-    for unit, size in (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10)):
+    for unit, size in reversed(_BINARY_SI.items()):
         if value and value % size == 0:
             return f"{value // size}{unit}"
     return str(value)

@@ -204,10 +204,13 @@ class _Builder:
         return constructor(self.loader, node)
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
+        # YAML merge semantics: explicit keys win over merged ones wherever `<<`
+        # stands, so merges are applied after every explicit key is known.
+        explicit: dict[Any, Any] = {}
+        merges: list[tuple[yaml.Node, yaml.Node]] = []
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:
-                self._merge(result, key_node, value_node, path)
+                merges.append((key_node, value_node))
                 continue
             key = self.build(key_node, path)
             if isinstance(key, (dict, list)):
@@ -220,7 +223,7 @@ class _Builder:
                     )
                 )
             child = (*path, str(key))
-            if key in result:
+            if key in explicit:
                 first = self.doc.positions.get(child, (None, None))[0]
                 self.doc.problems.append(
                     Problem(
@@ -235,16 +238,33 @@ class _Builder:
                 key_node.start_mark.line + 1,
                 key_node.start_mark.column + 1,
             )
-            result[key] = self.build(value_node, child)
+            explicit[key] = self.build(value_node, child)
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in merges:
+            self._merge(merged, explicit, key_node, value_node, path)
+        # PyYAML's order: merged keys first, then the explicit ones.
+        result = {key: explicit.get(key, value) for key, value in merged.items()}
+        result.update(explicit)
         return result
 
     def _merge(
-        self, result: dict[Any, Any], key_node: yaml.Node, value_node: yaml.Node, path: Path
+        self,
+        merged: dict[Any, Any],
+        explicit: dict[Any, Any],
+        key_node: yaml.Node,
+        value_node: yaml.Node,
+        path: Path,
     ) -> None:
+        """Add each source's keys to `merged`; an earlier source wins over a later one.
+        Positions are kept only for the keys a source actually contributes."""
         sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
         for source in sources:
-            merged = self.build(source, path)
-            if not isinstance(merged, dict):
+            outer, self.doc.positions = self.doc.positions, {}
+            try:
+                value = self.build(source, path)
+            finally:
+                built, self.doc.positions = self.doc.positions, outer
+            if not isinstance(value, dict):
                 raise _Abort(
                     Problem(
                         "'<<' merges mappings only",
@@ -253,5 +273,9 @@ class _Builder:
                         key_node.start_mark.column + 1,
                     )
                 )
-            for key, value in merged.items():
-                result.setdefault(key, value)
+            added = {str(k) for k in value if k not in merged and k not in explicit}
+            for key, item in value.items():
+                merged.setdefault(key, item)
+            for where, position in built.items():
+                if len(where) > len(path) and where[len(path)] in added:
+                    self.doc.positions.setdefault(where, position)

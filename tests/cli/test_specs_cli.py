@@ -180,3 +180,20 @@ def test_everyday_commands_stay_light(args: list[str]) -> None:
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=False
     )
     assert proc.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_show_refuses_a_spec_symlinked_out_of_the_project(
+    initialised: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("token: hunter2\n")
+    spec = initialised / "environments" / "prod.yaml"
+    spec.unlink()
+    spec.symlink_to(secret)
+    result = invoke("show", "prod")
+    assert result.code == 3
+    assert result.out == ""
+    assert result.err == (
+        f"error: environments/prod.yaml: the spec file is a symlink to {secret}, "
+        f"outside {initialised}; keep spec files inside the project\n"
+    )

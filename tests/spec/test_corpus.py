@@ -66,6 +66,22 @@ CORPUS: list[tuple[str, bytes, list[str]]] = [
         ["required key 'image' is missing", "required key 'python' is missing"],
     ),
     ("version-zero", P.replace("version: 1", "version: 0").encode(), ["version"]),
+    (
+        "version-string",
+        P.replace("version: 1", 'version: "1.0"').encode(),
+        ["prod.yaml:2:1: version: the version must be a whole number", "the string '1.0'"],
+    ),
+    (
+        "version-quoted-int",
+        P.replace("version: 1", "version: '1'").encode(),
+        ["prod.yaml:2:1", "without quotes", "the string '1'"],
+    ),
+    (
+        "version-float",
+        P.replace("version: 1", "version: 1.5").encode(),
+        ["prod.yaml:2:1", "whole number", "the number 1.5"],
+    ),
+    ("version-float-whole", P.replace("version: 1", "version: 1.0").encode(), ["the number 1.0"]),
     ("name-mismatch", GOOD.format(name="prd").encode(), ["name 'prd' does not match", "prod.yaml"]),
     (
         "package-name-injection",
@@ -113,6 +129,13 @@ CORPUS: list[tuple[str, bytes, list[str]]] = [
         ["compute.memory", "not a memory quantity"],
     ),
     (
+        "memory-bytes-suffix",
+        (P + "compute: {memory: 4GB}\n").encode(),
+        ["prod.yaml:8:11", "compute.memory", "'4GB'", 'did you mean "4Gi" or "4G"?'],
+    ),
+    ("memory-upper-k", (P + "compute: {memory: 4K}\n").encode(), ['"4k"']),
+    ("memory-milli", (P + "compute: {memory: 512m}\n").encode(), ["not a whole number of bytes"]),
+    (
         "gate-two-kinds",
         (P + "gates:\n  - {tests: {}, approvals: {required: 1}}\n").encode(),
         ["gates[0]", "exactly one"],
@@ -121,6 +144,16 @@ CORPUS: list[tuple[str, bytes, list[str]]] = [
         "gate-bad-threshold",
         (P + "gates:\n  - metrics: {file: m.json, require: {acc: high}}\n").encode(),
         ["not a threshold"],
+    ),
+    (
+        "http-path-host",
+        (P + 'gates:\n  - http: {path: "@169.254.169.254/latest/meta-data"}\n').encode(),
+        ["prod.yaml:9:12", "gates[0].http.path", "is not an absolute URL path like '/predict'"],
+    ),
+    (
+        "http-path-dotdot",
+        (P + "gates:\n  - http: {path: /a/%2e%2e/admin}\n").encode(),
+        ["gates[0].http.path", "may not contain '..' segments"],
     ),
     (
         "gate-path-escape",

@@ -155,3 +155,61 @@ def test_error_inherited_from_parent_names_the_parent_file(tmp_path: Path) -> No
         "prod.yaml:9:3: compute.memory: 'lots' is not a memory "
         'quantity like "8Gi", "512Mi" or "16G"'
     )
+
+
+def link_out(project: Path, tmp_path: Path, name: str = "staging") -> tuple[Path, Path]:
+    """environments/NAME.yaml as a symlink to a spec file outside the project."""
+    outside = write_spec(tmp_path / "elsewhere", name)
+    link = project / "environments" / f"{name}.yaml"
+    link.symlink_to(outside)
+    return link, outside
+
+
+@pytest.mark.parametrize(
+    "operand", ["staging", "environments/staging.yaml", "staging@HEAD", "{abs}"]
+)
+def test_spec_file_symlinked_out_of_the_project_is_refused(
+    project: Path, tmp_path: Path, operand: str
+) -> None:
+    link, outside = link_out(project, tmp_path)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "link")
+    with pytest.raises(SpecError) as info:
+        load_environment(operand.format(abs=link), find_project(project))
+    assert info.value.exit_code == 3
+    assert info.value.message.endswith(
+        f"staging.yaml: the spec file is a symlink to {outside}, outside {project}; "
+        "keep spec files inside the project"
+    )
+
+
+def test_spec_file_symlinked_out_of_its_folder_is_refused_without_a_project(
+    tmp_path: Path,
+) -> None:
+    outside = write_spec(tmp_path / "elsewhere", "prod")
+    link = tmp_path / "specs" / "prod.yaml"
+    link.parent.mkdir()
+    link.symlink_to(outside)
+    with pytest.raises(SpecError, match=r"prod\.yaml: the spec file is a symlink to "):
+        load_environment(str(link))
+
+
+def test_environments_folder_symlinked_out_of_the_project_is_refused(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    (git_repo / "envctl.yaml").write_text("stages: [prod]\n")
+    outside = write_spec(tmp_path / "elsewhere", "prod")
+    (git_repo / "environments").symlink_to(outside.parent)
+    for operand in ("prod", "environments/prod.yaml"):
+        with pytest.raises(SpecError, match=f"is a symlink to {outside}, outside {git_repo}"):
+            load_environment(operand, find_project(git_repo))
+
+
+def test_spec_file_symlinked_inside_the_project_is_read(project: Path) -> None:
+    (project / "shared").mkdir()
+    write_spec(project / "shared", "dev", version=4)
+    (project / "environments" / "dev.yaml").unlink()
+    (project / "environments" / "dev.yaml").symlink_to(
+        project / "shared" / "environments" / "dev.yaml"
+    )
+    assert load_environment("dev", find_project(project)).spec.version == 4

@@ -1,0 +1,184 @@
+"""The validated scalars of envctl/spec/values.py."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from envctl.spec import values
+
+
+@pytest.mark.parametrize(
+    ("spec", "pinned"),
+    [
+        ("==1.0", "1.0"),
+        ("===1.0", "1.0"),
+        ("===1.0+local", "1.0+local"),
+        ("==1.*", None),
+        (">=1.0", None),
+        ("==1.0,!=1.1", None),
+        ("*", None),
+    ],
+)
+def test_pinned_version(spec: str, pinned: str | None) -> None:
+    assert values.pinned_version(spec) == pinned
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("8Gi", 8 * 2**30),
+        ("8192Mi", 8 * 2**30),
+        ("16G", 16 * 10**9),
+        ("512M", 512 * 10**6),
+        ("4k", 4000),
+        ("1Ei", 2**60),
+        ("1E", 10**18),
+        ("1e3", 1000),
+        ("1E3", 1000),
+        ("1e+3", 1000),
+        ("2000e-3", 2),
+        ("0.5Ki", 512),
+        (".5Ki", 512),
+        ("1.", 1),
+        ("+2G", 2 * 10**9),
+        ("4000m", 4),
+        (1024, 1024),
+        (0, 0),
+    ],
+)
+def test_memory_bytes_accepts_kubernetes_quantities(raw: object, expected: int) -> None:
+    assert values.memory_bytes(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("4GB", '\'4GB\' is not a memory quantity like "8Gi", "512Mi" or "16G"; '
+         'did you mean "4Gi" or "4G"?'),
+        ("4gb", 'did you mean "4Gi" or "4G"?'),
+        ("4 Gi", 'did you mean "4Gi"?'),
+        ("4K", 'did you mean "4Ki" or "4k"?'),
+        ("4KiB", 'did you mean "4Ki"?'),
+        ("4gi", 'did you mean "4Gi"?'),
+        ("500m", '\'500m\' is not a whole number of bytes ("m" is milli); '
+         'did you mean "500Mi" or "500M"?'),
+        ("1.5", "'1.5' is not a whole number of bytes"),
+        ("1e", "not a memory quantity"),
+        ("1e1.5", "not a memory quantity"),
+        ("lots", 'not a memory quantity like "8Gi", "512Mi" or "16G"'),
+        ("-1Gi", "memory must not be negative"),
+        (-1, "memory must not be negative"),
+        ("8Ei", "more memory than an engine can take"),
+        ("1e99999", "the exponent is out of range"),
+        (True, "memory must be a quantity"),
+    ],
+)  # fmt: skip
+def test_memory_bytes_refuses_with_a_hint(raw: object, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        values.memory_bytes(raw)
+    assert message in str(info.value)
+
+
+# The Kubernetes quantity suffixes, written out here as the oracle.
+BINARY = ["Ki", "Mi", "Gi", "Ti", "Pi", "Ei"]
+DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+
+@st.composite
+def quantities(draw: st.DrawFn) -> tuple[str, Fraction]:
+    """A grammar-valid quantity and its value, computed independently of the parser."""
+    sign = draw(st.sampled_from(["", "+", "-"]))
+    whole = draw(st.text("0123456789", max_size=6))
+    fraction = draw(st.text("0123456789", max_size=4))
+    assume(whole or fraction)
+    dot = draw(st.booleans()) if whole and not fraction else True
+    number = f"{whole}.{fraction}" if dot else whole
+    value = Fraction(int(whole or "0") * 10 ** len(fraction) + int(fraction or "0"))
+    value /= 10 ** len(fraction)
+    kind = draw(st.sampled_from(["binary", "decimal", "exponent"]))
+    if kind == "binary":
+        suffix = draw(st.sampled_from(BINARY))
+        factor = Fraction(2) ** (10 * (BINARY.index(suffix) + 1))
+    elif kind == "decimal":
+        suffix = draw(st.sampled_from(sorted(DECIMAL)))
+        factor = Fraction(10) ** DECIMAL[suffix]
+    else:
+        exponent = draw(st.integers(-30, 30))
+        mark = draw(st.sampled_from(["e", "E"]))
+        plus = "+" if exponent >= 0 and draw(st.booleans()) else ""
+        suffix = f"{mark}{plus}{exponent}"
+        factor = Fraction(10) ** exponent
+    return f"{sign}{number}{suffix}", (-value if sign == "-" else value) * factor
+
+
+@given(quantities())
+def test_quantity_parses_every_grammar_valid_quantity(case: tuple[str, Fraction]) -> None:
+    text, value = case
+    assert values.quantity(text) == value
+
+
+@given(quantities())
+def test_memory_bytes_format_round_trip(case: tuple[str, Fraction]) -> None:
+    text, value = case
+    assume(value.denominator == 1 and 0 <= value <= values.MAX_MEMORY)
+    parsed = values.memory_bytes(text)
+    assert parsed == value
+    assert values.memory_bytes(values.format_bytes(parsed)) == parsed
+
+
+@given(st.integers(0, values.MAX_MEMORY))
+def test_format_bytes_parses_back(count: int) -> None:
+    assert values.memory_bytes(values.format_bytes(count)) == count
+
+
+@given(st.integers(0, 10**6), st.text("kKmMgGtTpPeEiIbBnNuUxX", min_size=1, max_size=3))
+def test_memory_bytes_refuses_invalid_suffixes(number: int, suffix: str) -> None:
+    assume(suffix not in {*BINARY, *DECIMAL})
+    with pytest.raises(ValueError):
+        values.memory_bytes(f"{number}{suffix}")
+
+
+@given(st.integers(1, 10**6), st.sampled_from([*BINARY, *DECIMAL]))
+def test_memory_bytes_refuses_a_space_before_the_suffix(number: int, suffix: str) -> None:
+    assume(suffix)
+    with pytest.raises(ValueError, match="not a memory quantity"):
+        values.memory_bytes(f"{number} {suffix}")
+
+
+@pytest.mark.parametrize(
+    "raw", ["/predict", "/health", "/v1/models/churn:predict", "/health?deep=1&x=%20y", "/"]
+)
+def test_url_path_accepts_absolute_paths(raw: str) -> None:
+    assert values.url_path(raw) == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("@169.254.169.254/latest/meta-data", "is not an absolute URL path like '/predict'"),
+        ("/@169.254.169.254/x", "is not an absolute URL path"),
+        ("//evil.example/x", "is not an absolute URL path"),
+        ("http://evil.example/x", "is not an absolute URL path"),
+        ("predict", "is not an absolute URL path"),
+        ("", "is not an absolute URL path"),
+        ("/a\\b", "is not an absolute URL path"),
+        ("/a b", "is not an absolute URL path"),
+        ("/a\tb", "is not an absolute URL path"),
+        ("/a\x7f", "is not an absolute URL path"),
+        ("/predict\n", "is not an absolute URL path"),
+        ("/a#fragment", "is not an absolute URL path"),
+        ("/a?b=@c", "is not an absolute URL path"),
+        ("/%zz", "is not an absolute URL path"),
+        ("/a/../admin", "may not contain '..' segments"),
+        ("/a/%2E%2e/admin", "may not contain '..' segments"),
+        ("/..?x=1", "may not contain '..' segments"),
+    ],
+)
+def test_url_path_refuses(raw: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        values.url_path(raw)
+    assert message in str(info.value)
