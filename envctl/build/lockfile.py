@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from envctl.errors import ExternalError, InputError
 from envctl.spec.loading import Environment, Project, display_path
 from envctl.spec.model import Spec
+from envctl.tools import Completed, run_tool
 
 LOCK_FORMAT = 1
 _HEADER = "# envctl-lock"
@@ -296,8 +296,8 @@ def _compile(spec: Spec, work: Path, previous: str | None, upgrade: list[str] | 
         # uv keeps the versions already in the output file unless told to upgrade.
         output.write_text(previous, encoding="utf-8")
     proc = _run_uv(uv_command(spec, requirements, output, upgrade), work)
-    if proc.returncode != 0:
-        raise resolution_error(proc.stderr, spec)
+    if not proc.ok:
+        raise resolution_error(proc.stderr_text, spec)
     return output.read_text(encoding="utf-8")
 
 
@@ -333,16 +333,11 @@ def uv_command(
     return cmd
 
 
-def _run_uv(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run_uv(cmd: list[str], cwd: Path) -> Completed:
     # uv would try to download a managed interpreter for --python-version when the
     # host lacks it; resolving needs none, so never let it reach for the network.
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
-    try:
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, check=False)
-    except OSError as exc:
-        raise ExternalError(
-            f"cannot run uv ({cmd[0]}): {exc.strerror}; reinstall envctl (uv is a dependency)"
-        ) from None
+    env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+    return run_tool(cmd, cwd=cwd, env=env, fix="reinstall envctl (uv is a dependency)")
 
 
 _NO_WHEEL = re.compile(r"Because (?P<pkg>[A-Za-z0-9._-]+)(==\S+)? has no usable wheels")

@@ -9,21 +9,18 @@ so an interrupted download never leaves a half-written entry behind.
 
 from __future__ import annotations
 
-from envctl.progress import Progress
-
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from envctl.errors import ExternalError, InputError
 from envctl.build.lockfile import Lock, LockEntry, pip_platforms
-
+from envctl.errors import ExternalError, InputError
+from envctl.progress import Progress
+from envctl.tools import run_tool
 
 
 @dataclass(frozen=True)
@@ -119,18 +116,17 @@ def pip_command(requirements: Path, dest: Path, lock: Lock) -> list[str]:
 
 def _pip_download(requirements: Path, dest: Path, lock: Lock, on_line: Progress | None) -> None:
     cmd = pip_command(requirements, dest, lock)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line.rstrip())
-        if on_line:
-            on_line(line.rstrip())
-    if proc.wait() != 0:
+    proc = run_tool(cmd, on_line=on_line or _ignore, fix="check the Python envctl runs with")
+    if not proc.ok:
+        lines = [line.rstrip() for line in proc.stdout_text.splitlines()]
         last = next((ln for ln in reversed(lines) if ln.strip()), "no output")
         raise ExternalError(
             f"downloading wheels for {lock.platform} failed: {last}", details=lines[-20:]
         )
+
+
+def _ignore(line: str) -> None:
+    pass
 
 
 def _admit(path: Path, entries: list[LockEntry], root: Path) -> None:
