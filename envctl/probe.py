@@ -18,6 +18,7 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from envctl import platforms
 from envctl.errors import EngineError
 
 PROBE_TIMEOUT = 60.0
@@ -27,16 +28,6 @@ VENV_PYTHON = "/opt/venv/bin/python"
 LABEL_PREFIX = "dev.envctl."
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
-
-_MACHINES = {
-    "x86_64": "linux/amd64",
-    "amd64": "linux/amd64",
-    "aarch64": "linux/arm64",
-    "arm64": "linux/arm64",
-    "armv7l": "linux/arm/v7",
-    "ppc64le": "linux/ppc64le",
-    "s390x": "linux/s390x",
-}
 
 # Runs inside the image with whatever Python it has (3.8+): standard library
 # only, one JSON document on stdout. dpkg's status file is cut down to the three
@@ -118,7 +109,7 @@ def local() -> Reality:
         executable=sys.executable,
         distributions=normalise_distributions(pairs),
         os=os_name(_first_text(OS_RELEASE_FILES)) or _kernel_name(),
-        platform=_MACHINES.get(host_platform.machine().lower()),
+        platform=platforms.of_machine(host_platform.machine()),
         system_packages=parse_dpkg_status(status) if status is not None else None,
     )
 
@@ -184,7 +175,7 @@ def reality_from_probe(label: str, stdout: str, attrs: Mapping[str, Any]) -> Rea
         executable=str(data.get("executable") or ""),
         distributions=normalise_distributions(pairs),
         os=os_name(data.get("os_release")),
-        platform=_image_platform(attrs) or _MACHINES.get(str(data.get("machine", "")).lower()),
+        platform=_image_platform(attrs) or platforms.of_machine(str(data.get("machine", ""))),
         system_packages=parse_dpkg_status(status) if isinstance(status, str) else None,
         labels={str(k): str(v) for k, v in (config.get("Labels") or {}).items()},
         image_id=str(attrs.get("Id") or "") or None,

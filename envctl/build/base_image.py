@@ -3,23 +3,17 @@ asked of the engine with networking off."""
 
 from __future__ import annotations
 
+from envctl import platforms
 from envctl.errors import EngineError
 
 PROBE_TIMEOUT = 120.0
-_ARCH = {
-    "linux/amd64": "amd64",
-    "linux/arm64": "arm64",
-    "linux/arm/v7": "arm",
-    "linux/ppc64le": "ppc64le",
-    "linux/s390x": "s390x",
-}
 
 
 def check_platform(base: str, platform: str) -> None:
     from envctl import engine
 
     arch = str(engine.inspect_image(base).get("Architecture") or "")
-    if arch and _ARCH.get(platform) not in (None, arch):
+    if arch and arch != platforms.target(platform).arch:
         raise EngineError(
             f"base image {base} is {arch} but the spec's platform is "
             f"{platform}; the wheels would not run there"

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from envctl import platforms
 from envctl.errors import ExternalError, InputError
 from envctl.spec.loading import Environment, Project, display_path
 from envctl.spec.model import Spec
@@ -25,14 +26,6 @@ from envctl.tools import Completed, run_tool
 
 LOCK_FORMAT = 1
 _HEADER = "# envctl-lock"
-# platform -> (uv --python-platform, pip platform tag arch). The glibc floor
-# (2.28) is what uv calls "manylinux_2_28": any Debian/Ubuntu base newer than
-# buster satisfies it.
-_PLATFORMS = {
-    "linux/amd64": ("x86_64-manylinux_2_28", "x86_64"),
-    "linux/arm64": ("aarch64-manylinux_2_28", "aarch64"),
-}
-GLIBC_FLOOR = 28
 _REQ_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>\S+)")
 _HASH = re.compile(r"--hash=sha256:(?P<hex>[0-9a-f]{64})")
 _HEADER_FIELD = re.compile(r"^# (?P<key>[a-z-]+): (?P<value>\S+)$")
@@ -91,28 +84,12 @@ class LockResult:
 # ---- pure parts --------------------------------------------------------------
 
 
-def uv_platform(platform: str) -> str:
+def lock_target(platform: str) -> platforms.Platform:
+    """The platform table's entry for a spec's or a lock header's platform."""
     try:
-        return _PLATFORMS[platform][0]
-    except KeyError:
-        raise InputError(
-            f"locking for {platform} is not supported yet; use one of {', '.join(_PLATFORMS)}"
-        ) from None
-
-
-def pip_platforms(platform: str) -> list[str]:
-    """Every manylinux tag a glibc-2.28 `platform` accepts, newest first, for
-    `pip download --platform` (pip does not expand manylinux_x_y tags itself)."""
-    uv_platform(platform)
-    arch = _PLATFORMS[platform][1]
-    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(GLIBC_FLOOR, 4, -1)]
-    legacy = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
-    tags += [
-        f"{alias}_{arch}"
-        for alias, minor in legacy.items()
-        if arch == "x86_64" or alias == "manylinux2014"
-    ]
-    return tags
+        return platforms.target(platform)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def input_hash(spec: Spec) -> str:
@@ -319,7 +296,7 @@ def uv_command(
         "--python-version",
         spec.python,
         "--python-platform",
-        uv_platform(spec.image.platform),
+        lock_target(spec.image.platform).uv_platform,
         "--no-header",
         "--only-binary",
         ":all:",

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from envctl.build.lockfile import Lock, LockEntry, pip_platforms
+from envctl.build.lockfile import Lock, LockEntry, lock_target
 from envctl.errors import ExternalError, InputError
 from envctl.progress import Progress
 from envctl.tools import run_tool
@@ -109,7 +109,7 @@ def pip_command(requirements: Path, dest: Path, lock: Lock) -> list[str]:
         "-r",
         str(requirements),
     ]
-    for tag in pip_platforms(lock.platform):
+    for tag in lock_target(lock.platform).pip_platforms:
         cmd += ["--platform", tag]
     return cmd
 

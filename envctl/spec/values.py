@@ -13,6 +13,8 @@ from decimal import Decimal, InvalidOperation
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from envctl import platforms
+
 _PEP508_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
 _EXTRAS = re.compile(r"^(?P<name>[^\[\]]+)(\[(?P<extras>[A-Za-z0-9._,-]+)\])?$")
 # OCI reference: [host[:port]/]path[:tag][@algo:hex]
@@ -24,7 +26,6 @@ _IMAGE_REF = re.compile(
 )
 _APT_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
 _PYTHON = re.compile(r"^3\.[0-9]{1,2}(\.[0-9]{1,3})?$")
-_PLATFORM = re.compile(r"^linux/(amd64|arm64|arm/v7|ppc64le|s390x)$")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]*$")
 _ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SAFE_TEXT = re.compile(r"^[^\x00-\x1f\x7f]*$")
@@ -136,9 +137,8 @@ def python_version(raw: object) -> str:
 
 
 def platform(raw: str) -> str:
-    if not _PLATFORM.match(raw):
-        raise ValueError(f"{raw!r} is not a platform like 'linux/amd64' or 'linux/arm64'")
-    return raw
+    """A platform of envctl's table: one that locks, wheels and the base-image check know."""
+    return platforms.target(raw).name
 
 
 def word(raw: str, what: str) -> str:
