@@ -9,23 +9,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from envctl.spec import values
-from envctl.errors import InputError
+from envctl import registry as reg
 from envctl.build.lockfile import Lock
-from envctl.spec.loading import Environment
 from envctl.build.render import LOCK_IN_CONTEXT, ModelSource
+from envctl.errors import InputError
+from envctl.spec import values
+from envctl.spec.loading import Environment
 
 LABEL_PREFIX = "dev.envctl."
-_SEMVER = re.compile(
-    r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
-    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
-)
 
 
 @dataclass(frozen=True)
@@ -84,11 +80,11 @@ def push_ref(tag: str, registry: str | None) -> str | None:
 
 
 def parse_model_ref(operand: str) -> tuple[str, str]:
-    """`churn@v1.3.0` (or `churn@1.3.0`) -> ("churn", "v1.3.0")."""
-    name, at, version = operand.partition("@")
-    if not at or not name or not _SEMVER.match(version):
+    """`churn@v1.3.0` -> ("churn", "v1.3.0"), versions read as the registry reads them."""
+    name, version = reg.split_version_ref(operand)
+    if not name or version is None:
         raise InputError(f"{operand!r} is not a model version like churn@v1.3.0")
-    return name, version if version.startswith("v") else f"v{version}"
+    return name, version
 
 
 def labels(
