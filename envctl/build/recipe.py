@@ -14,11 +14,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from envctl import image_ref
 from envctl import registry as reg
 from envctl.build.lockfile import Lock
 from envctl.build.render import LOCK_IN_CONTEXT, ModelSource
 from envctl.errors import InputError
-from envctl.spec import values
 from envctl.spec.loading import Environment
 
 LABEL_PREFIX = "dev.envctl."
@@ -51,7 +51,8 @@ def fingerprint(
 def repository(env: Environment) -> str:
     """Where the image is tagged: the spec's image.repository, else envctl/<env>."""
     repo = env.spec.image.repository or f"envctl/{env.name}"
-    if values.image_digest(repo) or _has_tag(repo):
+    parsed = _parsed(repo)
+    if parsed.tag or parsed.digest:
         raise InputError(
             f"image.repository {repo!r} must not carry a tag or digest; "
             "envctl tags images by fingerprint"
@@ -59,8 +60,11 @@ def repository(env: Environment) -> str:
     return repo
 
 
-def _has_tag(ref: str) -> bool:
-    return ":" in ref.rsplit("/", 1)[-1]
+def _parsed(ref: str) -> image_ref.ImageRef:
+    try:
+        return image_ref.parse(ref)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def image_tag(env: Environment, fp: str, model: ModelSource | None = None) -> str:
@@ -71,8 +75,7 @@ def image_tag(env: Environment, fp: str, model: ModelSource | None = None) -> st
 def push_ref(tag: str, registry: str | None) -> str | None:
     """Where `tag` is pushed: as is when it names a registry host, else under
     envctl.yaml's `registry`; None when neither says where."""
-    first = tag.split("/", 1)[0]
-    if "/" in tag and ("." in first or ":" in first or first == "localhost"):
+    if _parsed(tag).host:
         return tag
     if registry:
         return f"{registry.rstrip('/')}/{tag}"

@@ -13,17 +13,11 @@ from decimal import Decimal, InvalidOperation
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
+from envctl import image_ref as refs
 from envctl import platforms
 
 _PEP508_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
 _EXTRAS = re.compile(r"^(?P<name>[^\[\]]+)(\[(?P<extras>[A-Za-z0-9._,-]+)\])?$")
-# OCI reference: [host[:port]/]path[:tag][@algo:hex]
-_IMAGE_REF = re.compile(
-    r"^(?:(?P<host>[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?)/)?"
-    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
 _APT_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
 _PYTHON = re.compile(r"^3\.[0-9]{1,2}(\.[0-9]{1,3})?$")
 _WORD = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -103,17 +97,21 @@ def pinned_version(spec: str) -> str | None:
 
 
 def image_ref(raw: str) -> str:
-    if not _IMAGE_REF.match(raw):
+    try:
+        refs.parse(raw)
+    except ValueError:
         raise ValueError(
             f"{raw!r} is not an image reference like 'python:3.11-slim' or "
             "'registry:5000/team/img@sha256:<64 hex>'"
-        )
+        ) from None
     return raw
 
 
 def image_digest(ref: str) -> str | None:
-    match = _IMAGE_REF.match(ref)
-    return match["digest"] if match else None
+    try:
+        return refs.parse(ref).digest
+    except ValueError:
+        return None
 
 
 def apt_package(raw: str) -> str:
