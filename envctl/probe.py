@@ -229,13 +229,19 @@ def os_name(text: str | None) -> str | None:
 
 def parse_dpkg_status(text: str) -> tuple[str, ...]:
     """Installed Debian packages as sorted `name=version` from dpkg's status file."""
-    found: list[str] = []
+    return tuple(sorted(f"{name}={version}" for name, version in dpkg_installed(text)))
+
+
+def dpkg_installed(text: str) -> list[tuple[str, str]]:
+    """(name, version) of every installed package in text of dpkg's status format:
+    the status file itself, or `dpkg-query -f` output written in that format."""
+    found: list[tuple[str, str]] = []
     for paragraph in text.split("\n\n"):
         fields = dict(_field(line) for line in paragraph.splitlines() if ":" in line)
         name, version = fields.get("Package"), fields.get("Version")
         if name and version and fields.get("Status", "").endswith(" installed"):
-            found.append(f"{name}={version}")
-    return tuple(sorted(found))
+            found.append((name, version))
+    return found
 
 
 def _field(line: str) -> tuple[str, str]:
