@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from envctl.build.installer import WheelTarget, pip_argv
 from envctl.build.lockfile import Lock, LockEntry, lock_target
 from envctl.errors import ExternalError, InputError
 from envctl.progress import Progress
@@ -88,30 +89,10 @@ def pip_command(requirements: Path, dest: Path, lock: Lock) -> list[str]:
         raise InputError(
             f"{lock.path.name} has no python/platform header; re-create it with envctl lock"
         )
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--only-binary=:all:",
-        "--no-deps",
-        "--require-hashes",
-        "--no-cache-dir",
-        "--disable-pip-version-check",
-        "--progress-bar",
-        "off",
-        "--implementation",
-        "cp",
-        "--python-version",
-        lock.python,
-        "--dest",
-        str(dest),
-        "-r",
-        str(requirements),
-    ]
-    for tag in lock_target(lock.platform).pip_platforms:
-        cmd += ["--platform", tag]
-    return cmd
+    target = WheelTarget(lock.python, lock_target(lock.platform))
+    return pip_argv(
+        sys.executable, requirements=str(requirements), wheels=str(dest), download_for=target
+    )
 
 
 def _pip_download(requirements: Path, dest: Path, lock: Lock, on_line: Progress | None) -> None:
