@@ -107,5 +107,3 @@ def model_archive(project: Project, model: ModelSource) -> bytes:
                 f"({model.commit[:12]}); check models.{model.name}.path"
             ) from None
         return out.read_bytes()
-
-
