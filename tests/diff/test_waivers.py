@@ -63,7 +63,7 @@ def near_rules(draw: st.DrawFn, finding: Finding) -> WaiverRule:
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(FINDING.flatmap(lambda f: st.tuples(st.just(f), st.lists(near_rules(f), max_size=4))))
 def test_a_finding_is_waived_by_a_live_matching_waiver_only(
     case: tuple[Finding, list[WaiverRule]],

@@ -23,11 +23,12 @@ from envctl.registry import (
 )
 
 ALNUM = "abcXYZ0189"
-NAME = st.builds(
+# GTO's name: starts and ends with a letter or digit; '-', '_', '/' only inside.
+NAME = st.sampled_from(ALNUM) | st.builds(
     lambda first, middle, last: first + middle + last,
     st.sampled_from(ALNUM),
     st.text(ALNUM + "-_/", max_size=6),
-    st.sampled_from(["", *ALNUM]),
+    st.sampled_from(ALNUM),
 )
 MODEL = st.builds(
     lambda folder, name: f"{folder}:{name}" if folder else name,
