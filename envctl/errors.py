@@ -110,6 +110,10 @@ class GitError(ExternalError):
     kind = "git"
 
 
+class ToolError(ExternalError):
+    """An external program (git, uv, pip) could not be started or did not finish in time."""
+
+
 class AwaitingApproval(EnvctlError):
     """Not a failure: everything passed but the approvals gate (exit 5)."""
 

@@ -20,6 +20,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from envctl.errors import EngineError, InputError
+from envctl.oci import platforms
 
 PROBE_TIMEOUT = 60.0
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
@@ -28,16 +29,6 @@ VENV_PYTHON = "/opt/venv/bin/python"
 LABEL_PREFIX = "dev.envctl."
 BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
-
-_MACHINES = {
-    "x86_64": "linux/amd64",
-    "amd64": "linux/amd64",
-    "aarch64": "linux/arm64",
-    "arm64": "linux/arm64",
-    "armv7l": "linux/arm/v7",
-    "ppc64le": "linux/ppc64le",
-    "s390x": "linux/s390x",
-}
 
 # Runs inside the image with whatever Python it has (3.8+): standard library
 # only, one JSON document on stdout. dpkg's status file is cut down to the three
@@ -144,24 +135,23 @@ def is_own_interpreter(exe: Path) -> bool:
 
 
 def _interpreter(exe: Path, timeout: float) -> Reality:
-    import subprocess
+    from envctl.errors import ToolError
+    from envctl.tools import run_tool
 
     try:
-        done = subprocess.run(
+        done = run_tool(
             [str(exe), "-I", "-c", PROBE_SCRIPT],
-            capture_output=True,
-            text=True,
             timeout=timeout,
-            check=False,
+            fix="give --python a working Python 3.8+ executable",
         )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise InputError(f"could not run {exe}: {exc}") from None
-    if done.returncode != 0:
+    except ToolError as exc:
+        raise InputError(exc.message) from None
+    if not done.ok:
         raise InputError(
             f"probing {exe} failed (exit {done.returncode}): "
-            f"{_last_line(done.stderr) or 'no output'}; it must be Python 3.8 or newer"
+            f"{_last_line(done.stderr_text) or 'no output'}; it must be Python 3.8 or newer"
         )
-    return replace(reality_from_probe("local", done.stdout, {}), executable=str(exe))
+    return replace(reality_from_probe("local", done.stdout_text, {}), executable=str(exe))
 
 
 def _own() -> Reality:
@@ -176,7 +166,7 @@ def _own() -> Reality:
         executable=sys.executable,
         distributions=normalise_distributions(pairs),
         os=os_name(_first_text(OS_RELEASE_FILES)) or _kernel_name(),
-        platform=_MACHINES.get(host_platform.machine().lower()),
+        platform=platforms.of_machine(host_platform.machine()),
         system_packages=parse_dpkg_status(status) if status is not None else None,
     )
 
@@ -242,7 +232,7 @@ def reality_from_probe(label: str, stdout: str, attrs: Mapping[str, Any]) -> Rea
         executable=str(data.get("executable") or ""),
         distributions=normalise_distributions(pairs),
         os=os_name(data.get("os_release")),
-        platform=_image_platform(attrs) or _MACHINES.get(str(data.get("machine", "")).lower()),
+        platform=_image_platform(attrs) or platforms.of_machine(str(data.get("machine", ""))),
         system_packages=parse_dpkg_status(status) if isinstance(status, str) else None,
         labels={str(k): str(v) for k, v in (config.get("Labels") or {}).items()},
         image_id=str(attrs.get("Id") or "") or None,
@@ -296,13 +286,19 @@ def os_name(text: str | None) -> str | None:
 
 def parse_dpkg_status(text: str) -> tuple[str, ...]:
     """Installed Debian packages as sorted `name=version` from dpkg's status file."""
-    found: list[str] = []
+    return tuple(sorted(f"{name}={version}" for name, version in dpkg_installed(text)))
+
+
+def dpkg_installed(text: str) -> list[tuple[str, str]]:
+    """(name, version) of every installed package in text of dpkg's status format:
+    the status file itself, or `dpkg-query -f` output written in that format."""
+    found: list[tuple[str, str]] = []
     for paragraph in text.split("\n\n"):
         fields = dict(_field(line) for line in paragraph.splitlines() if ":" in line)
         name, version = fields.get("Package"), fields.get("Version")
         if name and version and fields.get("Status", "").endswith(" installed"):
-            found.append(f"{name}={version}")
-    return tuple(sorted(found))
+            found.append((name, version))
+    return found
 
 
 def _field(line: str) -> tuple[str, str]:

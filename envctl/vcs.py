@@ -9,15 +9,14 @@ InputError here, message first.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from envctl.errors import GitError, InputError, PushRejected, TagExists
+from envctl.errors import GitError, InputError, PushRejected, TagExists, ToolError
+from envctl.tools import Completed, run_tool
 
 
 def toplevel(path: Path) -> Path:
@@ -35,17 +34,13 @@ def common_dir(root: Path) -> Path:
     return (root / run(root, "rev-parse", "--git-common-dir").strip()).resolve()
 
 
-def _git_bytes(
-    root: Path, *args: str, input: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
+def _git_bytes(root: Path, *args: str, input: bytes | None = None) -> Completed:
     # C locale: stderr is matched against git's English messages.
-    env = {**os.environ, "LC_ALL": "C", "LANGUAGE": "C"}
+    env = {"LC_ALL": "C", "LANGUAGE": "C"}
     try:
-        return subprocess.run(
-            ["git", *args], cwd=root, input=input, capture_output=True, env=env, check=False
-        )
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH; install git") from None
+        return run_tool(["git", *args], cwd=root, env=env, input=input, fix="install git")
+    except ToolError as exc:
+        raise GitError(exc.message) from None
 
 
 def _git_text(root: Path, *args: str, input: str | None = None) -> tuple[int, str, str]:

@@ -4,22 +4,23 @@ asked of the engine with networking off."""
 from __future__ import annotations
 
 from envctl.errors import EngineError
+from envctl.oci import platforms
+from envctl.probe import dpkg_installed
 
 PROBE_TIMEOUT = 120.0
-_ARCH = {
-    "linux/amd64": "amd64",
-    "linux/arm64": "arm64",
-    "linux/arm/v7": "arm",
-    "linux/ppc64le": "ppc64le",
-    "linux/s390x": "s390x",
-}
+# dpkg's database written in its status file's format, so the probe's parser reads it.
+DPKG_QUERY = [
+    "dpkg-query",
+    "-W",
+    "-f=Package: ${Package}\nVersion: ${Version}\nStatus: ${Status}\n\n",
+]
 
 
 def check_platform(base: str, platform: str) -> None:
     from envctl import engine
 
     arch = str(engine.inspect_image(base).get("Architecture") or "")
-    if arch and _ARCH.get(platform) not in (None, arch):
+    if arch and arch != platforms.target(platform).arch:
         raise EngineError(
             f"base image {base} is {arch} but the spec's platform is "
             f"{platform}; the wheels would not run there"
@@ -33,20 +34,9 @@ def missing_system_packages(base: str, wanted: list[str]) -> list[str]:
         return []
     from envctl import engine
 
-    result = engine.run(
-        base, ["dpkg-query", "-W", "-f=${Package}\t${Version}\t${Status}\n"], timeout=PROBE_TIMEOUT
-    )
-    installed = parse_dpkg(result.stdout) if result.ok else {}
+    result = engine.run(base, DPKG_QUERY, timeout=PROBE_TIMEOUT)
+    installed = dict(dpkg_installed(result.stdout)) if result.ok else {}
     return [p for p in sorted(set(wanted)) if not is_installed(p, installed)]
-
-
-def parse_dpkg(text: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) == 3 and parts[2].endswith(" installed"):
-            out[parts[0].split(":", 1)[0]] = parts[1]
-    return out
 
 
 def is_installed(requested: str, installed: dict[str, str]) -> bool:

@@ -13,27 +13,20 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from envctl.errors import ExternalError, InputError
+from envctl.oci import platforms
 from envctl.output.build import LockDocument
 from envctl.spec.loading import Environment, Project, display_path
 from envctl.spec.model import Spec
+from envctl.tools import Completed, run_tool
 
 LOCK_FORMAT = 1
 _HEADER = "# envctl-lock"
-# platform -> (uv --python-platform, pip platform tag arch). The glibc floor
-# (2.28) is what uv calls "manylinux_2_28": any Debian/Ubuntu base newer than
-# buster satisfies it.
-_PLATFORMS = {
-    "linux/amd64": ("x86_64-manylinux_2_28", "x86_64"),
-    "linux/arm64": ("aarch64-manylinux_2_28", "aarch64"),
-}
-GLIBC_FLOOR = 28
 _REQ_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>\S+)")
 _HASH = re.compile(r"--hash=sha256:(?P<hex>[0-9a-f]{64})")
 _HEADER_FIELD = re.compile(r"^# (?P<key>[a-z-]+): (?P<value>\S+)$")
@@ -91,28 +84,12 @@ class LockResult:
 # ---- pure parts --------------------------------------------------------------
 
 
-def uv_platform(platform: str) -> str:
+def lock_target(platform: str) -> platforms.Platform:
+    """The platform table's entry for a spec's or a lock header's platform."""
     try:
-        return _PLATFORMS[platform][0]
-    except KeyError:
-        raise InputError(
-            f"locking for {platform} is not supported yet; use one of {', '.join(_PLATFORMS)}"
-        ) from None
-
-
-def pip_platforms(platform: str) -> list[str]:
-    """Every manylinux tag a glibc-2.28 `platform` accepts, newest first, for
-    `pip download --platform` (pip does not expand manylinux_x_y tags itself)."""
-    uv_platform(platform)
-    arch = _PLATFORMS[platform][1]
-    tags = [f"manylinux_2_{minor}_{arch}" for minor in range(GLIBC_FLOOR, 4, -1)]
-    legacy = {"manylinux2014": 17, "manylinux2010": 12, "manylinux1": 5}
-    tags += [
-        f"{alias}_{arch}"
-        for alias, minor in legacy.items()
-        if arch == "x86_64" or alias == "manylinux2014"
-    ]
-    return tags
+        return platforms.target(platform)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def input_hash(spec: Spec) -> str:
@@ -296,8 +273,8 @@ def _compile(spec: Spec, work: Path, previous: str | None, upgrade: list[str] | 
         # uv keeps the versions already in the output file unless told to upgrade.
         output.write_text(previous, encoding="utf-8")
     proc = _run_uv(uv_command(spec, requirements, output, upgrade), work)
-    if proc.returncode != 0:
-        raise resolution_error(proc.stderr, spec)
+    if not proc.ok:
+        raise resolution_error(proc.stderr_text, spec)
     return output.read_text(encoding="utf-8")
 
 
@@ -319,7 +296,7 @@ def uv_command(
         "--python-version",
         spec.python,
         "--python-platform",
-        uv_platform(spec.image.platform),
+        lock_target(spec.image.platform).uv_platform,
         "--no-header",
         "--only-binary",
         ":all:",
@@ -333,16 +310,11 @@ def uv_command(
     return cmd
 
 
-def _run_uv(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+def _run_uv(cmd: list[str], cwd: Path) -> Completed:
     # uv would try to download a managed interpreter for --python-version when the
     # host lacks it; resolving needs none, so never let it reach for the network.
-    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
-    try:
-        return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, check=False)
-    except OSError as exc:
-        raise ExternalError(
-            f"cannot run uv ({cmd[0]}): {exc.strerror}; reinstall envctl (uv is a dependency)"
-        ) from None
+    env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+    return run_tool(cmd, cwd=cwd, env=env, fix="reinstall envctl (uv is a dependency)")
 
 
 _NO_WHEEL = re.compile(r"Because (?P<pkg>[A-Za-z0-9._-]+)(==\S+)? has no usable wheels")

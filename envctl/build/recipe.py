@@ -9,23 +9,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from envctl import registry as reg
 from envctl.build.lockfile import Lock
 from envctl.build.render import LOCK_IN_CONTEXT, ModelSource
 from envctl.errors import InputError
-from envctl.spec import values
+from envctl.oci import image_ref
 from envctl.spec.loading import Environment
 
 LABEL_PREFIX = "dev.envctl."
-_SEMVER = re.compile(
-    r"^v?(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)"
-    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$"
-)
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,8 @@ def fingerprint(
 def repository(env: Environment) -> str:
     """Where the image is tagged: the spec's image.repository, else envctl/<env>."""
     repo = env.spec.image.repository or f"envctl/{env.name}"
-    if values.image_digest(repo) or _has_tag(repo):
+    parsed = _parsed(repo)
+    if parsed.tag or parsed.digest:
         raise InputError(
             f"image.repository {repo!r} must not carry a tag or digest; "
             "envctl tags images by fingerprint"
@@ -63,8 +60,11 @@ def repository(env: Environment) -> str:
     return repo
 
 
-def _has_tag(ref: str) -> bool:
-    return ":" in ref.rsplit("/", 1)[-1]
+def _parsed(ref: str) -> image_ref.ImageRef:
+    try:
+        return image_ref.parse(ref)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
 
 
 def image_tag(env: Environment, fp: str, model: ModelSource | None = None) -> str:
@@ -75,8 +75,7 @@ def image_tag(env: Environment, fp: str, model: ModelSource | None = None) -> st
 def push_ref(tag: str, registry: str | None) -> str | None:
     """Where `tag` is pushed: as is when it names a registry host, else under
     envctl.yaml's `registry`; None when neither says where."""
-    first = tag.split("/", 1)[0]
-    if "/" in tag and ("." in first or ":" in first or first == "localhost"):
+    if _parsed(tag).host:
         return tag
     if registry:
         return f"{registry.rstrip('/')}/{tag}"
@@ -84,11 +83,11 @@ def push_ref(tag: str, registry: str | None) -> str | None:
 
 
 def parse_model_ref(operand: str) -> tuple[str, str]:
-    """`churn@v1.3.0` (or `churn@1.3.0`) -> ("churn", "v1.3.0")."""
-    name, at, version = operand.partition("@")
-    if not at or not name or not _SEMVER.match(version):
+    """`churn@v1.3.0` -> ("churn", "v1.3.0"), versions read as the registry reads them."""
+    name, version = reg.split_version_ref(operand)
+    if not name or version is None:
         raise InputError(f"{operand!r} is not a model version like churn@v1.3.0")
-    return name, version if version.startswith("v") else f"v{version}"
+    return name, version
 
 
 def labels(

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envctl.build.installer import pip_argv
 from envctl.errors import InputError
 from envctl.spec import values
 
@@ -182,21 +183,9 @@ def template_context(
 
 
 def pip_install_argv() -> list[str]:
-    return [
-        f"{VENV}/bin/python",
-        "-m",
-        "pip",
-        "install",
-        "--no-index",
-        "--no-deps",
-        "--require-hashes",
-        "--no-cache-dir",
-        "--disable-pip-version-check",
-        "--find-links",
-        WHEELS_DIR,
-        "-r",
-        f"/tmp/envctl/{LOCK_IN_CONTEXT}",
-    ]
+    return pip_argv(
+        f"{VENV}/bin/python", requirements=f"/tmp/envctl/{LOCK_IN_CONTEXT}", wheels=WHEELS_DIR
+    )
 
 
 def _model_context(model: ModelSource | None) -> dict[str, Any] | None:

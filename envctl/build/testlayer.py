@@ -12,16 +12,30 @@ import hashlib
 import tempfile
 from pathlib import Path
 
+from envctl.build.installer import pip_argv
+from envctl.build.render import LOCK_IN_CONTEXT, VENV, dockerfile_json
 from envctl.spec.loading import Environment
 from envctl.spec.model import TestsGate
 
-_DOCKERFILE = """\
-FROM {image}
-COPY ["requirements.lock", "/tmp/envctl-tests/requirements.lock"]
-COPY ["wheels/", "/tmp/envctl-tests/wheels/"]
-RUN ["/bin/sh", "-c", "/opt/venv/bin/python -m pip --version >/dev/null 2>&1 || /opt/venv/bin/python -m ensurepip --default-pip >/dev/null"]
-RUN ["/opt/venv/bin/python", "-m", "pip", "install", "--no-index", "--no-deps", "--require-hashes", "--no-cache-dir", "--disable-pip-version-check", "--find-links", "/tmp/envctl-tests/wheels", "-r", "/tmp/envctl-tests/requirements.lock"]
-"""
+_WORK = "/tmp/envctl-tests"
+_PYTHON = f"{VENV}/bin/python"
+# The target image's venv may have had pip removed; ensurepip brings it back here only.
+_ENSURE_PIP = (
+    f"{_PYTHON} -m pip --version >/dev/null 2>&1 || {_PYTHON} -m ensurepip --default-pip >/dev/null"
+)
+
+
+def dockerfile(image_id: str) -> str:
+    """The test layer: the lock's wheels installed offline above `image_id`."""
+    install = pip_argv(_PYTHON, requirements=f"{_WORK}/{LOCK_IN_CONTEXT}", wheels=f"{_WORK}/wheels")
+    lines = [
+        f"FROM {image_id}",
+        f"COPY {dockerfile_json([LOCK_IN_CONTEXT, f'{_WORK}/{LOCK_IN_CONTEXT}'])}",
+        f"COPY {dockerfile_json(['wheels/', f'{_WORK}/wheels/'])}",
+        f"RUN {dockerfile_json(['/bin/sh', '-c', _ENSURE_PIP])}",
+        f"RUN {dockerfile_json(install)}",
+    ]
+    return "".join(f"{line}\n" for line in lines)
 
 
 def test_image(env: Environment, image: str, gate: TestsGate) -> str:
@@ -42,7 +56,7 @@ def test_image(env: Environment, image: str, gate: TestsGate) -> str:
     if engine.image_exists(tag):
         return tag
     files = recipe.context_files(
-        _DOCKERFILE.format(image=image_id), lock, [w.path for w in wheels.fetch(lock)], None
+        dockerfile(image_id), lock, [w.path for w in wheels.fetch(lock)], None
     )
     engine.build(
         recipe.context_tar(files),

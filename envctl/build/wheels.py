@@ -12,15 +12,16 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from envctl.build.lockfile import Lock, LockEntry, pip_platforms
+from envctl.build.installer import WheelTarget, pip_argv
+from envctl.build.lockfile import Lock, LockEntry, lock_target
 from envctl.errors import ExternalError, InputError
 from envctl.progress import Progress
+from envctl.tools import run_tool
 
 
 @dataclass(frozen=True)
@@ -88,46 +89,25 @@ def pip_command(requirements: Path, dest: Path, lock: Lock) -> list[str]:
         raise InputError(
             f"{lock.path.name} has no python/platform header; re-create it with envctl lock"
         )
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--only-binary=:all:",
-        "--no-deps",
-        "--require-hashes",
-        "--no-cache-dir",
-        "--disable-pip-version-check",
-        "--progress-bar",
-        "off",
-        "--implementation",
-        "cp",
-        "--python-version",
-        lock.python,
-        "--dest",
-        str(dest),
-        "-r",
-        str(requirements),
-    ]
-    for tag in pip_platforms(lock.platform):
-        cmd += ["--platform", tag]
-    return cmd
+    target = WheelTarget(lock.python, lock_target(lock.platform))
+    return pip_argv(
+        sys.executable, requirements=str(requirements), wheels=str(dest), download_for=target
+    )
 
 
 def _pip_download(requirements: Path, dest: Path, lock: Lock, on_line: Progress | None) -> None:
     cmd = pip_command(requirements, dest, lock)
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.append(line.rstrip())
-        if on_line:
-            on_line(line.rstrip())
-    if proc.wait() != 0:
+    proc = run_tool(cmd, on_line=on_line or _ignore, fix="check the Python envctl runs with")
+    if not proc.ok:
+        lines = [line.rstrip() for line in proc.stdout_text.splitlines()]
         last = next((ln for ln in reversed(lines) if ln.strip()), "no output")
         raise ExternalError(
             f"downloading wheels for {lock.platform} failed: {last}", details=lines[-20:]
         )
+
+
+def _ignore(line: str) -> None:
+    pass
 
 
 def _admit(path: Path, entries: list[LockEntry], root: Path) -> None:

@@ -16,8 +16,7 @@ def register(
     ws = workspace()
     if not reg.is_valid_model_name(name):
         raise InputError(f"{name!r} is not a model name (letters, digits, '-', '_', '/')")
-    if not reg.is_valid_version(version):
-        raise InputError(f"{version!r} is not a version like v1.2.3")
+    reg.require_version(version)
     if ws.project and ws.project.config.models and name not in ws.project.config.models:
         pick_model(ws, read_registry(ws), name)  # raises with a did-you-mean
     commit = vcs.resolve_commit(ws.root, ref)

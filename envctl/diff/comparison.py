@@ -36,25 +36,29 @@ def compare(
     rules = left.waivers + right.waivers
     overrides = severity_overrides or {}
     day = today or date.today()
-    settled = [_settle(f, overrides, rules, day) for f in raw]
+    settled = [settle(f, overrides, rules, day) for f in raw]
     order = {area: i for i, area in enumerate(AREAS)}
     return sorted(settled, key=lambda f: (order.get(f.area, len(order)), f.path, f.kind))
 
 
-def _settle(
+def settle(
     finding: Finding, overrides: Mapping[str, str], rules: Iterable[WaiverRule], today: date
 ) -> Finding:
+    """`finding` with its severity override and, if a waiver covers it, waived (by
+    a live one) or marked expired (when only expired ones cover it)."""
     severity = severity_for(finding.kind, overrides) or finding.severity
     finding = replace(finding, severity=severity)
-    rule = next((r for r in rules if r.covers(finding)), None)
-    if rule is None:
+    covering = [r for r in rules if r.covers(finding)]
+    # A live waiver wins over an expired one, wherever each is listed: renewing a
+    # waiver on one side must not be undone by an old one on the other.
+    live = next((r for r in covering if r.expires is None or r.expires >= today), None)
+    if live is not None:
+        return replace(finding, waived=live.reason)
+    expired = next((r.expires for r in covering if r.expires is not None), None)
+    if expired is None:
         return finding
-    if rule.expires is not None and rule.expires < today:
-        message = (
-            f"{finding.message.rstrip('.')}; its waiver expired on {rule.expires.isoformat()}."
-        )
-        return replace(finding, message=message, waiver_expired=rule.expires)
-    return replace(finding, waived=rule.reason)
+    message = f"{finding.message.rstrip('.')}; its waiver expired on {expired.isoformat()}."
+    return replace(finding, message=message, waiver_expired=expired)
 
 
 def severity_for(kind: str, overrides: Mapping[str, str]) -> Severity | None:

@@ -5,18 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from envctl.diff.model import Finding, Side, make_finding
+from envctl.oci import image_ref
 
 
 def image_parts(ref: str) -> tuple[str, str | None]:
-    """`docker.io/library/python:3.11@sha256:..` -> ("python:3.11", "sha256:..")."""
-    name, _, digest = ref.partition("@")
-    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            break
-    if ":" not in name.rsplit("/", 1)[-1]:
-        name += ":latest"
-    return name, digest or None
+    """`docker.io/library/python:3.11@sha256:..` -> ("python:3.11", "sha256:..").
+    A label that is not a reference is compared as written."""
+    try:
+        parsed = image_ref.parse(ref)
+    except ValueError:
+        return ref, None
+    return parsed.familiar, parsed.digest
 
 
 def compare_python(left: Side, right: Side) -> Iterator[Finding]:

@@ -15,6 +15,7 @@ from envctl.engine.connection import (
     progress_line,
 )
 from envctl.errors import BaseImageNotFoundError, EngineError
+from envctl.oci import image_ref
 from envctl.progress import Progress
 
 
@@ -67,11 +68,12 @@ def remove_image(ref: str, *, force: bool = False) -> None:
 
 
 def tag_image(image: str, ref: str) -> None:
-    import docker.utils
-
-    repository, tag = docker.utils.parse_repository_tag(ref)
+    try:
+        target = image_ref.parse(ref)
+    except ValueError as exc:
+        raise EngineError(f"cannot tag {image}: {exc}") from None
     with engine_errors(f"tagging {image} as {ref}"):
-        client().api.tag(image, repository, tag or "latest")
+        client().api.tag(image, target.repository, target.tag or "latest")
 
 
 def ensure_image(ref: str, *, on_line: Progress | None = None) -> None:

@@ -62,12 +62,7 @@ def pick_model(ws: Workspace, registry: reg.Registry, name: str | None) -> str:
 
 def split_ref(operand: str) -> tuple[str, str | None]:
     """`churn@v1.2.0` -> ("churn", "v1.2.0"); `churn` -> ("churn", None)."""
-    name, at, version = operand.partition("@")
-    if at and not reg.is_valid_version(version):
-        raise InputError(
-            f"{version!r} is not a version like v1.2.3 (GTO's NAME@vMAJOR.MINOR.PATCH)"
-        )
-    return name, (version if at else None)
+    return reg.split_version_ref(operand)
 
 
 def require_version(registry: reg.Registry, model: str, version: str) -> reg.ModelVersion:

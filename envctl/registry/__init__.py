@@ -29,7 +29,9 @@ from envctl.registry.grammar import (
     is_valid_version,
     parse_tag_name,
     registration_tag,
+    require_version,
     semver_key,
+    split_version_ref,
 )
 from envctl.registry.records import RECORD_MARKER, format_record, parse_record, promotion_record
 from envctl.registry.state import (
@@ -68,5 +70,7 @@ __all__ = [
     "parse_tag_name",
     "promotion_record",
     "registration_tag",
+    "require_version",
     "semver_key",
+    "split_version_ref",
 ]

@@ -103,6 +103,22 @@ def is_valid_version(version: str) -> bool:
     return _VERSION_RE.fullmatch(version) is not None
 
 
+def require_version(version: str) -> str:
+    """`version` when it is `v` + SemVer 2.0; InputError otherwise. Every command that
+    takes a model version checks it here, so all of them accept and refuse alike."""
+    if not is_valid_version(version):
+        raise InputError(
+            f"{version!r} is not a version like v1.2.3 (GTO's NAME@vMAJOR.MINOR.PATCH)"
+        )
+    return version
+
+
+def split_version_ref(operand: str) -> tuple[str, str | None]:
+    """`churn@v1.2.0` -> ("churn", "v1.2.0"); `churn` -> ("churn", None)."""
+    name, at, version = operand.partition("@")
+    return name, (require_version(version) if at else None)
+
+
 def format_tag_name(name: TagName) -> str:
     """The tag for an event; raises InputError if GTO could not read it back."""
     base = name.model.replace(":", "=")

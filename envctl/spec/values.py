@@ -15,23 +15,18 @@ from urllib.parse import unquote
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-_PEP508_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])$")
-_EXTRAS = re.compile(r"^(?P<name>[^\[\]]+)(\[(?P<extras>[A-Za-z0-9._,-]+)\])?$")
-# OCI reference: [host[:port]/]path[:tag][@algo:hex]
-_IMAGE_REF = re.compile(
-    r"^(?:(?P<host>[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?(?::[0-9]+)?)/)?"
-    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?$"
-)
-_APT_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
-_PYTHON = re.compile(r"^3\.[0-9]{1,2}(\.[0-9]{1,3})?$")
-_PLATFORM = re.compile(r"^linux/(amd64|arm64|arm/v7|ppc64le|s390x)$")
-_WORD = re.compile(r"^[a-z][a-z0-9_-]*$")
-_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SAFE_TEXT = re.compile(r"^[^\x00-\x1f\x7f]*$")
-_SAFE_TOKEN = re.compile(r"^[^\s\x00-\x1f\x7f'\"`$\\;|&<>]+$")
-_REL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+from envctl.oci import image_ref as refs
+from envctl.oci import platforms
+
+_PEP508_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])\Z")
+_EXTRAS = re.compile(r"^(?P<name>[^\[\]]+)(\[(?P<extras>[A-Za-z0-9._,-]+)\])?\Z")
+_APT_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?\Z")
+_PYTHON = re.compile(r"^3\.[0-9]{1,2}(\.[0-9]{1,3})?\Z")
+_WORD = re.compile(r"^[a-z][a-z0-9_-]*\Z")
+_ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
+_SAFE_TEXT = re.compile(r"^[^\x00-\x1f\x7f]*\Z")
+_SAFE_TOKEN = re.compile(r"^[^\s\x00-\x1f\x7f'\"`$\\;|&<>]+\Z")
+_REL_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\Z")
 # RFC 3986 path characters without '@' (userinfo), then at most a query string.
 _URL_PATH = re.compile(
     r"^(?P<path>/[A-Za-z0-9._~!$&'()*+,;=:%/-]*)(\?[A-Za-z0-9._~!$&'()*+,;=:%/?-]*)?$"
@@ -114,17 +109,21 @@ def spec_version(raw: object) -> int:
 
 
 def image_ref(raw: str) -> str:
-    if not _IMAGE_REF.match(raw):
+    try:
+        refs.parse(raw)
+    except ValueError:
         raise ValueError(
             f"{raw!r} is not an image reference like 'python:3.11-slim' or "
             "'registry:5000/team/img@sha256:<64 hex>'"
-        )
+        ) from None
     return raw
 
 
 def image_digest(ref: str) -> str | None:
-    match = _IMAGE_REF.match(ref)
-    return match["digest"] if match else None
+    try:
+        return refs.parse(ref).digest
+    except ValueError:
+        return None
 
 
 def apt_package(raw: str) -> str:
@@ -148,9 +147,8 @@ def python_version(raw: object) -> str:
 
 
 def platform(raw: str) -> str:
-    if not _PLATFORM.match(raw):
-        raise ValueError(f"{raw!r} is not a platform like 'linux/amd64' or 'linux/arm64'")
-    return raw
+    """A platform of envctl's table: one that locks, wheels and the base-image check know."""
+    return platforms.target(raw).name
 
 
 def word(raw: str, what: str) -> str:

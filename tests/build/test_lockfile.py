@@ -96,13 +96,13 @@ def test_input_hash_follows_packages_python_and_platform() -> None:
         )
 
 
-def test_pip_platforms_cover_older_manylinux_tags() -> None:
-    tags = lockfile.pip_platforms("linux/amd64")
-    assert tags[0] == "manylinux_2_28_x86_64"
-    assert {"manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux1_x86_64"} <= set(tags)
-    assert "manylinux2014_aarch64" in lockfile.pip_platforms("linux/arm64")
-    with pytest.raises(InputError, match="locking for linux/s390x is not supported"):
-        lockfile.pip_platforms("linux/s390x")
+def test_lock_target_refuses_a_platform_outside_the_table() -> None:
+    assert lockfile.lock_target("linux/arm64").uv_platform == "aarch64-manylinux_2_28"
+    with pytest.raises(InputError) as info:
+        lockfile.lock_target("linux/s390x")  # e.g. from an old lock's header
+    assert info.value.message == (
+        "'linux/s390x' is not a platform envctl can lock for; use one of linux/amd64, linux/arm64"
+    )
 
 
 def test_resolution_error_names_package_and_platform() -> None:

@@ -112,6 +112,11 @@ CORPUS: list[tuple[str, bytes, list[str]]] = [
         ["not an image reference"],
     ),
     (
+        "platform-not-lockable",
+        P.replace("slim\n", "slim\n  platform: linux/arm/v7\n").encode(),
+        ["prod.yaml:5:", "image.platform", "'linux/arm/v7'", "use one of linux/amd64, linux/arm64"],
+    ),
+    (
         "system-package-injection",
         (P + 'system_packages: ["curl && rm -rf /"]\n').encode(),
         ["system_packages[0]", "not a Debian package name"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
 
 import pytest
@@ -182,3 +183,19 @@ def test_url_path_refuses(raw: str, message: str) -> None:
     with pytest.raises(ValueError) as info:
         values.url_path(raw)
     assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("check", "raw"),
+    [
+        (values.safe_text, "fine text\n"),
+        (values.safe_token, "token\n"),
+        (values.apt_package, "libgomp1\n"),
+        (values.env_key, "OMP_NUM_THREADS\n"),
+    ],
+)
+def test_a_trailing_newline_never_passes_a_validator(check: Callable[[str], str], raw: str) -> None:
+    # `$` matches before a final newline; the patterns end in `\Z` so nothing
+    # that could start a new Dockerfile line gets through.
+    with pytest.raises(ValueError):
+        check(raw)

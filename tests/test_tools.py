@@ -1,0 +1,116 @@
+"""run_tool against real subprocesses: output, exit codes, missing programs, timeouts."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from envctl.errors import EXIT_EXTERNAL, ToolError
+from envctl.tools import run_tool
+
+PY = sys.executable
+
+
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_run_tool_captures_output_and_passes_cwd_env_and_input(tmp_path: Path) -> None:
+    code = (
+        "import os, sys; data = sys.stdin.read(); "
+        "print(os.getcwd(), os.environ['ENVCTL_T'], data); print('warn', file=sys.stderr)"
+    )
+    done = run_tool([PY, "-c", code], cwd=tmp_path, env={"ENVCTL_T": "x"}, input=b"in")
+
+    assert done.ok and done.returncode == 0
+    assert done.stdout_text == f"{tmp_path} x in\n"
+    assert done.stderr_text == "warn\n"
+    assert done.argv == (PY, "-c", code)
+
+
+def test_run_tool_keeps_the_rest_of_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVCTL_KEPT", "yes")
+    code = "import os; print(os.environ['ENVCTL_KEPT'], os.environ['ENVCTL_ADDED'])"
+
+    done = run_tool([PY, "-c", code], env={"ENVCTL_ADDED": "too"})
+
+    assert done.stdout_text == "yes too\n"
+
+
+def test_run_tool_reports_a_non_zero_exit_without_raising() -> None:
+    done = run_tool([PY, "-c", "import sys; print('no', file=sys.stderr); sys.exit(3)"])
+
+    assert (done.ok, done.returncode, done.stderr_text) == (False, 3, "no\n")
+
+
+def test_run_tool_missing_program_is_one_line_with_what_to_do() -> None:
+    with pytest.raises(ToolError) as caught:
+        run_tool(["envctl-no-such-program"], fix="install it")
+
+    assert caught.value.message == (
+        "envctl-no-such-program is not installed or not on PATH; install it"
+    )
+    assert caught.value.exit_code == EXIT_EXTERNAL
+
+
+def test_run_tool_unrunnable_file_names_the_reason(tmp_path: Path) -> None:
+    script = tmp_path / "tool"
+    script.write_text("#!/bin/sh\n", encoding="utf-8")
+    script.chmod(0o644)
+
+    with pytest.raises(ToolError, match=r"^cannot run tool: Permission denied; fix it$"):
+        run_tool([str(script)], fix="fix it")
+
+
+def test_run_tool_timeout_stops_the_program(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    code = f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)"
+    started = time.monotonic()
+
+    with pytest.raises(ToolError, match=r"^python\S* did not finish within 3s and was stopped"):
+        run_tool([PY, "-c", code], timeout=3)
+
+    assert time.monotonic() - started < 30
+    assert not is_running(int(pidfile.read_text()))
+
+
+def test_run_tool_streams_merged_lines_in_order() -> None:
+    code = "import sys; print('a', flush=True); print('b', file=sys.stderr, flush=True); print('c')"
+    lines: list[str] = []
+
+    done = run_tool([PY, "-c", code], on_line=lines.append)
+
+    assert lines == ["a", "b", "c"]
+    assert (done.stdout_text, done.stderr) == ("a\nb\nc\n", b"")
+
+
+def test_run_tool_streaming_timeout_stops_the_program() -> None:
+    code = "import time; print('started', flush=True); time.sleep(60)"
+    lines: list[str] = []
+
+    with pytest.raises(ToolError, match="did not finish within 3s"):
+        run_tool([PY, "-c", code], on_line=lines.append, timeout=3)
+
+    assert lines == ["started"]
+
+
+def test_run_tool_interrupt_kills_and_reaps_the_program() -> None:
+    code = "import os, time; print(os.getpid(), flush=True); time.sleep(60)"
+    pids: list[int] = []
+
+    def interrupt(line: str) -> None:
+        pids.append(int(line))
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_tool([PY, "-c", code], on_line=interrupt)
+
+    assert len(pids) == 1 and not is_running(pids[0])
