@@ -41,7 +41,7 @@ def diff(
         typer.Argument(
             metavar="A B",
             help="Two environments: a name (prod), NAME@REV or NAME@vN, a spec file, "
-            "`local` (this interpreter) or image:REF (a built image).",
+            "`local` (the active virtualenv, or --python) or image:REF (a built image).",
             show_default=False,
         ),
     ] = None,
@@ -53,6 +53,15 @@ def diff(
             "(dev→staging, staging→prod).",
         ),
     ] = False,
+    python: Annotated[
+        str | None,
+        typer.Option(
+            "--python",
+            metavar="PATH",
+            help="The interpreter `local` means (a python executable or a virtualenv folder); "
+            "default: the active virtualenv, else python3 on PATH.",
+        ),
+    ] = None,
     fail_on: Annotated[
         FailOn,
         typer.Option(
@@ -78,7 +87,7 @@ def diff(
     """
     from envctl.commands.diff import diff as run
 
-    report = run(operands or [], path=path)
+    report = run(operands or [], path=path, python=python)
     render(report, fmt, fail_on.value)
     blocking = report.blocking(fail_on.value)
     if blocking:

@@ -44,6 +44,7 @@ class Loaded:
     side: core.Side
     kind: str  # spec | local | image
     env: Environment | None = None
+    note: str | None = None  # shown with the comparison, e.g. which interpreter `local` is
 
 
 @dataclass(frozen=True)
@@ -96,14 +97,21 @@ def _operand(loaded: Loaded) -> DiffOperand:
     )
 
 
-def diff(operands: list[str], *, path: bool = False, today: date | None = None) -> DiffReport:
-    """Compare two operands, or (`path=True`) each consecutive pair of stages."""
+def diff(
+    operands: list[str],
+    *,
+    path: bool = False,
+    python: str | None = None,
+    today: date | None = None,
+) -> DiffReport:
+    """Compare two operands, or (`path=True`) each consecutive pair of stages.
+    `python` is the interpreter `local` means (default: the active virtualenv)."""
     project = find_project()
     pairs = _stage_pairs(operands, project) if path else [_two(operands)]
     overrides = _overrides(project)
     loaded: dict[str, Loaded] = {}
     for operand in dict.fromkeys(o for pair in pairs for o in pair):
-        loaded[operand] = load_operand(operand, project)
+        loaded[operand] = load_operand(operand, project, python=python)
     return DiffReport(
         tuple(
             compare_loaded(loaded[a], loaded[b], project, overrides=overrides, today=today)
@@ -151,11 +159,13 @@ def _overrides(project: Project | None) -> Mapping[str, str]:
 # ---- operands ---------------------------------------------------------------
 
 
-def load_operand(operand: str, project: Project | None) -> Loaded:
+def load_operand(operand: str, project: Project | None, *, python: str | None = None) -> Loaded:
     if operand == LOCAL:
         from envctl import probe
 
-        return Loaded(core.reality_side(probe.local()), "local")
+        reality = probe.local(python)
+        note = f"local is {reality.executable} (Python {reality.python})"
+        return Loaded(core.reality_side(reality), "local", note=note)
     if operand.startswith(IMAGE_PREFIX):
         return Loaded(core.reality_side(_probe_image(operand)), "image")
     try:
@@ -212,7 +222,7 @@ def compare_loaded(
     overrides: Mapping[str, str],
     today: date | None = None,
 ) -> Comparison:
-    notes: list[str] = []
+    notes = [loaded.note for loaded in (left, right) if loaded.note]
     lside, rside = left.side, right.side
     if left.env is not None and right.kind != "spec":
         lside = _with_lock(lside, left.env, project, notes)

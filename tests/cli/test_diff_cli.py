@@ -384,6 +384,38 @@ def test_local_against_a_spec(
     assert comparison["findings"][0]["left"] == metadata.version("packaging")
 
 
+def test_local_is_the_python_given_not_envctls_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, invoke: Invoke
+) -> None:
+    import subprocess as sp
+
+    venv = tmp_path / "model-venv"
+    sp.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next(venv.glob("lib/python*/site-packages"))
+    (site / "numpy-1.26.4.dist-info").mkdir()
+    (site / "numpy-1.26.4.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: numpy\nVersion: 1.26.4\n"
+    )
+    spec = tmp_path / "prod.yaml"
+    spec.write_text(
+        "name: prod\nversion: 1\nimage: {base: 'python:3.11-slim'}\n"
+        f'python: "{sys.version_info[0]}.{sys.version_info[1]}"\n'
+        'packages:\n  numpy: "==1.26.4"\n  typer: "==0.0.1"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("VIRTUAL_ENV", sys.prefix)  # envctl's own: --python must win
+    result = invoke("diff", "local", "prod.yaml", "--python", str(venv), "--format", "json")
+    comparison = json.loads(result.out)["comparisons"][0]
+    assert result.code == 1
+    assert comparison["notes"][0] == (
+        f"local is {venv / 'bin' / 'python'} (Python {'.'.join(map(str, sys.version_info[:3]))})"
+    )
+    # numpy matches; typer is envctl's, not the model venv's: missing there.
+    assert [(f["kind"], f["path"]) for f in comparison["findings"]] == [
+        ("package.missing", "packages.typer")
+    ]
+
+
 def test_unreachable_engine_exits_4(
     bundled: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
