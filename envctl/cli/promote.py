@@ -12,8 +12,7 @@ from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 
 if TYPE_CHECKING:
-    from envctl.output.promotion import StageEvent
-    from envctl.promotion.outcome import PromotionDocument
+    from envctl.output.promotion import PromotionDocument, StageEvent
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
 RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to / fetch from.")]

@@ -1,5 +1,5 @@
-"""What a promotion (or a rollback) came to: a frozen value, and the
-`--format json` document it prints as, whether it succeeded or stopped."""
+"""What a promotion (or a rollback) came to: a frozen value, printed as the
+`--format json` document (envctl.output.promotion) whether it succeeded or stopped."""
 
 from __future__ import annotations
 
@@ -7,44 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from envctl.output import Document
-from envctl.promotion.gates import GateKind, GateResult, GateStatus
+from envctl.output.promotion import GateOutcome, PromotionDocument
+from envctl.promotion.gates import GateResult
 from envctl.promotion.rules import Target
 
 Status = Literal["planned", "unchanged", "promoted", "rolled back", "blocked", "waiting"]
-
-
-class GateDocument(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: GateKind
-    status: GateStatus
-    summary: str
-    evidence: dict[str, Any]
-
-
-class PromotionDocument(Document):
-    """`envctl promote --format json` and `envctl rollback --format json`."""
-
-    status: Status
-    model: str
-    version: str
-    commit: str
-    stage: str
-    from_stage: str | None
-    replaces: str | None
-    order: str
-    compatibility: list[str]
-    findings: list[dict[str, Any]]
-    gates: list[GateDocument]
-    planned_gates: list[str]
-    image: str | None
-    image_id: str | None
-    tag: str | None
-    pushed: bool
-    bypass_reason: str | None
 
 
 @dataclass(frozen=True)
@@ -75,7 +42,7 @@ class Outcome:
             order=self.order,
             compatibility=list(self.compatibility),
             findings=[dict(f) for f in self.findings],
-            gates=[GateDocument.model_validate(g.to_json()) for g in self.gates],
+            gates=[GateOutcome.model_validate(g.to_json()) for g in self.gates],
             planned_gates=list(self.planned_gates),
             image=self.image,
             image_id=self.image_id,

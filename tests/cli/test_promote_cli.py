@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from envctl.promotion.outcome import PromotionDocument
+from envctl.output.promotion import PromotionDocument
 from tests.cli.conftest import Invoke
 from tests.conftest import git
 

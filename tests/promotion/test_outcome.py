@@ -5,8 +5,9 @@ from __future__ import annotations
 import pydantic
 import pytest
 
+from envctl.output.promotion import PromotionDocument
 from envctl.promotion.gates import GateResult
-from envctl.promotion.outcome import Outcome, PromotionDocument
+from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
 
 TARGET = Target("churn", "v1.1.0", "c" * 40, "staging", "dev", "v1.0.0")
