@@ -292,7 +292,7 @@ def test_refused_promotion_prints_its_outcome_as_json(
         assert invoke("register", "tiny", version).code == 0
 
     blocked = invoke("promote", "tiny@v1.0.0", "--to", "dev", "--format", "json")
-    assert blocked.code == 1
+    assert blocked.code == 1, blocked.err
     assert blocked.err.strip().splitlines()[-1] == (
         "error: gate metrics failed for tiny@v1.0.0 -> dev: accuracy 0.8 is not >= 0.9"
     )
@@ -306,7 +306,7 @@ def test_refused_promotion_prints_its_outcome_as_json(
     assert data["image"] and data["image_id"]
 
     waiting = invoke("promote", "tiny@v1.1.0", "--to", "dev", "--format", "json")
-    assert waiting.code == 5
+    assert waiting.code == 5, waiting.err
     assert (
         waiting.err.strip()
         .splitlines()[-1]
