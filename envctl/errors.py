@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -35,10 +36,19 @@ class Location:
     key_path: str | None = None
 
 
+class Report(Protocol):
+    """What a command had done when it stopped: its `--format json` document."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
 class EnvctlError(Exception):
     """Root of every error envctl expects. `str(err)` is the one line shown.
 
     `kind` names the family in JSON error documents (stable: scripts match on it).
+    `report`, when set, is the command's own document as far as it got (a refused
+    promotion's gates and evidence): under `--format json` the CLI prints it on
+    stdout, and the boundary then adds no error document.
     """
 
     exit_code = EXIT_INVALID_INPUT
@@ -46,12 +56,18 @@ class EnvctlError(Exception):
     kind = "error"
 
     def __init__(
-        self, message: str, *, details: Sequence[str] = (), location: Location | None = None
+        self,
+        message: str,
+        *,
+        details: Sequence[str] = (),
+        location: Location | None = None,
+        report: Report | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.details = tuple(details)
         self.location = location
+        self.report = report
 
 
 class UsageError(EnvctlError):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -10,7 +12,7 @@ from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 
 if TYPE_CHECKING:
-    from envctl.output.promotion import StageEvent
+    from envctl.output.promotion import PromotionDocument, StageEvent
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
 RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to / fetch from.")]
@@ -81,12 +83,12 @@ def promote(
 ) -> None:
     """Promote a model version to the next stage once that stage's gates pass."""
     from envctl.commands.promote import promote as run
-    from envctl.errors import EnvctlError, UsageError
+    from envctl.errors import UsageError
 
     if not to:
         raise UsageError("say where: envctl promote [NAME[@VERSION]] --to STAGE")
     say = None if fmt is Format.json else console.info_line
-    try:
+    with _report_on_failure(fmt):
         outcome = run(
             ref,
             to=to,
@@ -97,44 +99,52 @@ def promote(
             remote=remote,
             progress=say,
         )
-    except EnvctlError as exc:
-        partial = getattr(exc, "outcome", None)
-        if partial is not None and fmt is Format.json:
-            console.print_json(partial.to_json())
-        raise
-    _show_outcome(outcome.to_json(), fmt)
-
-
-def _show_outcome(data: dict[str, Any], fmt: Format) -> None:
     if fmt is Format.json:
-        console.print_json(data)
+        console.print_json(outcome.to_json())
         return
-    ref = f"{data['model']}@{data['version']}"
-    if data["status"] == "unchanged":
-        console.print_text(f"{ref} is already in {data['stage']}: nothing to do")
+    _show_outcome(outcome.to_document())
+
+
+@contextmanager
+def _report_on_failure(fmt: Format) -> Iterator[None]:
+    """With --format json, a refusal still prints what was done (its report) on
+    stdout; the one-line error and the exit code follow as for any error."""
+    from envctl.errors import EnvctlError
+
+    try:
+        yield
+    except EnvctlError as exc:
+        if exc.report is not None and fmt is Format.json:
+            console.print_json(exc.report.to_json())
+        raise
+
+
+def _show_outcome(doc: PromotionDocument) -> None:
+    ref = f"{doc.model}@{doc.version}"
+    if doc.status == "unchanged":
+        console.print_text(f"{ref} is already in {doc.stage}: nothing to do")
         return
-    if data["status"] == "planned":
+    if doc.status == "planned":
         console.print_text(
-            f"plan: {ref} -> {data['stage']}"
-            + (f" (replaces {data['replaces']})" if data["replaces"] else "")
+            f"plan: {ref} -> {doc.stage}" + (f" (replaces {doc.replaces})" if doc.replaces else "")
         )
-        console.print_text(f"  order: {data['order']}")
-        for problem in data["compatibility"]:
+        console.print_text(f"  order: {doc.order}")
+        for problem in doc.compatibility:
             console.print_text(f"  requirement not met: {problem}")
-        for f in data["findings"]:
+        for f in doc.findings:
             if f["waived"]:
                 console.print_text(
                     f"  diff {f['severity']} (waived: {f['waiver_reason']}): {f['path']}"
                 )
             else:
                 console.print_text(f"  diff {f['severity']}: {f['message']}")
-        console.print_text(f"  gates: {', '.join(data['planned_gates']) or 'none'}")
+        console.print_text(f"  gates: {', '.join(doc.planned_gates) or 'none'}")
         return
-    for gate in data["gates"]:
-        console.print_text(f"  {gate['status']:7} {gate['kind']}: {gate['summary']}")
-    verb = "rolled back" if data["status"] == "rolled back" else "promoted"
+    for gate in doc.gates:
+        console.print_text(f"  {gate.status:7} {gate.kind}: {gate.summary}")
+    verb = "rolled back" if doc.status == "rolled back" else "promoted"
     console.print_text(
-        f"{verb} {ref} to {data['stage']}: {data['tag']}" + (" (pushed)" if data["pushed"] else "")
+        f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else "")
     )
 
 
@@ -216,12 +226,12 @@ def rollback(
 
     if not env:
         raise UsageError("say which stage: envctl rollback NAME --env STAGE")
-    outcome = run(name, stage=env, push=push, remote=remote)
-    data = outcome.to_json()
+    with _report_on_failure(fmt):
+        outcome = run(name, stage=env, push=push, remote=remote)
     if fmt is Format.json:
-        console.print_json(data)
+        console.print_json(outcome.to_json())
         return
+    t = outcome.target
     console.print_text(
-        f"restored {data['model']}@{data['version']} to {data['stage']} "
-        f"(replacing {data['replaces']}): {data['tag']}"
+        f"restored {t.model}@{t.version} to {t.stage} (replacing {t.replaces}): {outcome.tag}"
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from envctl import registry as reg
-from envctl.errors import InputError
-from envctl.progress import Progress
-from envctl.promotion.ledger import record
-from envctl.promotion.rules import Outcome, Target
+from envctl.errors import GateFailed, InputError
+from envctl.progress import Progress, silent
+from envctl.promotion.ledger import Entry, record
+from envctl.promotion.outcome import Outcome
+from envctl.promotion.rules import Target
 from envctl.promotion.workspace import (
     pick_model,
     read_registry,
@@ -41,19 +42,13 @@ def rollback(
     hit = require_version(registry, model, previous)
     target = Target(model, previous, hit.commit, stage, None, current.version)
     env = load_environment(stage, project)
-    outcome = Outcome(target, order="rollback")
-    record(
-        ws,
-        target,
-        env,
-        outcome,
-        push=push,
-        remote=remote,
-        say=progress or (lambda _l: None),
-        rollback_of=current.version,
-    )
-    outcome.status = "rolled back"
-    return outcome
+    entry = Entry(target, image=None, rollback_of=current.version)
+    try:
+        done = record(ws, env, entry, push=push, remote=remote, say=progress or silent)
+    except GateFailed as exc:
+        report = Outcome(target, "blocked", order="rollback")
+        raise GateFailed(exc.message, details=exc.details, report=report) from None
+    return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
 
 
 def _previous_version(model: reg.Model, stage: str, current: str) -> str:

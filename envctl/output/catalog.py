@@ -21,5 +21,6 @@ DOCUMENTS: dict[str, type[Document]] = {
     "approve": promotion.ApproveDocument,
     "status": promotion.StatusDocument,
     "history": promotion.HistoryDocument,
+    "promote": promotion.PromotionDocument,
     "error": errors.ErrorDocument,
 }

@@ -1,8 +1,8 @@
-"""register, approve, status and history documents."""
+"""register, approve, status, history and promote (rollback) documents."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -79,3 +79,41 @@ class HistoryDocument(Document):
     events: list[StageEvent] = Field(description="Newest first, by n.")
     versions: list[RegisteredVersion] = Field(description="Newest version first.")
     warnings: list[str] = Field(description="Tags that were ignored, and why.")
+
+
+class GateOutcome(Item):
+    """One gate's result, as the assignment tag records it too."""
+
+    kind: Literal["tests", "metrics", "http", "approvals", "command"]
+    status: Literal["passed", "failed", "waiting", "skipped"] = Field(
+        description="waiting: approvals only; skipped: an earlier gate failed."
+    )
+    summary: str = Field(description="One line, as printed.")
+    evidence: dict[str, Any] = Field(description="What the gate saw; its keys depend on kind.")
+
+
+class PromotionDocument(Document):
+    """envctl promote --format json (and rollback): what the promotion came to.
+
+    Printed whether it succeeded or not: blocked (exit 1) and waiting (exit 5)
+    carry the gates run so far."""
+
+    status: Literal["planned", "unchanged", "promoted", "rolled back", "blocked", "waiting"]
+    model: str
+    version: str
+    commit: str
+    stage: str = Field(description="The target stage.")
+    from_stage: str | None = Field(description="The stage before it; null for the first.")
+    replaces: str | None = Field(description="The version now in the stage.")
+    order: str = Field(description='"ok", "rollback", or why the stage order does not hold.')
+    compatibility: list[str] = Field(description="The model's requirements the env does not meet.")
+    findings: list[dict[str, Any]] = Field(
+        description="Diff findings from the previous stage's env (as in diff), each with blocks."
+    )
+    gates: list[GateOutcome] = Field(description="The gates run (or skipped), in order.")
+    planned_gates: list[str] = Field(description="The target stage's gate kinds, in order.")
+    image: str | None
+    image_id: str | None
+    tag: str | None = Field(description="The assignment tag written, NAME#STAGE#N.")
+    pushed: bool
+    bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")

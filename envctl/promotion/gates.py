@@ -1,8 +1,8 @@
-"""Gates: what a model version must pass to enter a stage.
+"""Gates: what a model version must pass to enter a stage, and their results.
 
-The pure parts (metric thresholds, approval counting, answer checks) are plain
-functions over values; the runners that need an image go through the engine
-adapter and always leave no container behind.
+Pure: metric thresholds and baselines, approval counting, the http answer check
+and the pytest summary are plain functions returning a frozen `GateResult`; the
+runners that need an image live in `runners`.
 """
 
 from __future__ import annotations
@@ -11,17 +11,31 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final, Literal, assert_never
 
-from envctl.spec.model import HttpGate, MetricsGate, parse_threshold
+from envctl.spec.model import (
+    ApprovalsGate,
+    CommandGate,
+    Gate,
+    HttpGate,
+    MetricsGate,
+    TestsGate,
+    parse_threshold,
+)
 
-PASSED, FAILED, WAITING = "passed", "failed", "waiting"
+GateKind = Literal["tests", "metrics", "http", "approvals", "command"]
+GateStatus = Literal["passed", "failed", "waiting", "skipped"]  # waiting: approvals only
+
+PASSED: Final = "passed"
+FAILED: Final = "failed"
+WAITING: Final = "waiting"
+SKIPPED: Final = "skipped"
 
 
 @dataclass(frozen=True)
 class GateResult:
-    kind: str
-    status: str  # passed | failed | waiting (approvals only)
+    kind: GateKind
+    status: GateStatus
     summary: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
 
@@ -36,6 +50,46 @@ class GateResult:
             "summary": self.summary,
             "evidence": dict(self.evidence),
         }
+
+
+GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate
+
+
+def gate_spec(gate: Gate) -> GateSpec:
+    """The one kind a spec's `gates:` entry holds (the spec model allows exactly one)."""
+    for spec in (gate.tests, gate.metrics, gate.http, gate.approvals, gate.command):
+        if spec is not None:
+            return spec
+    raise ValueError("a gate holds none of tests, metrics, http, approvals, command")
+
+
+def gate_kind(spec: GateSpec) -> GateKind:
+    match spec:
+        case TestsGate():
+            return "tests"
+        case MetricsGate():
+            return "metrics"
+        case HttpGate():
+            return "http"
+        case ApprovalsGate():
+            return "approvals"
+        case CommandGate():
+            return "command"
+        case _:
+            assert_never(spec)
+
+
+def skipped(spec: GateSpec) -> GateResult:
+    return GateResult(gate_kind(spec), SKIPPED, "not run: an earlier gate failed")
+
+
+def holding_back(results: Sequence[GateResult]) -> GateResult | None:
+    """What stops the promotion: the first failed gate, else the first waiting one."""
+    for status in (FAILED, WAITING):
+        found = next((r for r in results if r.status == status), None)
+        if found is not None:
+            return found
+    return None
 
 
 # ---- metrics (pure) ----------------------------------------------------------------

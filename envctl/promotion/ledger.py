@@ -7,6 +7,7 @@ import fcntl
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING
 from envctl import registry as reg
 from envctl.errors import ExternalError, GateFailed, PushRejected, TagExists
 from envctl.progress import Progress
-from envctl.promotion.rules import Outcome, Target, order_problem
+from envctl.promotion.gates import GateResult
+from envctl.promotion.rules import Target, order_problem
 from envctl.promotion.workspace import Workspace, read_registry
 from envctl.spec.loading import Environment
 
@@ -24,26 +26,43 @@ if TYPE_CHECKING:
 PUSH_RETRIES = 3
 
 
+@dataclass(frozen=True)
+class Entry:
+    """What an assignment tag records besides who and when."""
+
+    target: Target
+    image: str | None  # the image's id when known, else its name
+    gates: tuple[GateResult, ...] = ()
+    bypass: str | None = None
+    rollback_of: str | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    entry: Entry  # as written: a re-check after a rejected push may have changed it
+    tag: str
+    pushed: bool
+
+
 def record(
     ws: Workspace,
-    target: Target,
     env: Environment,
-    outcome: Outcome,
+    entry: Entry,
     *,
     push: bool,
     remote: str,
     say: Progress,
-    rollback_of: str | None = None,
-    recheck: Callable[[], None] | None = None,
-) -> None:
+    recheck: Callable[[Entry], Entry] | None = None,
+) -> Recorded:
     """Write the assignment tag (and push it). `recheck` runs after fetching the
     remote's tags when a push was rejected: it re-evaluates what depends on the
-    stage's current version and may update the outcome's gates or raise."""
+    stage's current version and returns the entry to write instead, or raises."""
     from envctl import vcs
 
     user = vcs.head_user(ws.root)
     for _attempt in range(PUSH_RETRIES + 1):
-        message = _message(user, target, env, outcome, rollback_of)
+        target = entry.target
+        message = _message(user, env, entry)
         with _registry_lock(ws.root):
             counter = read_registry(ws).next_counter(target.model)
             name = reg.assignment_tag(target.model, target.stage, counter)
@@ -52,8 +71,7 @@ def record(
             except TagExists:
                 continue
         if not push:
-            outcome.tag = name
-            return
+            return Recorded(entry, name, pushed=False)
         try:
             vcs.push_tag(ws.root, remote, name)
         except PushRejected:
@@ -63,34 +81,32 @@ def record(
             vcs.fetch_tags(ws.root, remote)
             _recheck_after_fetch(ws, target)
             if recheck is not None:
-                recheck()
+                entry = recheck(entry)
             continue
         except BaseException:
             vcs.delete_tag(ws.root, name, expected=tag_id)
             raise
-        outcome.tag, outcome.pushed = name, True
-        return
+        return Recorded(entry, name, pushed=True)
     raise ExternalError(
-        f"could not record {target.model}#{target.stage}: {remote} rejected "
+        f"could not record {entry.target.model}#{entry.target.stage}: {remote} rejected "
         f"{PUSH_RETRIES + 1} pushes (others kept promoting); retry later"
     )
 
 
-def _message(
-    user: GitUser, target: Target, env: Environment, outcome: Outcome, rollback_of: str | None
-) -> str:
+def _message(user: GitUser, env: Environment, entry: Entry) -> str:
+    target = entry.target
     data = reg.promotion_record(
         who_name=user.name,
         who_email=user.email,
         when=datetime.now(timezone.utc),
         from_stage=target.from_stage,
         env={"name": env.name, "spec_version": env.spec.version, "fingerprint": env.fingerprint},
-        image=outcome.image_id or outcome.image,
-        gates=[g.to_json() for g in outcome.gates],
-        bypass=outcome.bypass,
-        rollback_of=rollback_of,
+        image=entry.image,
+        gates=[g.to_json() for g in entry.gates],
+        bypass=entry.bypass,
+        rollback_of=entry.rollback_of,
     )
-    verb = "rolls back" if rollback_of else "promotes"
+    verb = "rolls back" if entry.rollback_of else "promotes"
     summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"
     return reg.format_record(summary, data)
 

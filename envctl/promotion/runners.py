@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from envctl.errors import InputError
@@ -72,19 +72,29 @@ def run_tests(gate: TestsGate, ctx: ImageContext, *, image: str) -> GateResult:
         workdir=ctx.workdir,
         environment={"PYTHONDONTWRITEBYTECODE": "1"},
     )
-    counts = gates.pytest_counts(result.stdout + result.stderr)
+    return tests_result(
+        gate,
+        exit_code=result.exit_code,
+        output=result.stdout + result.stderr,
+        timed_out=result.timed_out,
+    )
+
+
+def tests_result(gate: TestsGate, *, exit_code: int, output: str, timed_out: bool) -> GateResult:
+    """The tests gate's verdict on a finished pytest run (pure)."""
+    counts = gates.pytest_counts(output)
     evidence = {
         "paths": list(gate.paths),
-        "exit_code": result.exit_code,
+        "exit_code": exit_code,
         "counts": counts,
-        "timed_out": result.timed_out,
-        "output_tail": _tail(result.stdout + result.stderr),
+        "timed_out": timed_out,
+        "output_tail": _tail(output),
     }
     shown = ", ".join(f"{n} {w}" for w, n in counts.items()) or "no summary"
-    if result.timed_out:
+    if timed_out:
         return GateResult("tests", FAILED, f"pytest timed out after {gate.timeout}s", evidence)
-    if result.exit_code != 0:
-        return GateResult("tests", FAILED, f"pytest exited {result.exit_code} ({shown})", evidence)
+    if exit_code != 0:
+        return GateResult("tests", FAILED, f"pytest exited {exit_code} ({shown})", evidence)
     return GateResult("tests", PASSED, shown, evidence)
 
 
@@ -117,25 +127,22 @@ def run_http(gate: HttpGate, ctx: ImageContext) -> GateResult:
     with engine.service(ctx.image, list(ctx.serve.command), workdir=ctx.workdir) as svc:
         answer = engine.exec_in(svc, argv, timeout=gate.timeout + 15, environment=env)
         logs = engine.container_logs(svc, tail=20) if not answer.ok else ""
-    return _http_result(gate, answer.stdout, answer.stderr, logs, timed_out=answer.timed_out)
+    return http_result(gate, answer.stdout, answer.stderr, logs, timed_out=answer.timed_out)
 
 
-def _http_result(
+def http_result(
     gate: HttpGate, stdout: str, stderr: str, logs: str, *, timed_out: bool
 ) -> GateResult:
+    """The http gate's verdict on the in-container client's one JSON line (pure)."""
     try:
         reply = json.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         error = "timed out" if timed_out else f"request failed: {_tail(stderr, 3) or 'no output'}"
         result = gates.evaluate_http(gate, None, "", error=error)
-        return GateResult(
-            result.kind, result.status, result.summary, {**result.evidence, "server_log_tail": logs}
-        )
+        return replace(result, evidence={**result.evidence, "server_log_tail": logs})
     result = gates.evaluate_http(gate, reply["status"], reply["body"], error=reply["error"])
     if not result.passed and logs:
-        return GateResult(
-            result.kind, result.status, result.summary, {**result.evidence, "server_log_tail": logs}
-        )
+        return replace(result, evidence={**result.evidence, "server_log_tail": logs})
     return result
 
 
@@ -143,15 +150,27 @@ def run_command(gate: CommandGate, ctx: ImageContext) -> GateResult:
     from envctl import engine
 
     result = engine.run(ctx.image, list(gate.run), timeout=gate.timeout, workdir=ctx.workdir)
+    return command_result(
+        gate,
+        exit_code=result.exit_code,
+        output=result.stdout + result.stderr,
+        timed_out=result.timed_out,
+    )
+
+
+def command_result(
+    gate: CommandGate, *, exit_code: int, output: str, timed_out: bool
+) -> GateResult:
+    """The command gate's verdict on a finished run (pure): exit 0 in time passes."""
     evidence = {
         "argv": list(gate.run),
-        "exit_code": result.exit_code,
-        "timed_out": result.timed_out,
-        "output_tail": _tail(result.stdout + result.stderr),
+        "exit_code": exit_code,
+        "timed_out": timed_out,
+        "output_tail": _tail(output),
     }
-    if result.ok:
+    if exit_code == 0 and not timed_out:
         return GateResult("command", PASSED, f"{' '.join(gate.run)} exited 0", evidence)
-    why = f"timed out after {gate.timeout}s" if result.timed_out else f"exited {result.exit_code}"
+    why = f"timed out after {gate.timeout}s" if timed_out else f"exited {exit_code}"
     return GateResult("command", FAILED, f"{' '.join(gate.run)} {why}", evidence)
 
 

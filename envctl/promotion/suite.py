@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, assert_never
 
 from envctl import registry as reg
 from envctl.build.plan import model_relpath
 from envctl.errors import InputError
 from envctl.progress import Progress
-from envctl.promotion.gates import FAILED, GateResult
-from envctl.promotion.rules import Outcome, Target
+from envctl.promotion import gates, runners
+from envctl.promotion.gates import FAILED, GateResult, GateSpec, gate_kind, gate_spec
+from envctl.promotion.rules import Target
 from envctl.promotion.workspace import Workspace, read_registry
 from envctl.spec.loading import Environment, Project
+from envctl.spec.model import ApprovalsGate, CommandGate, HttpGate, MetricsGate, TestsGate
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every gate of one run may need."""
+
+    ws: Workspace
+    registry: reg.Registry
+    target: Target
+    env: Environment
+    model_path: str  # the model's folder, relative to the repository root
+    context: runners.ImageContext
 
 
 def run_gates(
@@ -20,117 +35,108 @@ def run_gates(
     registry: reg.Registry,
     target: Target,
     env: Environment,
-    outcome: Outcome,
+    *,
+    image: str,
     say: Progress,
-) -> None:
-    """Each gate in order; after a failure the rest are not run (recorded as skipped)."""
-    from envctl.promotion import runners
-
-    model = project.config.models.get(target.model)
-    if model is None:
-        raise InputError(f"model {target.model!r} is not declared in envctl.yaml models:")
-    model_path = model_relpath(project, target.model, ws.root)
-    ctx = runners.ImageContext(
-        image=outcome.image or "",
+) -> tuple[GateResult, ...]:
+    """Each gate in order, one result per gate; after a failure the rest are not
+    run (their results say skipped)."""
+    model_path = _model_rel(project, ws, target)
+    context = runners.ImageContext(
+        image=image,
         workdir="/opt/model",
-        serve=model.serve,
+        serve=project.config.models[target.model].serve,
         read_file=runners.model_file_reader(ws.root, target.commit, model_path),
     )
-    failed = False
-    for gate in env.spec.gates:
-        if failed:
-            outcome.gates.append(
-                GateResult(gate.kind, "skipped", "not run: an earlier gate failed")
-            )
+    run = _Run(ws, registry, target, env, model_path, context)
+    results: list[GateResult] = []
+    for spec in (gate_spec(g) for g in env.spec.gates):
+        if any(r.status == FAILED for r in results):
+            results.append(gates.skipped(spec))
             continue
-        say(f"gate {gate.kind}: running")
-        result = _run_gate(gate, ctx, ws, registry, target, env, outcome)
-        say(f"gate {gate.kind}: {result.status}: {result.summary}")
-        outcome.gates.append(result)
-        failed = result.status == FAILED
+        say(f"gate {gate_kind(spec)}: running")
+        result = _run_gate(spec, run)
+        say(f"gate {result.kind}: {result.status}: {result.summary}")
+        results.append(result)
+    return tuple(results)
 
 
-def _run_gate(
-    gate: Any,
-    ctx: Any,
-    ws: Workspace,
-    registry: reg.Registry,
-    target: Target,
-    env: Environment,
-    outcome: Outcome,
+def _run_gate(spec: GateSpec, run: _Run) -> GateResult:
+    match spec:
+        case TestsGate():
+            from envctl.build.testlayer import test_image
+
+            image = test_image(run.env, run.context.image, spec)
+            return runners.run_tests(spec, run.context, image=image)
+        case MetricsGate():
+            return _metrics(spec, run.ws, run.registry, run.target, run.model_path)
+        case HttpGate():
+            return runners.run_http(spec, run.context)
+        case CommandGate():
+            return runners.run_command(spec, run.context)
+        case ApprovalsGate():
+            from envctl import vcs
+
+            t = run.target
+            approvers = run.registry.approvers(t.model, t.version, t.stage)
+            promoter = vcs.head_user(run.ws.root).email
+            return gates.evaluate_approvals(spec.required, sorted(approvers), promoter)
+        case _:
+            assert_never(spec)
+
+
+def _metrics(
+    gate: MetricsGate, ws: Workspace, registry: reg.Registry, target: Target, model_path: str
 ) -> GateResult:
-    from envctl.promotion import gates, runners
-
-    if gate.tests is not None:
-        from envctl.build.testlayer import test_image
-
-        image = test_image(env, outcome.image or "", gate.tests)
-        return runners.run_tests(gate.tests, ctx, image=image)
-    if gate.metrics is not None:
-        metrics = gates.parse_metrics(ctx.read_file(gate.metrics.file), gate.metrics.file)
-        baseline, version = _baseline(gate.metrics, ws, registry, target)
-        return gates.evaluate_metrics(gate.metrics, metrics, baseline, baseline_version=version)
-    if gate.http is not None:
-        return runners.run_http(gate.http, ctx)
-    if gate.command is not None:
-        return runners.run_command(gate.command, ctx)
-    from envctl import vcs
-
-    approvers = registry.approvers(target.model, target.version, target.stage)
-    return gates.evaluate_approvals(
-        gate.approvals.required, sorted(approvers), vcs.head_user(ws.root).email
-    )
+    read = runners.model_file_reader(ws.root, target.commit, model_path)
+    metrics = gates.parse_metrics(read(gate.file), gate.file)
+    baseline, version = _baseline(gate, ws, registry, target, model_path)
+    return gates.evaluate_metrics(gate, metrics, baseline, baseline_version=version)
 
 
 def _baseline(
-    gate: Any, ws: Workspace, registry: reg.Registry, target: Target
+    gate: MetricsGate, ws: Workspace, registry: reg.Registry, target: Target, model_path: str
 ) -> tuple[dict[str, Any] | None, str | None]:
-    from envctl.promotion import gates, runners
-
+    """The metrics of the version now in the stage, when the gate compares with it."""
     if gate.baseline != "no_worse" or target.replaces is None:
         return None, None
     current = registry.model(target.model)
     version = current.version(target.replaces) if current else None
     if version is None:
         return None, None
-    reader = runners.model_file_reader(ws.root, version.commit, _model_rel(ws, target))
-    raw = reader(gate.file)
+    raw = runners.model_file_reader(ws.root, version.commit, model_path)(gate.file)
     return (gates.parse_metrics(raw, gate.file) if raw is not None else None), version.version
 
 
-def _model_rel(ws: Workspace, target: Target) -> str:
-    project = ws.project
-    assert project is not None
+def _model_rel(project: Project, ws: Workspace, target: Target) -> str:
+    model = project.config.models.get(target.model)
+    if model is None:
+        raise InputError(f"model {target.model!r} is not declared in envctl.yaml models:")
     return model_relpath(project, target.model, ws.root)
 
 
-def recheck_baselines(ws: Workspace, target: Target, env: Environment, outcome: Outcome) -> None:
+def recheck_baselines(
+    project: Project,
+    ws: Workspace,
+    target: Target,
+    env: Environment,
+    results: tuple[GateResult, ...],
+) -> tuple[Target, tuple[GateResult, ...]]:
     """After fetching another machine's promotion, the stage may hold a different
-    version than the one the `baseline: no_worse` gates compared with: compare
-    again against it. Updates the outcome's gate results; GateFailed if one fails."""
-    from dataclasses import replace
-
-    from envctl.errors import GateFailed
-    from envctl.promotion import gates, runners
-
+    version than the one the `baseline: no_worse` gates compared with: the target
+    as it now stands and the results with those gates compared again against it."""
     registry = read_registry(ws)
     found = registry.model(target.model)
     current = found.stages.get(target.stage) if found else None
     now = current.version if current else None
     if now == target.replaces:
-        return
+        return target, results
     moved = replace(target, replaces=now)
-    read = runners.model_file_reader(ws.root, target.commit, _model_rel(ws, target))
-    for index, gate in enumerate(env.spec.gates):
-        if gate.metrics is None or gate.metrics.baseline is None:
-            continue
-        metrics = gates.parse_metrics(read(gate.metrics.file), gate.metrics.file)
-        baseline, version = _baseline(gate.metrics, ws, registry, moved)
-        result = gates.evaluate_metrics(gate.metrics, metrics, baseline, baseline_version=version)
-        outcome.gates[index] = result
-        if result.status == FAILED:
-            raise GateFailed(
-                f"after fetching tags, {target.stage} holds {now}: gate metrics failed for "
-                f"{target.model}@{target.version}: {result.summary}"
-            )
-    outcome.target = moved
+    model_path = _model_rel(project, ws, target)
+    again = [
+        _metrics(spec, ws, registry, moved, model_path)
+        if isinstance(spec, MetricsGate) and spec.baseline is not None
+        else result
+        for spec, result in zip((gate_spec(g) for g in env.spec.gates), results, strict=True)
+    ]
+    return moved, tuple(again)

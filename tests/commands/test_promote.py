@@ -269,6 +269,63 @@ def test_forced_skip_is_recorded(git_repo: Path, invoke: Invoke, base_image: str
     assert "BYPASS: hotfix INC-42" in invoke("history", "tiny").out
 
 
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_new_containers")
+def test_refused_promotion_prints_its_outcome_as_json(
+    git_repo: Path, invoke: Invoke, base_image: str
+) -> None:
+    """A failed gate (exit 1) and missing approvals (exit 5) still print the
+    outcome document on stdout under --format json: CI gets the gates' evidence."""
+    write_minimal_project(git_repo, base_image, stages=("dev",))
+    spec = git_repo / "environments" / "dev.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "gates: []",
+            "gates:\n  - metrics: {file: metrics.json, require: {accuracy: '>= 0.9'}}\n"
+            "  - approvals: {required: 1}",
+        )
+    )
+    for version, accuracy in (("v1.0.0", 0.8), ("v1.1.0", 0.95)):
+        (git_repo / "model" / "metrics.json").write_text(f'{{"accuracy": {accuracy}}}\n')
+        git(git_repo, "add", "-A")
+        git(git_repo, "commit", "-qm", version)
+        assert invoke("register", "tiny", version).code == 0
+
+    blocked = invoke("promote", "tiny@v1.0.0", "--to", "dev", "--format", "json")
+    assert blocked.code == 1, blocked.err
+    assert blocked.err.strip().splitlines()[-1] == (
+        "error: gate metrics failed for tiny@v1.0.0 -> dev: accuracy 0.8 is not >= 0.9"
+    )
+    data = json.loads(blocked.out)
+    assert (data["status"], data["version"], data["tag"]) == ("blocked", "v1.0.0", None)
+    assert [(g["kind"], g["status"]) for g in data["gates"]] == [
+        ("metrics", "failed"),
+        ("approvals", "skipped"),
+    ]
+    assert data["gates"][0]["evidence"]["metrics"][0]["value"] == 0.8
+    assert data["image"] and data["image_id"]
+
+    waiting = invoke("promote", "tiny@v1.1.0", "--to", "dev", "--format", "json")
+    assert waiting.code == 5, waiting.err
+    assert (
+        waiting.err.strip()
+        .splitlines()[-1]
+        .startswith("waiting: tiny@v1.1.0 waits for approvals to enter dev: 0/1 approvals")
+    )
+    data = json.loads(waiting.out)
+    assert (data["status"], data["version"], data["tag"]) == ("waiting", "v1.1.0", None)
+    assert [(g["kind"], g["status"]) for g in data["gates"]] == [
+        ("metrics", "passed"),
+        ("approvals", "waiting"),
+    ]
+    assert data["gates"][1]["evidence"] == {
+        "required": 1,
+        "approvers": [],
+        "ignored_self": False,
+    }
+    assert tags(git_repo) == []
+
+
 def write_minimal_project(repo: Path, base: str, *, stages: tuple[str, ...]) -> None:
     """A model with no packages and no gates: promotion cost is one small build."""
     (repo / "envctl.yaml").write_text(

@@ -96,8 +96,9 @@ def test_rejected_push_is_fetched_rechecked_and_retried(two_versions: Path, tmp_
 
 
 @pytest.mark.docker
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
 def test_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
-    git_repo: Path, base_image: str, tmp_path: Path
+    git_repo: Path, base_image: str, tmp_path: Path, as_json: bool
 ) -> None:
     write_minimal_project(git_repo, base_image, stages=("dev", "staging"))
     spec = git_repo / "environments" / "staging.yaml"
@@ -127,9 +128,20 @@ def test_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
     assert code == 0, err
     # ...while the other machine, not having fetched, sees an empty staging: no
     # baseline, so v3.0.0 (0.92) passes there until its push is rejected.
-    code, _, err = finish(envctl(other, "promote", "tiny@v3.0.0", "--to", "staging", "--push"))
+    fmt = ("--format", "json") if as_json else ()
+    code, out, err = finish(
+        envctl(other, "promote", "tiny@v3.0.0", "--to", "staging", "--push", *fmt)
+    )
     assert code == 1
-    assert "origin already has tiny#staging#3; fetching tags and retrying" in err
+    if as_json:
+        # The outcome as it stood after the re-check: the new baseline and its verdict.
+        data = json.loads(out)
+        assert (data["status"], data["replaces"], data["tag"]) == ("blocked", "v2.0.0", None)
+        metrics = data["gates"][0]["evidence"]
+        assert metrics["baseline_version"] == "v2.0.0"
+        assert metrics["metrics"][0]["baseline"] == 0.95
+    else:
+        assert "origin already has tiny#staging#3; fetching tags and retrying" in err
     assert err.strip().splitlines()[-1] == (
         "error: after fetching tags, staging holds v2.0.0: gate metrics failed for "
         "tiny@v3.0.0: accuracy 0.92 is worse than 0.95 (v2.0.0, now in the stage)"

@@ -37,8 +37,8 @@ def test_output_schema_unknown_name_suggests_one() -> None:
         "no output named 'chek'; did you mean 'check'? envctl schema --list names them"
     )
     with pytest.raises(UsageError) as unknown:
-        output_schema("promote")
-    assert unknown.value.message == "no output named 'promote'; envctl schema --list names them"
+        output_schema("deploy")
+    assert unknown.value.message == "no output named 'deploy'; envctl schema --list names them"
 
 
 def test_cli_schema_list(invoke: Invoke) -> None:

@@ -1,0 +1,55 @@
+"""What a promotion (or a rollback) came to: a frozen value, printed as the
+`--format json` document (envctl.output.promotion) whether it succeeded or stopped."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from envctl.output.promotion import GateOutcome, PromotionDocument
+from envctl.promotion.gates import GateResult
+from envctl.promotion.rules import Target
+
+Status = Literal["planned", "unchanged", "promoted", "rolled back", "blocked", "waiting"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    target: Target
+    status: Status
+    order: str  # "ok", "rollback", or why the stage order does not hold
+    compatibility: tuple[str, ...] = ()
+    findings: tuple[Mapping[str, Any], ...] = ()
+    gates: tuple[GateResult, ...] = ()
+    planned_gates: tuple[str, ...] = ()
+    image: str | None = None
+    image_id: str | None = None
+    tag: str | None = None
+    pushed: bool = False
+    bypass: str | None = None  # the reason a stage was skipped (--force)
+
+    def to_document(self) -> PromotionDocument:
+        t = self.target
+        return PromotionDocument(
+            status=self.status,
+            model=t.model,
+            version=t.version,
+            commit=t.commit,
+            stage=t.stage,
+            from_stage=t.from_stage,
+            replaces=t.replaces,
+            order=self.order,
+            compatibility=list(self.compatibility),
+            findings=[dict(f) for f in self.findings],
+            gates=[GateOutcome.model_validate(g.to_json()) for g in self.gates],
+            planned_gates=list(self.planned_gates),
+            image=self.image,
+            image_id=self.image_id,
+            tag=self.tag,
+            pushed=self.pushed,
+            bypass_reason=self.bypass,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return self.to_document().to_json()

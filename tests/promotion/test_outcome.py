@@ -1,0 +1,103 @@
+"""The outcome value and its JSON document (the shape scripts and CI read)."""
+
+from __future__ import annotations
+
+import pydantic
+import pytest
+
+from envctl.output.promotion import PromotionDocument
+from envctl.promotion.gates import GateResult
+from envctl.promotion.outcome import Outcome
+from envctl.promotion.rules import Target
+
+TARGET = Target("churn", "v1.1.0", "c" * 40, "staging", "dev", "v1.0.0")
+METRICS = GateResult(
+    "metrics",
+    "failed",
+    "accuracy 0.8 is not >= 0.9",
+    {"file": "metrics.json", "metrics": [{"metric": "accuracy", "value": 0.8}]},
+)
+FIELDS = [
+    "schema_version",
+    "status",
+    "model",
+    "version",
+    "commit",
+    "stage",
+    "from_stage",
+    "replaces",
+    "order",
+    "compatibility",
+    "findings",
+    "gates",
+    "planned_gates",
+    "image",
+    "image_id",
+    "tag",
+    "pushed",
+    "bypass_reason",
+]
+
+
+def test_outcome_to_json_fields_in_order() -> None:
+    assert list(Outcome(TARGET, "planned", "ok").to_json()) == FIELDS
+
+
+def test_outcome_to_json_blocked_carries_the_gates_and_their_evidence() -> None:
+    skipped = GateResult("http", "skipped", "not run: an earlier gate failed")
+    outcome = Outcome(
+        TARGET,
+        "blocked",
+        "ok",
+        findings=({"path": "packages.numpy", "blocks": False},),
+        gates=(METRICS, skipped),
+        planned_gates=("metrics", "http"),
+        image="envctl/staging:abc",
+        image_id="sha256:abc",
+    )
+    assert outcome.to_json() == {
+        "schema_version": 1,
+        "status": "blocked",
+        "model": "churn",
+        "version": "v1.1.0",
+        "commit": "c" * 40,
+        "stage": "staging",
+        "from_stage": "dev",
+        "replaces": "v1.0.0",
+        "order": "ok",
+        "compatibility": [],
+        "findings": [{"path": "packages.numpy", "blocks": False}],
+        "gates": [METRICS.to_json(), skipped.to_json()],
+        "planned_gates": ["metrics", "http"],
+        "image": "envctl/staging:abc",
+        "image_id": "sha256:abc",
+        "tag": None,
+        "pushed": False,
+        "bypass_reason": None,
+    }
+
+
+def test_outcome_bypass_is_the_documents_bypass_reason() -> None:
+    outcome = Outcome(TARGET, "promoted", "not entered", bypass="hotfix", tag="churn#staging#4")
+    data = outcome.to_json()
+    assert (data["bypass_reason"], data["tag"], data["status"]) == (
+        "hotfix",
+        "churn#staging#4",
+        "promoted",
+    )
+
+
+def test_outcome_is_frozen() -> None:
+    with pytest.raises(AttributeError):
+        Outcome(TARGET, "planned", "ok").status = "promoted"  # type: ignore[misc]  # frozen: the point
+
+
+def test_promotion_document_is_strict() -> None:
+    data = Outcome(TARGET, "waiting", "ok").to_json()
+    assert PromotionDocument.model_validate(data).to_json() == data
+    with pytest.raises(pydantic.ValidationError):
+        PromotionDocument.model_validate({**data, "extra": 1})
+    with pytest.raises(pydantic.ValidationError):
+        PromotionDocument.model_validate({**data, "status": "maybe"})
+    with pytest.raises(pydantic.ValidationError):
+        PromotionDocument.model_validate({**data, "schema_version": 2})

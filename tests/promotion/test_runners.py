@@ -1,0 +1,138 @@
+"""The verdicts of the image gates on a finished run: pure, no container needed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from envctl.promotion import runners
+from envctl.promotion.runners import command_result, http_result
+from envctl.spec import model
+from envctl.spec.model import CommandGate, HttpGate
+
+# Imported by module: pytest would collect names starting with "test" as tests.
+
+TESTS: list[tuple[int, str, bool, str, str]] = [
+    # exit code, output, timed out, status, summary
+    (0, "..\n2 passed in 0.1s\n", False, "passed", "2 passed"),
+    (
+        1,
+        ".F\n1 failed, 1 passed in 0.1s\n",
+        False,
+        "failed",
+        "pytest exited 1 (1 failed, 1 passed)",
+    ),
+    (5, "no tests ran in 0.01s\n", False, "failed", "pytest exited 5 (no summary)"),
+    (0, "", False, "passed", "no summary"),
+    (137, "..", True, "failed", "pytest timed out after 30s"),
+]
+
+
+@pytest.mark.parametrize(("exit_code", "output", "timed_out", "status", "summary"), TESTS)
+def test_tests_result(
+    exit_code: int, output: str, timed_out: bool, status: str, summary: str
+) -> None:
+    gate = model.TestsGate(paths=["tests/unit"], timeout=30)
+    result = runners.tests_result(gate, exit_code=exit_code, output=output, timed_out=timed_out)
+    assert (result.kind, result.status, result.summary) == ("tests", status, summary)
+    assert result.evidence["paths"] == ["tests/unit"]
+    assert (result.evidence["exit_code"], result.evidence["timed_out"]) == (exit_code, timed_out)
+
+
+def test_tests_result_keeps_the_output_tail() -> None:
+    output = "\n".join(f"line {n}" for n in range(40)) + "\n1 passed in 0.1s\n"
+    result = runners.tests_result(model.TestsGate(), exit_code=0, output=output, timed_out=False)
+    tail = result.evidence["output_tail"].splitlines()
+    assert len(tail) == 15
+    assert tail[-1] == "1 passed in 0.1s"
+    assert result.evidence["counts"] == {"passed": 1}
+
+
+COMMANDS: list[tuple[int, bool, str, str]] = [
+    (0, False, "passed", "python -c pass exited 0"),
+    (3, False, "failed", "python -c pass exited 3"),
+    (0, True, "failed", "python -c pass timed out after 9s"),
+    (137, True, "failed", "python -c pass timed out after 9s"),
+]
+
+
+@pytest.mark.parametrize(("exit_code", "timed_out", "status", "summary"), COMMANDS)
+def test_command_result(exit_code: int, timed_out: bool, status: str, summary: str) -> None:
+    gate = CommandGate(run=["python", "-c", "pass"], timeout=9)
+    result = command_result(gate, exit_code=exit_code, output="out\n", timed_out=timed_out)
+    assert (result.kind, result.status, result.summary) == ("command", status, summary)
+    assert result.evidence == {
+        "argv": ["python", "-c", "pass"],
+        "exit_code": exit_code,
+        "timed_out": timed_out,
+        "output_tail": "out",
+    }
+
+
+def reply(status: int | None, body: str = "", error: str = "") -> str:
+    return "some log\n" + json.dumps({"status": status, "body": body, "error": error}) + "\n"
+
+
+HTTP: list[tuple[str, str, str, bool, str, str, bool]] = [
+    # stdout, stderr, server logs, timed out, status, summary, server log kept
+    (reply(200, '{"prediction": 1}'), "", "", False, "passed", "POST /predict -> 200", False),
+    (
+        reply(200, '{"prediction": 1}'),
+        "",
+        "GET /health",
+        False,
+        "passed",
+        "POST /predict -> 200",
+        False,
+    ),
+    (
+        reply(200, "{}"),
+        "",
+        "Traceback",
+        False,
+        "failed",
+        "POST /predict answer lacks prediction",
+        True,
+    ),
+    (
+        reply(None, error="server not healthy in time (health answered 503)"),
+        "",
+        "",
+        False,
+        "failed",
+        "server not healthy in time (health answered 503)",
+        False,
+    ),
+    ("", "", "boom", True, "failed", "timed out", True),
+    (
+        "garbage",
+        "Traceback\nValueError: x\n",
+        "",
+        False,
+        "failed",
+        "request failed: Traceback\nValueError: x",
+        True,
+    ),
+    ("", "", "", False, "failed", "request failed: no output", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "logs", "timed_out", "status", "summary", "has_log"), HTTP
+)
+def test_http_result(
+    stdout: str,
+    stderr: str,
+    logs: str,
+    timed_out: bool,
+    status: str,
+    summary: str,
+    has_log: bool,
+) -> None:
+    gate = HttpGate(expect_keys=["prediction"])
+    result = http_result(gate, stdout, stderr, logs, timed_out=timed_out)
+    assert (result.kind, result.status, result.summary) == ("http", status, summary)
+    assert ("server_log_tail" in result.evidence) is has_log
+    if has_log:
+        assert result.evidence["server_log_tail"] == logs
