@@ -391,10 +391,6 @@ def test_parse_metrics_refuses_in_one_line(raw: bytes | None, message: str) -> N
     assert "\n" not in info.value.message
 
 
-def test_parse_metrics_reads_an_object() -> None:
-    assert gates.parse_metrics(b'{"accuracy": 0.93}', "m.json") == {"accuracy": 0.93}
-
-
 def test_evaluate_http_with_a_deeply_nested_answer_lacks_the_keys() -> None:
     gate = HttpGate(expect_keys=["prediction"])
     result = gates.evaluate_http(gate, 200, DEEP.decode())
