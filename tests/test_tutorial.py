@@ -62,9 +62,9 @@ BOX_RUN = re.compile(r"([─━═])\1+")
 SPACES = re.compile(r" {2,}")
 # Build logs: pip's download lines after "fetching N locked wheels", Docker's
 # after "building REF (network: ...)" up to "Successfully tagged REF".
-FETCHING = re.compile(r"^\s*fetching \d+ locked wheels$")
-BUILDING = re.compile(r"^\s*building \S+ \(network: \w+\)$")
-BUILD_END = re.compile(r"^\s*(Successfully tagged \S+|error: .*)$")
+# Build progress whose details depend on the engine's and the wheel cache's state.
+BUILD_PROGRESS = re.compile(r"^\s*(step \d+/\d+ .*|wheels: .*|pulling base image .*)$")
+LOG_PATH = re.compile(r"\S*/envctl/logs/\S+\.log")
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,7 @@ def normalise(lines: Iterable[str]) -> list[str]:
 
 
 def normalise_line(line: str) -> str:
+    line = LOG_PATH.sub("<log>", line)
     line = DATE.sub("<date>", line)
     line = HEX.sub("<hex>", line)
     line = SECONDS.sub("<secs>", line)
@@ -375,41 +376,38 @@ def test_steps_carry_their_exit_code_and_output() -> None:
     ]
 
 
-def test_build_logs_are_elided_when_recording() -> None:
+def test_build_progress_is_elided_when_recording() -> None:
     lines = [
-        "fetching 21 locked wheels",
-        "Saved a.whl",
-        "building envctl/prod:c0dbe1eafc0a (network: none)",
-        "Step 1/10 : FROM x",
-        "Successfully tagged envctl/prod:c0dbe1eafc0a",
+        "  wheels: fetching 21 of 21 (the rest are cached)",
+        "  wheels: 21 ready, 21 fetched (40.1 MB), 0 from the cache",
+        "  building envctl/prod:c0dbe1eafc0a (network: none)",
+        "  step 1/10 FROM x (0.0s)",
+        "  step 2/10 RUN y (cached)",
         "envctl/prod:c0dbe1eafc0a  built",
+        "build log: /root/.cache/envctl/logs/20261201T150344-12672-build-prod.log",
     ]
     assert elide_build_logs(lines) == [
-        "fetching 21 locked wheels",
         ELLIPSIS,
-        "building envctl/prod:c0dbe1eafc0a (network: none)",
+        "  building envctl/prod:c0dbe1eafc0a (network: none)",
         ELLIPSIS,
         "envctl/prod:c0dbe1eafc0a  built",
+        "build log: /root/.cache/envctl/logs/20261201T150344-12672-build-prod.log",
     ]
+    assert normalise_line(lines[-1]) == "build log: <log>"
 
 
 # ---- recording -----------------------------------------------------------------------
 
 
 def elide_build_logs(lines: Iterable[str]) -> list[str]:
-    """Output as the doc shows it: each build log is one `...` line."""
+    """Output as the doc shows it: each run of build progress lines is one `...`."""
     out: list[str] = []
-    in_log = False
     for line in lines:
-        if in_log and not BUILDING.match(line):
-            in_log = not BUILD_END.match(line)
-            if not in_log and line.lstrip().startswith("error: "):
-                out.append(line.rstrip())
+        if BUILD_PROGRESS.match(line):
+            if not out or out[-1] != ELLIPSIS:
+                out.append(ELLIPSIS)
             continue
         out.append(line.rstrip())
-        if FETCHING.match(line) or BUILDING.match(line):
-            in_log = True
-            out.append(ELLIPSIS)
     return out
 
 
