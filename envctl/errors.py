@@ -75,6 +75,17 @@ class UsageError(EnvctlError):
     exit_code = EXIT_USAGE
 
 
+class ConfirmationNeeded(UsageError):
+    """A command that changes something grave was not confirmed (`--yes`); `question`
+    is what an interactive CLI asks before running it again, confirmed."""
+
+    kind = "confirmation_needed"
+
+    def __init__(self, message: str, *, question: str) -> None:
+        super().__init__(message)
+        self.question = question
+
+
 class InputError(EnvctlError):
     """Invalid input: a spec, config, template, or an unknown name."""
 

@@ -15,7 +15,28 @@ if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
-RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to / fetch from.")]
+RemoteOpt = Annotated[
+    str, typer.Option("--remote", metavar="NAME", help="Git remote to push to / fetch from.")
+]
+# One spelling for the stage everywhere; the old ones stay as hidden aliases.
+StageOpt = Annotated[
+    str | None, typer.Option("--stage", "-s", metavar="STAGE", help="The stage (required).")
+]
+ToAlias = Annotated[str | None, typer.Option("--to", hidden=True)]
+ForAlias = Annotated[str | None, typer.Option("--for", hidden=True)]
+EnvAlias = Annotated[str | None, typer.Option("--env", hidden=True)]
+
+
+def one_stage(stage: str | None, alias: str | None, alias_name: str, usage: str) -> str:
+    """--stage, or its old spelling; both given must agree."""
+    from envctl.errors import UsageError
+
+    if stage and alias and stage != alias:
+        raise UsageError(f"--stage {stage} and {alias_name} {alias} disagree; give --stage only")
+    chosen = stage or alias
+    if not chosen:
+        raise UsageError(f"say which stage: {usage}")
+    return chosen
 
 
 @app.command()
@@ -29,7 +50,9 @@ def register(
     remote: RemoteOpt = "origin",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar)."""
+    """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar).
+
+    Exit 0 registered, 3 unknown model or invalid version, 4 git or the push failed."""
     from envctl.commands.register import register as run
 
     result = run(name, version, ref=ref, push=push, remote=remote)
@@ -45,15 +68,22 @@ def register(
 @app.command()
 def approve(
     ref: Annotated[str, typer.Argument(metavar="NAME@VERSION", help="NAME@vX.Y.Z to approve.")],
-    stage: Annotated[str, typer.Option("--for", help="Stage the approval is for.")],
+    stage: StageOpt = None,
+    for_: ForAlias = None,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Approve a model version for a stage (recorded in git; never counts for yourself)."""
+    """Approve a model version for entering a stage (recorded in git where GTO never
+    reads it as an assignment).
+
+    Another person approves: the version's author is refused at once (exit 1),
+    and promote never counts the promoter's own approval. Exit 4 when git or the
+    push fails."""
     from envctl.commands.approve import approve as run
 
-    result = run(ref, stage=stage, push=push, remote=remote)
+    chosen = one_stage(stage, for_, "--for", "envctl approve NAME@VERSION --stage STAGE")
+    result = run(ref, stage=chosen, push=push, remote=remote)
     if fmt is Format.json:
         console.print_json(result.to_json())
     else:
@@ -71,27 +101,35 @@ def promote(
             help="NAME[@VERSION]; default: the version now in the previous stage.",
         ),
     ] = None,
-    to: Annotated[str, typer.Option("--to", help="Target stage.")] = "",
+    stage: StageOpt = None,
+    to: ToAlias = None,
     plan: Annotated[
         bool, typer.Option("--plan", help="Show what would happen; change nothing.")
     ] = False,
     push: PushOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Allow skipping a stage.")] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Skip a stage (recorded, needs --reason).")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (with --force).")
+    ] = None,
     remote: RemoteOpt = "origin",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Promote a model version to the next stage once that stage's gates pass."""
-    from envctl.commands.promote import promote as run
-    from envctl.errors import UsageError
+    """Promote a model version into STAGE once that stage's gates pass.
 
-    if not to:
-        raise UsageError("say where: envctl promote [NAME[@VERSION]] --to STAGE")
+    Exit 0 promoted (or already there), 1 a gate, the stage order or the
+    compatibility check said no, 3 invalid input, 4 Docker or git failed,
+    5 everything passed but approvals are missing (another person runs envctl
+    approve, then promote again)."""
+    from envctl.commands.promote import promote as run
+
+    chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
     say = None if fmt is Format.json else console.info_line
     with _report_on_failure(fmt):
         outcome = run(
             ref,
-            to=to,
+            to=chosen,
             plan=plan,
             push=push,
             force=force,
@@ -214,20 +252,36 @@ def history(
 
 @app.command()
 def rollback(
-    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Model.")] = None,
-    env: Annotated[str, typer.Option("--env", help="Stage to roll back.")] = "",
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The model to roll back.")],
+    stage: StageOpt = None,
+    env: EnvAlias = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask (CI): confirm the rollback.")
+    ] = False,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Re-assign the version that was in STAGE before the current one (recorded)."""
-    from envctl.commands.rollback import rollback as run
-    from envctl.errors import UsageError
+    """Put back the version that was in the stage before the current one, as a new
+    recorded event (no gates: it restores what already passed them).
 
-    if not env:
-        raise UsageError("say which stage: envctl rollback NAME --env STAGE")
+    Says what it will do first; a stage whose spec asks for approvals needs a
+    confirmation (a prompt on a terminal, --yes in CI; exit 2 without either).
+    Exit 0 rolled back, 3 nothing to roll back to, 4 git or the push failed."""
+    from envctl.commands.rollback import rollback as run
+    from envctl.errors import ConfirmationNeeded
+
+    chosen = one_stage(stage, env, "--env", "envctl rollback NAME --stage STAGE")
+    say = None if fmt is Format.json else console.info_line
     with _report_on_failure(fmt):
-        outcome = run(name, stage=env, push=push, remote=remote)
+        try:
+            outcome = run(name, stage=chosen, push=push, remote=remote, confirmed=yes, progress=say)
+        except ConfirmationNeeded as exc:
+            if not _ask(exc.question):
+                raise
+            outcome = run(
+                name, stage=chosen, push=push, remote=remote, confirmed=True, progress=say
+            )
     if fmt is Format.json:
         console.print_json(outcome.to_json())
         return
@@ -235,3 +289,12 @@ def rollback(
     console.print_text(
         f"restored {t.model}@{t.version} to {t.stage} (replacing {t.replaces}): {outcome.tag}"
     )
+
+
+def _ask(question: str) -> bool:
+    """A yes/no prompt, only when someone is there to answer it."""
+    import sys
+
+    if not sys.stdin.isatty() or not sys.stderr.isatty():
+        return False
+    return bool(typer.confirm(question, default=False, err=True))

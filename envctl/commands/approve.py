@@ -27,7 +27,7 @@ def approve(
     registry = read_registry(ws)
     name, version = split_ref(operand)
     if version is None:
-        raise UsageError(f"approve a version: envctl approve {name}@vX.Y.Z --for {stage}")
+        raise UsageError(f"approve a version: envctl approve {name}@vX.Y.Z --stage {stage}")
     model = pick_model(ws, registry, name)
     found = require_version(registry, model, version)
     require_stage(ws, stage)

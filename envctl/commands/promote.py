@@ -147,7 +147,7 @@ def _refuse_unpassed(gated: Outcome) -> None:
         )
     raise AwaitingApproval(
         f"{ref} waits for approvals to enter {stage}: {held.summary}; another person runs "
-        f"envctl approve {ref} --for {stage}, then promote again",
+        f"envctl approve {ref} --stage {stage}, then promote again",
         report=replace(gated, status="waiting"),
     )
 

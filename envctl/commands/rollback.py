@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from envctl import registry as reg
-from envctl.errors import GateFailed, InputError
+from envctl.errors import ConfirmationNeeded, GateFailed, InputError
 from envctl.progress import Progress, silent
 from envctl.promotion.ledger import Entry, record
 from envctl.promotion.outcome import Outcome
@@ -20,15 +20,19 @@ from envctl.spec.loading import load_environment
 
 
 def rollback(
-    name: str | None,
+    name: str,
     *,
     stage: str,
     push: bool = False,
     remote: str = "origin",
+    confirmed: bool = False,
     progress: Progress | None = None,
 ) -> Outcome:
     """Re-assign the version that was in `stage` before the current one, as a new
-    recorded event. No gates: it restores what already passed them."""
+    recorded event. No gates: it restores what already passed them. A stage whose
+    spec asks for approvals is rolled back only when `confirmed` (else
+    ConfirmationNeeded, which says what would happen)."""
+    say = progress or silent
     ws = workspace()
     project = require_project(ws)
     registry = read_registry(ws)
@@ -42,9 +46,17 @@ def rollback(
     hit = require_version(registry, model, previous)
     target = Target(model, previous, hit.commit, stage, None, current.version)
     env = load_environment(stage, project)
+    what = f"roll back {stage}: {model}@{current.version} -> {model}@{previous}"
+    if not confirmed and any(g.kind == "approvals" for g in env.spec.gates):
+        raise ConfirmationNeeded(
+            f"{what}? {stage} asks for approvals, so a rollback needs confirmation: "
+            "answer at the prompt, or pass --yes (CI)",
+            question=f"{what}?",
+        )
+    say(what)
     entry = Entry(target, image=None, rollback_of=current.version)
     try:
-        done = record(ws, env, entry, push=push, remote=remote, say=progress or silent)
+        done = record(ws, env, entry, push=push, remote=remote, say=say)
     except GateFailed as exc:
         report = Outcome(target, "blocked", order="rollback")
         raise GateFailed(exc.message, details=exc.details, report=report) from None

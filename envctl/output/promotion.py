@@ -18,7 +18,7 @@ class RegisterDocument(Document):
 
 
 class ApproveDocument(Document):
-    """envctl approve NAME@VERSION --for STAGE --format json: the approval tag."""
+    """envctl approve NAME@VERSION --stage STAGE --format json: the approval tag."""
 
     tag: str = Field(description="The approval tag.")
     approver: str = Field(description="The approver's email (git user.email).")
