@@ -10,12 +10,24 @@ import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
+from envctl.progress import clean
+
+DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.promotion.lock.DEFAULT_TIMEOUT, without importing it
 
 if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
 RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to / fetch from.")]
+LockTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="Give up (exit 4, naming the holder) when another envctl process holds "
+        "the registry lock longer than this.",
+    ),
+]
 
 
 @app.command()
@@ -27,12 +39,28 @@ def register(
     ref: Annotated[str, typer.Option("--ref", help="Commit holding that version.")] = "HEAD",
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
+    allow_dirty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dirty",
+            help="Register although the model folder has uncommitted or untracked "
+            "changes (recorded in the tag).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Register a commit already registered as another version."),
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar)."""
     from envctl.commands.register import register as run
 
-    result = run(name, version, ref=ref, push=push, remote=remote)
+    result = run(
+        name, version, ref=ref, push=push, remote=remote, allow_dirty=allow_dirty,
+        force=force, reason=reason, warn=console.warning_line,
+    )  # fmt: skip
     if fmt is Format.json:
         console.print_json(result.to_json())
     else:
@@ -79,6 +107,7 @@ def promote(
     force: Annotated[bool, typer.Option("--force", help="Allow skipping a stage.")] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
     remote: RemoteOpt = "origin",
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Promote a model version to the next stage once that stage's gates pass."""
@@ -87,7 +116,7 @@ def promote(
 
     if not to:
         raise UsageError("say where: envctl promote [NAME[@VERSION]] --to STAGE")
-    say = None if fmt is Format.json else console.info_line
+    say = None if fmt is Format.json else _info
     with _report_on_failure(fmt):
         outcome = run(
             ref,
@@ -97,12 +126,18 @@ def promote(
             force=force,
             reason=reason,
             remote=remote,
+            lock_timeout=lock_timeout,
             progress=say,
         )
     if fmt is Format.json:
         console.print_json(outcome.to_json())
         return
     _show_outcome(outcome.to_document())
+
+
+def _info(line: str) -> None:
+    """Progress lines name tags, whose text anyone with push access chose."""
+    console.info_line(clean(line))
 
 
 @contextmanager
@@ -141,10 +176,44 @@ def _show_outcome(doc: PromotionDocument) -> None:
         console.print_text(f"  gates: {', '.join(doc.planned_gates) or 'none'}")
         return
     for gate in doc.gates:
-        console.print_text(f"  {gate.status:7} {gate.kind}: {gate.summary}")
+        console.print_text(clean(f"  {gate.status:7} {gate.kind}: {gate.summary}"))
     verb = "rolled back" if doc.status == "rolled back" else "promoted"
     console.print_text(
-        f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else "")
+        clean(f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else ""))
+    )
+
+
+@app.command()
+def sync(
+    remote: RemoteOpt = "origin",
+    push: Annotated[
+        bool,
+        typer.Option("--push/--no-push", help="Push local-only registry tags after fetching."),
+    ] = True,
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Fetch the remote's registry tags, renumber local-only events that clash with
+    its numbering, and push what only this clone has (docs/ledger.md)."""
+    from envctl.commands.sync import sync as run
+
+    result = run(
+        remote=remote,
+        push=push,
+        lock_timeout=lock_timeout,
+        progress=None if fmt is Format.json else _info,
+    )
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+        return
+    for item in result.renumbered:
+        now = f"re-written as {item.new_tag}" if item.new_tag else "dropped (already in that stage)"
+        console.print_text(clean(f"renumbered {item.old_tag}: {now}"))
+    console.print_text(
+        clean(
+            f"synced with {result.remote}: {len(result.fetched)} fetched, "
+            f"{len(result.renumbered)} renumbered, {len(result.pushed)} pushed"
+        )
     )
 
 
@@ -160,7 +229,7 @@ def status(
 
     result = run(name)
     for warning in result.warnings:
-        console.warning_line(warning)
+        console.warning_line(clean(warning))
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
@@ -173,7 +242,7 @@ def status(
         table.add_column(stage)
     for row in result.models:
         cells = [_cell(row.stages[s]) for s in result.stages]
-        table.add_row(row.model, row.latest or "-", *cells)
+        table.add_row(clean(row.model), clean(row.latest or "-"), *cells)
     console.out().print(table)
 
 
@@ -181,7 +250,7 @@ def _cell(event: StageEvent | None) -> str:
     if event is None:
         return "-"
     when = (event.when or "")[:16].replace("T", " ")
-    return f"{event.version or event.commit[:12]} ({when}, {event.by})"
+    return clean(f"{event.version or event.commit[:12]} ({when}, {event.by})")
 
 
 @app.command()
@@ -194,7 +263,7 @@ def history(
 
     result = run(name)
     for warning in result.warnings:
-        console.warning_line(warning)
+        console.warning_line(clean(warning))
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
@@ -205,11 +274,15 @@ def history(
         if e.rollback_of:
             extra = f"  ROLLBACK of {e.rollback_of}"
         console.print_text(
-            f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "
-            f"{e.stage:10} {e.version}  by {e.by}{extra}"
+            clean(
+                f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "
+                f"{e.stage:10} {e.version}  by {e.by}{extra}"
+            )
         )
     for v in result.versions:
-        console.print_text(f"      {(v.when or '')[:19]}  register {'':10} {v.version}  by {v.by}")
+        console.print_text(
+            clean(f"      {(v.when or '')[:19]}  register {'':10} {v.version}  by {v.by}")
+        )
 
 
 @app.command()
@@ -218,6 +291,7 @@ def rollback(
     env: Annotated[str, typer.Option("--env", help="Stage to roll back.")] = "",
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Re-assign the version that was in STAGE before the current one (recorded)."""
@@ -227,11 +301,17 @@ def rollback(
     if not env:
         raise UsageError("say which stage: envctl rollback NAME --env STAGE")
     with _report_on_failure(fmt):
-        outcome = run(name, stage=env, push=push, remote=remote)
+        outcome = run(
+            name, stage=env, push=push, remote=remote, lock_timeout=lock_timeout,
+            progress=None if fmt is Format.json else _info,
+        )  # fmt: skip
     if fmt is Format.json:
         console.print_json(outcome.to_json())
         return
     t = outcome.target
+    if outcome.status == "unchanged":
+        console.print_text(f"{t.model}@{t.version} is already in {t.stage}: nothing to do")
+        return
     console.print_text(
         f"restored {t.model}@{t.version} to {t.stage} (replacing {t.replaces}): {outcome.tag}"
     )
