@@ -196,9 +196,15 @@ def test_clashing_local_events_are_refused_then_renumbered_by_sync(
 
 def test_sigterm_stops_a_promotion_without_a_tag(churn: Path) -> None:
     proc = envctl(churn, "promote", "churn@v1.0.0", "--to", "dev", seconds=30)
-    time.sleep(3)  # in its (faked) gates
+    assert proc.stderr is not None
+    seen = ""
+    while "gates: faked" not in seen:  # in its (faked) gates, with its handlers set
+        line = proc.stderr.readline()
+        assert line, "the promotion ended before its gates"
+        seen += line
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    _, rest = proc.communicate(timeout=30)
+    err = seen + rest
 
     assert proc.returncode == 143, err
     assert err.strip().splitlines()[-1] == "error: interrupted"
