@@ -10,9 +10,13 @@ import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
+from envctl.progress import clean
+
+DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.promotion.lock.DEFAULT_TIMEOUT, without importing it
 
 if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent
+    from envctl.promotion.outcome import Outcome
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
 RemoteOpt = Annotated[
@@ -39,6 +43,17 @@ def one_stage(stage: str | None, alias: str | None, alias_name: str, usage: str)
     return chosen
 
 
+LockTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="Give up (exit 4, naming the holder) when another envctl process holds "
+        "the registry lock longer than this.",
+    ),
+]
+
+
 @app.command()
 def register(
     name: Annotated[
@@ -48,6 +63,19 @@ def register(
     ref: Annotated[str, typer.Option("--ref", help="Commit holding that version.")] = "HEAD",
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
+    allow_dirty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dirty",
+            help="Register although the model folder has uncommitted or untracked "
+            "changes (recorded in the tag).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Register a commit already registered as another version."),
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar).
@@ -55,7 +83,10 @@ def register(
     Exit 0 registered, 3 unknown model or invalid version, 4 git or the push failed."""
     from envctl.commands.register import register as run
 
-    result = run(name, version, ref=ref, push=push, remote=remote)
+    result = run(
+        name, version, ref=ref, push=push, remote=remote, allow_dirty=allow_dirty,
+        force=force, reason=reason, warn=console.warning_line,
+    )  # fmt: skip
     if fmt is Format.json:
         console.print_json(result.to_json())
     else:
@@ -114,6 +145,7 @@ def promote(
         str | None, typer.Option("--reason", metavar="TEXT", help="Why (with --force).")
     ] = None,
     remote: RemoteOpt = "origin",
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Promote a model version into STAGE once that stage's gates pass.
@@ -125,7 +157,7 @@ def promote(
     from envctl.commands.promote import promote as run
 
     chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
-    say = None if fmt is Format.json else console.info_line
+    say = None if fmt is Format.json else _info
     with _report_on_failure(fmt):
         outcome = run(
             ref,
@@ -135,12 +167,18 @@ def promote(
             force=force,
             reason=reason,
             remote=remote,
+            lock_timeout=lock_timeout,
             progress=say,
         )
     if fmt is Format.json:
         console.print_json(outcome.to_json())
         return
     _show_outcome(outcome.to_document())
+
+
+def _info(line: str) -> None:
+    """Progress lines name tags, whose text anyone with push access chose."""
+    console.info_line(clean(line))
 
 
 @contextmanager
@@ -179,10 +217,44 @@ def _show_outcome(doc: PromotionDocument) -> None:
         console.print_text(f"  gates: {', '.join(doc.planned_gates) or 'none'}")
         return
     for gate in doc.gates:
-        console.print_text(f"  {gate.status:7} {gate.kind}: {gate.summary}")
+        console.print_text(clean(f"  {gate.status:7} {gate.kind}: {gate.summary}"))
     verb = "rolled back" if doc.status == "rolled back" else "promoted"
     console.print_text(
-        f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else "")
+        clean(f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else ""))
+    )
+
+
+@app.command()
+def sync(
+    remote: RemoteOpt = "origin",
+    push: Annotated[
+        bool,
+        typer.Option("--push/--no-push", help="Push local-only registry tags after fetching."),
+    ] = True,
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Fetch the remote's registry tags, renumber local-only events that clash with
+    its numbering, and push what only this clone has (docs/ledger.md)."""
+    from envctl.commands.sync import sync as run
+
+    result = run(
+        remote=remote,
+        push=push,
+        lock_timeout=lock_timeout,
+        progress=None if fmt is Format.json else _info,
+    )
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+        return
+    for item in result.renumbered:
+        now = f"re-written as {item.new_tag}" if item.new_tag else "dropped (already in that stage)"
+        console.print_text(clean(f"renumbered {item.old_tag}: {now}"))
+    console.print_text(
+        clean(
+            f"synced with {result.remote}: {len(result.fetched)} fetched, "
+            f"{len(result.renumbered)} renumbered, {len(result.pushed)} pushed"
+        )
     )
 
 
@@ -198,7 +270,7 @@ def status(
 
     result = run(name)
     for warning in result.warnings:
-        console.warning_line(warning)
+        console.warning_line(clean(warning))
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
@@ -211,7 +283,7 @@ def status(
         table.add_column(stage)
     for row in result.models:
         cells = [_cell(row.stages[s]) for s in result.stages]
-        table.add_row(row.model, row.latest or "-", *cells)
+        table.add_row(clean(row.model), clean(row.latest or "-"), *cells)
     console.out().print(table)
 
 
@@ -219,7 +291,7 @@ def _cell(event: StageEvent | None) -> str:
     if event is None:
         return "-"
     when = (event.when or "")[:16].replace("T", " ")
-    return f"{event.version or event.commit[:12]} ({when}, {event.by})"
+    return clean(f"{event.version or event.commit[:12]} ({when}, {event.by})")
 
 
 @app.command()
@@ -232,7 +304,7 @@ def history(
 
     result = run(name)
     for warning in result.warnings:
-        console.warning_line(warning)
+        console.warning_line(clean(warning))
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
@@ -243,11 +315,15 @@ def history(
         if e.rollback_of:
             extra = f"  ROLLBACK of {e.rollback_of}"
         console.print_text(
-            f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "
-            f"{e.stage:10} {e.version}  by {e.by}{extra}"
+            clean(
+                f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "
+                f"{e.stage:10} {e.version}  by {e.by}{extra}"
+            )
         )
     for v in result.versions:
-        console.print_text(f"      {(v.when or '')[:19]}  register {'':10} {v.version}  by {v.by}")
+        console.print_text(
+            clean(f"      {(v.when or '')[:19]}  register {'':10} {v.version}  by {v.by}")
+        )
 
 
 @app.command()
@@ -260,6 +336,7 @@ def rollback(
     ] = False,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Put back the version that was in the stage before the current one, as a new
@@ -272,20 +349,28 @@ def rollback(
     from envctl.errors import ConfirmationNeeded
 
     chosen = one_stage(stage, env, "--env", "envctl rollback NAME --stage STAGE")
-    say = None if fmt is Format.json else console.info_line
+    say = None if fmt is Format.json else _info
     with _report_on_failure(fmt):
+
+        def attempt(confirmed: bool) -> Outcome:
+            return run(
+                name, stage=chosen, push=push, remote=remote, confirmed=confirmed,
+                lock_timeout=lock_timeout, progress=say,
+            )  # fmt: skip
+
         try:
-            outcome = run(name, stage=chosen, push=push, remote=remote, confirmed=yes, progress=say)
+            outcome = attempt(yes)
         except ConfirmationNeeded as exc:
             if not _ask(exc.question):
                 raise
-            outcome = run(
-                name, stage=chosen, push=push, remote=remote, confirmed=True, progress=say
-            )
+            outcome = attempt(True)
     if fmt is Format.json:
         console.print_json(outcome.to_json())
         return
     t = outcome.target
+    if outcome.status == "unchanged":
+        console.print_text(f"{t.model}@{t.version} is already in {t.stage}: nothing to do")
+        return
     console.print_text(
         f"restored {t.model}@{t.version} to {t.stage} (replacing {t.replaces}): {outcome.tag}"
     )

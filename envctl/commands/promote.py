@@ -18,11 +18,12 @@ from envctl import registry as reg
 from envctl.errors import AwaitingApproval, GateFailed, UsageError
 from envctl.progress import Progress, silent
 from envctl.promotion.compat import compatibility
-from envctl.promotion.gates import FAILED, holding_back
-from envctl.promotion.ledger import Entry, record
+from envctl.promotion.gates import FAILED, GateResult, holding_back
+from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record, remote_view
+from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target, default_version, order_problem
-from envctl.promotion.suite import recheck_baselines, run_gates
+from envctl.promotion.suite import recheck_gates, run_gates
 from envctl.promotion.workspace import (
     Workspace,
     pick_model,
@@ -45,6 +46,7 @@ def promote(
     force: bool = False,
     reason: str | None = None,
     remote: str = "origin",
+    lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
 ) -> Outcome:
     say = progress or silent
@@ -56,7 +58,7 @@ def promote(
     target = resolve_target(ws, registry, operand, to)
     order = order_problem(registry, target)
     if target.replaces == target.version:
-        return Outcome(target, "unchanged", order)
+        return _unchanged(ws, registry, target, order, push=push, remote=remote, say=say)
     if order != "ok" and not force:
         raise GateFailed(
             f"{order}; promote one stage at a time, or --force --reason TEXT to record a bypass",
@@ -78,7 +80,32 @@ def promote(
     _refuse_incompatible(checked)
     gated = _run(project, ws, registry, env, checked, say, progress)
     _refuse_unpassed(gated)
-    return _record(project, ws, env, gated, push=push, remote=remote, say=say)
+    return _record(
+        project, ws, env, gated, push=push, remote=remote, say=say, lock_timeout=lock_timeout
+    )
+
+
+def _unchanged(
+    ws: Workspace,
+    registry: reg.Registry,
+    target: Target,
+    order: str,
+    *,
+    push: bool,
+    remote: str,
+    say: Progress,
+) -> Outcome:
+    """Already in the stage. With --push, an event an earlier run wrote but did not
+    get to push (it was killed) is published now, with its prerequisites."""
+    from envctl.promotion.ledger import publish, read_ledger
+
+    current = current_event(registry, target.model, target.stage)
+    tag = current.tag if current else None
+    if not push or tag is None:
+        return Outcome(target, "unchanged", order, tag=tag)
+    theirs = remote_view(ws, remote, target.model)
+    publish(ws, read_ledger(ws), theirs, remote, tag, say)
+    return Outcome(target, "unchanged", order, tag=tag, pushed=True)
 
 
 def resolve_target(
@@ -161,24 +188,46 @@ def _record(
     push: bool,
     remote: str,
     say: Progress,
+    lock_timeout: float,
 ) -> Outcome:
-    """Write the assignment tag; a refusal after fetching another machine's tags
-    still reports the outcome as it then stood."""
+    """Write the assignment tag once the decision holds on the ledger it is written
+    against; a refusal then still reports the outcome as it stood."""
 
-    def recheck(entry: Entry) -> Entry:
-        target, results = recheck_baselines(project, ws, entry.target, env, entry.gates)
-        failed = next((r for r in results if r.status == FAILED), None)
-        if failed is not None:
+    def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
+        target, results = _redecide(project, ws, env, registry, entry)
+        where = "after fetching tags, " if after_fetch else ""
+        if entry.bypass is None and (order := order_problem(registry, target)) != "ok":
             raise GateFailed(
-                f"after fetching tags, {target.stage} holds {target.replaces}: gate "
-                f"{failed.kind} failed for {target.model}@{target.version}: {failed.summary}",
-                report=replace(gated, target=target, gates=results, status="blocked"),
+                f"{where}{order}", report=replace(gated, target=target, status="blocked")
+            )
+        held = holding_back(results)
+        if held is not None:
+            moved = (
+                f"{target.stage} holds {target.replaces}: "
+                if target.replaces != gated.target.replaces
+                else ""
+            )
+            ref = f"{target.model}@{target.version}"
+            report = replace(gated, target=target, gates=results)
+            if held.status == FAILED:
+                raise GateFailed(
+                    f"{where}{moved}gate {held.kind} failed for {ref}: {held.summary}",
+                    report=replace(report, status="blocked"),
+                )
+            raise AwaitingApproval(
+                f"{where}{ref} waits for approvals to enter {target.stage}: {held.summary}",
+                report=replace(report, status="waiting"),
             )
         return replace(entry, target=target, gates=results)
 
     entry = Entry(gated.target, gated.image_id or gated.image, gated.gates, gated.bypass)
     try:
-        done = record(ws, env, entry, push=push, remote=remote, say=say, recheck=recheck)
+        done = record(
+            ws, env, entry, decide=decide, push=push, remote=remote, say=say,
+            lock_timeout=lock_timeout,
+        )  # fmt: skip
+    except AlreadyInStage as already:
+        return replace(gated, status="unchanged", tag=already.event.tag, pushed=already.pushed)
     except GateFailed as exc:
         if exc.report is not None:
             raise
@@ -193,3 +242,15 @@ def _record(
         pushed=done.pushed,
         status="promoted",
     )
+
+
+def _redecide(
+    project: Project, ws: Workspace, env: Environment, registry: reg.Registry, entry: Entry
+) -> tuple[Target, tuple[GateResult, ...]]:
+    """The target and gate results as they stand on `registry`; AlreadyInStage when
+    the version is in the stage there."""
+    current = current_event(registry, entry.target.model, entry.target.stage)
+    if current is not None and current.version == entry.target.version:
+        raise AlreadyInStage(current)
+    target = replace(entry.target, replaces=current.version if current else None)
+    return target, recheck_gates(project, ws, registry, target, env, entry.gates)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from envctl import registry as reg
 from envctl.errors import ConfirmationNeeded, GateFailed, InputError
 from envctl.progress import Progress, silent
-from envctl.promotion.ledger import Entry, record
+from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record
+from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
 from envctl.promotion.workspace import (
@@ -26,6 +27,7 @@ def rollback(
     push: bool = False,
     remote: str = "origin",
     confirmed: bool = False,
+    lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
 ) -> Outcome:
     """Re-assign the version that was in `stage` before the current one, as a new
@@ -56,11 +58,34 @@ def rollback(
     say(what)
     entry = Entry(target, image=None, rollback_of=current.version)
     try:
-        done = record(ws, env, entry, push=push, remote=remote, say=say)
+        done = record(
+            ws, env, entry, decide=_decide, push=push, remote=remote, say=say,
+            lock_timeout=lock_timeout,
+        )  # fmt: skip
+    except AlreadyInStage as already:
+        return Outcome(
+            target, "unchanged", "rollback", tag=already.event.tag, pushed=already.pushed
+        )
     except GateFailed as exc:
         report = Outcome(target, "blocked", order="rollback")
         raise GateFailed(exc.message, details=exc.details, report=report) from None
     return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
+
+
+def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
+    """Roll back only what the stage still holds: if it changed meanwhile, stop."""
+    target = entry.target
+    current = current_event(registry, target.model, target.stage)
+    now = current.version if current else None
+    if current is not None and now == target.version:
+        raise AlreadyInStage(current)
+    if now != entry.rollback_of:
+        where = "after fetching tags, " if after_fetch else ""
+        raise GateFailed(
+            f"{where}{target.stage} now holds {now or 'nothing'}, not {entry.rollback_of} "
+            f"(changed meanwhile); look at envctl status, then roll back again"
+        )
+    return entry
 
 
 def _previous_version(model: reg.Model, stage: str, current: str) -> str:

@@ -22,5 +22,6 @@ DOCUMENTS: dict[str, type[Document]] = {
     "status": promotion.StatusDocument,
     "history": promotion.HistoryDocument,
     "promote": promotion.PromotionDocument,
+    "sync": promotion.SyncDocument,
     "error": errors.ErrorDocument,
 }

@@ -117,3 +117,28 @@ class PromotionDocument(Document):
     tag: str | None = Field(description="The assignment tag written, NAME#STAGE#N.")
     pushed: bool
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
+
+
+class Renumbered(Item):
+    """A local-only stage event re-written with the next N after the remote's."""
+
+    old_tag: str = Field(description="The local tag whose N the remote already used (deleted).")
+    new_tag: str | None = Field(
+        description="The event re-written with the next N (its record says renumbered_from); "
+        "null when it was dropped because the version is already in that stage."
+    )
+
+
+class SyncDocument(Document):
+    """envctl sync --format json: the local ledger brought in line with a remote's."""
+
+    remote: str
+    fetched: list[str] = Field(description="Tags the remote had and this clone did not.")
+    renumbered: list[Renumbered] = Field(
+        description="Local-only stage events whose N clashed with the remote's."
+    )
+    replaced: list[str] = Field(
+        description="Local version or approval tags that differed from the remote's same-named "
+        "tag for the same commit and approver; the remote's was taken."
+    )
+    pushed: list[str] = Field(description="Local-only registry tags pushed, in one atomic push.")
