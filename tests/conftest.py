@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -83,6 +84,52 @@ def base_image(docker_engine: object) -> str:
             pytest.fail(message)
         pytest.skip(message)
     return TEST_BASE_IMAGE
+
+
+@pytest.fixture(scope="session")
+def engine_b(base_image: str) -> Iterator[str]:
+    """A second Docker Engine on this host (its own dockerd, containerd, storage and
+    socket), holding only the test base image: yields the DOCKER_HOST that reaches it.
+    Stopped and its folders removed at the end of the run."""
+    from envctl import engine
+    from tests.daemons import DaemonError, load_image, second_engine
+
+    with ExitStack() as stack:
+        try:
+            host = stack.enter_context(second_engine())
+        except DaemonError as exc:
+            if docker_required():
+                pytest.fail(f"a second Docker Engine is required (ENVCTL_REQUIRE_DOCKER=1): {exc}")
+            pytest.skip(f"no second Docker Engine: {exc}")
+        load_image(engine.engine_host(), host, base_image)
+        yield host
+
+
+@pytest.fixture
+def on_engine_b(engine_b: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """envctl pointed at the second engine (DOCKER_HOST) for one test; the engine
+    client is cached per process, so it is dropped before and after."""
+    from envctl import engine
+
+    monkeypatch.setenv("DOCKER_HOST", engine_b)
+    engine.client.cache_clear()
+    yield engine_b
+    engine.client.cache_clear()  # DOCKER_HOST itself is restored by monkeypatch, after this
+
+
+@pytest.fixture
+def local_registry(docker_engine: object, tmp_path: Path) -> Iterator[str]:
+    """Debian's docker-registry on 127.0.0.1 for one test: its HOST:PORT."""
+    from tests.daemons import DaemonError, local_registry
+
+    with ExitStack() as stack:
+        try:
+            address = stack.enter_context(local_registry(tmp_path))
+        except DaemonError as exc:
+            if docker_required():
+                pytest.fail(str(exc))
+            pytest.skip(str(exc))
+        yield address
 
 
 @pytest.fixture
