@@ -1,4 +1,4 @@
-"""register, approve, promote, status, history, rollback."""
+"""register, approve, promote, status, history, rollback, image."""
 
 from __future__ import annotations
 
@@ -142,6 +142,14 @@ def _show_outcome(doc: PromotionDocument) -> None:
         return
     for gate in doc.gates:
         console.print_text(f"  {gate.status:7} {gate.kind}: {gate.summary}")
+    if doc.reused_from:
+        console.print_text(
+            f"{doc.stage} runs the image {doc.reused_from} tested: {doc.digest or doc.image_id}"
+        )
+    elif doc.image_differences:
+        console.print_text(f"{doc.stage} runs a new image ({doc.image}): its content differs")
+        for difference in doc.image_differences:
+            console.print_text(f"  {difference}")
     verb = "rolled back" if doc.status == "rolled back" else "promoted"
     console.print_text(
         f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else "")
@@ -235,3 +243,23 @@ def rollback(
     console.print_text(
         f"restored {t.model}@{t.version} to {t.stage} (replacing {t.replaces}): {outcome.tag}"
     )
+
+
+@app.command()
+def image(
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Model.")] = None,
+    stage: Annotated[str, typer.Option("--stage", help="Stage whose image to print.")] = "",
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Print the image the stage runs as REPO@sha256:..., one line, for deploy
+    scripts (from the promotion record: no Docker needed)."""
+    from envctl.commands.image import image as run
+    from envctl.errors import UsageError
+
+    if not stage:
+        raise UsageError("say which stage: envctl image NAME --stage STAGE")
+    result = run(name, stage=stage)
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+    else:
+        console.print_text(result.digest)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envctl import registry as reg
 from envctl.errors import ExternalError, GateFailed, PushRejected, TagExists
@@ -31,7 +31,7 @@ class Entry:
     """What an assignment tag records besides who and when."""
 
     target: Target
-    image: str | None  # the image's id when known, else its name
+    image: Mapping[str, Any] | str | None  # StageImage.to_json(); a bare id in old records
     gates: tuple[GateResult, ...] = ()
     bypass: str | None = None
     rollback_of: str | None = None
