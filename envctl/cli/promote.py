@@ -16,6 +16,13 @@ if TYPE_CHECKING:
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
 RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to / fetch from.")]
+PromotePushOpt = Annotated[
+    bool,
+    typer.Option(
+        "--push",
+        help="Push the tag to the remote, and the image to registry: (its digest is recorded).",
+    ),
+]
 
 
 @app.command()
@@ -75,7 +82,7 @@ def promote(
     plan: Annotated[
         bool, typer.Option("--plan", help="Show what would happen; change nothing.")
     ] = False,
-    push: PushOpt = False,
+    push: PromotePushOpt = False,
     force: Annotated[bool, typer.Option("--force", help="Allow skipping a stage.")] = False,
     reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
     remote: RemoteOpt = "origin",
