@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -146,3 +150,44 @@ def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
         return Result(code, captured.out, captured.err)
 
     return _invoke
+
+
+# ---- a real local image registry (push, pull, digests) --------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def image_registry(tmp_path: Path) -> Iterator[str]:
+    """A `docker-registry` on 127.0.0.1 (an insecure registry the engine accepts
+    there), for this test only: its `host:port`."""
+    binary = shutil.which("docker-registry") or shutil.which("registry")
+    if binary is None:
+        message = "no registry binary: apt-get install docker-registry"
+        if docker_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    port = free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path}/r\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)

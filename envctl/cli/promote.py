@@ -1,4 +1,4 @@
-"""register, approve, promote, status, history, rollback."""
+"""register, approve, promote, status, history, rollback, image."""
 
 from __future__ import annotations
 
@@ -50,6 +50,13 @@ LockTimeoutOpt = Annotated[
         metavar="SECONDS",
         help="Give up (exit 4, naming the holder) when another envctl process holds "
         "the registry lock longer than this.",
+    ),
+]
+PromotePushOpt = Annotated[
+    bool,
+    typer.Option(
+        "--push",
+        help="Push the tag to the remote, and the image to registry: (its digest is recorded).",
     ),
 ]
 
@@ -137,7 +144,7 @@ def promote(
     plan: Annotated[
         bool, typer.Option("--plan", help="Show what would happen; change nothing.")
     ] = False,
-    push: PushOpt = False,
+    push: PromotePushOpt = False,
     force: Annotated[
         bool, typer.Option("--force", help="Skip a stage (recorded, needs --reason).")
     ] = False,
@@ -218,6 +225,14 @@ def _show_outcome(doc: PromotionDocument) -> None:
         return
     for gate in doc.gates:
         console.print_text(clean(f"  {gate.status:7} {gate.kind}: {gate.summary}"))
+    if doc.reused_from:
+        console.print_text(
+            f"{doc.stage} runs the image {doc.reused_from} tested: {doc.digest or doc.image_id}"
+        )
+    elif doc.image_differences:
+        console.print_text(f"{doc.stage} runs a new image ({doc.image}): its content differs")
+        for difference in doc.image_differences:
+            console.print_text(clean(f"  {difference}"))
     verb = "rolled back" if doc.status == "rolled back" else "promoted"
     console.print_text(
         clean(f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else ""))
@@ -383,3 +398,21 @@ def _ask(question: str) -> bool:
     if not sys.stdin.isatty() or not sys.stderr.isatty():
         return False
     return bool(typer.confirm(question, default=False, err=True))
+
+
+@app.command()
+def image(
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Model.")] = None,
+    stage: StageOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Print the image the stage runs as REPO@sha256:..., one line, for deploy
+    scripts (from the promotion record: no Docker needed)."""
+    from envctl.commands.image import image as run
+
+    chosen = one_stage(stage, None, "", "envctl image NAME --stage STAGE")
+    result = run(name, stage=chosen)
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+    else:
+        console.print_text(result.digest)

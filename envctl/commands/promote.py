@@ -1,7 +1,8 @@
 """promote: gated, recorded stage assignments.
 
 Order of work (DESIGN.md §6): resolve the version, check the stage order, the
-compatibility gate, build or reuse the target image, run the target stage's
+compatibility gate, reuse the image the previous stage tested when the content
+is the same (else build it), run the target stage's
 gates, and only when all passed write the assignment tag `NAME#STAGE#N`.
 Nothing is written before that point, so a failure, an error or Ctrl-C leaves
 no tag; containers are removed by the engine adapter however a gate ends.
@@ -19,6 +20,7 @@ from envctl.errors import AwaitingApproval, GateFailed, UsageError
 from envctl.progress import Progress, silent
 from envctl.promotion.compat import compatibility
 from envctl.promotion.gates import FAILED, GateResult, holding_back
+from envctl.promotion.handoff import previous_image, stage_image
 from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record, remote_view
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
@@ -78,7 +80,7 @@ def promote(
     if plan:
         return checked
     _refuse_incompatible(checked)
-    gated = _run(project, ws, registry, env, checked, say, progress)
+    gated = _run(project, ws, registry, env, checked, say, progress, push=push)
     _refuse_unpassed(gated)
     return _record(
         project, ws, env, gated, push=push, remote=remote, say=say, lock_timeout=lock_timeout
@@ -147,19 +149,21 @@ def _run(
     checked: Outcome,
     say: Progress,
     progress: Progress | None,
+    *,
+    push: bool,
 ) -> Outcome:
-    """Build or reuse the target image, then run the stage's gates in it."""
+    """Reuse the image the previous stage tested when the content is the same,
+    else build it (and push it, with `push` and a registry); then run the
+    stage's gates in it."""
     from envctl import engine
-    from envctl.build.image import build_image
 
     t = checked.target
     for orphan in engine.reap_orphans():
         say(f"removed container {orphan[:12]} left by a killed envctl run")
-    say(f"image for {t.model}@{t.version} in {t.stage}: build or reuse")
-    image = build_image(t.stage, model=f"{t.model}@{t.version}", on_line=progress)
-    say(f"image {image.image} ({'reused, nothing built' if image.cached else 'built'})")
-    results = run_gates(project, ws, registry, t, env, image=image.image, say=say)
-    return replace(checked, gates=results, image=image.image, image_id=image.id)
+    before = previous_image(registry, t)
+    image = stage_image(t, checked.findings, before, push=push, on_line=progress, say=say)
+    results = run_gates(project, ws, registry, t, env, image=image.ref, say=say)
+    return replace(checked, gates=results, image=image.ref, image_id=image.id, stage_image=image)
 
 
 def _refuse_unpassed(gated: Outcome) -> None:
@@ -220,7 +224,8 @@ def _record(
             )
         return replace(entry, target=target, gates=results)
 
-    entry = Entry(gated.target, gated.image_id or gated.image, gated.gates, gated.bypass)
+    image = gated.stage_image.to_json() if gated.stage_image else gated.image_id or gated.image
+    entry = Entry(gated.target, image, gated.gates, gated.bypass)
     try:
         done = record(
             ws, env, entry, decide=decide, push=push, remote=remote, say=say,

@@ -13,6 +13,7 @@ from envctl.output.promotion import (
     StageEvent,
     StatusDocument,
 )
+from envctl.promotion.handoff import recorded_image
 from envctl.promotion.workspace import pick_model, read_registry, workspace
 
 
@@ -28,6 +29,7 @@ def _text(value: Any) -> str | None:
 def stage_event(event: reg.StageEvent) -> StageEvent:
     record = event.record or {}
     bypass = record.get("bypass") or None
+    image = recorded_image(event) or {}
     return StageEvent(
         n=event.counter,
         model=event.model,
@@ -41,6 +43,9 @@ def stage_event(event: reg.StageEvent) -> StageEvent:
         bypass_reason=_text(bypass.get("reason")) if isinstance(bypass, dict) else None,
         rollback_of=_text(record.get("rollback_of")),
         summary=event.summary,
+        image=_text(image.get("ref")) or _text(record.get("image")),
+        image_id=_text(image.get("id")),
+        digest=_text(image.get("digest")),
     )
 
 

@@ -23,5 +23,6 @@ DOCUMENTS: dict[str, type[Document]] = {
     "history": promotion.HistoryDocument,
     "promote": promotion.PromotionDocument,
     "sync": promotion.SyncDocument,
+    "image": promotion.ImageDocument,
     "error": errors.ErrorDocument,
 }

@@ -42,6 +42,14 @@ class StageEvent(Item):
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
     rollback_of: str | None = Field(description="The version a rollback replaced.")
     summary: str = Field(description="The tag message's first line.")
+    image: str | None = Field(
+        description="The image the stage runs, from the record: its content tag (or, in "
+        "older records, its id)."
+    )
+    image_id: str | None = Field(description="The image id, sha256:...")
+    digest: str | None = Field(
+        description="REPO@sha256:... to pull it by, when it was pushed; `envctl image` prints it."
+    )
 
 
 class ModelStatus(Item):
@@ -112,11 +120,25 @@ class PromotionDocument(Document):
     )
     gates: list[GateOutcome] = Field(description="The gates run (or skipped), in order.")
     planned_gates: list[str] = Field(description="The target stage's gate kinds, in order.")
-    image: str | None
+    image: str | None = Field(
+        description="The image gated, by content tag: envctl/model-NAME:vX.Y.Z-CONTENT12."
+    )
     image_id: str | None
     tag: str | None = Field(description="The assignment tag written, NAME#STAGE#N.")
     pushed: bool
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
+    digest: str | None = Field(
+        description="REPO@sha256:... of the image in the registry, once pushed or pulled."
+    )
+    content_fingerprint: str | None = Field(
+        description="sha256 of what is in the image; the same in every stage with that content."
+    )
+    reused_from: str | None = Field(
+        description="The previous stage, when this is the very image it tested; else null."
+    )
+    image_differences: list[str] = Field(
+        description="How the image content differs from the previous stage's (diff findings)."
+    )
 
 
 class Renumbered(Item):
@@ -142,3 +164,19 @@ class SyncDocument(Document):
         "tag for the same commit and approver; the remote's was taken."
     )
     pushed: list[str] = Field(description="Local-only registry tags pushed, in one atomic push.")
+
+
+class ImageDocument(Document):
+    """envctl image NAME --stage STAGE --format json: the image a stage runs."""
+
+    model: str
+    stage: str
+    version: str = Field(description="The version now in the stage.")
+    tag: str = Field(description="The assignment tag that put it there, NAME#STAGE#N.")
+    digest: str = Field(description="REPO@sha256:...: what a deploy pulls.")
+    image: str | None = Field(description="The content tag it was built as.")
+    image_id: str | None = Field(description="The image id, sha256:...")
+    content_fingerprint: str | None = Field(description="sha256 of what is in the image.")
+    reused_from: str | None = Field(
+        description="The previous stage, when the stage runs the very image that stage tested."
+    )

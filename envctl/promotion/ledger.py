@@ -11,10 +11,10 @@ docs/ledger.md states the guarantees.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envctl import registry as reg
 from envctl.errors import ExternalError, PushRejected, TagExists
@@ -37,7 +37,7 @@ class Entry:
     """What an assignment tag records besides who and when."""
 
     target: Target
-    image: str | None  # the image's id when known, else its name
+    image: Mapping[str, Any] | str | None  # StageImage.to_json(); a bare id in old records
     gates: tuple[GateResult, ...] = ()
     bypass: str | None = None
     rollback_of: str | None = None

@@ -27,6 +27,8 @@ def _run(
     checked: Outcome,
     say: Progress,
     progress: Progress | None,
+    *,
+    push: bool,
 ) -> Outcome:
     say("gates: faked (no image)")
     time.sleep(float(os.environ.get("FAKE_GATE_SECONDS", "0")))
