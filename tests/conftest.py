@@ -9,7 +9,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -165,29 +165,39 @@ def free_port() -> int:
 def image_registry(tmp_path: Path) -> Iterator[str]:
     """A `docker-registry` on 127.0.0.1 (an insecure registry the engine accepts
     there), for this test only: its `host:port`."""
+    with serve_registry(f"127.0.0.1:{free_port()}", tmp_path / "r") as address:
+        yield address
+
+
+@contextmanager
+def serve_registry(address: str, root: Path) -> Iterator[str]:
+    """Run `docker-registry` at `address` (host:port) storing into `root`, until
+    the block ends; a missing binary or a port already taken is a clear failure."""
     binary = shutil.which("docker-registry") or shutil.which("registry")
     if binary is None:
         message = "no registry binary: apt-get install docker-registry"
         if docker_required():
             pytest.fail(message)
         pytest.skip(message)
-    port = free_port()
-    config = tmp_path / "registry.yml"
+    root.mkdir(parents=True, exist_ok=True)
+    config = root / "registry.yml"
     config.write_text(
-        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path}/r\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\n"
+        f"http:\n  addr: {address}\n"
     )
     proc = subprocess.Popen(
         [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         for _ in range(100):
+            if proc.poll() is not None:
+                raise RuntimeError(f"docker-registry could not serve {address} (port taken?)")
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                urllib.request.urlopen(f"http://{address}/v2/", timeout=1)
                 break
             except OSError:
                 time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
+        yield address
     finally:
         proc.terminate()
         proc.wait(10)

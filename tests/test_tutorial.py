@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ import pytest
 
 from envctl import engine
 from envctl.errors import EngineError
+from tests.conftest import serve_registry
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOC = REPO_ROOT / "docs" / "tutorial.md"
@@ -243,6 +244,15 @@ def run_tutorial(
 # ---- leaving the engine as it was ----------------------------------------------------
 
 
+def example_registry(tmp: Path) -> AbstractContextManager[str]:
+    """The registry examples/churn/envctl.yaml names, served for the run, so that
+    `promote --push` pushes the image and records its digest as a team's would."""
+    config = (EXAMPLE / "envctl.yaml").read_text(encoding="utf-8")
+    match = re.search(r"^registry: *([^/\s]+)", config, re.M)
+    assert match is not None, "examples/churn/envctl.yaml names no registry"
+    return serve_registry(match[1], tmp / "registry")
+
+
 @contextmanager
 def leaves_no_trace(scratch: Path, steps: Sequence[Step], env: Mapping[str, str]) -> Iterator[None]:
     """Remove every image the run built, and fail if an envctl container outlives it."""
@@ -323,7 +333,7 @@ def test_tutorial_runs_as_written(tmp_path: Path) -> None:
     assert len(steps) >= 20, "docs/tutorial.md has lost its console blocks"
     env = step_environment(os.environ)
     scratch = tmp_path / "churn"
-    with leaves_no_trace(scratch, steps, env):
+    with example_registry(tmp_path), leaves_no_trace(scratch, steps, env):
         for step, outcome in run_tutorial(steps, env=env, scratch=scratch):
             problem = mismatch(step, outcome)
             assert problem is None, problem
@@ -443,7 +453,7 @@ def record() -> int:
         env = step_environment({**os.environ, **pinned_identity(home)})
         scratch = Path(tmp) / "churn"
         runs: list[tuple[Step, Outcome]] = []
-        with leaves_no_trace(scratch, steps, env):
+        with example_registry(Path(tmp)), leaves_no_trace(scratch, steps, env):
             for step, outcome in run_tutorial(steps, env=env, scratch=scratch):
                 print(f"exit {outcome.exit_code}: $ {step.command}", file=sys.stderr)
                 runs.append((step, outcome))
