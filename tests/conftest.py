@@ -13,6 +13,12 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests judge correctness, not speed: a loaded 2-core CI machine must not
+# turn a slow example into a failure (timings belong to bench/, never to tests).
+settings.register_profile("envctl", deadline=None)
+settings.load_profile("envctl")
 
 from tests.harness import Invoke, Result
 
