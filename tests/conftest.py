@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.harness import Invoke, Result
+
 # Property tests judge correctness, not speed: a loaded 2-core CI machine must not
 # turn a slow example into a failure (timings belong to bench/, never to tests).
 settings.register_profile("envctl", deadline=None)
 settings.load_profile("envctl")
-
-from tests.harness import Invoke, Result
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_BASE_IMAGE = os.environ.get("ENVCTL_TEST_BASE_IMAGE", "envctl-test/debian-python:bookworm")
