@@ -1,30 +1,49 @@
 """Command-line entry point: one Typer app, one error boundary.
 
-Each verb lives in its own module under `envctl/cli/` (thin: parse, call
-`envctl.commands.<verb>`, render). This module only assembles them.
+Each verb lives in a module under `envctl/cli/` (thin: parse, call
+`envctl.commands.<verb>`, render). This module only assembles them, and only
+the one a command needs: Typer builds every registered command's parameters
+before it runs one, so `envctl list` registers `specs` alone and starts faster.
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 import sys
 
 from envctl.cli.app import app as app  # re-exported: `envctl.cli.app`
 
+# The modules in the order `envctl --help` lists their commands.
+MODULES = ("specs", "import_", "diff", "build", "promote")
+# Which module registers each command (tests/cli/test_registration.py keeps it true).
+COMMANDS = {
+    **dict.fromkeys(("init", "validate", "show", "list", "schema", "check"), "specs"),
+    "import": "import_",
+    "diff": "diff",
+    **dict.fromkeys(("lock", "render", "build", "verify"), "build"),
+    **dict.fromkeys(
+        ("register", "approve", "promote", "sync", "status", "history", "rollback", "image"),
+        "promote",
+    ),
+}
 
-def _register() -> None:
-    # Importing a module registers its commands on `app`.
-    from envctl.cli import import_, specs  # noqa: F401  (registers commands)
 
-    for optional in ("diff", "build", "promote"):
-        try:
-            __import__(f"envctl.cli.{optional}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"envctl.cli.{optional}":
-                raise
+def _register(argv: list[str] | None = None) -> None:
+    """Import the module that registers `argv`'s command, or all of them (for
+    `--help`, no command, or one envctl does not know: its error lists them)."""
+    command = next((a for a in argv or () if not a.startswith("-")), None)
+    module = COMMANDS.get(command or "") if argv is not None else None
+    for name in (module,) if module else MODULES:
+        importlib.import_module(f"envctl.cli.{name}")
 
 
 def main() -> None:
     from envctl.cli.app import run
 
-    _register()
-    sys.exit(run())
+    # envctl uses no pydantic plugins; looking for them scans every installed
+    # distribution's entry points on the first model built.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "1")
+    argv = sys.argv[1:]
+    _register(argv)
+    sys.exit(run(argv))
