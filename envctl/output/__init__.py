@@ -23,6 +23,8 @@ class Item(BaseModel):
         extra="forbid",
         frozen=True,
         json_schema_serialization_defaults_required=True,
+        # Built on first use: a table-printing command never pays for its JSON model.
+        defer_build=True,
     )
 
     def to_json(self) -> dict[str, Any]:
