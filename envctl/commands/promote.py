@@ -23,10 +23,10 @@ from envctl.promotion.ledger import Entry, record
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target, default_version, order_problem
 from envctl.promotion.suite import recheck_baselines, run_gates
+from envctl.promotion.trust import read_ledger, require_signing
 from envctl.promotion.workspace import (
     Workspace,
     pick_model,
-    read_registry,
     require_project,
     require_stage,
     require_version,
@@ -52,8 +52,9 @@ def promote(
         raise UsageError("--force needs --reason TEXT: a bypass is recorded with its reason")
     ws = workspace()
     project = require_project(ws)
-    registry = read_registry(ws)
+    registry = read_ledger(ws).trusted  # in signed stages, only events that count
     target = resolve_target(ws, registry, operand, to)
+    sign = require_signing(ws, target.stage, "promoting") if not plan else False
     order = order_problem(registry, target)
     if target.replaces == target.version:
         return Outcome(target, "unchanged", order)
@@ -78,7 +79,7 @@ def promote(
     _refuse_incompatible(checked)
     gated = _run(project, ws, registry, env, checked, say, progress)
     _refuse_unpassed(gated)
-    return _record(project, ws, env, gated, push=push, remote=remote, say=say)
+    return _record(project, ws, env, gated, push=push, remote=remote, say=say, sign=sign)
 
 
 def resolve_target(
@@ -161,6 +162,7 @@ def _record(
     push: bool,
     remote: str,
     say: Progress,
+    sign: bool = False,
 ) -> Outcome:
     """Write the assignment tag; a refusal after fetching another machine's tags
     still reports the outcome as it then stood."""
@@ -176,7 +178,7 @@ def _record(
             )
         return replace(entry, target=target, gates=results)
 
-    entry = Entry(gated.target, gated.image_id or gated.image, gated.gates, gated.bypass)
+    entry = Entry(gated.target, gated.image_id or gated.image, gated.gates, gated.bypass, sign=sign)
     try:
         done = record(ws, env, entry, push=push, remote=remote, say=say, recheck=recheck)
     except GateFailed as exc:

@@ -8,9 +8,9 @@ from envctl.progress import Progress, silent
 from envctl.promotion.ledger import Entry, record
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
+from envctl.promotion.trust import read_ledger, require_signing
 from envctl.promotion.workspace import (
     pick_model,
-    read_registry,
     require_project,
     require_stage,
     require_version,
@@ -31,8 +31,9 @@ def rollback(
     recorded event. No gates: it restores what already passed them."""
     ws = workspace()
     project = require_project(ws)
-    registry = read_registry(ws)
+    registry = read_ledger(ws).trusted  # in signed stages, only events that count
     require_stage(ws, stage)
+    sign = require_signing(ws, stage, "rolling back")
     model = pick_model(ws, registry, name)
     found = registry.model(model)
     current = found.stages.get(stage) if found else None
@@ -42,7 +43,7 @@ def rollback(
     hit = require_version(registry, model, previous)
     target = Target(model, previous, hit.commit, stage, None, current.version)
     env = load_environment(stage, project)
-    entry = Entry(target, image=None, rollback_of=current.version)
+    entry = Entry(target, image=None, rollback_of=current.version, sign=sign)
     try:
         done = record(ws, env, entry, push=push, remote=remote, say=progress or silent)
     except GateFailed as exc:

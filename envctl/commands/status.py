@@ -1,4 +1,5 @@
-"""status and history: reading the registry in one pass over the tags."""
+"""status and history: reading the registry in one pass over the tags, every event
+checked as `audit` checks it (in signed stages only the events that count show)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from envctl.output.promotion import (
     StageEvent,
     StatusDocument,
 )
-from envctl.promotion.workspace import pick_model, read_registry, workspace
+from envctl.promotion.trust import Ledger, read_ledger
+from envctl.promotion.workspace import pick_model, workspace
 
 
 def _when(date: datetime | None) -> str | None:
@@ -25,7 +27,8 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def stage_event(event: reg.StageEvent) -> StageEvent:
+def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> StageEvent:
+    verdict = verdict or reg.Verdict("recorded" if event.record else "none", True)
     record = event.record or {}
     bypass = record.get("bypass") or None
     return StageEvent(
@@ -41,33 +44,46 @@ def stage_event(event: reg.StageEvent) -> StageEvent:
         bypass_reason=_text(bypass.get("reason")) if isinstance(bypass, dict) else None,
         rollback_of=_text(record.get("rollback_of")),
         summary=event.summary,
+        evidence=verdict.evidence,
+        counts=verdict.counts,
+        signer=verdict.signer,
+        problems=[f"{p.kind}: {p.message}" for p in verdict.problems],
     )
 
 
 def status(name: str | None = None) -> StatusDocument:
     ws = workspace()
-    registry = read_registry(ws)
+    ledger = read_ledger(ws)
+    registry, audit = ledger.registry, ledger.audit
     names = [pick_model(ws, registry, name)] if name else sorted(registry.models)
     stages = ws.stages or sorted({s for m in registry.models.values() for s in m.stages})
     models = []
     for model_name in names:
         model = registry.model(model_name)
-        current = dict(model.stages) if model else {}
+        current = dict(audit.stages(model)) if model else {}
         models.append(
             ModelStatus(
                 model=model_name,
                 latest=model.latest.version if model and model.latest else None,
-                stages={s: stage_event(current[s]) if s in current else None for s in stages},
+                stages={
+                    s: stage_event(current[s], audit.verdict(current[s].tag))
+                    if s in current
+                    else None
+                    for s in stages
+                },
             )
         )
-    return StatusDocument(
-        stages=stages, models=models, warnings=[str(w) for w in registry.warnings]
-    )
+    return StatusDocument(stages=stages, models=models, warnings=_warnings(ledger))
+
+
+def _warnings(ledger: Ledger) -> list[str]:
+    return [*ledger.warnings, *(str(w) for w in ledger.registry.warnings)]
 
 
 def history(name: str | None) -> HistoryDocument:
     ws = workspace()
-    registry = read_registry(ws)
+    ledger = read_ledger(ws)
+    registry = ledger.registry
     model_name = pick_model(ws, registry, name)
     model = registry.model(model_name)
     events = sorted(model.events, key=lambda e: e.counter or 0, reverse=True) if model else []
@@ -78,7 +94,7 @@ def history(name: str | None) -> HistoryDocument:
     )
     return HistoryDocument(
         model=model_name,
-        events=[stage_event(e) for e in events],
+        events=[stage_event(e, ledger.audit.verdict(e.tag)) for e in events],
         versions=[
             RegisteredVersion(
                 version=v.version,
@@ -89,5 +105,5 @@ def history(name: str | None) -> HistoryDocument:
             )
             for v in versions
         ],
-        warnings=[str(w) for w in registry.warnings],
+        warnings=_warnings(ledger),
     )

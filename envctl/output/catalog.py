@@ -22,5 +22,6 @@ DOCUMENTS: dict[str, type[Document]] = {
     "status": promotion.StatusDocument,
     "history": promotion.HistoryDocument,
     "promote": promotion.PromotionDocument,
+    "audit": promotion.AuditDocument,
     "error": errors.ErrorDocument,
 }

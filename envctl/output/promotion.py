@@ -42,6 +42,16 @@ class StageEvent(Item):
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
     rollback_of: str | None = Field(description="The version a rollback replaced.")
     summary: str = Field(description="The tag message's first line.")
+    evidence: Literal["signed", "recorded", "none", "invalid"] = Field(
+        "recorded",
+        description="signed: valid record, signed by an allowed principal; recorded: valid "
+        "record; none: no record (GTO or by hand); invalid: a rule is broken.",
+    )
+    counts: bool = Field(True, description="False in a signed stage unless evidence is signed.")
+    signer: str | None = Field(None, description="The verified signer, in a signed stage.")
+    problems: list[str] = Field(
+        default_factory=list, description="What reading found wrong, as `envctl audit` lists it."
+    )
 
 
 class ModelStatus(Item):
@@ -117,3 +127,24 @@ class PromotionDocument(Document):
     tag: str | None = Field(description="The assignment tag written, NAME#STAGE#N.")
     pushed: bool
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
+
+
+class AuditViolation(Item):
+    """One rule the ledger breaks, at one tag."""
+
+    tag: str
+    kind: str = Field(description="A stable name: no-record, skipped-stage, unsigned, ...")
+    model: str | None = Field(description="null when the tag name itself does not parse.")
+    message: str
+
+
+class AuditDocument(Document):
+    """envctl audit [MODEL] --format json: every violation in the ledger; exit 1 if any."""
+
+    model: str | None = Field(description="The model audited; null for all.")
+    signed_stages: list[str] = Field(description="Stages whose events must be signed.")
+    events: int = Field(description="Stage events checked.")
+    approvals: int = Field(description="Approval tags checked.")
+    clean: bool = Field(description="True when no violation was found.")
+    violations: list[AuditViolation] = Field(description="By tag name, then kind.")
+    warnings: list[str] = Field(description="Tags that were ignored, and the trust root's state.")

@@ -35,6 +35,7 @@ class Entry:
     gates: tuple[GateResult, ...] = ()
     bypass: str | None = None
     rollback_of: str | None = None
+    sign: bool = False  # a signed stage: git signs the tag (`git tag -s`)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,9 @@ def record(
             counter = read_registry(ws).next_counter(target.model)
             name = reg.assignment_tag(target.model, target.stage, counter)
             try:
-                tag_id = vcs.create_annotated_tag(ws.root, name, target.commit, message)
+                tag_id = vcs.create_annotated_tag(
+                    ws.root, name, target.commit, message, sign=entry.sign
+                )
             except TagExists:
                 continue
         if not push:

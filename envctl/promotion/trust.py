@@ -1,0 +1,125 @@
+"""The trust root and the verified ledger: envctl.yaml's `trust:` section, the
+allowed-signers file read at the protected ref, git's signature verdicts, and the
+audit of the whole ledger built from one `for-each-ref` pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from envctl import registry as reg
+from envctl.errors import CheckFailed, ConfigError
+from envctl.promotion.workspace import Workspace
+
+if TYPE_CHECKING:
+    from envctl.spec.project_file import Trust
+    from envctl.vcs import RawTag
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The registry as stored, and as the rules let it count."""
+
+    registry: reg.Registry
+    audit: reg.Audit
+    warnings: tuple[str, ...]  # about the trust root itself
+    approval_tags: tuple[str, ...] = ()
+
+    @property
+    def trusted(self) -> reg.Registry:
+        return self.audit.trusted(self.registry)
+
+
+def trust_config(ws: Workspace) -> Trust | None:
+    return ws.project.config.trust if ws.project else None
+
+
+def trust_policy(config: Trust | None) -> reg.TrustPolicy:
+    if config is None:
+        return reg.TrustPolicy()
+    return reg.TrustPolicy(
+        MappingProxyType(
+            {
+                stage: reg.StageTrust(frozenset(rule.promoters), frozenset(rule.approvers))
+                for stage, rule in config.stages.items()
+            }
+        )
+    )
+
+
+def is_signed_stage(ws: Workspace, stage: str) -> bool:
+    config = trust_config(ws)
+    return config is not None and stage in config.stages
+
+
+def read_signers(ws: Workspace, config: Trust) -> str | None:
+    """The allowed-signers file as it is at the protected ref (never the work tree:
+    a file changed outside the protected branch must not count), or None."""
+    from envctl import vcs
+    from envctl.errors import InputError
+
+    try:
+        data = vcs.read_at(ws.root, config.ref, config.allowed_signers)
+    except InputError:
+        return None
+    return data.decode("utf-8", "replace") if data is not None else None
+
+
+def read_ledger(ws: Workspace) -> Ledger:
+    """Read every tag once, verify the signatures signed stages need, replay."""
+    from envctl import vcs
+
+    tags = vcs.read_tags(ws.root)
+    registry = reg.parse_registry(tags)
+    config = trust_config(ws)
+    policy = trust_policy(config)
+    warnings: list[str] = []
+    signatures = {}
+    if config is not None and config.stages:
+        signers = read_signers(ws, config)
+        if signers is None:
+            warnings.append(
+                f"trust: {config.allowed_signers} not found at {config.ref}; "
+                "no event of a signed stage counts"
+            )
+        signatures = vcs.verify_tags(ws.root, signed_tags(tags, policy), signers or "")
+    audit = reg.audit_registry(
+        registry, tags, stages=ws.stages, trust=policy, signatures=signatures
+    )
+    approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
+    return Ledger(registry, audit, tuple(warnings), approvals)
+
+
+def signed_tags(tags: list[RawTag], policy: reg.TrustPolicy) -> list[RawTag]:
+    """The tags whose signature matters: events of signed stages and their approvals."""
+    found = []
+    for tag in tags:
+        name = reg.parse_tag_name(tag.name)
+        approval = reg.parse_approval_tag(tag.name) if name is None else None
+        stage = name.stage if name is not None else approval.stage if approval else None
+        if stage is not None and policy.is_signed(stage):
+            found.append(tag)
+    return found
+
+
+def require_signing(ws: Workspace, stage: str, role: str) -> bool:
+    """Whether events for `stage` must be signed; if so, that git can sign them and
+    the trust root can be read. Refuses before anything is written."""
+    from envctl import vcs
+
+    config = trust_config(ws)
+    if config is None or stage not in config.stages:
+        return False
+    if vcs.signing_key(ws.root) is None:
+        raise CheckFailed(
+            f"{stage} is a signed stage: {role} needs a signing key; run "
+            "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519.pub "
+            "(see docs/trust.md)"
+        )
+    if read_signers(ws, config) is None:
+        raise ConfigError(
+            f"{stage} is a signed stage but {config.allowed_signers} is not found at "
+            f"{config.ref}; fetch it (git fetch) or fix envctl.yaml's trust: section"
+        )
+    return True
