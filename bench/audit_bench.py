@@ -8,7 +8,8 @@ a registration per version. Then, interleaved per round (bench/_timing.py):
 
 - `for-each-ref`: `vcs.read_tags` (one git call, the whole ledger);
 - `audit`: `parse_registry` + `audit_registry` over those tags (pure; target <= 1 s
-  for 5,000 events, no signed stage).
+  for 5,000 events, no signed stage);
+- `envctl audit`: the command in a fresh process (start-up, imports, both above).
 
 Signatures are measured apart: --signed tags made with `git tag -s` (SSH key) and
 verified by `vcs.verify_tags` (batched `git verify-tag`, which runs ssh-keygen per
@@ -28,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
-from _timing import Ratio, call, rounds  # noqa: E402  (script-local helper)
+from _timing import Ratio, call, envctl_argv, process, rounds  # noqa: E402  (script-local helper)
 
 from envctl import registry as reg  # noqa: E402  (run as a script from anywhere)
 from envctl import vcs  # noqa: E402
@@ -121,7 +122,11 @@ def main() -> None:
         generate(repo, args.events)
         tags = vcs.read_tags(repo)
         samples = rounds(
-            {"for-each-ref": call(lambda: vcs.read_tags(repo)), "audit": call(lambda: audit(tags))},
+            {
+                "for-each-ref": call(lambda: vcs.read_tags(repo)),
+                "audit": call(lambda: audit(tags)),
+                "envctl audit": process([*envctl_argv(), "audit"], cwd=repo),
+            },
             runs=args.runs,
         )
         ratio = Ratio.of(samples["for-each-ref"], samples["audit"])
@@ -130,6 +135,8 @@ def main() -> None:
         print(f"  audit (pure)  {ratio.other_seconds:.3f} s  ({ratio} of for-each-ref)")
         total = [a + b for a, b in zip(samples["for-each-ref"], samples["audit"], strict=True)]
         print(f"  read + audit  {statistics.median(total):.3f} s (target <= 1 s)")
+        command = Ratio.of(samples["for-each-ref"], samples["envctl audit"])
+        print(f"  envctl audit  {command.other_seconds:.3f} s  ({command} of for-each-ref)")
         if args.signed:
             signed, signers = signed_repo(workdir, args.signed)
             raws = vcs.read_tags(signed)

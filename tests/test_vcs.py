@@ -294,3 +294,20 @@ def test_verify_tags_tells_good_unknown_bad_and_unsigned(git_repo: Path, tmp_pat
     }  # fmt: skip
     assert found["good"].principals == ("alice@example.com",)
     assert vcs.signing_key(git_repo) is None
+
+
+def test_create_annotated_tag_signs_when_asked(git_repo: Path, tmp_path: Path) -> None:
+    from envctl import vcs
+
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    git(git_repo, "commit", "-q", "--allow-empty", "-m", "c")
+    git(git_repo, "config", "gpg.format", "ssh")
+    git(git_repo, "config", "user.signingkey", str(key))
+    assert vcs.signing_key(git_repo) == str(key)
+    vcs.create_annotated_tag(git_repo, "m#prod#1", "HEAD", "summary\n\nbody\n", sign=True)
+    vcs.create_annotated_tag(git_repo, "m#prod#2", "HEAD", "summary\n")
+    kind, blob, *_ = key.with_suffix(".pub").read_text().split()
+    found = vcs.verify_tags(git_repo, vcs.read_tags(git_repo), f"ada@example.com {kind} {blob}\n")
+    assert found["m#prod#1"].status == "good"
+    assert found["m#prod#2"].status == "none"

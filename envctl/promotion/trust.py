@@ -4,7 +4,11 @@ audit of the whole ledger built from one `for-each-ref` pass."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -14,7 +18,10 @@ from envctl.promotion.workspace import Workspace
 
 if TYPE_CHECKING:
     from envctl.spec.project_file import Trust
-    from envctl.vcs import RawTag
+    from envctl.vcs import RawTag, Signature
+
+_CACHE = "envctl-signatures.json"
+_SSH_ARMOR = "-----BEGIN SSH SIGNATURE-----"
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,7 @@ def read_ledger(ws: Workspace) -> Ledger:
     config = trust_config(ws)
     policy = trust_policy(config)
     warnings: list[str] = []
-    signatures = {}
+    signatures: dict[str, Signature] = {}
     if config is not None and config.stages:
         signers = read_signers(ws, config)
         if signers is None:
@@ -83,12 +90,59 @@ def read_ledger(ws: Workspace) -> Ledger:
                 f"trust: {config.allowed_signers} not found at {config.ref}; "
                 "no event of a signed stage counts"
             )
-        signatures = vcs.verify_tags(ws.root, signed_tags(tags, policy), signers or "")
+        signatures = verified(ws, signed_tags(tags, policy), signers or "")
     audit = reg.audit_registry(
         registry, tags, stages=ws.stages, trust=policy, signatures=signatures
     )
     approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
     return Ledger(registry, audit, tuple(warnings), approvals)
+
+
+def verified(ws: Workspace, tags: list[RawTag], signers: str) -> dict[str, Signature]:
+    """git's verdict on each tag's signature. A tag object never changes, so an SSH
+    verdict is kept per (signers file, tag object) in the git directory and git is
+    asked only about tags it has not judged against this signers file. OpenPGP
+    verdicts are not kept: they depend on gpg's keyring."""
+    from envctl import vcs
+
+    path = vcs.common_dir(ws.root) / _CACHE
+    key = hashlib.sha256(signers.encode()).hexdigest()
+    known = _load_cache(path, key)
+    todo = [t for t in tags if t.object_id not in known]
+    fresh = vcs.verify_tags(ws.root, todo, signers) if todo else {}
+    found = {t.name: known.get(t.object_id) or fresh[t.name] for t in tags}
+    keep = {t.object_id: fresh[t.name] for t in todo if _SSH_ARMOR in t.message}
+    if keep:
+        _save_cache(path, key, {**known, **keep})
+    return found
+
+
+def _load_cache(path: Path, key: str) -> dict[str, Signature]:
+    from envctl.vcs import Signature
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["tags"] if data.get("signers") == key else {}
+        return {
+            oid: Signature(status, tuple(principals), detail)
+            for oid, (status, principals, detail) in entries.items()
+            if status in ("good", "unknown", "bad", "none")
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}  # absent or damaged: verify again
+
+
+def _save_cache(path: Path, key: str, entries: dict[str, Signature]) -> None:
+    data = {
+        "signers": key,
+        "tags": {oid: [s.status, list(s.principals), s.detail] for oid, s in entries.items()},
+    }
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a read-only clone still reads; it just re-verifies
 
 
 def signed_tags(tags: list[RawTag], policy: reg.TrustPolicy) -> list[RawTag]:

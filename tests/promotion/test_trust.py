@@ -312,3 +312,68 @@ def test_a_missing_signers_file_is_a_warning_and_nothing_counts(
         "no event of a signed stage counts"
     )
     assert prod(invoke) is None
+
+
+def test_verdicts_are_kept_per_signers_file_and_tag_object(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envctl import vcs
+    from envctl.promotion.trust import read_ledger
+    from envctl.promotion.workspace import workspace
+
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    asked: list[list[str]] = []
+    real = vcs.verify_tags
+
+    def counting(root: Path, tags: list[vcs.RawTag], signers: str) -> dict[str, vcs.Signature]:
+        asked.append([t.name for t in tags])
+        return real(root, tags, signers)
+
+    monkeypatch.setattr(vcs, "verify_tags", counting)
+    for _ in range(2):
+        assert read_ledger(workspace()).audit.verdict("m#prod#3").counts
+    assert asked == [["m#prod#3"]]  # the second read asked git nothing
+    # Bob's key leaves the signers file on main: every verdict is taken again.
+    (trusted / ".envctl" / "allowed_signers").write_text(
+        signer_line("alice@example.com", keys["alice"])
+    )
+    git(trusted, "commit", "-qam", "bob leaves")
+    git(trusted, "push", "-q", "origin", "main")
+    git(trusted, "fetch", "-q", "origin")
+    assert read_ledger(workspace()).audit.verdict("m#prod#3").counts
+    assert asked == [["m#prod#3"], ["m#prod#3"]]
+
+
+@pytest.mark.parametrize(
+    ("argv", "role"),
+    [
+        (("promote", "m@v1.0.0", "--to", "prod", "--force", "--reason", "x"), "promoting"),
+        (("rollback", "m", "--env", "prod"), "rolling back"),
+    ],
+)
+def test_writing_to_a_signed_stage_needs_a_signing_key(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, argv: tuple[str, ...], role: str
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    before = git(trusted, "tag", "-l")
+    result = invoke(*argv)
+    assert result.code == 1, result.err
+    assert result.err.startswith(f"error: prod is a signed stage: {role} needs a signing key")
+    assert git(trusted, "tag", "-l") == before
+
+
+def test_audit_of_one_model_and_its_json(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    result = invoke("audit", "m", "--format", "json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert {k: doc[k] for k in ("model", "signed_stages", "events", "approvals", "clean")} == {
+        "model": "m", "signed_stages": ["prod"], "events": 2, "approvals": 0, "clean": True,
+    }  # fmt: skip
+    assert doc["violations"] == []
