@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from envctl import registry as reg
 from envctl.vcs import RawTag, Signature
@@ -225,3 +227,38 @@ def test_a_recorded_approvals_gate_must_name_approvals_that_count() -> None:
     tags = [*VERSIONS, raw("m#dev#1", message=reg.format_record("x", data))]
     assert kinds(audit(tags)) == [("m#dev#1", "uncounted-approval")]
     assert kinds(audit([*tags, approval("dev", BOB)])) == []
+
+
+# ---- properties -------------------------------------------------------------------
+
+STEPS = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 2)), min_size=1, max_size=25)
+
+
+def walk(steps: list[tuple[int, int]]) -> list[RawTag]:
+    """Tags a well-behaved promoter writes: each (version, stage) step is taken only
+    when the version is in the stage before; otherwise it is recorded as a bypass."""
+    tags, entered = list(VERSIONS), set()
+    for n, (version, stage) in enumerate(steps, start=1):
+        ok = stage == 0 or (version, stage - 1) in entered or (version, stage) in entered
+        message = promotion(bypass=None if ok else "hotfix")
+        tags.append(raw(f"m#{STAGES[stage]}#{n}", (C1, C2)[version], message=message))
+        entered.add((version, stage))
+    return tags
+
+
+@given(STEPS)
+def test_a_ledger_written_by_the_rules_audits_clean(steps: list[tuple[int, int]]) -> None:
+    assert kinds(audit(walk(steps))) == []
+
+
+@given(STEPS, st.data())
+def test_deleting_any_event_but_the_last_leaves_a_gap(
+    steps: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    tags = walk(steps)
+    events = tags[len(VERSIONS) :]
+    if len(events) < 2:
+        return
+    gone = data.draw(st.integers(0, len(events) - 2))
+    result = audit([t for t in tags if t is not events[gone]])
+    assert (events[gone + 1].name, "counter-gap") in kinds(result)
