@@ -8,7 +8,8 @@ Exit codes (the README holds the same table):
     3   invalid input: spec/config/template error, unknown env, model or version
     4   an external system failed: Docker engine, build, git, push rejected
     5   promotion waits only for approvals
-    130 interrupted
+    130 interrupted (Ctrl-C)
+    143 terminated (SIGTERM, as CI runners send on cancel)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ EXIT_INVALID_INPUT = 3
 EXIT_EXTERNAL = 4
 EXIT_AWAITING_APPROVAL = 5
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,17 @@ class EnvctlError(Exception):
 class UsageError(EnvctlError):
     kind = "usage"
     exit_code = EXIT_USAGE
+
+
+class ConfirmationNeeded(UsageError):
+    """A command that changes something grave was not confirmed (`--yes`); `question`
+    is what an interactive CLI asks before running it again, confirmed."""
+
+    kind = "confirmation_needed"
+
+    def __init__(self, message: str, *, question: str) -> None:
+        super().__init__(message)
+        self.question = question
 
 
 class InputError(EnvctlError):
@@ -128,6 +141,12 @@ class GitError(ExternalError):
 
 class ToolError(ExternalError):
     """An external program (git, uv, pip) could not be started or did not finish in time."""
+
+
+class LockTimeout(ExternalError):
+    """The registry lock stayed held by another process longer than allowed."""
+
+    kind = "lock_timeout"
 
 
 class AwaitingApproval(EnvctlError):

@@ -191,7 +191,7 @@ def create_annotated_tag(
             f"{commit}^{{commit}}",
             input=text.encode(),
         )  # fmt: skip
-        if proc.returncode == 0:
+        if proc.returncode == 0 or _written_anyway(root, name, commit, text):
             return run(root, "rev-parse", f"refs/tags/{name}").strip()
         detail = _last_line(proc.stderr)
         if "already exists" in detail or tag_exists(root, name):
@@ -201,6 +201,15 @@ def create_annotated_tag(
         # The other writer holds the lock and may still fail; look again shortly.
         time.sleep(0.05 * (attempt + 1))
     raise GitError(f"git tag {name} failed: the ref stayed locked; retry")
+
+
+def _written_anyway(root: Path, name: str, commit: str, text: str) -> bool:
+    """git killed (or failing) after it wrote the ref: the tag is there, on our
+    commit, with our message (it holds a timestamp, so no one else's is equal)."""
+    if not tag_exists(root, name):
+        return False
+    target = run(root, "rev-parse", f"refs/tags/{name}^{{commit}}", check=False).strip()
+    return target == resolve_commit(root, commit) and tag_message(root, name) == text.rstrip("\n")
 
 
 def delete_tag(root: Path, name: str, *, expected: str | None = None) -> bool:
@@ -231,8 +240,16 @@ def push_tag(root: Path, remote: str, name: str) -> None:
 def fetch_tags(root: Path, remote: str) -> None:
     """Fetch every tag of `remote`. Never clobbers a local tag that differs (git
     refuses; that is a GitError naming the tag) and never prunes local-only tags."""
-    proc = _git_bytes(root, "fetch", "--quiet", "--no-tags", remote, "refs/tags/*:refs/tags/*")
+    proc = _git_bytes(root, "fetch", "--no-tags", remote, "refs/tags/*:refs/tags/*")
     if proc.returncode != 0:
+        text = proc.stderr.decode("utf-8", "replace")
+        clobbered = re.findall(r"\[rejected\]\s+(\S+)\s+->.*would clobber", text)
+        if clobbered:
+            raise GitError(
+                f"{remote} has other tags of the same names as local ones "
+                f"({', '.join(clobbered)}); "
+                f"run envctl sync --remote {remote} to renumber the local ones"
+            )
         raise GitError(f"git fetch {remote} tags failed: {_last_line(proc.stderr)}")
 
 
@@ -376,3 +393,64 @@ def _verify_openpgp(root: Path, name: str) -> Signature:
     if good:
         return Signature("unknown", detail="OpenPGP key not trusted in gpg's keyring")
     return Signature("bad", detail="OpenPGP signature does not verify")
+
+
+@dataclass(frozen=True)
+class RemoteTag:
+    """A tag as `git ls-remote` shows it: the tag object and, for an annotated
+    tag, the commit it points at ("" when the remote did not say)."""
+
+    name: str
+    object_id: str
+    commit: str
+
+
+def remote_tags(root: Path, remote: str) -> dict[str, RemoteTag]:
+    """Every tag of `remote` by name, without fetching anything."""
+    proc = _git_bytes(root, "ls-remote", "--tags", remote)
+    if proc.returncode != 0:
+        raise GitError(f"git ls-remote {remote} failed: {_last_line(proc.stderr)}")
+    objects: dict[str, str] = {}
+    peeled: dict[str, str] = {}
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        oid, _, ref = line.partition("\t")
+        name = ref.removeprefix("refs/tags/")
+        if name.endswith("^{}"):
+            peeled[name[:-3]] = oid
+        else:
+            objects[name] = oid
+    return {n: RemoteTag(n, oid, peeled.get(n, oid)) for n, oid in objects.items()}
+
+
+def push_tags(root: Path, remote: str, names: list[str]) -> None:
+    """Push tags all or none (`--atomic`): the remote never holds a part of them.
+    PushRejected if the remote already has a different tag of one of these names."""
+    refs = [f"refs/tags/{name}:refs/tags/{name}" for name in names]
+    proc = _git_bytes(root, "push", "--atomic", "--porcelain", remote, *refs)
+    if proc.returncode == 0:
+        return
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        if line.startswith("!") and "(already exists)" in line:
+            name = line.split("\t")[1].split(":")[0].removeprefix("refs/tags/")
+            raise PushRejected(name, remote)
+    raise GitError(f"git push {remote} {' '.join(names)} failed: {_last_line(proc.stderr)}")
+
+
+def tag_message(root: Path, name: str) -> str:
+    """The message of annotated tag `name` ("" for a lightweight tag)."""
+    proc = _git_bytes(root, "for-each-ref", "--format=%(contents)", f"refs/tags/{name}")
+    if proc.returncode != 0:
+        raise GitError(f"git for-each-ref {name} failed: {_last_line(proc.stderr)}")
+    return proc.stdout.decode("utf-8", "replace").rstrip("\n")
+
+
+def uncommitted(root: Path, relpath: str) -> list[str]:
+    """Changed, staged or untracked files under `relpath` (ignored files aside),
+    as `git status --porcelain` lines."""
+    out = run(root, "status", "--porcelain", "--untracked-files=all", "--", relpath or ".")
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def head_commit(root: Path) -> str | None:
+    code, out, _ = _git_text(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    return out.strip() if code == 0 else None

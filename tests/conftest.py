@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
+import time
+import urllib.request
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -85,6 +90,52 @@ def base_image(docker_engine: object) -> str:
     return TEST_BASE_IMAGE
 
 
+@pytest.fixture(scope="session")
+def engine_b(base_image: str) -> Iterator[str]:
+    """A second Docker Engine on this host (its own dockerd, containerd, storage and
+    socket), holding only the test base image: yields the DOCKER_HOST that reaches it.
+    Stopped and its folders removed at the end of the run."""
+    from envctl import engine
+    from tests.daemons import DaemonError, load_image, second_engine
+
+    with ExitStack() as stack:
+        try:
+            host = stack.enter_context(second_engine())
+        except DaemonError as exc:
+            if docker_required():
+                pytest.fail(f"a second Docker Engine is required (ENVCTL_REQUIRE_DOCKER=1): {exc}")
+            pytest.skip(f"no second Docker Engine: {exc}")
+        load_image(engine.engine_host(), host, base_image)
+        yield host
+
+
+@pytest.fixture
+def on_engine_b(engine_b: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """envctl pointed at the second engine (DOCKER_HOST) for one test; the engine
+    client is cached per process, so it is dropped before and after."""
+    from envctl import engine
+
+    monkeypatch.setenv("DOCKER_HOST", engine_b)
+    engine.client.cache_clear()
+    yield engine_b
+    engine.client.cache_clear()  # DOCKER_HOST itself is restored by monkeypatch, after this
+
+
+@pytest.fixture
+def local_registry(docker_engine: object, tmp_path: Path) -> Iterator[str]:
+    """Debian's docker-registry on 127.0.0.1 for one test: its HOST:PORT."""
+    from tests.daemons import DaemonError, local_registry
+
+    with ExitStack() as stack:
+        try:
+            address = stack.enter_context(local_registry(tmp_path))
+        except DaemonError as exc:
+            if docker_required():
+                pytest.fail(str(exc))
+            pytest.skip(str(exc))
+        yield address
+
+
 @pytest.fixture
 def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
     """Run `envctl ARGS...` in-process through the real error boundary."""
@@ -99,3 +150,44 @@ def invoke(capsys: pytest.CaptureFixture[str]) -> Invoke:
         return Result(code, captured.out, captured.err)
 
     return _invoke
+
+
+# ---- a real local image registry (push, pull, digests) --------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def image_registry(tmp_path: Path) -> Iterator[str]:
+    """A `docker-registry` on 127.0.0.1 (an insecure registry the engine accepts
+    there), for this test only: its `host:port`."""
+    binary = shutil.which("docker-registry") or shutil.which("registry")
+    if binary is None:
+        message = "no registry binary: apt-get install docker-registry"
+        if docker_required():
+            pytest.fail(message)
+        pytest.skip(message)
+    port = free_port()
+    config = tmp_path / "registry.yml"
+    config.write_text(
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path}/r\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -221,14 +221,14 @@ def test_github_promotes_version_tags_through_every_stage_with_push() -> None:
     assert "churn@v*" in triggers["push"]["tags"]
     assert "pull_request" in triggers
     promotes = [c for c in recipe_commands(GITHUB) if c.subcommand == "promote"]
-    stages = [c.args[c.args.index("--to") + 1] for c in promotes]
+    stages = [c.args[c.args.index("--stage") + 1] for c in promotes]
     assert stages == ["dev", "staging", "prod"]
     assert all("--push" in c.args for c in promotes)
 
 
 def prod_step() -> dict[str, Any]:
     steps = load(GITHUB)["jobs"]["promote"]["steps"]
-    return next(s for s in steps if "--to prod" in s.get("run", ""))
+    return next(s for s in steps if "--stage prod" in s.get("run", ""))
 
 
 @pytest.mark.parametrize(("envctl_exit", "step_exit"), [(0, 0), (5, 0), (1, 1), (4, 4), (3, 3)])

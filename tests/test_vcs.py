@@ -213,8 +213,12 @@ def test_fetch_tags_brings_new_tags_and_refuses_to_clobber(
     vcs.push_tag(other, "origin", "m#prod#2")
     vcs.create_annotated_tag(git_repo, "m#prod#2", "HEAD", "mine, not pushed")
 
-    with pytest.raises(GitError, match="git fetch origin tags failed"):
+    with pytest.raises(GitError) as refused:
         vcs.fetch_tags(git_repo, "origin")
+    assert refused.value.message == (
+        "origin has other tags of the same names as local ones (m#prod#2); "
+        "run envctl sync --remote origin to renumber the local ones"
+    )
     vcs.delete_tag(git_repo, "m#prod#2")
     vcs.fetch_tags(git_repo, "origin")
 

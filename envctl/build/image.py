@@ -1,8 +1,10 @@
 """Building (or reusing) an image: cheapest first.
 
-Resolve the fingerprint and look for an image with that tag (a hit starts no
-Docker build and runs no container); only then probe the base image, fetch
-wheels on the host and build with networking off.
+Resolve the content fingerprint and look for an image with that tag (a hit
+starts no Docker build and runs no container); then, with `registry:` set in
+envctl.yaml, in the registry (a hit is pulled: the registry is the shared
+cache, so a second machine builds nothing); only then probe the base image,
+fetch wheels on the host and build with networking off.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class BuildResult:
     pushed: str | None = None
     digest: str | None = None
     log: str | None = None  # the full build log, when anything was built or pushed
+    pulled: str | None = None  # the registry reference pulled instead of building
+    reference: str | None = None  # REPO@sha256:... any machine can pull, once known
 
     def document(self) -> BuildDocument:
         return BuildDocument(
@@ -58,6 +62,8 @@ class BuildResult:
             pushed=self.pushed,
             digest=self.digest,
             log=self.log,
+            pulled=self.pulled,
+            reference=self.reference,
         )
 
 
@@ -74,20 +80,61 @@ def build_image(
     `on_line` gets one concise line per step (base image, wheels, each build
     step, push); every line the engine and pip print goes to a log file (its
     path in the result) and, when given, to `log` (`--verbose`)."""
-    from envctl import engine
-
     started = time.perf_counter()
     the_plan = plan(operand, model=model)
+    return build_planned(the_plan, push=push, on_line=on_line, log=log, started=started)
+
+
+def build_planned(
+    the_plan: Plan,
+    *,
+    push: bool = False,
+    on_line: Progress | None = None,
+    log: Progress | None = None,
+    started: float | None = None,
+) -> BuildResult:
+    """`build_image` of a plan already made: the local tag, else the registry's,
+    else a build."""
+    from envctl import engine
+
+    started = time.perf_counter() if started is None else started
     with LogFile(f"build-{the_plan.env.name}", echo=log) as raw:
         if engine.image_exists(the_plan.tag):
             result = _result(
                 the_plan, cached=True, system_install=None, steps=0, cached_steps=0, started=started
             )
+        elif (pulled := _pull_from_registry(the_plan, on_line, raw)) is not None:
+            result = _result(
+                the_plan, cached=True, system_install=None, steps=0, cached_steps=0, started=started
+            )
+            result = replace(result, pulled=pulled)
         else:
             result = _build(the_plan, on_line, raw, started)
         if push:
             result = _push(the_plan, result, on_line, raw)
     return replace(result, log=raw.written)
+
+
+def _pull_from_registry(the_plan: Plan, on_line: Progress | None, raw: LogFile) -> str | None:
+    """The content tag from the registry, tagged locally; None when the registry
+    does not have it (or cannot be reached: then the image is built here)."""
+    from envctl import engine
+
+    source = recipe.push_ref(the_plan.tag, the_plan.project.config.registry)
+    if source is None:
+        return None
+    reason = engine.pull(source, on_line=raw)
+    if reason:
+        if engine.is_not_found(reason):
+            raw(f"{source} is not in the registry: building it")
+        else:
+            why = (reason.strip().splitlines() or ["no reason given"])[0]
+            _emit(on_line, f"could not pull {source} ({why}): building it here")
+        return None
+    if source != the_plan.tag:
+        engine.tag_image(source, the_plan.tag)
+    _emit(on_line, f"pulled {source} from the registry (nothing built)")
+    return source
 
 
 def _build(the_plan: Plan, on_line: Progress | None, raw: LogFile, started: float) -> BuildResult:
@@ -185,6 +232,7 @@ def _result(
     from envctl import engine
 
     attrs = engine.inspect_image(the_plan.tag)
+    target = recipe.push_ref(the_plan.tag, the_plan.project.config.registry)
     return BuildResult(
         the_plan.env.name,
         the_plan.tag,
@@ -198,6 +246,7 @@ def _result(
         steps,
         cached_steps,
         time.perf_counter() - started,
+        reference=recipe.digest_in(attrs.get("RepoDigests") or [], target),
     )
 
 
@@ -216,7 +265,8 @@ def _push(
         engine.tag_image(the_plan.tag, target)
     _emit(on_line, f"pushing {target}")
     digest = engine.push(target, on_line=raw)
-    return replace(result, pushed=target, digest=digest or None)
+    reference = recipe.digest_ref(target, digest) if digest else result.reference
+    return replace(result, pushed=target, digest=digest or None, reference=reference)
 
 
 def _emit(on_line: Progress | None, line: str) -> None:

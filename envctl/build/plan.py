@@ -21,7 +21,7 @@ class Plan:
     env: Environment
     lock: Lock
     model: ModelSource | None
-    fingerprint: str
+    fingerprint: str  # the content fingerprint (recipe.content_fingerprint)
     tag: str
     commit: str
 
@@ -37,7 +37,7 @@ def plan(operand: str, *, model: str | None = None) -> Plan:
     env = load_environment(operand, project)
     lock = lockfile.require_fresh(project, env)
     source = resolve_model(project, model) if model else None
-    fp = recipe.fingerprint(
+    fp = recipe.content_fingerprint(
         env, lock, templates=render.templates_hash(templates_dir(project)), model=source
     )
     return Plan(

@@ -31,21 +31,40 @@ class ContextFile:
     mode: int = 0o644
 
 
-def fingerprint(
+def content_fingerprint(
     env: Environment, lock: Lock, *, templates: str, model: ModelSource | None = None
 ) -> str:
-    """sha256 of the canonical spec + lock body + templates [+ model version and commit].
-    Key order, comments and the lock header do not change it; a new template does."""
+    """sha256 of what goes into the image and nothing else: base image, platform,
+    Python, the lock's body, system packages, `env`, the templates and (for a model
+    image) the model's name, version, commit, folder and serve command. A stage's
+    name, description, version, gates, waivers, data and compute are not in it, so
+    two stages with the same content name (and share) the same image."""
+    spec = env.spec
     data = {
-        "spec": env.spec.canonical(),
+        "base": spec.image.base,
+        "platform": spec.image.platform,
+        "python": spec.python,
         "lock": lock.content_hash,
+        "system_packages": sorted(set(spec.system_packages)),
+        "env": dict(sorted(spec.env.items())),
         "templates": templates,
-        "model": None
-        if model is None
-        else {"name": model.name, "version": model.version, "commit": model.commit},
+        "model": None if model is None else _model_content(model),
     }
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _model_content(model: ModelSource) -> dict[str, object]:
+    serve = model.serve
+    return {
+        "name": model.name,
+        "version": model.version,
+        "commit": model.commit,
+        "path": model.path,
+        "serve": None
+        if serve is None
+        else {"command": list(serve.command), "port": int(serve.port), "health": serve.health},
+    }
 
 
 def repository(env: Environment) -> str:
@@ -68,8 +87,15 @@ def _parsed(ref: str) -> image_ref.ImageRef:
 
 
 def image_tag(env: Environment, fp: str, model: ModelSource | None = None) -> str:
-    tag = fp[:12] if model is None else f"{model.name}-{model.version}-{fp[:12]}"
-    return f"{repository(env)}:{tag}"
+    """The image's name: its repository and its content fingerprint. A model image
+    is named for the model (`envctl/model-churn:v1.0.0-<content12>`), not for a
+    stage, so every stage with the same content finds the same image; an
+    environment image stays `envctl/<env>:<content12>`."""
+    if model is None:
+        return f"{repository(env)}:{fp[:12]}"
+    if env.spec.image.repository:
+        return f"{repository(env)}:{model.name}-{model.version}-{fp[:12]}"
+    return f"envctl/model-{model.name.lower()}:{model.version}-{fp[:12]}"
 
 
 def push_ref(tag: str, registry: str | None) -> str | None:
@@ -80,6 +106,20 @@ def push_ref(tag: str, registry: str | None) -> str | None:
     if registry:
         return f"{registry.rstrip('/')}/{tag}"
     return None
+
+
+def digest_ref(ref: str, digest: str) -> str:
+    """`host/team/img:tag` pushed as `sha256:...` -> `host/team/img@sha256:...`."""
+    return f"{_parsed(ref).repository}@{digest}"
+
+
+def digest_in(repo_digests: Iterable[str], ref: str | None) -> str | None:
+    """Of an image's RepoDigests, the one in `ref`'s repository (where envctl
+    pushes and pulls it); None when it was never pushed or pulled there."""
+    if ref is None:
+        return None
+    repository = _parsed(ref).repository
+    return next((d for d in repo_digests if d.partition("@")[0] == repository), None)
 
 
 def parse_model_ref(operand: str) -> tuple[str, str]:
@@ -93,26 +133,26 @@ def parse_model_ref(operand: str) -> tuple[str, str]:
 def labels(
     env: Environment, lock: Lock, fp: str, *, commit: str, model: ModelSource | None = None
 ) -> dict[str, str]:
-    """OCI labels plus dev.envctl.*: enough to compare an image with a spec from
-    registry metadata alone (spec and locked versions are in them)."""
+    """OCI labels plus dev.envctl.*: what the image holds, enough to compare it with
+    a spec from registry metadata alone. Only content: no stage name, spec version
+    or spec text, which would make each stage's image a different one. A model
+    image's commit is the model's; an environment image's is the commit it was
+    first built at (`commit`)."""
     spec = env.spec
     revision = model.commit if model else commit
     out = {
-        "org.opencontainers.image.title": repository(env),
-        "org.opencontainers.image.version": model.version if model else f"v{spec.version}",
+        "org.opencontainers.image.title": model.name if model else "",
+        "org.opencontainers.image.version": model.version if model else "",
         "org.opencontainers.image.revision": revision,
         "org.opencontainers.image.base.name": spec.image.base,
-        f"{LABEL_PREFIX}environment": spec.name,
-        f"{LABEL_PREFIX}spec-version": str(spec.version),
         f"{LABEL_PREFIX}fingerprint": fp,
         f"{LABEL_PREFIX}lock-hash": lock.content_hash,
-        f"{LABEL_PREFIX}git-commit": commit,
+        f"{LABEL_PREFIX}git-commit": revision,
         f"{LABEL_PREFIX}python": spec.python,
         f"{LABEL_PREFIX}platform": spec.image.platform,
         f"{LABEL_PREFIX}packages": json.dumps(
             lock.versions(), sort_keys=True, separators=(",", ":")
         ),
-        f"{LABEL_PREFIX}spec": json.dumps(spec.canonical(), sort_keys=True, separators=(",", ":")),
     }
     if model is not None:
         out[f"{LABEL_PREFIX}model"] = model.ref

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import enum
+import signal
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 
 from envctl import __version__
 from envctl.cli import console
-from envctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvctlError
+from envctl.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, EnvctlError
+from envctl.progress import clean
 
 
 def _plain_help() -> None:
@@ -82,6 +86,14 @@ def run(argv: list[str] | None = None) -> int:
     (and, under `--format json`, one JSON error document on stdout)."""
     args = sys.argv[1:] if argv is None else argv
     console.reset_json_documents()
+    with _sigterm_as_interrupt() as terminated:
+        code = _run(args)
+    if terminated() and code == EXIT_INTERRUPTED:
+        return EXIT_TERMINATED
+    return code
+
+
+def _run(args: list[str]) -> int:
     try:
         result = app(args=args, prog_name="envctl", standalone_mode=False)
     except EnvctlError as exc:
@@ -104,6 +116,28 @@ def run(argv: list[str] | None = None) -> int:
         # Typer turns Ctrl-C inside a command into a silent Exit(130).
         _after_interrupt(as_json=wants_json(args))
     return result if isinstance(result, int) else 0
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[Callable[[], bool]]:
+    """SIGTERM (what CI runners send on cancel) is handled like Ctrl-C: the same
+    cleanup (gate containers removed, no tag), then exit 143 instead of 130."""
+    received: list[int] = []
+
+    def on_term(signum: int, _frame: object) -> None:
+        if not received:
+            received.append(signum)
+            raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: leave signals alone
+        yield lambda: False
+        return
+    try:
+        yield lambda: bool(received)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _usage_line(exc: Exception) -> str:
@@ -143,7 +177,7 @@ def _after_interrupt(*, as_json: bool = False) -> None:
 def report(exc: EnvctlError, *, as_json: bool = False) -> None:
     """Print the error: one line, then the remaining problems if there are several;
     under `--format json` also one error document on stdout (usage errors aside)."""
-    console.error_line(exc.message, label=exc.label)
+    console.error_line(clean(exc.message), label=exc.label)
     for line in exc.details[1:]:
         sys.stderr.write(f"  {line}\n")
     # A command that already printed its document (diff with blocking findings,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import typer
@@ -17,8 +18,24 @@ VerboseOpt = Annotated[
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Show only the result.")]
 ModelOpt = Annotated[
     str | None,
-    typer.Option("--model", "-m", help="Model version to put in the image: NAME@vX.Y.Z."),
+    typer.Option(
+        "--model", "-m", metavar="NAME@VERSION", help="Model version to put in the image."
+    ),
 ]
+VerifyModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        metavar="NAME@VERSION",
+        help="Verify the image built for this model version (default: ENV's own image).",
+    ),
+]
+
+
+class TextFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
 
 
 @app.command()
@@ -34,7 +51,10 @@ def lock(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Resolve ENV's packages (full transitive set, exact versions, sha256 hashes) for
-    the spec's Python and image platform into environments/ENV.lock."""
+    the spec's Python and image platform into environments/ENV.lock.
+
+    Exit 0 locked, 3 invalid spec or nothing satisfies the pins, 4 uv or the
+    index failed."""
     from envctl.commands.lock import lock as run
 
     result = run(env, upgrade=upgrade or list(upgrade_package or []))
@@ -59,13 +79,16 @@ def render(
             help="Ask the base image which system packages it has, as build does (needs Docker).",
         ),
     ] = False,
-    fmt: FormatOpt = Format.table,
+    fmt: Annotated[
+        TextFormat,
+        typer.Option("--format", "-f", help="The Dockerfile as text, or a JSON document."),
+    ] = TextFormat.text,
 ) -> None:
     """Print the Dockerfile that `envctl build ENV` would build."""
     from envctl.commands.render import render as run
 
     result = run(env, model=model, probe=probe)
-    if fmt is Format.json:
+    if fmt is TextFormat.json:
         console.print_json(result.to_json())
     else:
         console.print_text(result.dockerfile)
@@ -115,13 +138,19 @@ def build(
 def verify(
     env: EnvArg,
     image: Annotated[
-        str | None, typer.Option("--image", help="Image to verify (default: ENV's built image).")
+        str | None,
+        typer.Option(
+            "--image", metavar="REF", help="Image to verify (default: ENV's built image)."
+        ),
     ] = None,
-    model: ModelOpt = None,
+    model: VerifyModelOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Probe an image (Python, installed distributions, OS, labels) and report every
-    difference from ENV's spec and lock; exit 1 on drift."""
+    difference from ENV's spec and lock.
+
+    Exit 0 the image matches, 1 drift, 3 invalid spec or stale lock, 4 the image
+    is missing or the engine failed."""
     from envctl.commands.verify import verify as run
     from envctl.errors import CheckFailed
 

@@ -38,7 +38,10 @@ def import_(
     ] = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Write environments/NAME.yaml from existing pins, listing what was not carried over."""
+    """Write environments/NAME.yaml from existing pins, listing what was not carried over.
+
+    Exit 0 written, 3 unreadable input or the spec exists (--force replaces it),
+    4 the engine failed (image:REF)."""
     from envctl.commands.import_ import import_ as run
 
     result = run(source, name=name, python=python, force=force)

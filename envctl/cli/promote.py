@@ -1,4 +1,4 @@
-"""register, approve, promote, status, history, rollback."""
+"""register, approve, promote, status, history, rollback, image."""
 
 from __future__ import annotations
 
@@ -10,12 +10,55 @@ import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
+from envctl.progress import clean
+
+DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.promotion.lock.DEFAULT_TIMEOUT, without importing it
 
 if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent
+    from envctl.promotion.outcome import Outcome
 
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
-RemoteOpt = Annotated[str, typer.Option("--remote", help="Git remote to push to / fetch from.")]
+RemoteOpt = Annotated[
+    str, typer.Option("--remote", metavar="NAME", help="Git remote to push to / fetch from.")
+]
+# One spelling for the stage everywhere; the old ones stay as hidden aliases.
+StageOpt = Annotated[
+    str | None, typer.Option("--stage", "-s", metavar="STAGE", help="The stage (required).")
+]
+ToAlias = Annotated[str | None, typer.Option("--to", hidden=True)]
+ForAlias = Annotated[str | None, typer.Option("--for", hidden=True)]
+EnvAlias = Annotated[str | None, typer.Option("--env", hidden=True)]
+
+
+def one_stage(stage: str | None, alias: str | None, alias_name: str, usage: str) -> str:
+    """--stage, or its old spelling; both given must agree."""
+    from envctl.errors import UsageError
+
+    if stage and alias and stage != alias:
+        raise UsageError(f"--stage {stage} and {alias_name} {alias} disagree; give --stage only")
+    chosen = stage or alias
+    if not chosen:
+        raise UsageError(f"say which stage: {usage}")
+    return chosen
+
+
+LockTimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--lock-timeout",
+        metavar="SECONDS",
+        help="Give up (exit 4, naming the holder) when another envctl process holds "
+        "the registry lock longer than this.",
+    ),
+]
+PromotePushOpt = Annotated[
+    bool,
+    typer.Option(
+        "--push",
+        help="Push the tag to the remote, and the image to registry: (its digest is recorded).",
+    ),
+]
 
 
 @app.command()
@@ -27,12 +70,30 @@ def register(
     ref: Annotated[str, typer.Option("--ref", help="Commit holding that version.")] = "HEAD",
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
+    allow_dirty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-dirty",
+            help="Register although the model folder has uncommitted or untracked "
+            "changes (recorded in the tag).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool,
+        typer.Option("--force", help="Register a commit already registered as another version."),
+    ] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar)."""
+    """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar).
+
+    Exit 0 registered, 3 unknown model or invalid version, 4 git or the push failed."""
     from envctl.commands.register import register as run
 
-    result = run(name, version, ref=ref, push=push, remote=remote)
+    result = run(
+        name, version, ref=ref, push=push, remote=remote, allow_dirty=allow_dirty,
+        force=force, reason=reason, warn=console.warning_line,
+    )  # fmt: skip
     if fmt is Format.json:
         console.print_json(result.to_json())
     else:
@@ -45,15 +106,22 @@ def register(
 @app.command()
 def approve(
     ref: Annotated[str, typer.Argument(metavar="NAME@VERSION", help="NAME@vX.Y.Z to approve.")],
-    stage: Annotated[str, typer.Option("--for", help="Stage the approval is for.")],
+    stage: StageOpt = None,
+    for_: ForAlias = None,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Approve a model version for a stage (recorded in git; never counts for yourself)."""
+    """Approve a model version for entering a stage (recorded in git where GTO never
+    reads it as an assignment).
+
+    Another person approves: the version's author is refused at once (exit 1),
+    and promote never counts the promoter's own approval. Exit 4 when git or the
+    push fails."""
     from envctl.commands.approve import approve as run
 
-    result = run(ref, stage=stage, push=push, remote=remote)
+    chosen = one_stage(stage, for_, "--for", "envctl approve NAME@VERSION --stage STAGE")
+    result = run(ref, stage=chosen, push=push, remote=remote)
     if fmt is Format.json:
         console.print_json(result.to_json())
     else:
@@ -71,38 +139,53 @@ def promote(
             help="NAME[@VERSION]; default: the version now in the previous stage.",
         ),
     ] = None,
-    to: Annotated[str, typer.Option("--to", help="Target stage.")] = "",
+    stage: StageOpt = None,
+    to: ToAlias = None,
     plan: Annotated[
         bool, typer.Option("--plan", help="Show what would happen; change nothing.")
     ] = False,
-    push: PushOpt = False,
-    force: Annotated[bool, typer.Option("--force", help="Allow skipping a stage.")] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
+    push: PromotePushOpt = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Skip a stage (recorded, needs --reason).")
+    ] = False,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (with --force).")
+    ] = None,
     remote: RemoteOpt = "origin",
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Promote a model version to the next stage once that stage's gates pass."""
-    from envctl.commands.promote import promote as run
-    from envctl.errors import UsageError
+    """Promote a model version into STAGE once that stage's gates pass.
 
-    if not to:
-        raise UsageError("say where: envctl promote [NAME[@VERSION]] --to STAGE")
-    say = None if fmt is Format.json else console.info_line
+    Exit 0 promoted (or already there), 1 a gate, the stage order or the
+    compatibility check said no, 3 invalid input, 4 Docker or git failed,
+    5 everything passed but approvals are missing (another person runs envctl
+    approve, then promote again)."""
+    from envctl.commands.promote import promote as run
+
+    chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
+    say = None if fmt is Format.json else _info
     with _report_on_failure(fmt):
         outcome = run(
             ref,
-            to=to,
+            to=chosen,
             plan=plan,
             push=push,
             force=force,
             reason=reason,
             remote=remote,
+            lock_timeout=lock_timeout,
             progress=say,
         )
     if fmt is Format.json:
         console.print_json(outcome.to_json())
         return
     _show_outcome(outcome.to_document())
+
+
+def _info(line: str) -> None:
+    """Progress lines name tags, whose text anyone with push access chose."""
+    console.info_line(clean(line))
 
 
 @contextmanager
@@ -141,10 +224,52 @@ def _show_outcome(doc: PromotionDocument) -> None:
         console.print_text(f"  gates: {', '.join(doc.planned_gates) or 'none'}")
         return
     for gate in doc.gates:
-        console.print_text(f"  {gate.status:7} {gate.kind}: {gate.summary}")
+        console.print_text(clean(f"  {gate.status:7} {gate.kind}: {gate.summary}"))
+    if doc.reused_from:
+        console.print_text(
+            f"{doc.stage} runs the image {doc.reused_from} tested: {doc.digest or doc.image_id}"
+        )
+    elif doc.image_differences:
+        console.print_text(f"{doc.stage} runs a new image ({doc.image}): its content differs")
+        for difference in doc.image_differences:
+            console.print_text(clean(f"  {difference}"))
     verb = "rolled back" if doc.status == "rolled back" else "promoted"
     console.print_text(
-        f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else "")
+        clean(f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else ""))
+    )
+
+
+@app.command()
+def sync(
+    remote: RemoteOpt = "origin",
+    push: Annotated[
+        bool,
+        typer.Option("--push/--no-push", help="Push local-only registry tags after fetching."),
+    ] = True,
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Fetch the remote's registry tags, renumber local-only events that clash with
+    its numbering, and push what only this clone has (docs/ledger.md)."""
+    from envctl.commands.sync import sync as run
+
+    result = run(
+        remote=remote,
+        push=push,
+        lock_timeout=lock_timeout,
+        progress=None if fmt is Format.json else _info,
+    )
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+        return
+    for item in result.renumbered:
+        now = f"re-written as {item.new_tag}" if item.new_tag else "dropped (already in that stage)"
+        console.print_text(clean(f"renumbered {item.old_tag}: {now}"))
+    console.print_text(
+        clean(
+            f"synced with {result.remote}: {len(result.fetched)} fetched, "
+            f"{len(result.renumbered)} renumbered, {len(result.pushed)} pushed"
+        )
     )
 
 
@@ -160,7 +285,7 @@ def status(
 
     result = run(name)
     for warning in result.warnings:
-        console.warning_line(warning)
+        console.warning_line(clean(warning))
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
@@ -173,7 +298,7 @@ def status(
         table.add_column(stage)
     for row in result.models:
         cells = [_cell(row.stages[s]) for s in result.stages]
-        table.add_row(row.model, row.latest or "-", *cells)
+        table.add_row(clean(row.model), clean(row.latest or "-"), *cells)
     console.out().print(table)
 
 
@@ -181,7 +306,7 @@ def _cell(event: StageEvent | None) -> str:
     if event is None:
         return "-"
     when = (event.when or "")[:16].replace("T", " ")
-    return f"{event.version or event.commit[:12]} ({when}, {event.by}){_evidence(event)}"
+    return clean(f"{event.version or event.commit[:12]} ({when}, {event.by})") + _evidence(event)
 
 
 def _evidence(event: StageEvent) -> str:
@@ -203,7 +328,7 @@ def history(
 
     result = run(name)
     for warning in result.warnings:
-        console.warning_line(warning)
+        console.warning_line(clean(warning))
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
@@ -217,11 +342,15 @@ def history(
             extra += "  NO EVIDENCE" if e.evidence == "none" else f"  INVALID: {e.problems[0]}"
             extra += "" if e.counts else " (does not count)"
         console.print_text(
-            f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "
-            f"{e.stage:10} {e.version}  by {e.by}{extra}"
+            clean(
+                f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "
+                f"{e.stage:10} {e.version}  by {e.by}{extra}"
+            )
         )
     for v in result.versions:
-        console.print_text(f"      {(v.when or '')[:19]}  register {'':10} {v.version}  by {v.by}")
+        console.print_text(
+            clean(f"      {(v.when or '')[:19]}  register {'':10} {v.version}  by {v.by}")
+        )
 
 
 @app.command()
@@ -237,12 +366,12 @@ def audit(
 
     result = run(name)
     for warning in result.warnings:
-        console.warning_line(warning)
+        console.warning_line(clean(warning))
     if fmt is Format.json:
         console.print_json(result.to_json())
     else:
         for v in result.violations:
-            console.print_text(f"{v.kind:20} {v.tag}: {v.message}")
+            console.print_text(clean(f"{v.kind:20} {v.tag}: {v.message}"))
     if result.violations:
         raise CheckFailed(
             f"audit found {len(result.violations)} violation(s) in {result.events} events "
@@ -256,24 +385,76 @@ def audit(
 
 @app.command()
 def rollback(
-    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Model.")] = None,
-    env: Annotated[str, typer.Option("--env", help="Stage to roll back.")] = "",
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The model to roll back.")],
+    stage: StageOpt = None,
+    env: EnvAlias = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Do not ask (CI): confirm the rollback.")
+    ] = False,
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Re-assign the version that was in STAGE before the current one (recorded)."""
-    from envctl.commands.rollback import rollback as run
-    from envctl.errors import UsageError
+    """Put back the version that was in the stage before the current one, as a new
+    recorded event (no gates: it restores what already passed them).
 
-    if not env:
-        raise UsageError("say which stage: envctl rollback NAME --env STAGE")
+    Says what it will do first; a stage whose spec asks for approvals needs a
+    confirmation (a prompt on a terminal, --yes in CI; exit 2 without either).
+    Exit 0 rolled back, 3 nothing to roll back to, 4 git or the push failed."""
+    from envctl.commands.rollback import rollback as run
+    from envctl.errors import ConfirmationNeeded
+
+    chosen = one_stage(stage, env, "--env", "envctl rollback NAME --stage STAGE")
+    say = None if fmt is Format.json else _info
     with _report_on_failure(fmt):
-        outcome = run(name, stage=env, push=push, remote=remote)
+
+        def attempt(confirmed: bool) -> Outcome:
+            return run(
+                name, stage=chosen, push=push, remote=remote, confirmed=confirmed,
+                lock_timeout=lock_timeout, progress=say,
+            )  # fmt: skip
+
+        try:
+            outcome = attempt(yes)
+        except ConfirmationNeeded as exc:
+            if not _ask(exc.question):
+                raise
+            outcome = attempt(True)
     if fmt is Format.json:
         console.print_json(outcome.to_json())
         return
     t = outcome.target
+    if outcome.status == "unchanged":
+        console.print_text(f"{t.model}@{t.version} is already in {t.stage}: nothing to do")
+        return
     console.print_text(
         f"restored {t.model}@{t.version} to {t.stage} (replacing {t.replaces}): {outcome.tag}"
     )
+
+
+def _ask(question: str) -> bool:
+    """A yes/no prompt, only when someone is there to answer it."""
+    import sys
+
+    if not sys.stdin.isatty() or not sys.stderr.isatty():
+        return False
+    return bool(typer.confirm(question, default=False, err=True))
+
+
+@app.command()
+def image(
+    name: Annotated[str | None, typer.Argument(metavar="NAME", help="Model.")] = None,
+    stage: StageOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Print the image the stage runs as REPO@sha256:..., one line, for deploy
+    scripts (from the promotion record: no Docker needed)."""
+    from envctl.commands.image import image as run
+
+    chosen = one_stage(stage, None, "", "envctl image NAME --stage STAGE")
+    result = run(name, stage=chosen)
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+    else:
+        console.print_text(result.digest)

@@ -178,7 +178,10 @@ def check(
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """CI step: every spec valid, and every spec changed since BASE has a higher version."""
+    """CI step: every spec valid, and every spec changed since BASE has a higher version.
+
+    Exit 0 all good, 1 a spec needs a version bump or a fresh lock, 3 a spec is
+    invalid, 4 git failed."""
     from envctl.commands.check import check as run
 
     report = run(base=base)

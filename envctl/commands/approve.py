@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from envctl import registry as reg
 from envctl.errors import CheckFailed, UsageError
 from envctl.output.promotion import ApproveDocument
-from envctl.promotion.trust import read_ledger, require_signing
+from envctl.promotion.trust import read_verified, require_signing
 from envctl.promotion.workspace import (
     Workspace,
     pick_model,
@@ -29,7 +29,7 @@ def approve(
     registry = read_registry(ws)
     name, version = split_ref(operand)
     if version is None:
-        raise UsageError(f"approve a version: envctl approve {name}@vX.Y.Z --for {stage}")
+        raise UsageError(f"approve a version: envctl approve {name}@vX.Y.Z --stage {stage}")
     model = pick_model(ws, registry, name)
     found = require_version(registry, model, version)
     require_stage(ws, stage)
@@ -63,7 +63,7 @@ def _refuse_uncounted(ws: Workspace, tag: str, tag_id: str | None) -> None:
     tag of that name that was already there (`tag_id` None) is not ours to delete."""
     from envctl import vcs
 
-    problems = [v for v in read_ledger(ws).audit.violations if v.tag == tag]
+    problems = [v for v in read_verified(ws).audit.violations if v.tag == tag]
     if problems and tag_id is None:
         raise CheckFailed(
             f"{tag} already exists and does not count: {problems[0].message} "

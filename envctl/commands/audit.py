@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envctl import registry as reg
 from envctl.output.promotion import AuditDocument, AuditViolation
-from envctl.promotion.trust import read_ledger, trust_config
+from envctl.promotion.trust import read_verified, trust_config
 from envctl.promotion.workspace import pick_model, workspace
 
 
@@ -12,7 +12,7 @@ def audit(name: str | None = None) -> AuditDocument:
     """Every rule broken in the ledger (of one model, or all). Reads only local tags:
     fetch first to audit what a remote holds."""
     ws = workspace()
-    ledger = read_ledger(ws)
+    ledger = read_verified(ws)
     registry = ledger.registry
     model = pick_model(ws, registry, name) if name else None
     violations = [v for v in ledger.audit.violations if model is None or v.model == model]

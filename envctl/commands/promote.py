@@ -1,7 +1,8 @@
 """promote: gated, recorded stage assignments.
 
 Order of work (DESIGN.md §6): resolve the version, check the stage order, the
-compatibility gate, build or reuse the target image, run the target stage's
+compatibility gate, reuse the image the previous stage tested when the content
+is the same (else build it), run the target stage's
 gates, and only when all passed write the assignment tag `NAME#STAGE#N`.
 Nothing is written before that point, so a failure, an error or Ctrl-C leaves
 no tag; containers are removed by the engine adapter however a gate ends.
@@ -18,12 +19,14 @@ from envctl import registry as reg
 from envctl.errors import AwaitingApproval, GateFailed, UsageError
 from envctl.progress import Progress, silent
 from envctl.promotion.compat import compatibility
-from envctl.promotion.gates import FAILED, holding_back
-from envctl.promotion.ledger import Entry, record
+from envctl.promotion.gates import FAILED, GateResult, holding_back
+from envctl.promotion.handoff import previous_image, stage_image
+from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record, remote_view
+from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target, default_version, order_problem
-from envctl.promotion.suite import recheck_baselines, run_gates
-from envctl.promotion.trust import read_ledger, require_signing
+from envctl.promotion.suite import recheck_gates, run_gates
+from envctl.promotion.trust import read_verified, require_signing, trust_config
 from envctl.promotion.workspace import (
     Workspace,
     pick_model,
@@ -45,6 +48,7 @@ def promote(
     force: bool = False,
     reason: str | None = None,
     remote: str = "origin",
+    lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
 ) -> Outcome:
     say = progress or silent
@@ -52,12 +56,12 @@ def promote(
         raise UsageError("--force needs --reason TEXT: a bypass is recorded with its reason")
     ws = workspace()
     project = require_project(ws)
-    registry = read_ledger(ws).trusted  # in signed stages, only events that count
+    registry = read_verified(ws).trusted  # in signed stages, only events that count
     target = resolve_target(ws, registry, operand, to)
     sign = require_signing(ws, target.stage, "promoting") if not plan else False
     order = order_problem(registry, target)
     if target.replaces == target.version:
-        return Outcome(target, "unchanged", order)
+        return _unchanged(ws, registry, target, order, push=push, remote=remote, say=say)
     if order != "ok" and not force:
         raise GateFailed(
             f"{order}; promote one stage at a time, or --force --reason TEXT to record a bypass",
@@ -77,9 +81,42 @@ def promote(
     if plan:
         return checked
     _refuse_incompatible(checked)
-    gated = _run(project, ws, registry, env, checked, say, progress)
+    gated = _run(project, ws, registry, env, checked, say, progress, push=push)
     _refuse_unpassed(gated)
-    return _record(project, ws, env, gated, push=push, remote=remote, say=say, sign=sign)
+    return _record(
+        project,
+        ws,
+        env,
+        gated,
+        push=push,
+        remote=remote,
+        say=say,
+        lock_timeout=lock_timeout,
+        sign=sign,
+    )
+
+
+def _unchanged(
+    ws: Workspace,
+    registry: reg.Registry,
+    target: Target,
+    order: str,
+    *,
+    push: bool,
+    remote: str,
+    say: Progress,
+) -> Outcome:
+    """Already in the stage. With --push, an event an earlier run wrote but did not
+    get to push (it was killed) is published now, with its prerequisites."""
+    from envctl.promotion.ledger import publish, read_ledger
+
+    current = current_event(registry, target.model, target.stage)
+    tag = current.tag if current else None
+    if not push or tag is None:
+        return Outcome(target, "unchanged", order, tag=tag)
+    theirs = remote_view(ws, remote, target.model)
+    publish(ws, read_ledger(ws), theirs, remote, tag, say)
+    return Outcome(target, "unchanged", order, tag=tag, pushed=True)
 
 
 def resolve_target(
@@ -121,19 +158,21 @@ def _run(
     checked: Outcome,
     say: Progress,
     progress: Progress | None,
+    *,
+    push: bool,
 ) -> Outcome:
-    """Build or reuse the target image, then run the stage's gates in it."""
+    """Reuse the image the previous stage tested when the content is the same,
+    else build it (and push it, with `push` and a registry); then run the
+    stage's gates in it."""
     from envctl import engine
-    from envctl.build.image import build_image
 
     t = checked.target
     for orphan in engine.reap_orphans():
         say(f"removed container {orphan[:12]} left by a killed envctl run")
-    say(f"image for {t.model}@{t.version} in {t.stage}: build or reuse")
-    image = build_image(t.stage, model=f"{t.model}@{t.version}", on_line=progress)
-    say(f"image {image.image} ({'reused, nothing built' if image.cached else 'built'})")
-    results = run_gates(project, ws, registry, t, env, image=image.image, say=say)
-    return replace(checked, gates=results, image=image.image, image_id=image.id)
+    before = previous_image(registry, t)
+    image = stage_image(t, checked.findings, before, push=push, on_line=progress, say=say)
+    results = run_gates(project, ws, registry, t, env, image=image.ref, say=say)
+    return replace(checked, gates=results, image=image.ref, image_id=image.id, stage_image=image)
 
 
 def _refuse_unpassed(gated: Outcome) -> None:
@@ -148,7 +187,7 @@ def _refuse_unpassed(gated: Outcome) -> None:
         )
     raise AwaitingApproval(
         f"{ref} waits for approvals to enter {stage}: {held.summary}; another person runs "
-        f"envctl approve {ref} --for {stage}, then promote again",
+        f"envctl approve {ref} --stage {stage}, then promote again",
         report=replace(gated, status="waiting"),
     )
 
@@ -162,25 +201,50 @@ def _record(
     push: bool,
     remote: str,
     say: Progress,
+    lock_timeout: float,
     sign: bool = False,
 ) -> Outcome:
-    """Write the assignment tag; a refusal after fetching another machine's tags
-    still reports the outcome as it then stood."""
+    """Write the assignment tag once the decision holds on the ledger it is written
+    against; a refusal then still reports the outcome as it stood."""
 
-    def recheck(entry: Entry) -> Entry:
-        target, results = recheck_baselines(project, ws, entry.target, env, entry.gates)
-        failed = next((r for r in results if r.status == FAILED), None)
-        if failed is not None:
+    def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
+        if trust_config(ws) is not None:  # signed stages: only the events that count
+            registry = read_verified(ws).trusted
+        target, results = _redecide(project, ws, env, registry, entry)
+        where = "after fetching tags, " if after_fetch else ""
+        if entry.bypass is None and (order := order_problem(registry, target)) != "ok":
             raise GateFailed(
-                f"after fetching tags, {target.stage} holds {target.replaces}: gate "
-                f"{failed.kind} failed for {target.model}@{target.version}: {failed.summary}",
-                report=replace(gated, target=target, gates=results, status="blocked"),
+                f"{where}{order}", report=replace(gated, target=target, status="blocked")
+            )
+        held = holding_back(results)
+        if held is not None:
+            moved = (
+                f"{target.stage} holds {target.replaces}: "
+                if target.replaces != gated.target.replaces
+                else ""
+            )
+            ref = f"{target.model}@{target.version}"
+            report = replace(gated, target=target, gates=results)
+            if held.status == FAILED:
+                raise GateFailed(
+                    f"{where}{moved}gate {held.kind} failed for {ref}: {held.summary}",
+                    report=replace(report, status="blocked"),
+                )
+            raise AwaitingApproval(
+                f"{where}{ref} waits for approvals to enter {target.stage}: {held.summary}",
+                report=replace(report, status="waiting"),
             )
         return replace(entry, target=target, gates=results)
 
-    entry = Entry(gated.target, gated.image_id or gated.image, gated.gates, gated.bypass, sign=sign)
+    image = gated.stage_image.to_json() if gated.stage_image else gated.image_id or gated.image
+    entry = Entry(gated.target, image, gated.gates, gated.bypass, sign=sign)
     try:
-        done = record(ws, env, entry, push=push, remote=remote, say=say, recheck=recheck)
+        done = record(
+            ws, env, entry, decide=decide, push=push, remote=remote, say=say,
+            lock_timeout=lock_timeout,
+        )  # fmt: skip
+    except AlreadyInStage as already:
+        return replace(gated, status="unchanged", tag=already.event.tag, pushed=already.pushed)
     except GateFailed as exc:
         if exc.report is not None:
             raise
@@ -195,3 +259,15 @@ def _record(
         pushed=done.pushed,
         status="promoted",
     )
+
+
+def _redecide(
+    project: Project, ws: Workspace, env: Environment, registry: reg.Registry, entry: Entry
+) -> tuple[Target, tuple[GateResult, ...]]:
+    """The target and gate results as they stand on `registry`; AlreadyInStage when
+    the version is in the stage there."""
+    current = current_event(registry, entry.target.model, entry.target.stage)
+    if current is not None and current.version == entry.target.version:
+        raise AlreadyInStage(current)
+    target = replace(entry.target, replaces=current.version if current else None)
+    return target, recheck_gates(project, ws, registry, target, env, entry.gates)

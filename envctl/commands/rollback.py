@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from envctl import registry as reg
-from envctl.errors import GateFailed, InputError
+from envctl.errors import ConfirmationNeeded, GateFailed, InputError
 from envctl.progress import Progress, silent
-from envctl.promotion.ledger import Entry, record
+from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record
+from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
-from envctl.promotion.trust import read_ledger, require_signing
+from envctl.promotion.trust import read_verified, require_signing
 from envctl.promotion.workspace import (
     pick_model,
     require_project,
@@ -20,18 +21,23 @@ from envctl.spec.loading import load_environment
 
 
 def rollback(
-    name: str | None,
+    name: str,
     *,
     stage: str,
     push: bool = False,
     remote: str = "origin",
+    confirmed: bool = False,
+    lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
 ) -> Outcome:
     """Re-assign the version that was in `stage` before the current one, as a new
-    recorded event. No gates: it restores what already passed them."""
+    recorded event. No gates: it restores what already passed them. A stage whose
+    spec asks for approvals is rolled back only when `confirmed` (else
+    ConfirmationNeeded, which says what would happen)."""
+    say = progress or silent
     ws = workspace()
     project = require_project(ws)
-    registry = read_ledger(ws).trusted  # in signed stages, only events that count
+    registry = read_verified(ws).trusted  # in signed stages, only events that count
     require_stage(ws, stage)
     sign = require_signing(ws, stage, "rolling back")
     model = pick_model(ws, registry, name)
@@ -43,13 +49,44 @@ def rollback(
     hit = require_version(registry, model, previous)
     target = Target(model, previous, hit.commit, stage, None, current.version)
     env = load_environment(stage, project)
+    what = f"roll back {stage}: {model}@{current.version} -> {model}@{previous}"
+    if not confirmed and any(g.kind == "approvals" for g in env.spec.gates):
+        raise ConfirmationNeeded(
+            f"{what}? {stage} asks for approvals, so a rollback needs confirmation: "
+            "answer at the prompt, or pass --yes (CI)",
+            question=f"{what}?",
+        )
+    say(what)
     entry = Entry(target, image=None, rollback_of=current.version, sign=sign)
     try:
-        done = record(ws, env, entry, push=push, remote=remote, say=progress or silent)
+        done = record(
+            ws, env, entry, decide=_decide, push=push, remote=remote, say=say,
+            lock_timeout=lock_timeout,
+        )  # fmt: skip
+    except AlreadyInStage as already:
+        return Outcome(
+            target, "unchanged", "rollback", tag=already.event.tag, pushed=already.pushed
+        )
     except GateFailed as exc:
         report = Outcome(target, "blocked", order="rollback")
         raise GateFailed(exc.message, details=exc.details, report=report) from None
     return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
+
+
+def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
+    """Roll back only what the stage still holds: if it changed meanwhile, stop."""
+    target = entry.target
+    current = current_event(registry, target.model, target.stage)
+    now = current.version if current else None
+    if current is not None and now == target.version:
+        raise AlreadyInStage(current)
+    if now != entry.rollback_of:
+        where = "after fetching tags, " if after_fetch else ""
+        raise GateFailed(
+            f"{where}{target.stage} now holds {now or 'nothing'}, not {entry.rollback_of} "
+            f"(changed meanwhile); look at envctl status, then roll back again"
+        )
+    return entry
 
 
 def _previous_version(model: reg.Model, stage: str, current: str) -> str:

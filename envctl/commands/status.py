@@ -14,7 +14,8 @@ from envctl.output.promotion import (
     StageEvent,
     StatusDocument,
 )
-from envctl.promotion.trust import Ledger, read_ledger
+from envctl.promotion.handoff import recorded_image
+from envctl.promotion.trust import VerifiedLedger, read_verified
 from envctl.promotion.workspace import pick_model, workspace
 
 
@@ -31,6 +32,7 @@ def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> St
     verdict = verdict or reg.Verdict("recorded" if event.record else "none", True)
     record = event.record or {}
     bypass = record.get("bypass") or None
+    image = recorded_image(event) or {}
     return StageEvent(
         n=event.counter,
         model=event.model,
@@ -44,6 +46,9 @@ def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> St
         bypass_reason=_text(bypass.get("reason")) if isinstance(bypass, dict) else None,
         rollback_of=_text(record.get("rollback_of")),
         summary=event.summary,
+        image=_text(image.get("ref")) or _text(record.get("image")),
+        image_id=_text(image.get("id")),
+        digest=_text(image.get("digest")),
         evidence=verdict.evidence,
         counts=verdict.counts,
         signer=verdict.signer,
@@ -53,7 +58,7 @@ def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> St
 
 def status(name: str | None = None) -> StatusDocument:
     ws = workspace()
-    ledger = read_ledger(ws)
+    ledger = read_verified(ws)
     registry, audit = ledger.registry, ledger.audit
     names = [pick_model(ws, registry, name)] if name else sorted(registry.models)
     stages = ws.stages or sorted({s for m in registry.models.values() for s in m.stages})
@@ -76,13 +81,13 @@ def status(name: str | None = None) -> StatusDocument:
     return StatusDocument(stages=stages, models=models, warnings=_warnings(ledger))
 
 
-def _warnings(ledger: Ledger) -> list[str]:
+def _warnings(ledger: VerifiedLedger) -> list[str]:
     return [*ledger.warnings, *(str(w) for w in ledger.registry.warnings)]
 
 
 def history(name: str | None) -> HistoryDocument:
     ws = workspace()
-    ledger = read_ledger(ws)
+    ledger = read_verified(ws)
     registry = ledger.registry
     model_name = pick_model(ws, registry, name)
     model = registry.model(model_name)

@@ -19,7 +19,9 @@ from envctl.spec.loading import load_environment, require_project
 if TYPE_CHECKING:
     from envctl.diff import Finding
 
-LABEL_CHECKS = ("fingerprint", "lock-hash", "spec-version", "environment")
+# Content labels only: an image carries no stage name or spec version, since
+# every stage with the same content runs the same image.
+LABEL_CHECKS = ("fingerprint", "lock-hash", "python", "platform")
 
 
 @dataclass(frozen=True)

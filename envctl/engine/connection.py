@@ -42,6 +42,12 @@ def unreachable_error(exc: BaseException) -> EngineError:
     """One line saying why the engine cannot be used and what to do about it."""
     host = engine_host()
     causes = list(_causes(exc))
+    if host.startswith("ssh://") and not _has_paramiko():
+        # The SDK's ssh transport imports paramiko even when it runs the ssh client.
+        return EngineError(
+            f"the Docker Engine at {host} is reached over ssh, which needs paramiko: "
+            "pip install 'envctl[ssh]'"
+        )
     if _has(causes, FileNotFoundError):
         return EngineError(f"no Docker Engine at {host}: start dockerd or set DOCKER_HOST")
     if _has(causes, PermissionError):
@@ -59,6 +65,12 @@ def unreachable_error(exc: BaseException) -> EngineError:
             "check that dockerd is healthy (its log) or set DOCKER_HOST"
         )
     return EngineError(f"cannot use the Docker Engine at {host}: {first_line(exc)}")
+
+
+def _has_paramiko() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("paramiko") is not None
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:

@@ -86,6 +86,22 @@ def ensure_image(ref: str, *, on_line: Progress | None = None) -> None:
         raise base_image_not_found(ref, reason)
 
 
+def pull(ref: str, *, on_line: Progress | None = None) -> str:
+    """Pull `ref` (a tag or `REPO@sha256:...`); '' when it is now in the engine,
+    else the engine's reason (see `is_not_found`)."""
+    return _pull(ref, on_line)
+
+
+_NOT_FOUND = ("manifest unknown", "not found", "does not exist", "unknown manifest")
+
+
+def is_not_found(reason: str) -> bool:
+    """Does a pull's reason say the registry has no such image (rather than that
+    the registry could not be reached)?"""
+    text = reason.lower()
+    return any(marker in text for marker in _NOT_FOUND)
+
+
 def _pull(ref: str, on_line: Progress | None) -> str:
     """Pull `ref`; '' on success, else the engine's reason."""
     import docker.errors

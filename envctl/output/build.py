@@ -29,7 +29,7 @@ class RenderDocument(Document):
 
     environment: str
     image: str = Field(description="The tag `envctl build` would give the image.")
-    fingerprint: str
+    fingerprint: str = Field(description="The image's content fingerprint.")
     system_install: bool = Field(description="The Dockerfile installs system packages.")
     dockerfile: str
 
@@ -38,10 +38,18 @@ class BuildDocument(Document):
     """envctl build ENV --format json: the image built or reused."""
 
     environment: str
-    image: str = Field(description="The image's tag, envctl/ENV:FINGERPRINT12 by default.")
+    image: str = Field(
+        description="The image's tag: envctl/ENV:CONTENT12, or for a model image "
+        "envctl/model-NAME:vX.Y.Z-CONTENT12 (the same for every stage with the same content)."
+    )
     id: str = Field(description="The image id, sha256:...")
-    cached: bool = Field(description="An image with this fingerprint existed: nothing was built.")
-    fingerprint: str
+    cached: bool = Field(
+        description="An image with this content existed (here or in the registry): "
+        "nothing was built."
+    )
+    fingerprint: str = Field(
+        description="The content fingerprint: sha256 of what is in the image (not the stage)."
+    )
     size_bytes: int
     lock_hash: str = Field(description="sha256 of the lock's resolved body.")
     model: str | None = Field(description="The model version put in the image, NAME@vX.Y.Z.")
@@ -55,6 +63,12 @@ class BuildDocument(Document):
     digest: str | None = Field(description="The pushed image's digest.")
     log: str | None = Field(
         description="Path of the full build log (engine and pip output); null if nothing ran."
+    )
+    pulled: str | None = Field(
+        description="The registry reference pulled instead of building (registry: set)."
+    )
+    reference: str | None = Field(
+        description="REPO@sha256:... in the project's registry, once pushed or pulled there."
     )
 
 
@@ -87,5 +101,5 @@ class VerifyDocument(Document):
     drifted_packages: list[str]
     findings: list[VerifyFinding]
     labels: dict[str, LabelDifference] = Field(
-        description="By label name (fingerprint, lock-hash, spec-version, environment)."
+        description="By label name (fingerprint, lock-hash, python, platform)."
     )

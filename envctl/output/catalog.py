@@ -22,6 +22,8 @@ DOCUMENTS: dict[str, type[Document]] = {
     "status": promotion.StatusDocument,
     "history": promotion.HistoryDocument,
     "promote": promotion.PromotionDocument,
+    "sync": promotion.SyncDocument,
+    "image": promotion.ImageDocument,
     "audit": promotion.AuditDocument,
     "error": errors.ErrorDocument,
 }

@@ -18,7 +18,7 @@ class RegisterDocument(Document):
 
 
 class ApproveDocument(Document):
-    """envctl approve NAME@VERSION --for STAGE --format json: the approval tag."""
+    """envctl approve NAME@VERSION --stage STAGE --format json: the approval tag."""
 
     tag: str = Field(description="The approval tag.")
     approver: str = Field(description="The approver's email (git user.email).")
@@ -42,6 +42,14 @@ class StageEvent(Item):
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
     rollback_of: str | None = Field(description="The version a rollback replaced.")
     summary: str = Field(description="The tag message's first line.")
+    image: str | None = Field(
+        description="The image the stage runs, from the record: its content tag (or, in "
+        "older records, its id)."
+    )
+    image_id: str | None = Field(description="The image id, sha256:...")
+    digest: str | None = Field(
+        description="REPO@sha256:... to pull it by, when it was pushed; `envctl image` prints it."
+    )
     evidence: Literal["signed", "recorded", "none", "invalid"] = Field(
         "recorded",
         description="signed: valid record, signed by an allowed principal; recorded: valid "
@@ -122,11 +130,66 @@ class PromotionDocument(Document):
     )
     gates: list[GateOutcome] = Field(description="The gates run (or skipped), in order.")
     planned_gates: list[str] = Field(description="The target stage's gate kinds, in order.")
-    image: str | None
+    image: str | None = Field(
+        description="The image gated, by content tag: envctl/model-NAME:vX.Y.Z-CONTENT12."
+    )
     image_id: str | None
     tag: str | None = Field(description="The assignment tag written, NAME#STAGE#N.")
     pushed: bool
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
+    digest: str | None = Field(
+        description="REPO@sha256:... of the image in the registry, once pushed or pulled."
+    )
+    content_fingerprint: str | None = Field(
+        description="sha256 of what is in the image; the same in every stage with that content."
+    )
+    reused_from: str | None = Field(
+        description="The previous stage, when this is the very image it tested; else null."
+    )
+    image_differences: list[str] = Field(
+        description="How the image content differs from the previous stage's (diff findings)."
+    )
+
+
+class Renumbered(Item):
+    """A local-only stage event re-written with the next N after the remote's."""
+
+    old_tag: str = Field(description="The local tag whose N the remote already used (deleted).")
+    new_tag: str | None = Field(
+        description="The event re-written with the next N (its record says renumbered_from); "
+        "null when it was dropped because the version is already in that stage."
+    )
+
+
+class SyncDocument(Document):
+    """envctl sync --format json: the local ledger brought in line with a remote's."""
+
+    remote: str
+    fetched: list[str] = Field(description="Tags the remote had and this clone did not.")
+    renumbered: list[Renumbered] = Field(
+        description="Local-only stage events whose N clashed with the remote's."
+    )
+    replaced: list[str] = Field(
+        description="Local version or approval tags that differed from the remote's same-named "
+        "tag for the same commit and approver; the remote's was taken."
+    )
+    pushed: list[str] = Field(description="Local-only registry tags pushed, in one atomic push.")
+
+
+class ImageDocument(Document):
+    """envctl image NAME --stage STAGE --format json: the image a stage runs."""
+
+    model: str
+    stage: str
+    version: str = Field(description="The version now in the stage.")
+    tag: str = Field(description="The assignment tag that put it there, NAME#STAGE#N.")
+    digest: str = Field(description="REPO@sha256:...: what a deploy pulls.")
+    image: str | None = Field(description="The content tag it was built as.")
+    image_id: str | None = Field(description="The image id, sha256:...")
+    content_fingerprint: str | None = Field(description="sha256 of what is in the image.")
+    reused_from: str | None = Field(
+        description="The previous stage, when the stage runs the very image that stage tested."
+    )
 
 
 class AuditViolation(Item):

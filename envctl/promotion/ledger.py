@@ -1,27 +1,33 @@
-"""Writing assignment tags: one writer per clone, the next N, and pushes that
-another machine beat (fetch, re-check, retry)."""
+"""Writing stage events: the decision taken under the registry lock on the ledger
+the tag is written against, the next N, and publishing with prerequisites.
+
+Exactly once: `decide` re-reads the rules that depend on the ledger (the stage
+order, whether the version is already in the stage, baselines, approvals) while
+the lock is held, right before the tag is written, and again after every fetch
+when a push was rejected. Of many processes promoting one version to one stage,
+the first writes the event; the others find it there and raise AlreadyInStage.
+docs/ledger.md states the guarantees.
+"""
 
 from __future__ import annotations
 
-import fcntl
-import os
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envctl import registry as reg
-from envctl.errors import ExternalError, GateFailed, PushRejected, TagExists
+from envctl.errors import ExternalError, PushRejected, TagExists
 from envctl.progress import Progress
+from envctl.promotion import sharing
 from envctl.promotion.gates import GateResult
-from envctl.promotion.rules import Target, order_problem
-from envctl.promotion.workspace import Workspace, read_registry
+from envctl.promotion.lock import DEFAULT_TIMEOUT, registry_lock
+from envctl.promotion.rules import Target
+from envctl.promotion.workspace import Workspace
 from envctl.spec.loading import Environment
 
 if TYPE_CHECKING:
-    from envctl.vcs import GitUser
+    from envctl.vcs import GitUser, RawTag
 
 PUSH_RETRIES = 3
 
@@ -31,7 +37,7 @@ class Entry:
     """What an assignment tag records besides who and when."""
 
     target: Target
-    image: str | None  # the image's id when known, else its name
+    image: Mapping[str, Any] | str | None  # StageImage.to_json(); a bare id in old records
     gates: tuple[GateResult, ...] = ()
     bypass: str | None = None
     rollback_of: str | None = None
@@ -40,9 +46,40 @@ class Entry:
 
 @dataclass(frozen=True)
 class Recorded:
-    entry: Entry  # as written: a re-check after a rejected push may have changed it
+    entry: Entry  # as written: the decision under the lock may have changed it
     tag: str
     pushed: bool
+
+
+class AlreadyInStage(Exception):  # not an error: the promotion is done
+    """The version is in the stage already (another process recorded it, or an
+    earlier run did before it was killed). `pushed`: the event is on the remote."""
+
+    def __init__(self, event: reg.StageEvent, *, pushed: bool = False) -> None:
+        super().__init__(f"{event.model}@{event.version} is already in {event.stage}")
+        self.event = event
+        self.pushed = pushed
+
+
+# decide(registry, entry, after_fetch) -> the entry to write, or raises (GateFailed,
+# AwaitingApproval, AlreadyInStage). Called with the registry lock held.
+Decide = Callable[[reg.Registry, Entry, bool], Entry]
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """The registry as read under the lock: raw tags (for comparing with a remote)
+    and the parsed registry."""
+
+    tags: tuple[RawTag, ...]
+    registry: reg.Registry
+
+
+def read_ledger(ws: Workspace) -> Ledger:
+    from envctl import vcs
+
+    tags = tuple(vcs.read_tags(ws.root))
+    return Ledger(tags, reg.parse_registry(tags))
 
 
 def record(
@@ -50,41 +87,52 @@ def record(
     env: Environment,
     entry: Entry,
     *,
+    decide: Decide,
     push: bool,
     remote: str,
     say: Progress,
-    recheck: Callable[[Entry], Entry] | None = None,
+    lock_timeout: float = DEFAULT_TIMEOUT,
 ) -> Recorded:
-    """Write the assignment tag (and push it). `recheck` runs after fetching the
-    remote's tags when a push was rejected: it re-evaluates what depends on the
-    stage's current version and returns the entry to write instead, or raises."""
+    """Decide under the lock, write the assignment tag, and with `push` publish it
+    with its local-only prerequisites (all or none). A rejected push (another
+    machine took that N) fetches, decides again and retries."""
     from envctl import vcs
 
     user = vcs.head_user(ws.root)
+    fetched = False
     for _attempt in range(PUSH_RETRIES + 1):
-        target = entry.target
-        message = _message(user, env, entry)
-        with _registry_lock(ws.root):
-            counter = read_registry(ws).next_counter(target.model)
-            name = reg.assignment_tag(target.model, target.stage, counter)
+        theirs = remote_view(ws, remote, entry.target.model) if push else None
+        with registry_lock(ws.root, timeout=lock_timeout, say=say):
+            ledger = read_ledger(ws)
+            try:
+                entry = decide(ledger.registry, entry, fetched)
+            except AlreadyInStage as done:
+                if theirs is None:
+                    raise
+                pushed = publish(ws, ledger, theirs, remote, done.event.tag, say)
+                raise AlreadyInStage(
+                    done.event, pushed=pushed or done.event.tag in theirs
+                ) from None
+            target = entry.target
+            name = reg.assignment_tag(
+                target.model, target.stage, ledger.registry.next_counter(target.model)
+            )
             try:
                 tag_id = vcs.create_annotated_tag(
-                    ws.root, name, target.commit, message, sign=entry.sign
+                    ws.root, name, target.commit, _message(user, env, entry), sign=entry.sign
                 )
-            except TagExists:
+            except TagExists:  # written outside envctl's lock: take the next N
                 continue
-        if not push:
+        if theirs is None:
             return Recorded(entry, name, pushed=False)
         try:
-            vcs.push_tag(ws.root, remote, name)
+            publish(ws, read_ledger(ws), theirs, remote, name, say)
         except PushRejected:
-            # Someone promoted first: drop our tag, take theirs, re-check, retry.
+            # Someone promoted first: drop our tag, take theirs, decide again, retry.
             vcs.delete_tag(ws.root, name, expected=tag_id)
             say(f"{remote} already has {name}; fetching tags and retrying")
             vcs.fetch_tags(ws.root, remote)
-            _recheck_after_fetch(ws, target)
-            if recheck is not None:
-                entry = recheck(entry)
+            fetched = True
             continue
         except BaseException:
             vcs.delete_tag(ws.root, name, expected=tag_id)
@@ -94,6 +142,39 @@ def record(
         f"could not record {entry.target.model}#{entry.target.stage}: {remote} rejected "
         f"{PUSH_RETRIES + 1} pushes (others kept promoting); retry later"
     )
+
+
+def remote_view(ws: Workspace, remote: str, model: str) -> dict[str, str]:
+    """The remote's tags (name -> object id); refuses, naming `envctl sync`, when
+    local-only tags of `model` clash with the remote's numbering."""
+    from envctl import vcs
+
+    theirs = {name: t.object_id for name, t in vcs.remote_tags(ws.root, remote).items()}
+    clashing = sharing.compare(vcs.read_tags(ws.root), theirs).clashing_for(model)
+    if clashing:
+        raise ExternalError(
+            f"local tags clash with {remote}'s numbering: {sharing.describe(clashing)}; "
+            f"run envctl sync --remote {remote} to fetch and renumber them, then retry"
+        )
+    return theirs
+
+
+def publish(
+    ws: Workspace, ledger: Ledger, theirs: dict[str, str], remote: str, tag: str, say: Progress
+) -> bool:
+    """Push `tag` with every local-only tag it rests on, in one atomic push. False
+    when there was nothing to push (the remote has it all)."""
+    from envctl import vcs
+
+    local_only = sharing.compare(ledger.tags, theirs).local_only
+    names = sharing.to_publish(ledger.registry, local_only, tag)
+    if not names:
+        return False
+    extra = [n for n in names if n != tag]
+    if extra:
+        say(f"pushing local-only prerequisites with {tag}: {sharing.describe(extra)}")
+    vcs.push_tags(ws.root, remote, names)
+    return True
 
 
 def _message(user: GitUser, env: Environment, entry: Entry) -> str:
@@ -114,33 +195,6 @@ def _message(user: GitUser, env: Environment, entry: Entry) -> str:
     return reg.format_record(summary, data)
 
 
-def _recheck_after_fetch(ws: Workspace, target: Target) -> None:
-    """After fetching, the order must still hold (the previous stage's record is
-    what we relied on) and the version must not already be in the stage."""
-    registry = read_registry(ws)
-    order = order_problem(registry, target)
-    if order != "ok":
-        raise GateFailed(f"after fetching tags: {order}")
-    found = registry.model(target.model)
-    current = found.stages.get(target.stage) if found else None
-    if current is not None and current.version == target.version:
-        raise GateFailed(
-            f"{target.model}@{target.version} entered {target.stage} meanwhile "
-            "(another promotion); nothing to do"
-        )
-
-
-@contextmanager
-def _registry_lock(root: Path) -> Iterator[None]:
-    """One writer of assignment tags per clone at a time (N must not repeat). The
-    lock lives in the common git directory: linked work trees share the tags."""
-    from envctl import vcs
-
-    path = vcs.common_dir(root) / "envctl-registry.lock"
-    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+def current_event(registry: reg.Registry, model: str, stage: str) -> reg.StageEvent | None:
+    found = registry.model(model)
+    return found.stages.get(stage) if found else None

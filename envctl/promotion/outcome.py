@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from envctl.output.promotion import GateOutcome, PromotionDocument
 from envctl.promotion.gates import GateResult
+from envctl.promotion.handoff import StageImage
 from envctl.promotion.rules import Target
 
 Status = Literal["planned", "unchanged", "promoted", "rolled back", "blocked", "waiting"]
@@ -28,9 +29,11 @@ class Outcome:
     tag: str | None = None
     pushed: bool = False
     bypass: str | None = None  # the reason a stage was skipped (--force)
+    stage_image: StageImage | None = None  # the image gated (and recorded)
 
     def to_document(self) -> PromotionDocument:
         t = self.target
+        built = self.stage_image
         return PromotionDocument(
             status=self.status,
             model=t.model,
@@ -49,6 +52,10 @@ class Outcome:
             tag=self.tag,
             pushed=self.pushed,
             bypass_reason=self.bypass,
+            digest=built.digest if built else None,
+            content_fingerprint=built.content_fingerprint if built else None,
+            reused_from=built.reused_from if built else None,
+            image_differences=list(built.differences) if built else [],
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -29,7 +29,7 @@ def default_version(registry: reg.Registry, model: str, from_stage: str | None) 
     if event is None or event.version is None:
         raise InputError(
             f"no version of {model} is in {from_stage}; name one: "
-            f"envctl promote {model}@vX.Y.Z --to ..."
+            f"envctl promote {model}@vX.Y.Z --stage ..."
         )
     return event.version
 

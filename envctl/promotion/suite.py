@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, assert_never
 
 from envctl import registry as reg
@@ -12,7 +12,7 @@ from envctl.progress import Progress
 from envctl.promotion import gates, runners
 from envctl.promotion.gates import FAILED, GateResult, GateSpec, gate_kind, gate_spec
 from envctl.promotion.rules import Target
-from envctl.promotion.workspace import Workspace, read_registry
+from envctl.promotion.workspace import Workspace
 from envctl.spec.loading import Environment, Project
 from envctl.spec.model import ApprovalsGate, CommandGate, HttpGate, MetricsGate, TestsGate
 
@@ -115,28 +115,33 @@ def _model_rel(project: Project, ws: Workspace, target: Target) -> str:
     return model_relpath(project, target.model, ws.root)
 
 
-def recheck_baselines(
+def recheck_gates(
     project: Project,
     ws: Workspace,
+    registry: reg.Registry,
     target: Target,
     env: Environment,
     results: tuple[GateResult, ...],
-) -> tuple[Target, tuple[GateResult, ...]]:
-    """After fetching another machine's promotion, the stage may hold a different
-    version than the one the `baseline: no_worse` gates compared with: the target
-    as it now stands and the results with those gates compared again against it."""
-    registry = read_registry(ws)
-    found = registry.model(target.model)
-    current = found.stages.get(target.stage) if found else None
-    now = current.version if current else None
-    if now == target.replaces:
-        return target, results
-    moved = replace(target, replaces=now)
+) -> tuple[GateResult, ...]:
+    """The results as they stand on `registry` (the ledger a tag is about to be
+    written against): `baseline: no_worse` metrics compared again when the stage
+    now holds another version than the one compared with (pure: the metrics files
+    are read from the commits), approvals counted again. Gates run in the image
+    keep their results: nothing they checked depends on the ledger."""
     model_path = _model_rel(project, ws, target)
-    again = [
-        _metrics(spec, ws, registry, moved, model_path)
-        if isinstance(spec, MetricsGate) and spec.baseline is not None
-        else result
-        for spec, result in zip((gate_spec(g) for g in env.spec.gates), results, strict=True)
-    ]
-    return moved, tuple(again)
+    specs = [gate_spec(g) for g in env.spec.gates]
+    if len(specs) != len(results):
+        return results
+    again: list[GateResult] = []
+    for spec, result in zip(specs, results, strict=True):
+        if isinstance(spec, MetricsGate) and spec.baseline is not None and result.passed:
+            if result.evidence.get("baseline_version") != target.replaces:
+                result = _metrics(spec, ws, registry, target, model_path)
+        elif isinstance(spec, ApprovalsGate) and result.status != gates.SKIPPED:
+            from envctl import vcs
+
+            approvers = registry.approvers(target.model, target.version, target.stage)
+            promoter = vcs.head_user(ws.root).email
+            result = gates.evaluate_approvals(spec.required, sorted(approvers), promoter)
+        again.append(result)
+    return tuple(again)

@@ -25,7 +25,7 @@ _SSH_ARMOR = "-----BEGIN SSH SIGNATURE-----"
 
 
 @dataclass(frozen=True)
-class Ledger:
+class VerifiedLedger:
     """The registry as stored, and as the rules let it count."""
 
     registry: reg.Registry
@@ -73,7 +73,7 @@ def read_signers(ws: Workspace, config: Trust) -> str | None:
     return data.decode("utf-8", "replace") if data is not None else None
 
 
-def read_ledger(ws: Workspace) -> Ledger:
+def read_verified(ws: Workspace) -> VerifiedLedger:
     """Read every tag once, verify the signatures signed stages need, replay."""
     from envctl import vcs
 
@@ -95,7 +95,7 @@ def read_ledger(ws: Workspace) -> Ledger:
         registry, tags, stages=ws.stages, trust=policy, signatures=signatures
     )
     approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
-    return Ledger(registry, audit, tuple(warnings), approvals)
+    return VerifiedLedger(registry, audit, tuple(warnings), approvals)
 
 
 def verified(ws: Workspace, tags: list[RawTag], signers: str) -> dict[str, Signature]:

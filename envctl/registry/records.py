@@ -115,20 +115,21 @@ def promotion_record(
     when: datetime,
     from_stage: str | None,
     env: Mapping[str, Any],
-    image: str | None,
+    image: Mapping[str, Any] | str | None,
     gates: Iterable[Mapping[str, Any]],
     bypass: str | None = None,
     rollback_of: str | None = None,
 ) -> dict[str, Any]:
     """The v1 data of an assignment tag; `env` holds name, spec_version, fingerprint,
-    each gate holds name, kind, result and evidence."""
+    `image` ref, id, digest, content_fingerprint, reused_from and differences, each
+    gate holds name, kind, result and evidence."""
     return {
         "kind": "promotion",
         "who": {"name": who_name, "email": who_email},
         "when": when.isoformat(),
         "from_stage": from_stage,
         "env": dict(env),
-        "image": image,
+        "image": dict(image) if isinstance(image, Mapping) else image,
         "gates": [dict(gate) for gate in gates],
         "bypass": {"reason": bypass} if bypass is not None else None,
         "rollback_of": rollback_of,

@@ -9,12 +9,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
-import subprocess
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,7 @@ from envctl.cli.app import run as cli_run
 from envctl.commands import build as build_cmd
 from envctl.output.build import BuildDocument, VerifyDocument
 from envctl.spec.loading import load_environment, require_project
-from tests.conftest import TEST_BASE_IMAGE, docker_required, git
+from tests.conftest import TEST_BASE_IMAGE, git
 
 pytestmark = pytest.mark.docker
 
@@ -146,10 +144,12 @@ def test_build_labels_and_verifies(
 ) -> None:
     labels = image_labels(built.image)
     assert built.image == f"envctl/{env_name}:{built.fingerprint[:12]}"
-    assert labels["dev.envctl.environment"] == env_name
     assert labels["dev.envctl.fingerprint"] == built.fingerprint
     assert labels["dev.envctl.lock-hash"] == built.lock_hash
-    assert labels["dev.envctl.spec-version"] == "1"
+    # content only: nothing names the stage or its spec version
+    assert not {"dev.envctl.environment", "dev.envctl.spec-version", "dev.envctl.spec"} & set(
+        labels
+    )
     assert json.loads(labels["dev.envctl.packages"]) == {"six": "1.16.0"}
     assert len(labels["org.opencontainers.image.revision"]) == 40
     env = engine.inspect_image(built.image)["Config"]["Env"]
@@ -205,7 +205,8 @@ def test_image_from_another_spec_version_drifts(
         "==1.17.0",
         "1.16.0",
     )
-    assert report["labels"]["spec-version"] == {"expected": "2", "found": "1"}
+    assert report["labels"]["lock-hash"]["found"] == built.lock_hash
+    assert report["labels"]["lock-hash"]["expected"] != built.lock_hash
     assert (
         f"{built.image} does not match {env_name}: 1 difference(s); packages: six" in captured.err
     )
@@ -265,16 +266,22 @@ def test_final_image_has_no_wheels_pip_or_caches(built: BuildResult) -> None:
 
 
 def test_model_code_change_rebuilds_only_the_model_layer(
-    built: BuildResult, env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+    built: BuildResult,
+    env_name: str,
+    copy: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
 ) -> None:
     git(copy, "tag", "-a", "churn@v1.0.0", "-m", "v1")
     first = build_cmd.build(env_name, model="churn@v1.0.0")
+    request.addfinalizer(partial(engine.remove_image, first.image))
     (copy / "models" / "churn" / "serve.py").write_text(SERVE.format(marker=2))
     commit_all(copy, "model change")
     git(copy, "tag", "-a", "churn@v1.0.1", "-m", "v2")
     lines: list[str] = []
     second = build_cmd.build(env_name, model="churn@v1.0.1", log=lines.append)
-    assert second.image == f"envctl/{env_name}:churn-v1.0.1-{second.fingerprint[:12]}"
+    request.addfinalizer(partial(engine.remove_image, second.image))
+    assert second.image == f"envctl/model-churn:v1.0.1-{second.fingerprint[:12]}"
     assert second.fingerprint != first.fingerprint
     steps = [line for line in lines if line.startswith("Step ")]
     model_step = next(i for i, s in enumerate(steps) if 'COPY ["model/"' in s)
@@ -326,49 +333,14 @@ def test_no_engine_is_exit_4(
 # ---- push to a real local registry ------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def registry(tmp_path: Path) -> Iterator[str]:
-    binary = shutil.which("docker-registry") or shutil.which("registry")
-    if binary is None:
-        message = "no registry binary: apt-get install docker-registry"
-        if docker_required():
-            pytest.fail(message)
-        pytest.skip(message)
-    port = free_port()
-    config = tmp_path / "registry.yml"
-    config.write_text(
-        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {tmp_path}/r\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-    )
-    proc = subprocess.Popen(
-        [binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
 def test_push_to_local_registry(
     built: BuildResult,
     env_name: str,
     copy: Path,
-    registry: str,
+    image_registry: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    registry = image_registry
     config = copy / "envctl.yaml"
     config.write_text(config.read_text() + f"registry: {registry}/team\n")
     capsys.readouterr()
@@ -377,10 +349,43 @@ def test_push_to_local_registry(
     target = f"{registry}/team/{built.image}"
     assert (data["cached"], data["pushed"]) == (True, target)
     assert data["digest"].startswith("sha256:")
+    assert data["reference"] == f"{target.rsplit(':', 1)[0]}@{data['digest']}"
     repo, tag = target.split("/", 1)[1].rsplit(":", 1)
     with urllib.request.urlopen(f"http://{registry}/v2/{repo}/tags/list") as answer:
         assert json.load(answer)["tags"] == [tag]
     engine.remove_image(target)
+
+
+def test_build_with_a_registry_pulls_the_content_tag_instead_of_building(
+    built: BuildResult,
+    env_name: str,
+    copy: Path,
+    image_registry: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = copy / "envctl.yaml"
+    config.write_text(config.read_text() + f"registry: {image_registry}/team\n")
+    pushed = build_cmd.build(env_name, push=True)
+    assert pushed.reference is not None
+    # Another machine: the image is not here, the registry has it.
+    engine.remove_image(built.image)
+    engine.remove_image(f"{image_registry}/team/{built.image}")
+    assert not engine.image_exists(built.image)
+
+    def no_build(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a build was started")
+
+    monkeypatch.setattr(engine, "build", no_build)
+    capsys.readouterr()
+    assert cli("build", env_name, "--format", "json") == 0
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert (data["cached"], data["pulled"]) == (True, f"{image_registry}/team/{built.image}")
+    assert (data["image"], data["id"]) == (built.image, built.id)
+    assert data["reference"] == pushed.reference
+    assert f"pulled {image_registry}/team/{built.image} from the registry" in captured.err
+    engine.remove_image(f"{image_registry}/team/{built.image}")
 
 
 def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(

@@ -7,6 +7,7 @@ import pytest
 
 from envctl.output.promotion import PromotionDocument
 from envctl.promotion.gates import GateResult
+from envctl.promotion.handoff import StageImage
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
 
@@ -36,6 +37,10 @@ FIELDS = [
     "tag",
     "pushed",
     "bypass_reason",
+    "digest",
+    "content_fingerprint",
+    "reused_from",
+    "image_differences",
 ]
 
 
@@ -74,6 +79,10 @@ def test_outcome_to_json_blocked_carries_the_gates_and_their_evidence() -> None:
         "tag": None,
         "pushed": False,
         "bypass_reason": None,
+        "digest": None,
+        "content_fingerprint": None,
+        "reused_from": None,
+        "image_differences": [],
     }
 
 
@@ -101,3 +110,20 @@ def test_promotion_document_is_strict() -> None:
         PromotionDocument.model_validate({**data, "status": "maybe"})
     with pytest.raises(pydantic.ValidationError):
         PromotionDocument.model_validate({**data, "schema_version": 2})
+
+
+def test_outcome_to_json_carries_the_image_the_stage_reused() -> None:
+    image = StageImage(
+        ref="envctl/model-churn:v1.1.0-0123456789ab",
+        id="sha256:" + "1" * 64,
+        digest="127.0.0.1:5000/t/envctl/model-churn@sha256:" + "2" * 64,
+        content_fingerprint="0123456789ab" + "0" * 52,
+        reused_from="dev",
+    )
+    data = Outcome(TARGET, "promoted", "ok", stage_image=image).to_json()
+    assert (data["digest"], data["reused_from"], data["image_differences"]) == (
+        image.digest,
+        "dev",
+        [],
+    )
+    assert data["content_fingerprint"] == image.content_fingerprint

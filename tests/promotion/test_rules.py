@@ -69,7 +69,7 @@ def test_default_version(registry: Registry, from_stage: str | None, version: st
             REGISTRY,
             "m",
             "prod",
-            "no version of m is in prod; name one: envctl promote m@vX.Y.Z --to ...",
+            "no version of m is in prod; name one: envctl promote m@vX.Y.Z --stage ...",
         ),
         (reg(), "m", "dev", "no version of m is in dev"),
     ],

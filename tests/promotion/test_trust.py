@@ -276,10 +276,10 @@ def test_a_signed_approval_by_an_allowed_approver_counts(
     use_key(trusted, keys["bob"])
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
     assert invoke("approve", "m@v1.0.0", "--for", "prod").code == 0
-    from envctl.promotion.trust import read_ledger
+    from envctl.promotion.trust import read_verified
     from envctl.promotion.workspace import workspace
 
-    ledger = read_ledger(workspace())
+    ledger = read_verified(workspace())
     assert ledger.trusted.approvers("m", "v1.0.0", "prod") == {"bob@example.com"}
     assert ledger.audit.violations == ()
 
@@ -290,10 +290,10 @@ def test_an_unsigned_approval_in_a_signed_stage_does_not_count(
     slug = reg.approval_tag("m", "v1.0.0", "prod", "bob@example.com")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
     git(trusted, "tag", "-a", slug, "-m", "ok", "m@v1.0.0^{commit}")
-    from envctl.promotion.trust import read_ledger
+    from envctl.promotion.trust import read_verified
     from envctl.promotion.workspace import workspace
 
-    ledger = read_ledger(workspace())
+    ledger = read_verified(workspace())
     assert ledger.registry.approvers("m", "v1.0.0", "prod") == {"bob@example.com"}
     assert ledger.trusted.approvers("m", "v1.0.0", "prod") == frozenset()
     assert [v.kind for v in ledger.audit.violations] == ["no-record", "unsigned"]
@@ -318,7 +318,7 @@ def test_verdicts_are_kept_per_signers_file_and_tag_object(
     trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from envctl import vcs
-    from envctl.promotion.trust import read_ledger
+    from envctl.promotion.trust import read_verified
     from envctl.promotion.workspace import workspace
 
     through_staging(trusted, "v1.0.0", 1)
@@ -333,7 +333,7 @@ def test_verdicts_are_kept_per_signers_file_and_tag_object(
 
     monkeypatch.setattr(vcs, "verify_tags", counting)
     for _ in range(2):
-        assert read_ledger(workspace()).audit.verdict("m#prod#3").counts
+        assert read_verified(workspace()).audit.verdict("m#prod#3").counts
     assert asked == [["m#prod#3"]]  # the second read asked git nothing
     # Bob's key leaves the signers file on main: every verdict is taken again.
     (trusted / ".envctl" / "allowed_signers").write_text(
@@ -342,7 +342,7 @@ def test_verdicts_are_kept_per_signers_file_and_tag_object(
     git(trusted, "commit", "-qam", "bob leaves")
     git(trusted, "push", "-q", "origin", "main")
     git(trusted, "fetch", "-q", "origin")
-    assert read_ledger(workspace()).audit.verdict("m#prod#3").counts
+    assert read_verified(workspace()).audit.verdict("m#prod#3").counts
     assert asked == [["m#prod#3"], ["m#prod#3"]]
 
 

@@ -1,17 +1,17 @@
-"""The registry lock of envctl/promotion/ledger.py against real git."""
+"""The registry lock of envctl/promotion/lock.py against real git."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from envctl.promotion.ledger import _registry_lock
+from envctl.promotion.lock import registry_lock
 from tests.conftest import git
 
 LOCK = "envctl-registry.lock"
 
 
 def test_registry_lock_of_a_clone_is_in_its_git_dir(git_repo: Path) -> None:
-    with _registry_lock(git_repo):
+    with registry_lock(git_repo):
         assert (git_repo / ".git" / LOCK).is_file()
     assert git(git_repo, "status", "--porcelain") == ""
 
@@ -24,7 +24,7 @@ def test_registry_lock_of_a_linked_worktree_is_in_the_common_git_dir(
     git(git_repo, "worktree", "add", "-q", str(linked))
     assert (linked / ".git").is_file()
 
-    with _registry_lock(linked):
+    with registry_lock(linked):
         assert (git_repo / ".git" / LOCK).is_file()
 
     assert sorted(p.name for p in linked.iterdir()) == [".git"]

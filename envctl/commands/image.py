@@ -1,0 +1,46 @@
+"""image: the pullable `REPO@sha256:...` a stage holds, for deploy scripts.
+
+Reads the promotion record only (git, no Docker): what the stage runs is what
+its record names, wherever the image is pulled.
+"""
+
+from __future__ import annotations
+
+from envctl.errors import InputError
+from envctl.output.promotion import ImageDocument
+from envctl.promotion.handoff import recorded_image
+from envctl.promotion.workspace import pick_model, read_registry, require_stage, workspace
+
+
+def image(name: str | None, *, stage: str) -> ImageDocument:
+    """The image the version now in `stage` was promoted with."""
+    ws = workspace()
+    registry = read_registry(ws)
+    require_stage(ws, stage)
+    model = pick_model(ws, registry, name)
+    found = registry.model(model)
+    event = found.stages.get(stage) if found else None
+    if event is None or event.version is None:
+        raise InputError(f"no version of {model} is in {stage}: nothing to deploy")
+    record = recorded_image(event) or {}
+    digest = record.get("digest")
+    if not isinstance(digest, str) or not digest:
+        raise InputError(
+            f"{event.tag} ({model}@{event.version} in {stage}) records no registry digest; "
+            "set registry: in envctl.yaml and promote with --push"
+        )
+    return ImageDocument(
+        model=model,
+        stage=stage,
+        version=event.version,
+        tag=event.tag,
+        digest=digest,
+        image=_text(record.get("ref")),
+        image_id=_text(record.get("id")),
+        content_fingerprint=_text(record.get("content_fingerprint")),
+        reused_from=_text(record.get("reused_from")),
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

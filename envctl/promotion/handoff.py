@@ -1,0 +1,134 @@
+"""The image a promotion gates and records: build once, promote the digest.
+
+An image is named by its content, so a stage whose content is the previous
+stage's finds the image that stage tested: here by its tag, else by the digest
+the previous stage's record holds (pulled from the registry), else in the
+registry by its tag. Only new content is built. The record says which.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from envctl import registry as reg
+from envctl.errors import EngineError
+from envctl.progress import Progress
+from envctl.promotion.rules import Target
+
+# Diff findings about what goes into an image (not data, compute or gates).
+CONTENT_PATHS = ("packages.", "python", "image.", "system_packages.", "env.")
+
+
+@dataclass(frozen=True)
+class StageImage:
+    """The image a stage runs, as its promotion record holds it."""
+
+    ref: str  # the content tag, e.g. envctl/model-churn:v1.0.0-<content12>
+    id: str
+    digest: str | None  # REPO@sha256:... once pushed to (or pulled from) the registry
+    content_fingerprint: str
+    reused_from: str | None  # the stage whose tested image this is, when it is one
+    differences: tuple[str, ...] = ()  # how the content differs from that stage's image
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "id": self.id,
+            "digest": self.digest,
+            "content_fingerprint": self.content_fingerprint,
+            "reused_from": self.reused_from,
+            "differences": list(self.differences),
+        }
+
+
+def recorded_image(event: reg.StageEvent | None) -> Mapping[str, Any] | None:
+    """The image object of a promotion record; None for records without one
+    (rollbacks, and records written before images were recorded)."""
+    image = (event.record or {}).get("image") if event is not None else None
+    return image if isinstance(image, dict) else None
+
+
+def previous_image(registry: reg.Registry, target: Target) -> Mapping[str, Any] | None:
+    """The image the previous stage tested this version in, from its record."""
+    if target.from_stage is None:
+        return None
+    found = registry.model(target.model)
+    event = found.stages.get(target.from_stage) if found else None
+    if event is None or event.version != target.version:
+        return None
+    return recorded_image(event)
+
+
+def content_differences(findings: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The diff findings (previous stage -> target) about image content."""
+    out = tuple(
+        str(f["message"]) for f in findings if str(f.get("path", "")).startswith(CONTENT_PATHS)
+    )
+    return out or (
+        "the image content differs (lock, templates or model files) though the spec "
+        "diff shows no package, Python or image difference",
+    )
+
+
+def stage_image(
+    target: Target,
+    findings: Iterable[Mapping[str, Any]],
+    before: Mapping[str, Any] | None,
+    *,
+    push: bool,
+    on_line: Progress | None,
+    say: Progress,
+) -> StageImage:
+    """The target stage's image: the previous stage's when the content is the same
+    (exit 4 if its recorded digest has to be pulled and is gone), else built."""
+    from envctl.build import recipe
+    from envctl.build.image import build_planned
+    from envctl.build.plan import plan
+
+    the_plan = plan(target.stage, model=f"{target.model}@{target.version}")
+    same = before is not None and before.get("content_fingerprint") == the_plan.fingerprint
+    if same and before is not None:
+        _fetch_tested(the_plan.tag, before, target)
+    can_push = recipe.push_ref(the_plan.tag, the_plan.project.config.registry) is not None
+    say(f"image for {target.model}@{target.version} in {target.stage}: build or reuse")
+    built = build_planned(the_plan, push=push and can_push, on_line=on_line)
+    say(f"image {built.image} ({'reused, nothing built' if built.cached else 'built'})")
+    reused = same and before is not None and before.get("id") == built.id
+    digest = built.reference
+    if reused and before is not None and digest is None:
+        digest = _text(before.get("digest"))
+    return StageImage(
+        ref=built.image,
+        id=built.id,
+        digest=digest,
+        content_fingerprint=the_plan.fingerprint,
+        reused_from=target.from_stage if reused else None,
+        differences=() if same or before is None else content_differences(findings),
+    )
+
+
+def _fetch_tested(tag: str, before: Mapping[str, Any], target: Target) -> None:
+    """Make `tag` the very image the previous stage tested: when it is missing here
+    or is another build of the same content, pull the recorded digest."""
+    from envctl import engine
+
+    if engine.image_exists(tag) and engine.inspect_image(tag).get("Id") == before.get("id"):
+        return
+    digest = _text(before.get("digest"))
+    if digest is None:
+        return  # never pushed: the content tag is looked up (or built) as usual
+    reason = engine.pull(digest)
+    if reason:
+        gone = "is gone from the registry" if engine.is_not_found(reason) else "cannot be pulled"
+        raise EngineError(
+            f"image {digest}, which {target.from_stage} tested {target.model}@{target.version} "
+            f"in, {gone} ({reason.strip().splitlines()[0] if reason.strip() else 'no reason'}); "
+            "push it again from a machine that has it"
+        )
+    engine.tag_image(digest, tag)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

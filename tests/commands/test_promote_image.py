@@ -1,0 +1,171 @@
+"""Build once, promote the digest: real git and the real Docker Engine (and a local
+registry for the hand-off). Stages with the same image content share one image; a
+stage whose content differs gets a new one, and the record says which."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envctl import engine
+from tests.cli.conftest import Invoke
+from tests.conftest import git
+
+pytestmark = pytest.mark.docker
+
+SPEC = """\
+name: {name}
+version: 1
+description: {name}, with its own gate
+image:
+  base: {base}
+python: "3.11"
+{env}gates:
+  - command: {{run: [/opt/venv/bin/python, -c, 'import app; print("{name}")']}}
+"""
+# dev and staging differ in name, description and gate only: the same image content.
+ENV = {"dev": "", "staging": "", "prod": "env:\n  MODE: prod\n"}
+
+
+@pytest.fixture
+def project(git_repo: Path, base_image: str, tmp_path: Path) -> Path:
+    (git_repo / "envctl.yaml").write_text(
+        "stages: [dev, staging, prod]\nmodels:\n  tiny: {path: model}\n"
+    )
+    (git_repo / "environments").mkdir()
+    for name, env in ENV.items():
+        (git_repo / "environments" / f"{name}.yaml").write_text(
+            SPEC.format(name=name, base=base_image, env=env)
+        )
+        subprocess.run(
+            [sys.executable, "-m", "envctl", "lock", name],
+            cwd=git_repo,
+            check=True,
+            capture_output=True,
+        )
+    (git_repo / "model").mkdir()
+    (git_repo / "model" / "app.py").write_text("ANSWER = 42\n")
+    bare = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
+    git(git_repo, "remote", "add", "origin", str(bare))
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "tiny v1")
+    return git_repo
+
+
+def with_registry(project: Path, registry: str) -> None:
+    config = project / "envctl.yaml"
+    config.write_text(config.read_text() + f"registry: {registry}/team\n")
+    git(project, "commit", "-qam", "registry")
+
+
+def record(project: Path, tag: str) -> dict[str, Any]:
+    message = git(project, "tag", "-l", "--format=%(contents)", tag)
+    data: dict[str, Any] = json.loads(message.split("envctl-record: v1", 1)[1])
+    return data
+
+
+def no_build(*args: object, **kwargs: object) -> None:
+    raise AssertionError("an image was built")
+
+
+def test_same_content_is_one_image_and_new_content_a_new_one(
+    project: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    dev = invoke("promote", "--to", "dev", "--format", "json")
+    assert dev.code == 0, dev.err
+    built = json.loads(dev.out)
+    assert built["image"].startswith("envctl/model-tiny:v1.0.0-")
+    assert (built["reused_from"], built["image_differences"]) == (None, [])
+
+    with monkeypatch.context() as patched:
+        patched.setattr(engine, "build", no_build)
+        staging = invoke("promote", "--to", "staging")
+    assert staging.code == 0, staging.err
+    assert f"staging runs the image dev tested: {built['image_id']}" in staging.out
+    assert "(reused, nothing built)" in staging.err
+    image = record(project, "tiny#staging#2")["image"]
+    assert image == {
+        "ref": built["image"],
+        "id": built["image_id"],
+        "digest": None,
+        "content_fingerprint": built["content_fingerprint"],
+        "reused_from": "dev",
+        "differences": [],
+    }
+
+    prod = invoke("promote", "--to", "prod", "--format", "json")
+    assert prod.code == 0, prod.err
+    new = json.loads(prod.out)
+    assert new["image_id"] != built["image_id"]
+    assert new["content_fingerprint"] != built["content_fingerprint"]
+    assert new["reused_from"] is None
+    assert new["image_differences"] == [
+        "the image content differs (lock, templates or model files) though the spec "
+        "diff shows no package, Python or image difference"
+    ]
+    assert record(project, "tiny#prod#3")["image"]["differences"] == new["image_differences"]
+    assert engine.inspect_image(new["image"])["Config"]["Env"].count("MODE=prod") == 1
+
+
+def test_push_records_the_digest_and_image_prints_it(
+    project: Path, invoke: Invoke, image_registry: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_registry(project, image_registry)
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    dev = invoke("promote", "--to", "dev", "--push", "--format", "json")
+    assert dev.code == 0, dev.err
+    pushed = json.loads(dev.out)
+    repository = f"{image_registry}/team/{pushed['image'].rsplit(':', 1)[0]}"
+    assert pushed["digest"].startswith(f"{repository}@sha256:")
+    assert record(project, "tiny#dev#1")["image"]["digest"] == pushed["digest"]
+
+    printed = invoke("image", "tiny", "--stage", "dev")
+    assert (printed.code, printed.out) == (0, pushed["digest"] + "\n")
+    stages = json.loads(invoke("status", "--format", "json").out)["models"][0]["stages"]
+    assert (stages["dev"]["image"], stages["dev"]["digest"]) == (
+        pushed["image"],
+        pushed["digest"],
+    )
+
+    # Another machine: nothing local; staging pulls the digest dev recorded.
+    engine.remove_image(pushed["image"])
+    engine.remove_image(f"{image_registry}/team/{pushed['image']}")
+    monkeypatch.setattr(engine, "build", no_build)
+    staging = invoke("promote", "--to", "staging", "--format", "json")
+    assert staging.code == 0, staging.err
+    reused = json.loads(staging.out)
+    assert (reused["image_id"], reused["digest"], reused["reused_from"]) == (
+        pushed["image_id"],
+        pushed["digest"],
+        "dev",
+    )
+    engine.remove_image(pushed["digest"])
+
+
+def test_a_recorded_digest_gone_from_the_registry_is_exit_4(
+    project: Path, invoke: Invoke, image_registry: str, tmp_path: Path
+) -> None:
+    with_registry(project, image_registry)
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    dev = invoke("promote", "--to", "dev", "--push", "--format", "json")
+    assert dev.code == 0, dev.err
+    pushed = json.loads(dev.out)
+    engine.remove_image(pushed["image"])
+    engine.remove_image(f"{image_registry}/team/{pushed['image']}")
+    shutil.rmtree(tmp_path / "r" / "docker" / "registry" / "v2" / "repositories")
+
+    staging = invoke("promote", "--to", "staging")
+    assert (staging.code, staging.out) == (4, "")
+    assert staging.err.splitlines()[-1].startswith(
+        f"error: image {pushed['digest']}, which dev tested tiny@v1.0.0 in, is gone "
+        "from the registry ("
+    )
+    assert git(project, "tag", "-l", "tiny#staging*") == ""

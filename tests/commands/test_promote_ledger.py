@@ -1,0 +1,267 @@
+"""The ledger under real concurrency: real git, real bare remotes, real processes
+(`tests.commands.fake_gates`: the CLI without image builds, so no Docker)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, git
+
+SPEC = """\
+name: {name}
+version: 1
+image:
+  base: python:3.11-slim
+python: "3.11"
+data:
+  allowed: [internal]
+gates: {gates}
+"""
+NO_WORSE = "[{metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}, baseline: no_worse}}]"
+
+
+def envctl(cwd: Path, *args: str, seconds: float = 0) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FAKE_GATE_SECONDS": str(seconds)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.commands.fake_gates", *args],
+        cwd=cwd,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+
+
+def run(cwd: Path, *args: str) -> tuple[int, str, str]:
+    return finish(envctl(cwd, *args))
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def tags(repo: Path, pattern: str = "churn#*") -> list[str]:
+    return git(repo, "tag", "-l", pattern).split()
+
+
+def remote_tags(repo: Path) -> list[str]:
+    out = git(repo, "ls-remote", "--tags", "origin")
+    return sorted(line.split("refs/tags/")[1] for line in out.splitlines() if "^{}" not in line)
+
+
+@pytest.fixture
+def churn(git_repo: Path) -> Path:
+    """churn with dev and staging (staging: metrics no_worse); v1.0.0 (0.986) and
+    v1.1.0 (0.867) registered and in dev."""
+    (git_repo / "envctl.yaml").write_text(
+        "stages: [dev, staging]\nmodels:\n  churn: {path: model}\n"
+    )
+    envs = git_repo / "environments"
+    envs.mkdir()
+    (envs / "dev.yaml").write_text(SPEC.format(name="dev", gates="[]"))
+    (envs / "staging.yaml").write_text(SPEC.format(name="staging", gates=NO_WORSE))
+    (git_repo / "model").mkdir()
+    for version, accuracy in (("v1.0.0", 0.986), ("v1.1.0", 0.867)):
+        (git_repo / "model" / "metrics.json").write_text(f'{{"accuracy": {accuracy}}}\n')
+        git(git_repo, "add", "-A")
+        git(git_repo, "commit", "-qm", version)
+        git(git_repo, "tag", "-a", f"churn@{version}", "-m", version)
+    return git_repo
+
+
+@pytest.fixture
+def origin(churn: Path, tmp_path: Path) -> Path:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(churn, "remote", "add", "origin", str(remote))
+    git(churn, "push", "-q", "origin", "main")
+    return remote
+
+
+def in_dev(repo: Path, *versions: str) -> None:
+    for version in versions:
+        code, _, err = run(repo, "promote", f"churn@{version}", "--to", "dev")
+        assert code == 0, err
+
+
+def test_four_simultaneous_promotions_of_one_version_write_one_event(churn: Path) -> None:
+    in_dev(churn, "v1.0.0")
+    procs = [envctl(churn, "promote", "churn@v1.0.0", "--to", "staging", seconds=1) for _ in "abcd"]
+    results = [finish(p) for p in procs]
+
+    assert [code for code, _, _ in results] == [0, 0, 0, 0], [e for _, _, e in results]
+    assert tags(churn, "churn#staging#*") == ["churn#staging#2"]
+    outs = sorted(out.strip().splitlines()[-1] for _, out, _ in results)
+    assert outs == [
+        *["churn@v1.0.0 is already in staging: nothing to do"] * 3,
+        "promoted churn@v1.0.0 to staging: churn#staging#2",
+    ]
+
+
+def test_simultaneous_better_and_worse_versions_keep_the_better_one(churn: Path) -> None:
+    in_dev(churn, "v1.0.0", "v1.1.0")
+    good = envctl(churn, "promote", "churn@v1.0.0", "--to", "staging", seconds=1)
+    worse = envctl(churn, "promote", "churn@v1.1.0", "--to", "staging", "--format", "json",
+                   seconds=1.5)  # fmt: skip
+    assert finish(good)[0] == 0
+    code, out, err = finish(worse)
+
+    assert code == 1, err
+    assert err.strip().splitlines()[-1] == (
+        "error: staging holds v1.0.0: gate metrics failed for churn@v1.1.0: accuracy 0.867 is "
+        "worse than 0.986 (v1.0.0, now in the stage)"
+    )
+    data = json.loads(out)
+    assert (data["status"], data["replaces"], data["tag"]) == ("blocked", "v1.0.0", None)
+    assert data["gates"][0]["evidence"]["baseline_version"] == "v1.0.0"
+    assert tags(churn, "churn#staging#*") == ["churn#staging#3"]
+
+
+def test_push_publishes_the_local_only_prerequisites_first(churn: Path, origin: Path) -> None:
+    in_dev(churn, "v1.0.0")  # without --push: churn@v1.0.0 and churn#dev#1 are local only
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
+
+    assert code == 0, err
+    assert out.strip().endswith("promoted churn@v1.0.0 to staging: churn#staging#2 (pushed)")
+    assert "pushing local-only prerequisites with churn#staging#2: churn@v1.0.0, churn#dev#1" in err
+    assert remote_tags(churn) == ["churn#dev#1", "churn#staging#2", "churn@v1.0.0"]
+    # A later push from here works: local and remote N agree.
+    code, _, err = run(churn, "promote", "churn@v1.1.0", "--to", "dev", "--push")
+    assert code == 0, err
+    assert "churn#dev#3" in remote_tags(churn)
+
+
+def test_a_push_killed_midway_is_completed_by_the_next_run(churn: Path, origin: Path) -> None:
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nsleep 30\n")
+    hook.chmod(0o755)
+    in_dev(churn, "v1.0.0")
+    proc = envctl(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
+    deadline = time.monotonic() + 60
+    while "churn#staging#2" not in tags(churn) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside `git push`, in the remote's hook
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+    assert remote_tags(churn) == []
+    hook.unlink()
+
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
+
+    assert code == 0, err
+    assert out.strip() == "churn@v1.0.0 is already in staging: nothing to do"
+    assert remote_tags(churn) == ["churn#dev#1", "churn#staging#2", "churn@v1.0.0"]
+
+
+def test_clashing_local_events_are_refused_then_renumbered_by_sync(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    git(churn, "push", "-q", "origin", "--tags")  # both versions
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    in_dev(other, "v1.1.0")
+    code, _, err = run(other, "promote", "churn@v1.1.0", "--to", "dev", "--push")
+    assert code == 0, err  # already in dev locally: published now
+    in_dev(churn, "v1.0.0")  # churn#dev#1 here, another churn#dev#1 on origin
+
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
+    assert code == 4
+    assert err.strip().splitlines()[-1] == (
+        "error: local tags clash with origin's numbering: churn#dev#1; run envctl sync "
+        "--remote origin to fetch and renumber them, then retry"
+    )
+    code, out, err = run(churn, "sync", "--format", "json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["renumbered"] == [{"old_tag": "churn#dev#1", "new_tag": "churn#dev#2"}]
+    assert data["pushed"] == ["churn#dev#2"]
+    record = git(churn, "tag", "-l", "--format=%(contents)", "churn#dev#2")
+    assert '"renumbered_from": "churn#dev#1"' in record
+    assert remote_tags(churn) == ["churn#dev#1", "churn#dev#2", "churn@v1.0.0", "churn@v1.1.0"]
+
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
+    assert code == 0, err
+    assert out.strip().endswith("churn#staging#3 (pushed)")
+
+
+def test_sigterm_stops_a_promotion_without_a_tag(churn: Path) -> None:
+    proc = envctl(churn, "promote", "churn@v1.0.0", "--to", "dev", seconds=30)
+    assert proc.stderr is not None
+    seen = ""
+    while "gates: faked" not in seen:  # in its (faked) gates, with its handlers set
+        line = proc.stderr.readline()
+        assert line, "the promotion ended before its gates"
+        seen += line
+    proc.send_signal(signal.SIGTERM)
+    _, rest = proc.communicate(timeout=30)
+    err = seen + rest
+
+    assert proc.returncode == 143, err
+    assert err.strip().splitlines()[-1] == "error: interrupted"
+    assert tags(churn) == []
+
+
+def test_register_refuses_a_dirty_model_folder_and_a_commit_registered_twice(
+    churn: Path,
+) -> None:
+    git(churn, "commit", "-q", "--allow-empty", "-m", "v1.3.0")
+    (churn / "model" / "metrics.json").write_text('{"accuracy": 0.9}\n')
+    code, _, err = run(churn, "register", "churn", "v1.3.0")
+    assert code == 3
+    assert "the model folder model/ has 1 uncommitted or untracked change(s)" in err
+    assert tags(churn, "churn@v1.3.0") == []
+    code, _, err = run(churn, "register", "churn", "v1.3.0", "--allow-dirty")
+    assert code == 0, err
+    assert '"allow_dirty"' in git(churn, "tag", "-l", "--format=%(contents)", "churn@v1.3.0")
+
+    git(churn, "checkout", "-q", "--", "model")
+    code, _, err = run(churn, "register", "churn", "v1.4.0")
+    assert code == 3
+    assert "is already registered as churn@v1.3.0" in err
+    code, _, err = run(churn, "register", "churn", "v1.4.0", "--force", "--reason", "rename")
+    assert code == 0, err
+    assert '"reason": "rename"' in git(churn, "tag", "-l", "--format=%(contents)", "churn@v1.4.0")
+
+
+def test_register_warns_when_the_version_is_lower_than_the_latest(churn: Path) -> None:
+    git(churn, "commit", "-q", "--allow-empty", "-m", "backport")
+    code, _, err = run(churn, "register", "churn", "v1.0.1")
+    assert code == 0, err
+    assert err.strip() == (
+        "warning: churn@v1.0.1 is lower than v1.1.0, the latest registered version"
+    )
+
+
+def test_a_held_lock_names_its_holder_and_times_out(churn: Path) -> None:
+    from envctl.promotion.lock import registry_lock
+
+    with registry_lock(churn):
+        code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", "--lock-timeout", "1")
+    assert code == 4
+    assert f"waiting for the registry lock, held by pid {os.getpid()} on" in err
+    assert "gave up after 1s (--lock-timeout)" in err.strip().splitlines()[-1]
+    assert tags(churn) == []
+
+
+def test_a_lock_held_by_a_killed_process_is_taken_over(churn: Path) -> None:
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "from envctl.promotion.lock import registry_lock\n"
+         "import time\nwith registry_lock(__import__('pathlib').Path('.')):\n"
+         "    print('held', flush=True); time.sleep(60)"],
+        cwd=churn, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    holder.kill()
+    holder.wait()
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", "--lock-timeout", "5")
+    assert code == 0, err
