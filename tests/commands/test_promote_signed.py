@@ -100,3 +100,68 @@ def test_a_signed_stage_counts_only_signed_approvals_and_signs_the_promotion(
         "v1.0.0", "signed", "ada@example.com",
     )  # fmt: skip
     assert invoke("audit").code == 0
+
+
+# ---- without Docker: the gates faked (tests/commands/fake_gates.py) ------------------
+
+
+@pytest.fixture
+def signed_staging(tmp_path: Path) -> tuple[Path, Path]:
+    """tests/commands/test_promote_ledger.py's churn, staging signed by Ada, on origin."""
+    from tests.commands.test_promote_ledger import SPEC as LEDGER_SPEC
+
+    repo, key = tmp_path / "repo", keygen(tmp_path / "ada")
+    git(tmp_path, "init", "-q", "-b", "main", str(repo))
+    (repo / "envctl.yaml").write_text(
+        "stages: [dev, staging]\nmodels:\n  churn: {path: model}\n"
+        "trust:\n  allowed_signers: allowed_signers\n"
+        "  stages: {staging: {promoters: [ada@example.com]}}\n"
+    )
+    (repo / "allowed_signers").write_text(signer("ada@example.com", key))
+    (repo / "environments").mkdir()
+    for stage in ("dev", "staging"):
+        (repo / "environments" / f"{stage}.yaml").write_text(
+            LEDGER_SPEC.format(name=stage, gates="[]")
+        )
+    (repo / "model").mkdir()
+    (repo / "model" / "metrics.json").write_text('{"accuracy": 0.9}\n')
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "v1.0.0")
+    git(repo, "tag", "-a", "churn@v1.0.0", "-m", "v1.0.0")
+    git(tmp_path, "init", "-q", "--bare", "origin.git")
+    git(repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(repo, "push", "-q", "origin", "main", "--tags")
+    git(repo, "fetch", "-q", "origin")
+    git(repo, "config", "gpg.format", "ssh")
+    return repo, key
+
+
+def test_promote_signs_in_a_signed_stage_and_sync_re_signs_what_it_renumbers(
+    signed_staging: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from tests.commands.test_promote_ledger import run
+
+    repo, key = signed_staging
+    code, _, err = run(repo, "promote", "churn@v1.0.0", "--to", "staging")
+    assert code == 1 and "staging is a signed stage: promoting needs a signing key" in err
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(tmp_path / "origin.git"), str(other))
+    code, _, err = run(other, "promote", "churn@v1.0.0", "--to", "dev", "--push")
+    assert code == 0, err
+
+    git(repo, "config", "user.signingkey", str(key))
+    assert run(repo, "promote", "churn@v1.0.0", "--to", "dev")[0] == 0
+    code, _, err = run(repo, "promote", "churn@v1.0.0", "--to", "staging")
+    assert code == 0, err
+    assert "BEGIN SSH SIGNATURE" in git(repo, "cat-file", "tag", "churn#staging#2")
+
+    code, out, err = run(repo, "sync", "--format", "json")
+    assert code == 0, err
+    renumbered = {r["old_tag"]: r["new_tag"] for r in json.loads(out)["renumbered"]}
+    new = renumbered["churn#staging#2"]
+    assert new is not None and "BEGIN SSH SIGNATURE" in git(repo, "cat-file", "tag", new)
+    code, out, err = run(repo, "status", "--format", "json")
+    staging = json.loads(out)["models"][0]["stages"]["staging"]
+    assert (staging["tag"], staging["evidence"], staging["signer"]) == (
+        new, "signed", "ada@example.com",
+    )  # fmt: skip
