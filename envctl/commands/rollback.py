@@ -5,12 +5,13 @@ from __future__ import annotations
 from envctl import registry as reg
 from envctl.errors import ConfirmationNeeded, GateFailed, InputError
 from envctl.progress import Progress, silent
-from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record
+from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
-from envctl.promotion.trust import read_verified, require_signing
+from envctl.promotion.trust import read_verified, require_signing, trust_config
 from envctl.promotion.workspace import (
+    Workspace,
     pick_model,
     require_project,
     require_stage,
@@ -60,7 +61,7 @@ def rollback(
     entry = Entry(target, image=None, rollback_of=current.version, sign=sign)
     try:
         done = record(
-            ws, env, entry, decide=_decide, push=push, remote=remote, say=say,
+            ws, env, entry, decide=_trusted(ws, _decide), push=push, remote=remote, say=say,
             lock_timeout=lock_timeout,
         )  # fmt: skip
     except AlreadyInStage as already:
@@ -71,6 +72,16 @@ def rollback(
         report = Outcome(target, "blocked", order="rollback")
         raise GateFailed(exc.message, details=exc.details, report=report) from None
     return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
+
+
+def _trusted(ws: Workspace, decide: Decide) -> Decide:
+    """`decide` on the trusted view when envctl.yaml signs stages: an event that does
+    not count must not look like the stage's current version."""
+    if trust_config(ws) is None:
+        return decide
+    return lambda _registry, entry, after_fetch: decide(
+        read_verified(ws).trusted, entry, after_fetch
+    )
 
 
 def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
