@@ -148,7 +148,7 @@ def _promoter_identities(registry: Registry, checker: _Checker) -> dict[Approval
             if e.version is None or e.action is not Action.ASSIGN:
                 continue
             who = {e.author_email.strip().lower()}
-            who |= {p for p in checker.principals(e.tag)}
+            who |= set(checker.principals(e.tag))
             if (email := record_email(e.record or {})) is not None:
                 who.add(email)
             found.setdefault((e.model, e.version, e.stage), set()).update(who)
@@ -163,9 +163,10 @@ class _Checker:
         trust: TrustPolicy,
         signatures: Mapping[str, Signature],
     ) -> None:
-        self.registry, self.stages, self.trust, self.signatures = (
-            registry, stages, trust, signatures,
-        )  # fmt: skip
+        self.registry = registry
+        self.stages = stages
+        self.trust = trust
+        self.signatures = signatures
 
     def principals(self, tag: str) -> tuple[str, ...]:
         sig = self.signatures.get(tag)
@@ -179,7 +180,8 @@ class _Checker:
         sig = self.signatures.get(tag)
         status = sig.status if sig is not None else "none"
         if status == "none":
-            return Violation(tag, "unsigned", model, f"not signed; {role} here must be"), None
+            message = "not signed (this stage counts only signed events)"
+            return Violation(tag, "unsigned", model, message), None
         if status == "bad" or sig is None:
             detail = sig.detail if sig is not None else "does not verify"
             return Violation(tag, "bad-signature", model, detail), None
