@@ -9,11 +9,14 @@ InputError here, message first.
 
 from __future__ import annotations
 
+import base64
 import re
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Literal
 
 from envctl.errors import GitError, InputError, PushRejected, TagExists, ToolError
 from envctl.tools import Completed, run_tool
@@ -173,15 +176,19 @@ def tag_exists(root: Path, name: str) -> bool:
     return proc.returncode == 0
 
 
-def create_annotated_tag(root: Path, name: str, commit: str, message: str) -> str:
+def create_annotated_tag(
+    root: Path, name: str, commit: str, message: str, *, sign: bool = False
+) -> str:
     """Create annotated tag `name` on `commit` with `message` kept verbatim; return the
     tag object id. Never overwrites: git creates the ref only if it does not exist
     (under the ref lock), so of two racing writers exactly one wins and the other
-    gets TagExists."""
+    gets TagExists. With `sign`, git signs it (`git tag -s`, per gpg.format and
+    user.signingkey)."""
     text = message if message.endswith("\n") else message + "\n"
     for attempt in range(_LOCK_RETRIES):
         proc = _git_bytes(
-            root, "tag", "-a", "--cleanup=verbatim", "-F", "-", name, f"{commit}^{{commit}}",
+            root, "tag", "-s" if sign else "-a", "--cleanup=verbatim", "-F", "-", name,
+            f"{commit}^{{commit}}",
             input=text.encode(),
         )  # fmt: skip
         if proc.returncode == 0 or _written_anyway(root, name, commit, text):
@@ -254,6 +261,138 @@ def head_user(root: Path) -> GitUser:
     if proc.returncode != 0 or match is None or not match[2]:
         raise GitError("git has no user identity; run git config user.name and user.email")
     return GitUser(match[1], match[2])
+
+
+# --- signatures: git's own tag signing (SSH or OpenPGP) ----------------------------
+
+SignatureStatus = Literal["good", "unknown", "bad", "none"]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A tag's signature as git verified it. good: it verifies and the allowed-signers
+    file names its key (`principals`); unknown: a key the file does not name; bad: it
+    does not verify (the tag was edited, or the key's options refuse it); none: unsigned."""
+
+    status: SignatureStatus
+    principals: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class AllowedSigner:
+    principals: tuple[str, ...]  # lower-cased
+    key: bytes  # the public key blob
+
+
+_SSH_BEGIN, _SSH_END = "-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-----"
+_PGP_BEGIN = "-----BEGIN PGP SIGNATURE-----"
+_KEY_TYPE = re.compile(r"(ssh-|ecdsa-|sk-)\S+")
+_VERIFY_CHUNK = 400  # tag names per `git verify-tag` call: far below argv limits
+
+
+def parse_allowed_signers(text: str) -> list[AllowedSigner]:
+    """git's `gpg.ssh.allowedSignersFile` format: `principals [options] keytype key`.
+    Lines envctl cannot read are skipped (git skips them too)."""
+    found = []
+    for line in text.splitlines():
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        at = next((i for i, f in enumerate(fields) if i and _KEY_TYPE.fullmatch(f)), None)
+        if at is None or at + 1 >= len(fields):
+            continue
+        try:
+            key = base64.b64decode(fields[at + 1], validate=True)
+        except ValueError:
+            continue
+        principals = tuple(p.strip().lower() for p in fields[0].split(",") if p.strip())
+        found.append(AllowedSigner(principals, key))
+    return found
+
+
+def ssh_signature_key(message: str) -> bytes | None:
+    """The public key blob inside an armored SSH signature (the SSHSIG format:
+    magic, version, then the key as an SSH string), or None."""
+    start, end = message.rfind(_SSH_BEGIN), message.rfind(_SSH_END)
+    if start < 0 or end < start:
+        return None
+    try:
+        blob = base64.b64decode("".join(message[start + len(_SSH_BEGIN) : end].split()))
+    except ValueError:
+        return None
+    if blob[:6] != b"SSHSIG" or len(blob) < 14:
+        return None
+    size = int.from_bytes(blob[10:14], "big")
+    key = blob[14 : 14 + size]
+    return key if len(key) == size else None
+
+
+def signing_key(root: Path) -> str | None:
+    """git's `user.signingkey`, or None when git has none configured."""
+    out = run(root, "config", "--get", "user.signingkey", check=False).strip()
+    return out or None
+
+
+def verify_tags(root: Path, tags: list[RawTag], allowed_signers: str) -> dict[str, Signature]:
+    """Each tag's signature, verified by git against `allowed_signers` (the text of
+    an allowed-signers file). SSH-signed tags are verified in batches, one
+    `git verify-tag` per _VERIFY_CHUNK tags; OpenPGP-signed ones one by one."""
+    signers = parse_allowed_signers(allowed_signers)
+    found: dict[str, Signature] = {}
+    ssh: dict[str, tuple[str, ...]] = {}
+    for tag in tags:
+        if tag.object_type != "tag":
+            found[tag.name] = Signature("none", detail="lightweight tag")
+        elif _PGP_BEGIN in tag.message:
+            found[tag.name] = _verify_openpgp(root, tag.name)
+        elif (key := ssh_signature_key(tag.message)) is None:
+            found[tag.name] = Signature("none", detail="not signed")
+        elif not (who := tuple(p for s in signers if s.key == key for p in s.principals)):
+            found[tag.name] = Signature("unknown", detail="signed by a key not in allowed_signers")
+        else:
+            ssh[tag.name] = who
+    if ssh:
+        good = _verify_ssh_batch(root, list(ssh), allowed_signers)
+        for name, who in ssh.items():
+            found[name] = (
+                Signature("good", who)
+                if name in good
+                else Signature("bad", detail="signature does not verify (edited, or key refused)")
+            )
+    return found
+
+
+def _verify_ssh_batch(root: Path, names: list[str], allowed_signers: str) -> set[str]:
+    """Names of the tags whose signature verifies. `git verify-tag --format` prints a
+    tag only when its signature verified with a principal of the file."""
+    good: set[str] = set()
+    with tempfile.TemporaryDirectory(prefix="envctl-signers-") as tmp:
+        path = Path(tmp) / "allowed_signers"
+        path.write_text(allowed_signers, encoding="utf-8")
+        for i in range(0, len(names), _VERIFY_CHUNK):
+            refs = [f"refs/tags/{n}" for n in names[i : i + _VERIFY_CHUNK]]
+            proc = _git_bytes(
+                root, "-c", f"gpg.ssh.allowedSignersFile={path}", "-c", "gpg.format=ssh",
+                "verify-tag", "--format=%(refname)", *refs,
+            )  # fmt: skip
+            out = proc.stdout.decode("utf-8", "replace").splitlines()
+            good |= {line.removeprefix("refs/tags/") for line in out if line}
+    return good
+
+
+def _verify_openpgp(root: Path, name: str) -> Signature:
+    """OpenPGP: git asks gpg, whose keyring is the trust root; the principal is the
+    signing uid's email, counted only when gpg trusts the key fully or ultimately."""
+    proc = _git_bytes(root, "verify-tag", "--raw", f"refs/tags/{name}")
+    raw = proc.stderr.decode("utf-8", "replace")
+    good = re.search(r"^\[GNUPG:\] GOODSIG \S+ .*<([^>]+)>", raw, re.MULTILINE)
+    trusted = re.search(r"^\[GNUPG:\] TRUST_(FULLY|ULTIMATE)", raw, re.MULTILINE)
+    if proc.returncode == 0 and good and trusted:
+        return Signature("good", (good[1].strip().lower(),))
+    if good:
+        return Signature("unknown", detail="OpenPGP key not trusted in gpg's keyring")
+    return Signature("bad", detail="OpenPGP signature does not verify")
 
 
 @dataclass(frozen=True)

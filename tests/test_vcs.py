@@ -249,3 +249,69 @@ def test_common_dir_of_a_linked_worktree_is_the_main_git_dir(
     git(git_repo, "worktree", "add", "-q", str(linked))
     assert vcs.common_dir(linked) == (git_repo / ".git").resolve()
     assert vcs.common_dir(git_repo) == (git_repo / ".git").resolve()
+
+
+# ---- signatures -------------------------------------------------------------------
+
+
+def test_parse_allowed_signers_reads_principals_options_and_keys() -> None:
+    from envctl.vcs import parse_allowed_signers
+
+    blob = "AAAAC3NzaC1lZDI1NTE5AAAAIBnb"
+    text = (
+        "# team\n\n"
+        f"Alice@Example.com,al@x ssh-ed25519 {blob} alice\n"
+        f'bob@x namespaces="git" ssh-ed25519 {blob}\n'
+        "broken line\n"
+    )
+    found = parse_allowed_signers(text)
+    assert [s.principals for s in found] == [("alice@example.com", "al@x"), ("bob@x",)]
+    assert found[0].key.startswith(b"\x00\x00\x00\x0bssh-ed25519")
+
+
+def test_verify_tags_tells_good_unknown_bad_and_unsigned(git_repo: Path, tmp_path: Path) -> None:
+    from envctl import vcs
+
+    keys = {}
+    for who in ("alice", "mallory"):
+        key = tmp_path / who
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        keys[who] = key
+    kind, blob, *_ = (tmp_path / "alice.pub").read_text().split()
+    signers = f"alice@example.com {kind} {blob}\n"
+    git(git_repo, "commit", "-q", "--allow-empty", "-m", "c")
+    git(git_repo, "config", "gpg.format", "ssh")
+    for name, who in (("good", "alice"), ("unknown", "mallory")):
+        git(git_repo, "-c", f"user.signingkey={keys[who]}", "tag", "-s", name, "-m", "m")
+    git(git_repo, "tag", "-a", "plain", "-m", "m")
+    signed = git(git_repo, "cat-file", "tag", "good")
+    forged = signed.replace("\n\nm\n", "\n\nedited\n", 1).replace("tag good", "tag bad", 1)
+    oid = subprocess.run(
+        ["git", "mktag"], cwd=git_repo, input=forged + "\n", text=True, capture_output=True,
+        check=True,
+    ).stdout.strip()  # fmt: skip
+    git(git_repo, "update-ref", "refs/tags/bad", oid)
+    tags = {t.name: t for t in vcs.read_tags(git_repo)}
+    found = vcs.verify_tags(git_repo, list(tags.values()), signers)
+    assert {name: sig.status for name, sig in found.items()} == {
+        "good": "good", "unknown": "unknown", "bad": "bad", "plain": "none",
+    }  # fmt: skip
+    assert found["good"].principals == ("alice@example.com",)
+    assert vcs.signing_key(git_repo) is None
+
+
+def test_create_annotated_tag_signs_when_asked(git_repo: Path, tmp_path: Path) -> None:
+    from envctl import vcs
+
+    key = tmp_path / "k"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    git(git_repo, "commit", "-q", "--allow-empty", "-m", "c")
+    git(git_repo, "config", "gpg.format", "ssh")
+    git(git_repo, "config", "user.signingkey", str(key))
+    assert vcs.signing_key(git_repo) == str(key)
+    vcs.create_annotated_tag(git_repo, "m#prod#1", "HEAD", "summary\n\nbody\n", sign=True)
+    vcs.create_annotated_tag(git_repo, "m#prod#2", "HEAD", "summary\n")
+    kind, blob, *_ = key.with_suffix(".pub").read_text().split()
+    found = vcs.verify_tags(git_repo, vcs.read_tags(git_repo), f"ada@example.com {kind} {blob}\n")
+    assert found["m#prod#1"].status == "good"
+    assert found["m#prod#2"].status == "none"

@@ -306,7 +306,16 @@ def _cell(event: StageEvent | None) -> str:
     if event is None:
         return "-"
     when = (event.when or "")[:16].replace("T", " ")
-    return clean(f"{event.version or event.commit[:12]} ({when}, {event.by})")
+    return clean(f"{event.version or event.commit[:12]} ({when}, {event.by})") + _evidence(event)
+
+
+def _evidence(event: StageEvent) -> str:
+    """Said only when something is wrong, so a clean ledger reads as before."""
+    if event.evidence == "none":
+        return " [no evidence]"
+    if event.evidence == "invalid":
+        return " [invalid]" if event.counts else " [invalid, does not count]"
+    return ""
 
 
 @app.command()
@@ -329,6 +338,9 @@ def history(
             extra = f"  BYPASS: {e.bypass_reason}"
         if e.rollback_of:
             extra = f"  ROLLBACK of {e.rollback_of}"
+        if e.evidence in ("none", "invalid"):
+            extra += "  NO EVIDENCE" if e.evidence == "none" else f"  INVALID: {e.problems[0]}"
+            extra += "" if e.counts else " (does not count)"
         console.print_text(
             clean(
                 f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "
@@ -338,6 +350,36 @@ def history(
     for v in result.versions:
         console.print_text(
             clean(f"      {(v.when or '')[:19]}  register {'':10} {v.version}  by {v.by}")
+        )
+
+
+@app.command()
+def audit(
+    name: Annotated[
+        str | None, typer.Argument(metavar="NAME", help="Model (default: all).")
+    ] = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Replay the whole ledger offline and list every violation; exit 1 if any."""
+    from envctl.commands.audit import audit as run
+    from envctl.errors import CheckFailed
+
+    result = run(name)
+    for warning in result.warnings:
+        console.warning_line(clean(warning))
+    if fmt is Format.json:
+        console.print_json(result.to_json())
+    else:
+        for v in result.violations:
+            console.print_text(clean(f"{v.kind:20} {v.tag}: {v.message}"))
+    if result.violations:
+        raise CheckFailed(
+            f"audit found {len(result.violations)} violation(s) in {result.events} events "
+            f"and {result.approvals} approvals"
+        )
+    if fmt is not Format.json:
+        console.print_text(
+            f"ledger clean: {result.events} events and {result.approvals} approvals checked"
         )
 
 

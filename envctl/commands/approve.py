@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from envctl import registry as reg
 from envctl.errors import CheckFailed, UsageError
 from envctl.output.promotion import ApproveDocument
+from envctl.promotion.trust import read_verified, require_signing
 from envctl.promotion.workspace import (
+    Workspace,
     pick_model,
     read_registry,
     require_stage,
@@ -31,6 +33,7 @@ def approve(
     model = pick_model(ws, registry, name)
     found = require_version(registry, model, version)
     require_stage(ws, stage)
+    signed = require_signing(ws, stage, "approving")
     user = vcs.head_user(ws.root)
     _refuse_own_version(found.author_email, user.email, f"{model}@{version}")
     tag = reg.approval_tag(model, version, stage, user.email)
@@ -43,11 +46,37 @@ def approve(
         "stage": stage,
     }
     message = reg.format_record(f"{user.email} approves {model}@{version} for {stage}", data)
+    tag_id = None
     if not vcs.tag_exists(ws.root, tag):
-        vcs.create_annotated_tag(ws.root, tag, found.commit, message)
+        tag_id = vcs.create_annotated_tag(ws.root, tag, found.commit, message, sign=signed)
+    if signed:
+        _refuse_uncounted(ws, tag, tag_id)
     if push:
         vcs.push_tag(ws.root, remote, tag)
     return ApproveDocument(tag=tag, approver=user.email, model=model, version=version, stage=stage)
+
+
+def _refuse_uncounted(ws: Workspace, tag: str, tag_id: str | None) -> None:
+    """In a signed stage the approver is whoever signed: an approval that would not
+    count (a key not in the signers file, a signer not allowed to approve, or a
+    name that is not the signer's) is taken back and refused, not left behind. A
+    tag of that name that was already there (`tag_id` None) is not ours to delete."""
+    from envctl import vcs
+
+    problems = [v for v in read_verified(ws).audit.violations if v.tag == tag]
+    if problems and tag_id is None:
+        raise CheckFailed(
+            f"{tag} already exists and does not count: {problems[0].message} "
+            f"({problems[0].kind}); delete it (git tag -d, and on the remote) and approve again",
+            details=[str(p) for p in problems],
+        )
+    if problems:
+        vcs.delete_tag(ws.root, tag, expected=tag_id)
+        raise CheckFailed(
+            f"this approval would not count: {problems[0].message} ({problems[0].kind}); "
+            "check git config user.email and user.signingkey against the allowed signers",
+            details=[str(p) for p in problems],
+        )
 
 
 def _refuse_own_version(author: str, approver: str, ref: str) -> None:

@@ -26,10 +26,10 @@ from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target, default_version, order_problem
 from envctl.promotion.suite import recheck_gates, run_gates
+from envctl.promotion.trust import read_verified, require_signing, trust_config
 from envctl.promotion.workspace import (
     Workspace,
     pick_model,
-    read_registry,
     require_project,
     require_stage,
     require_version,
@@ -56,8 +56,9 @@ def promote(
         raise UsageError("--force needs --reason TEXT: a bypass is recorded with its reason")
     ws = workspace()
     project = require_project(ws)
-    registry = read_registry(ws)
+    registry = read_verified(ws).trusted  # in signed stages, only events that count
     target = resolve_target(ws, registry, operand, to)
+    sign = require_signing(ws, target.stage, "promoting") if not plan else False
     order = order_problem(registry, target)
     if target.replaces == target.version:
         return _unchanged(ws, registry, target, order, push=push, remote=remote, say=say)
@@ -83,7 +84,15 @@ def promote(
     gated = _run(project, ws, registry, env, checked, say, progress, push=push)
     _refuse_unpassed(gated)
     return _record(
-        project, ws, env, gated, push=push, remote=remote, say=say, lock_timeout=lock_timeout
+        project,
+        ws,
+        env,
+        gated,
+        push=push,
+        remote=remote,
+        say=say,
+        lock_timeout=lock_timeout,
+        sign=sign,
     )
 
 
@@ -193,11 +202,14 @@ def _record(
     remote: str,
     say: Progress,
     lock_timeout: float,
+    sign: bool = False,
 ) -> Outcome:
     """Write the assignment tag once the decision holds on the ledger it is written
     against; a refusal then still reports the outcome as it stood."""
 
     def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
+        if trust_config(ws) is not None:  # signed stages: only the events that count
+            registry = read_verified(ws).trusted
         target, results = _redecide(project, ws, env, registry, entry)
         where = "after fetching tags, " if after_fetch else ""
         if entry.bypass is None and (order := order_problem(registry, target)) != "ok":
@@ -225,7 +237,7 @@ def _record(
         return replace(entry, target=target, gates=results)
 
     image = gated.stage_image.to_json() if gated.stage_image else gated.image_id or gated.image
-    entry = Entry(gated.target, image, gated.gates, gated.bypass)
+    entry = Entry(gated.target, image, gated.gates, gated.bypass, sign=sign)
     try:
         done = record(
             ws, env, entry, decide=decide, push=push, remote=remote, say=say,

@@ -5,13 +5,14 @@ from __future__ import annotations
 from envctl import registry as reg
 from envctl.errors import ConfirmationNeeded, GateFailed, InputError
 from envctl.progress import Progress, silent
-from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record
+from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
+from envctl.promotion.trust import read_verified, require_signing, trust_config
 from envctl.promotion.workspace import (
+    Workspace,
     pick_model,
-    read_registry,
     require_project,
     require_stage,
     require_version,
@@ -37,8 +38,9 @@ def rollback(
     say = progress or silent
     ws = workspace()
     project = require_project(ws)
-    registry = read_registry(ws)
+    registry = read_verified(ws).trusted  # in signed stages, only events that count
     require_stage(ws, stage)
+    sign = require_signing(ws, stage, "rolling back")
     model = pick_model(ws, registry, name)
     found = registry.model(model)
     current = found.stages.get(stage) if found else None
@@ -56,10 +58,10 @@ def rollback(
             question=f"{what}?",
         )
     say(what)
-    entry = Entry(target, image=None, rollback_of=current.version)
+    entry = Entry(target, image=None, rollback_of=current.version, sign=sign)
     try:
         done = record(
-            ws, env, entry, decide=_decide, push=push, remote=remote, say=say,
+            ws, env, entry, decide=_trusted(ws, _decide), push=push, remote=remote, say=say,
             lock_timeout=lock_timeout,
         )  # fmt: skip
     except AlreadyInStage as already:
@@ -70,6 +72,16 @@ def rollback(
         report = Outcome(target, "blocked", order="rollback")
         raise GateFailed(exc.message, details=exc.details, report=report) from None
     return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
+
+
+def _trusted(ws: Workspace, decide: Decide) -> Decide:
+    """`decide` on the trusted view when envctl.yaml signs stages: an event that does
+    not count must not look like the stage's current version."""
+    if trust_config(ws) is None:
+        return decide
+    return lambda _registry, entry, after_fetch: decide(
+        read_verified(ws).trusted, entry, after_fetch
+    )
 
 
 def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:

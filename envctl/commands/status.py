@@ -1,4 +1,5 @@
-"""status and history: reading the registry in one pass over the tags."""
+"""status and history: reading the registry in one pass over the tags, every event
+checked as `audit` checks it (in signed stages only the events that count show)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from envctl.output.promotion import (
     StatusDocument,
 )
 from envctl.promotion.handoff import recorded_image
-from envctl.promotion.workspace import pick_model, read_registry, workspace
+from envctl.promotion.trust import VerifiedLedger, read_verified
+from envctl.promotion.workspace import pick_model, workspace
 
 
 def _when(date: datetime | None) -> str | None:
@@ -26,7 +28,8 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def stage_event(event: reg.StageEvent) -> StageEvent:
+def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> StageEvent:
+    verdict = verdict or reg.Verdict("recorded" if event.record else "none", True)
     record = event.record or {}
     bypass = record.get("bypass") or None
     image = recorded_image(event) or {}
@@ -46,33 +49,46 @@ def stage_event(event: reg.StageEvent) -> StageEvent:
         image=_text(image.get("ref")) or _text(record.get("image")),
         image_id=_text(image.get("id")),
         digest=_text(image.get("digest")),
+        evidence=verdict.evidence,
+        counts=verdict.counts,
+        signer=verdict.signer,
+        problems=[f"{p.kind}: {p.message}" for p in verdict.problems],
     )
 
 
 def status(name: str | None = None) -> StatusDocument:
     ws = workspace()
-    registry = read_registry(ws)
+    ledger = read_verified(ws)
+    registry, audit = ledger.registry, ledger.audit
     names = [pick_model(ws, registry, name)] if name else sorted(registry.models)
     stages = ws.stages or sorted({s for m in registry.models.values() for s in m.stages})
     models = []
     for model_name in names:
         model = registry.model(model_name)
-        current = dict(model.stages) if model else {}
+        current = dict(audit.stages(model)) if model else {}
         models.append(
             ModelStatus(
                 model=model_name,
                 latest=model.latest.version if model and model.latest else None,
-                stages={s: stage_event(current[s]) if s in current else None for s in stages},
+                stages={
+                    s: stage_event(current[s], audit.verdict(current[s].tag))
+                    if s in current
+                    else None
+                    for s in stages
+                },
             )
         )
-    return StatusDocument(
-        stages=stages, models=models, warnings=[str(w) for w in registry.warnings]
-    )
+    return StatusDocument(stages=stages, models=models, warnings=_warnings(ledger))
+
+
+def _warnings(ledger: VerifiedLedger) -> list[str]:
+    return [*ledger.warnings, *(str(w) for w in ledger.registry.warnings)]
 
 
 def history(name: str | None) -> HistoryDocument:
     ws = workspace()
-    registry = read_registry(ws)
+    ledger = read_verified(ws)
+    registry = ledger.registry
     model_name = pick_model(ws, registry, name)
     model = registry.model(model_name)
     events = sorted(model.events, key=lambda e: e.counter or 0, reverse=True) if model else []
@@ -83,7 +99,7 @@ def history(name: str | None) -> HistoryDocument:
     )
     return HistoryDocument(
         model=model_name,
-        events=[stage_event(e) for e in events],
+        events=[stage_event(e, ledger.audit.verdict(e.tag)) for e in events],
         versions=[
             RegisteredVersion(
                 version=v.version,
@@ -94,5 +110,5 @@ def history(name: str | None) -> HistoryDocument:
             )
             for v in versions
         ],
-        warnings=[str(w) for w in registry.warnings],
+        warnings=_warnings(ledger),
     )

@@ -24,5 +24,6 @@ DOCUMENTS: dict[str, type[Document]] = {
     "promote": promotion.PromotionDocument,
     "sync": promotion.SyncDocument,
     "image": promotion.ImageDocument,
+    "audit": promotion.AuditDocument,
     "error": errors.ErrorDocument,
 }

@@ -50,6 +50,16 @@ class StageEvent(Item):
     digest: str | None = Field(
         description="REPO@sha256:... to pull it by, when it was pushed; `envctl image` prints it."
     )
+    evidence: Literal["signed", "recorded", "none", "invalid"] = Field(
+        "recorded",
+        description="signed: valid record, signed by an allowed principal; recorded: valid "
+        "record; none: no record (GTO or by hand); invalid: a rule is broken.",
+    )
+    counts: bool = Field(True, description="False in a signed stage unless evidence is signed.")
+    signer: str | None = Field(None, description="The verified signer, in a signed stage.")
+    problems: list[str] = Field(
+        default_factory=list, description="What reading found wrong, as `envctl audit` lists it."
+    )
 
 
 class ModelStatus(Item):
@@ -180,3 +190,24 @@ class ImageDocument(Document):
     reused_from: str | None = Field(
         description="The previous stage, when the stage runs the very image that stage tested."
     )
+
+
+class AuditViolation(Item):
+    """One rule the ledger breaks, at one tag."""
+
+    tag: str
+    kind: str = Field(description="A stable name: no-record, skipped-stage, unsigned, ...")
+    model: str | None = Field(description="null when the tag name itself does not parse.")
+    message: str
+
+
+class AuditDocument(Document):
+    """envctl audit [MODEL] --format json: every violation in the ledger; exit 1 if any."""
+
+    model: str | None = Field(description="The model audited; null for all.")
+    signed_stages: list[str] = Field(description="Stages whose events must be signed.")
+    events: int = Field(description="Stage events checked.")
+    approvals: int = Field(description="Approval tags checked.")
+    clean: bool = Field(description="True when no violation was found.")
+    violations: list[AuditViolation] = Field(description="By tag name, then kind.")
+    warnings: list[str] = Field(description="Tags that were ignored, and the trust root's state.")

@@ -41,6 +41,7 @@ class Entry:
     gates: tuple[GateResult, ...] = ()
     bypass: str | None = None
     rollback_of: str | None = None
+    sign: bool = False  # a signed stage: git signs the tag (`git tag -s`)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def record(
             )
             try:
                 tag_id = vcs.create_annotated_tag(
-                    ws.root, name, target.commit, _message(user, env, entry)
+                    ws.root, name, target.commit, _message(user, env, entry), sign=entry.sign
                 )
             except TagExists:  # written outside envctl's lock: take the next N
                 continue

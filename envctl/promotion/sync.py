@@ -30,6 +30,7 @@ from envctl.progress import Progress, silent
 from envctl.promotion import sharing
 from envctl.promotion.ledger import current_event, read_ledger
 from envctl.promotion.lock import DEFAULT_TIMEOUT, registry_lock
+from envctl.promotion.trust import is_signed_stage
 from envctl.promotion.workspace import Workspace
 
 PENDING_FILE = "envctl-sync-pending.json"
@@ -157,7 +158,9 @@ def _rewrite(ws: Workspace, item: _SetAside, say: Progress) -> Renumbered:
             counter=registry.next_counter(parsed.model),
         )
     )
-    vcs.create_annotated_tag(ws.root, name, item.commit, renumbered_message(item.message, item.tag))
+    message = renumbered_message(item.message, item.tag)
+    sign = is_signed_stage(ws, parsed.stage)  # the re-written event must count there too
+    vcs.create_annotated_tag(ws.root, name, item.commit, message, sign=sign)
     say(f"{item.tag} re-written as {name}")
     return Renumbered(old_tag=item.tag, new_tag=name)
 

@@ -6,7 +6,8 @@ Approvals live under `envctl/approval/...`, where GTO never looks.
 
 Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
 (the JSON block in a tag message), `approvals` (the approval tag scheme),
-`ordering` (events in #N order), `state` (the Registry value and `parse_registry`).
+`ordering` (events in #N order), `state` (the Registry value and `parse_registry`),
+`audit` (the ledger replayed: what counts, what violates the rules).
 Callers use this package's names only: `from envctl import registry as reg`.
 """
 
@@ -18,6 +19,16 @@ from envctl.registry.approvals import (
     approval_tag,
     approver_slug,
     parse_approval_tag,
+)
+from envctl.registry.audit import (
+    VIOLATION_KINDS,
+    Audit,
+    Evidence,
+    StageTrust,
+    TrustPolicy,
+    Verdict,
+    Violation,
+    audit_registry,
 )
 from envctl.registry.grammar import (
     Action,
@@ -47,18 +58,26 @@ from envctl.registry.state import (
 __all__ = [
     "APPROVAL_PREFIX",
     "RECORD_MARKER",
+    "VIOLATION_KINDS",
     "Action",
     "ApprovalKey",
     "ApprovalTag",
+    "Audit",
+    "Evidence",
     "Model",
     "ModelVersion",
     "Registry",
     "RegistryWarning",
     "StageEvent",
+    "StageTrust",
     "TagName",
+    "TrustPolicy",
+    "Verdict",
+    "Violation",
     "approval_tag",
     "approver_slug",
     "assignment_tag",
+    "audit_registry",
     "format_record",
     "format_tag_name",
     "is_valid_model_name",

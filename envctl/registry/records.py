@@ -4,13 +4,12 @@ versioned marker and a JSON block that only envctl reads."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 RECORD_MARKER = "envctl-record: v1"
-_MARKER_RE = re.compile(r"^envctl-record:[^\n]*$", re.MULTILINE)
+_MARKER_START = "envctl-record:"
 _JSON = json.JSONDecoder()
 
 
@@ -21,14 +20,87 @@ def format_record(summary: str, data: Mapping[str, Any]) -> str:
     return f"{line}\n\n{RECORD_MARKER}\n{body}\n"
 
 
+def has_record_marker(message: str) -> bool:
+    """Whether the message holds an `envctl-record:` line (well-formed or not)."""
+    return _last_marker(message) >= 0
+
+
+def _last_marker(message: str) -> int:
+    """Where the last line starting with `envctl-record:` starts, or -1 (a plain
+    search: every status reads every record, and a regex scan costs twice as much)."""
+    at = message.rfind(_MARKER_START)
+    while at > 0 and message[at - 1] != "\n":
+        at = message.rfind(_MARKER_START, 0, at)
+    return at
+
+
+def record_problems(data: Mapping[str, Any], kind: str) -> list[str]:
+    """What is wrong with the fields of a v1 record of `kind` ("promotion" or
+    "approval"): a record anyone may have edited is trusted only field by field."""
+    problems = [] if data.get("kind") == kind else [f"kind is not {kind!r}"]
+    who = data.get("who")
+    if not (isinstance(who, dict) and _is_text(who.get("name")) and _is_text(who.get("email"))):
+        problems.append("who is not {name, email}")
+    when = data.get("when")
+    if not (isinstance(when, str) and _is_iso_date(when)):
+        problems.append("when is not an ISO 8601 time")
+    if kind == "approval":
+        problems += [
+            f"{k} is not text" for k in ("model", "version", "stage") if not _is_text(data.get(k))
+        ]
+        return problems
+    if not _is_optional_text(data.get("from_stage")):
+        problems.append("from_stage is not text or null")
+    if not _is_optional_text(data.get("rollback_of")):
+        problems.append("rollback_of is not text or null")
+    bypass = data.get("bypass")
+    if bypass is not None and not (isinstance(bypass, dict) and _is_text(bypass.get("reason"))):
+        problems.append("bypass is not {reason}")
+    gates = data.get("gates")
+    if not (isinstance(gates, list) and all(_is_gate(g) for g in gates)):
+        problems.append("gates is not a list of {kind, status}")
+    return problems
+
+
+def record_email(data: Mapping[str, Any]) -> str | None:
+    """The record's `who.email`, lower-cased, when it is text."""
+    who = data.get("who")
+    email = who.get("email") if isinstance(who, dict) else None
+    return email.strip().lower() if isinstance(email, str) else None
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_optional_text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_gate(gate: object) -> bool:
+    return isinstance(gate, dict) and _is_text(gate.get("kind")) and _is_text(gate.get("status"))
+
+
 def parse_record(message: str) -> dict[str, Any] | None:
     """The data block of an envctl tag message; None for free text (GTO's messages),
     another record version, or a damaged block. Text after the JSON (a signature) is
     ignored."""
-    markers = list(_MARKER_RE.finditer(message))
-    if not markers or markers[-1].group().strip() != RECORD_MARKER:
+    at = _last_marker(message)
+    if at < 0:
         return None
-    rest = message[markers[-1].end() :].lstrip()
+    end = message.find("\n", at)
+    end = len(message) if end < 0 else end
+    if message[at:end].strip() != RECORD_MARKER:
+        return None
+    rest = message[end:].lstrip()
     try:
         data, _ = _JSON.raw_decode(rest)
     except json.JSONDecodeError:

@@ -263,6 +263,13 @@ def _stage_event(event: Event, version: str | None, warnings: list[RegistryWarni
     )  # fmt: skip
 
 
+def current_stages(
+    events: Iterable[StageEvent], versions: Iterable[ModelVersion]
+) -> dict[str, StageEvent]:
+    """The stages in force after `events` (a subset of a model's, in #N order)."""
+    return _current_stages(tuple(events), {v.version for v in versions if not v.active})
+
+
 def _current_stages(events: tuple[StageEvent, ...], inactive: set[str]) -> dict[str, StageEvent]:
     """GTO's "environments" view: per stage, among (version, stage) pairs whose last
     event is an assignment, the one assigned most recently — by #N, not time."""

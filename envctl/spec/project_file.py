@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -74,6 +75,49 @@ class Policy(Strict):
     )
 
 
+def _principal(raw: str) -> str:
+    text = raw.strip().lower()
+    if not re.fullmatch(r"[^\s@,]+@[^\s@,]+", text):
+        raise ValueError(f"{raw!r} is not a principal: an email as in allowed_signers")
+    return text
+
+
+Principal = Annotated[str, AfterValidator(_principal)]
+
+
+def _repo_path(raw: str) -> str:
+    parts = raw.split("/")
+    if not raw or raw.startswith("/") or ".." in parts or "" in parts or re.search(r"\s", raw):
+        raise ValueError(f"{raw!r} must be a path from the repository root, without '..'")
+    return raw
+
+
+class StageTrust(Strict):
+    """Who may write a signed stage's events: signer principals (emails)."""
+
+    promoters: list[Principal] = Field(
+        min_length=1, description="Who may promote (or roll back) into the stage."
+    )
+    approvers: list[Principal] = Field(
+        default_factory=list, description="Whose approvals count for the stage."
+    )
+
+
+class Trust(Strict):
+    """Signed stages: their events count only when signed by an allowed principal."""
+
+    allowed_signers: Annotated[str, AfterValidator(_repo_path)] = Field(
+        description="git's allowed_signers file (principals are emails), from the repository root."
+    )
+    ref: Annotated[str, AfterValidator(values.safe_token)] = Field(
+        "origin/main",
+        description="The protected ref the signers file is read at (git show REF:PATH).",
+    )
+    stages: dict[StageName, StageTrust] = Field(
+        default_factory=dict, description="Stage -> who may promote and approve; signed stages."
+    )
+
+
 class ProjectConfig(Strict):
     stages: list[StageName] = Field(
         default_factory=lambda: ["dev", "staging", "prod"], min_length=1
@@ -84,12 +128,11 @@ class ProjectConfig(Strict):
     )
     models: dict[str, Model] = Field(default_factory=dict)
     policy: Policy = Field(default_factory=lambda: Policy())
+    trust: Trust | None = Field(None, description="Signed stages and who may sign their events.")
 
     @field_validator("models")
     @classmethod
     def _model_names(cls, raw: dict[str, Model]) -> dict[str, Model]:
-        import re
-
         for name in raw:
             if not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$", name):
                 raise ValueError(f"{name!r} is not a model name (letters, digits, '-', '_')")
@@ -99,4 +142,7 @@ class ProjectConfig(Strict):
     def _unique_stages(self) -> ProjectConfig:
         if len(set(self.stages)) != len(self.stages):
             raise ValueError("stages must not repeat")
+        unknown = sorted(set(self.trust.stages) - set(self.stages)) if self.trust else []
+        if unknown:
+            raise ValueError(f"trust names unknown stages: {', '.join(unknown)}")
         return self

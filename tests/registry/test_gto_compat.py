@@ -206,3 +206,26 @@ def test_envctl_status_reads_a_registry_gto_alone_wrote(
     assert (row["model"], row["latest"]) == ("churn", "v2.0.0")
     assert {s: v for s, v in ours.items() if v} == shown == {"dev": "v2.0.0", "prod": "v1.0.0"}
     assert ("staging" in ours) is with_config  # the stage order comes from envctl.yaml
+
+
+def test_gto_assignments_read_as_no_evidence_and_do_not_count_in_a_signed_stage(
+    git_repo: Path, invoke: Invoke
+) -> None:
+    (git_repo / "envctl.yaml").write_text(
+        "stages: [dev, prod]\ntrust:\n  allowed_signers: allowed_signers\n  ref: main\n"
+        "  stages: {prod: {promoters: [ada@example.com]}}\n"
+    )
+    (git_repo / "allowed_signers").write_text("")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "model v1")
+    gto(git_repo, "register", "churn", "--version", "v1.0.0")
+    gto(git_repo, "assign", "churn", "--version", "v1.0.0", "--stage", "dev")
+    gto(git_repo, "assign", "churn", "--version", "v1.0.0", "--stage", "prod")
+    result = invoke("status", "--format", "json")
+    assert result.code == 0, result.err
+    (row,) = json.loads(result.out)["models"]
+    assert (row["stages"]["dev"]["evidence"], row["stages"]["dev"]["counts"]) == ("none", True)
+    assert row["stages"]["prod"] is None  # gto still shows it; envctl's signed prod does not
+    assert json.loads(gto(git_repo, "show", "--json"))["churn"]["stage"]["prod"] == "v1.0.0"
+    kinds = [v["kind"] for v in json.loads(invoke("audit", "--format", "json").out)["violations"]]
+    assert sorted(kinds) == ["no-record", "no-record", "unsigned"]

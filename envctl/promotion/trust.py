@@ -1,0 +1,179 @@
+"""The trust root and the verified ledger: envctl.yaml's `trust:` section, the
+allowed-signers file read at the protected ref, git's signature verdicts, and the
+audit of the whole ledger built from one `for-each-ref` pass."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from envctl import registry as reg
+from envctl.errors import CheckFailed, ConfigError
+from envctl.promotion.workspace import Workspace
+
+if TYPE_CHECKING:
+    from envctl.spec.project_file import Trust
+    from envctl.vcs import RawTag, Signature
+
+_CACHE = "envctl-signatures.json"
+_SSH_ARMOR = "-----BEGIN SSH SIGNATURE-----"
+
+
+@dataclass(frozen=True)
+class VerifiedLedger:
+    """The registry as stored, and as the rules let it count."""
+
+    registry: reg.Registry
+    audit: reg.Audit
+    warnings: tuple[str, ...]  # about the trust root itself
+    approval_tags: tuple[str, ...] = ()
+
+    @property
+    def trusted(self) -> reg.Registry:
+        return self.audit.trusted(self.registry)
+
+
+def trust_config(ws: Workspace) -> Trust | None:
+    return ws.project.config.trust if ws.project else None
+
+
+def trust_policy(config: Trust | None) -> reg.TrustPolicy:
+    if config is None:
+        return reg.TrustPolicy()
+    return reg.TrustPolicy(
+        MappingProxyType(
+            {
+                stage: reg.StageTrust(frozenset(rule.promoters), frozenset(rule.approvers))
+                for stage, rule in config.stages.items()
+            }
+        )
+    )
+
+
+def is_signed_stage(ws: Workspace, stage: str) -> bool:
+    config = trust_config(ws)
+    return config is not None and stage in config.stages
+
+
+def read_signers(ws: Workspace, config: Trust) -> str | None:
+    """The allowed-signers file as it is at the protected ref (never the work tree:
+    a file changed outside the protected branch must not count), or None."""
+    from envctl import vcs
+    from envctl.errors import InputError
+
+    try:
+        data = vcs.read_at(ws.root, config.ref, config.allowed_signers)
+    except InputError:
+        return None
+    return data.decode("utf-8", "replace") if data is not None else None
+
+
+def read_verified(ws: Workspace) -> VerifiedLedger:
+    """Read every tag once, verify the signatures signed stages need, replay."""
+    from envctl import vcs
+
+    tags = vcs.read_tags(ws.root)
+    registry = reg.parse_registry(tags)
+    config = trust_config(ws)
+    policy = trust_policy(config)
+    warnings: list[str] = []
+    signatures: dict[str, Signature] = {}
+    if config is not None and config.stages:
+        signers = read_signers(ws, config)
+        if signers is None:
+            warnings.append(
+                f"trust: {config.allowed_signers} not found at {config.ref}; "
+                "no event of a signed stage counts"
+            )
+        signatures = verified(ws, signed_tags(tags, policy), signers or "")
+    audit = reg.audit_registry(
+        registry, tags, stages=ws.stages, trust=policy, signatures=signatures
+    )
+    approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
+    return VerifiedLedger(registry, audit, tuple(warnings), approvals)
+
+
+def verified(ws: Workspace, tags: list[RawTag], signers: str) -> dict[str, Signature]:
+    """git's verdict on each tag's signature. A tag object never changes, so an SSH
+    verdict is kept per (signers file, tag object) in the git directory and git is
+    asked only about tags it has not judged against this signers file. OpenPGP
+    verdicts are not kept: they depend on gpg's keyring."""
+    from envctl import vcs
+
+    path = vcs.common_dir(ws.root) / _CACHE
+    key = hashlib.sha256(signers.encode()).hexdigest()
+    known = _load_cache(path, key)
+    todo = [t for t in tags if t.object_id not in known]
+    fresh = vcs.verify_tags(ws.root, todo, signers) if todo else {}
+    found = {t.name: known.get(t.object_id) or fresh[t.name] for t in tags}
+    keep = {t.object_id: fresh[t.name] for t in todo if _SSH_ARMOR in t.message}
+    if keep:
+        _save_cache(path, key, {**known, **keep})
+    return found
+
+
+def _load_cache(path: Path, key: str) -> dict[str, Signature]:
+    from envctl.vcs import Signature
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data["tags"] if data.get("signers") == key else {}
+        return {
+            oid: Signature(status, tuple(principals), detail)
+            for oid, (status, principals, detail) in entries.items()
+            if status in ("good", "unknown", "bad", "none")
+        }
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}  # absent or damaged: verify again
+
+
+def _save_cache(path: Path, key: str, entries: dict[str, Signature]) -> None:
+    data = {
+        "signers": key,
+        "tags": {oid: [s.status, list(s.principals), s.detail] for oid, s in entries.items()},
+    }
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a read-only clone still reads; it just re-verifies
+
+
+def signed_tags(tags: list[RawTag], policy: reg.TrustPolicy) -> list[RawTag]:
+    """The tags whose signature matters: events of signed stages and their approvals."""
+    found = []
+    for tag in tags:
+        name = reg.parse_tag_name(tag.name)
+        approval = reg.parse_approval_tag(tag.name) if name is None else None
+        stage = name.stage if name is not None else approval.stage if approval else None
+        if stage is not None and policy.is_signed(stage):
+            found.append(tag)
+    return found
+
+
+def require_signing(ws: Workspace, stage: str, role: str) -> bool:
+    """Whether events for `stage` must be signed; if so, that git can sign them and
+    the trust root can be read. Refuses before anything is written."""
+    from envctl import vcs
+
+    config = trust_config(ws)
+    if config is None or stage not in config.stages:
+        return False
+    if vcs.signing_key(ws.root) is None:
+        raise CheckFailed(
+            f"{stage} is a signed stage: {role} needs a signing key; run "
+            "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519.pub "
+            "(see docs/trust.md)"
+        )
+    if read_signers(ws, config) is None:
+        raise ConfigError(
+            f"{stage} is a signed stage but {config.allowed_signers} is not found at "
+            f"{config.ref}; fetch it (git fetch) or fix envctl.yaml's trust: section"
+        )
+    return True

@@ -1,0 +1,396 @@
+"""Checking the ledger: every event replayed in #N order against the rules it was
+written under. Pure: the registry, its raw tags, the trust policy and git's
+signature verdicts in; one verdict per stage event, the approvals that count and
+every violation out. `status`, `history` and `audit` all read through it.
+
+In a signed stage an event counts only when its signature verifies against a
+principal allowed for its role (promote or approve); elsewhere every event counts,
+as GTO reads them, and a missing record only shows as "no evidence".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+from envctl.registry.approvals import APPROVAL_PREFIX, ApprovalTag, approver_slug
+from envctl.registry.approvals import parse_approval_tag as _parse_approval
+from envctl.registry.grammar import Action, parse_tag_name
+from envctl.registry.records import (
+    has_record_marker,
+    parse_record,
+    record_email,
+    record_problems,
+)
+from envctl.registry.state import ApprovalKey, Model, Registry, StageEvent, current_stages
+
+if TYPE_CHECKING:
+    from envctl.vcs import RawTag, Signature
+
+Evidence = Literal["signed", "recorded", "none", "invalid"]
+# Stable names (scripts match on them); docs/trust.md explains each.
+VIOLATION_KINDS = (
+    "no-record", "invalid-record", "gate-not-passed", "skipped-stage", "unknown-version",
+    "unknown-stage", "unsigned", "bad-signature", "unknown-signer", "signer-not-allowed",
+    "self-approval", "invalid-approval", "uncounted-approval", "counter-duplicate",
+    "counter-gap",
+)  # fmt: skip
+# Problems of an event that leave it without evidence rather than with false evidence.
+_NO_EVIDENCE = frozenset({"no-record", "unsigned"})
+
+
+@dataclass(frozen=True)
+class StageTrust:
+    promoters: frozenset[str]  # lower-cased principals
+    approvers: frozenset[str]
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """The signed stages and who may sign their events."""
+
+    stages: Mapping[str, StageTrust] = field(default_factory=dict)
+
+    def is_signed(self, stage: str) -> bool:
+        return stage in self.stages
+
+
+@dataclass(frozen=True)
+class Violation:
+    tag: str
+    kind: str  # one of VIOLATION_KINDS
+    model: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.tag}: {self.kind}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What reading an event concluded. `counts`: whether it may put a version in
+    its stage (always, outside signed stages)."""
+
+    evidence: Evidence
+    counts: bool
+    problems: tuple[Violation, ...] = ()
+    signer: str | None = None
+
+
+@dataclass(frozen=True)
+class Audit:
+    verdicts: Mapping[str, Verdict]  # stage event tag -> verdict
+    approvals: Mapping[ApprovalKey, frozenset[str]]  # -> approvers that count
+    violations: tuple[Violation, ...]
+
+    def verdict(self, tag: str) -> Verdict:
+        return self.verdicts.get(tag) or Verdict("none", True)
+
+    def stages(self, model: Model) -> Mapping[str, StageEvent]:
+        """The stage -> event in force, counting only the events that count."""
+        if all(self.verdict(e.tag).counts for e in model.events):
+            return model.stages
+        counted = [e for e in model.events if self.verdict(e.tag).counts]
+        return MappingProxyType(current_stages(counted, model.versions))
+
+    def trusted(self, registry: Registry) -> Registry:
+        """`registry` as the rules see it: events that do not count left out, and
+        only the approvals that count."""
+        models = {
+            name: replace(
+                model,
+                events=tuple(e for e in model.events if self.verdict(e.tag).counts),
+                stages=self.stages(model),
+            )
+            for name, model in registry.models.items()
+        }
+        return replace(
+            registry, models=MappingProxyType(models), approvals=MappingProxyType(self.approvals)
+        )
+
+
+def audit_registry(
+    registry: Registry,
+    tags: Iterable[RawTag],
+    *,
+    stages: list[str],
+    trust: TrustPolicy,
+    signatures: Mapping[str, Signature],
+) -> Audit:
+    """Replay the ledger. `stages` is the project's order (empty: no order rule);
+    `signatures` holds git's verdict for each tag of a signed stage."""
+    raws = sorted(tags, key=lambda t: t.name)
+    checker = _Checker(registry, stages, trust, signatures)
+    promoters = _promoter_identities(registry, checker)
+    approvals, violations = checker.approvals(
+        [t for t in raws if t.name.startswith(APPROVAL_PREFIX)], promoters
+    )
+    verdicts: dict[str, Verdict] = {}
+    for model in registry.models.values():
+        verdicts |= checker.events(model, approvals)
+    violations += [v for verdict in verdicts.values() for v in verdict.problems]
+    violations += _counter_problems(registry, raws)
+    order = {tag: i for i, tag in enumerate(sorted({v.tag for v in violations}))}
+    return Audit(
+        verdicts=MappingProxyType(verdicts),
+        approvals=MappingProxyType({k: frozenset(v) for k, v in sorted(approvals.items())}),
+        violations=tuple(sorted(violations, key=lambda v: (order[v.tag], v.kind))),
+    )
+
+
+def _promoter_identities(registry: Registry, checker: _Checker) -> dict[ApprovalKey, set[str]]:
+    """Who put each (model, version, stage) there: tagger, record and signer."""
+    found: dict[ApprovalKey, set[str]] = {}
+    for model in registry.models.values():
+        for e in model.events:
+            if e.version is None or e.action is not Action.ASSIGN:
+                continue
+            who = {e.author_email.strip().lower()}
+            who |= set(checker.principals(e.tag))
+            if (email := record_email(e.record or {})) is not None:
+                who.add(email)
+            found.setdefault((e.model, e.version, e.stage), set()).update(who)
+    return found
+
+
+class _Checker:
+    def __init__(
+        self,
+        registry: Registry,
+        stages: list[str],
+        trust: TrustPolicy,
+        signatures: Mapping[str, Signature],
+    ) -> None:
+        self.registry = registry
+        self.stages = stages
+        self.trust = trust
+        self.signatures = signatures
+
+    def principals(self, tag: str) -> tuple[str, ...]:
+        sig = self.signatures.get(tag)
+        return sig.principals if sig is not None and sig.status == "good" else ()
+
+    def signature_problem(
+        self, tag: str, model: str, allowed: frozenset[str], role: str
+    ) -> tuple[Violation | None, str | None]:
+        """(what is wrong with the tag's signature for `role`, the signer): with a good
+        signature the signer is who signed, allowed for the role or not."""
+        sig = self.signatures.get(tag)
+        status = sig.status if sig is not None else "none"
+        if status == "none":
+            message = "not signed (this stage counts only signed events)"
+            return Violation(tag, "unsigned", model, message), None
+        if status == "bad" or sig is None:
+            detail = sig.detail if sig is not None else "does not verify"
+            return Violation(tag, "bad-signature", model, detail), None
+        if status == "unknown":
+            return Violation(tag, "unknown-signer", model, sig.detail), None
+        signer = next((p for p in sig.principals if p in allowed), None)
+        if signer is None:
+            who = ", ".join(sig.principals)
+            problem = Violation(tag, "signer-not-allowed", model, f"{who} may not {role} here")
+            return problem, sig.principals[0] if sig.principals else None
+        return None, signer
+
+    # --- approvals ---------------------------------------------------------------
+
+    def approvals(
+        self, raws: list[RawTag], promoters: Mapping[ApprovalKey, set[str]]
+    ) -> tuple[dict[ApprovalKey, set[str]], list[Violation]]:
+        counted: dict[ApprovalKey, set[str]] = {}
+        violations: list[Violation] = []
+        for raw in raws:
+            parsed = _parse_approval(raw.name)
+            problems, who = self._approval(raw, parsed, promoters)
+            violations += problems
+            if parsed is not None and who is not None:
+                key = (parsed.model, parsed.version, parsed.stage)
+                counted.setdefault(key, set()).add(who)
+        return counted, violations
+
+    def _approval(
+        self, raw: RawTag, parsed: ApprovalTag | None, promoters: Mapping[ApprovalKey, set[str]]
+    ) -> tuple[list[Violation], str | None]:
+        """The approval's problems and its approver when it counts."""
+        if parsed is None or raw.object_type != "tag":
+            why = "not MODEL/vX.Y.Z/STAGE/SLUG" if parsed is None else "lightweight (no approver)"
+            return [Violation(raw.name, "invalid-approval", None, why)], None
+        model, tag = parsed.model, raw.name
+        problems = self._approval_record(raw, model)
+        version = self.registry.model(model)
+        if version is None or version.version(parsed.version) is None:
+            message = f"{model}@{parsed.version} is not registered"
+            problems.append(Violation(tag, "unknown-version", model, message))
+        who = raw.tagger_email.strip().lower()
+        if self.trust.is_signed(parsed.stage):
+            allowed = self.trust.stages[parsed.stage].approvers
+            problem, signer = self.signature_problem(tag, model, allowed, "approve")
+            problems += [problem] if problem else []
+            who = signer or who
+        if approver_slug(who) != parsed.slug:
+            message = f"made by {who}, named for another approver"
+            problems.append(Violation(tag, "invalid-approval", model, message))
+        key = (model, parsed.version, parsed.stage)
+        registrant = version.version(parsed.version) if version else None
+        if who in promoters.get(key, set()) or (
+            registrant and registrant.author_email.strip().lower() == who
+        ):
+            message = f"{who} approves a version they registered or promoted; it does not count"
+            problems.append(Violation(tag, "self-approval", model, message))
+        blocking = [p for p in problems if p.kind not in ("no-record", "invalid-record")]
+        if not self.trust.is_signed(parsed.stage):
+            blocking = [p for p in blocking if p.kind == "invalid-approval"]
+        return problems, None if blocking else who
+
+    def _approval_record(self, raw: RawTag, model: str) -> list[Violation]:
+        if not has_record_marker(raw.message):
+            return [Violation(raw.name, "no-record", model, "no envctl record (made by hand)")]
+        data = parse_record(raw.message)
+        problems = record_problems(data, "approval") if data is not None else ["does not parse"]
+        if not problems and record_email(data or {}) != raw.tagger_email.strip().lower():
+            problems.append("who is not the tagger")
+        return [Violation(raw.name, "invalid-record", model, p) for p in problems]
+
+    # --- stage events ------------------------------------------------------------
+
+    def events(self, model: Model, approvals: Mapping[ApprovalKey, set[str]]) -> dict[str, Verdict]:
+        entered: set[tuple[str, str]] = set()
+        verdicts: dict[str, Verdict] = {}
+        for event in model.events:  # in #N order: the order rule as it stood then
+            verdict = self._event(event, entered, approvals)
+            verdicts[event.tag] = verdict
+            if verdict.counts and event.version and event.action is Action.ASSIGN:
+                entered.add((event.version, event.stage))
+        return verdicts
+
+    def _event(
+        self,
+        event: StageEvent,
+        entered: set[tuple[str, str]],
+        approvals: Mapping[ApprovalKey, set[str]],
+    ) -> Verdict:
+        tag, model = event.tag, event.model
+        problems, record = self._event_record(event)
+        if event.version is None:
+            message = f"commit {event.commit[:12]} has no registered version of {model}"
+            problems.append(Violation(tag, "unknown-version", model, message))
+        if self.stages and event.stage not in self.stages:
+            message = f"{event.stage} is not a stage of envctl.yaml"
+            problems.append(Violation(tag, "unknown-stage", model, message))
+        elif event.action is Action.ASSIGN and (why := self._order(event, entered, record)):
+            problems.append(Violation(tag, "skipped-stage", model, why))
+        signer = None
+        if self.trust.is_signed(event.stage):
+            allowed = self.trust.stages[event.stage].promoters
+            problem, signer = self.signature_problem(tag, model, allowed, "promote")
+            problems += [problem] if problem else []
+            if not problem and signer and record is not None and record_email(record) != signer:
+                message = f"signed by {signer}, but the record names {record_email(record)}"
+                problems.append(Violation(tag, "invalid-record", model, message))
+        if record is not None and event.version is not None:
+            problems += _approval_evidence(event, record, approvals, signer)
+        return _verdict(problems, signed=self.trust.is_signed(event.stage), signer=signer)
+
+    def _event_record(self, event: StageEvent) -> tuple[list[Violation], dict[str, Any] | None]:
+        tag, model = event.tag, event.model
+        if not has_record_marker(event.message):
+            message = "no envctl record (made by GTO or by hand): no evidence"
+            return [Violation(tag, "no-record", model, message)], None
+        record = event.record
+        if record is None:
+            return [Violation(tag, "invalid-record", model, "the record does not parse")], None
+        problems = [
+            Violation(tag, "invalid-record", model, p) for p in record_problems(record, "promotion")
+        ]
+        if problems:
+            return problems, None
+        if record_email(record) != event.author_email.strip().lower():
+            message = f"the record names {record_email(record)}, the tagger is {event.author_email}"
+            problems.append(Violation(tag, "invalid-record", model, message))
+        failed = [g for g in record["gates"] if g["status"] != "passed"]
+        if failed:
+            names = ", ".join(f"{g['kind']} {g['status']}" for g in failed)
+            problems.append(Violation(tag, "gate-not-passed", model, f"recorded gates: {names}"))
+        return problems, record
+
+    def _order(
+        self, event: StageEvent, entered: set[tuple[str, str]], record: Mapping[str, Any] | None
+    ) -> str | None:
+        index = self.stages.index(event.stage) if self.stages else 0
+        if index == 0 or event.version is None:
+            return None
+        before = self.stages[index - 1]
+        if (event.version, before) in entered or (event.version, event.stage) in entered:
+            return None
+        if record is not None and record.get("bypass"):
+            return None
+        return f"{event.version} had not entered {before} and no bypass is recorded"
+
+
+def _approval_evidence(
+    event: StageEvent,
+    record: Mapping[str, Any],
+    approvals: Mapping[ApprovalKey, set[str]],
+    signer: str | None,
+) -> list[Violation]:
+    """The approvals a recorded gate counted must be approvals that count."""
+    version = event.version or ""
+    counted = approvals.get((event.model, version, event.stage), set())
+    promoter = {signer, record_email(record)}
+    problems = []
+    for gate in record["gates"]:
+        evidence = gate.get("evidence")
+        named = evidence.get("approvers") if isinstance(evidence, dict) else None
+        for who in named if isinstance(named, list) else []:
+            email = str(who).strip().lower()
+            if email not in counted or email in promoter:
+                message = f"the approvals gate counted {email}, whose approval does not count"
+                problems.append(Violation(event.tag, "uncounted-approval", event.model, message))
+    return problems
+
+
+def _verdict(problems: list[Violation], *, signed: bool, signer: str | None) -> Verdict:
+    kinds = {p.kind for p in problems}
+    if "no-record" in kinds:
+        evidence: Evidence = "none"
+    elif kinds - _NO_EVIDENCE:
+        evidence = "invalid"
+    else:
+        evidence = "signed" if signer else "recorded"
+    counts = evidence == "signed" if signed else True
+    return Verdict(evidence, counts, tuple(problems), signer)
+
+
+def _counter_problems(registry: Registry, raws: list[RawTag]) -> list[Violation]:
+    """`#N` is one counter per model: no number twice, none missing. Stage events
+    come parsed from the registry; only the other tags' names are parsed here."""
+    by_model: dict[str, list[tuple[int, str]]] = {}
+    known: set[str] = set()
+    for found in registry.models.values():
+        for event in found.events:
+            known.add(event.tag)
+            if event.counter is not None:
+                by_model.setdefault(found.name, []).append((event.counter, event.tag))
+    for raw in raws:
+        if raw.name in known or not raw.name[-1:].isdigit():
+            continue
+        name = parse_tag_name(raw.name)
+        if name is not None and name.counter is not None:
+            by_model.setdefault(name.model, []).append((name.counter, raw.name))
+    problems = []
+    for model, numbered in by_model.items():
+        numbered.sort()
+        expected = 1
+        for n, tag in numbered:
+            if n < expected:
+                message = f"#{n} is used by another tag of {model} too"
+                problems.append(Violation(tag, "counter-duplicate", model, message))
+                continue
+            if n > expected:
+                missing = f"#{expected}" if n == expected + 1 else f"#{expected}..#{n - 1}"
+                message = f"{missing} missing before it (a tag was deleted?)"
+                problems.append(Violation(tag, "counter-gap", model, message))
+            expected = n + 1
+    return problems

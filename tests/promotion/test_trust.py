@@ -1,0 +1,379 @@
+"""Signed stages end to end: real git, real SSH keys, a real bare remote whose main
+branch holds the allowed-signers file. Events are written as `envctl promote`
+writes them (record + `git tag -s`), so no image needs building."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from envctl import registry as reg
+from tests.conftest import git
+from tests.harness import Invoke
+
+CONFIG = """\
+stages: [dev, staging, prod]
+models:
+  m:
+    path: model
+trust:
+  allowed_signers: .envctl/allowed_signers
+  ref: origin/main
+  stages:
+    prod:
+      promoters: [alice@example.com]
+      approvers: [bob@example.com]
+"""
+
+
+def keygen(path: Path) -> Path:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
+        check=True,
+    )
+    return path
+
+
+def signer_line(email: str, key: Path) -> str:
+    kind, blob, *_ = key.with_suffix(".pub").read_text().split()
+    return f"{email} {kind} {blob}\n"
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> dict[str, Path]:
+    return {who: keygen(tmp_path / f"{who}_key") for who in ("alice", "bob", "mallory")}
+
+
+@pytest.fixture
+def trusted(git_repo: Path, tmp_path: Path, keys: dict[str, Path], invoke: Invoke) -> Path:
+    """The project on main, pushed to a bare origin; m@v1.0.0 and v1.1.0 registered."""
+    (git_repo / "envctl.yaml").write_text(CONFIG)
+    (git_repo / "model").mkdir()
+    (git_repo / "model" / "app.py").write_text("print('m')\n")
+    (git_repo / ".envctl").mkdir()
+    signers = signer_line("alice@example.com", keys["alice"])
+    signers += signer_line("bob@example.com", keys["bob"])
+    (git_repo / ".envctl" / "allowed_signers").write_text(signers)
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "project")
+    git(tmp_path, "init", "-q", "--bare", "origin.git")
+    git(git_repo, "remote", "add", "origin", str(tmp_path / "origin.git"))
+    git(git_repo, "push", "-q", "origin", "main")
+    git(git_repo, "fetch", "-q", "origin")
+    assert invoke("register", "m", "v1.0.0").code == 0
+    git(git_repo, "commit", "-q", "--allow-empty", "-m", "retrain")
+    assert invoke("register", "m", "v1.1.0").code == 0
+    return git_repo
+
+
+def record_tag(
+    repo: Path,
+    tag: str,
+    version: str,
+    *,
+    who: str = "ada@example.com",
+    key: Path | None = None,
+    from_stage: str | None = None,
+    gates: list[dict[str, object]] | None = None,
+    bypass: str | None = None,
+) -> None:
+    """An assignment tag as envctl writes it, by `who`, signed with `key` if given."""
+    data = reg.promotion_record(
+        who_name=who.split("@")[0],
+        who_email=who,
+        when=datetime(2024, 5, 1, tzinfo=timezone.utc),
+        from_stage=from_stage,
+        env={"name": "x", "spec_version": 1, "fingerprint": "f"},
+        image=None,
+        gates=gates or [],
+        bypass=bypass,
+    )
+    message = reg.format_record(f"{who} promotes m@{version}", data)
+    sign = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"] if key else []
+    subprocess.run(
+        ["git", *sign, "tag", "-s" if key else "-a", "--cleanup=verbatim", "-F", "-", tag,
+         f"m@{version}^{{commit}}"],
+        cwd=repo, input=message, text=True, check=True, capture_output=True,
+        env={**_env(), "GIT_COMMITTER_EMAIL": who, "GIT_COMMITTER_NAME": who.split("@")[0]},
+    )  # fmt: skip
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def through_staging(repo: Path, version: str, first: int) -> None:
+    record_tag(repo, f"m#dev#{first}", version)
+    record_tag(repo, f"m#staging#{first + 1}", version, from_stage="dev")
+
+
+def status_json(invoke: Invoke) -> dict[str, object]:
+    result = invoke("status", "--format", "json")
+    assert result.code == 0, result.err
+    data: dict[str, object] = json.loads(result.out)
+    return data
+
+
+def prod(invoke: Invoke) -> dict[str, object] | None:
+    models = status_json(invoke)["models"]
+    assert isinstance(models, list)
+    cell: dict[str, object] | None = models[0]["stages"]["prod"]
+    return cell
+
+
+def audit_kinds(invoke: Invoke) -> tuple[int, list[tuple[str, str]]]:
+    result = invoke("audit", "--format", "json")
+    doc = json.loads(result.out)
+    return result.code, [(v["tag"], v["kind"]) for v in doc["violations"]]
+
+
+def test_a_signed_promotion_by_an_allowed_promoter_counts(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    cell = prod(invoke)
+    assert cell is not None
+    assert (cell["version"], cell["evidence"], cell["signer"], cell["counts"]) == (
+        "v1.0.0", "signed", "alice@example.com", True,
+    )  # fmt: skip
+    assert audit_kinds(invoke) == (0, [])
+    assert "ledger clean: 3 events and 0 approvals checked" in invoke("audit").out
+
+
+def test_a_hand_made_tag_in_a_signed_stage_does_not_count(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    git(trusted, "tag", "-a", "m#prod#98", "-m", "manual", "m@v1.1.0^{commit}")
+    cell = prod(invoke)
+    assert cell is not None and cell["version"] == "v1.0.0"  # the last event that counts
+    assert "[no evidence]" not in invoke("status").out
+    history = invoke("history", "m").out.splitlines()
+    assert history[0].endswith("v1.1.0  by ada@example.com  NO EVIDENCE (does not count)")
+    code, kinds = audit_kinds(invoke)
+    assert code == 1
+    assert kinds == [
+        ("m#prod#98", "counter-gap"),
+        ("m#prod#98", "no-record"),
+        ("m#prod#98", "skipped-stage"),
+        ("m#prod#98", "unsigned"),
+    ]
+    plain = invoke("audit")
+    assert plain.code == 1
+    assert plain.err.startswith("error: audit found 4 violation(s) in 4 events and 0 approvals")
+    assert "skipped-stage        m#prod#98: v1.1.0 had not entered staging" in plain.out
+
+
+def test_a_signer_outside_the_trust_root_does_not_count(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    """Mallory adds herself to the signers file on a branch and pushes only a tag:
+    the file at origin/main is what counts."""
+    lines = (trusted / ".envctl" / "allowed_signers").read_text()
+    (trusted / ".envctl" / "allowed_signers").write_text(
+        lines + signer_line("alice@example.com", keys["mallory"])
+    )
+    git(trusted, "commit", "-qam", "trust me")
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["mallory"],
+               from_stage="staging")  # fmt: skip
+    assert prod(invoke) is None
+    assert audit_kinds(invoke) == (1, [("m#prod#3", "unknown-signer")])
+
+
+def test_a_bob_signed_promotion_is_not_allowed(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="bob@example.com", key=keys["bob"],
+               from_stage="staging")  # fmt: skip
+    assert prod(invoke) is None
+    code, kinds = audit_kinds(invoke)
+    assert (code, kinds) == (1, [("m#prod#3", "signer-not-allowed")])
+
+
+def test_an_edited_record_keeping_the_old_signature_is_a_bad_signature(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging", gates=[{"kind": "tests", "status": "passed"}])  # fmt: skip
+    message = git(trusted, "tag", "-l", "--format=%(contents)", "m#prod#3")
+    edited = message.replace('"passed"', '"failed"')
+    git(trusted, "tag", "-d", "m#prod#3")
+    subprocess.run(
+        ["git", "tag", "-a", "--cleanup=verbatim", "-F", "-", "m#prod#3", "m@v1.0.0^{commit}"],
+        cwd=trusted, input=edited + "\n", text=True, check=True,
+        env={**_env(), "GIT_COMMITTER_EMAIL": "alice@example.com"},
+    )  # fmt: skip
+    assert prod(invoke) is None
+    code, kinds = audit_kinds(invoke)
+    assert (code, kinds) == (1, [("m#prod#3", "bad-signature"), ("m#prod#3", "gate-not-passed")])
+
+
+def test_an_edited_record_in_an_unsigned_stage_still_shows_but_invalid(
+    trusted: Path, invoke: Invoke
+) -> None:
+    record_tag(trusted, "m#dev#1", "v1.0.0", gates=[{"kind": "tests", "status": "failed"}])
+    git(trusted, "tag", "-d", "m#dev#1")
+    message = reg.format_record("x", {"kind": "promotion", "who": {"name": "B", "email": "b@x"}})
+    subprocess.run(
+        ["git", "tag", "-a", "--cleanup=verbatim", "-F", "-", "m#dev#1", "m@v1.0.0^{commit}"],
+        cwd=trusted, input=message, text=True, check=True,
+    )  # fmt: skip
+    result = invoke("status")
+    assert "v1.0.0 (" in result.out and "[invalid]" in result.out
+    code, kinds = audit_kinds(invoke)
+    assert code == 1
+    assert ("m#dev#1", "invalid-record") in kinds
+
+
+# ---- approve ----------------------------------------------------------------------
+
+
+def use_key(repo: Path, key: Path) -> None:
+    git(repo, "config", "gpg.format", "ssh")
+    git(repo, "config", "user.signingkey", str(key))
+
+
+def test_approve_in_a_signed_stage_needs_a_signing_key(trusted: Path, invoke: Invoke) -> None:
+    result = invoke("approve", "m@v1.0.0", "--for", "prod")
+    assert result.code == 1
+    assert result.err.startswith(
+        "error: prod is a signed stage: approving needs a signing key; run git config gpg.format"
+    )
+    assert git(trusted, "tag", "-l", "envctl/approval/*") == ""
+
+
+def test_a_spoofed_approver_email_is_refused_and_leaves_no_tag(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_key(trusted, keys["alice"])
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
+    result = invoke("approve", "m@v1.0.0", "--for", "prod")
+    assert result.code == 1
+    assert result.err.startswith(
+        "error: this approval would not count: made by alice@example.com, named for another "
+        "approver (invalid-approval)"
+    )
+    assert "signer-not-allowed: alice@example.com may not approve here" in result.err
+    assert git(trusted, "tag", "-l", "envctl/approval/*") == ""
+
+
+def test_a_signed_approval_by_an_allowed_approver_counts(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_key(trusted, keys["bob"])
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
+    assert invoke("approve", "m@v1.0.0", "--for", "prod").code == 0
+    from envctl.promotion.trust import read_verified
+    from envctl.promotion.workspace import workspace
+
+    ledger = read_verified(workspace())
+    assert ledger.trusted.approvers("m", "v1.0.0", "prod") == {"bob@example.com"}
+    assert ledger.audit.violations == ()
+
+
+def test_an_unsigned_approval_in_a_signed_stage_does_not_count(
+    trusted: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slug = reg.approval_tag("m", "v1.0.0", "prod", "bob@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
+    git(trusted, "tag", "-a", slug, "-m", "ok", "m@v1.0.0^{commit}")
+    from envctl.promotion.trust import read_verified
+    from envctl.promotion.workspace import workspace
+
+    ledger = read_verified(workspace())
+    assert ledger.registry.approvers("m", "v1.0.0", "prod") == {"bob@example.com"}
+    assert ledger.trusted.approvers("m", "v1.0.0", "prod") == frozenset()
+    assert [v.kind for v in ledger.audit.violations] == ["no-record", "unsigned"]
+
+
+def test_a_missing_signers_file_is_a_warning_and_nothing_counts(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    git(trusted, "update-ref", "-d", "refs/remotes/origin/main")
+    result = invoke("status")
+    assert result.err.startswith(
+        "warning: trust: .envctl/allowed_signers not found at origin/main; "
+        "no event of a signed stage counts"
+    )
+    assert prod(invoke) is None
+
+
+def test_verdicts_are_kept_per_signers_file_and_tag_object(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envctl import vcs
+    from envctl.promotion.trust import read_verified
+    from envctl.promotion.workspace import workspace
+
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    asked: list[list[str]] = []
+    real = vcs.verify_tags
+
+    def counting(root: Path, tags: list[vcs.RawTag], signers: str) -> dict[str, vcs.Signature]:
+        asked.append([t.name for t in tags])
+        return real(root, tags, signers)
+
+    monkeypatch.setattr(vcs, "verify_tags", counting)
+    for _ in range(2):
+        assert read_verified(workspace()).audit.verdict("m#prod#3").counts
+    assert asked == [["m#prod#3"]]  # the second read asked git nothing
+    # Bob's key leaves the signers file on main: every verdict is taken again.
+    (trusted / ".envctl" / "allowed_signers").write_text(
+        signer_line("alice@example.com", keys["alice"])
+    )
+    git(trusted, "commit", "-qam", "bob leaves")
+    git(trusted, "push", "-q", "origin", "main")
+    git(trusted, "fetch", "-q", "origin")
+    assert read_verified(workspace()).audit.verdict("m#prod#3").counts
+    assert asked == [["m#prod#3"], ["m#prod#3"]]
+
+
+@pytest.mark.parametrize(
+    ("argv", "role"),
+    [
+        (("promote", "m@v1.0.0", "--to", "prod", "--force", "--reason", "x"), "promoting"),
+        (("rollback", "m", "--env", "prod"), "rolling back"),
+    ],
+)
+def test_writing_to_a_signed_stage_needs_a_signing_key(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, argv: tuple[str, ...], role: str
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    before = git(trusted, "tag", "-l")
+    result = invoke(*argv)
+    assert result.code == 1, result.err
+    assert result.err.startswith(f"error: prod is a signed stage: {role} needs a signing key")
+    assert git(trusted, "tag", "-l") == before
+
+
+def test_audit_of_one_model_and_its_json(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    result = invoke("audit", "m", "--format", "json")
+    assert result.code == 0, result.err
+    doc = json.loads(result.out)
+    assert {k: doc[k] for k in ("model", "signed_stages", "events", "approvals", "clean")} == {
+        "model": "m", "signed_stages": ["prod"], "events": 2, "approvals": 0, "clean": True,
+    }  # fmt: skip
+    assert doc["violations"] == []

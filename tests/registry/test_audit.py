@@ -1,0 +1,264 @@
+"""The ledger replayed (pure): record checks, the order rule as it stood, bypasses,
+rollbacks, counters, approvals, and what counts in a signed stage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from envctl import registry as reg
+from envctl.vcs import RawTag, Signature
+
+C1, C2 = "1" * 40, "2" * 40
+T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
+STAGES = ["dev", "staging", "prod"]
+ADA, BOB = "ada@example.com", "bob@example.com"
+SIGNED = reg.TrustPolicy({"prod": reg.StageTrust(frozenset({ADA}), frozenset({BOB}))})
+
+
+def raw(name: str, commit: str = C1, *, message: str = "", email: str = ADA) -> RawTag:
+    return RawTag(name, "tag", "o" * 40, "commit", commit, "A", email, T0, message)
+
+
+def promotion(
+    who: str = ADA, *, gates: tuple[str, ...] = ("passed",), bypass: str | None = None, **kw: Any
+) -> str:
+    data = reg.promotion_record(
+        who_name="A", who_email=who, when=T0, from_stage=None, env={}, image=None,
+        gates=[{"kind": "tests", "status": s} for s in gates], bypass=bypass, **kw,
+    )  # fmt: skip
+    return reg.format_record("x", data)
+
+
+def audit(
+    tags: list[RawTag],
+    *,
+    trust: reg.TrustPolicy | None = None,
+    signatures: Mapping[str, Signature] | None = None,
+) -> reg.Audit:
+    return reg.audit_registry(
+        reg.parse_registry(tags),
+        tags,
+        stages=STAGES,
+        trust=trust or reg.TrustPolicy(),
+        signatures=signatures or {},
+    )
+
+
+def kinds(result: reg.Audit) -> list[tuple[str, str]]:
+    return [(v.tag, v.kind) for v in result.violations]
+
+
+VERSIONS = [raw("m@v1.0.0"), raw("m@v2.0.0", C2)]
+
+
+def test_a_ledger_written_stage_by_stage_is_clean() -> None:
+    tags = [*VERSIONS, raw("m#dev#1", message=promotion()), raw("m#staging#2", message=promotion())]
+    result = audit(tags)
+    assert kinds(result) == []
+    assert result.verdict("m#staging#2") == reg.Verdict("recorded", True)
+
+
+def test_skipping_a_stage_needs_a_recorded_bypass() -> None:
+    tags = [
+        *VERSIONS,
+        raw("m#staging#1", message=promotion()),
+        raw("m#staging#2", C2, message=promotion(bypass="hotfix")),
+    ]
+    assert kinds(audit(tags)) == [("m#staging#1", "skipped-stage")]
+
+
+def test_the_order_rule_is_judged_at_that_point_of_the_ledger() -> None:
+    """Entering dev after staging does not make the staging event legitimate."""
+    tags = [*VERSIONS, raw("m#staging#1", message=promotion()), raw("m#dev#2", message=promotion())]
+    assert kinds(audit(tags)) == [("m#staging#1", "skipped-stage")]
+
+
+def test_a_rollback_to_a_version_once_in_the_stage_keeps_the_order() -> None:
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#dev#2", C2, message=promotion()),
+        raw("m#staging#3", message=promotion()),
+        raw("m#staging#4", C2, message=promotion()),
+        raw("m#staging#5", message=promotion(rollback_of="v2.0.0")),
+    ]
+    assert kinds(audit(tags)) == []
+
+
+@pytest.mark.parametrize(
+    ("message", "email", "expected"),
+    [
+        ("manual", ADA, "no-record"),
+        ("x\n\nenvctl-record: v1\n{not json", ADA, "invalid-record"),
+        (reg.format_record("x", {"kind": "promotion", "who": "me"}), ADA, "invalid-record"),
+        (promotion(BOB), ADA, "invalid-record"),
+        (promotion(gates=("passed", "failed")), ADA, "gate-not-passed"),
+    ],
+)
+def test_a_bad_record_is_reported(message: str, email: str, expected: str) -> None:
+    result = audit([*VERSIONS, raw("m#dev#1", message=message, email=email)])
+    assert ("m#dev#1", expected) in kinds(result)
+    verdict = result.verdict("m#dev#1")
+    assert verdict.evidence == ("none" if expected == "no-record" else "invalid")
+    assert verdict.counts  # outside signed stages GTO's reading stands
+
+
+def test_counters_repeat_or_skip() -> None:
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#dev!#1", message=promotion()),
+        raw("m#dev#4", C2, message=promotion()),
+    ]
+    assert kinds(audit(tags)) == [
+        ("m#dev#1", "counter-duplicate"),
+        ("m#dev#4", "counter-gap"),
+    ]
+    gap = next(v for v in audit(tags).violations if v.kind == "counter-gap")
+    assert gap.message == "#2..#3 missing before it (a tag was deleted?)"
+
+
+def test_an_event_for_an_unregistered_commit_is_an_unknown_version() -> None:
+    assert kinds(audit([*VERSIONS, raw("m#dev#1", "9" * 40, message=promotion())])) == [
+        ("m#dev#1", "unknown-version")
+    ]
+
+
+def signed_prod(signature: Signature, who: str = ADA) -> reg.Audit:
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion()),
+        raw("m#prod#3", message=promotion(who), email=who),
+    ]
+    return audit(tags, trust=SIGNED, signatures={"m#prod#3": signature})
+
+
+@pytest.mark.parametrize(
+    ("signature", "kind"),
+    [
+        (Signature("none"), "unsigned"),
+        (Signature("bad", detail="does not verify"), "bad-signature"),
+        (Signature("unknown", detail="key not in allowed_signers"), "unknown-signer"),
+        (Signature("good", (BOB,)), "signer-not-allowed"),
+    ],
+)
+def test_in_a_signed_stage_only_an_allowed_signature_counts(
+    signature: Signature, kind: str
+) -> None:
+    result = signed_prod(signature)
+    assert kinds(result) == [("m#prod#3", kind)]
+    assert result.verdict("m#prod#3").counts is False
+
+
+def test_the_trusted_registry_leaves_out_what_does_not_count() -> None:
+    tags = [*VERSIONS, raw("m#dev#1", message=promotion()), raw("m#prod#2", message="manual")]
+    registry = reg.parse_registry(tags)
+    result = audit(tags, trust=SIGNED)
+    trusted = result.trusted(registry).models["m"]
+    assert sorted(registry.models["m"].stages) == ["dev", "prod"]
+    assert sorted(trusted.stages) == ["dev"]
+    assert [e.tag for e in trusted.events] == ["m#dev#1"]
+
+
+def test_a_good_signature_by_an_allowed_promoter_counts() -> None:
+    result = signed_prod(Signature("good", (ADA,)))
+    assert kinds(result) == []
+    assert result.verdict("m#prod#3") == reg.Verdict("signed", True, (), ADA)
+
+
+def test_the_signer_must_be_whom_the_record_names() -> None:
+    """Signed by Ada, but a record naming Bob, tagged as Bob."""
+    result = signed_prod(Signature("good", (ADA,)), who=BOB)
+    assert kinds(result) == [("m#prod#3", "invalid-record")]
+
+
+def test_status_shows_the_last_event_that_counts() -> None:
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion()),
+        raw("m#prod#3", message=promotion()),
+        raw("m#prod#4", C2, message="manual"),
+    ]
+    result = audit(tags, trust=SIGNED, signatures={"m#prod#3": Signature("good", (ADA,))})
+    model = reg.parse_registry(tags).models["m"]
+    assert model.stages["prod"].tag == "m#prod#4"
+    assert result.stages(model)["prod"].tag == "m#prod#3"
+
+
+def approval(stage: str, who: str, *, email: str | None = None) -> RawTag:
+    data = {"kind": "approval", "who": {"name": "B", "email": who}, "when": T0.isoformat(),
+            "model": "m", "version": "v1.0.0", "stage": stage}  # fmt: skip
+    name = reg.approval_tag("m", "v1.0.0", stage, who)
+    return raw(name, message=reg.format_record("ok", data), email=email or who)
+
+
+def test_approvals_in_a_signed_stage_count_only_signed_by_an_allowed_approver() -> None:
+    good, spoofed = approval("prod", BOB), approval("prod", "carol@example.com")
+    signatures = {good.name: Signature("good", (BOB,)), spoofed.name: Signature("good", (ADA,))}
+    result = audit([*VERSIONS, good, spoofed], trust=SIGNED, signatures=signatures)
+    assert result.approvals == {("m", "v1.0.0", "prod"): frozenset({BOB})}
+    assert sorted(v.kind for v in result.violations) == [
+        "invalid-approval", "self-approval", "signer-not-allowed",
+    ]  # fmt: skip
+
+
+def test_the_promoters_own_approval_is_a_self_approval() -> None:
+    tags = [
+        *VERSIONS,
+        approval("dev", BOB),
+        raw("m#dev#1", message=promotion(BOB), email=BOB),
+    ]
+    assert kinds(audit(tags)) == [(tags[2].name, "self-approval")]
+
+
+def test_a_recorded_approvals_gate_must_name_approvals_that_count() -> None:
+    gate = {"kind": "approvals", "status": "passed", "evidence": {"approvers": [BOB]}}
+    data = reg.promotion_record(
+        who_name="A", who_email=ADA, when=T0, from_stage=None, env={}, image=None, gates=[gate]
+    )
+    tags = [*VERSIONS, raw("m#dev#1", message=reg.format_record("x", data))]
+    assert kinds(audit(tags)) == [("m#dev#1", "uncounted-approval")]
+    assert kinds(audit([*tags, approval("dev", BOB)])) == []
+
+
+# ---- properties -------------------------------------------------------------------
+
+STEPS = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 2)), min_size=1, max_size=25)
+
+
+def walk(steps: list[tuple[int, int]]) -> list[RawTag]:
+    """Tags a well-behaved promoter writes: each (version, stage) step is taken only
+    when the version is in the stage before; otherwise it is recorded as a bypass."""
+    tags, entered = list(VERSIONS), set()
+    for n, (version, stage) in enumerate(steps, start=1):
+        ok = stage == 0 or (version, stage - 1) in entered or (version, stage) in entered
+        message = promotion(bypass=None if ok else "hotfix")
+        tags.append(raw(f"m#{STAGES[stage]}#{n}", (C1, C2)[version], message=message))
+        entered.add((version, stage))
+    return tags
+
+
+@given(STEPS)
+def test_a_ledger_written_by_the_rules_audits_clean(steps: list[tuple[int, int]]) -> None:
+    assert kinds(audit(walk(steps))) == []
+
+
+@given(STEPS, st.data())
+def test_deleting_any_event_but_the_last_leaves_a_gap(
+    steps: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    tags = walk(steps)
+    events = tags[len(VERSIONS) :]
+    if len(events) < 2:
+        return
+    gone = data.draw(st.integers(0, len(events) - 2))
+    result = audit([t for t in tags if t is not events[gone]])
+    assert (events[gone + 1].name, "counter-gap") in kinds(result)
