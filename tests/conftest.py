@@ -186,9 +186,9 @@ def serve_registry(address: str, root: Path) -> Iterator[str]:
             pytest.fail(message)
         pytest.skip(message)
     root.mkdir(parents=True, exist_ok=True)
-    config = root / "registry.yml"
+    config = root.parent / f"{root.name}.yml"
     config.write_text(
-        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}/data\n"
+        f"version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: {root}\n"
         f"http:\n  addr: {address}\n"
     )
     proc = subprocess.Popen(

@@ -102,6 +102,11 @@ def record(
     fetched = False
     for _attempt in range(PUSH_RETRIES + 1):
         theirs = remote_view(ws, remote, entry.target.model) if push else None
+        if theirs is not None and _unseen(ws, theirs):
+            # Decide on the ledger the event will be published into, not on a stale copy.
+            say(f"{remote} has registry tags this clone has not seen; fetching them first")
+            vcs.fetch_tags(ws.root, remote)
+            fetched = True
         with registry_lock(ws.root, timeout=lock_timeout, say=say):
             ledger = read_ledger(ws)
             try:
@@ -166,6 +171,9 @@ def publish(
     when there was nothing to push (the remote has it all)."""
     from envctl import vcs
 
+    ours = {t.name: t.object_id for t in ledger.tags}
+    if tag in theirs and theirs[tag] != ours.get(tag):
+        raise PushRejected(tag, remote)  # the remote's tag of that name is another event
     local_only = sharing.compare(ledger.tags, theirs).local_only
     names = sharing.to_publish(ledger.registry, local_only, tag)
     if not names:
@@ -175,6 +183,14 @@ def publish(
         say(f"pushing local-only prerequisites with {tag}: {sharing.describe(extra)}")
     vcs.push_tags(ws.root, remote, names)
     return True
+
+
+def _unseen(ws: Workspace, theirs: dict[str, str]) -> bool:
+    """Does the remote hold a tag this clone lacks?"""
+    from envctl import vcs
+
+    ours = {t.name for t in vcs.read_tags(ws.root)}
+    return any(name not in ours for name in theirs)
 
 
 def _message(user: GitUser, env: Environment, entry: Entry) -> str:

@@ -70,10 +70,10 @@ def test_rejected_push_is_fetched_rechecked_and_retried(two_versions: Path, tmp_
     # The environments' locks are committed, so the other clone can build too.
     a = finish(envctl(two_versions, "promote", "tiny@v1.0.0", "--to", "dev", "--push"))
     assert a[0] == 0, a[2]
-    # The other machine has not fetched: it also computes N=1, is rejected, retries.
+    # The other machine has not fetched: it sees the remote has more, fetches, takes N=2.
     b = finish(envctl(other, "promote", "tiny@v1.1.0", "--to", "dev", "--push"))
     assert b[0] == 0, b[2]
-    assert "origin already has tiny#dev#1; fetching tags and retrying" in b[2]
+    assert "origin has registry tags this clone has not seen; fetching them first" in b[2]
     assert b[1].strip().endswith("promoted tiny@v1.1.0 to dev: tiny#dev#2 (pushed)")
     remote_tags = git(two_versions, "ls-remote", "--tags", "origin")
     assert "refs/tags/tiny#dev#1" in remote_tags
@@ -132,7 +132,7 @@ def test_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
     code, out, err = finish(
         envctl(other, "promote", "tiny@v3.0.0", "--to", "staging", "--push", *fmt)
     )
-    assert code == 1
+    assert code == 1, err
     if as_json:
         # The outcome as it stood after the re-check: the new baseline and its verdict.
         data = json.loads(out)
@@ -141,7 +141,7 @@ def test_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
         assert metrics["baseline_version"] == "v2.0.0"
         assert metrics["metrics"][0]["baseline"] == 0.95
     else:
-        assert "origin already has tiny#staging#3; fetching tags and retrying" in err
+        assert "origin has registry tags this clone has not seen; fetching them first" in err
     assert err.strip().splitlines()[-1] == (
         "error: after fetching tags, staging holds v2.0.0: gate metrics failed for "
         "tiny@v3.0.0: accuracy 0.92 is worse than 0.95 (v2.0.0, now in the stage)"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from envctl.promotion.lock import registry_lock
 from tests.conftest import git
 
@@ -29,3 +31,23 @@ def test_registry_lock_of_a_linked_worktree_is_in_the_common_git_dir(
 
     assert sorted(p.name for p in linked.iterdir()) == [".git"]
     assert git(linked, "status", "--porcelain", "--ignored") == ""
+
+
+def test_publish_refuses_a_remote_tag_of_the_same_name_that_is_another_event(
+    git_repo: Path,
+) -> None:
+    """A tag name the remote already holds with other content is someone else's
+    event: never report it as pushed."""
+    from envctl.errors import PushRejected
+    from envctl.progress import silent
+    from envctl.promotion.ledger import publish, read_ledger
+    from envctl.promotion.workspace import workspace
+
+    (git_repo / "f").write_text("x\n")
+    git(git_repo, "add", "f")
+    git(git_repo, "commit", "-qm", "c")
+    git(git_repo, "tag", "-a", "m@v1.0.0", "-m", "v1")
+    git(git_repo, "tag", "-a", "m#dev#1", "-m", "ours")
+    ws = workspace()
+    with pytest.raises(PushRejected):
+        publish(ws, read_ledger(ws), {"m#dev#1": "0" * 40}, "origin", "m#dev#1", silent)
