@@ -169,3 +169,48 @@ def test_a_recorded_digest_gone_from_the_registry_is_exit_4(
         "from the registry ("
     )
     assert git(project, "tag", "-l", "tiny#staging*") == ""
+
+
+def test_a_second_engine_promotes_the_pushed_digest_without_building(
+    project: Path,
+    invoke: Invoke,
+    image_registry: str,
+    engine_b: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Machine A builds, gates and pushes dev's image; machine B (its own Docker
+    Engine, its own clone) promotes to staging by pulling that digest: nothing is
+    built there, the gates run there, and both records name the same digest."""
+    with_registry(project, image_registry)
+    assert invoke("register", "tiny", "v1.0.0", "--push").code == 0
+    git(project, "push", "-q", "origin", "main")
+    dev = invoke("promote", "--stage", "dev", "--push", "--format", "json")
+    assert dev.code == 0, dev.err
+    pushed = json.loads(dev.out)
+
+    machine_b = tmp_path / "machine-b"
+    remote = str(tmp_path / "remote.git")
+    subprocess.run(["git", "clone", "-q", "-b", "main", remote, str(machine_b)], check=True)
+    monkeypatch.chdir(machine_b)
+    monkeypatch.setenv("DOCKER_HOST", engine_b)
+    engine.client.cache_clear()
+    try:
+        assert not engine.image_exists(pushed["digest"])  # B has never seen it
+        monkeypatch.setattr(engine, "build", no_build)
+        staging = invoke("promote", "--stage", "staging", "--push", "--format", "json")
+        assert staging.code == 0, staging.err
+        on_b = json.loads(staging.out)
+        assert (on_b["digest"], on_b["image_id"], on_b["reused_from"]) == (
+            pushed["digest"],
+            pushed["image_id"],
+            "dev",
+        )
+        assert [g["status"] for g in on_b["gates"]] == ["passed"]
+        assert engine.image_exists(pushed["digest"])  # pulled into B
+        engine.remove_image(pushed["digest"])
+    finally:
+        engine.client.cache_clear()
+    git(project, "fetch", "-q", "origin", "refs/tags/*:refs/tags/*")
+    assert record(project, "tiny#staging#2")["image"]["digest"] == pushed["digest"]
+    assert record(project, "tiny#dev#1")["image"]["digest"] == pushed["digest"]
