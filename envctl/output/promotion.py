@@ -180,3 +180,29 @@ class ImageDocument(Document):
     reused_from: str | None = Field(
         description="The previous stage, when the stage runs the very image that stage tested."
     )
+
+
+class AdvanceDocument(Document):
+    """envctl advance NAME@VERSION --format json: the version taken through the stages.
+
+    Printed whether it reached the target or not: blocked (exit 1) and waiting
+    (exit 5) carry the stages done so far and the one that stopped it."""
+
+    status: Literal["reached", "blocked", "waiting"] = Field(
+        description="reached: in the target stage (exit 0); blocked: a gate, the stage "
+        "order or the compatibility check said no (exit 1); waiting: approvals are "
+        "missing, run again later (exit 5)."
+    )
+    model: str
+    version: str
+    from_stage: str | None = Field(
+        description="The furthest stage the version had entered before this run; null for none."
+    )
+    until: str = Field(description="The target stage: --until, else the last stage.")
+    reached: str | None = Field(description="The furthest stage the version has entered now.")
+    stopped_at: str | None = Field(description="The stage that stopped it; null when reached.")
+    message: str | None = Field(description="Why it stopped, as the error line says; else null.")
+    stages: list[PromotionDocument] = Field(
+        description="One promote document per stage tried in this run, in order; the last "
+        "one is the stage that stopped it, if any."
+    )

@@ -1,0 +1,152 @@
+"""advance: a version taken through the stages by real processes on real git
+(`tests.commands.fake_gates`: the CLI without image builds, so no Docker)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, git
+
+SPEC = """\
+name: {name}
+version: 1
+image:
+  base: python:3.11-slim
+python: "3.11"
+data:
+  allowed: [internal]
+gates: {gates}
+"""
+GATES = {
+    "dev": "[]",
+    "staging": "[{metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}, "
+    "baseline: no_worse}}]",
+    "prod": "[{approvals: {required: 1}}]",
+}
+
+
+def run(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.commands.fake_gates", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT), **env},
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def tags(repo: Path, pattern: str = "churn#*") -> list[str]:
+    return git(repo, "tag", "-l", pattern).split()
+
+
+@pytest.fixture
+def churn(git_repo: Path) -> Path:
+    """churn in dev -> staging (metrics no_worse) -> prod (one approval); v1.0.0
+    (accuracy 0.986) and v1.1.0 (0.867) registered, in no stage yet."""
+    (git_repo / "envctl.yaml").write_text(
+        "stages: [dev, staging, prod]\nmodels:\n  churn: {path: model}\n"
+    )
+    envs = git_repo / "environments"
+    envs.mkdir()
+    for name, gates in GATES.items():
+        (envs / f"{name}.yaml").write_text(SPEC.format(name=name, gates=gates))
+    (git_repo / "model").mkdir()
+    for version, accuracy in (("v1.0.0", 0.986), ("v1.1.0", 0.867)):
+        (git_repo / "model" / "metrics.json").write_text(f'{{"accuracy": {accuracy}}}\n')
+        git(git_repo, "add", "-A")
+        git(git_repo, "commit", "-qm", version)
+        git(git_repo, "tag", "-a", f"churn@{version}", "-m", version)
+    return git_repo
+
+
+def approve_as_bob(repo: Path, ref: str, stage: str) -> None:
+    bob = {"GIT_COMMITTER_NAME": "Bob", "GIT_COMMITTER_EMAIL": "bob@example.com"}
+    code, _, err = run(repo, "approve", ref, "--stage", stage, **bob)
+    assert code == 0, err
+
+
+def test_advance_stops_for_approvals_then_continues_where_it_stopped(churn: Path) -> None:
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 5, err
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .startswith("waiting: churn@v1.0.0 waits for approvals to enter prod: 0/1 approvals")
+    )
+    data = json.loads(out)
+    assert (data["status"], data["from_stage"], data["until"]) == ("waiting", None, "prod")
+    assert (data["reached"], data["stopped_at"]) == ("staging", "prod")
+    assert data["message"].startswith("churn@v1.0.0 waits for approvals to enter prod")
+    assert [(s["stage"], s["status"], s["tag"]) for s in data["stages"]] == [
+        ("dev", "promoted", "churn#dev#1"),
+        ("staging", "promoted", "churn#staging#2"),
+        ("prod", "waiting", None),
+    ]
+    assert tags(churn) == ["churn#dev#1", "churn#staging#2"]
+
+    approve_as_bob(churn, "churn@v1.0.0", "prod")
+    code, out, err = run(churn, "advance", "churn@v1.0.0")
+
+    assert code == 0, err
+    assert out.strip().splitlines()[-2:] == [
+        "promoted churn@v1.0.0 to prod: churn#prod#3",
+        "churn@v1.0.0 reached prod",
+    ]
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["status"], data["from_stage"], data["reached"], data["stages"]) == (
+        "reached", "prod", "prod", []
+    )  # fmt: skip
+    assert tags(churn) == ["churn#dev#1", "churn#prod#3", "churn#staging#2"]
+
+
+def test_a_worse_version_stops_at_the_gate_that_refuses_it(churn: Path) -> None:
+    assert run(churn, "advance", "churn@v1.0.0", "--until", "staging")[0] == 0
+    code, out, err = run(churn, "advance", "churn@v1.1.0", "--format", "json")
+
+    assert code == 1, err
+    assert err.strip().splitlines()[-1] == (
+        "error: gate metrics failed for churn@v1.1.0 -> staging: accuracy 0.867 is worse "
+        "than 0.986 (v1.0.0, now in the stage)"
+    )
+    data = json.loads(out)
+    assert (data["status"], data["reached"], data["stopped_at"]) == ("blocked", "dev", "staging")
+    assert [(s["stage"], s["status"]) for s in data["stages"]] == [
+        ("dev", "promoted"),
+        ("staging", "blocked"),
+    ]
+    assert tags(churn, "churn#staging#*") == ["churn#staging#2"]
+
+
+def test_until_stops_in_that_stage(churn: Path) -> None:
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--until", "staging")
+
+    assert code == 0, err
+    assert out.strip().splitlines() == [
+        "promoted churn@v1.0.0 to dev: churn#dev#1",
+        "  passed  metrics: accuracy 0.986 >= 0.5",
+        "promoted churn@v1.0.0 to staging: churn#staging#2",
+        "churn@v1.0.0 reached staging",
+    ]
+    code, out, _ = run(churn, "advance", "churn@v1.0.0", "--until", "dev")
+    assert (code, out.strip()) == (0, "churn@v1.0.0 has entered staging already: nothing to do")
+
+
+def test_advance_needs_a_version_and_a_known_stage(churn: Path) -> None:
+    code, _, err = run(churn, "advance", "churn")
+    assert (code, err.strip()) == (2, "error: name the version: envctl advance churn@vX.Y.Z")
+    code, _, err = run(churn, "advance", "churn@v1.0.0", "--until", "prd")
+    assert code == 3
+    assert "unknown stage 'prd'; did you mean 'prod'?" in err
+    assert tags(churn) == []
