@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -179,6 +179,65 @@ class Waiver(Strict):
     expires: date | None = None
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Duration = Annotated[
+    int,
+    BeforeValidator(values.duration_seconds),
+    PlainSerializer(values.format_duration, return_type=str),
+    Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
+]
+
+
+class Window(Strict):
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS), min_length=1, description="Weekdays (mon ... sun)."
+    )
+    hours: Annotated[str, AfterValidator(lambda v: values.hour_range(v) and v)] = Field(
+        "00:00-24:00", description='"HH:MM-HH:MM" in the policy\'s timezone; the end excluded.'
+    )
+
+
+class Freeze(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    start: datetime = Field(alias="from", description="ISO 8601; without offset: in timezone.")
+    until: datetime = Field(description="ISO 8601, excluded; without offset: in timezone.")
+    reason: SafeText | None = None
+
+    @model_validator(mode="after")
+    def _forward(self) -> Freeze:
+        if (self.start.tzinfo is None) != (self.until.tzinfo is None):
+            raise ValueError("give both from and until with an offset, or neither")
+        if self.until <= self.start:
+            raise ValueError("a freeze ends (until) after it starts (from)")
+        return self
+
+
+class StagePolicy(Strict):
+    """When a version may enter the stage, besides its gates."""
+
+    soak: Duration | None = Field(
+        None, description="Least time the version spent in the previous stage (24h, 2d)."
+    )
+    auto: bool = Field(
+        True, description="Whether envctl advance may promote into the stage unattended."
+    )
+    timezone: Annotated[str, AfterValidator(values.time_zone)] | None = Field(
+        None, description="IANA time zone of windows and freeze times (Europe/Berlin)."
+    )
+    windows: list[Window] = Field(
+        default_factory=list, description="When promotions are allowed; none: any time."
+    )
+    freeze: list[Freeze] = Field(default_factory=list, description="When they are not.")
+
+    @model_validator(mode="after")
+    def _zone_stated(self) -> StagePolicy:
+        if (self.windows or self.freeze) and self.timezone is None:
+            raise ValueError("windows and freeze need timezone: (an IANA name such as UTC)")
+        return self
+
+
 class Spec(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -204,6 +263,9 @@ class Spec(Strict):
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
     gates: list[Gate] = Field(default_factory=list, description="Gates to ENTER this stage.")
     waivers: list[Waiver] = Field(default_factory=list)
+    policy: StagePolicy | None = Field(
+        None, description="When a version may enter this stage: soak, windows, freeze, auto."
+    )
 
     @field_validator("env", mode="before")
     @classmethod
