@@ -160,7 +160,8 @@ def promote(
     Exit 0 promoted (or already there), 1 a gate, the stage order or the
     compatibility check said no, 3 invalid input, 4 Docker or git failed,
     5 everything passed but approvals are missing (another person runs envctl
-    approve, then promote again)."""
+    approve, then promote again), or the stage's policy (soak, windows, freeze)
+    does not allow it yet (--force --reason overrides it, recorded)."""
     from envctl.commands.promote import promote as run
 
     chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
@@ -202,8 +203,9 @@ def advance(
 
     Run it again later to continue where it stopped. Exit 0 in the target stage
     (--until, else the last), 1 a gate, the stage order or the compatibility
-    check said no, 3 invalid input, 4 Docker or git failed, 5 waiting for
-    approvals: run again later."""
+    check said no, 3 invalid input, 4 Docker or git failed, 5 not yet: waiting
+    for approvals, for a person (policy auto: false) or for the stage's policy
+    (soak, windows, freeze): run again later."""
     from envctl.commands.advance import advance as run
 
     json_out = fmt is Format.json
@@ -262,6 +264,8 @@ def _show_outcome(doc: PromotionDocument) -> None:
             else:
                 console.print_text(f"  diff {f['severity']}: {f['message']}")
         console.print_text(f"  gates: {', '.join(doc.planned_gates) or 'none'}")
+        if doc.policy is not None:
+            console.print_text(clean(f"  policy: {doc.policy['summary']}"))
         return
     for gate in doc.gates:
         console.print_text(clean(f"  {gate.status:7} {gate.kind}: {gate.summary}"))

@@ -1,6 +1,7 @@
 """advance: take a version through every stage after the one it has entered, each
 through its own gates (one promotion per stage, envctl.promotion.flow), stopping
-at the first refusal (exit 1) or wait (exit 5), or once it is in `until`.
+at the first refusal (exit 1) or wait (exit 5: approvals, or the stage's policy:
+soak, windows, freeze, `auto: false`), or once it is in `until`.
 
 Unattended and idempotent: a retraining job runs it after `register`, and again
 later (after an approval, ...); it continues where the ledger says the version is.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from envctl.errors import AwaitingApproval, EnvctlError, GateFailed, UsageError
+from envctl.errors import AwaitingApproval, EnvctlError, GateFailed, NotYet, UsageError
 from envctl.progress import Progress
 from envctl.promotion.advance import Advance, AdvanceStatus, furthest_entered, stages_left
 from envctl.promotion.flow import promote
@@ -59,10 +60,10 @@ def advance(
         try:
             outcome = promote(
                 ref, to=stage, push=push, remote=remote, lock_timeout=lock_timeout,
-                progress=progress,
+                progress=progress, unattended=True,
             )  # fmt: skip
-        except (GateFailed, AwaitingApproval) as stop:
-            status: AdvanceStatus = "waiting" if isinstance(stop, AwaitingApproval) else "blocked"
+        except (GateFailed, AwaitingApproval, NotYet) as stop:
+            status: AdvanceStatus = "blocked" if isinstance(stop, GateFailed) else "waiting"
             if isinstance(stop.report, Outcome):
                 steps.append(stop.report)
             result = Advance(

@@ -139,6 +139,14 @@ class PromotionDocument(Document):
     image_differences: list[str] = Field(
         description="How the image content differs from the previous stage's (diff findings)."
     )
+    policy: dict[str, Any] | None = Field(
+        description="The stage policy's verdict (allowed, summary, not_before, evidence); "
+        "null when the stage has no policy or it was not evaluated."
+    )
+    not_before: str | None = Field(
+        description="ISO 8601: when the stage's policy will allow the promotion (status "
+        "waiting); null otherwise, or when a person must promote (auto: false)."
+    )
 
 
 class Renumbered(Item):
@@ -191,7 +199,7 @@ class AdvanceDocument(Document):
     status: Literal["reached", "blocked", "waiting"] = Field(
         description="reached: in the target stage (exit 0); blocked: a gate, the stage "
         "order or the compatibility check said no (exit 1); waiting: approvals are "
-        "missing, run again later (exit 5)."
+        "missing or the stage's policy does not allow it yet, run again later (exit 5)."
     )
     model: str
     version: str
@@ -202,6 +210,10 @@ class AdvanceDocument(Document):
     reached: str | None = Field(description="The furthest stage the version has entered now.")
     stopped_at: str | None = Field(description="The stage that stopped it; null when reached.")
     message: str | None = Field(description="Why it stopped, as the error line says; else null.")
+    not_before: str | None = Field(
+        description="ISO 8601: when the policy of the stage that stopped it will allow it; "
+        "null otherwise."
+    )
     stages: list[PromotionDocument] = Field(
         description="One promote document per stage tried in this run, in order; the last "
         "one is the stage that stopped it, if any."

@@ -57,6 +57,12 @@ class Advance:
         done = [s.target.stage for s in self.steps if s.status in ("promoted", "unchanged")]
         return done[-1] if done else self.from_stage
 
+    @property
+    def not_before(self) -> str | None:
+        """When the policy of the stage that stopped the run will allow it (ISO 8601)."""
+        last = self.steps[-1] if self.steps and self.status == "waiting" else None
+        return last.policy.get("not_before") if last and last.policy else None
+
     def to_document(self) -> AdvanceDocument:
         return AdvanceDocument(
             status=self.status,
@@ -67,6 +73,7 @@ class Advance:
             reached=self.reached,
             stopped_at=self.stopped_at,
             message=self.message,
+            not_before=self.not_before,
             stages=[s.to_document() for s in self.steps],
         )
 

@@ -15,9 +15,10 @@ raise GateFailed / AwaitingApproval carrying the outcome so far as their report.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from envctl import registry as reg
-from envctl.errors import AwaitingApproval, GateFailed, UsageError
+from envctl.errors import AwaitingApproval, GateFailed, NotYet, UsageError
 from envctl.progress import Progress, silent
 from envctl.promotion.compat import compatibility
 from envctl.promotion.gates import FAILED, GateResult, holding_back
@@ -25,6 +26,7 @@ from envctl.promotion.handoff import previous_image, stage_image
 from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record, remote_view
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
+from envctl.promotion.policy import Verdict, entered_at, evaluate
 from envctl.promotion.rules import Target, default_version, order_problem
 from envctl.promotion.suite import recheck_gates, run_gates
 from envctl.promotion.workspace import (
@@ -51,7 +53,10 @@ def promote(
     remote: str = "origin",
     lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
+    unattended: bool = False,
 ) -> Outcome:
+    """`unattended`: no person runs it (advance), so a stage whose policy says
+    `auto: false` waits for one."""
     say = progress or silent
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason TEXT: a bypass is recorded with its reason")
@@ -68,6 +73,7 @@ def promote(
             report=Outcome(target, "blocked", order),
         )
     env = load_environment(target.stage, project)
+    verdict = policy_verdict(registry, target, env, unattended=unattended)
     unmet, findings = compatibility(project, target, env)
     checked = Outcome(
         target,
@@ -76,16 +82,20 @@ def promote(
         compatibility=tuple(unmet),
         findings=tuple(findings),
         planned_gates=tuple(g.kind for g in env.spec.gates),
-        bypass=reason if order != "ok" else None,
+        bypass=reason if order != "ok" or (force and not verdict.allowed) else None,
+        policy=verdict.to_json() if env.spec.policy is not None else None,
     )
     if plan:
         return checked
+    if not force:
+        _refuse_not_yet(checked, verdict)
     _refuse_incompatible(checked)
     gated = _run(project, ws, registry, env, checked, say, progress, push=push)
     _refuse_unpassed(gated)
     return _record(
-        project, ws, env, gated, push=push, remote=remote, say=say, lock_timeout=lock_timeout
-    )
+        project, ws, env, gated, push=push, remote=remote, say=say, lock_timeout=lock_timeout,
+        check_policy=not force, unattended=unattended,
+    )  # fmt: skip
 
 
 def _unchanged(
@@ -128,6 +138,38 @@ def resolve_target(
     return Target(
         model, version, hit.commit, stage, from_stage, current.version if current else None
     )
+
+
+def policy_verdict(
+    registry: reg.Registry, target: Target, env: Environment, *, unattended: bool
+) -> Verdict:
+    """The target stage's policy, now, on this ledger (soak: since the version last
+    entered the stage before)."""
+    previous = target.from_stage
+    entered = entered_at(registry, target.model, target.version, previous) if previous else None
+    return evaluate(
+        env.spec.policy,
+        stage=target.stage,
+        now=datetime.now(timezone.utc),
+        previous=previous,
+        entered_previous=entered,
+        unattended=unattended,
+    )
+
+
+def _refuse_not_yet(checked: Outcome, verdict: Verdict, where: str = "") -> None:
+    if verdict.allowed:
+        return
+    t = checked.target
+    ref = f"{t.model}@{t.version}"
+    if verdict.not_before is None:
+        message = f"{where}{ref} waits for a person to enter {t.stage}: {verdict.summary}"
+    else:
+        message = (
+            f"{where}{ref} may not enter {t.stage} yet: {verdict.summary}; run again then, "
+            "or promote with --force --reason TEXT to record an override"
+        )
+    raise NotYet(message, report=replace(checked, status="waiting", policy=verdict.to_json()))
 
 
 def _refuse_incompatible(checked: Outcome) -> None:
@@ -194,6 +236,8 @@ def _record(
     remote: str,
     say: Progress,
     lock_timeout: float,
+    check_policy: bool = True,
+    unattended: bool = False,
 ) -> Outcome:
     """Write the assignment tag once the decision holds on the ledger it is written
     against; a refusal then still reports the outcome as it stood."""
@@ -205,6 +249,9 @@ def _record(
             raise GateFailed(
                 f"{where}{order}", report=replace(gated, target=target, status="blocked")
             )
+        if check_policy:
+            verdict = policy_verdict(registry, target, env, unattended=unattended)
+            _refuse_not_yet(replace(gated, target=target), verdict, where)
         held = holding_back(results)
         if held is not None:
             moved = (

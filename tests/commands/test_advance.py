@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -149,4 +150,86 @@ def test_advance_needs_a_version_and_a_known_stage(churn: Path) -> None:
     code, _, err = run(churn, "advance", "churn@v1.0.0", "--until", "prd")
     assert code == 3
     assert "unknown stage 'prd'; did you mean 'prod'?" in err
+    assert tags(churn) == []
+
+
+def set_policy(repo: Path, stage: str, policy: str) -> None:
+    spec = repo / "environments" / f"{stage}.yaml"
+    spec.write_text(spec.read_text() + f"policy: {policy}\n")
+
+
+def test_a_soak_time_is_not_yet_and_says_until_when(churn: Path) -> None:
+    set_policy(churn, "staging", "{soak: 24h}")
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 5, err
+    data = json.loads(out)
+    assert (data["status"], data["reached"], data["stopped_at"]) == ("waiting", "dev", "staging")
+    dev_time = git(churn, "for-each-ref", "--format=%(taggerdate:unix)", "refs/tags/churn#dev#1")
+    not_before = datetime.fromisoformat(data["not_before"])
+    assert not_before == datetime.fromtimestamp(int(dev_time), timezone.utc) + timedelta(hours=24)
+    staging = data["stages"][-1]
+    assert (staging["status"], staging["not_before"], staging["gates"]) == (
+        "waiting", data["not_before"], []
+    )  # fmt: skip
+    assert staging["policy"]["evidence"]["soak"] == "1d"
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("waiting: churn@v1.0.0 may not enter staging yet: in dev since ")
+    assert "allowed from " in line and "--force --reason TEXT" in line
+    assert tags(churn) == ["churn#dev#1"]
+
+    # A person overrides it, recorded; the unattended run then goes on from there.
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "-s", "staging", "--force",
+                       "--reason", "hotfix for a broken feature")  # fmt: skip
+    assert code == 0, err
+    code, out, err = run(churn, "history", "churn", "--format", "json")
+    event = json.loads(out)["events"][0]
+    assert (event["tag"], event["bypass_reason"]) == (
+        "churn#staging#2", "hotfix for a broken feature"
+    )  # fmt: skip
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+    assert code == 5, err
+    assert [s["stage"] for s in json.loads(out)["stages"]] == ["prod"]
+
+
+def test_a_freeze_stops_advance_until_its_end(churn: Path) -> None:
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    since, until = ((now + timedelta(hours=h)).isoformat() for h in (-1, 2))
+    freeze = f"{{from: '{since}', until: '{until}', reason: release week}}"
+    set_policy(churn, "dev", f"{{timezone: UTC, freeze: [{freeze}]}}")
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 5, err
+    data = json.loads(out)
+    assert (data["stopped_at"], data["reached"]) == ("dev", None)
+    assert datetime.fromisoformat(data["not_before"]) == datetime.fromisoformat(until)
+    assert "(release week)" in data["message"]
+    assert tags(churn) == []
+
+
+def test_auto_false_stops_advance_but_not_a_person(churn: Path) -> None:
+    set_policy(churn, "staging", "{auto: false}")
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 5, err
+    data = json.loads(out)
+    assert (data["status"], data["stopped_at"], data["not_before"]) == ("waiting", "staging", None)
+    assert err.strip().splitlines()[-1] == (
+        "waiting: churn@v1.0.0 waits for a person to enter staging: staging takes no unattended "
+        "promotion (policy auto: false): a person promotes with envctl promote --stage staging"
+    )
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--stage", "staging")
+    assert code == 0, err
+    assert tags(churn) == ["churn#dev#1", "churn#staging#2"]
+
+
+def test_promote_plan_shows_the_policy_verdict(churn: Path) -> None:
+    until = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=3)
+    set_policy(churn, "dev", f"{{timezone: UTC, freeze: [{{from: '2020-01-01T00:00+00:00', "
+               f"until: '{until.isoformat()}'}}]}}")  # fmt: skip
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--stage", "dev", "--plan")
+
+    assert code == 0, err
+    shown = until.strftime("%Y-%m-%d %H:%M UTC")
+    assert out.strip().splitlines()[-1] == (f"  policy: frozen until {shown}: allowed from {shown}")
     assert tags(churn) == []
