@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
+import re
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -119,8 +122,15 @@ class MetricsGate(Strict):
     @classmethod
     def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
         for metric, rule in raw.items():
-            parse_threshold(rule, metric)
+            parse_rule(rule, metric)
         return raw
+
+    @property
+    def compares(self) -> bool:
+        """Whether the gate reads the metrics of the version now in the stage."""
+        return self.baseline is not None or any(
+            parse_rule(rule).relative is not None for rule in self.require.values()
+        )
 
 
 class HttpGate(Strict):
@@ -307,6 +317,62 @@ def parse_threshold(rule: str, metric: str = "metric") -> tuple[str, float]:
             except ValueError:
                 break
     raise ValueError(f'{metric}: {rule!r} is not a threshold like ">= 0.90"')
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """`>= 0.90` (absolute: `threshold`), or relative to the version now in the stage
+    (the champion): `>= baseline + 0.005` (`relative` "+", `margin` 0.005),
+    `<= baseline * 1.10` (`relative` "*", `margin` 1.1), `>= baseline - 0.01`."""
+
+    op: str
+    threshold: float | None = None
+    relative: Literal["+", "*"] | None = None
+    margin: float = 0.0
+
+    def bound(self, baseline: float) -> float:
+        return baseline * self.margin if self.relative == "*" else baseline + self.margin
+
+    @property
+    def text(self) -> str:
+        if self.relative is None:
+            return f"{self.op} {self.threshold:g}"
+        if self.relative == "*":
+            return f"{self.op} baseline * {self.margin:g}"
+        if self.margin == 0:
+            return f"{self.op} baseline"
+        sign = "-" if self.margin < 0 else "+"
+        return f"{self.op} baseline {sign} {abs(self.margin):g}"
+
+
+_RELATIVE = re.compile(r"baseline(?:\s*(?P<sign>[-+*])\s*(?P<number>\S+))?")
+
+
+def parse_rule(rule: str, metric: str = "metric") -> MetricRule:
+    """`">= 0.90"`, `">= baseline + 0.005"`, `"<= baseline * 1.10"` -> a MetricRule."""
+    text = str(rule).strip()
+    for op in _OPS:
+        if not text.startswith(op):
+            continue
+        rest = text[len(op) :].strip()
+        match = _RELATIVE.fullmatch(rest)
+        try:
+            number = float(match["number"] or 0) if match else float(rest)
+        except ValueError:
+            break
+        if not math.isfinite(number):
+            break
+        if match is None:
+            return MetricRule(op, threshold=number)
+        if match["sign"] == "*":
+            if number <= 0:
+                raise ValueError(f"{metric}: {rule!r}: a factor of the baseline is above 0")
+            return MetricRule(op, relative="*", margin=number)
+        return MetricRule(op, relative="+", margin=-number if match["sign"] == "-" else number)
+    raise ValueError(
+        f'{metric}: {rule!r} is not a threshold like ">= 0.90", ">= baseline + 0.005" '
+        'or "<= baseline * 1.10"'
+    )
 
 
 def json_schema() -> dict[str, Any]:

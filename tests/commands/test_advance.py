@@ -233,3 +233,31 @@ def test_promote_plan_shows_the_policy_verdict(churn: Path) -> None:
     shown = until.strftime("%Y-%m-%d %H:%M UTC")
     assert out.strip().splitlines()[-1] == (f"  policy: frozen until {shown}: allowed from {shown}")
     assert tags(churn) == []
+
+
+def test_a_challenger_must_beat_the_champion_by_the_margin(churn: Path) -> None:
+    staging = churn / "environments" / "staging.yaml"
+    staging.write_text(
+        SPEC.format(
+            name="staging",
+            gates="[{metrics: {file: metrics.json, require: {accuracy: '>= baseline + 0.005'}}}]",
+        )
+    )
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--until", "staging")
+    assert code == 0, err
+    assert "  passed  metrics: accuracy 0.986 >= baseline + 0.005" in out  # no champion yet
+
+    code, out, err = run(churn, "advance", "churn@v1.1.0", "--format", "json")
+
+    assert code == 1, err
+    assert err.strip().splitlines()[-1] == (
+        "error: gate metrics failed for churn@v1.1.0 -> staging: accuracy 0.867 is not >= 0.991 "
+        "(>= baseline + 0.005, baseline 0.986 from v1.0.0, now in the stage)"
+    )
+    evidence = json.loads(out)["stages"][-1]["gates"][0]["evidence"]
+    assert (evidence["baseline_version"], evidence["baseline_source"]) == ("v1.0.0", "record")
+    row = evidence["metrics"][0]
+    assert (row["value"], row["baseline"], row["margin"], row["passed"]) == (
+        0.867, 0.986, 0.005, False
+    )  # fmt: skip
+    assert row["bound"] == pytest.approx(0.991)
