@@ -7,7 +7,7 @@ Exit codes (the README holds the same table):
     2   usage error (bad flags or arguments)
     3   invalid input: spec/config/template error, unknown env, model or version
     4   an external system failed: Docker engine, build, git, push rejected
-    5   promotion waits only for approvals
+    5   promotion waits: for approvals, or until the stage's policy allows it
     130 interrupted (Ctrl-C)
     143 terminated (SIGTERM, as CI runners send on cancel)
 """
@@ -153,6 +153,16 @@ class AwaitingApproval(EnvctlError):
     """Not a failure: everything passed but the approvals gate (exit 5)."""
 
     kind = "awaiting_approval"
+
+    exit_code = EXIT_AWAITING_APPROVAL
+    label = "waiting"
+
+
+class NotYet(EnvctlError):
+    """Not a failure: the stage's policy (soak, windows, freeze, auto) does not allow
+    the promotion yet (exit 5); `not_before` is when it will, if it can say."""
+
+    kind = "not_yet"
 
     exit_code = EXIT_AWAITING_APPROVAL
     label = "waiting"

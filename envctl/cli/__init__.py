@@ -23,7 +23,18 @@ COMMANDS = {
     "diff": "diff",
     **dict.fromkeys(("lock", "render", "build", "verify"), "build"),
     **dict.fromkeys(
-        ("register", "approve", "promote", "sync", "status", "history", "rollback", "image"),
+        (
+            "register",
+            "approve",
+            "promote",
+            "advance",
+            "sync",
+            "status",
+            "history",
+            "rollback",
+            "image",
+            "audit",
+        ),
         "promote",
     ),
 }

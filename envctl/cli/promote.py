@@ -1,4 +1,4 @@
-"""register, approve, promote, status, history, rollback, image."""
+"""register, approve, promote, advance, status, history, rollback, image."""
 
 from __future__ import annotations
 
@@ -160,7 +160,8 @@ def promote(
     Exit 0 promoted (or already there), 1 a gate, the stage order or the
     compatibility check said no, 3 invalid input, 4 Docker or git failed,
     5 everything passed but approvals are missing (another person runs envctl
-    approve, then promote again)."""
+    approve, then promote again), or the stage's policy (soak, windows, freeze)
+    does not allow it yet (--force --reason overrides it, recorded)."""
     from envctl.commands.promote import promote as run
 
     chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
@@ -181,6 +182,47 @@ def promote(
         console.print_json(outcome.to_json())
         return
     _show_outcome(outcome.to_document())
+
+
+@app.command()
+def advance(
+    ref: Annotated[
+        str, typer.Argument(metavar="NAME@VERSION", help="The version to take forward.")
+    ],
+    until: Annotated[
+        str | None,
+        typer.Option("--until", metavar="STAGE", help="Stop once in STAGE (default: the last)."),
+    ] = None,
+    push: PromotePushOpt = False,
+    remote: RemoteOpt = "origin",
+    lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Promote a version into every stage after the one it has entered, in order,
+    each through its own gates, for unattended jobs (docs/continuous-training.md).
+
+    Run it again later to continue where it stopped. Exit 0 in the target stage
+    (--until, else the last), 1 a gate, the stage order or the compatibility
+    check said no, 3 invalid input, 4 Docker or git failed, 5 not yet: waiting
+    for approvals, for a person (policy auto: false) or for the stage's policy
+    (soak, windows, freeze): run again later."""
+    from envctl.commands.advance import advance as run
+
+    json_out = fmt is Format.json
+    with _report_on_failure(fmt):
+        result = run(
+            ref, until=until, push=push, remote=remote, lock_timeout=lock_timeout,
+            progress=None if json_out else _info,
+            on_step=None if json_out else lambda step: _show_outcome(step.to_document()),
+        )  # fmt: skip
+    if json_out:
+        console.print_json(result.to_json())
+        return
+    where = f"{result.model}@{result.version}"
+    if not result.steps:
+        console.print_text(f"{where} has entered {result.reached} already: nothing to do")
+    else:
+        console.print_text(f"{where} reached {result.until}")
 
 
 def _info(line: str) -> None:
@@ -222,6 +264,8 @@ def _show_outcome(doc: PromotionDocument) -> None:
             else:
                 console.print_text(f"  diff {f['severity']}: {f['message']}")
         console.print_text(f"  gates: {', '.join(doc.planned_gates) or 'none'}")
+        if doc.policy is not None:
+            console.print_text(clean(f"  policy: {doc.policy['summary']}"))
         return
     for gate in doc.gates:
         console.print_text(clean(f"  {gate.status:7} {gate.kind}: {gate.summary}"))

@@ -22,6 +22,7 @@ DOCUMENTS: dict[str, type[Document]] = {
     "status": promotion.StatusDocument,
     "history": promotion.HistoryDocument,
     "promote": promotion.PromotionDocument,
+    "advance": promotion.AdvanceDocument,
     "sync": promotion.SyncDocument,
     "image": promotion.ImageDocument,
     "audit": promotion.AuditDocument,

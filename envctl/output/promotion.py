@@ -149,6 +149,14 @@ class PromotionDocument(Document):
     image_differences: list[str] = Field(
         description="How the image content differs from the previous stage's (diff findings)."
     )
+    policy: dict[str, Any] | None = Field(
+        description="The stage policy's verdict (allowed, summary, not_before, evidence); "
+        "null when the stage has no policy or it was not evaluated."
+    )
+    not_before: str | None = Field(
+        description="ISO 8601: when the stage's policy will allow the promotion (status "
+        "waiting); null otherwise, or when a person must promote (auto: false)."
+    )
 
 
 class Renumbered(Item):
@@ -211,3 +219,33 @@ class AuditDocument(Document):
     clean: bool = Field(description="True when no violation was found.")
     violations: list[AuditViolation] = Field(description="By tag name, then kind.")
     warnings: list[str] = Field(description="Tags that were ignored, and the trust root's state.")
+
+
+class AdvanceDocument(Document):
+    """envctl advance NAME@VERSION --format json: the version taken through the stages.
+
+    Printed whether it reached the target or not: blocked (exit 1) and waiting
+    (exit 5) carry the stages done so far and the one that stopped it."""
+
+    status: Literal["reached", "blocked", "waiting"] = Field(
+        description="reached: in the target stage (exit 0); blocked: a gate, the stage "
+        "order or the compatibility check said no (exit 1); waiting: approvals are "
+        "missing or the stage's policy does not allow it yet, run again later (exit 5)."
+    )
+    model: str
+    version: str
+    from_stage: str | None = Field(
+        description="The furthest stage the version had entered before this run; null for none."
+    )
+    until: str = Field(description="The target stage: --until, else the last stage.")
+    reached: str | None = Field(description="The furthest stage the version has entered now.")
+    stopped_at: str | None = Field(description="The stage that stopped it; null when reached.")
+    message: str | None = Field(description="Why it stopped, as the error line says; else null.")
+    not_before: str | None = Field(
+        description="ISO 8601: when the policy of the stage that stopped it will allow it; "
+        "null otherwise."
+    )
+    stages: list[PromotionDocument] = Field(
+        description="One promote document per stage tried in this run, in order; the last "
+        "one is the stage that stopped it, if any."
+    )

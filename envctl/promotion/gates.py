@@ -20,7 +20,7 @@ from envctl.spec.model import (
     HttpGate,
     MetricsGate,
     TestsGate,
-    parse_threshold,
+    parse_rule,
 )
 
 GateKind = Literal["tests", "metrics", "http", "approvals", "command"]
@@ -110,23 +110,41 @@ def evaluate_metrics(
     baseline: Mapping[str, Any] | None,
     *,
     baseline_version: str | None,
+    baseline_source: str | None = None,
 ) -> GateResult:
-    """Thresholds from the spec, then (optionally) no worse than the stage's current
-    version: a metric with a `>`/`>=` rule must not drop, one with `<`/`<=` must
-    not rise."""
+    """Thresholds from the spec, absolute (`>= 0.90`) or relative to the version
+    now in the stage, the champion (`>= baseline + 0.005`, `<= baseline * 1.10`:
+    with no champion, or none of that metric, the rule passes with a note); then
+    (optionally) no worse than the champion: a metric with a `>`/`>=` rule must
+    not drop, one with `<`/`<=` must not rise."""
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
-    for name, rule in gate.require.items():
-        op, threshold = parse_threshold(rule, name)
+    for name, raw_rule in gate.require.items():
+        rule = parse_rule(raw_rule, name)
+        op = rule.op
         value = _number(metrics.get(name))
-        row: dict[str, Any] = {"metric": name, "value": value, "rule": f"{op} {threshold:g}"}
-        ok = value is not None and _CHECKS[op](value, threshold)
+        before = _number(baseline.get(name)) if baseline is not None else None
+        row: dict[str, Any] = {"metric": name, "value": value, "rule": rule.text}
+        if rule.relative is None:
+            assert rule.threshold is not None
+            bound: float | None = rule.threshold
+        else:
+            bound = rule.bound(before) if before is not None else None
+            row |= {"baseline": before, "margin": rule.margin, "relative": rule.relative}
+            row["bound"] = bound
+        ok = value is not None and (bound is None or _CHECKS[op](value, bound))
         if value is None:
             failures.append(f"{name} is missing from {gate.file}")
+        elif bound is None:
+            row["note"] = (
+                f"no version in the stage to compare with: {rule.text} passes"
+                if baseline_version is None
+                else f"{baseline_version} (now in the stage) has no {name}: {rule.text} passes"
+            )
         elif not ok:
-            failures.append(f"{name} {value:g} is not {op} {threshold:g}")
+            failures.append(f"{name} {value:g} is not {op} {bound:g}" + _against(rule.relative,
+                            rule.text, before, baseline_version))  # fmt: skip
         if gate.baseline == "no_worse" and baseline is not None and value is not None:
-            before = _number(baseline.get(name))
             row["baseline"] = before
             if before is not None and _worse(op, value, before):
                 ok = False
@@ -137,10 +155,42 @@ def evaluate_metrics(
         row["passed"] = ok
         rows.append(row)
     evidence = {"file": gate.file, "metrics": rows, "baseline_version": baseline_version}
+    if baseline_source is not None:
+        evidence["baseline_source"] = baseline_source
     if failures:
         return GateResult("metrics", FAILED, "; ".join(failures), evidence)
-    shown = ", ".join(f"{r['metric']} {r['value']:g} {r['rule']}" for r in rows)
+    shown = ", ".join(_shown(r) for r in rows)
     return GateResult("metrics", PASSED, shown, evidence)
+
+
+def _against(relative: str | None, text: str, before: float | None, version: str | None) -> str:
+    if relative is None or before is None:
+        return ""
+    return f" ({text}, baseline {before:g} from {version}, now in the stage)"
+
+
+def _shown(row: Mapping[str, Any]) -> str:
+    if row.get("bound") is not None:
+        return f"{row['metric']} {row['value']:g} {row['rule']} ({row['bound']:g})"
+    return f"{row['metric']} {row['value']:g} {row['rule']}"
+
+
+def recorded_metrics(record: Mapping[str, Any] | None, file: str) -> dict[str, float]:
+    """The metric values an assignment record's metrics gate saw in `file` (the
+    champion's numbers, as they were when it entered the stage)."""
+    found: dict[str, float] = {}
+    gates = record.get("gates") if record else None
+    for gate in gates if isinstance(gates, list) else ():
+        evidence = gate.get("evidence") if isinstance(gate, dict) else None
+        if gate.get("kind") != "metrics" or not isinstance(evidence, dict):
+            continue
+        if evidence.get("file") != file or not isinstance(evidence.get("metrics"), list):
+            continue
+        for row in evidence["metrics"]:
+            value = _number(row.get("value")) if isinstance(row, dict) else None
+            if value is not None and isinstance(row.get("metric"), str):
+                found.setdefault(row["metric"], value)
+    return found
 
 
 def _worse(op: str, value: float, before: float) -> bool:

@@ -30,6 +30,7 @@ class Outcome:
     pushed: bool = False
     bypass: str | None = None  # the reason a stage was skipped (--force)
     stage_image: StageImage | None = None  # the image gated (and recorded)
+    policy: Mapping[str, Any] | None = None  # the stage policy's verdict (Verdict.to_json())
 
     def to_document(self) -> PromotionDocument:
         t = self.target
@@ -56,6 +57,8 @@ class Outcome:
             content_fingerprint=built.content_fingerprint if built else None,
             reused_from=built.reused_from if built else None,
             image_differences=list(built.differences) if built else [],
+            policy=dict(self.policy) if self.policy is not None else None,
+            not_before=self.policy.get("not_before") if self.policy else None,
         )
 
     def to_json(self) -> dict[str, Any]:

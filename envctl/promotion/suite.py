@@ -90,22 +90,33 @@ def _metrics(
 ) -> GateResult:
     read = runners.model_file_reader(ws.root, target.commit, model_path)
     metrics = gates.parse_metrics(read(gate.file), gate.file)
-    baseline, version = _baseline(gate, ws, registry, target, model_path)
-    return gates.evaluate_metrics(gate, metrics, baseline, baseline_version=version)
+    baseline, version, source = _baseline(gate, ws, registry, target, model_path)
+    return gates.evaluate_metrics(
+        gate, metrics, baseline, baseline_version=version, baseline_source=source
+    )
 
 
 def _baseline(
     gate: MetricsGate, ws: Workspace, registry: reg.Registry, target: Target, model_path: str
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The metrics of the version now in the stage, when the gate compares with it."""
-    if gate.baseline != "no_worse" or target.replaces is None:
-        return None, None
+) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """The metrics of the version now in the stage (the champion), when the gate
+    compares with it, and where they came from: its recorded evidence in the
+    stage's last assignment record, else its metrics file at its commit."""
+    if not gate.compares or target.replaces is None:
+        return None, None, None
     current = registry.model(target.model)
     version = current.version(target.replaces) if current else None
     if version is None:
-        return None, None
+        return None, None, None
+    event = current.stages.get(target.stage) if current else None
+    recorded = gates.recorded_metrics(event.record if event else None, gate.file)
+    if recorded and all(name in recorded for name in gate.require):
+        return recorded, version.version, "record"
     raw = runners.model_file_reader(ws.root, version.commit, model_path)(gate.file)
-    return (gates.parse_metrics(raw, gate.file) if raw is not None else None), version.version
+    from_file = gates.parse_metrics(raw, gate.file) if raw is not None else None
+    if from_file is None:
+        return (recorded or None), version.version, "record" if recorded else None
+    return {**from_file, **recorded}, version.version, "record+file" if recorded else "file"
 
 
 def _model_rel(project: Project, ws: Workspace, target: Target) -> str:
@@ -134,7 +145,7 @@ def recheck_gates(
         return results
     again: list[GateResult] = []
     for spec, result in zip(specs, results, strict=True):
-        if isinstance(spec, MetricsGate) and spec.baseline is not None and result.passed:
+        if isinstance(spec, MetricsGate) and spec.compares and result.passed:
             if result.evidence.get("baseline_version") != target.replaces:
                 result = _metrics(spec, ws, registry, target, model_path)
         elif isinstance(spec, ApprovalsGate) and result.status != gates.SKIPPED:

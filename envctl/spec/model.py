@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -119,8 +122,15 @@ class MetricsGate(Strict):
     @classmethod
     def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
         for metric, rule in raw.items():
-            parse_threshold(rule, metric)
+            parse_rule(rule, metric)
         return raw
+
+    @property
+    def compares(self) -> bool:
+        """Whether the gate reads the metrics of the version now in the stage."""
+        return self.baseline is not None or any(
+            parse_rule(rule).relative is not None for rule in self.require.values()
+        )
 
 
 class HttpGate(Strict):
@@ -179,6 +189,65 @@ class Waiver(Strict):
     expires: date | None = None
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Duration = Annotated[
+    int,
+    BeforeValidator(values.duration_seconds),
+    PlainSerializer(values.format_duration, return_type=str),
+    Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
+]
+
+
+class Window(Strict):
+    days: list[Weekday] = Field(
+        default_factory=lambda: list(WEEKDAYS), min_length=1, description="Weekdays (mon ... sun)."
+    )
+    hours: Annotated[str, AfterValidator(lambda v: values.hour_range(v) and v)] = Field(
+        "00:00-24:00", description='"HH:MM-HH:MM" in the policy\'s timezone; the end excluded.'
+    )
+
+
+class Freeze(Strict):
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
+
+    start: datetime = Field(alias="from", description="ISO 8601; without offset: in timezone.")
+    until: datetime = Field(description="ISO 8601, excluded; without offset: in timezone.")
+    reason: SafeText | None = None
+
+    @model_validator(mode="after")
+    def _forward(self) -> Freeze:
+        if (self.start.tzinfo is None) != (self.until.tzinfo is None):
+            raise ValueError("give both from and until with an offset, or neither")
+        if self.until <= self.start:
+            raise ValueError("a freeze ends (until) after it starts (from)")
+        return self
+
+
+class StagePolicy(Strict):
+    """When a version may enter the stage, besides its gates."""
+
+    soak: Duration | None = Field(
+        None, description="Least time the version spent in the previous stage (24h, 2d)."
+    )
+    auto: bool = Field(
+        True, description="Whether envctl advance may promote into the stage unattended."
+    )
+    timezone: Annotated[str, AfterValidator(values.time_zone)] | None = Field(
+        None, description="IANA time zone of windows and freeze times (Europe/Berlin)."
+    )
+    windows: list[Window] = Field(
+        default_factory=list, description="When promotions are allowed; none: any time."
+    )
+    freeze: list[Freeze] = Field(default_factory=list, description="When they are not.")
+
+    @model_validator(mode="after")
+    def _zone_stated(self) -> StagePolicy:
+        if (self.windows or self.freeze) and self.timezone is None:
+            raise ValueError("windows and freeze need timezone: (an IANA name such as UTC)")
+        return self
+
+
 class Spec(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -204,6 +273,9 @@ class Spec(Strict):
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
     gates: list[Gate] = Field(default_factory=list, description="Gates to ENTER this stage.")
     waivers: list[Waiver] = Field(default_factory=list)
+    policy: StagePolicy | None = Field(
+        None, description="When a version may enter this stage: soak, windows, freeze, auto."
+    )
 
     @field_validator("env", mode="before")
     @classmethod
@@ -245,6 +317,62 @@ def parse_threshold(rule: str, metric: str = "metric") -> tuple[str, float]:
             except ValueError:
                 break
     raise ValueError(f'{metric}: {rule!r} is not a threshold like ">= 0.90"')
+
+
+@dataclass(frozen=True)
+class MetricRule:
+    """`>= 0.90` (absolute: `threshold`), or relative to the version now in the stage
+    (the champion): `>= baseline + 0.005` (`relative` "+", `margin` 0.005),
+    `<= baseline * 1.10` (`relative` "*", `margin` 1.1), `>= baseline - 0.01`."""
+
+    op: str
+    threshold: float | None = None
+    relative: Literal["+", "*"] | None = None
+    margin: float = 0.0
+
+    def bound(self, baseline: float) -> float:
+        return baseline * self.margin if self.relative == "*" else baseline + self.margin
+
+    @property
+    def text(self) -> str:
+        if self.relative is None:
+            return f"{self.op} {self.threshold:g}"
+        if self.relative == "*":
+            return f"{self.op} baseline * {self.margin:g}"
+        if self.margin == 0:
+            return f"{self.op} baseline"
+        sign = "-" if self.margin < 0 else "+"
+        return f"{self.op} baseline {sign} {abs(self.margin):g}"
+
+
+_RELATIVE = re.compile(r"baseline(?:\s*(?P<sign>[-+*])\s*(?P<number>\S+))?")
+
+
+def parse_rule(rule: str, metric: str = "metric") -> MetricRule:
+    """`">= 0.90"`, `">= baseline + 0.005"`, `"<= baseline * 1.10"` -> a MetricRule."""
+    text = str(rule).strip()
+    for op in _OPS:
+        if not text.startswith(op):
+            continue
+        rest = text[len(op) :].strip()
+        match = _RELATIVE.fullmatch(rest)
+        try:
+            number = float(match["number"] or 0) if match else float(rest)
+        except ValueError:
+            break
+        if not math.isfinite(number):
+            break
+        if match is None:
+            return MetricRule(op, threshold=number)
+        if match["sign"] == "*":
+            if number <= 0:
+                raise ValueError(f"{metric}: {rule!r}: a factor of the baseline is above 0")
+            return MetricRule(op, relative="*", margin=number)
+        return MetricRule(op, relative="+", margin=-number if match["sign"] == "-" else number)
+    raise ValueError(
+        f'{metric}: {rule!r} is not a threshold like ">= 0.90", ">= baseline + 0.005" '
+        'or "<= baseline * 1.10"'
+    )
 
 
 def json_schema() -> dict[str, Any]:

@@ -267,3 +267,53 @@ def cpu_count(raw: object) -> float:
     if value <= 0:
         raise ValueError("cpu must be greater than 0")
     return value
+
+
+_DURATION = re.compile(r"^(?P<n>[0-9]{1,6})(?P<unit>[mhdw])\Z")
+_DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60}
+
+
+def duration_seconds(raw: object) -> int:
+    """`24h`, `30m`, `2d`, `1w` -> seconds (a stage policy's soak time)."""
+    match = _DURATION.fullmatch(str(raw).strip()) if isinstance(raw, str) else None
+    if match is None:
+        raise ValueError(f'{raw!r} is not a duration like "24h", "30m", "2d" or "1w"')
+    return int(match["n"]) * _DURATION_UNITS[match["unit"]]
+
+
+def format_duration(seconds: int) -> str:
+    """Seconds -> the largest unit that divides it exactly (`86400` -> `1d`)."""
+    for unit, size in _DURATION_UNITS.items():
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds // 60}m"
+
+
+_HOURS = re.compile(r"^(?P<a>[0-2][0-9]):(?P<b>[0-5][0-9])-(?P<c>[0-2][0-9]):(?P<d>[0-5][0-9])\Z")
+
+
+def hour_range(raw: str) -> tuple[int, int]:
+    """`"09:00-17:30"` -> (540, 1050): minutes of the day, the end excluded; `24:00`
+    ends at midnight. A range runs forward within one day."""
+    match = _HOURS.fullmatch(raw.strip())
+    if match is None:
+        raise ValueError(f'{raw!r} is not an hour range like "09:00-17:00"')
+    start = int(match["a"]) * 60 + int(match["b"])
+    end = int(match["c"]) * 60 + int(match["d"])
+    if start >= 24 * 60 or end > 24 * 60 or start >= end:
+        raise ValueError(
+            f"{raw!r}: the start must come before the end within one day (00:00 to 24:00); "
+            "split a night window into two"
+        )
+    return start, end
+
+
+def time_zone(raw: str) -> str:
+    """An IANA time zone name that this machine's zoneinfo knows (`Europe/Berlin`)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{raw!r} is not an IANA time zone such as Europe/Berlin or UTC") from None
+    return raw

@@ -11,8 +11,8 @@ import time
 from dataclasses import replace
 
 from envctl import registry as reg
-from envctl.commands import promote
 from envctl.progress import Progress
+from envctl.promotion import flow
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.suite import run_gates
 from envctl.promotion.workspace import Workspace
@@ -36,7 +36,7 @@ def _run(
     return replace(checked, gates=results, image="fake")
 
 
-promote._run = _run  # the point of this module: no Docker
+flow._run = _run  # the point of this module: no Docker
 
 if __name__ == "__main__":
     from envctl.cli import main

@@ -398,3 +398,94 @@ def test_evaluate_http_with_a_deeply_nested_answer_lacks_the_keys() -> None:
         gates.FAILED,
         "POST /predict answer lacks prediction",
     )
+
+
+# ---- champion/challenger: thresholds relative to the version in the stage ----------
+
+CHAMPION = {"accuracy": 0.90, "latency_p95_ms": 100.0}
+RELATIVE: list[tuple[str, str, float, bool, float]] = [
+    # (metric, rule, challenger value, passes, bound)
+    ("accuracy", ">= baseline + 0.005", 0.906, True, 0.905),
+    ("accuracy", ">= baseline + 0.005", 0.905, True, 0.905),
+    ("accuracy", ">= baseline + 0.005", 0.904, False, 0.905),
+    ("accuracy", ">= baseline - 0.01", 0.891, True, 0.89),
+    ("accuracy", ">= baseline", 0.899, False, 0.90),
+    ("latency_p95_ms", "<= baseline * 1.10", 110.0, True, 110.0),
+    ("latency_p95_ms", "<= baseline * 1.10", 110.5, False, 110.0),
+    ("latency_p95_ms", "< baseline * 0.5", 49.0, True, 50.0),
+]
+
+
+@pytest.mark.parametrize(("metric", "rule", "value", "passed", "bound"), RELATIVE)
+def test_relative_thresholds(
+    metric: str, rule: str, value: float, passed: bool, bound: float
+) -> None:
+    gate = MetricsGate(file="m.json", require={metric: rule})
+    result = evaluate_metrics(gate, {metric: value}, CHAMPION, baseline_version="v1.0.0")
+    assert result.passed is passed
+    row = result.evidence["metrics"][0]
+    assert row["value"] == value and row["baseline"] == CHAMPION[metric]
+    assert row["bound"] == pytest.approx(bound) and row["passed"] is passed
+
+
+def test_relative_failure_names_both_sides_and_the_margin() -> None:
+    gate = MetricsGate(file="m.json", require={"accuracy": ">= baseline + 0.005"})
+    result = evaluate_metrics(
+        gate, {"accuracy": 0.9}, CHAMPION, baseline_version="v1.0.0", baseline_source="record"
+    )
+    assert result.summary == (
+        "accuracy 0.9 is not >= 0.905 (>= baseline + 0.005, baseline 0.9 from v1.0.0, "
+        "now in the stage)"
+    )
+    assert result.evidence["baseline_source"] == "record"
+    row = result.evidence["metrics"][0]
+    assert (row["rule"], row["margin"], row["relative"]) == (">= baseline + 0.005", 0.005, "+")
+
+
+def test_relative_pass_summary_shows_the_bound() -> None:
+    gate = MetricsGate(
+        file="m.json", require={"accuracy": ">= 0.8", "latency_p95_ms": "<= baseline * 1.1"}
+    )
+    metrics = {"accuracy": 0.95, "latency_p95_ms": 90}
+    result = evaluate_metrics(gate, metrics, CHAMPION, baseline_version="v1.0.0")
+    assert result.summary == "accuracy 0.95 >= 0.8, latency_p95_ms 90 <= baseline * 1.1 (110)"
+
+
+@pytest.mark.parametrize(
+    ("baseline", "version", "note"),
+    [
+        (None, None, "no version in the stage to compare with: >= baseline + 0.005 passes"),
+        ({"other": 1.0}, "v1.0.0", "v1.0.0 (now in the stage) has no accuracy: "
+         ">= baseline + 0.005 passes"),
+    ],
+)  # fmt: skip
+def test_relative_rule_without_a_champion_passes_with_a_note(
+    baseline: dict[str, Any] | None, version: str | None, note: str
+) -> None:
+    gate = MetricsGate(file="m.json", require={"accuracy": ">= baseline + 0.005"})
+    result = evaluate_metrics(gate, {"accuracy": 0.5}, baseline, baseline_version=version)
+    assert result.passed
+    assert result.evidence["metrics"][0]["note"] == note
+    assert result.evidence["metrics"][0]["bound"] is None
+
+
+def test_a_relative_rule_makes_the_gate_compare() -> None:
+    assert MetricsGate(file="m.json", require={"a": ">= baseline"}).compares
+    assert MetricsGate(file="m.json", require={"a": ">= 1"}, baseline="no_worse").compares
+    assert not MetricsGate(file="m.json", require={"a": ">= 1"}).compares
+
+
+def test_recorded_metrics_reads_the_champions_evidence() -> None:
+    record = {
+        "gates": [
+            {"kind": "tests", "evidence": {}},
+            {"kind": "metrics", "evidence": {"file": "other.json", "metrics": [
+                {"metric": "accuracy", "value": 0.1}]}},
+            {"kind": "metrics", "evidence": {"file": "m.json", "metrics": [
+                {"metric": "accuracy", "value": 0.93}, {"metric": "loss", "value": None},
+                {"metric": "latency_p95_ms", "value": 80}]}},
+        ]
+    }  # fmt: skip
+    assert gates.recorded_metrics(record, "m.json") == {"accuracy": 0.93, "latency_p95_ms": 80}
+    assert gates.recorded_metrics({"gates": "junk"}, "m.json") == {}
+    assert gates.recorded_metrics(None, "m.json") == {}

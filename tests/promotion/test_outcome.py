@@ -41,6 +41,8 @@ FIELDS = [
     "content_fingerprint",
     "reused_from",
     "image_differences",
+    "policy",
+    "not_before",
 ]
 
 
@@ -83,6 +85,8 @@ def test_outcome_to_json_blocked_carries_the_gates_and_their_evidence() -> None:
         "content_fingerprint": None,
         "reused_from": None,
         "image_differences": [],
+        "policy": None,
+        "not_before": None,
     }
 
 

@@ -199,3 +199,44 @@ def test_a_trailing_newline_never_passes_a_validator(check: Callable[[str], str]
     # that could start a new Dockerfile line gets through.
     with pytest.raises(ValueError):
         check(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "seconds", "shown"),
+    [("24h", 86400, "1d"), ("30m", 1800, "30m"), ("2d", 172800, "2d"), ("90m", 5400, "90m"),
+     ("1w", 604800, "1w"), ("36h", 129600, "36h")],
+)  # fmt: skip
+def test_duration_round_trip(raw: str, seconds: int, shown: str) -> None:
+    assert values.duration_seconds(raw) == seconds
+    assert values.format_duration(seconds) == shown
+    assert values.duration_seconds(shown) == seconds
+
+
+@pytest.mark.parametrize("raw", ["24", "1 h", "1.5h", "1y", "", "-1h", 24])
+def test_duration_refuses(raw: object) -> None:
+    with pytest.raises(ValueError, match="is not a duration like"):
+        values.duration_seconds(raw)
+
+
+@pytest.mark.parametrize(
+    ("raw", "minutes"),
+    [("09:00-17:00", (540, 1020)), ("00:00-24:00", (0, 1440)), ("23:30-23:45", (1410, 1425))],
+)
+def test_hour_range(raw: str, minutes: tuple[int, int]) -> None:
+    assert values.hour_range(raw) == minutes
+
+
+@pytest.mark.parametrize(
+    "raw", ["17:00-09:00", "09:00-09:00", "24:00-24:00", "9-17", "25:00-26:00"]
+)
+def test_hour_range_refuses(raw: str) -> None:
+    with pytest.raises(ValueError, match=raw):
+        values.hour_range(raw)
+
+
+def test_time_zone() -> None:
+    assert values.time_zone("Europe/Berlin") == "Europe/Berlin"
+    with pytest.raises(ValueError, match="is not an IANA time zone"):
+        values.time_zone("Europe/Nowhere")
+    with pytest.raises(ValueError, match="is not an IANA time zone"):
+        values.time_zone("../etc/passwd")

@@ -1,0 +1,81 @@
+"""advance: take a version through every stage after the one it has entered, each
+through its own gates (one promotion per stage, envctl.promotion.flow), stopping
+at the first refusal (exit 1) or wait (exit 5: approvals, or the stage's policy:
+soak, windows, freeze, `auto: false`), or once it is in `until`.
+
+Unattended and idempotent: a retraining job runs it after `register`, and again
+later (after an approval, ...); it continues where the ledger says the version is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from envctl.errors import AwaitingApproval, EnvctlError, GateFailed, NotYet, UsageError
+from envctl.progress import Progress
+from envctl.promotion.advance import Advance, AdvanceStatus, furthest_entered, stages_left
+from envctl.promotion.flow import promote
+from envctl.promotion.lock import DEFAULT_TIMEOUT
+from envctl.promotion.outcome import Outcome
+from envctl.promotion.workspace import (
+    pick_model,
+    read_registry,
+    require_project,
+    require_stage,
+    require_version,
+    split_ref,
+    workspace,
+)
+
+
+def advance(
+    operand: str,
+    *,
+    until: str | None = None,
+    push: bool = False,
+    remote: str = "origin",
+    lock_timeout: float = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+    on_step: Callable[[Outcome], None] | None = None,
+) -> Advance:
+    """`on_step` sees each stage's outcome once it is in the stage."""
+    ws = workspace()
+    require_project(ws)
+    registry = read_registry(ws)
+    name, version = split_ref(operand)
+    if version is None:
+        raise UsageError(f"name the version: envctl advance {name}@vX.Y.Z")
+    model = pick_model(ws, registry, name)
+    require_version(registry, model, version)
+    stages = ws.stages
+    target = until or stages[-1]
+    require_stage(ws, target)
+    entered = furthest_entered(registry, model, version, stages)
+    todo = stages_left(stages, entered, target)
+    if not todo and push and entered is not None:
+        todo = [entered]  # publishes an event an earlier run wrote but did not push
+    ref = f"{model}@{version}"
+    steps: list[Outcome] = []
+    for stage in todo:
+        try:
+            outcome = promote(
+                ref, to=stage, push=push, remote=remote, lock_timeout=lock_timeout,
+                progress=progress, unattended=True,
+            )  # fmt: skip
+        except (GateFailed, AwaitingApproval, NotYet) as stop:
+            status: AdvanceStatus = "blocked" if isinstance(stop, GateFailed) else "waiting"
+            if isinstance(stop.report, Outcome):
+                steps.append(stop.report)
+            result = Advance(
+                model, version, entered, target, status, tuple(steps), stage, stop.message
+            )
+            raise _again(stop, result) from None
+        steps.append(outcome)
+        if on_step is not None:
+            on_step(outcome)
+    return Advance(model, version, entered, target, "reached", tuple(steps))
+
+
+def _again(stop: EnvctlError, result: Advance) -> EnvctlError:
+    """The same error (kind, exit code, line), reporting the whole run."""
+    return type(stop)(stop.message, details=stop.details, location=stop.location, report=result)

@@ -1,0 +1,46 @@
+"""Metric rules: absolute thresholds and thresholds relative to the champion."""
+
+from __future__ import annotations
+
+import pytest
+
+from envctl.spec.model import MetricRule, MetricsGate, parse_rule
+
+
+@pytest.mark.parametrize(
+    ("raw", "rule", "text"),
+    [
+        (">= 0.90", MetricRule(">=", threshold=0.9), ">= 0.9"),
+        (">= baseline + 0.005", MetricRule(">=", relative="+", margin=0.005),
+         ">= baseline + 0.005"),
+        ("<= baseline * 1.10", MetricRule("<=", relative="*", margin=1.1), "<= baseline * 1.1"),
+        (">=baseline-0.01", MetricRule(">=", relative="+", margin=-0.01), ">= baseline - 0.01"),
+        ("> baseline", MetricRule(">", relative="+", margin=0.0), "> baseline"),
+    ],
+)  # fmt: skip
+def test_parse_rule(raw: str, rule: MetricRule, text: str) -> None:
+    assert parse_rule(raw) == rule
+    assert rule.text == text
+    assert parse_rule(text) == rule
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (">= baseline + x", "is not a threshold like"),
+        (">= basline", "is not a threshold like"),
+        (">= baseline +", "is not a threshold like"),
+        ("~ baseline", "is not a threshold like"),
+        (">= inf", "is not a threshold like"),
+        ("<= baseline * 0", "a factor of the baseline is above 0"),
+        ("<= baseline * -2", "a factor of the baseline is above 0"),
+    ],
+)
+def test_parse_rule_refuses(raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_rule(raw, "accuracy")
+
+
+def test_metrics_gate_validates_relative_rules() -> None:
+    with pytest.raises(ValueError, match="latency: '<= baseline % 2' is not a threshold"):
+        MetricsGate(file="m.json", require={"latency": "<= baseline % 2"})
