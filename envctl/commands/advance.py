@@ -15,6 +15,7 @@ from envctl.errors import AwaitingApproval, EnvctlError, GateFailed, NotYet, Usa
 from envctl.progress import Progress
 from envctl.promotion.advance import Advance, AdvanceStatus, furthest_entered, stages_left
 from envctl.promotion.flow import promote
+from envctl.promotion.ledger import current_event
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.workspace import (
@@ -52,8 +53,9 @@ def advance(
     require_stage(ws, target)
     entered = furthest_entered(registry, model, version, stages)
     todo = stages_left(stages, entered, target)
-    if not todo and push and entered is not None:
-        todo = [entered]  # publishes an event an earlier run wrote but did not push
+    held = current_event(registry, model, entered) if entered is not None else None
+    if not todo and push and held is not None and held.version == version:
+        todo = [held.stage]  # publishes an event an earlier run wrote but did not push
     ref = f"{model}@{version}"
     steps: list[Outcome] = []
     for stage in todo:

@@ -261,3 +261,26 @@ def test_a_challenger_must_beat_the_champion_by_the_margin(churn: Path) -> None:
         0.867, 0.986, 0.005, False
     )  # fmt: skip
     assert row["bound"] == pytest.approx(0.991)
+
+
+def test_push_publishes_what_an_earlier_run_left_local(churn: Path, tmp_path: Path) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(churn, "remote", "add", "origin", str(remote))
+    assert run(churn, "advance", "churn@v1.0.0", "--until", "dev")[0] == 0  # not pushed
+
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--until", "dev", "--push")
+
+    assert code == 0, err
+    assert out.strip().splitlines()[-2:] == [
+        "churn@v1.0.0 is already in dev: nothing to do",
+        "churn@v1.0.0 reached dev",
+    ]
+    pushed = git(churn, "ls-remote", "--tags", "origin").split()
+    assert "refs/tags/churn#dev#1" in pushed and "refs/tags/churn@v1.0.0" in pushed
+
+    # Replaced in dev since: it is not taken into dev again, pushed or not.
+    assert run(churn, "promote", "churn@v1.1.0", "--stage", "dev")[0] == 0
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--until", "dev", "--push")
+    assert (code, out.strip()) == (0, "churn@v1.0.0 has entered dev already: nothing to do"), err
+    assert tags(churn) == ["churn#dev#1", "churn#dev#2"]
