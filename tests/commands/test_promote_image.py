@@ -192,25 +192,27 @@ def test_a_second_engine_promotes_the_pushed_digest_without_building(
     machine_b = tmp_path / "machine-b"
     remote = str(tmp_path / "remote.git")
     subprocess.run(["git", "clone", "-q", "-b", "main", remote, str(machine_b)], check=True)
-    monkeypatch.chdir(machine_b)
-    monkeypatch.setenv("DOCKER_HOST", engine_b)
-    engine.client.cache_clear()
-    try:
-        assert not engine.image_exists(pushed["digest"])  # B has never seen it
-        monkeypatch.setattr(engine, "build", no_build)
-        staging = invoke("promote", "--stage", "staging", "--push", "--format", "json")
-        assert staging.code == 0, staging.err
-        on_b = json.loads(staging.out)
-        assert (on_b["digest"], on_b["image_id"], on_b["reused_from"]) == (
-            pushed["digest"],
-            pushed["image_id"],
-            "dev",
-        )
-        assert [g["status"] for g in on_b["gates"]] == ["passed"]
-        assert engine.image_exists(pushed["digest"])  # pulled into B
-        engine.remove_image(pushed["digest"])
-    finally:
+    with monkeypatch.context() as on_b:
+        on_b.chdir(machine_b)
+        on_b.setenv("DOCKER_HOST", engine_b)
+        on_b.setattr(engine, "build", no_build)
         engine.client.cache_clear()
+        try:
+            assert not engine.image_exists(pushed["digest"])  # B has never seen it
+            staging = invoke("promote", "--stage", "staging", "--push", "--format", "json")
+            assert staging.code == 0, staging.err
+            on_b_doc = json.loads(staging.out)
+            assert (on_b_doc["digest"], on_b_doc["image_id"], on_b_doc["reused_from"]) == (
+                pushed["digest"],
+                pushed["image_id"],
+                "dev",
+            )
+            assert [g["status"] for g in on_b_doc["gates"]] == ["passed"]
+            assert engine.image_exists(pushed["digest"])  # pulled into B
+            engine.remove_image(pushed["digest"])
+        finally:
+            engine.client.cache_clear()
+    engine.client.cache_clear()  # DOCKER_HOST is engine A's again: so is the next client
     git(project, "fetch", "-q", "origin", "refs/tags/*:refs/tags/*")
     assert record(project, "tiny#staging#2")["image"]["digest"] == pushed["digest"]
     assert record(project, "tiny#dev#1")["image"]["digest"] == pushed["digest"]
