@@ -1,9 +1,12 @@
-"""Gated promotion: the target and its rules, gates and their runners, the suite, the ledger.
+"""Gated promotion: the target and its rules, the flow, gates and their runners, the ledger.
 
-`rules` holds the target and the stage-order rule (pure), `gates` the gate
-results and the gates that need no image (metrics, approvals), `runners` those
-that run in the model's image (tests, http, command), `suite` runs a stage's
-gates in order and returns their results, `ledger` writes the assignment tag,
-`outcome` is what a promotion came to and its JSON document, `compat` is the
-compatibility gate, `workspace` finds the registry and resolves names in it.
+`rules` holds the target and the stage-order rule (pure), `flow` takes one
+version into one stage (promote) and `advance` through several, `gates` the
+gates that need no image (metrics, approvals, champion/challenger), `runners`
+those that run in the model's image (tests, http, command), `suite` runs a
+stage's gates in order, `policy` evaluates a stage's soak, windows and freezes,
+`handoff` finds the image the previous stage tested, `compat` is the
+compatibility gate, `ledger` writes the assignment tag under `lock` and
+publishes it with what it rests on (`sharing`, `sync`), `trust` verifies signed
+events, `workspace` finds the registry and resolves names in it.
 """

@@ -4,5 +4,6 @@
 every value's position, `validation` turns a document into a model or one error
 listing every problem, `loading` finds the project and resolves `extends` and
 `ENV@REV`, `project_file` is `envctl.yaml`, `policy` applies project policy,
-`values` holds the validated scalars that may reach a Dockerfile.
+`values` holds the validated scalars that may reach a Dockerfile, `imports`
+reads existing pin files (requirements, conda, pyproject, uv.lock) into a spec.
 """
