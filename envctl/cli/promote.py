@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent
     from envctl.promotion.outcome import Outcome
 
+AllModelsArg = Annotated[str | None, typer.Argument(metavar="NAME", help="Model (default: all).")]
 PushOpt = Annotated[bool, typer.Option("--push", help="Push the tag to the remote.")]
 RemoteOpt = Annotated[
     str, typer.Option("--remote", metavar="NAME", help="Git remote to push to / fetch from.")
@@ -319,9 +320,7 @@ def sync(
 
 @app.command()
 def status(
-    name: Annotated[
-        str | None, typer.Argument(metavar="NAME", help="Model (default: all).")
-    ] = None,
+    name: AllModelsArg = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Which version of each model is in each stage, since when, by whom."""
@@ -399,9 +398,7 @@ def history(
 
 @app.command()
 def audit(
-    name: Annotated[
-        str | None, typer.Argument(metavar="NAME", help="Model (default: all).")
-    ] = None,
+    name: AllModelsArg = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Replay the whole ledger offline and list every violation; exit 1 if any."""
