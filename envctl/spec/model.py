@@ -32,7 +32,9 @@ SCHEMA_FILE = "envctl-environment.schema.json"  # what `envctl init` writes besi
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Validators are built on first use: `envctl status` reads envctl.yaml and
+    # never pays for the environment spec's.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 def _list_of(check: Any) -> Any:

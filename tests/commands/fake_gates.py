@@ -2,13 +2,17 @@
 build and the in-image gates left out, so that real processes can race on the
 ledger without Docker. Gates that need no image (metrics, approvals) run for
 real. FAKE_GATE_SECONDS makes each promotion spend that long "in its gates",
-after its first look at the registry and before the registry lock."""
+after its first look at the registry and before the registry lock. For races
+that must happen in one order, FAKE_GATE_ARRIVED names a file the promotion
+creates when it reaches its gates, and FAKE_GATE_AWAIT one it waits for (60 s at
+most) before it leaves them."""
 
 from __future__ import annotations
 
 import os
 import time
 from dataclasses import replace
+from pathlib import Path
 
 from envctl import registry as reg
 from envctl.progress import Progress
@@ -31,9 +35,21 @@ def _run(
     push: bool,
 ) -> Outcome:
     say("gates: faked (no image)")
+    if arrived := os.environ.get("FAKE_GATE_ARRIVED"):
+        Path(arrived).touch()
     time.sleep(float(os.environ.get("FAKE_GATE_SECONDS", "0")))
+    if awaited := os.environ.get("FAKE_GATE_AWAIT"):
+        _wait_for(Path(awaited))
     results = run_gates(project, ws, registry, checked.target, env, image="fake", say=say)
     return replace(checked, gates=results, image="fake")
+
+
+def _wait_for(path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"fake gates: {path} never appeared")
+        time.sleep(0.05)
 
 
 flow._run = _run  # the point of this module: no Docker

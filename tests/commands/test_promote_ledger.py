@@ -28,8 +28,11 @@ gates: {gates}
 NO_WORSE = "[{metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}, baseline: no_worse}}]"
 
 
-def envctl(cwd: Path, *args: str, seconds: float = 0) -> subprocess.Popen[str]:
+def envctl(cwd: Path, *args: str, seconds: float = 0, **handshake: Path) -> subprocess.Popen[str]:
+    """The faked-gates CLI; `arrived=`/`await_=` files order a race (see fake_gates)."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FAKE_GATE_SECONDS": str(seconds)}
+    for key, path in handshake.items():
+        env[f"FAKE_GATE_{key.rstrip('_').upper()}"] = str(path)
     return subprocess.Popen(
         [sys.executable, "-m", "tests.commands.fake_gates", *args],
         cwd=cwd,
@@ -108,12 +111,19 @@ def test_four_simultaneous_promotions_of_one_version_write_one_event(churn: Path
     ]
 
 
-def test_simultaneous_better_and_worse_versions_keep_the_better_one(churn: Path) -> None:
+def test_simultaneous_better_and_worse_versions_keep_the_better_one(
+    churn: Path, tmp_path: Path
+) -> None:
     in_dev(churn, "v1.0.0", "v1.1.0")
-    good = envctl(churn, "promote", "churn@v1.0.0", "--to", "staging", seconds=1)
+    # The order, whatever the load: the worse version decides on an empty staging
+    # and enters its gates; only then does the better one go through and write
+    # its event; only after that does the worse one reach the lock.
+    worse_in_gates, good_done = tmp_path / "worse-in-gates", tmp_path / "good-done"
     worse = envctl(churn, "promote", "churn@v1.1.0", "--to", "staging", "--format", "json",
-                   seconds=1.5)  # fmt: skip
+                   arrived=worse_in_gates, await_=good_done)  # fmt: skip
+    good = envctl(churn, "promote", "churn@v1.0.0", "--to", "staging", await_=worse_in_gates)
     assert finish(good)[0] == 0
+    good_done.touch()
     code, out, err = finish(worse)
 
     assert code == 1, err
