@@ -49,6 +49,8 @@ CONTAINER_GRACE = 30.0
 # a fixed width, and unbuffered output so stdout and stderr interleave as written.
 TERMINAL = {"COLUMNS": "100", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
 
+IDENTITY = ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL")
+
 FENCE = re.compile(r"^(`{3,}|~{3,})\s*(\S*)")
 EXIT_COMMENT = re.compile(r"\s+#\s*exit\s+(\d+)\s*$")
 # Normalisation, applied in this order to expected and actual lines alike.
@@ -204,9 +206,12 @@ def mismatch(step: Step, outcome: Outcome) -> str | None:
 
 
 def step_environment(base: Mapping[str, str]) -> dict[str, str]:
-    """`base` plus a fixed terminal, with this interpreter's envctl and python first."""
+    """`base` plus a fixed terminal, with this interpreter's envctl and python first.
+    Without the identity the tests pin in the environment: the doc sets each
+    clone's identity with `git config`, and Bob's clone must be Bob."""
     path = f"{Path(sys.executable).parent}{os.pathsep}{base.get('PATH', '')}"
-    return {**base, **TERMINAL, "PATH": path}
+    env = {k: v for k, v in base.items() if k not in IDENTITY}
+    return {**env, **TERMINAL, "PATH": path}
 
 
 def run_step(step: Step, *, cwd: Path, env: Mapping[str, str], scratch: Path) -> Outcome:
