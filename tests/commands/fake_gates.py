@@ -13,6 +13,7 @@ from dataclasses import replace
 from envctl import registry as reg
 from envctl.progress import Progress
 from envctl.promotion import flow
+from envctl.promotion.events import GateProgress, unwatched
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.suite import run_gates
 from envctl.promotion.workspace import Workspace
@@ -29,10 +30,11 @@ def _run(
     progress: Progress | None,
     *,
     push: bool,
+    on_gate: GateProgress = unwatched,
 ) -> Outcome:
     say("gates: faked (no image)")
     time.sleep(float(os.environ.get("FAKE_GATE_SECONDS", "0")))
-    results = run_gates(project, ws, registry, checked.target, env, image="fake", say=say)
+    results = run_gates(project, ws, registry, checked.target, env, image="fake", on_gate=on_gate)
     return replace(checked, gates=results, image="fake")
 
 
