@@ -231,3 +231,18 @@ def test_promote_json_keeps_stdout_to_the_document_with_each_gates_seconds(gated
     ]
     assert isinstance(data["gates"][0]["seconds"], float)
     assert data["gates"][1]["seconds"] is None
+
+
+def test_advance_in_a_pipe_prints_each_stages_gates(gated: Path) -> None:
+    code, out, err = fake_gates(gated, "advance", "churn@v1.0.0")
+
+    assert code == 1
+    gate_lines = [re.sub(ELAPSED, "(T)", line) for line in err.splitlines() if "gate " in line]
+    assert gate_lines == [
+        "gate 1/2 metrics: passed, accuracy 0.95 >= 0.5 (T)",
+        "gate 2/2 metrics: passed, accuracy 0.95 >= 0.9 (T)",
+        "gate 1/2 metrics: failed, accuracy 0.95 is not >= 0.99 (T)",
+        "gate 2/2 approvals: skipped, not run: an earlier gate failed",
+        "error: gate metrics failed for churn@v1.0.0 -> staging: accuracy 0.95 is not >= 0.99",
+    ]
+    assert "promoted churn@v1.0.0 to dev: churn#dev#1" in out.splitlines()
