@@ -53,6 +53,15 @@ LockTimeoutOpt = Annotated[
         "the registry lock longer than this.",
     ),
 ]
+VerboseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Also show each gate's output (pytest's last lines, the server log).",
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Show only the result.")]
 PromotePushOpt = Annotated[
     bool,
     typer.Option(
@@ -154,31 +163,32 @@ def promote(
     ] = None,
     remote: RemoteOpt = "origin",
     lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Promote a model version into STAGE once that stage's gates pass.
 
+    Each gate is shown as it ends, with its result and how long it took.
     Exit 0 promoted (or already there), 1 a gate, the stage order or the
     compatibility check said no, 3 invalid input, 4 Docker or git failed,
     5 everything passed but approvals are missing (another person runs envctl
     approve, then promote again), or the stage's policy (soak, windows, freeze)
     does not allow it yet (--force --reason overrides it, recorded)."""
+    from envctl.cli.gate_board import promotion_progress
     from envctl.commands.promote import promote as run
 
     chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
-    say = None if fmt is Format.json else _info
-    with _report_on_failure(fmt):
+    title = f"promoting {ref} to {chosen}" if ref else f"promoting to {chosen}"
+    json_out = fmt is Format.json
+    with (
+        _report_on_failure(fmt),
+        promotion_progress(title, verbose=verbose, quiet=quiet or json_out) as report,
+    ):
         outcome = run(
-            ref,
-            to=chosen,
-            plan=plan,
-            push=push,
-            force=force,
-            reason=reason,
-            remote=remote,
-            lock_timeout=lock_timeout,
-            progress=say,
-        )
+            ref, to=chosen, plan=plan, push=push, force=force, reason=reason, remote=remote,
+            lock_timeout=lock_timeout, progress=report.say, on_gate=report.on_gate,
+        )  # fmt: skip
     if fmt is Format.json:
         console.print_json(outcome.to_json())
         return
@@ -197,6 +207,8 @@ def advance(
     push: PromotePushOpt = False,
     remote: RemoteOpt = "origin",
     lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
+    verbose: VerboseOpt = False,
+    quiet: QuietOpt = False,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Promote a version into every stage after the one it has entered, in order,
@@ -207,14 +219,22 @@ def advance(
     check said no, 3 invalid input, 4 Docker or git failed, 5 not yet: waiting
     for approvals, for a person (policy auto: false) or for the stage's policy
     (soak, windows, freeze): run again later."""
+    from envctl.cli.gate_board import promotion_progress
     from envctl.commands.advance import advance as run
 
     json_out = fmt is Format.json
-    with _report_on_failure(fmt):
+    with (
+        _report_on_failure(fmt),
+        promotion_progress(f"advancing {ref}", verbose=verbose, quiet=quiet or json_out) as report,
+    ):
+
+        def show(step: Outcome) -> None:
+            with report.paused():
+                _show_outcome(step.to_document())
+
         result = run(
             ref, until=until, push=push, remote=remote, lock_timeout=lock_timeout,
-            progress=None if json_out else _info,
-            on_step=None if json_out else lambda step: _show_outcome(step.to_document()),
+            progress=report.say, on_gate=report.on_gate, on_step=None if json_out else show,
         )  # fmt: skip
     if json_out:
         console.print_json(result.to_json())

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from envctl.errors import AwaitingApproval, EnvctlError, GateFailed, NotYet, UsageError
 from envctl.progress import Progress
 from envctl.promotion.advance import Advance, AdvanceStatus, furthest_entered, stages_left
+from envctl.promotion.events import GateProgress, unwatched
 from envctl.promotion.flow import promote
 from envctl.promotion.ledger import current_event
 from envctl.promotion.lock import DEFAULT_TIMEOUT
@@ -37,9 +38,11 @@ def advance(
     remote: str = "origin",
     lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
+    on_gate: GateProgress = unwatched,
     on_step: Callable[[Outcome], None] | None = None,
 ) -> Advance:
-    """`on_step` sees each stage's outcome once it is in the stage."""
+    """`on_gate` sees each gate of each stage start and end; `on_step` each stage's
+    outcome once it is in the stage."""
     ws = workspace()
     require_project(ws)
     registry = read_registry(ws)
@@ -62,7 +65,7 @@ def advance(
         try:
             outcome = promote(
                 ref, to=stage, push=push, remote=remote, lock_timeout=lock_timeout,
-                progress=progress, unattended=True,
+                progress=progress, on_gate=on_gate, unattended=True,
             )  # fmt: skip
         except (GateFailed, AwaitingApproval, NotYet) as stop:
             status: AdvanceStatus = "blocked" if isinstance(stop, GateFailed) else "waiting"

@@ -108,6 +108,10 @@ class GateOutcome(Item):
     )
     summary: str = Field(description="One line, as printed.")
     evidence: dict[str, Any] = Field(description="What the gate saw; its keys depend on kind.")
+    seconds: float | None = Field(
+        None,
+        description="How long the gate took, in seconds; null when it was skipped.",
+    )
 
 
 class PromotionDocument(Document):

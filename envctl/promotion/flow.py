@@ -21,6 +21,7 @@ from envctl import registry as reg
 from envctl.errors import AwaitingApproval, GateFailed, NotYet, UsageError
 from envctl.progress import Progress, silent
 from envctl.promotion.compat import compatibility
+from envctl.promotion.events import GateProgress, unwatched
 from envctl.promotion.gates import FAILED, GateResult, holding_back
 from envctl.promotion.handoff import previous_image, stage_image
 from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record, remote_view
@@ -53,10 +54,11 @@ def promote(
     remote: str = "origin",
     lock_timeout: float = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
+    on_gate: GateProgress = unwatched,
     unattended: bool = False,
 ) -> Outcome:
     """`unattended`: no person runs it (advance), so a stage whose policy says
-    `auto: false` waits for one."""
+    `auto: false` waits for one. `on_gate` sees each gate start and end."""
     say = progress or silent
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason TEXT: a bypass is recorded with its reason")
@@ -91,7 +93,7 @@ def promote(
     if not force:
         _refuse_not_yet(checked, verdict)
     _refuse_incompatible(checked)
-    gated = _run(project, ws, registry, env, checked, say, progress, push=push)
+    gated = _run(project, ws, registry, env, checked, say, progress, push=push, on_gate=on_gate)
     _refuse_unpassed(gated)
     return _record(
         project, ws, env, gated, push=push, remote=remote, say=say, lock_timeout=lock_timeout,
@@ -195,6 +197,7 @@ def _run(
     progress: Progress | None,
     *,
     push: bool,
+    on_gate: GateProgress = unwatched,
 ) -> Outcome:
     """Reuse the image the previous stage tested when the content is the same,
     else build it (and push it, with `push` and a registry); then run the
@@ -206,7 +209,7 @@ def _run(
         say(f"removed container {orphan[:12]} left by a killed envctl run")
     before = previous_image(registry, t)
     image = stage_image(t, checked.findings, before, push=push, on_line=progress, say=say)
-    results = run_gates(project, ws, registry, t, env, image=image.ref, say=say)
+    results = run_gates(project, ws, registry, t, env, image=image.ref, on_gate=on_gate)
     return replace(checked, gates=results, image=image.ref, image_id=image.id, stage_image=image)
 
 

@@ -38,6 +38,7 @@ class GateResult:
     status: GateStatus
     summary: str
     evidence: Mapping[str, Any] = field(default_factory=dict)
+    seconds: float | None = None  # how long it ran; None when it did not run (skipped)
 
     @property
     def passed(self) -> bool:
@@ -49,6 +50,7 @@ class GateResult:
             "status": self.status,
             "summary": self.summary,
             "evidence": dict(self.evidence),
+            "seconds": self.seconds,
         }
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, assert_never
 
 from envctl import registry as reg
 from envctl.build.plan import model_relpath
 from envctl.errors import InputError
-from envctl.progress import Progress
 from envctl.promotion import gates, runners
+from envctl.promotion.events import GateEvent, GateProgress, unwatched
 from envctl.promotion.gates import FAILED, GateResult, GateSpec, gate_kind, gate_spec
 from envctl.promotion.rules import Target
 from envctl.promotion.workspace import Workspace
@@ -37,7 +40,7 @@ def run_gates(
     env: Environment,
     *,
     image: str,
-    say: Progress,
+    on_gate: GateProgress = unwatched,
 ) -> tuple[GateResult, ...]:
     """Each gate in order, one result per gate; after a failure the rest are not
     run (their results say skipped)."""
@@ -49,16 +52,37 @@ def run_gates(
         read_file=runners.model_file_reader(ws.root, target.commit, model_path),
     )
     run = _Run(ws, registry, target, env, model_path, context)
+    specs = [gate_spec(g) for g in env.spec.gates]
+    return run_in_order(specs, lambda spec: _run_gate(spec, run), on_gate=on_gate)
+
+
+def run_in_order(
+    specs: Sequence[GateSpec],
+    run_one: Callable[[GateSpec], GateResult],
+    *,
+    on_gate: GateProgress = unwatched,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[GateResult, ...]:
+    """`run_one` on each gate in order, timed by `clock`, reporting each start and
+    end to `on_gate`; once one has failed the rest are skipped (reported as ended)."""
     results: list[GateResult] = []
-    for spec in (gate_spec(g) for g in env.spec.gates):
+    for index, spec in enumerate(specs, start=1):
+        kind = gate_kind(spec)
         if any(r.status == FAILED for r in results):
-            results.append(gates.skipped(spec))
-            continue
-        say(f"gate {gate_kind(spec)}: running")
-        result = _run_gate(spec, run)
-        say(f"gate {result.kind}: {result.status}: {result.summary}")
+            result = gates.skipped(spec)
+        else:
+            on_gate(GateEvent(index, len(specs), kind))
+            result = timed(partial(run_one, spec), clock)
+        on_gate(GateEvent(index, len(specs), kind, result))
         results.append(result)
     return tuple(results)
+
+
+def timed(run: Callable[[], GateResult], clock: Callable[[], float] = time.monotonic) -> GateResult:
+    """`run()`'s result, carrying how many seconds it took."""
+    started = clock()
+    result = run()
+    return replace(result, seconds=round(clock() - started, 3))
 
 
 def _run_gate(spec: GateSpec, run: _Run) -> GateResult:
@@ -75,14 +99,19 @@ def _run_gate(spec: GateSpec, run: _Run) -> GateResult:
         case CommandGate():
             return runners.run_command(spec, run.context)
         case ApprovalsGate():
-            from envctl import vcs
-
-            t = run.target
-            approvers = run.registry.approvers(t.model, t.version, t.stage)
-            promoter = vcs.head_user(run.ws.root).email
-            return gates.evaluate_approvals(spec.required, sorted(approvers), promoter)
+            return _approvals(spec, run.ws, run.registry, run.target)
         case _:
             assert_never(spec)
+
+
+def _approvals(
+    gate: ApprovalsGate, ws: Workspace, registry: reg.Registry, target: Target
+) -> GateResult:
+    from envctl import vcs
+
+    approvers = registry.approvers(target.model, target.version, target.stage)
+    promoter = vcs.head_user(ws.root).email
+    return gates.evaluate_approvals(gate.required, sorted(approvers), promoter)
 
 
 def _metrics(
@@ -147,12 +176,8 @@ def recheck_gates(
     for spec, result in zip(specs, results, strict=True):
         if isinstance(spec, MetricsGate) and spec.compares and result.passed:
             if result.evidence.get("baseline_version") != target.replaces:
-                result = _metrics(spec, ws, registry, target, model_path)
+                result = timed(partial(_metrics, spec, ws, registry, target, model_path))
         elif isinstance(spec, ApprovalsGate) and result.status != gates.SKIPPED:
-            from envctl import vcs
-
-            approvers = registry.approvers(target.model, target.version, target.stage)
-            promoter = vcs.head_user(ws.root).email
-            result = gates.evaluate_approvals(spec.required, sorted(approvers), promoter)
+            result = timed(partial(_approvals, spec, ws, registry, target))
         again.append(result)
     return tuple(again)

@@ -5,13 +5,17 @@ The refusals here come before any image is built: no Docker."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from envctl.output.promotion import PromotionDocument
 from tests.cli.conftest import Invoke
-from tests.conftest import git
+from tests.conftest import REPO_ROOT, git
 
 SPEC = """\
 name: {name}
@@ -120,3 +124,125 @@ def test_rollback_nothing_to_roll_back_is_an_error_document(project: Path, invok
     data = json.loads(result.out)
     assert (data["ok"], data["error"]["kind"]) == (False, "invalid_input")
     assert data["error"]["message"] == "nothing to roll back: no version of tiny is in dev"
+
+
+# ---- each gate's line as it ends (tests.commands.fake_gates: the CLI in a real
+# process, stderr a pipe, the image build faked, metrics and approvals real) ----
+
+GATED = {
+    "dev": "[{metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}}}, "
+    "{metrics: {file: metrics.json, require: {accuracy: '>= 0.9'}}}]",
+    "staging": "[{metrics: {file: metrics.json, require: {accuracy: '>= 0.99'}}}, "
+    "{approvals: {required: 1}}]",
+}
+ELAPSED = r"\(\d+\.\d s\)"
+
+
+def fake_gates(cwd: Path, *args: str) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.commands.fake_gates", *args],
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def gated(git_repo: Path) -> Path:
+    """churn@v1.0.0 (accuracy 0.95) registered; dev's two metrics gates pass it,
+    staging's first fails it (so its approvals gate is skipped)."""
+    (git_repo / "envctl.yaml").write_text(
+        "stages: [dev, staging]\nmodels:\n  churn: {path: model}\n"
+    )
+    (git_repo / "environments").mkdir()
+    for name, gates in GATED.items():
+        spec = SPEC.split("gates:")[0].format(name=name) + f"gates: {gates}\n"
+        (git_repo / "environments" / f"{name}.yaml").write_text(spec)
+    (git_repo / "model").mkdir()
+    (git_repo / "model" / "metrics.json").write_text('{"accuracy": 0.95}\n')
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "init")
+    git(git_repo, "tag", "-a", "churn@v1.0.0", "-m", "v1.0.0")
+    return git_repo
+
+
+def test_promote_in_a_pipe_prints_one_line_per_gate_with_its_time(gated: Path) -> None:
+    code, out, err = fake_gates(gated, "promote", "churn@v1.0.0", "--stage", "dev")
+
+    assert code == 0, err
+    gate_lines = [line for line in err.splitlines() if line.startswith("gate ")]
+    assert len(gate_lines) == 2, err
+    assert re.fullmatch(
+        rf"gate 1/2 metrics: passed, accuracy 0\.95 >= 0\.5 {ELAPSED}", gate_lines[0]
+    )
+    assert re.fullmatch(
+        rf"gate 2/2 metrics: passed, accuracy 0\.95 >= 0\.9 {ELAPSED}", gate_lines[1]
+    )
+    assert "running" not in err
+    assert out.splitlines()[-1] == "promoted churn@v1.0.0 to dev: churn#dev#1"
+
+    code, out, err = fake_gates(gated, "promote", "churn@v1.0.0", "--stage", "staging")
+
+    assert code == 1
+    gate_lines = [line for line in err.splitlines() if line.startswith("gate ")]
+    assert re.fullmatch(
+        rf"gate 1/2 metrics: failed, accuracy 0\.95 is not >= 0\.99 {ELAPSED}", gate_lines[0]
+    )
+    assert gate_lines[1:] == ["gate 2/2 approvals: skipped, not run: an earlier gate failed"]
+    assert err.splitlines()[-1].startswith("error: gate metrics failed for churn@v1.0.0")
+
+
+def test_promote_quiet_prints_only_the_result(gated: Path) -> None:
+    code, out, err = fake_gates(gated, "promote", "churn@v1.0.0", "--stage", "dev", "--quiet")
+
+    assert code == 0, err
+    assert err == ""
+    assert out.splitlines() == [
+        "  passed  metrics: accuracy 0.95 >= 0.5",
+        "  passed  metrics: accuracy 0.95 >= 0.9",
+        "promoted churn@v1.0.0 to dev: churn#dev#1",
+    ]
+
+
+def test_promote_json_keeps_stdout_to_the_document_with_each_gates_seconds(gated: Path) -> None:
+    code, out, err = fake_gates(gated, "promote", "churn@v1.0.0", "--stage", "dev", "-f", "json")
+
+    assert code == 0, err
+    assert err == ""
+    doc = PromotionDocument.model_validate_json(out)
+    assert [(g.kind, g.status) for g in doc.gates] == [("metrics", "passed")] * 2
+    assert all(isinstance(g.seconds, float) and 0 <= g.seconds < 60 for g in doc.gates)
+
+    code, out, err = fake_gates(
+        gated, "promote", "churn@v1.0.0", "--stage", "staging", "-f", "json"
+    )
+
+    assert code == 1
+    assert err.splitlines() == [
+        "error: gate metrics failed for churn@v1.0.0 -> staging: accuracy 0.95 is not >= 0.99"
+    ]
+    data = json.loads(out)
+    assert [(g["kind"], g["status"]) for g in data["gates"]] == [
+        ("metrics", "failed"),
+        ("approvals", "skipped"),
+    ]
+    assert isinstance(data["gates"][0]["seconds"], float)
+    assert data["gates"][1]["seconds"] is None
+
+
+def test_advance_in_a_pipe_prints_each_stages_gates(gated: Path) -> None:
+    code, out, err = fake_gates(gated, "advance", "churn@v1.0.0")
+
+    assert code == 1
+    gate_lines = [re.sub(ELAPSED, "(T)", line) for line in err.splitlines() if "gate " in line]
+    assert gate_lines == [
+        "gate 1/2 metrics: passed, accuracy 0.95 >= 0.5 (T)",
+        "gate 2/2 metrics: passed, accuracy 0.95 >= 0.9 (T)",
+        "gate 1/2 metrics: failed, accuracy 0.95 is not >= 0.99 (T)",
+        "gate 2/2 approvals: skipped, not run: an earlier gate failed",
+        "error: gate metrics failed for churn@v1.0.0 -> staging: accuracy 0.95 is not >= 0.99",
+    ]
+    assert "promoted churn@v1.0.0 to dev: churn#dev#1" in out.splitlines()

@@ -17,6 +17,7 @@ from pathlib import Path
 from envctl import registry as reg
 from envctl.progress import Progress
 from envctl.promotion import flow
+from envctl.promotion.events import GateProgress, unwatched
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.suite import run_gates
 from envctl.promotion.workspace import Workspace
@@ -33,6 +34,7 @@ def _run(
     progress: Progress | None,
     *,
     push: bool,
+    on_gate: GateProgress = unwatched,
 ) -> Outcome:
     say("gates: faked (no image)")
     if arrived := os.environ.get("FAKE_GATE_ARRIVED"):
@@ -40,7 +42,7 @@ def _run(
     time.sleep(float(os.environ.get("FAKE_GATE_SECONDS", "0")))
     if awaited := os.environ.get("FAKE_GATE_AWAIT"):
         _wait_for(Path(awaited))
-    results = run_gates(project, ws, registry, checked.target, env, image="fake", say=say)
+    results = run_gates(project, ws, registry, checked.target, env, image="fake", on_gate=on_gate)
     return replace(checked, gates=results, image="fake")
 
 

@@ -356,12 +356,13 @@ def test_holding_back(results: tuple[GateResult, ...], held: GateResult | None) 
 
 
 def test_gate_result_to_json_is_the_record_shape() -> None:
-    result = GateResult("metrics", "passed", "accuracy 0.95 >= 0.9", {"file": "m.json"})
+    result = GateResult("metrics", "passed", "accuracy 0.95 >= 0.9", {"file": "m.json"}, 0.25)
     assert result.to_json() == {
         "kind": "metrics",
         "status": "passed",
         "summary": "accuracy 0.95 >= 0.9",
         "evidence": {"file": "m.json"},
+        "seconds": 0.25,
     }
     with pytest.raises(AttributeError):
         result.status = "failed"  # type: ignore[misc]  # frozen: the point of the test
