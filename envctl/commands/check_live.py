@@ -67,29 +67,44 @@ def check_live(
     result = _run(ws, project, env, model, current, policy, url=url, say=say)
     if not result.failed:
         return result
-    why = _why(result)
+    previous = previous_version(found, stage, current.version)
+    raise _failure(ws, registry, env, result, previous, push=push, remote=remote,
+                   lock_timeout=lock_timeout, say=say)  # fmt: skip
+
+
+def _failure(
+    ws: Workspace,
+    registry: reg.Registry,
+    env: Environment,
+    result: LiveCheck,
+    previous: str | None,
+    *,
+    push: bool,
+    remote: str,
+    lock_timeout: float,
+    say: Progress,
+) -> EnvctlError:
+    """The error a failed check ends in, after the rollback the policy asks for."""
+    why, model, stage = _why(result), result.model, result.stage
     if result.rollback_policy == "manual":
-        message = (
-            f"{why}; rollback: manual, so {stage} is unchanged "
+        why += (
+            f"; rollback: manual, so {stage} is unchanged "
             f"(to roll back: envctl rollback {model} --stage {stage})"
         )
-        raise LiveCheckFailed(message, report=replace(result, status="failed", message=message))
-    previous = previous_version(found, stage, current.version)
-    if previous is None:
-        message = f"{why}; nothing to roll back to: {model} has had no other version in {stage}"
-        raise LiveCheckFailed(message, report=replace(result, status="failed", message=message))
-    try:
-        done = _roll_back(ws, registry, env, result, previous, push=push, remote=remote,
-                          lock_timeout=lock_timeout, say=say)  # fmt: skip
-    except GateFailed as exc:
-        message = f"{why}; the rollback was not recorded: {exc.message}"
-        raise LiveCheckFailed(
-            message, report=replace(result, status="failed", message=message)
-        ) from None
-    except EnvctlError as exc:  # git, the push, signing: the checks' report still stands
-        failed = replace(result, status="failed", message=f"{why}; {exc.message}")
-        raise type(exc)(exc.message, details=exc.details, report=failed) from None
-    raise LiveCheckFailed(done.message or why, report=done)
+    elif previous is None:
+        why += f"; nothing to roll back to: {model} has had no other version in {stage}"
+    else:
+        try:
+            done = _roll_back(ws, registry, env, result, previous, push=push, remote=remote,
+                              lock_timeout=lock_timeout, say=say)  # fmt: skip
+        except GateFailed as exc:  # the stage changed meanwhile
+            why += f"; the rollback was not recorded: {exc.message}"
+        except EnvctlError as exc:  # git, the push, signing: the checks' report still stands
+            exc.report = replace(result, status="failed", message=f"{why}; {exc.message}")
+            return exc
+        else:
+            return LiveCheckFailed(done.message or why, report=done)
+    return LiveCheckFailed(why, report=replace(result, status="failed", message=why))
 
 
 def _run(

@@ -258,3 +258,16 @@ def test_the_stage_is_required(project: Path, invoke: Invoke) -> None:
         2,
         "error: say which stage: envctl check-live NAME --stage STAGE\n",
     )
+
+
+def test_a_rollback_that_cannot_be_pushed_exits_4_with_the_checks(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    service.answer("/predict", 500, {})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--push", "--format", "json")
+    assert result.code == 4  # no remote named origin: git failed, the stage unchanged
+    doc = json.loads(result.out)
+    assert (doc["status"], doc["rollback"]) == ("failed", None)
+    assert doc["checks"][0]["status"] == "failed"
+    assert doc["message"].startswith("check-live failed for tiny@v1.1.0 in prod: http: ")
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
