@@ -195,3 +195,10 @@ class GateFailed(CheckFailed):
     """A promotion gate (or the order or compatibility check) said no."""
 
     kind = "gate_failed"
+
+
+class LiveCheckFailed(CheckFailed):
+    """A check of the running service (`envctl check-live`) failed; the stage may
+    have been rolled back (the report says)."""
+
+    kind = "live_check_failed"

@@ -401,6 +401,7 @@ def history(
             extra = f"  BYPASS: {e.bypass_reason}"
         if e.rollback_of:
             extra = f"  ROLLBACK of {e.rollback_of}"
+            extra += f" ({e.rollback_reason})" if e.rollback_reason else ""
         if e.evidence in ("none", "invalid"):
             extra += "  NO EVIDENCE" if e.evidence == "none" else f"  INVALID: {e.problems[0]}"
             extra += "" if e.counts else " (does not count)"

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from envctl import registry as reg
-from envctl.errors import ConfirmationNeeded, GateFailed, InputError
+from envctl.errors import ConfirmationNeeded, InputError
 from envctl.progress import Progress, silent
-from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
+from envctl.promotion.rollback import previous_version, record_rollback
 from envctl.promotion.rules import Target
-from envctl.promotion.trust import read_verified, require_signing, trust_config
+from envctl.promotion.trust import read_verified, require_signing
 from envctl.promotion.workspace import (
-    Workspace,
     pick_model,
     require_project,
     require_stage,
@@ -46,7 +44,9 @@ def rollback(
     current = found.stages.get(stage) if found else None
     if found is None or current is None or current.version is None:
         raise InputError(f"nothing to roll back: no version of {model} is in {stage}")
-    previous = _previous_version(found, stage, current.version)
+    previous = previous_version(found, stage, current.version)
+    if previous is None:
+        raise InputError(f"nothing to roll back to: {model} has had no other version in {stage}")
     hit = require_version(registry, model, previous)
     target = Target(model, previous, hit.commit, stage, None, current.version)
     env = load_environment(stage, project)
@@ -58,55 +58,6 @@ def rollback(
             question=f"{what}?",
         )
     say(what)
-    entry = Entry(target, image=None, rollback_of=current.version, sign=sign)
-    try:
-        done = record(
-            ws, env, entry, decide=_trusted(ws, _decide), push=push, remote=remote, say=say,
-            lock_timeout=lock_timeout,
-        )  # fmt: skip
-    except AlreadyInStage as already:
-        return Outcome(
-            target, "unchanged", "rollback", tag=already.event.tag, pushed=already.pushed
-        )
-    except GateFailed as exc:
-        report = Outcome(target, "blocked", order="rollback")
-        raise GateFailed(exc.message, details=exc.details, report=report) from None
-    return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
-
-
-def _trusted(ws: Workspace, decide: Decide) -> Decide:
-    """`decide` on the trusted view when envctl.yaml signs stages: an event that does
-    not count must not look like the stage's current version."""
-    if trust_config(ws) is None:
-        return decide
-    return lambda _registry, entry, after_fetch: decide(
-        read_verified(ws).trusted, entry, after_fetch
+    return record_rollback(
+        ws, env, target, sign=sign, push=push, remote=remote, lock_timeout=lock_timeout, say=say
     )
-
-
-def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
-    """Roll back only what the stage still holds: if it changed meanwhile, stop."""
-    target = entry.target
-    current = current_event(registry, target.model, target.stage)
-    now = current.version if current else None
-    if current is not None and now == target.version:
-        raise AlreadyInStage(current)
-    if now != entry.rollback_of:
-        where = "after fetching tags, " if after_fetch else ""
-        raise GateFailed(
-            f"{where}{target.stage} now holds {now or 'nothing'}, not {entry.rollback_of} "
-            f"(changed meanwhile); look at envctl status, then roll back again"
-        )
-    return entry
-
-
-def _previous_version(model: reg.Model, stage: str, current: str) -> str:
-    for event in sorted(model.events, key=lambda e: e.counter or 0, reverse=True):
-        if (
-            event.stage == stage
-            and event.action is reg.Action.ASSIGN
-            and event.version
-            and event.version != current
-        ):
-            return event.version
-    raise InputError(f"nothing to roll back to: {model.name} has had no other version in {stage}")

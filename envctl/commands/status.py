@@ -32,6 +32,7 @@ def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> St
     verdict = verdict or reg.Verdict("recorded" if event.record else "none", True)
     record = event.record or {}
     bypass = record.get("bypass") or None
+    cause = record.get("cause")
     image = recorded_image(event) or {}
     return StageEvent(
         n=event.counter,
@@ -45,6 +46,7 @@ def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> St
         tag=event.tag,
         bypass_reason=_text(bypass.get("reason")) if isinstance(bypass, dict) else None,
         rollback_of=_text(record.get("rollback_of")),
+        rollback_reason=_text(cause.get("reason")) if isinstance(cause, dict) else None,
         summary=event.summary,
         image=_text(image.get("ref")) or _text(record.get("image")),
         image_id=_text(image.get("id")),

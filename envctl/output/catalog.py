@@ -26,5 +26,6 @@ DOCUMENTS: dict[str, type[Document]] = {
     "sync": promotion.SyncDocument,
     "image": promotion.ImageDocument,
     "audit": promotion.AuditDocument,
+    "check-live": promotion.CheckLiveDocument,
     "error": errors.ErrorDocument,
 }

@@ -41,6 +41,9 @@ class StageEvent(Item):
     tag: str
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
     rollback_of: str | None = Field(description="The version a rollback replaced.")
+    rollback_reason: str | None = Field(
+        None, description="Why, when the record says (check-live: check-live failed)."
+    )
     summary: str = Field(description="The tag message's first line.")
     image: str | None = Field(
         description="The image the stage runs, from the record: its content tag (or, in "
@@ -253,3 +256,31 @@ class AdvanceDocument(Document):
         description="One promote document per stage tried in this run, in order; the last "
         "one is the stage that stopped it, if any."
     )
+
+
+class CheckLiveDocument(Document):
+    """envctl check-live NAME --stage STAGE --format json: the running service checked.
+
+    Printed whatever the outcome: failed (exit 1) carries the checks' evidence and,
+    with `rollback: auto`, the rollback recorded."""
+
+    status: Literal["passed", "failed", "rolled back"] = Field(
+        description="passed (exit 0); failed: a check failed and the stage was not rolled "
+        "back (exit 1); rolled back: a check failed and the previous version was put back "
+        "(exit 1)."
+    )
+    model: str
+    stage: str
+    version: str = Field(description="The version the stage held when checked.")
+    commit: str = Field(description="Its commit (the request files were read there).")
+    url: str = Field(description="The service's base URL: --url, else policy.live.url.")
+    checks: list[GateOutcome] = Field(
+        description="One per http gate of the stage, then the metrics endpoint; all run."
+    )
+    rollback_policy: Literal["auto", "manual"] = Field(
+        description="policy.live.rollback (manual when not set)."
+    )
+    rollback: str | None = Field(description="The rollback event's tag, NAME#STAGE#N; else null.")
+    restored: str | None = Field(description="The version the rollback put back; else null.")
+    pushed: bool = Field(description="Whether the rollback event was pushed (--push).")
+    message: str | None = Field(description="Why it failed, as the error line says; else null.")

@@ -165,6 +165,28 @@ def evaluate_metrics(
     return GateResult("metrics", PASSED, shown, evidence)
 
 
+def evaluate_live_metrics(
+    require: Mapping[str, str], metrics: Mapping[str, Any], *, source: str
+) -> GateResult:
+    """A running service's own metrics against absolute thresholds (check-live)."""
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    for name, raw_rule in require.items():
+        rule = parse_rule(raw_rule, name)
+        value = _number(metrics.get(name))
+        bound = rule.threshold
+        ok = value is not None and bound is not None and _CHECKS[rule.op](value, bound)
+        if value is None:
+            failures.append(f"{name} is missing from {source}")
+        elif not ok:
+            failures.append(f"{name} {value:g} is not {rule.text}")
+        rows.append({"metric": name, "value": value, "rule": rule.text, "passed": ok})
+    evidence = {"url": source, "metrics": rows}
+    if failures:
+        return GateResult("metrics", FAILED, "; ".join(failures), evidence)
+    return GateResult("metrics", PASSED, ", ".join(_shown(r) for r in rows), evidence)
+
+
 def _against(relative: str | None, text: str, before: float | None, version: str | None) -> str:
     if relative is None or before is None:
         return ""

@@ -42,6 +42,7 @@ class Entry:
     bypass: str | None = None
     rollback_of: str | None = None
     sign: bool = False  # a signed stage: git signs the tag (`git tag -s`)
+    cause: Mapping[str, Any] | None = None  # why a rollback was made, with its evidence
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,7 @@ def _message(user: GitUser, env: Environment, entry: Entry) -> str:
         gates=[g.to_json() for g in entry.gates],
         bypass=entry.bypass,
         rollback_of=entry.rollback_of,
+        cause=entry.cause,
     )
     verb = "rolls back" if entry.rollback_of else "promotes"
     summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"

@@ -56,6 +56,9 @@ def record_problems(data: Mapping[str, Any], kind: str) -> list[str]:
     bypass = data.get("bypass")
     if bypass is not None and not (isinstance(bypass, dict) and _is_text(bypass.get("reason"))):
         problems.append("bypass is not {reason}")
+    cause = data.get("cause")
+    if cause is not None and not (isinstance(cause, dict) and _is_text(cause.get("reason"))):
+        problems.append("cause is not {reason, ...}")
     gates = data.get("gates")
     if not (isinstance(gates, list) and all(_is_gate(g) for g in gates)):
         problems.append("gates is not a list of {kind, status}")
@@ -119,11 +122,13 @@ def promotion_record(
     gates: Iterable[Mapping[str, Any]],
     bypass: str | None = None,
     rollback_of: str | None = None,
+    cause: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The v1 data of an assignment tag; `env` holds name, spec_version, fingerprint,
     `image` ref, id, digest, content_fingerprint, reused_from and differences, each
-    gate holds name, kind, result and evidence."""
-    return {
+    gate holds name, kind, result and evidence. `cause`, only when given: why a
+    rollback was made (`reason`) and what showed it (`checks`, ...)."""
+    data: dict[str, Any] = {
         "kind": "promotion",
         "who": {"name": who_name, "email": who_email},
         "when": when.isoformat(),
@@ -134,3 +139,6 @@ def promotion_record(
         "bypass": {"reason": bypass} if bypass is not None else None,
         "rollback_of": rollback_of,
     }
+    if cause is not None:
+        data["cause"] = dict(cause)
+    return data

@@ -226,8 +226,47 @@ class Freeze(Strict):
         return self
 
 
+class LiveMetrics(Strict):
+    path: UrlPath = Field(
+        "/metrics.json", description="Path of a JSON object of metric -> number on the service."
+    )
+    require: dict[str, str] = Field(
+        min_length=1, description='Absolute thresholds: {error_rate: "<= 0.02"}.'
+    )
+    timeout: int = Field(30, gt=0, description="Seconds to wait for the answer.")
+
+    @field_validator("require")
+    @classmethod
+    def _absolute(cls, raw: dict[str, str]) -> dict[str, str]:
+        for metric, rule in raw.items():
+            if parse_rule(rule, metric).relative is not None:
+                raise ValueError(
+                    f"{metric}: {rule!r}: a live metric has no baseline; "
+                    'give an absolute threshold like "<= 0.02"'
+                )
+        return raw
+
+
+class LiveChecks(Strict):
+    """`envctl check-live`: the stage's http gates (and a metrics endpoint) run
+    against the service the stage already serves."""
+
+    url: Annotated[str, AfterValidator(values.service_url)] | None = Field(
+        None, description="Base URL of the running service; --url overrides it."
+    )
+    metrics: LiveMetrics | None = Field(
+        None, description="A metrics endpoint of the service, and thresholds it must meet."
+    )
+    rollback: Literal["auto", "manual"] = Field(
+        "manual",
+        description="On a failed check: auto records a rollback to the previous version; "
+        "manual only reports.",
+    )
+
+
 class StagePolicy(Strict):
-    """When a version may enter the stage, besides its gates."""
+    """When a version may enter the stage, besides its gates; and how the version
+    it serves is checked once it runs (`live`)."""
 
     soak: Duration | None = Field(
         None, description="Least time the version spent in the previous stage (24h, 2d)."
@@ -242,6 +281,9 @@ class StagePolicy(Strict):
         default_factory=list, description="When promotions are allowed; none: any time."
     )
     freeze: list[Freeze] = Field(default_factory=list, description="When they are not.")
+    live: LiveChecks | None = Field(
+        None, description="Checks of the running service (envctl check-live), and rollback."
+    )
 
     @model_validator(mode="after")
     def _zone_stated(self) -> StagePolicy:
@@ -276,7 +318,9 @@ class Spec(Strict):
     gates: list[Gate] = Field(default_factory=list, description="Gates to ENTER this stage.")
     waivers: list[Waiver] = Field(default_factory=list)
     policy: StagePolicy | None = Field(
-        None, description="When a version may enter this stage: soak, windows, freeze, auto."
+        None,
+        description="When a version may enter this stage (soak, windows, freeze, auto); "
+        "live checks of what it serves.",
     )
 
     @field_validator("env", mode="before")

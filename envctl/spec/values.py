@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from fractions import Fraction
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -211,6 +211,29 @@ def url_path(raw: str) -> str:
     if ".." in (unquote(part) for part in match["path"].split("/")):
         raise ValueError(f"{raw!r} may not contain '..' segments")
     return raw
+
+
+def service_url(raw: str) -> str:
+    """The base URL of a running service: `http(s)://host[:port][/prefix]`, without
+    credentials, query or fragment (the checks' paths are appended to it)."""
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.query
+        or parts.fragment
+        or not _SAFE_TOKEN.match(raw)
+    ):
+        raise ValueError(
+            f"{raw!r} is not a service URL like 'http://churn.internal:8000': http or https, "
+            "a host, no credentials, query, fragment, spaces or quotes"
+        )
+    try:
+        parts.port  # noqa: B018  # reading it validates the port
+    except ValueError:
+        raise ValueError(f"{raw!r}: the port is not a number from 0 to 65535") from None
+    return raw.rstrip("/")
 
 
 def memory_bytes(raw: object) -> int:

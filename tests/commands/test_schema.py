@@ -46,7 +46,11 @@ def test_cli_schema_list(invoke: Invoke) -> None:
     assert result.code == 0
     lines = result.out.splitlines()
     assert [line.split()[0] for line in lines] == list(DOCUMENTS)
-    assert lines[0] == "validate  envctl validate --format json: every spec's validation."
+    width = max(len(name) for name in DOCUMENTS) + 2  # names padded to the longest
+    assert (
+        lines[0]
+        == "validate".ljust(width) + "envctl validate --format json: every spec's validation."
+    )
 
 
 def test_cli_schema_output(invoke: Invoke) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,7 +155,7 @@ def test_approve_output(registered: Path, invoke: Invoke, monkeypatch: pytest.Mo
     )
 
 
-def assign(root: Path, stage: str, counter: int, **record: str | None) -> None:
+def assign(root: Path, stage: str, counter: int, **record: Any) -> None:
     data = reg.promotion_record(
         who_name="Ada Tester",
         who_email="ada@example.com",

@@ -490,3 +490,34 @@ def test_recorded_metrics_reads_the_champions_evidence() -> None:
     assert gates.recorded_metrics(record, "m.json") == {"accuracy": 0.93, "latency_p95_ms": 80}
     assert gates.recorded_metrics({"gates": "junk"}, "m.json") == {}
     assert gates.recorded_metrics(None, "m.json") == {}
+
+
+def test_evaluate_live_metrics_passes_within_thresholds() -> None:
+    result = gates.evaluate_live_metrics(
+        {"error_rate": "<= 0.02", "latency_p95_ms": "<= 250"},
+        {"error_rate": 0.01, "latency_p95_ms": 180, "requests": 1000},
+        source="http://svc/metrics.json",
+    )
+    assert result.status == "passed"
+    assert result.kind == "metrics"
+    assert result.summary == "error_rate 0.01 <= 0.02, latency_p95_ms 180 <= 250"
+    assert result.evidence == {
+        "url": "http://svc/metrics.json",
+        "metrics": [
+            {"metric": "error_rate", "value": 0.01, "rule": "<= 0.02", "passed": True},
+            {"metric": "latency_p95_ms", "value": 180.0, "rule": "<= 250", "passed": True},
+        ],
+    }
+
+
+def test_evaluate_live_metrics_names_every_failure() -> None:
+    result = gates.evaluate_live_metrics(
+        {"error_rate": "<= 0.02", "latency_p95_ms": "<= 250"},
+        {"error_rate": 0.05, "latency_p95_ms": "fast"},
+        source="http://svc/metrics.json",
+    )
+    assert result.status == "failed"
+    assert result.summary == (
+        "error_rate 0.05 is not <= 0.02; latency_p95_ms is missing from http://svc/metrics.json"
+    )
+    assert [row["passed"] for row in result.evidence["metrics"]] == [False, False]

@@ -87,6 +87,13 @@ def test_a_rollback_to_a_version_once_in_the_stage_keeps_the_order() -> None:
         raw("m#staging#3", message=promotion()),
         raw("m#staging#4", C2, message=promotion()),
         raw("m#staging#5", message=promotion(rollback_of="v2.0.0")),
+        raw(
+            "m#staging#6",
+            C2,
+            message=promotion(
+                gates=(), rollback_of="v1.0.0", cause={"reason": "check-live failed", "checks": []}
+            ),
+        ),
     ]
     assert kinds(audit(tags)) == []
 
@@ -99,6 +106,7 @@ def test_a_rollback_to_a_version_once_in_the_stage_keeps_the_order() -> None:
         (reg.format_record("x", {"kind": "promotion", "who": "me"}), ADA, "invalid-record"),
         (promotion(BOB), ADA, "invalid-record"),
         (promotion(gates=("passed", "failed")), ADA, "gate-not-passed"),
+        (promotion(rollback_of="v2.0.0", cause={"checks": []}), ADA, "invalid-record"),
     ],
 )
 def test_a_bad_record_is_reported(message: str, email: str, expected: str) -> None:

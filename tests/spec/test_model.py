@@ -1,10 +1,13 @@
-"""Metric rules: absolute thresholds and thresholds relative to the champion."""
+"""Metric rules: absolute thresholds and thresholds relative to the champion;
+the stage policy's live checks."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from envctl.spec.model import MetricRule, MetricsGate, parse_rule
+from envctl.spec.model import MetricRule, MetricsGate, StagePolicy, parse_rule
 
 
 @pytest.mark.parametrize(
@@ -44,3 +47,39 @@ def test_parse_rule_refuses(raw: str, message: str) -> None:
 def test_metrics_gate_validates_relative_rules() -> None:
     with pytest.raises(ValueError, match="latency: '<= baseline % 2' is not a threshold"):
         MetricsGate(file="m.json", require={"latency": "<= baseline % 2"})
+
+
+def test_stage_policy_live_checks_defaults_and_shape() -> None:
+    policy = StagePolicy.model_validate(
+        {
+            "live": {
+                "url": "http://churn.prod.internal:8000/",
+                "metrics": {"require": {"error_rate": "<= 0.02"}},
+            }
+        }
+    )
+    assert policy.live is not None
+    assert policy.live.url == "http://churn.prod.internal:8000"
+    assert policy.live.rollback == "manual"
+    assert policy.live.metrics is not None
+    assert (policy.live.metrics.path, policy.live.metrics.timeout) == ("/metrics.json", 30)
+
+
+@pytest.mark.parametrize(
+    ("live", "message"),
+    [
+        ({"rollback": "sometimes"}, "Input should be 'auto' or 'manual'"),
+        ({"url": "churn:8000"}, "is not a service URL"),
+        ({"metrics": {"require": {}}}, "at least 1 item"),
+        ({"metrics": {"path": "metrics", "require": {"x": "<= 1"}}}, "is not an absolute URL path"),
+        (
+            {"metrics": {"require": {"error_rate": "<= baseline * 1.1"}}},
+            "a live metric has no baseline",
+        ),
+        ({"metrics": {"require": {"error_rate": "low"}}}, "is not a threshold like"),
+        ({"urls": "http://x"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_stage_policy_live_checks_refuse(live: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        StagePolicy.model_validate({"live": live})

@@ -240,3 +240,33 @@ def test_time_zone() -> None:
         values.time_zone("Europe/Nowhere")
     with pytest.raises(ValueError, match="is not an IANA time zone"):
         values.time_zone("../etc/passwd")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("http://churn.prod.internal:8000", "http://churn.prod.internal:8000"),
+        ("https://models.example.com/churn/", "https://models.example.com/churn"),
+        ("http://127.0.0.1:8000/", "http://127.0.0.1:8000"),
+    ],
+)
+def test_service_url_accepts_base_urls(raw: str, expected: str) -> None:
+    assert values.service_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("churn.internal:8000", "is not a service URL"),
+        ("ftp://churn.internal", "is not a service URL"),
+        ("http://user:secret@churn.internal", "is not a service URL"),
+        ("http://churn.internal/?x=1", "is not a service URL"),
+        ("http://churn.internal/#top", "is not a service URL"),
+        ("http://churn internal", "is not a service URL"),
+        ("http://churn.internal\n", "is not a service URL"),
+        ("http://churn.internal:99999", "the port is not a number"),
+    ],
+)
+def test_service_url_refuses(raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        values.service_url(raw)

@@ -1,0 +1,88 @@
+"""Rolling a stage back: the version it held before the current one, assigned
+again as a new recorded event (`envctl rollback`, and `envctl check-live` with
+`rollback: auto`). No gates: it restores what already passed them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from envctl import registry as reg
+from envctl.errors import GateFailed
+from envctl.progress import Progress
+from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
+from envctl.promotion.outcome import Outcome
+from envctl.promotion.rules import Target
+from envctl.promotion.trust import read_verified, trust_config
+from envctl.promotion.workspace import Workspace
+from envctl.spec.loading import Environment
+
+
+def previous_version(model: reg.Model, stage: str, current: str) -> str | None:
+    """The latest version other than `current` assigned to `stage`; None if none."""
+    for event in sorted(model.events, key=lambda e: e.counter or 0, reverse=True):
+        if (
+            event.stage == stage
+            and event.action is reg.Action.ASSIGN
+            and event.version
+            and event.version != current
+        ):
+            return event.version
+    return None
+
+
+def record_rollback(
+    ws: Workspace,
+    env: Environment,
+    target: Target,
+    *,
+    sign: bool,
+    push: bool,
+    remote: str,
+    lock_timeout: float,
+    say: Progress,
+    cause: Mapping[str, Any] | None = None,
+) -> Outcome:
+    """Assign `target.version` to `target.stage` again, replacing `target.replaces`,
+    only if the stage still holds that (else GateFailed: it changed meanwhile).
+    `cause` (why, and its evidence) goes into the record."""
+    entry = Entry(target, image=None, rollback_of=target.replaces, sign=sign, cause=cause)
+    try:
+        done = record(
+            ws, env, entry, decide=_trusted(ws, _decide), push=push, remote=remote, say=say,
+            lock_timeout=lock_timeout,
+        )  # fmt: skip
+    except AlreadyInStage as already:
+        return Outcome(
+            target, "unchanged", "rollback", tag=already.event.tag, pushed=already.pushed
+        )
+    except GateFailed as exc:
+        report = Outcome(target, "blocked", order="rollback")
+        raise GateFailed(exc.message, details=exc.details, report=report) from None
+    return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
+
+
+def _trusted(ws: Workspace, decide: Decide) -> Decide:
+    """`decide` on the trusted view when envctl.yaml signs stages: an event that does
+    not count must not look like the stage's current version."""
+    if trust_config(ws) is None:
+        return decide
+    return lambda _registry, entry, after_fetch: decide(
+        read_verified(ws).trusted, entry, after_fetch
+    )
+
+
+def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
+    """Roll back only what the stage still holds: if it changed meanwhile, stop."""
+    target = entry.target
+    current = current_event(registry, target.model, target.stage)
+    now = current.version if current else None
+    if current is not None and now == target.version:
+        raise AlreadyInStage(current)
+    if now != entry.rollback_of:
+        where = "after fetching tags, " if after_fetch else ""
+        raise GateFailed(
+            f"{where}{target.stage} now holds {now or 'nothing'}, not {entry.rollback_of} "
+            f"(changed meanwhile); look at envctl status, then roll back again"
+        )
+    return entry

@@ -1,0 +1,273 @@
+"""check-live: the stage's http gates and metrics endpoint against a real HTTP
+service on 127.0.0.1, real git, assignments written as envctl writes them; the
+automatic rollback recorded with its evidence. No Docker."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from envctl import registry as reg
+from tests.commands.test_rollback import assign, prod_tags
+from tests.conftest import free_port, git
+from tests.harness import Invoke
+from tests.live_service import Service, running_service
+
+REQUEST = '{"instances": [[1.0, 2.0]]}\n'
+
+
+@pytest.fixture(autouse=True)
+def _remove_images_built_here() -> Iterator[None]:
+    yield  # nothing is built here: no Docker Engine needed (overrides conftest's)
+
+
+@pytest.fixture
+def service() -> Iterator[Service]:
+    with running_service() as svc:
+        yield svc
+
+
+def write_prod(root: Path, live: str) -> None:
+    (root / "environments" / "prod.yaml").write_text(
+        "name: prod\nversion: 2\nimage:\n  base: python:3.11-slim-bookworm\n"
+        'python: "3.11"\npackages:\n  numpy: "==1.26.4"\n'
+        "gates:\n"
+        "  - http: {path: /predict, request: samples/request.json, "
+        "expect_keys: [predictions, model_version]}\n"
+        "  - approvals: {required: 1}\n" + (f"policy:\n  live:\n{live}" if live else "")
+    )
+
+
+def live_policy(url: str, rollback: str = "auto") -> str:
+    return (
+        f"    url: {url}\n"
+        "    metrics: {path: /metrics.json, require: {error_rate: '<= 0.02'}}\n"
+        f"    rollback: {rollback}\n"
+    )
+
+
+@pytest.fixture
+def project(git_repo: Path, invoke: Invoke, service: Service) -> Path:
+    """tiny v1.0.0 then v1.1.0 in prod; prod checks live at the service, rollback auto."""
+    assert invoke("init").code == 0
+    config = git_repo / "envctl.yaml"
+    config.write_text(config.read_text().replace("models: {}", "models:\n  tiny:\n    path: model"))
+    (git_repo / "model" / "samples").mkdir(parents=True)
+    (git_repo / "model" / "samples" / "request.json").write_text(REQUEST)
+    (git_repo / "model" / "app.py").write_text("v = 1\n")
+    write_prod(git_repo, live_policy(service.url))
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "v1")
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    (git_repo / "model" / "app.py").write_text("v = 2\n")
+    git(git_repo, "commit", "-qam", "v2")
+    assert invoke("register", "tiny", "v1.1.0").code == 0
+    assign(git_repo, "tiny", "v1.0.0", "prod", 1)
+    assign(git_repo, "tiny", "v1.1.0", "prod", 2)
+    return git_repo
+
+
+def record_of(repo: Path, tag: str) -> dict[str, Any]:
+    data = reg.parse_record(git(repo, "tag", "-l", "--format=%(contents)", tag))
+    assert data is not None
+    return data
+
+
+def test_passing_checks_exit_0_and_change_nothing(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    result = invoke("check-live", "tiny", "--stage", "prod")
+    assert result.code == 0, result.err
+    assert result.out == (
+        "  passed  http: POST /predict -> 200\n"
+        "  passed  metrics: error_rate 0.01 <= 0.02\n"
+        f"live checks passed: tiny@v1.1.0 in prod ({service.url})\n"
+    )
+    assert ("POST", "/predict", REQUEST.encode()) in service.received
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
+    doc = json.loads(invoke("check-live", "tiny", "--stage", "prod", "--format", "json").out)
+    assert doc["status"] == "passed"
+    assert (doc["version"], doc["url"], doc["rollback_policy"]) == ("v1.1.0", service.url, "auto")
+    assert [(c["kind"], c["status"]) for c in doc["checks"]] == [
+        ("http", "passed"),
+        ("metrics", "passed"),
+    ]
+    assert (doc["rollback"], doc["restored"], doc["message"]) == (None, None, None)
+
+
+def test_a_failed_http_check_rolls_back_with_its_evidence(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    service.answer("/predict", 500, {"detail": "model file missing"})
+    result = invoke("check-live", "tiny", "--stage", "prod")
+    assert result.code == 1
+    assert result.err.endswith(
+        "error: check-live failed for tiny@v1.1.0 in prod: http: POST /predict answered 500, "
+        "expected 200; rolled back prod to tiny@v1.0.0\n"
+    )
+    assert "roll back prod: tiny@v1.1.0 -> tiny@v1.0.0" in result.err
+    assert result.out.endswith(
+        f"live checks failed: tiny@v1.1.0 in prod ({service.url}); restored v1.0.0: tiny#prod#3\n"
+    )
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2", "tiny#prod#3"]
+    record = record_of(project, "tiny#prod#3")
+    assert record["rollback_of"] == "v1.1.0"
+    assert record["gates"] == []  # a rollback runs no gates: the failed checks are its cause
+    cause = record["cause"]
+    assert (cause["reason"], cause["version"], cause["url"]) == (
+        "check-live failed",
+        "v1.1.0",
+        service.url,
+    )
+    assert [(c["kind"], c["status"]) for c in cause["checks"]] == [
+        ("http", "failed"),
+        ("metrics", "passed"),
+    ]
+    assert cause["checks"][0]["evidence"]["status"] == 500
+    assert "model file missing" in cause["checks"][0]["evidence"]["body_excerpt"]
+    history = invoke("history", "tiny").out.splitlines()
+    assert history[0].endswith("prod       v1.0.0  by ada@example.com  ROLLBACK of v1.1.0 "
+                               "(check-live failed)")  # fmt: skip
+    status = json.loads(invoke("status", "tiny", "--format", "json").out)
+    assert status["models"][0]["stages"]["prod"]["version"] == "v1.0.0"
+    audit = json.loads(invoke("audit", "tiny", "--format", "json").out)
+    # (the fixture's hand-made assignments skip stages; the rollback's record is valid)
+    assert [v["tag"] for v in audit["violations"]] == ["tiny#prod#1", "tiny#prod#2"]
+
+
+def test_a_failed_metrics_threshold_rolls_back(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    service.answer("/metrics.json", 200, {"error_rate": 0.05})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--format", "json")
+    assert result.code == 1
+    doc = json.loads(result.out)
+    assert doc["status"] == "rolled back"
+    assert (doc["rollback"], doc["restored"], doc["pushed"]) == ("tiny#prod#3", "v1.0.0", False)
+    assert doc["checks"][1]["summary"] == "error_rate 0.05 is not <= 0.02"
+    assert doc["message"] == (
+        "check-live failed for tiny@v1.1.0 in prod: metrics: error_rate 0.05 is not <= 0.02; "
+        "rolled back prod to tiny@v1.0.0"
+    )
+    assert record_of(project, "tiny#prod#3")["cause"]["checks"][1]["status"] == "failed"
+
+
+def test_manual_rollback_only_reports(project: Path, invoke: Invoke, service: Service) -> None:
+    write_prod(project, live_policy(service.url, rollback="manual"))
+    service.answer("/predict", 500, {})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--format", "json")
+    assert result.code == 1
+    assert result.err == (
+        "error: check-live failed for tiny@v1.1.0 in prod: http: POST /predict answered 500, "
+        "expected 200; rollback: manual, so prod is unchanged "
+        "(to roll back: envctl rollback tiny --stage prod)\n"
+    )
+    doc = json.loads(result.out)
+    assert (doc["status"], doc["rollback_policy"], doc["rollback"]) == ("failed", "manual", None)
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
+
+
+def test_nothing_to_roll_back_to_is_a_failure_without_an_event(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    for tag in ("tiny#prod#1", "tiny#prod#2"):
+        git(project, "tag", "-d", tag)
+    assign(project, "tiny", "v1.1.0", "prod", 1)
+    service.answer("/predict", 500, {})
+    result = invoke("check-live", "tiny", "--stage", "prod")
+    assert result.code == 1
+    assert result.err.endswith(
+        "error: check-live failed for tiny@v1.1.0 in prod: http: POST /predict answered 500, "
+        "expected 200; nothing to roll back to: tiny has had no other version in prod\n"
+    )
+    assert prod_tags(project) == ["tiny#prod#1"]
+
+
+def test_an_unreachable_service_is_a_failed_check(project: Path, invoke: Invoke) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", url, "--format", "json")
+    assert result.code == 1
+    doc = json.loads(result.out)
+    assert doc["url"] == url
+    assert [c["status"] for c in doc["checks"]] == ["failed", "failed"]
+    assert doc["checks"][0]["summary"].startswith(f"POST {url}/predict: no answer (")
+    assert doc["status"] == "rolled back"
+    assert record_of(project, "tiny#prod#3")["cause"]["url"] == url
+
+
+def test_push_publishes_the_rollback(
+    project: Path, invoke: Invoke, service: Service, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(project, "remote", "add", "origin", str(remote))
+    git(project, "push", "-q", "origin", "main", "--tags")
+    service.answer("/predict", 500, {})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--push", "--format", "json")
+    assert result.code == 1
+    assert json.loads(result.out)["pushed"] is True
+    assert "tiny#prod#3" in git(project, "ls-remote", "--tags", "origin")
+
+
+@pytest.mark.parametrize(
+    ("args", "live", "message"),
+    [
+        (
+            ("--stage", "prod"),
+            "    rollback: auto\n",
+            "error: where does prod run? pass --url URL, or set policy.live.url in its spec\n",
+        ),
+        (
+            ("--stage", "prod", "--url", "churn:8000"),
+            "",
+            "error: --url: 'churn:8000' is not a service URL like 'http://churn.internal:8000': "
+            "http or https, a host, no credentials, query, fragment, spaces or quotes\n",
+        ),
+        (
+            ("--stage", "staging", "--url", "http://127.0.0.1:1"),
+            "",
+            "error: nothing to check: no version of tiny is in staging\n",
+        ),
+        (("--stage", "qa"), "", "error: unknown stage 'qa' (stages: dev -> staging -> prod)\n"),
+    ],
+)
+def test_input_errors_exit_3(
+    project: Path, invoke: Invoke, args: tuple[str, ...], live: str, message: str
+) -> None:
+    write_prod(project, live)
+    result = invoke("check-live", "tiny", *args)
+    assert (result.code, result.err) == (3, message)
+
+
+def test_a_stage_with_nothing_to_check_exits_3(project: Path, invoke: Invoke) -> None:
+    assign(project, "tiny", "v1.1.0", "dev", 3)  # dev's spec has no http gate
+    result = invoke("check-live", "tiny", "--stage", "dev", "--url", "http://127.0.0.1:1")
+    assert result.code == 3
+    assert result.err == (
+        "error: nothing to check in dev: its spec has no http gate and no policy.live.metrics\n"
+    )
+
+
+def test_the_stage_is_required(project: Path, invoke: Invoke) -> None:
+    result = invoke("check-live", "tiny")
+    assert (result.code, result.err) == (
+        2,
+        "error: say which stage: envctl check-live NAME --stage STAGE\n",
+    )
+
+
+def test_a_rollback_that_cannot_be_pushed_exits_4_with_the_checks(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    service.answer("/predict", 500, {})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--push", "--format", "json")
+    assert result.code == 4  # no remote named origin: git failed, the stage unchanged
+    doc = json.loads(result.out)
+    assert (doc["status"], doc["rollback"]) == ("failed", None)
+    assert doc["checks"][0]["status"] == "failed"
+    assert doc["message"].startswith("check-live failed for tiny@v1.1.0 in prod: http: ")
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]

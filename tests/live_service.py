@@ -1,0 +1,61 @@
+"""A real HTTP service on 127.0.0.1 for live-check tests: it answers what the
+test sets (`answers`: path -> (status, body)) and remembers what it was sent."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+GOOD_PREDICTION = {"predictions": [1], "model_version": "v1.1.0"}
+GOOD_METRICS = {"error_rate": 0.01, "latency_p95_ms": 120}
+
+
+@dataclass
+class Service:
+    url: str
+    answers: dict[str, tuple[int, str]] = field(default_factory=dict)
+    received: list[tuple[str, str, bytes]] = field(default_factory=list)  # method, path, body
+
+    def answer(self, path: str, status: int, body: Any) -> None:
+        self.answers[path] = (status, body if isinstance(body, str) else json.dumps(body))
+
+
+@contextmanager
+def running_service() -> Iterator[Service]:
+    """A healthy service (good predictions and metrics) until the block ends."""
+    service = Service(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def _reply(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            service.received.append((self.command, self.path, self.rfile.read(length)))
+            status, body = service.answers.get(self.path, (404, '{"detail": "Not Found"}'))
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        do_GET = do_POST = _reply  # http.server names handlers so
+
+        def log_message(self, format: str, *args: Any) -> None:  # the base class names it so
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    service.url = f"http://127.0.0.1:{server.server_address[1]}"
+    service.answer("/predict", 200, GOOD_PREDICTION)
+    service.answer("/metrics.json", 200, GOOD_METRICS)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield service
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
