@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from envctl import registry as reg
 from envctl.errors import ConfirmationNeeded, GateFailed, InputError
 from envctl.progress import Progress, silent
+from envctl.promotion.handoff import StageImage, recorded_image
 from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
@@ -32,9 +36,10 @@ def rollback(
     progress: Progress | None = None,
 ) -> Outcome:
     """Re-assign the version that was in `stage` before the current one, as a new
-    recorded event. No gates: it restores what already passed them. A stage whose
-    spec asks for approvals is rolled back only when `confirmed` (else
-    ConfirmationNeeded, which says what would happen)."""
+    recorded event. No gates: it restores what already passed them, and its record
+    carries the image the stage ran that version in (so `envctl image` still names
+    it). A stage whose spec asks for approvals is rolled back only when `confirmed`
+    (else ConfirmationNeeded, which says what would happen)."""
     say = progress or silent
     ws = workspace()
     project = require_project(ws)
@@ -58,7 +63,10 @@ def rollback(
             question=f"{what}?",
         )
     say(what)
-    entry = Entry(target, image=None, rollback_of=current.version, sign=sign)
+    image = restored_image(found, stage, previous)
+    if image is not None:
+        say(f"{stage} runs {image.get('digest') or image.get('ref')} again")
+    entry = Entry(target, image=image, rollback_of=current.version, sign=sign)
     try:
         done = record(
             ws, env, entry, decide=_trusted(ws, _decide), push=push, remote=remote, say=say,
@@ -71,7 +79,29 @@ def rollback(
     except GateFailed as exc:
         report = Outcome(target, "blocked", order="rollback")
         raise GateFailed(exc.message, details=exc.details, report=report) from None
-    return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
+    return Outcome(
+        target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed,
+        image=_text(image, "ref"), image_id=_text(image, "id"),
+        stage_image=StageImage.from_json(image) if image is not None else None,
+    )  # fmt: skip
+
+
+def restored_image(model: reg.Model, stage: str, version: str) -> dict[str, Any] | None:
+    """The image of the latest event that put `version` into `stage` with one, as
+    recorded there, plus `restored_from`: that event's tag. None when no such event
+    records an image object (records older than images, or older rollbacks)."""
+    for event in sorted(model.events, key=lambda e: e.counter or 0, reverse=True):
+        if event.stage != stage or event.action is not reg.Action.ASSIGN:
+            continue
+        image = recorded_image(event) if event.version == version else None
+        if image is not None:
+            return {**image, "restored_from": image.get("restored_from") or event.tag}
+    return None
+
+
+def _text(image: Mapping[str, Any] | None, key: str) -> str | None:
+    value = image.get(key) if image is not None else None
+    return value if isinstance(value, str) and value else None
 
 
 def _trusted(ws: Workspace, decide: Decide) -> Decide:
