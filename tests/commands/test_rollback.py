@@ -210,3 +210,18 @@ def test_rollback_to_a_version_recorded_without_an_image_records_none(
     shown = invoke("image", "tiny", "--stage", "prod")
     assert shown.code == 3
     assert "tiny#prod#3 (tiny@v1.0.0 in prod) records no registry digest" in shown.err
+
+
+def test_rollback_names_the_content_tag_when_the_image_was_never_pushed(
+    two_versions_in_prod: Path, invoke: Invoke
+) -> None:
+    unpushed = {**image_of("v1.0.0", "a"), "digest": None}
+    assign(two_versions_in_prod, "tiny", "v1.0.0", "prod", 3, unpushed)
+    assign(two_versions_in_prod, "tiny", "v1.1.0", "prod", 4, image_of("v1.1.0", "b"))
+    result = invoke("rollback", "tiny", "--stage", "prod", "--yes")
+    assert result.code == 0, result.err
+    assert f"prod runs {unpushed['ref']} again\n" in result.err
+    assert record_of(two_versions_in_prod, "tiny#prod#5")["image"] == {
+        **unpushed,
+        "restored_from": "tiny#prod#3",
+    }
