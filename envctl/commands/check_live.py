@@ -182,8 +182,8 @@ def _roll_back(
         "checks": [c.to_json() for c in result.checks],
     }
     outcome = record_rollback(
-        ws, env, target, sign=sign, push=push, remote=remote, lock_timeout=lock_timeout,
-        say=say, cause=cause,
+        ws, env, target, registry=registry, sign=sign, push=push, remote=remote,
+        lock_timeout=lock_timeout, say=say, cause=cause,
     )  # fmt: skip
     message = f"{_why(result)}; rolled back {result.stage} to {result.model}@{previous}"
     return replace(

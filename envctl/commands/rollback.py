@@ -30,9 +30,10 @@ def rollback(
     progress: Progress | None = None,
 ) -> Outcome:
     """Re-assign the version that was in `stage` before the current one, as a new
-    recorded event. No gates: it restores what already passed them. A stage whose
-    spec asks for approvals is rolled back only when `confirmed` (else
-    ConfirmationNeeded, which says what would happen)."""
+    recorded event. No gates: it restores what already passed them, and its record
+    carries the image the stage ran that version in (so `envctl image` still names
+    it). A stage whose spec asks for approvals is rolled back only when `confirmed`
+    (else ConfirmationNeeded, which says what would happen)."""
     say = progress or silent
     ws = workspace()
     project = require_project(ws)
@@ -59,5 +60,13 @@ def rollback(
         )
     say(what)
     return record_rollback(
-        ws, env, target, sign=sign, push=push, remote=remote, lock_timeout=lock_timeout, say=say
+        ws,
+        env,
+        target,
+        registry=registry,
+        sign=sign,
+        push=push,
+        remote=remote,
+        lock_timeout=lock_timeout,
+        say=say,
     )

@@ -42,6 +42,22 @@ class StageImage:
             "differences": list(self.differences),
         }
 
+    @classmethod
+    def from_json(cls, record: Mapping[str, Any]) -> StageImage | None:
+        """The image a record holds; None when it lacks a ref, id or fingerprint."""
+        ref, id_, fingerprint = (_text(record.get(k)) for k in ("ref", "id", "content_fingerprint"))
+        if ref is None or id_ is None or fingerprint is None:
+            return None
+        differences = record.get("differences")
+        return cls(
+            ref=ref,
+            id=id_,
+            digest=_text(record.get("digest")),
+            content_fingerprint=fingerprint,
+            reused_from=_text(record.get("reused_from")),
+            differences=tuple(str(d) for d in differences) if isinstance(differences, list) else (),
+        )
+
 
 def recorded_image(event: reg.StageEvent | None) -> Mapping[str, Any] | None:
     """The image object of a promotion record; None for records without one

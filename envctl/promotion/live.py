@@ -15,12 +15,14 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any, Literal
 
 from envctl.errors import InputError
 from envctl.output.promotion import CheckLiveDocument, GateOutcome
 from envctl.promotion import gates
 from envctl.promotion.gates import FAILED, GateResult
+from envctl.promotion.suite import timed
 from envctl.spec.model import HttpGate, LiveMetrics
 
 MAX_BODY = 1 << 20  # an answer is evidence, not data: read at most 1 MiB of it
@@ -97,10 +99,10 @@ def run_checks(
     read_file: Callable[[str], bytes | None],
 ) -> tuple[GateResult, ...]:
     """Every check, each on its own: a failure does not skip the others (all of
-    them are evidence for the decision to roll back)."""
-    results = [check_http(gate, base_url, read_file) for gate in http_gates]
+    them are evidence for the decision to roll back), each with its seconds."""
+    results = [timed(partial(check_http, gate, base_url, read_file)) for gate in http_gates]
     if metrics is not None:
-        results.append(check_metrics(metrics, base_url))
+        results.append(timed(partial(check_metrics, metrics, base_url)))
     return tuple(results)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from envctl import registry as reg
 from envctl.errors import GateFailed
 from envctl.progress import Progress
+from envctl.promotion.handoff import StageImage, recorded_image
 from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
@@ -31,11 +32,25 @@ def previous_version(model: reg.Model, stage: str, current: str) -> str | None:
     return None
 
 
+def restored_image(model: reg.Model, stage: str, version: str) -> dict[str, Any] | None:
+    """The image of the latest event that put `version` into `stage` with one, as
+    recorded there, plus `restored_from`: that event's tag. None when no such event
+    records an image object (records older than images, or older rollbacks)."""
+    for event in sorted(model.events, key=lambda e: e.counter or 0, reverse=True):
+        if event.stage != stage or event.action is not reg.Action.ASSIGN:
+            continue
+        image = recorded_image(event) if event.version == version else None
+        if image is not None:
+            return {**image, "restored_from": image.get("restored_from") or event.tag}
+    return None
+
+
 def record_rollback(
     ws: Workspace,
     env: Environment,
     target: Target,
     *,
+    registry: reg.Registry,
     sign: bool,
     push: bool,
     remote: str,
@@ -45,8 +60,14 @@ def record_rollback(
 ) -> Outcome:
     """Assign `target.version` to `target.stage` again, replacing `target.replaces`,
     only if the stage still holds that (else GateFailed: it changed meanwhile).
-    `cause` (why, and its evidence) goes into the record."""
-    entry = Entry(target, image=None, rollback_of=target.replaces, sign=sign, cause=cause)
+    The record carries the image the stage ran that version in (found in
+    `registry`, the ledger the decision was taken on), so `envctl image` still
+    names it, and `cause` (why, and its evidence)."""
+    history = registry.model(target.model)
+    image = restored_image(history, target.stage, target.version) if history else None
+    if image is not None:
+        say(f"{target.stage} runs {image.get('digest') or image.get('ref')} again")
+    entry = Entry(target, image=image, rollback_of=target.replaces, sign=sign, cause=cause)
     try:
         done = record(
             ws, env, entry, decide=_trusted(ws, _decide), push=push, remote=remote, say=say,
@@ -59,7 +80,16 @@ def record_rollback(
     except GateFailed as exc:
         report = Outcome(target, "blocked", order="rollback")
         raise GateFailed(exc.message, details=exc.details, report=report) from None
-    return Outcome(target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed)
+    return Outcome(
+        target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed,
+        image=_text(image, "ref"), image_id=_text(image, "id"),
+        stage_image=StageImage.from_json(image) if image is not None else None,
+    )  # fmt: skip
+
+
+def _text(image: Mapping[str, Any] | None, key: str) -> str | None:
+    value = image.get(key) if image is not None else None
+    return value if isinstance(value, str) and value else None
 
 
 def _trusted(ws: Workspace, decide: Decide) -> Decide:

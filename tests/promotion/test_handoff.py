@@ -98,3 +98,17 @@ def test_stage_image_json_is_the_record() -> None:
         "reused_from": None,
         "differences": ["x"],
     }
+
+
+def test_stage_image_from_json_round_trips() -> None:
+    image = StageImage("r", "sha256:1", "reg/r@sha256:2", "abc", "staging", ("x",))
+    assert StageImage.from_json(image.to_json()) == image
+    assert StageImage.from_json({**image.to_json(), "restored_from": "churn#prod#4"}) == image
+
+
+@pytest.mark.parametrize(
+    "record",
+    [{}, {**IMAGE, "ref": None}, {**IMAGE, "id": 7}, {**IMAGE, "content_fingerprint": ""}],
+)
+def test_stage_image_from_json_needs_ref_id_and_fingerprint(record: dict[str, Any]) -> None:
+    assert StageImage.from_json(record) is None
