@@ -28,8 +28,8 @@ gates: {gates}
 NO_WORSE = "[{metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}, baseline: no_worse}}]"
 
 
-def envctl(cwd: Path, *args: str, seconds: float = 0) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FAKE_GATE_SECONDS": str(seconds)}
+def envctl(cwd: Path, *args: str, seconds: float = 0, **extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FAKE_GATE_SECONDS": str(seconds), **extra}
     return subprocess.Popen(
         [sys.executable, "-m", "tests.commands.fake_gates", *args],
         cwd=cwd,
@@ -194,20 +194,38 @@ def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     assert out.strip().endswith("churn#staging#3 (pushed)")
 
 
-def test_sigterm_stops_a_promotion_without_a_tag(churn: Path) -> None:
-    proc = envctl(churn, "promote", "churn@v1.0.0", "--to", "dev", seconds=30)
-    assert proc.stderr is not None
-    seen = ""
-    while "gates: faked" not in seen:  # in its (faked) gates, with its handlers set
-        line = proc.stderr.readline()
-        assert line, "the promotion ended before its gates"
-        seen += line
+def terminate_in_gates(repo: Path, *args: str) -> tuple[int, str, str]:
+    """Start a promotion of churn@v1.0.0 to dev, SIGTERM it in its (faked) gates."""
+    ready = repo.parent / "in-gates"
+    proc = envctl(repo, "promote", "churn@v1.0.0", "--to", "dev", *args, seconds=30,
+                  FAKE_GATE_READY=str(ready))  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not ready.exists():  # in its (faked) gates, with its handlers set
+        assert proc.poll() is None, "the promotion ended before its gates"
+        assert time.monotonic() < deadline, "the promotion never reached its gates"
+        time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
-    _, rest = proc.communicate(timeout=30)
-    err = seen + rest
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, out, err
 
-    assert proc.returncode == 143, err
-    assert err.strip().splitlines()[-1] == "error: interrupted"
+
+def test_sigterm_stops_a_promotion_without_a_tag(churn: Path) -> None:
+    code, out, err = terminate_in_gates(churn)
+
+    assert code == 143, err
+    assert err.strip().splitlines()[-1] == "error: terminated"
+    assert out == ""
+    assert tags(churn) == []
+
+
+def test_sigterm_under_json_says_terminated_with_exit_143(churn: Path) -> None:
+    code, out, err = terminate_in_gates(churn, "--format", "json")
+
+    assert code == 143, err
+    assert err.strip().splitlines()[-1] == "error: terminated"
+    data = json.loads(out)
+    assert data["exit_code"] == 143
+    assert (data["error"]["kind"], data["error"]["message"]) == ("terminated", "terminated")
     assert tags(churn) == []
 
 
