@@ -205,6 +205,7 @@ def _message(user: GitUser, env: Environment, entry: Entry) -> str:
         gates=[g.to_json() for g in entry.gates],
         bypass=entry.bypass,
         rollback_of=entry.rollback_of,
+        version=target.version,
     )
     verb = "rolls back" if entry.rollback_of else "promotes"
     summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"

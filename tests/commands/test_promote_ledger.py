@@ -251,6 +251,31 @@ def test_register_refuses_a_dirty_model_folder_and_a_commit_registered_twice(
     assert '"reason": "rename"' in git(churn, "tag", "-l", "--format=%(contents)", "churn@v1.4.0")
 
 
+def versions_in_history(repo: Path) -> dict[str, str]:
+    code, out, err = run(repo, "history", "churn", "--format", "json")
+    assert code == 0, err
+    return {e["tag"]: e["version"] for e in json.loads(out)["events"]}
+
+
+def test_a_commit_registered_twice_keeps_each_versions_promotions_apart(churn: Path) -> None:
+    git(churn, "commit", "-q", "--allow-empty", "-m", "v1.2.0")
+    assert run(churn, "register", "churn", "v1.2.0")[0] == 0
+    in_dev(churn, "v1.2.0")
+    code, _, err = run(churn, "register", "churn", "v1.3.0", "--force", "--reason", "renamed")
+    assert code == 0, err
+
+    assert versions_in_history(churn) == {"churn#dev#1": "v1.2.0"}
+    code, out, err = run(churn, "status", "churn", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["models"][0]["stages"]["dev"]["version"] == "v1.2.0"
+    code, out, err = run(churn, "promote", "churn@v1.3.0", "--to", "dev")
+    assert code == 0, err
+    assert out.strip().endswith("promoted churn@v1.3.0 to dev: churn#dev#2")
+    assert versions_in_history(churn) == {"churn#dev#1": "v1.2.0", "churn#dev#2": "v1.3.0"}
+    code, out, err = run(churn, "audit", "churn", "--format", "json")
+    assert (code, json.loads(out)["violations"]) == (0, []), err
+
+
 def test_register_warns_when_the_version_is_lower_than_the_latest(churn: Path) -> None:
     git(churn, "commit", "-q", "--allow-empty", "-m", "backport")
     code, _, err = run(churn, "register", "churn", "v1.0.1")
