@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -192,6 +193,47 @@ def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
     assert code == 0, err
     assert out.strip().endswith("churn#staging#3 (pushed)")
+
+
+def git_that_kills_after_tagging(folder: Path) -> Path:
+    """A folder holding a `git` that runs the real one and, after a `git tag -a`,
+    SIGKILLs its process group (the envctl that ran it): a kill right after git
+    wrote the tag, before envctl heard back."""
+    folder.mkdir()
+    script = folder / "git"
+    script.write_text(
+        f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
+        'case " $* " in *" tag -a "*) kill -KILL 0 ;; esac\nexit $code\n'
+    )
+    script.chmod(0o755)
+    return folder
+
+
+@pytest.mark.parametrize("push", [False, True], ids=["local", "push"])
+def test_a_kill_right_after_the_tag_is_written_is_done_for_the_next_run(
+    churn: Path, origin: Path, tmp_path: Path, push: bool
+) -> None:
+    flags = ["--push"] if push else []
+    killer = git_that_kills_after_tagging(tmp_path / "bin")
+    path = f"{killer}{os.pathsep}{os.environ['PATH']}"
+    proc = envctl(churn, "promote", "churn@v1.0.0", "--to", "dev", *flags, PATH=path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err
+    assert tags(churn) == ["churn#dev#1"]
+    assert remote_tags(churn) == []  # with --push: killed before its push
+
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", *flags)
+
+    assert code == 0, err
+    assert out.strip() == "churn@v1.0.0 is already in dev: nothing to do"
+    assert tags(churn) == ["churn#dev#1"]
+    assert remote_tags(churn) == (["churn#dev#1", "churn@v1.0.0"] if push else [])
+    code, out, err = run(churn, "status", "churn", "--format", "json")
+    assert code == 0, err
+    dev = json.loads(out)["models"][0]["stages"]["dev"]
+    assert (dev["tag"], dev["version"], dev["evidence"]) == ("churn#dev#1", "v1.0.0", "recorded")
+    code, out, err = run(churn, "audit", "churn", "--format", "json")
+    assert (code, json.loads(out)["violations"]) == (0, []), err
 
 
 def terminate_in_gates(repo: Path, *args: str) -> tuple[int, str, str]:
