@@ -164,6 +164,18 @@ def remote_view(ws: Workspace, remote: str, model: str) -> dict[str, str]:
     return theirs
 
 
+def fetch_if_behind(ws: Workspace, remote: str, model: str, say: Progress) -> bool:
+    """Fetch the remote's tags when it holds registry tags this clone lacks (True
+    then): what this clone believes about a stage may be out of date."""
+    from envctl import vcs
+
+    if not _unseen(ws, remote_view(ws, remote, model)):
+        return False
+    say(f"{remote} has registry tags this clone has not seen; fetching them first")
+    vcs.fetch_tags(ws.root, remote)
+    return True
+
+
 def publish(
     ws: Workspace, ledger: Ledger, theirs: dict[str, str], remote: str, tag: str, say: Progress
 ) -> bool:

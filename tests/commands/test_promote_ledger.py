@@ -164,6 +164,27 @@ def test_a_push_killed_midway_is_completed_by_the_next_run(churn: Path, origin: 
     assert remote_tags(churn) == ["churn#dev#1", "churn#staging#2", "churn@v1.0.0"]
 
 
+def test_already_in_the_stage_is_decided_on_the_remote_with_push(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", "--push")
+    assert code == 0, err
+    git(churn, "push", "-q", "origin", "churn@v1.1.0")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    code, _, err = run(other, "promote", "churn@v1.1.0", "--to", "dev", "--push")
+    assert code == 0, err  # dev holds v1.1.0 on origin; this clone still says v1.0.0
+
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", "--push")
+
+    assert code == 0, err
+    assert "origin has registry tags this clone has not seen; fetching them first" in err
+    assert out.strip().endswith("promoted churn@v1.0.0 to dev: churn#dev#3 (pushed)")
+    assert remote_tags(churn) == [
+        "churn#dev#1", "churn#dev#2", "churn#dev#3", "churn@v1.0.0", "churn@v1.1.0",
+    ]  # fmt: skip
+
+
 def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     churn: Path, origin: Path, tmp_path: Path
 ) -> None:
