@@ -87,20 +87,20 @@ def run(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     console.reset_json_documents()
     with _sigterm_as_interrupt() as terminated:
-        code = _run(args)
+        code = _run(args, terminated)
     if terminated() and code == EXIT_INTERRUPTED:
         return EXIT_TERMINATED
     return code
 
 
-def _run(args: list[str]) -> int:
+def _run(args: list[str], terminated: Callable[[], bool] = lambda: False) -> int:
     try:
         result = app(args=args, prog_name="envctl", standalone_mode=False)
     except EnvctlError as exc:
         report(exc, as_json=wants_json(args))
         return exc.exit_code
     except KeyboardInterrupt:
-        _after_interrupt(as_json=wants_json(args))
+        _after_interrupt(as_json=wants_json(args), terminated=terminated())
         return EXIT_INTERRUPTED
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
@@ -114,7 +114,7 @@ def _run(args: list[str]) -> int:
         raise
     if result == EXIT_INTERRUPTED:
         # Typer turns Ctrl-C inside a command into a silent Exit(130).
-        _after_interrupt(as_json=wants_json(args))
+        _after_interrupt(as_json=wants_json(args), terminated=terminated())
     return result if isinstance(result, int) else 0
 
 
@@ -158,10 +158,10 @@ def wants_json(args: list[str]) -> bool:
     return False
 
 
-def _after_interrupt(*, as_json: bool = False) -> None:
-    """Say so, and remove any container this process started whose own cleanup the
-    interrupt cut short. Only if the engine adapter was in use: never import
-    docker just for this."""
+def _after_interrupt(*, as_json: bool = False, terminated: bool = False) -> None:
+    """Say so (`terminated` for SIGTERM, exit 143; `interrupted` for Ctrl-C, 130), and
+    remove any container this process started whose own cleanup the interrupt cut
+    short. Only if the engine adapter was in use: never import docker just for this."""
     if "envctl.engine" in sys.modules:
         from contextlib import suppress
 
@@ -169,9 +169,12 @@ def _after_interrupt(*, as_json: bool = False) -> None:
 
         with suppress(Exception):
             engine.remove_own_containers()
-    console.error_line("interrupted")
+    word, code = (
+        ("terminated", EXIT_TERMINATED) if terminated else ("interrupted", EXIT_INTERRUPTED)
+    )
+    console.error_line(word)
     if as_json and not console.json_documents_written():
-        _print_error_document("interrupted", "interrupted", EXIT_INTERRUPTED)
+        _print_error_document(word, word, code)
 
 
 def report(exc: EnvctlError, *, as_json: bool = False) -> None:

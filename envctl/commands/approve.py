@@ -52,7 +52,9 @@ def approve(
     if signed:
         _refuse_uncounted(ws, tag, tag_id)
     if push:
-        vcs.push_tag(ws.root, remote, tag)
+        # With its version, all or none: the remote never holds an approval of a
+        # version it does not know (pushing a tag it already has is a no-op).
+        vcs.push_tags(ws.root, remote, [found.tag, tag])
     return ApproveDocument(tag=tag, approver=user.email, model=model, version=version, stage=stage)
 
 

@@ -2,9 +2,9 @@
 
 A version is what its commit holds, so registering refuses a model folder with
 uncommitted or untracked changes (unless --allow-dirty) and a commit that is
-already another version of the model (unless --force --reason): GTO and
-`history` find a stage event's version by its commit. Both overrides are
-recorded in the tag message.
+already another version of the model (unless --force --reason): GTO finds a
+stage event's version by its commit (envctl reads it from the event's record).
+Both overrides are recorded in the tag message.
 """
 
 from __future__ import annotations

@@ -24,7 +24,14 @@ from envctl.promotion.compat import compatibility
 from envctl.promotion.events import GateProgress, unwatched
 from envctl.promotion.gates import FAILED, GateResult, holding_back
 from envctl.promotion.handoff import previous_image, stage_image
-from envctl.promotion.ledger import AlreadyInStage, Entry, current_event, record, remote_view
+from envctl.promotion.ledger import (
+    AlreadyInStage,
+    Entry,
+    current_event,
+    fetch_if_behind,
+    record,
+    remote_view,
+)
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.policy import Verdict, entered_at, evaluate
@@ -66,6 +73,8 @@ def promote(
     project = require_project(ws)
     registry = read_verified(ws).trusted  # in signed stages, only events that count
     target = resolve_target(ws, registry, operand, to)
+    if push and target.replaces == target.version:
+        registry, target = _on_shared_ledger(ws, registry, target, operand, remote, say)
     sign = require_signing(ws, target.stage, "promoting") if not plan else False
     order = order_problem(registry, target)
     if target.replaces == target.version:
@@ -122,6 +131,22 @@ def _unchanged(
     theirs = remote_view(ws, remote, target.model)
     publish(ws, read_ledger(ws), theirs, remote, tag, say)
     return Outcome(target, "unchanged", order, tag=tag, pushed=True)
+
+
+def _on_shared_ledger(
+    ws: Workspace,
+    registry: reg.Registry,
+    target: Target,
+    operand: str | None,
+    remote: str,
+    say: Progress,
+) -> tuple[reg.Registry, Target]:
+    """With --push, "already in the stage" is decided on the shared ledger, not on
+    this clone's copy: another machine may have put another version there since."""
+    if not fetch_if_behind(ws, remote, target.model, say):
+        return registry, target
+    registry = read_verified(ws).trusted
+    return registry, resolve_target(ws, registry, operand, target.stage)
 
 
 def resolve_target(

@@ -165,6 +165,18 @@ def remote_view(ws: Workspace, remote: str, model: str) -> dict[str, str]:
     return theirs
 
 
+def fetch_if_behind(ws: Workspace, remote: str, model: str, say: Progress) -> bool:
+    """Fetch the remote's tags when it holds registry tags this clone lacks (True
+    then): what this clone believes about a stage may be out of date."""
+    from envctl import vcs
+
+    if not _unseen(ws, remote_view(ws, remote, model)):
+        return False
+    say(f"{remote} has registry tags this clone has not seen; fetching them first")
+    vcs.fetch_tags(ws.root, remote)
+    return True
+
+
 def publish(
     ws: Workspace, ledger: Ledger, theirs: dict[str, str], remote: str, tag: str, say: Progress
 ) -> bool:
@@ -207,6 +219,7 @@ def _message(user: GitUser, env: Environment, entry: Entry) -> str:
         bypass=entry.bypass,
         rollback_of=entry.rollback_of,
         cause=entry.cause,
+        version=target.version,
     )
     verb = "rolls back" if entry.rollback_of else "promotes"
     summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"

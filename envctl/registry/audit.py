@@ -306,6 +306,10 @@ class _Checker:
         ]
         if problems:
             return problems, None
+        named = record.get("version")
+        if named is not None and named != event.version:
+            message = f"the record names {named}, which is not registered at {event.commit[:12]}"
+            problems.append(Violation(tag, "invalid-record", model, message))
         if record_email(record) != event.author_email.strip().lower():
             message = f"the record names {record_email(record)}, the tagger is {event.author_email}"
             problems.append(Violation(tag, "invalid-record", model, message))

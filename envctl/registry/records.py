@@ -53,6 +53,8 @@ def record_problems(data: Mapping[str, Any], kind: str) -> list[str]:
         problems.append("from_stage is not text or null")
     if not _is_optional_text(data.get("rollback_of")):
         problems.append("rollback_of is not text or null")
+    if not _is_optional_text(data.get("version")):
+        problems.append("version is not text or null")
     bypass = data.get("bypass")
     if bypass is not None and not (isinstance(bypass, dict) and _is_text(bypass.get("reason"))):
         problems.append("bypass is not {reason}")
@@ -123,13 +125,18 @@ def promotion_record(
     bypass: str | None = None,
     rollback_of: str | None = None,
     cause: Mapping[str, Any] | None = None,
+    version: str | None = None,
 ) -> dict[str, Any]:
     """The v1 data of an assignment tag; `env` holds name, spec_version, fingerprint,
     `image` ref, id, digest, content_fingerprint, reused_from and differences, each
-    gate holds name, kind, result and evidence. `cause`, only when given: why a
-    rollback was made (`reason`) and what showed it (`checks`, ...)."""
+    gate holds name, kind, result and evidence. `version` names the version assigned:
+    a commit registered as two versions does not say which one on its own. `cause`,
+    only when given: why a rollback was made (`reason`) and what showed it
+    (`checks`, ...)."""
+    versioned = {"version": version} if version is not None else {}
     data: dict[str, Any] = {
         "kind": "promotion",
+        **versioned,
         "who": {"name": who_name, "email": who_email},
         "when": when.isoformat(),
         "from_stage": from_stage,

@@ -176,8 +176,9 @@ def _build_model(
     _warn_shared_counters(events, warnings)
     versions = _versions(model, events, warnings)
     at_commit = _version_at_commit(versions, warnings)
+    shared = _shared_commits(versions)
     stage_events = tuple(
-        _stage_event(e, at_commit.get(e.raw.commit), warnings)
+        _stage_event(e, _event_version(e, at_commit, shared), warnings)
         for e in events
         if e.name.action in (Action.ASSIGN, Action.UNASSIGN)
     )
@@ -233,11 +234,34 @@ def _replace_active(version: ModelVersion, *, active: bool) -> ModelVersion:
     return replace(version, active=active)
 
 
+def _shared_commits(versions: list[ModelVersion]) -> dict[str, set[str]]:
+    """commit -> its versions, for the commits registered as more than one version."""
+    at: dict[str, set[str]] = {}
+    for version in versions:
+        at.setdefault(version.commit, set()).add(version.version)
+    return {commit: here for commit, here in at.items() if len(here) > 1}
+
+
+def _event_version(
+    event: Event, at_commit: Mapping[str, str], shared: Mapping[str, set[str]]
+) -> str | None:
+    """The version an event assigns: on a commit registered as several versions, the
+    one its envctl record names (one of those); else, and for events without a
+    record (GTO's, hand-made), the version at its commit."""
+    commit = event.raw.commit
+    if commit in shared:
+        named = (parse_record(event.raw.message) or {}).get("version")
+        if isinstance(named, str) and named in shared[commit]:
+            return named
+    return at_commit.get(commit)
+
+
 def _version_at_commit(
     versions: list[ModelVersion], warnings: list[RegistryWarning]
 ) -> dict[str, str]:
     """GTO finds an assignment's version by its commit. Two versions on one commit
-    make every gto command fail (gto#377); envctl prefers the active, greatest one."""
+    make every gto command fail (gto#377); for events that do not name their version
+    (`_event_version`) envctl prefers the active, greatest one."""
     at: dict[str, list[ModelVersion]] = {}
     for version in versions:
         at.setdefault(version.commit, []).append(version)
@@ -247,7 +271,10 @@ def _version_at_commit(
         chosen[commit] = best.version
         for other in here:
             if other is not best:
-                message = f"shares commit {commit[:12]} with {best.version}, which gets its stages"
+                message = (
+                    f"shares commit {commit[:12]} with {best.version}, which gets the stage "
+                    "events that do not name their version (GTO's, hand-made)"
+                )
                 warnings.append(RegistryWarning(other.tag, message))
     return chosen
 

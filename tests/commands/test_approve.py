@@ -45,3 +45,20 @@ def test_another_person_approves(
     assert result.code == 0, result.err
     (tag,) = approval_tags(registered)
     assert tag.startswith("envctl/approval/m/v1.0.0/prod/")
+
+
+def test_a_pushed_approval_takes_its_local_only_version_along(
+    registered: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(registered, "remote", "add", "origin", str(remote))
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
+    result = invoke("approve", "m@v1.0.0", "--for", "prod", "--push")
+    assert result.code == 0, result.err
+    (tag,) = approval_tags(registered)
+    pushed = git(registered, "ls-remote", "--tags", "origin").splitlines()
+    assert sorted(line.split("\t")[1] for line in pushed if "^{}" not in line) == [
+        f"refs/tags/{tag}",
+        "refs/tags/m@v1.0.0",
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,11 +29,21 @@ gates: {gates}
 NO_WORSE = "[{metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}, baseline: no_worse}}]"
 
 
-def envctl(cwd: Path, *args: str, seconds: float = 0, **handshake: Path) -> subprocess.Popen[str]:
-    """The faked-gates CLI; `arrived=`/`await_=` files order a race (see fake_gates)."""
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FAKE_GATE_SECONDS": str(seconds)}
-    for key, path in handshake.items():
-        env[f"FAKE_GATE_{key.rstrip('_').upper()}"] = str(path)
+def envctl(
+    cwd: Path,
+    *args: str,
+    seconds: float = 0,
+    arrived: Path | None = None,
+    await_: Path | None = None,
+    **extra: str,
+) -> subprocess.Popen[str]:
+    """The faked-gates CLI; `arrived`/`await_` files order a race (see fake_gates),
+    `extra` adds to its environment."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "FAKE_GATE_SECONDS": str(seconds), **extra}
+    if arrived is not None:
+        env["FAKE_GATE_ARRIVED"] = str(arrived)
+    if await_ is not None:
+        env["FAKE_GATE_AWAIT"] = str(await_)
     return subprocess.Popen(
         [sys.executable, "-m", "tests.commands.fake_gates", *args],
         cwd=cwd,
@@ -173,6 +184,27 @@ def test_a_push_killed_midway_is_completed_by_the_next_run(churn: Path, origin: 
     assert remote_tags(churn) == ["churn#dev#1", "churn#staging#2", "churn@v1.0.0"]
 
 
+def test_already_in_the_stage_is_decided_on_the_remote_with_push(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", "--push")
+    assert code == 0, err
+    git(churn, "push", "-q", "origin", "churn@v1.1.0")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    code, _, err = run(other, "promote", "churn@v1.1.0", "--to", "dev", "--push")
+    assert code == 0, err  # dev holds v1.1.0 on origin; this clone still says v1.0.0
+
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", "--push")
+
+    assert code == 0, err
+    assert "origin has registry tags this clone has not seen; fetching them first" in err
+    assert out.strip().endswith("promoted churn@v1.0.0 to dev: churn#dev#3 (pushed)")
+    assert remote_tags(churn) == [
+        "churn#dev#1", "churn#dev#2", "churn#dev#3", "churn@v1.0.0", "churn@v1.1.0",
+    ]  # fmt: skip
+
+
 def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     churn: Path, origin: Path, tmp_path: Path
 ) -> None:
@@ -204,20 +236,79 @@ def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     assert out.strip().endswith("churn#staging#3 (pushed)")
 
 
-def test_sigterm_stops_a_promotion_without_a_tag(churn: Path) -> None:
-    proc = envctl(churn, "promote", "churn@v1.0.0", "--to", "dev", seconds=30)
-    assert proc.stderr is not None
-    seen = ""
-    while "gates: faked" not in seen:  # in its (faked) gates, with its handlers set
-        line = proc.stderr.readline()
-        assert line, "the promotion ended before its gates"
-        seen += line
-    proc.send_signal(signal.SIGTERM)
-    _, rest = proc.communicate(timeout=30)
-    err = seen + rest
+def git_that_kills_after_tagging(folder: Path) -> Path:
+    """A folder holding a `git` that runs the real one and, after a `git tag -a`,
+    SIGKILLs its process group (the envctl that ran it): a kill right after git
+    wrote the tag, before envctl heard back."""
+    folder.mkdir()
+    script = folder / "git"
+    script.write_text(
+        f'#!/bin/sh\n"{shutil.which("git")}" "$@"\ncode=$?\n'
+        'case " $* " in *" tag -a "*) kill -KILL 0 ;; esac\nexit $code\n'
+    )
+    script.chmod(0o755)
+    return folder
 
-    assert proc.returncode == 143, err
-    assert err.strip().splitlines()[-1] == "error: interrupted"
+
+@pytest.mark.parametrize("push", [False, True], ids=["local", "push"])
+def test_a_kill_right_after_the_tag_is_written_is_done_for_the_next_run(
+    churn: Path, origin: Path, tmp_path: Path, push: bool
+) -> None:
+    flags = ["--push"] if push else []
+    killer = git_that_kills_after_tagging(tmp_path / "bin")
+    path = f"{killer}{os.pathsep}{os.environ['PATH']}"
+    proc = envctl(churn, "promote", "churn@v1.0.0", "--to", "dev", *flags, PATH=path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == -signal.SIGKILL, err
+    assert tags(churn) == ["churn#dev#1"]
+    assert remote_tags(churn) == []  # with --push: killed before its push
+
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", *flags)
+
+    assert code == 0, err
+    assert out.strip() == "churn@v1.0.0 is already in dev: nothing to do"
+    assert tags(churn) == ["churn#dev#1"]
+    assert remote_tags(churn) == (["churn#dev#1", "churn@v1.0.0"] if push else [])
+    code, out, err = run(churn, "status", "churn", "--format", "json")
+    assert code == 0, err
+    dev = json.loads(out)["models"][0]["stages"]["dev"]
+    assert (dev["tag"], dev["version"], dev["evidence"]) == ("churn#dev#1", "v1.0.0", "recorded")
+    code, out, err = run(churn, "audit", "churn", "--format", "json")
+    assert (code, json.loads(out)["violations"]) == (0, []), err
+
+
+def terminate_in_gates(repo: Path, *args: str) -> tuple[int, str, str]:
+    """Start a promotion of churn@v1.0.0 to dev, SIGTERM it in its (faked) gates."""
+    ready = repo.parent / "in-gates"
+    proc = envctl(repo, "promote", "churn@v1.0.0", "--to", "dev", *args, seconds=30,
+                  arrived=ready)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not ready.exists():  # in its (faked) gates, with its handlers set
+        assert proc.poll() is None, "the promotion ended before its gates"
+        assert time.monotonic() < deadline, "the promotion never reached its gates"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, out, err
+
+
+def test_sigterm_stops_a_promotion_without_a_tag(churn: Path) -> None:
+    code, out, err = terminate_in_gates(churn)
+
+    assert code == 143, err
+    assert err.strip().splitlines()[-1] == "error: terminated"
+    assert out == ""
+    assert tags(churn) == []
+
+
+def test_sigterm_under_json_says_terminated_with_exit_143(churn: Path) -> None:
+    code, out, err = terminate_in_gates(churn, "--format", "json")
+
+    assert code == 143, err
+    assert err.strip().splitlines()[-1] == "error: terminated"
+    data = json.loads(out)
+    assert data["exit_code"] == 143
+    assert (data["error"]["kind"], data["error"]["message"]) == ("terminated", "terminated")
     assert tags(churn) == []
 
 
@@ -241,6 +332,31 @@ def test_register_refuses_a_dirty_model_folder_and_a_commit_registered_twice(
     code, _, err = run(churn, "register", "churn", "v1.4.0", "--force", "--reason", "rename")
     assert code == 0, err
     assert '"reason": "rename"' in git(churn, "tag", "-l", "--format=%(contents)", "churn@v1.4.0")
+
+
+def versions_in_history(repo: Path) -> dict[str, str]:
+    code, out, err = run(repo, "history", "churn", "--format", "json")
+    assert code == 0, err
+    return {e["tag"]: e["version"] for e in json.loads(out)["events"]}
+
+
+def test_a_commit_registered_twice_keeps_each_versions_promotions_apart(churn: Path) -> None:
+    git(churn, "commit", "-q", "--allow-empty", "-m", "v1.2.0")
+    assert run(churn, "register", "churn", "v1.2.0")[0] == 0
+    in_dev(churn, "v1.2.0")
+    code, _, err = run(churn, "register", "churn", "v1.3.0", "--force", "--reason", "renamed")
+    assert code == 0, err
+
+    assert versions_in_history(churn) == {"churn#dev#1": "v1.2.0"}
+    code, out, err = run(churn, "status", "churn", "--format", "json")
+    assert code == 0, err
+    assert json.loads(out)["models"][0]["stages"]["dev"]["version"] == "v1.2.0"
+    code, out, err = run(churn, "promote", "churn@v1.3.0", "--to", "dev")
+    assert code == 0, err
+    assert out.strip().endswith("promoted churn@v1.3.0 to dev: churn#dev#2")
+    assert versions_in_history(churn) == {"churn#dev#1": "v1.2.0", "churn#dev#2": "v1.3.0"}
+    code, out, err = run(churn, "audit", "churn", "--format", "json")
+    assert (code, json.loads(out)["violations"]) == (0, []), err
 
 
 def test_register_warns_when_the_version_is_lower_than_the_latest(churn: Path) -> None:

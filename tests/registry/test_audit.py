@@ -117,6 +117,16 @@ def test_a_bad_record_is_reported(message: str, email: str, expected: str) -> No
     assert verdict.counts  # outside signed stages GTO's reading stands
 
 
+def test_a_record_naming_a_version_not_at_its_commit_is_invalid() -> None:
+    tags = [*VERSIONS, raw("m#dev#1", message=promotion(version="v2.0.0"))]
+    result = audit(tags)
+    assert kinds(result) == [("m#dev#1", "invalid-record")]
+    assert result.violations[0].message == (
+        "the record names v2.0.0, which is not registered at 111111111111"
+    )
+    assert kinds(audit([*VERSIONS, raw("m#dev#1", message=promotion(version="v1.0.0"))])) == []
+
+
 def test_counters_repeat_or_skip() -> None:
     tags = [
         *VERSIONS,

@@ -342,6 +342,34 @@ def test_two_versions_on_one_commit_warn_and_the_greatest_gets_the_stages() -> N
     assert "shares commit" in warned(registry)["m@v1.0.0-rc.1"]
 
 
+def record_for(version: str) -> str:
+    data = promotion_record(
+        who_name="Ada", who_email=ADA, when=T0, from_stage=None, env={}, image=None, gates=[],
+        version=version,
+    )  # fmt: skip
+    return format_record(f"{ADA} promotes m@{version}", data)
+
+
+def test_on_a_shared_commit_each_event_gets_the_version_its_record_names() -> None:
+    registry = reg(
+        tag("m@v1.2.0", C1), tag("m#dev#1", C1, message=record_for("v1.2.0")),
+        tag("m@v1.3.0", C1), tag("m#staging#2", C1, message=record_for("v1.2.0")),
+        tag("m#prod#3", C1, message="Assigning stage prod"),  # GTO's: no record
+        tag("m#qa#4", C1, message=record_for("v9.9.9")),  # names a version not at C1
+    )  # fmt: skip
+    model = registry.model("m")
+    assert model is not None
+    assert [(e.tag, e.version) for e in model.events] == [
+        ("m#dev#1", "v1.2.0"),
+        ("m#staging#2", "v1.2.0"),
+        ("m#prod#3", "v1.3.0"),
+        ("m#qa#4", "v1.3.0"),
+    ]
+    assert stages(registry) == {"dev": "v1.2.0", "prod": "v1.3.0", "qa": "v1.3.0",
+                                "staging": "v1.2.0"}  # fmt: skip
+    assert "do not name their version" in warned(registry)["m@v1.2.0"]
+
+
 # --- counters ----------------------------------------------------------------------
 
 
