@@ -73,7 +73,7 @@ def promote(
     project = require_project(ws)
     registry = read_verified(ws).trusted  # in signed stages, only events that count
     target = resolve_target(ws, registry, operand, to)
-    if push and target.replaces == target.version:
+    if push and not plan:
         registry, target = _on_shared_ledger(ws, registry, target, operand, remote, say)
     sign = require_signing(ws, target.stage, "promoting") if not plan else False
     order = order_problem(registry, target)
@@ -141,8 +141,9 @@ def _on_shared_ledger(
     remote: str,
     say: Progress,
 ) -> tuple[reg.Registry, Target]:
-    """With --push, "already in the stage" is decided on the shared ledger, not on
-    this clone's copy: another machine may have put another version there since."""
+    """With --push, every decision (already in the stage, the stage order, the
+    baseline, approvals) is taken on the shared ledger, not on this clone's copy:
+    another machine may have promoted or approved since."""
     if not fetch_if_behind(ws, remote, target.model, say):
         return registry, target
     registry = read_verified(ws).trusted

@@ -205,6 +205,26 @@ def test_already_in_the_stage_is_decided_on_the_remote_with_push(
     ]  # fmt: skip
 
 
+def test_the_stage_order_is_decided_on_the_remote_with_push(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    git(churn, "push", "-q", "origin", "churn@v1.0.0")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    code, _, err = run(other, "promote", "churn@v1.0.0", "--to", "dev", "--push")
+    assert code == 0, err  # v1.0.0 entered dev on origin only
+
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging")
+    assert code == 1  # this clone's own copy: v1.0.0 never entered dev
+    assert "churn@v1.0.0 has not entered dev" in err, err
+
+    code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
+
+    assert code == 0, err  # the shared ledger says it has
+    assert "origin has registry tags this clone has not seen; fetching them first" in err
+    assert out.strip().endswith("promoted churn@v1.0.0 to staging: churn#staging#2 (pushed)")
+
+
 def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     churn: Path, origin: Path, tmp_path: Path
 ) -> None:
