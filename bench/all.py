@@ -27,6 +27,10 @@ ROOT = BENCH.parent
 EXTRA = {
     "registry": ["--sizes", "5000", "--gto-runs", "1"],
     "audit": ["--signed", "100"],
+    # Docker benches: a round takes from half a minute (build) to two (promote).
+    "build": ["--runs", "3"],
+    "engines": ["--runs", "3"],
+    "promote": ["--runs", "3"],
 }
 
 
