@@ -12,6 +12,7 @@ from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Severity, S
 from envctl.diff.rules_compute import compare_compute
 from envctl.diff.rules_data import compare_data
 from envctl.diff.rules_packages import compare_packages
+from envctl.diff.rules_policy import compare_policy
 from envctl.diff.rules_runtime import compare_image, compare_python
 from envctl.diff.rules_system import compare_system_packages
 
@@ -32,6 +33,7 @@ def compare(
         *compare_system_packages(left, right),
         *compare_data(left, right),
         *compare_compute(left, right),
+        *compare_policy(left, right),
     ]
     rules = left.waivers + right.waivers
     overrides = severity_overrides or {}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,11 +14,12 @@ from envctl.output.diff import DiffFinding, Location
 
 if TYPE_CHECKING:
     from envctl.spec.loading import Environment
+    from envctl.spec.model import Spec
 
 Severity = Literal["error", "warning", "info"]
 RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
 
-AREAS = ("python", "os/image", "packages", "system packages", "data", "compute")
+AREAS = ("python", "os/image", "packages", "system packages", "data", "compute", "policy")
 
 # Every finding kind and its area. Kinds are stable: they appear in JSON output,
 # in `waivers:` and in envctl.yaml `policy.severity`.
@@ -43,6 +45,7 @@ KINDS: dict[str, str] = {
     "compute.gpu": "compute",
     "compute.cpu": "compute",
     "compute.memory": "compute",
+    "policy.changed": "policy",
 }
 FAMILIES = tuple(sorted({k.split(".", 1)[0] for k in KINDS}))
 
@@ -145,6 +148,8 @@ class Side:
     system_packages: tuple[str, ...] | None = ()
     data: DataFacts | None = None
     compute: ComputeFacts | None = None
+    # `policy:` field -> its value as compact JSON; None: no policy to speak of (reality)
+    policy: Mapping[str, str] | None = None
     waivers: tuple[WaiverRule, ...] = ()
     positions: Mapping[str, Pos] = field(default_factory=dict, compare=False)
 
@@ -170,6 +175,7 @@ class Side:
             compute=ComputeFacts(
                 spec.compute.cpu, spec.compute.memory, spec.compute.gpu, tuple(spec.compute.engines)
             ),
+            policy=_policy_facts(spec),
             waivers=tuple(
                 WaiverRule(w.kind, canonical_path(w.path), w.reason, w.expires)
                 for w in spec.waivers
@@ -183,6 +189,17 @@ class Side:
             if pos is not None or exact or "." not in path:
                 return pos
             path = path.rsplit(".", 1)[0]
+
+
+def _policy_facts(spec: Spec) -> dict[str, str]:
+    """The fields a stage's policy sets (defaults left out), each as compact JSON."""
+    if spec.policy is None:
+        return {}
+    data = spec.policy.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    return {
+        key: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+        for key, value in data.items()
+    }
 
 
 def make_finding(

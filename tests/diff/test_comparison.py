@@ -297,6 +297,30 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str, str]
         [("compute.memory", "warning", "compute.memory")],
     ),
     ("memory equal by value", {"compute": {"memory": "8192Mi"}}, {}, []),
+    # policy: when a version may enter, never what runs; info only
+    (
+        "soak only right",
+        {},
+        {"policy": {"soak": "24h"}},
+        [("policy.changed", "info", "policy.soak")],
+    ),
+    (
+        "policies differ field by field",
+        {"policy": {"soak": "24h", "auto": False}},
+        {"policy": {"soak": "2d", "live": {"url": "http://churn:8000", "rollback": "auto"}}},
+        [
+            ("policy.changed", "info", "policy.auto"),
+            ("policy.changed", "info", "policy.live"),
+            ("policy.changed", "info", "policy.soak"),
+        ],
+    ),
+    (
+        "same policy, one written out in hours",
+        {"policy": {"soak": "48h"}},
+        {"policy": {"soak": "2d"}},
+        [],
+    ),
+    ("a default written out is no difference", {"policy": {"auto": True}}, {}, []),
     ("memory unknown on one side", {"compute": {"memory": None}}, {}, []),
 ]
 
