@@ -97,7 +97,7 @@ def test_rejected_push_is_fetched_rechecked_and_retried(two_versions: Path, tmp_
 
 @pytest.mark.docker
 @pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
-def test_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
+def test_a_stale_clone_decides_the_baseline_on_the_fetched_ledger(
     git_repo: Path, base_image: str, tmp_path: Path, as_json: bool
 ) -> None:
     write_minimal_project(git_repo, base_image, stages=("dev", "staging"))
@@ -126,8 +126,10 @@ def test_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
     # Here v2.0.0 (accuracy 0.95) enters staging and is pushed...
     code, _, err = finish(envctl(git_repo, "promote", "tiny@v2.0.0", "--to", "staging", "--push"))
     assert code == 0, err
-    # ...while the other machine, not having fetched, sees an empty staging: no
-    # baseline, so v3.0.0 (0.92) passes there until its push is rejected.
+    # ...and the other machine, which has not fetched, would see an empty staging
+    # (no baseline, so v3.0.0 at 0.92 would pass): with --push it fetches first.
+    # (The race, where the remote changes during the gates and the push is
+    # rejected: tests/commands/test_promote_ledger.py, with faked gates.)
     fmt = ("--format", "json") if as_json else ()
     code, out, err = finish(
         envctl(other, "promote", "tiny@v3.0.0", "--to", "staging", "--push", *fmt)
@@ -143,8 +145,8 @@ def test_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
     else:
         assert "origin has registry tags this clone has not seen; fetching them first" in err
     assert err.strip().splitlines()[-1] == (
-        "error: after fetching tags, staging holds v2.0.0: gate metrics failed for "
-        "tiny@v3.0.0: accuracy 0.92 is worse than 0.95 (v2.0.0, now in the stage)"
+        "error: gate metrics failed for tiny@v3.0.0 -> staging: accuracy 0.92 is worse "
+        "than 0.95 (v2.0.0, now in the stage)"
     )
     assert git(other, "tag", "-l", "tiny#staging*") == "tiny#staging#3"
     assert "tiny#staging#4" not in git(git_repo, "ls-remote", "--tags", "origin")

@@ -225,6 +225,37 @@ def test_the_stage_order_is_decided_on_the_remote_with_push(
     assert out.strip().endswith("promoted churn@v1.0.0 to staging: churn#staging#2 (pushed)")
 
 
+def test_a_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    in_dev(churn, "v1.0.0", "v1.1.0")
+    git(churn, "push", "-q", "origin", "--tags")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    # The other machine decides on an empty staging (no baseline) and is in its
+    # gates when v1.0.0 (0.986) enters staging here and is pushed; only then does
+    # the worse v1.1.0 (0.867) reach its tag, and its push is rejected.
+    other_in_gates, pushed_here = tmp_path / "other-in-gates", tmp_path / "pushed-here"
+    worse = envctl(other, "promote", "churn@v1.1.0", "--to", "staging", "--push",
+                   "--format", "json", arrived=other_in_gates, await_=pushed_here)  # fmt: skip
+    good = envctl(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push",
+                  await_=other_in_gates)  # fmt: skip
+    assert finish(good)[0] == 0
+    pushed_here.touch()
+    code, out, err = finish(worse)
+
+    assert code == 1, err
+    assert err.strip().splitlines()[-1] == (
+        "error: after fetching tags, staging holds v1.0.0: gate metrics failed for "
+        "churn@v1.1.0: accuracy 0.867 is worse than 0.986 (v1.0.0, now in the stage)"
+    )
+    data = json.loads(out)  # the outcome as it stood after the re-check
+    assert (data["status"], data["replaces"], data["tag"]) == ("blocked", "v1.0.0", None)
+    assert data["gates"][0]["evidence"]["baseline_version"] == "v1.0.0"
+    assert tags(other, "churn#staging#*") == ["churn#staging#3"]  # the fetched one only
+    assert "churn#staging#4" not in remote_tags(churn)
+
+
 def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     churn: Path, origin: Path, tmp_path: Path
 ) -> None:
