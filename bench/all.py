@@ -62,8 +62,9 @@ def main() -> int:
     print(f"- {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; {load()}\n")
     failed = 0
     for name in args.only or benches():
-        argv = [sys.executable, str(BENCH / f"{name}_bench.py"), "--runs", str(args.runs)]
-        argv += EXTRA.get(name, [])
+        extra = EXTRA.get(name, [])
+        runs = [] if "--runs" in extra else ["--runs", str(args.runs)]
+        argv = [sys.executable, str(BENCH / f"{name}_bench.py"), *runs, *extra]
         print(f"## {name} (`{' '.join(['python', *argv[1:]]).replace(str(ROOT) + '/', '')}`)\n")
         print(f"{load()} at the start.\n")
         t0 = time.monotonic()
