@@ -25,9 +25,14 @@ def image(name: str | None, *, stage: str) -> ImageDocument:
     record = recorded_image(event) or {}
     digest = record.get("digest")
     if not isinstance(digest, str) or not digest:
+        configured = ws.project is not None and ws.project.config.registry is not None
+        how = (
+            "promote with --push"
+            if configured
+            else "set registry: in envctl.yaml and promote with --push"
+        )
         raise InputError(
-            f"{event.tag} ({model}@{event.version} in {stage}) records no registry digest; "
-            "set registry: in envctl.yaml and promote with --push"
+            f"{event.tag} ({model}@{event.version} in {stage}) records no registry digest; {how}"
         )
     return ImageDocument(
         model=model,

@@ -44,9 +44,10 @@ def read_registry(ws: Workspace) -> reg.Registry:
 
 def pick_model(ws: Workspace, registry: reg.Registry, name: str | None) -> str:
     """The named model, or the only one the project (or registry) knows."""
-    known = sorted(set(ws.project.config.models) if ws.project else set() | set(registry.models))
+    declared = set(ws.project.config.models) if ws.project else set()
+    known = sorted(declared | set(registry.models))
     if name is not None:
-        if name in known or (reg.is_valid_model_name(name) and not known):
+        if name in known:
             return name
         near = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
         hint = f"; did you mean {near[0]!r}?" if near else ""

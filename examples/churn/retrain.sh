@@ -97,12 +97,13 @@ accuracy() { "$PYTHON" -c 'import json; print(json.load(open("model/metrics.json
 
 # ---- deploying what the ledger says prod runs ---------------------------------
 
-prod_image() { # the image of the version prod holds, from the ledger (a rollback
-  # records no image of its own: the version's earlier promotion into prod does)
+prod_image() { # the image prod runs, as its newest event records it (a rollback
+  # records the image the restored version ran in). With registry: set and
+  # --push, `envctl image churn --stage prod` prints its pullable digest instead.
   "$ENVCTL" history churn --format json | "$PYTHON" -c '
 import json, sys
 events = [e for e in json.load(sys.stdin)["events"] if e["stage"] == "prod"]  # newest first
-print(next(e["image"] for e in events if e["version"] == events[0]["version"] and e["image"]))'
+print(events[0]["image"])'
 }
 
 deploy() { # [UVICORN OPTION...]: run prod's image as the service

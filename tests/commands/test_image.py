@@ -99,6 +99,19 @@ def test_image_of_a_record_without_a_digest_is_exit_3(
     )
 
 
+def test_image_without_a_digest_where_a_registry_is_set_says_push(
+    project: Path, invoke: Invoke
+) -> None:
+    config = project / "envctl.yaml"
+    config.write_text(config.read_text() + "registry: 127.0.0.1:5000/team\n")
+    assign(project, "dev", 1, {**IMAGE, "digest": None})
+    result = invoke("image", "tiny", "--stage", "dev")
+    assert (result.code, result.err) == (
+        3,
+        "error: tiny#dev#1 (tiny@v1.0.0 in dev) records no registry digest; promote with --push\n",
+    )
+
+
 def test_image_needs_a_stage(project: Path, invoke: Invoke) -> None:
     result = invoke("image", "tiny")
     assert result.code == 2
@@ -132,3 +145,16 @@ def test_image_reads_git_only(project: Path) -> None:
     )
     assert proc.stdout == DIGEST + "\n"
     assert proc.stderr.strip().splitlines()[-1] == "0 False"
+
+
+@pytest.mark.parametrize("command", ["image", "status", "history", "check-live"])
+def test_a_model_no_one_declared_or_registered_is_exit_3(
+    git_repo: Path, invoke: Invoke, command: str
+) -> None:
+    (git_repo / "envctl.yaml").write_text("stages: [dev, prod]\n")  # no models: section
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "init")
+    args = [command, "nosuchmodel"] + ([] if command in ("status", "history") else ["-s", "prod"])
+    result = invoke(*args)
+    assert (result.code, result.out) == (3, "")
+    assert result.err == "error: unknown model 'nosuchmodel' (known: none)\n"
