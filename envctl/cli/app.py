@@ -52,6 +52,7 @@ app = typer.Typer(
     help="Explicit ML deployment environments: versioned specs, mismatch checks, "
     "hermetic image builds and gated promotion recorded in git.",
     no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -85,6 +86,7 @@ def run(argv: list[str] | None = None) -> int:
     """Run the app; turn EnvctlError and Ctrl-C into one line and an exit code
     (and, under `--format json`, one JSON error document on stdout)."""
     args = sys.argv[1:] if argv is None else argv
+    args = args or ["--help"]  # bare `envctl`: its help, not a usage error
     console.reset_json_documents()
     with _sigterm_as_interrupt() as terminated:
         code = _run(args, terminated)

@@ -64,3 +64,17 @@ def test_fixed_texts(invoke: Invoke) -> None:
     rollback = invoke("rollback", "--help").out
     assert "Usage: envctl rollback [OPTIONS] NAME\n" in rollback
     assert "STAGE before" not in rollback
+
+
+def test_bare_envctl_prints_its_help_and_succeeds(invoke: Invoke) -> None:
+    result = invoke()
+    assert (result.code, result.err) == (0, "")
+    assert result.out.startswith("Usage: envctl [OPTIONS] COMMAND [ARGS]...")
+    assert "promote" in result.out
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_dash_h_is_help(command: str, invoke: Invoke) -> None:
+    result = invoke(command, "-h")
+    assert (result.code, result.err) == (0, "")
+    assert result.out == invoke(command, "--help").out
