@@ -5,7 +5,9 @@ real. FAKE_GATE_SECONDS makes each promotion spend that long "in its gates",
 after its first look at the registry and before the registry lock. For races
 that must happen in one order, FAKE_GATE_ARRIVED names a file the promotion
 creates when it reaches its gates, and FAKE_GATE_AWAIT one it waits for (60 s at
-most) before it leaves them."""
+most) before it leaves them. In-process tests replace `flow._run` with
+`run_without_image` themselves (monkeypatch): importing this module patches
+nothing."""
 
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ from envctl.promotion.workspace import Workspace
 from envctl.spec.loading import Environment, Project
 
 
-def _run(
+def run_without_image(
     project: Project,
     ws: Workspace,
     registry: reg.Registry,
@@ -54,9 +56,8 @@ def _wait_for(path: Path, timeout: float = 60) -> None:
         time.sleep(0.05)
 
 
-flow._run = _run  # the point of this module: no Docker
-
 if __name__ == "__main__":
     from envctl.cli import main
 
+    flow._run = run_without_image  # the point of this module: no Docker
     main()

@@ -12,7 +12,7 @@ import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -35,13 +35,9 @@ from envctl.commands.register import register
 from envctl.commands.rollback import rollback
 from envctl.commands.sync import sync
 from envctl.errors import EnvctlError
-from envctl.progress import Progress
 from envctl.promotion import flow
-from envctl.promotion.events import GateProgress, unwatched
 from envctl.promotion.outcome import Outcome
-from envctl.promotion.suite import run_gates
-from envctl.promotion.workspace import Workspace
-from envctl.spec.loading import Environment, Project
+from tests.commands.fake_gates import run_without_image
 from tests.conftest import git
 
 MODEL = "churn"
@@ -63,23 +59,6 @@ APPROVAL = f"{reg.APPROVAL_PREFIX}{MODEL}/"
 # Of a promotion refused before it wrote anything: stage order (1), approvals (5),
 # a version this clone has not seen (3), local tags clashing with the remote (4).
 REFUSED = (1, 3, 4, 5)
-
-
-def _gates_without_image(
-    project: Project,
-    ws: Workspace,
-    registry: reg.Registry,
-    env: Environment,
-    checked: Outcome,
-    say: Progress,
-    progress: Progress | None,
-    *,
-    push: bool,
-    on_gate: GateProgress = unwatched,
-) -> Outcome:
-    """flow._run without the image: the approvals gate still runs for real."""
-    results = run_gates(project, ws, registry, checked.target, env, image="none", on_gate=on_gate)
-    return replace(checked, gates=results, image="none")
 
 
 # --- the model: the ledger as the tags say, read without envctl's registry ---------
@@ -476,7 +455,7 @@ def assert_exactly_once(view: View, where: str) -> None:
 def test_the_ledger_rules_hold_under_random_steps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(flow, "_run", _gates_without_image)
+    monkeypatch.setattr(flow, "_run", run_without_image)  # the approvals gate runs for real
     monkeypatch.setattr(LedgerMachine, "base", tmp_path, raising=False)
     monkeypatch.setattr(LedgerMachine, "runs", itertools.count(), raising=False)
     run_state_machine_as_test(
