@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from envctl.errors import InputError
 from envctl.output.promotion import ImageDocument
-from envctl.promotion.handoff import recorded_image
+from envctl.promotion.handoff import recorded_image, text_or_none
 from envctl.promotion.workspace import pick_model, read_registry, require_stage, workspace
 
 
@@ -40,12 +40,8 @@ def image(name: str | None, *, stage: str) -> ImageDocument:
         version=event.version,
         tag=event.tag,
         digest=digest,
-        image=_text(record.get("ref")),
-        image_id=_text(record.get("id")),
-        content_fingerprint=_text(record.get("content_fingerprint")),
-        reused_from=_text(record.get("reused_from")),
+        image=text_or_none(record.get("ref")),
+        image_id=text_or_none(record.get("id")),
+        content_fingerprint=text_or_none(record.get("content_fingerprint")),
+        reused_from=text_or_none(record.get("reused_from")),
     )
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

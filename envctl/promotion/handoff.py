@@ -45,16 +45,18 @@ class StageImage:
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> StageImage | None:
         """The image a record holds; None when it lacks a ref, id or fingerprint."""
-        ref, id_, fingerprint = (_text(record.get(k)) for k in ("ref", "id", "content_fingerprint"))
+        ref, id_, fingerprint = (
+            text_or_none(record.get(k)) for k in ("ref", "id", "content_fingerprint")
+        )
         if ref is None or id_ is None or fingerprint is None:
             return None
         differences = record.get("differences")
         return cls(
             ref=ref,
             id=id_,
-            digest=_text(record.get("digest")),
+            digest=text_or_none(record.get("digest")),
             content_fingerprint=fingerprint,
-            reused_from=_text(record.get("reused_from")),
+            reused_from=text_or_none(record.get("reused_from")),
             differences=tuple(str(d) for d in differences) if isinstance(differences, list) else (),
         )
 
@@ -114,7 +116,7 @@ def stage_image(
     reused = same and before is not None and before.get("id") == built.id
     digest = built.reference
     if reused and before is not None and digest is None:
-        digest = _text(before.get("digest"))
+        digest = text_or_none(before.get("digest"))
     return StageImage(
         ref=built.image,
         id=built.id,
@@ -132,7 +134,7 @@ def _fetch_tested(tag: str, before: Mapping[str, Any], target: Target) -> None:
 
     if engine.image_exists(tag) and engine.inspect_image(tag).get("Id") == before.get("id"):
         return
-    digest = _text(before.get("digest"))
+    digest = text_or_none(before.get("digest"))
     if digest is None:
         return  # never pushed: the content tag is looked up (or built) as usual
     reason = engine.pull(digest)
@@ -146,5 +148,6 @@ def _fetch_tested(tag: str, before: Mapping[str, Any], target: Target) -> None:
     engine.tag_image(digest, tag)
 
 
-def _text(value: Any) -> str | None:
+def text_or_none(value: Any) -> str | None:
+    """A record field that should be text: the text, or None (absent, empty, other)."""
     return value if isinstance(value, str) and value else None

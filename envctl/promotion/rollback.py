@@ -10,7 +10,7 @@ from typing import Any
 from envctl import registry as reg
 from envctl.errors import GateFailed
 from envctl.progress import Progress
-from envctl.promotion.handoff import StageImage, recorded_image
+from envctl.promotion.handoff import StageImage, recorded_image, text_or_none
 from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rules import Target
@@ -82,14 +82,10 @@ def record_rollback(
         raise GateFailed(exc.message, details=exc.details, report=report) from None
     return Outcome(
         target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed,
-        image=_text(image, "ref"), image_id=_text(image, "id"),
+        image=text_or_none(image.get("ref")) if image is not None else None,
+        image_id=text_or_none(image.get("id")) if image is not None else None,
         stage_image=StageImage.from_json(image) if image is not None else None,
     )  # fmt: skip
-
-
-def _text(image: Mapping[str, Any] | None, key: str) -> str | None:
-    value = image.get(key) if image is not None else None
-    return value if isinstance(value, str) and value else None
 
 
 def _trusted(ws: Workspace, decide: Decide) -> Decide:
