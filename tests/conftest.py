@@ -9,7 +9,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 
 import pytest
@@ -67,9 +67,25 @@ def docker_required() -> bool:
     return os.environ.get("ENVCTL_REQUIRE_DOCKER") == "1"
 
 
+# Every image envctl builds carries labels under this prefix (content, owner, purpose).
+ENVCTL_LABEL_KEYS = ("dev.envctl.fingerprint", "dev.envctl.owner")
+
+
+def _envctl_image_ids(client: object) -> set[str]:
+    ids: set[str] = set()
+    for key in ENVCTL_LABEL_KEYS:
+        ids.update(str(i.id) for i in client.images.list(all=True, filters={"label": key}))  # type: ignore[attr-defined]  # docker's client, untyped here
+    return ids
+
+
 @pytest.fixture(scope="session")
 def docker_engine() -> Iterator[object]:
-    """A real Docker Engine client, or a skip (a failure when ENVCTL_REQUIRE_DOCKER=1)."""
+    """A real Docker Engine client, or a skip (a failure when ENVCTL_REQUIRE_DOCKER=1).
+
+    Images are content-addressed, so the session keeps what it builds (a test
+    that builds content another test built reuses it, as users' machines do) and
+    removes, once at the end, every envctl image that was not there before it.
+    A test that must see a fresh build gives its image unique content."""
     from envctl import engine
     from envctl.errors import EngineError
 
@@ -80,7 +96,23 @@ def docker_engine() -> Iterator[object]:
         if docker_required():
             pytest.fail(f"Docker is required (ENVCTL_REQUIRE_DOCKER=1) but: {exc}")
         pytest.skip(f"no Docker Engine: {exc}")
+    before = _envctl_image_ids(client)
     yield client
+    _remove_images_made_since(before)
+
+
+def _remove_images_made_since(before: set[str]) -> None:
+    from envctl import engine
+    from envctl.errors import EngineError
+
+    client = engine.client()
+    made = _envctl_image_ids(client) - before
+    images = [client.images.get(i) for i in made]
+    # Newest first: test layers and model images are children of older ones.
+    for image in sorted(images, key=lambda i: i.attrs.get("Created", ""), reverse=True):
+        # Already gone with a child, or in use by another session's container.
+        with suppress(EngineError):
+            engine.remove_image(str(image.id), force=True)
 
 
 @pytest.fixture(scope="session")

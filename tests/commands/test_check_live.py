@@ -20,11 +20,6 @@ from tests.live_service import Service, running_service
 REQUEST = '{"instances": [[1.0, 2.0]]}\n'
 
 
-@pytest.fixture(autouse=True)
-def _remove_images_built_here() -> Iterator[None]:
-    yield  # nothing is built here: no Docker Engine needed (overrides conftest's)
-
-
 @pytest.fixture
 def service() -> Iterator[Service]:
     with running_service() as svc:
