@@ -98,7 +98,8 @@ def docker_engine() -> Iterator[object]:
         pytest.skip(f"no Docker Engine: {exc}")
     before = _envctl_image_ids(client)
     yield client
-    _remove_images_made_since(before)
+    if os.environ.get("ENVCTL_TEST_KEEP_IMAGES") != "1":  # several runs sharing one engine
+        _remove_images_made_since(before)
 
 
 def _remove_images_made_since(before: set[str]) -> None:
