@@ -129,18 +129,39 @@ def read_document(raw: bytes, source: str) -> Document:
 # ---- operands ---------------------------------------------------------------
 
 _VERSION_REF = re.compile(r"^v([0-9]+)$")
+_SPEC_FILE_IN = re.compile(r"\.ya?ml(@|$)")  # the rest of a path, not a revision
 
 
 def looks_like_path(operand: str) -> bool:
     return operand.endswith((".yaml", ".yml")) or "/" in operand or operand.startswith(".")
 
 
+def split_operand(operand: str) -> tuple[str, str | None]:
+    """`prod@HEAD~1` -> ("prod", "HEAD~1"); a path keeps its own `@`s (Jenkins
+    workspaces are `job@2/`): an operand that is a file is a path, and an `@`
+    splits off a revision only after a name or a spec file (`ci/job@2/prod.yaml@v3`),
+    never before the rest of a path (`ci/job@2/prod.yaml`). The first such `@`
+    splits, so a revision may hold one (`prod@HEAD@{1}`)."""
+    if "@" not in operand or Path(operand).is_file():
+        return operand, None
+    for at in (i for i, char in enumerate(operand) if char == "@"):
+        base, rev = operand[:at], operand[at + 1 :]
+        if _is_rev_target(base) and not _SPEC_FILE_IN.search(rev):
+            return base, rev
+    return operand, None
+
+
+def _is_rev_target(base: str) -> bool:
+    if not looks_like_path(base):
+        return bool(base)
+    return base.endswith((".yaml", ".yml")) or Path(base).is_file()
+
+
 def load_environment(operand: str, project: Project | None = None) -> Environment:
     """Resolve an operand (name, path, either with @REV or @vN) to an Environment."""
-    base, at, rev = operand.partition("@")
-    if at and not rev:
+    base, rev_opt = split_operand(operand)
+    if rev_opt == "":
         raise UnknownNameError(f"{operand!r}: give a revision after '@' (prod@HEAD~1, prod@v3)")
-    rev_opt = rev or None
     if looks_like_path(base):
         path = Path(base)
         if rev_opt is None and not path.is_file():

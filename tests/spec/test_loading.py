@@ -131,6 +131,54 @@ def test_env_at_version_finds_commit_where_version_began(project: Path) -> None:
         load_environment("prod@v9")
 
 
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project in a Jenkins-style workspace folder (`job@2`), two commits of prod."""
+    repo = tmp_path / "job@2"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "envctl.yaml").write_text("stages: [prod]\n")
+    write_spec(repo, "prod")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "v1")
+    write_spec(repo, "prod", version=2, numpy="==2.0.0")
+    git(repo, "commit", "-qam", "v2")
+    monkeypatch.chdir(tmp_path)
+    return repo
+
+
+@pytest.mark.parametrize(
+    "operand", ["job@2/environments/prod.yaml", "{abs}/environments/prod.yaml"]
+)
+def test_an_at_sign_in_a_spec_path_is_part_of_the_path(workspace: Path, operand: str) -> None:
+    env = load_environment(operand.format(abs=workspace))
+    assert (env.spec.version, env.rev) == (2, None)
+
+
+@pytest.mark.parametrize(
+    ("operand", "version"),
+    [("job@2/environments/prod.yaml@HEAD~1", 1), ("job@2/environments/prod.yaml@v2", 2)],
+)
+def test_a_spec_path_with_an_at_sign_still_takes_a_revision(
+    workspace: Path, operand: str, version: int
+) -> None:
+    env = load_environment(operand)
+    assert (env.spec.version, env.rev) == (version, operand.rsplit("@", 1)[1])
+
+
+def test_a_missing_spec_path_with_an_at_sign_is_a_missing_file(workspace: Path) -> None:
+    with pytest.raises(UnknownNameError, match=r"^spec file job@2/environments/qa\.yaml does not"):
+        load_environment("job@2/environments/qa.yaml")
+
+
+def test_a_name_at_a_revision_inside_an_at_sign_workspace(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    assert load_environment("prod@HEAD~1").spec.version == 1
+    assert load_environment("prod@HEAD@{1}").spec.version == 1  # a reflog revision holds an @
+
+
 def test_unknown_revision(project: Path) -> None:
     with pytest.raises(InputError, match="git revision 'nope' not found"):
         load_environment("prod@nope")
