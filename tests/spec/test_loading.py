@@ -131,6 +131,35 @@ def test_env_at_version_finds_commit_where_version_began(project: Path) -> None:
         load_environment("prod@v9")
 
 
+def test_env_at_version_reads_the_version_through_extends(project: Path) -> None:
+    base = project / "environments" / "_base.yaml"
+    base.write_text("version: 1\n")
+    child = SPEC.replace("version: {version}\n", "extends: _base\n")
+    (project / "environments" / "prod.yaml").write_text(
+        child.format(name="prod", numpy="==1.0.0", memory="8Gi")
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "prod extends _base")
+    base.write_text("version: 2\n")  # only the parent changes: the resolved spec is v2
+    git(project, "commit", "-qam", "base v2")
+    edited = project / "environments" / "prod.yaml"
+    edited.write_text(edited.read_text().replace("8Gi", "4Gi"))
+    git(project, "commit", "-qam", "prod edited, still v2")
+    assert load_environment("prod@v1").spec.compute.memory == 8 * 1024**3
+    v2 = load_environment("prod@v2")
+    assert (v2.spec.version, v2.spec.compute.memory) == (2, 8 * 1024**3)
+
+
+def test_env_at_version_reads_yaml_not_lines(project: Path) -> None:
+    (project / "environments" / "prod.yaml").write_text(
+        SPEC.format(name="prod", version=1, numpy="==1.0.0", memory="8Gi").replace(
+            "version: 1\n", '"version": 2\n'
+        )
+    )
+    git(project, "commit", "-qam", "v2, its key quoted")
+    assert load_environment("prod@v2").spec.packages["numpy"] == "==1.0.0"
+
+
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project in a Jenkins-style workspace folder (`job@2`), two commits of prod."""
