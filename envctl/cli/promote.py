@@ -11,8 +11,7 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.progress import clean
-
-DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.promotion.lock.DEFAULT_TIMEOUT, without importing it
+from envctl.vocabulary import LOCK_TIMEOUT_SECONDS as DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent

@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, assert_never
+from typing import Any, Final, assert_never
 
 from envctl.spec.model import (
     ApprovalsGate,
@@ -22,9 +22,7 @@ from envctl.spec.model import (
     TestsGate,
     parse_rule,
 )
-
-GateKind = Literal["tests", "metrics", "http", "approvals", "command"]
-GateStatus = Literal["passed", "failed", "waiting", "skipped"]  # waiting: approvals only
+from envctl.vocabulary import GATE_KINDS, GateKind, GateStatus
 
 PASSED: Final = "passed"
 FAILED: Final = "failed"
@@ -62,7 +60,7 @@ def gate_spec(gate: Gate) -> GateSpec:
     for spec in (gate.tests, gate.metrics, gate.http, gate.approvals, gate.command):
         if spec is not None:
             return spec
-    raise ValueError("a gate holds none of tests, metrics, http, approvals, command")
+    raise ValueError(f"a gate holds none of {', '.join(GATE_KINDS)}")
 
 
 def gate_kind(spec: GateSpec) -> GateKind:

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from envctl.errors import InputError
 from envctl.promotion import gates
 from envctl.promotion.gates import (
-    GateKind,
     GateResult,
     evaluate_approvals,
     evaluate_http,
@@ -25,6 +24,7 @@ from envctl.promotion.gates import (
     skipped,
 )
 from envctl.spec.model import Gate, HttpGate, MetricsGate
+from envctl.vocabulary import GateKind
 
 
 def metrics_gate(rule: str, *, baseline: bool = False) -> MetricsGate:
