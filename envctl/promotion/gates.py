@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, assert_never
 
@@ -104,15 +104,20 @@ ABS_TOLERANCE: Final = 1e-12
 def satisfies(value: float, op: str, bound: float) -> bool:
     """`value op bound` for a metric rule, equal within the tolerances above."""
     equal = math.isclose(value, bound, rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
-    checks: dict[str, Callable[[], bool]] = {
-        "==": lambda: equal,
-        "!=": lambda: not equal,
-        ">=": lambda: equal or value > bound,
-        "<=": lambda: equal or value < bound,
-        ">": lambda: not equal and value > bound,
-        "<": lambda: not equal and value < bound,
-    }
-    return checks[op]()
+    match op:
+        case "==":
+            return equal
+        case "!=":
+            return not equal
+        case ">=":
+            return equal or value > bound
+        case "<=":
+            return equal or value < bound
+        case ">":
+            return not equal and value > bound
+        case "<":
+            return not equal and value < bound
+    raise ValueError(f"{op!r} is not a threshold operator")
 
 
 def evaluate_metrics(
