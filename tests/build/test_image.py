@@ -1,7 +1,7 @@
 """build / verify / render with a real Docker Engine and real locks (PyPI from the host).
 
 One project is locked and built once per module; tests that change a spec work
-on copies of it. Everything built is removed at the end.
+on copies of it. The session removes what it built, once, at its end.
 """
 
 from __future__ import annotations
@@ -39,16 +39,32 @@ packages:
   six: "=={six}"
 system_packages: {system}
 env:
-  GREETING: "hello $USER"
+  GREETING: "hello $USER"{extra_env}
 """
 SERVE = "print('serving churn', {marker!r})\n"
 
 
 def write_spec(
-    root: Path, name: str, *, version: int = 1, six: str = "1.16.0", system: str = "[]"
+    root: Path,
+    name: str,
+    *,
+    version: int = 1,
+    six: str = "1.16.0",
+    system: str = "[]",
+    fresh: bool = False,
 ) -> None:
+    """`fresh`: content no other test builds (an `env:` value), for a test that must
+    see a real build: the session keeps every image it built."""
+    extra_env = f'\n  FRESH: "{uuid.uuid4().hex}"' if fresh else ""
     (root / "environments" / f"{name}.yaml").write_text(
-        SPEC.format(name=name, version=version, base=TEST_BASE_IMAGE, six=six, system=system)
+        SPEC.format(
+            name=name,
+            version=version,
+            base=TEST_BASE_IMAGE,
+            six=six,
+            system=system,
+            extra_env=extra_env,
+        )
     )
 
 
@@ -391,7 +407,7 @@ def test_build_with_a_registry_pulls_the_content_tag_instead_of_building(
 def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=2, six="1.17.0")
+    write_spec(copy, env_name, version=2, six="1.17.0", fresh=True)
     lockfile.lock(require_project(), load_environment(env_name))
     steps: list[str] = []
     raw: list[str] = []
@@ -411,7 +427,7 @@ def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
 def test_build_in_a_pipe_prints_one_line_per_step(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=3, six="1.17.0")
+    write_spec(copy, env_name, version=3, six="1.17.0", fresh=True)
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
     assert cli("build", env_name) == 0
