@@ -11,9 +11,9 @@ from envctl.cli.app import Format, FormatOpt, app
 from envctl.progress import clean
 
 if TYPE_CHECKING:
-    from envctl.promotion.live import LiveCheck
+    from envctl.gates.live import LiveCheck
 
-DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.promotion.lock.DEFAULT_TIMEOUT, without importing it
+DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.ledger.lock.DEFAULT_TIMEOUT, without importing it
 
 
 @app.command("check-live")
@@ -55,7 +55,7 @@ def check_live(
     stage, no URL, nothing to check), 4 git or the push of the rollback failed."""
     from envctl.commands.check_live import check_live as run
     from envctl.errors import EnvctlError, UsageError
-    from envctl.promotion.live import LiveCheck
+    from envctl.gates.live import LiveCheck
 
     if not stage:
         raise UsageError("say which stage: envctl check-live NAME --stage STAGE")

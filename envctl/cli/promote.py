@@ -12,7 +12,7 @@ from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.progress import clean
 
-DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.promotion.lock.DEFAULT_TIMEOUT, without importing it
+DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.ledger.lock.DEFAULT_TIMEOUT, without importing it
 
 if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from envctl import registry as reg
+from envctl.ledger.trust import read_verified, trust_config
 from envctl.output.promotion import AuditDocument, AuditViolation
-from envctl.promotion.trust import read_verified, trust_config
-from envctl.promotion.workspace import pick_model, workspace
+from envctl.registry.workspace import pick_model, workspace
 
 
 def audit(name: str | None = None) -> AuditDocument:

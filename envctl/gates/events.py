@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from envctl.promotion.gates import GateKind, GateResult
+from envctl.registry.results import GateKind, GateResult
 
 
 @dataclass(frozen=True)
