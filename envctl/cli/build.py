@@ -111,7 +111,7 @@ def build(
     Progress is one line per step; the full engine log goes to a file whose path
     is printed (and to the screen with --verbose, or its last lines on failure).
     Exit 3 for an invalid spec or a stale lock, 4 when the engine or the build fails."""
-    from envctl.commands.build import build as run
+    from envctl.build.image import build_image as run
 
     with progress(f"building {env}", verbose=verbose, quiet=quiet) as report:
         result = run(env, model=model, push=push, on_line=report.step, log=report.log)

@@ -176,7 +176,7 @@ def promote(
     approve, then promote again), or the stage's policy (soak, windows, freeze)
     does not allow it yet (--force --reason overrides it, recorded)."""
     from envctl.cli.gate_board import promotion_progress
-    from envctl.commands.promote import promote as run
+    from envctl.promotion.flow import promote as run
 
     chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
     title = f"promoting {ref} to {chosen}" if ref else f"promoting to {chosen}"

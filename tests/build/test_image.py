@@ -20,10 +20,9 @@ import pytest
 
 from envctl import engine
 from envctl.build import lockfile
-from envctl.build.image import BuildResult
+from envctl.build.image import BuildResult, build_image
 from envctl.cli import _register
 from envctl.cli.app import run as cli_run
-from envctl.commands import build as build_cmd
 from envctl.output.build import BuildDocument, VerifyDocument
 from envctl.spec.loading import load_environment, require_project
 from tests.conftest import TEST_BASE_IMAGE, git
@@ -138,7 +137,7 @@ def env_name(project: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def built(env_name: str) -> BuildResult:
-    return build_cmd.build(env_name)
+    return build_image(env_name)
 
 
 @pytest.fixture
@@ -249,7 +248,7 @@ def test_system_package_in_base_takes_offline_path(
     assert "apt-get" not in capsys.readouterr().out
     assert cli("render", env_name) == 0  # without probing: the online path
     assert '"envctl-apt", "python3-venv"]' in capsys.readouterr().out
-    result = build_cmd.build(env_name)  # networking stays off: apt would fail if run
+    result = build_image(env_name)  # networking stays off: apt would fail if run
     assert (result.cached, result.system_install) == (False, False)
     assert cli("verify", env_name) == 0
 
@@ -289,13 +288,13 @@ def test_model_code_change_rebuilds_only_the_model_layer(
     request: pytest.FixtureRequest,
 ) -> None:
     git(copy, "tag", "-a", "churn@v1.0.0", "-m", "v1")
-    first = build_cmd.build(env_name, model="churn@v1.0.0")
+    first = build_image(env_name, model="churn@v1.0.0")
     request.addfinalizer(partial(engine.remove_image, first.image))
     (copy / "models" / "churn" / "serve.py").write_text(SERVE.format(marker=2))
     commit_all(copy, "model change")
     git(copy, "tag", "-a", "churn@v1.0.1", "-m", "v2")
     lines: list[str] = []
-    second = build_cmd.build(env_name, model="churn@v1.0.1", log=lines.append)
+    second = build_image(env_name, model="churn@v1.0.1", log=lines.append)
     request.addfinalizer(partial(engine.remove_image, second.image))
     assert second.image == f"envctl/model-churn:v1.0.1-{second.fingerprint[:12]}"
     assert second.fingerprint != first.fingerprint
@@ -382,7 +381,7 @@ def test_build_with_a_registry_pulls_the_content_tag_instead_of_building(
 ) -> None:
     config = copy / "envctl.yaml"
     config.write_text(config.read_text() + f"registry: {image_registry}/team\n")
-    pushed = build_cmd.build(env_name, push=True)
+    pushed = build_image(env_name, push=True)
     assert pushed.reference is not None
     # Another machine: the image is not here, the registry has it.
     engine.remove_image(built.image)
@@ -411,7 +410,7 @@ def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
     lockfile.lock(require_project(), load_environment(env_name))
     steps: list[str] = []
     raw: list[str] = []
-    result = build_cmd.build(env_name, on_line=steps.append, log=raw.append)
+    result = build_image(env_name, on_line=steps.append, log=raw.append)
     assert not any(line.startswith(("Step ", " ---> ")) for line in steps), steps
     numbered = [line for line in steps if line.startswith("step ")]
     assert len(numbered) == result.steps
