@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, assert_never
+from typing import Any, Final, assert_never
 
 from envctl.registry.results import (
     FAILED,
@@ -72,14 +72,25 @@ def holding_back(results: Sequence[GateResult]) -> GateResult | None:
 
 # ---- metrics (pure) ----------------------------------------------------------------
 
-_CHECKS: dict[str, Callable[[float, float], bool]] = {
-    ">=": lambda a, b: a >= b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b,
-    "==": lambda a, b: math.isclose(a, b),
-    "!=": lambda a, b: a != b,
-}
+# Metrics are floats written by training code: 0.1 + 0.2 is 0.30000000000000004.
+# Values this close are equal for every operator, so `== 0.3` passes and `!= 0.3`,
+# `> 0.3` fail for it; the absolute part lets a value equal 0 (`error_rate == 0`).
+REL_TOLERANCE: Final = 1e-9
+ABS_TOLERANCE: Final = 1e-12
+
+
+def satisfies(value: float, op: str, bound: float) -> bool:
+    """`value op bound` for a metric rule, equal within the tolerances above."""
+    equal = math.isclose(value, bound, rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
+    checks: dict[str, Callable[[], bool]] = {
+        "==": lambda: equal,
+        "!=": lambda: not equal,
+        ">=": lambda: equal or value > bound,
+        "<=": lambda: equal or value < bound,
+        ">": lambda: not equal and value > bound,
+        "<": lambda: not equal and value < bound,
+    }
+    return checks[op]()
 
 
 def evaluate_metrics(
@@ -110,7 +121,7 @@ def evaluate_metrics(
             bound = rule.bound(before) if before is not None else None
             row |= {"baseline": before, "margin": rule.margin, "relative": rule.relative}
             row["bound"] = bound
-        ok = value is not None and (bound is None or _CHECKS[op](value, bound))
+        ok = value is not None and (bound is None or satisfies(value, op, bound))
         if value is None:
             failures.append(f"{name} is missing from {gate.file}")
         elif bound is None:
@@ -151,7 +162,7 @@ def evaluate_live_metrics(
         rule = parse_rule(raw_rule, name)
         value = _number(metrics.get(name))
         bound = rule.threshold
-        ok = value is not None and bound is not None and _CHECKS[rule.op](value, bound)
+        ok = value is not None and bound is not None and satisfies(value, rule.op, bound)
         if value is None:
             failures.append(f"{name} is missing from {source}")
         elif not ok:
@@ -195,9 +206,9 @@ def recorded_metrics(record: Mapping[str, Any] | None, file: str) -> dict[str, f
 
 def _worse(op: str, value: float, before: float) -> bool:
     if op in (">", ">="):
-        return value < before and not math.isclose(value, before)
+        return satisfies(value, "<", before)
     if op in ("<", "<="):
-        return value > before and not math.isclose(value, before)
+        return satisfies(value, ">", before)
     return False
 
 

@@ -37,10 +37,6 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
-def _list_of(check: Any) -> Any:
-    return AfterValidator(lambda items: [check(i) for i in items])
-
-
 ImageRef = Annotated[str, AfterValidator(values.image_ref)]
 Platform = Annotated[str, AfterValidator(values.platform)]
 PythonVersion = Annotated[str, BeforeValidator(values.python_version)]
@@ -351,18 +347,6 @@ class Spec(Strict):
 
 
 _OPS = (">=", "<=", "==", "!=", ">", "<")
-
-
-def parse_threshold(rule: str, metric: str = "metric") -> tuple[str, float]:
-    """`">= 0.90"` -> (">=", 0.9)."""
-    text = str(rule).strip()
-    for op in _OPS:
-        if text.startswith(op):
-            try:
-                return op, float(text[len(op) :].strip())
-            except ValueError:
-                break
-    raise ValueError(f'{metric}: {rule!r} is not a threshold like ">= 0.90"')
 
 
 @dataclass(frozen=True)
