@@ -152,12 +152,11 @@ def verify(
     Exit 0 the image matches, 1 drift, 3 invalid spec or stale lock, 4 the image
     is missing or the engine failed."""
     from envctl.commands.verify import verify as run
-    from envctl.errors import CheckFailed
 
     report = run(env, image=image, model=model)
     if fmt is Format.json:
         console.print_json(report.document().to_json())
     else:
         console.print_text(report.text())
-    if not report.ok:
-        raise CheckFailed(report.summary())
+    if (failure := report.failure()) is not None:
+        raise failure

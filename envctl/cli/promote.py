@@ -424,7 +424,7 @@ def audit(
 ) -> None:
     """Replay the whole ledger offline and list every violation; exit 1 if any."""
     from envctl.commands.audit import audit as run
-    from envctl.errors import CheckFailed
+    from envctl.commands.audit import failure
 
     result = run(name)
     for warning in result.warnings:
@@ -434,11 +434,8 @@ def audit(
     else:
         for v in result.violations:
             console.print_text(clean(f"{v.kind:20} {v.tag}: {v.message}"))
-    if result.violations:
-        raise CheckFailed(
-            f"audit found {len(result.violations)} violation(s) in {result.events} events "
-            f"and {result.approvals} approvals"
-        )
+    if (error := failure(result)) is not None:
+        raise error
     if fmt is not Format.json:
         console.print_text(
             f"ledger clean: {result.events} events and {result.approvals} approvals checked"
