@@ -381,7 +381,7 @@ def test_churn_dev_to_prod_diff_shows_what_dev_has_and_prod_lacks(
 
 def test_churn_every_stage_meets_the_model_requirements_and_has_a_fresh_lock() -> None:
     from envctl.build.lockfile import lock_path, staleness
-    from envctl.promotion.compat import unmet_requirements
+    from envctl.gates.compat import unmet_requirements
     from envctl.spec.loading import load_environment, require_project
 
     project = require_project(CHURN)

@@ -1,7 +1,7 @@
 """What an image is made of and how it is named: fingerprint, tag, labels, context.
 
 Pure functions of the resolved spec, its lock and (for model images) a model
-version; `envctl.commands.build` does the I/O around them.
+version; `envctl.build.image` does the I/O around them.
 """
 
 from __future__ import annotations

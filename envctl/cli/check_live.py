@@ -12,7 +12,7 @@ from envctl.progress import clean
 from envctl.vocabulary import LOCK_TIMEOUT_SECONDS as DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
-    from envctl.promotion.live import LiveCheck
+    from envctl.gates.live import LiveCheck
 
 
 @app.command("check-live")
@@ -54,7 +54,7 @@ def check_live(
     stage, no URL, nothing to check), 4 git or the push of the rollback failed."""
     from envctl.commands.check_live import check_live as run
     from envctl.errors import EnvctlError, UsageError
-    from envctl.promotion.live import LiveCheck
+    from envctl.gates.live import LiveCheck
 
     if not stage:
         raise UsageError("say which stage: envctl check-live NAME --stage STAGE")

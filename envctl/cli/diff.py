@@ -12,7 +12,6 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import app
 from envctl.cli.plain_help import choices
-from envctl.errors import CheckFailed
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -93,14 +92,8 @@ def diff(
 
     report = run(operands or [], path=path, python=python)
     render(report, fmt, fail_on.value)
-    blocking = report.blocking(fail_on.value)
-    if blocking:
-        pairs = ", ".join(_title(c) for c in report.comparisons if c.blocking(fail_on.value))
-        noun = "finding" if len(blocking) == 1 else "findings"
-        raise CheckFailed(
-            f"{len(blocking)} {noun} at or above {fail_on.value} in {pairs}; "
-            "fix them, or waive them in the spec with a reason"
-        )
+    if (failure := report.failure(fail_on.value)) is not None:
+        raise failure
 
 
 def render(report: DiffReport, fmt: DiffFormat, fail_on: str) -> None:

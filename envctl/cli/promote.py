@@ -179,7 +179,7 @@ def promote(
     approve, then promote again), or the stage's policy (soak, windows, freeze)
     does not allow it yet (--force --reason overrides it, recorded)."""
     from envctl.cli.gate_board import promotion_progress
-    from envctl.commands.promote import promote as run
+    from envctl.promotion.flow import promote as run
 
     chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
     title = f"promoting {ref} to {chosen}" if ref else f"promoting to {chosen}"
@@ -427,7 +427,7 @@ def audit(
 ) -> None:
     """Replay the whole ledger offline and list every violation; exit 1 if any."""
     from envctl.commands.audit import audit as run
-    from envctl.errors import CheckFailed
+    from envctl.commands.audit import failure
 
     result = run(name)
     for warning in result.warnings:
@@ -437,11 +437,8 @@ def audit(
     else:
         for v in result.violations:
             console.print_text(clean(f"{v.kind:20} {v.tag}: {v.message}"))
-    if result.violations:
-        raise CheckFailed(
-            f"audit found {len(result.violations)} violation(s) in {result.events} events "
-            f"and {result.approvals} approvals"
-        )
+    if (error := failure(result)) is not None:
+        raise error
     if fmt is not Format.json:
         console.print_text(
             f"ledger clean: {result.events} events and {result.approvals} approvals checked"

@@ -10,7 +10,7 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.cli.plain_help import choices
-from envctl.errors import CheckFailed, SpecError, UsageError
+from envctl.errors import SpecError, UsageError
 
 if TYPE_CHECKING:
     from envctl.output.specs import Validated
@@ -186,6 +186,7 @@ def check(
     Exit 0 all good, 1 a spec needs a version bump or a fresh lock, 3 a spec is
     invalid, 4 git failed."""
     from envctl.commands.check import check as run
+    from envctl.commands.check import failure
 
     report = run(base=base)
     if fmt is Format.json:
@@ -195,5 +196,5 @@ def check(
             console.print_text(f"{f.file}: {f.message}")
         if report.ok:
             console.print_text(f"ok: {report.checked} specs checked against {report.base}")
-    if not report.ok:
-        raise CheckFailed(f"{len(report.findings)} spec(s) need attention; see above")
+    if (error := failure(report)) is not None:
+        raise error

@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 from envctl import registry as reg
 from envctl.errors import CheckFailed, UsageError
+from envctl.ledger.trust import read_verified, require_signing
 from envctl.output.promotion import ApproveDocument
-from envctl.promotion.trust import read_verified, require_signing
-from envctl.promotion.workspace import (
+from envctl.registry.workspace import (
     Workspace,
     pick_model,
     read_registry,

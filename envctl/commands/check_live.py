@@ -15,15 +15,15 @@ from dataclasses import replace
 from envctl import registry as reg
 from envctl.build.plan import model_relpath
 from envctl.errors import EnvctlError, GateFailed, InputError, LiveCheckFailed
+from envctl.gates import live
+from envctl.gates.live import LiveCheck
+from envctl.gates.runners import model_file_reader
+from envctl.ledger.lock import DEFAULT_TIMEOUT
+from envctl.ledger.trust import read_verified, require_signing
 from envctl.progress import Progress, silent
-from envctl.promotion import live
-from envctl.promotion.live import LiveCheck
-from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.rollback import previous_version, record_rollback
-from envctl.promotion.rules import Target
-from envctl.promotion.runners import model_file_reader
-from envctl.promotion.trust import read_verified, require_signing
-from envctl.promotion.workspace import (
+from envctl.registry.target import Target
+from envctl.registry.workspace import (
     Workspace,
     pick_model,
     require_project,

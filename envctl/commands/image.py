@@ -9,7 +9,7 @@ from __future__ import annotations
 from envctl.errors import InputError
 from envctl.output.promotion import ImageDocument
 from envctl.promotion.handoff import recorded_image, text_or_none
-from envctl.promotion.workspace import pick_model, read_registry, require_stage, workspace
+from envctl.registry.workspace import pick_model, read_registry, require_stage, workspace
 
 
 def image(name: str | None, *, stage: str) -> ImageDocument:

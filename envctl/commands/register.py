@@ -15,7 +15,7 @@ from envctl import registry as reg
 from envctl.errors import InputError, UsageError
 from envctl.output.promotion import RegisterDocument
 from envctl.progress import Progress, silent
-from envctl.promotion.workspace import Workspace, pick_model, read_registry, workspace
+from envctl.registry.workspace import Workspace, pick_model, read_registry, workspace
 
 
 def register(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from envctl.errors import ConfirmationNeeded, InputError
+from envctl.ledger.lock import DEFAULT_TIMEOUT
+from envctl.ledger.trust import read_verified, require_signing
 from envctl.progress import Progress, silent
-from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rollback import previous_version, record_rollback
-from envctl.promotion.rules import Target
-from envctl.promotion.trust import read_verified, require_signing
-from envctl.promotion.workspace import (
+from envctl.registry.target import Target
+from envctl.registry.workspace import (
     pick_model,
     require_project,
     require_stage,

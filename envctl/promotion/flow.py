@@ -19,12 +19,13 @@ from datetime import datetime, timezone
 
 from envctl import registry as reg
 from envctl.errors import AwaitingApproval, GateFailed, NotYet, UsageError
-from envctl.progress import Progress, silent
-from envctl.promotion.compat import compatibility
-from envctl.promotion.events import GateProgress, unwatched
-from envctl.promotion.gates import FAILED, GateResult, holding_back
-from envctl.promotion.handoff import previous_image, stage_image
-from envctl.promotion.ledger import (
+from envctl.gates.checks import holding_back
+from envctl.gates.compat import compatibility
+from envctl.gates.events import GateProgress, unwatched
+from envctl.gates.suite import recheck_gates, run_gates
+from envctl.ledger.lock import DEFAULT_TIMEOUT
+from envctl.ledger.trust import read_verified, require_signing, trust_config
+from envctl.ledger.write import (
     AlreadyInStage,
     Entry,
     current_event,
@@ -32,13 +33,14 @@ from envctl.promotion.ledger import (
     record,
     remote_view,
 )
-from envctl.promotion.lock import DEFAULT_TIMEOUT
+from envctl.progress import Progress, silent
+from envctl.promotion.handoff import previous_image, stage_image
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.policy import Verdict, entered_at, evaluate
-from envctl.promotion.rules import Target, default_version, order_problem
-from envctl.promotion.suite import recheck_gates, run_gates
-from envctl.promotion.trust import read_verified, require_signing, trust_config
-from envctl.promotion.workspace import (
+from envctl.promotion.rules import default_version, order_problem
+from envctl.registry.results import FAILED, GateResult
+from envctl.registry.target import Target
+from envctl.registry.workspace import (
     Workspace,
     pick_model,
     require_project,
@@ -122,7 +124,7 @@ def _unchanged(
 ) -> Outcome:
     """Already in the stage. With --push, an event an earlier run wrote but did not
     get to push (it was killed) is published now, with its prerequisites."""
-    from envctl.promotion.ledger import publish, read_ledger
+    from envctl.ledger.write import publish, read_ledger
 
     current = current_event(registry, target.model, target.stage)
     tag = current.tag if current else None

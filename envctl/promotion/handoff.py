@@ -15,7 +15,7 @@ from typing import Any
 from envctl import registry as reg
 from envctl.errors import EngineError
 from envctl.progress import Progress
-from envctl.promotion.rules import Target
+from envctl.registry.target import Target
 
 # Diff findings about what goes into an image (not data, compute or gates).
 CONTENT_PATHS = ("packages.", "python", "image.", "system_packages.", "env.")

@@ -9,13 +9,13 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import GateFailed
+from envctl.ledger.trust import read_verified, trust_config
+from envctl.ledger.write import AlreadyInStage, Decide, Entry, current_event, record
 from envctl.progress import Progress
 from envctl.promotion.handoff import StageImage, recorded_image, text_or_none
-from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
 from envctl.promotion.outcome import Outcome
-from envctl.promotion.rules import Target
-from envctl.promotion.trust import read_verified, trust_config
-from envctl.promotion.workspace import Workspace
+from envctl.registry.target import Target
+from envctl.registry.workspace import Workspace
 from envctl.spec.loading import Environment
 
 

@@ -7,8 +7,12 @@ Approvals live under `envctl/approval/...`, where GTO never looks.
 Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
 (the JSON block in a tag message), `approvals` (the approval tag scheme),
 `ordering` (events in #N order), `state` (the Registry value and `parse_registry`),
-`audit` (the ledger replayed: what counts, what violates the rules).
-Callers use this package's names only: `from envctl import registry as reg`.
+`audit` (the ledger replayed: what counts, what violates the rules). Below the
+gates and the ledger, it also holds the vocabulary both use: `target` (what a
+promotion moves where) and `results` (a gate's result, which the ledger records),
+and `workspace` (where the registry lives; the one module here that reads git).
+Callers use this package's names (`from envctl import registry as reg`), and
+`envctl.registry.target`, `.results`, `.workspace` directly.
 """
 
 from __future__ import annotations

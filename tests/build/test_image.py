@@ -1,7 +1,7 @@
 """build / verify / render with a real Docker Engine and real locks (PyPI from the host).
 
 One project is locked and built once per module; tests that change a spec work
-on copies of it. Everything built is removed at the end.
+on copies of it. The session removes what it built, once, at its end.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ import pytest
 
 from envctl import engine
 from envctl.build import lockfile
-from envctl.build.image import BuildResult
+from envctl.build.image import BuildResult, build_image
 from envctl.cli import _register
 from envctl.cli.app import run as cli_run
-from envctl.commands import build as build_cmd
 from envctl.output.build import BuildDocument, VerifyDocument
 from envctl.spec.loading import load_environment, require_project
 from tests.conftest import TEST_BASE_IMAGE, git
@@ -39,16 +38,32 @@ packages:
   six: "=={six}"
 system_packages: {system}
 env:
-  GREETING: "hello $USER"
+  GREETING: "hello $USER"{extra_env}
 """
 SERVE = "print('serving churn', {marker!r})\n"
 
 
 def write_spec(
-    root: Path, name: str, *, version: int = 1, six: str = "1.16.0", system: str = "[]"
+    root: Path,
+    name: str,
+    *,
+    version: int = 1,
+    six: str = "1.16.0",
+    system: str = "[]",
+    fresh: bool = False,
 ) -> None:
+    """`fresh`: content no other test builds (an `env:` value), for a test that must
+    see a real build: the session keeps every image it built."""
+    extra_env = f'\n  FRESH: "{uuid.uuid4().hex}"' if fresh else ""
     (root / "environments" / f"{name}.yaml").write_text(
-        SPEC.format(name=name, version=version, base=TEST_BASE_IMAGE, six=six, system=system)
+        SPEC.format(
+            name=name,
+            version=version,
+            base=TEST_BASE_IMAGE,
+            six=six,
+            system=system,
+            extra_env=extra_env,
+        )
     )
 
 
@@ -122,7 +137,7 @@ def env_name(project: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def built(env_name: str) -> BuildResult:
-    return build_cmd.build(env_name)
+    return build_image(env_name)
 
 
 @pytest.fixture
@@ -233,7 +248,7 @@ def test_system_package_in_base_takes_offline_path(
     assert "apt-get" not in capsys.readouterr().out
     assert cli("render", env_name) == 0  # without probing: the online path
     assert '"envctl-apt", "python3-venv"]' in capsys.readouterr().out
-    result = build_cmd.build(env_name)  # networking stays off: apt would fail if run
+    result = build_image(env_name)  # networking stays off: apt would fail if run
     assert (result.cached, result.system_install) == (False, False)
     assert cli("verify", env_name) == 0
 
@@ -273,13 +288,13 @@ def test_model_code_change_rebuilds_only_the_model_layer(
     request: pytest.FixtureRequest,
 ) -> None:
     git(copy, "tag", "-a", "churn@v1.0.0", "-m", "v1")
-    first = build_cmd.build(env_name, model="churn@v1.0.0")
+    first = build_image(env_name, model="churn@v1.0.0")
     request.addfinalizer(partial(engine.remove_image, first.image))
     (copy / "models" / "churn" / "serve.py").write_text(SERVE.format(marker=2))
     commit_all(copy, "model change")
     git(copy, "tag", "-a", "churn@v1.0.1", "-m", "v2")
     lines: list[str] = []
-    second = build_cmd.build(env_name, model="churn@v1.0.1", log=lines.append)
+    second = build_image(env_name, model="churn@v1.0.1", log=lines.append)
     request.addfinalizer(partial(engine.remove_image, second.image))
     assert second.image == f"envctl/model-churn:v1.0.1-{second.fingerprint[:12]}"
     assert second.fingerprint != first.fingerprint
@@ -366,7 +381,7 @@ def test_build_with_a_registry_pulls_the_content_tag_instead_of_building(
 ) -> None:
     config = copy / "envctl.yaml"
     config.write_text(config.read_text() + f"registry: {image_registry}/team\n")
-    pushed = build_cmd.build(env_name, push=True)
+    pushed = build_image(env_name, push=True)
     assert pushed.reference is not None
     # Another machine: the image is not here, the registry has it.
     engine.remove_image(built.image)
@@ -391,11 +406,11 @@ def test_build_with_a_registry_pulls_the_content_tag_instead_of_building(
 def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=2, six="1.17.0")
+    write_spec(copy, env_name, version=2, six="1.17.0", fresh=True)
     lockfile.lock(require_project(), load_environment(env_name))
     steps: list[str] = []
     raw: list[str] = []
-    result = build_cmd.build(env_name, on_line=steps.append, log=raw.append)
+    result = build_image(env_name, on_line=steps.append, log=raw.append)
     assert not any(line.startswith(("Step ", " ---> ")) for line in steps), steps
     numbered = [line for line in steps if line.startswith("step ")]
     assert len(numbered) == result.steps
@@ -411,7 +426,7 @@ def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
 def test_build_in_a_pipe_prints_one_line_per_step(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=3, six="1.17.0")
+    write_spec(copy, env_name, version=3, six="1.17.0", fresh=True)
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
     assert cli("build", env_name) == 0

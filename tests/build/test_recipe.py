@@ -14,7 +14,7 @@ from envctl.build import recipe
 from envctl.build.lockfile import parse_lock
 from envctl.build.render import ModelSource
 from envctl.errors import InputError
-from envctl.promotion.workspace import split_ref
+from envctl.registry.workspace import split_ref
 from envctl.spec.loading import Environment
 from envctl.spec.model import Spec
 from envctl.spec.project_file import Serve

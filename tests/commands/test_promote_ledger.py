@@ -420,7 +420,7 @@ def test_register_warns_when_the_version_is_lower_than_the_latest(churn: Path) -
 
 
 def test_a_held_lock_names_its_holder_and_times_out(churn: Path) -> None:
-    from envctl.promotion.lock import registry_lock
+    from envctl.ledger.lock import registry_lock
 
     with registry_lock(churn):
         code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", "--lock-timeout", "1")
@@ -432,7 +432,7 @@ def test_a_held_lock_names_its_holder_and_times_out(churn: Path) -> None:
 
 def test_a_lock_held_by_a_killed_process_is_taken_over(churn: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "from envctl.promotion.lock import registry_lock\n"
+        [sys.executable, "-c", "from envctl.ledger.lock import registry_lock\n"
          "import time\nwith registry_lock(__import__('pathlib').Path('.')):\n"
          "    print('held', flush=True); time.sleep(60)"],
         cwd=churn, stdout=subprocess.PIPE, text=True,

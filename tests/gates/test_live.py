@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from envctl.errors import InputError
-from envctl.promotion import live
+from envctl.gates import live
 from envctl.spec.model import HttpGate, LiveMetrics
 from tests.conftest import free_port
 from tests.live_service import Service, running_service

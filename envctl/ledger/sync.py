@@ -25,13 +25,13 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import ExternalError, PushRejected
+from envctl.ledger import sharing
+from envctl.ledger.lock import DEFAULT_TIMEOUT, registry_lock
+from envctl.ledger.trust import is_signed_stage
+from envctl.ledger.write import current_event, read_ledger
 from envctl.output.promotion import Renumbered, SyncDocument
 from envctl.progress import Progress, silent
-from envctl.promotion import sharing
-from envctl.promotion.ledger import current_event, read_ledger
-from envctl.promotion.lock import DEFAULT_TIMEOUT, registry_lock
-from envctl.promotion.trust import is_signed_stage
-from envctl.promotion.workspace import Workspace
+from envctl.registry.workspace import Workspace
 
 PENDING_FILE = "envctl-sync-pending.json"
 

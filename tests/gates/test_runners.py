@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from envctl.promotion import runners
-from envctl.promotion.runners import command_result, http_result
+from envctl.gates import runners
+from envctl.gates.runners import command_result, http_result
 from envctl.spec import model
 from envctl.spec.model import CommandGate, HttpGate
 

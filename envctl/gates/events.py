@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from envctl.promotion.gates import GateResult
+from envctl.registry.results import GateResult
 from envctl.vocabulary import GateKind
 
 

@@ -10,9 +10,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Final, assert_never
 
+from envctl.registry.results import (
+    FAILED,
+    PASSED,
+    SKIPPED,
+    WAITING,
+    GateResult,
+)
 from envctl.spec.model import (
     ApprovalsGate,
     CommandGate,
@@ -22,35 +28,7 @@ from envctl.spec.model import (
     TestsGate,
     parse_rule,
 )
-from envctl.vocabulary import GATE_KINDS, GateKind, GateStatus
-
-PASSED: Final = "passed"
-FAILED: Final = "failed"
-WAITING: Final = "waiting"
-SKIPPED: Final = "skipped"
-
-
-@dataclass(frozen=True)
-class GateResult:
-    kind: GateKind
-    status: GateStatus
-    summary: str
-    evidence: Mapping[str, Any] = field(default_factory=dict)
-    seconds: float | None = None  # how long it ran; None when it did not run (skipped)
-
-    @property
-    def passed(self) -> bool:
-        return self.status == PASSED
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "status": self.status,
-            "summary": self.summary,
-            "evidence": dict(self.evidence),
-            "seconds": self.seconds,
-        }
-
+from envctl.vocabulary import GATE_KINDS, GateKind
 
 GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from envctl import registry as reg
 from envctl.errors import CheckFailed, ConfigError
-from envctl.promotion.workspace import Workspace
+from envctl.registry.workspace import Workspace
 
 if TYPE_CHECKING:
     from envctl.spec.project_file import Trust

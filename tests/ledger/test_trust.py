@@ -276,8 +276,8 @@ def test_a_signed_approval_by_an_allowed_approver_counts(
     use_key(trusted, keys["bob"])
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
     assert invoke("approve", "m@v1.0.0", "--for", "prod").code == 0
-    from envctl.promotion.trust import read_verified
-    from envctl.promotion.workspace import workspace
+    from envctl.ledger.trust import read_verified
+    from envctl.registry.workspace import workspace
 
     ledger = read_verified(workspace())
     assert ledger.trusted.approvers("m", "v1.0.0", "prod") == {"bob@example.com"}
@@ -290,8 +290,8 @@ def test_an_unsigned_approval_in_a_signed_stage_does_not_count(
     slug = reg.approval_tag("m", "v1.0.0", "prod", "bob@example.com")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
     git(trusted, "tag", "-a", slug, "-m", "ok", "m@v1.0.0^{commit}")
-    from envctl.promotion.trust import read_verified
-    from envctl.promotion.workspace import workspace
+    from envctl.ledger.trust import read_verified
+    from envctl.registry.workspace import workspace
 
     ledger = read_verified(workspace())
     assert ledger.registry.approvers("m", "v1.0.0", "prod") == {"bob@example.com"}
@@ -318,8 +318,8 @@ def test_verdicts_are_kept_per_signers_file_and_tag_object(
     trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from envctl import vcs
-    from envctl.promotion.trust import read_verified
-    from envctl.promotion.workspace import workspace
+    from envctl.ledger.trust import read_verified
+    from envctl.registry.workspace import workspace
 
     through_staging(trusted, "v1.0.0", 1)
     record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],

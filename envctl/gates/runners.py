@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from envctl.errors import InputError
-from envctl.promotion import gates
-from envctl.promotion.gates import FAILED, PASSED, GateResult
+from envctl.gates import checks
+from envctl.registry.results import FAILED, PASSED, GateResult
 from envctl.spec.model import CommandGate, HttpGate, TestsGate
 from envctl.spec.project_file import Serve
 
@@ -82,7 +82,7 @@ def run_tests(gate: TestsGate, ctx: ImageContext, *, image: str) -> GateResult:
 
 def tests_result(gate: TestsGate, *, exit_code: int, output: str, timed_out: bool) -> GateResult:
     """The tests gate's verdict on a finished pytest run (pure)."""
-    counts = gates.pytest_counts(output)
+    counts = checks.pytest_counts(output)
     evidence = {
         "paths": list(gate.paths),
         "exit_code": exit_code,
@@ -138,9 +138,9 @@ def http_result(
         reply = json.loads(stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         error = "timed out" if timed_out else f"request failed: {_tail(stderr, 3) or 'no output'}"
-        result = gates.evaluate_http(gate, None, "", error=error)
+        result = checks.evaluate_http(gate, None, "", error=error)
         return replace(result, evidence={**result.evidence, "server_log_tail": logs})
-    result = gates.evaluate_http(gate, reply["status"], reply["body"], error=reply["error"])
+    result = checks.evaluate_http(gate, reply["status"], reply["body"], error=reply["error"])
     if not result.passed and logs:
         return replace(result, evidence={**result.evidence, "server_log_tail": logs})
     return result

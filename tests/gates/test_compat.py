@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from envctl.promotion.compat import unmet_requirements
+from envctl.gates.compat import unmet_requirements
 from envctl.spec.model import Spec
 from envctl.spec.project_file import Requires
 

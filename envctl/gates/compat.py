@@ -9,7 +9,7 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-from envctl.promotion.rules import Target
+from envctl.registry.target import Target
 from envctl.spec import values
 from envctl.spec.loading import Environment, Project, load_environment
 from envctl.spec.model import Spec

@@ -1,4 +1,4 @@
-"""The registry lock of envctl/promotion/lock.py against real git."""
+"""The registry lock of envctl/ledger/lock.py against real git."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from envctl.promotion.lock import registry_lock
+from envctl.ledger.lock import registry_lock
 from tests.conftest import git
 
 LOCK = "envctl-registry.lock"
@@ -39,9 +39,9 @@ def test_publish_refuses_a_remote_tag_of_the_same_name_that_is_another_event(
     """A tag name the remote already holds with other content is someone else's
     event: never report it as pushed."""
     from envctl.errors import PushRejected
+    from envctl.ledger.write import publish, read_ledger
     from envctl.progress import silent
-    from envctl.promotion.ledger import publish, read_ledger
-    from envctl.promotion.workspace import workspace
+    from envctl.registry.workspace import workspace
 
     (git_repo / "f").write_text("x\n")
     git(git_repo, "add", "f")

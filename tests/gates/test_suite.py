@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from envctl.promotion.events import GateEvent
-from envctl.promotion.gates import GateResult, GateSpec, gate_kind, gate_spec
-from envctl.promotion.suite import run_in_order, timed
+from envctl.gates.checks import GateSpec, gate_kind, gate_spec
+from envctl.gates.events import GateEvent
+from envctl.gates.suite import run_in_order, timed
+from envctl.registry.results import GateResult
 from envctl.spec.model import Gate
 
 TESTS = gate_spec(Gate.model_validate({"tests": {}}))

@@ -19,10 +19,10 @@ from functools import partial
 from typing import Any, Literal
 
 from envctl.errors import InputError
+from envctl.gates import checks
+from envctl.gates.suite import timed
 from envctl.output.promotion import CheckLiveDocument, GateOutcome
-from envctl.promotion import gates
-from envctl.promotion.gates import FAILED, GateResult
-from envctl.promotion.suite import timed
+from envctl.registry.results import FAILED, GateResult
 from envctl.spec.model import HttpGate, LiveMetrics
 
 MAX_BODY = 1 << 20  # an answer is evidence, not data: read at most 1 MiB of it
@@ -67,7 +67,7 @@ def check_http(
             )
     url = base_url + gate.path
     answer = call(url, method=gate.method, body=body, timeout=gate.timeout)
-    result = gates.evaluate_http(gate, answer.status, answer.body, error=answer.error)
+    result = checks.evaluate_http(gate, answer.status, answer.body, error=answer.error)
     return replace(result, evidence={"url": url, **result.evidence})
 
 
@@ -89,7 +89,7 @@ def check_metrics(spec: LiveMetrics, base_url: str) -> GateResult:
     if not isinstance(data, dict):
         why = f"GET {spec.path} did not answer a JSON object of metric -> number"
         return GateResult("metrics", FAILED, why, evidence)
-    return gates.evaluate_live_metrics(spec.require, data, source=url)
+    return checks.evaluate_live_metrics(spec.require, data, source=url)
 
 
 def run_checks(

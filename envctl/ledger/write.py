@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from envctl import registry as reg
 from envctl.errors import ExternalError, PushRejected, TagExists
+from envctl.ledger import sharing
+from envctl.ledger.lock import DEFAULT_TIMEOUT, registry_lock
 from envctl.progress import Progress
-from envctl.promotion import sharing
-from envctl.promotion.gates import GateResult
-from envctl.promotion.lock import DEFAULT_TIMEOUT, registry_lock
-from envctl.promotion.rules import Target
-from envctl.promotion.workspace import Workspace
+from envctl.registry.results import GateResult
+from envctl.registry.target import Target
+from envctl.registry.workspace import Workspace
 from envctl.spec.loading import Environment
 
 if TYPE_CHECKING:

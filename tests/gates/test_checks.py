@@ -10,9 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envctl.errors import InputError
-from envctl.promotion import gates
-from envctl.promotion.gates import (
-    GateResult,
+from envctl.gates import checks
+from envctl.gates.checks import (
     evaluate_approvals,
     evaluate_http,
     evaluate_metrics,
@@ -23,6 +22,7 @@ from envctl.promotion.gates import (
     pytest_counts,
     skipped,
 )
+from envctl.registry.results import FAILED, GateResult
 from envctl.spec.model import Gate, HttpGate, MetricsGate
 from envctl.vocabulary import GateKind
 
@@ -398,7 +398,7 @@ DEEP = b"[" * 100_000 + b"]" * 100_000
 )
 def test_parse_metrics_refuses_in_one_line(raw: bytes | None, message: str) -> None:
     with pytest.raises(InputError) as info:
-        gates.parse_metrics(raw, "m.json")
+        checks.parse_metrics(raw, "m.json")
     assert info.value.exit_code == 3
     assert info.value.message.startswith(message)
     assert "\n" not in info.value.message
@@ -406,9 +406,9 @@ def test_parse_metrics_refuses_in_one_line(raw: bytes | None, message: str) -> N
 
 def test_evaluate_http_with_a_deeply_nested_answer_lacks_the_keys() -> None:
     gate = HttpGate(expect_keys=["prediction"])
-    result = gates.evaluate_http(gate, 200, DEEP.decode())
+    result = checks.evaluate_http(gate, 200, DEEP.decode())
     assert (result.status, result.summary) == (
-        gates.FAILED,
+        FAILED,
         "POST /predict answer lacks prediction",
     )
 
@@ -499,13 +499,13 @@ def test_recorded_metrics_reads_the_champions_evidence() -> None:
                 {"metric": "latency_p95_ms", "value": 80}]}},
         ]
     }  # fmt: skip
-    assert gates.recorded_metrics(record, "m.json") == {"accuracy": 0.93, "latency_p95_ms": 80}
-    assert gates.recorded_metrics({"gates": "junk"}, "m.json") == {}
-    assert gates.recorded_metrics(None, "m.json") == {}
+    assert checks.recorded_metrics(record, "m.json") == {"accuracy": 0.93, "latency_p95_ms": 80}
+    assert checks.recorded_metrics({"gates": "junk"}, "m.json") == {}
+    assert checks.recorded_metrics(None, "m.json") == {}
 
 
 def test_evaluate_live_metrics_passes_within_thresholds() -> None:
-    result = gates.evaluate_live_metrics(
+    result = checks.evaluate_live_metrics(
         {"error_rate": "<= 0.02", "latency_p95_ms": "<= 250"},
         {"error_rate": 0.01, "latency_p95_ms": 180, "requests": 1000},
         source="http://svc/metrics.json",
@@ -523,7 +523,7 @@ def test_evaluate_live_metrics_passes_within_thresholds() -> None:
 
 
 def test_evaluate_live_metrics_names_every_failure() -> None:
-    result = gates.evaluate_live_metrics(
+    result = checks.evaluate_live_metrics(
         {"error_rate": "<= 0.02", "latency_p95_ms": "<= 250"},
         {"error_rate": 0.05, "latency_p95_ms": "fast"},
         source="http://svc/metrics.json",
@@ -541,7 +541,7 @@ finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 @given(value=finite, bound=finite)
 def test_threshold_operators_agree_on_what_is_equal(value: float, bound: float) -> None:
     def holds(op: str) -> bool:
-        return gates.satisfies(value, op, bound)
+        return checks.satisfies(value, op, bound)
 
     assert holds("==") is not holds("!=")
     assert [holds("<"), holds("=="), holds(">")].count(True) == 1

@@ -11,11 +11,12 @@ from typing import Any, assert_never
 from envctl import registry as reg
 from envctl.build.plan import model_relpath
 from envctl.errors import InputError
-from envctl.promotion import gates, runners
-from envctl.promotion.events import GateEvent, GateProgress, unwatched
-from envctl.promotion.gates import FAILED, GateResult, GateSpec, gate_kind, gate_spec
-from envctl.promotion.rules import Target
-from envctl.promotion.workspace import Workspace
+from envctl.gates import checks, runners
+from envctl.gates.checks import GateSpec, gate_kind, gate_spec
+from envctl.gates.events import GateEvent, GateProgress, unwatched
+from envctl.registry.results import FAILED, SKIPPED, GateResult
+from envctl.registry.target import Target
+from envctl.registry.workspace import Workspace
 from envctl.spec.loading import Environment, Project
 from envctl.spec.model import ApprovalsGate, CommandGate, HttpGate, MetricsGate, TestsGate
 
@@ -69,7 +70,7 @@ def run_in_order(
     for index, spec in enumerate(specs, start=1):
         kind = gate_kind(spec)
         if any(r.status == FAILED for r in results):
-            result = gates.skipped(spec)
+            result = checks.skipped(spec)
         else:
             on_gate(GateEvent(index, len(specs), kind))
             result = timed(partial(run_one, spec), clock)
@@ -111,16 +112,16 @@ def _approvals(
 
     approvers = registry.approvers(target.model, target.version, target.stage)
     promoter = vcs.head_user(ws.root).email
-    return gates.evaluate_approvals(gate.required, sorted(approvers), promoter)
+    return checks.evaluate_approvals(gate.required, sorted(approvers), promoter)
 
 
 def _metrics(
     gate: MetricsGate, ws: Workspace, registry: reg.Registry, target: Target, model_path: str
 ) -> GateResult:
     read = runners.model_file_reader(ws.root, target.commit, model_path)
-    metrics = gates.parse_metrics(read(gate.file), gate.file)
+    metrics = checks.parse_metrics(read(gate.file), gate.file)
     baseline, version, source = _baseline(gate, ws, registry, target, model_path)
-    return gates.evaluate_metrics(
+    return checks.evaluate_metrics(
         gate, metrics, baseline, baseline_version=version, baseline_source=source
     )
 
@@ -138,11 +139,11 @@ def _baseline(
     if version is None:
         return None, None, None
     event = current.stages.get(target.stage) if current else None
-    recorded = gates.recorded_metrics(event.record if event else None, gate.file)
+    recorded = checks.recorded_metrics(event.record if event else None, gate.file)
     if recorded and all(name in recorded for name in gate.require):
         return recorded, version.version, "record"
     raw = runners.model_file_reader(ws.root, version.commit, model_path)(gate.file)
-    from_file = gates.parse_metrics(raw, gate.file) if raw is not None else None
+    from_file = checks.parse_metrics(raw, gate.file) if raw is not None else None
     if from_file is None:
         return (recorded or None), version.version, "record" if recorded else None
     return {**from_file, **recorded}, version.version, "record+file" if recorded else "file"
@@ -177,7 +178,7 @@ def recheck_gates(
         if isinstance(spec, MetricsGate) and spec.compares and result.passed:
             if result.evidence.get("baseline_version") != target.replaces:
                 result = timed(partial(_metrics, spec, ws, registry, target, model_path))
-        elif isinstance(spec, ApprovalsGate) and result.status != gates.SKIPPED:
+        elif isinstance(spec, ApprovalsGate) and result.status != SKIPPED:
             result = timed(partial(_approvals, spec, ws, registry, target))
         again.append(result)
     return tuple(again)
