@@ -136,7 +136,8 @@ def _error_line(data: bytes | str) -> str:
     for at, line in enumerate(lines):
         prefix, colon, rest = line.partition(": ")
         if colon and prefix in ("fatal", "error") and rest:
-            said = "; ".join(lines[max(0, at - _HOOK_LINES) : at])
+            before = [ln for ln in lines[:at] if not ln.startswith(("hint:", "warning:"))]
+            said = "; ".join(before[-_HOOK_LINES:])
             return f"{rest} ({said})" if said else rest
     return "; ".join(lines) or "no output"
 

@@ -10,6 +10,7 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.cli.live import progress
+from envctl.cli.plain_help import choices
 
 EnvArg = Annotated[str, typer.Argument(metavar="ENV", help="Environment: name or spec file.")]
 VerboseOpt = Annotated[
@@ -46,7 +47,12 @@ def lock(
     ] = False,
     upgrade_package: Annotated[
         list[str] | None,
-        typer.Option("--upgrade-package", "-P", help="Re-resolve only this package (repeatable)."),
+        typer.Option(
+            "--upgrade-package",
+            "-P",
+            metavar="PACKAGE",
+            help="Re-resolve only this package (repeatable).",
+        ),
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -81,7 +87,12 @@ def render(
     ] = False,
     fmt: Annotated[
         TextFormat,
-        typer.Option("--format", "-f", help="The Dockerfile as text, or a JSON document."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar=choices(TextFormat),
+            help="The Dockerfile as text, or a JSON document.",
+        ),
     ] = TextFormat.text,
 ) -> None:
     """Print the Dockerfile that `envctl build ENV` would build."""

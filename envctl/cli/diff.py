@@ -11,6 +11,7 @@ import typer
 
 from envctl.cli import console
 from envctl.cli.app import app
+from envctl.cli.plain_help import choices
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -64,7 +65,9 @@ def diff(
     fail_on: Annotated[
         FailOn,
         typer.Option(
-            "--fail-on", help="Exit 1 when an unwaived finding at or above this severity exists."
+            "--fail-on",
+            metavar=choices(FailOn),
+            help="Exit 1 when an unwaived finding at or above this severity exists.",
         ),
     ] = FailOn.error,
     fmt: Annotated[
@@ -72,6 +75,7 @@ def diff(
         typer.Option(
             "--format",
             "-f",
+            metavar=choices(DiffFormat),
             help="table, json (schema_version 1), markdown (a PR comment) "
             "or github (workflow annotations).",
         ),

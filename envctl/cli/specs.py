@@ -9,6 +9,7 @@ import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
+from envctl.cli.plain_help import choices
 from envctl.errors import SpecError, UsageError
 
 if TYPE_CHECKING:
@@ -76,9 +77,10 @@ def show(
     env: Annotated[
         str, typer.Argument(metavar="ENV", help="Environment: name, file, name@REV or name@vN.")
     ],
-    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        ShowFormat.yaml
-    ),
+    fmt: Annotated[
+        ShowFormat,
+        typer.Option("--format", "-f", metavar=choices(ShowFormat), help="Output format."),
+    ] = (ShowFormat.yaml),
 ) -> None:
     """Print the resolved spec (after extends), its version and fingerprint."""
     from envctl.commands.specs import show as run
@@ -174,7 +176,8 @@ def _output_schema(kind: SchemaKind | None, output: str | None) -> None:
 @app.command()
 def check(
     base: Annotated[
-        str | None, typer.Option("--base", help="Git revision to compare with (default HEAD).")
+        str | None,
+        typer.Option("--base", metavar="REV", help="Git revision to compare with (default HEAD)."),
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:

@@ -22,7 +22,6 @@ from envctl.diff.model import (
     ComputeFacts,
     DataFacts,
     Finding,
-    Severity,
     Side,
     WaiverRule,
 )
@@ -31,6 +30,7 @@ from envctl.diff.reality import reality_side
 from envctl.diff.rules_data import source_covered
 from envctl.diff.rules_runtime import image_parts
 from envctl.diff.specifiers import grade
+from envctl.vocabulary import Severity
 
 __all__ = [
     "AREAS",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, assert_never
 
 from envctl.registry.results import (
@@ -17,7 +17,6 @@ from envctl.registry.results import (
     PASSED,
     SKIPPED,
     WAITING,
-    GateKind,
     GateResult,
 )
 from envctl.spec.model import (
@@ -29,6 +28,7 @@ from envctl.spec.model import (
     TestsGate,
     parse_rule,
 )
+from envctl.vocabulary import GATE_KINDS, GateKind
 
 GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate
 
@@ -38,7 +38,7 @@ def gate_spec(gate: Gate) -> GateSpec:
     for spec in (gate.tests, gate.metrics, gate.http, gate.approvals, gate.command):
         if spec is not None:
             return spec
-    raise ValueError("a gate holds none of tests, metrics, http, approvals, command")
+    raise ValueError(f"a gate holds none of {', '.join(GATE_KINDS)}")
 
 
 def gate_kind(spec: GateSpec) -> GateKind:
@@ -82,15 +82,20 @@ ABS_TOLERANCE: Final = 1e-12
 def satisfies(value: float, op: str, bound: float) -> bool:
     """`value op bound` for a metric rule, equal within the tolerances above."""
     equal = math.isclose(value, bound, rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
-    checks: dict[str, Callable[[], bool]] = {
-        "==": lambda: equal,
-        "!=": lambda: not equal,
-        ">=": lambda: equal or value > bound,
-        "<=": lambda: equal or value < bound,
-        ">": lambda: not equal and value > bound,
-        "<": lambda: not equal and value < bound,
-    }
-    return checks[op]()
+    match op:
+        case "==":
+            return equal
+        case "!=":
+            return not equal
+        case ">=":
+            return equal or value > bound
+        case "<=":
+            return equal or value < bound
+        case ">":
+            return not equal and value > bound
+        case "<":
+            return not equal and value < bound
+    raise ValueError(f"{op!r} is not a threshold operator")
 
 
 def evaluate_metrics(

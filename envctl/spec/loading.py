@@ -142,7 +142,7 @@ def split_operand(operand: str) -> tuple[str, str | None]:
     splits off a revision only after a name or a spec file (`ci/job@2/prod.yaml@v3`),
     never before the rest of a path (`ci/job@2/prod.yaml`). The first such `@`
     splits, so a revision may hold one (`prod@HEAD@{1}`)."""
-    if "@" not in operand or Path(operand).is_file():
+    if "@" not in operand or (looks_like_path(operand) and Path(operand).is_file()):
         return operand, None
     for at in (i for i, char in enumerate(operand) if char == "@"):
         base, rev = operand[:at], operand[at + 1 :]
@@ -238,11 +238,16 @@ def _load_at_rev(path: Path, rev: str, project: Project | None) -> Environment:
     return _resolve(path, reader, project, rev=rev)
 
 
-def _reader_at(root: Path, commit: str) -> Callable[[Path], bytes | None]:
+def _reader_at(
+    root: Path, commit: str, read: list[str] | None = None
+) -> Callable[[Path], bytes | None]:
+    """Reads files at `commit`; notes each path it was asked for in `read`."""
     from envctl import vcs
 
     def reader(target: Path) -> bytes | None:
         rel = target.resolve().relative_to(root.resolve()).as_posix()
+        if read is not None:
+            read.append(rel)
         return vcs.read_at(root, commit, rel)
 
     return reader
@@ -250,24 +255,41 @@ def _reader_at(root: Path, commit: str) -> Callable[[Path], bytes | None]:
 
 def _commit_of_version(root: Path, path: Path, version: int, boundary: Path) -> str:
     """The oldest commit of the newest run of commits whose resolved spec (its
-    `extends` chain merged) has `version`. A parent's commit can change the
-    version, so every commit touching a file `extends` may reach is read."""
-    from envctl import vcs
-
+    `extends` chain merged) has `version`. A commit that changes only a parent
+    can change the version, so the walk covers every file a chain read: when one
+    turns up that it did not watch, it starts again watching that file too."""
     relpath = path.resolve().relative_to(root.resolve()).as_posix()
-    inside = boundary.is_relative_to(root.resolve())
-    scope = boundary.relative_to(root.resolve()).as_posix() if inside else "."
-    found: str | None = None
-    for commit in vcs.file_commits(root, scope):
-        if _version_at(_reader_at(root, commit), path, boundary) == version:
-            found = commit
-        elif found is not None:
-            break
+    watched = [relpath]
+    found, complete = _newest_run(root, path, version, boundary, watched)
+    while not complete:
+        found, complete = _newest_run(root, path, version, boundary, watched)
     if found is None:
         raise UnknownNameError(
             f"no commit has {relpath} at version {version}; see `git log -- {relpath}`"
         )
     return found
+
+
+def _newest_run(
+    root: Path, path: Path, version: int, boundary: Path, watched: list[str]
+) -> tuple[str | None, bool]:
+    """(the run's oldest commit, True) walking the commits that touch `watched`,
+    newest first; (None, False) after adding a file a chain read to `watched`."""
+    from envctl import vcs
+
+    found: str | None = None
+    for commit in vcs.run(root, "log", "--format=%H", "HEAD", "--", *watched, check=False).split():
+        read: list[str] = []
+        seen = _version_at(_reader_at(root, commit, read), path, boundary)
+        new = [file for file in read if file not in watched]
+        if new:
+            watched.extend(new)
+            return None, False
+        if seen == version:
+            found = commit
+        elif found is not None:
+            break
+    return found, True
 
 
 def _version_at(reader: Callable[[Path], bytes | None], path: Path, boundary: Path) -> int | None:

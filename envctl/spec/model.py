@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from envctl.spec import values
+from envctl.vocabulary import GATE_KINDS, GateKind
 
 SCHEMA_ID = "urn:envctl:schema:environment:v1"
 SCHEMA_FILE = "envctl-environment.schema.json"  # what `envctl init` writes beside envctl.yaml
@@ -158,9 +159,6 @@ class CommandGate(Strict):
         return raw
 
 
-GATE_KINDS = ("tests", "metrics", "http", "approvals", "command")
-
-
 class Gate(Strict):
     tests: TestsGate | None = None
     metrics: MetricsGate | None = None
@@ -176,7 +174,7 @@ class Gate(Strict):
         return self
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> GateKind:
         return next(k for k in GATE_KINDS if getattr(self, k) is not None)
 
 

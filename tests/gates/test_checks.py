@@ -22,8 +22,9 @@ from envctl.gates.checks import (
     pytest_counts,
     skipped,
 )
-from envctl.registry.results import FAILED, GateKind, GateResult
+from envctl.registry.results import FAILED, GateResult
 from envctl.spec.model import Gate, HttpGate, MetricsGate
+from envctl.vocabulary import GateKind
 
 
 def metrics_gate(rule: str, *, baseline: bool = False) -> MetricsGate:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from envctl.errors import InputError, SpecError, UnknownNameError
-from envctl.spec.loading import find_project, load_environment
+from envctl.spec.loading import find_project, load_environment, split_operand
 from tests.conftest import git
 
 SPEC = """\
@@ -206,6 +208,26 @@ def test_a_name_at_a_revision_inside_an_at_sign_workspace(
     monkeypatch.chdir(workspace)
     assert load_environment("prod@HEAD~1").spec.version == 1
     assert load_environment("prod@HEAD@{1}").spec.version == 1  # a reflog revision holds an @
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
+REVS = st.from_regex(
+    r"(HEAD(~[0-9])?|v[0-9]{1,3}|origin/[a-z]{1,6}|HEAD@\{[0-9]\})", fullmatch=True
+)
+FOLDERS = st.lists(st.from_regex(r"[a-z][a-z0-9]{0,5}(@[0-9])?", fullmatch=True), max_size=3)
+
+
+@given(name=NAMES, rev=REVS)
+def test_split_operand_takes_a_revision_after_a_name(name: str, rev: str) -> None:
+    assert split_operand(f"{name}@{rev}") == (name, rev)
+
+
+@given(folders=FOLDERS, name=NAMES, rev=st.none() | REVS)
+def test_split_operand_keeps_the_at_signs_of_a_path(
+    folders: list[str], name: str, rev: str | None
+) -> None:
+    path = "/".join(["ws", *folders, f"{name}.yaml"])  # no such file: read as written
+    assert split_operand(path if rev is None else f"{path}@{rev}") == (path, rev)
 
 
 def test_unknown_revision(project: Path) -> None:
