@@ -37,7 +37,7 @@ from envctl.promotion.outcome import Outcome
 from envctl.promotion.policy import Verdict, entered_at, evaluate
 from envctl.promotion.rules import Target, default_version, order_problem
 from envctl.promotion.suite import recheck_gates, run_gates
-from envctl.promotion.trust import read_verified, require_signing, trust_config
+from envctl.promotion.trust import read_verified, require_signing
 from envctl.promotion.workspace import (
     Workspace,
     pick_model,
@@ -274,8 +274,6 @@ def _record(
     against; a refusal then still reports the outcome as it stood."""
 
     def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
-        if trust_config(ws) is not None:  # signed stages: only the events that count
-            registry = read_verified(ws).trusted
         target, results = _redecide(project, ws, env, registry, entry)
         where = "after fetching tags, " if after_fetch else ""
         if entry.bypass is None and (order := order_problem(registry, target)) != "ok":

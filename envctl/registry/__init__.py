@@ -9,6 +9,10 @@ Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
 `ordering` (events in #N order), `state` (the Registry value and `parse_registry`),
 `audit` (the ledger replayed: what counts, what violates the rules).
 Callers use this package's names only: `from envctl import registry as reg`.
+
+`parse_registry` (the registry as stored, nothing verified) is not among them:
+only the verifier (`envctl.promotion.trust`) builds it, and every command reads
+the ledger through what it returns (an import-linter contract in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -52,7 +56,6 @@ from envctl.registry.state import (
     Registry,
     RegistryWarning,
     StageEvent,
-    parse_registry,
 )
 
 __all__ = [
@@ -85,7 +88,6 @@ __all__ = [
     "is_valid_version",
     "parse_approval_tag",
     "parse_record",
-    "parse_registry",
     "parse_tag_name",
     "promotion_record",
     "registration_tag",
