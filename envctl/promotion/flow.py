@@ -274,7 +274,7 @@ def _record(
     against; a refusal then still reports the outcome as it stood."""
 
     def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
-        target, results = _redecide(project, ws, env, registry, entry)
+        target, results = redecide(project, ws, env, registry, entry)
         where = "after fetching tags, " if after_fetch else ""
         if entry.bypass is None and (order := order_problem(registry, target)) != "ok":
             raise GateFailed(
@@ -328,7 +328,7 @@ def _record(
     )
 
 
-def _redecide(
+def redecide(
     project: Project, ws: Workspace, env: Environment, registry: reg.Registry, entry: Entry
 ) -> tuple[Target, tuple[GateResult, ...]]:
     """The target and gate results as they stand on `registry`; AlreadyInStage when
