@@ -7,7 +7,8 @@ Approvals live under `envctl/approval/...`, where GTO never looks.
 Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
 (the JSON block in a tag message), `approvals` (the approval tag scheme),
 `ordering` (events in #N order), `state` (the Registry value and `parse_registry`),
-`audit` (the ledger replayed: what counts, what violates the rules).
+`audit` (the ledger replayed: what counts, what violates the rules), `timing`
+(when an event counts from, and times that disagree).
 Callers use this package's names only: `from envctl import registry as reg`.
 
 `parse_registry` (the registry as stored, nothing verified) is not among them:
@@ -57,9 +58,11 @@ from envctl.registry.state import (
     RegistryWarning,
     StageEvent,
 )
+from envctl.registry.timing import MAX_SKEW, claimed_time, event_times
 
 __all__ = [
     "APPROVAL_PREFIX",
+    "MAX_SKEW",
     "RECORD_MARKER",
     "VIOLATION_KINDS",
     "Action",
@@ -81,6 +84,8 @@ __all__ = [
     "approver_slug",
     "assignment_tag",
     "audit_registry",
+    "claimed_time",
+    "event_times",
     "format_record",
     "format_tag_name",
     "is_valid_model_name",

@@ -46,7 +46,7 @@ def assign(repo: Path, stage: str, n: int, image: dict[str, Any] | str | None) -
     data = reg.promotion_record(
         who_name="Ada",
         who_email="ada@example.com",
-        when=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        when=datetime.now(timezone.utc),  # as envctl writes it: audit compares it with the tag date
         from_stage="dev" if stage != "dev" else None,
         env={"name": stage, "spec_version": 1, "fingerprint": "f" * 64},
         image=image,
