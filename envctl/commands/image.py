@@ -11,6 +11,7 @@ not a pinned `REPO@sha256:<hex>`. Never an earlier or an uncounted event's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from envctl import registry as reg
@@ -49,13 +50,13 @@ def image(name: str | None, *, stage: str) -> ImageDocument:
 
 
 def _digest(
-    ws: Workspace, event: reg.StageEvent, verdict: reg.Verdict, record: dict[str, Any] | Any
+    ws: Workspace, event: reg.StageEvent, verdict: reg.Verdict, record: Mapping[str, Any]
 ) -> str:
     """The event's recorded digest, when it records one that pins an image; refuses
     otherwise, naming the tag. The event counts (`read_verified`): in a signed
     stage it is signed by an allowed promoter, elsewhere it counts as GTO reads it."""
     where = f"{event.tag} ({event.model}@{event.version} in {event.stage})"
-    digest = record.get("digest") if isinstance(record, dict) else None
+    digest = record.get("digest")
     if not isinstance(digest, str) or not digest:
         configured = ws.project is not None and ws.project.config.registry is not None
         how = (

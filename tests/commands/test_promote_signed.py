@@ -174,7 +174,9 @@ GOOD = "127.0.0.1:5000/team/envctl/model-churn@sha256:" + "a" * 64
 EVIL = "127.0.0.1:5000/evil/model-churn@sha256:" + "e" * 64
 
 
-def event_message(version: str, stage: str, image: object, who: str = "ada@example.com") -> str:
+def event_message(
+    version: str, stage: str, image: dict[str, str], who: str = "ada@example.com"
+) -> str:
     data = reg.promotion_record(
         who_name=who.split("@")[0],
         who_email=who,
