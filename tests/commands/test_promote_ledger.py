@@ -355,6 +355,31 @@ def test_sync_renumbers_an_event_that_still_holds_with_its_gates_decided_again(
     assert data["renumbered_from"] == "churn#staging#3"
 
 
+def test_sync_drops_a_renumbered_event_the_stage_policy_no_longer_allows(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    """staging was promoted to here, then frozen before the event was published:
+    sync decides the policy again (now) and does not publish it."""
+    in_dev(churn, "v1.0.0")
+    git(churn, "push", "-q", "origin", "main", "--tags")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    assert run(churn, "promote", "churn@v1.0.0", "--to", "staging")[0] == 0  # churn#staging#2
+    assert run(other, "promote", "churn@v1.1.0", "--to", "dev", "--push")[0] == 0  # #2 there
+    spec = churn / "environments" / "staging.yaml"
+    freeze = "{from: '2020-01-01T00:00+00:00', until: '2999-01-01T00:00+00:00', reason: audit}"
+    spec.write_text(spec.read_text() + f"policy: {{timezone: UTC, freeze: [{freeze}]}}\n")
+
+    code, out, err = run(churn, "sync", "--format", "json")
+
+    assert code == 0, err
+    (dropped,) = json.loads(out)["renumbered"]
+    assert (dropped["old_tag"], dropped["new_tag"]) == ("churn#staging#2", None)
+    assert dropped["reason"].startswith("the policy of staging says not now: frozen until ")
+    assert tags(churn, "churn#staging#*") == []
+    assert [t for t in remote_tags(churn) if "#staging#" in t] == []
+
+
 def git_that_kills_after_tagging(folder: Path) -> Path:
     """A folder holding a `git` that runs the real one and, after a `git tag -a`,
     SIGKILLs its process group (the envctl that ran it): a kill right after git
