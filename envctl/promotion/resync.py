@@ -90,7 +90,7 @@ def _gated(
     if held is not None:
         moved = f"{target.stage} holds {target.replaces}: " if target.replaces else ""
         return Reconsidered(f"{moved}gate {held.kind} {held.status}: {held.summary}")
-    return Reconsidered(None, results)
+    return Reconsidered(None, results if results != entry.gates else None)
 
 
 def _target(
