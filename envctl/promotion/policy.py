@@ -39,14 +39,12 @@ class Verdict:
 
 def entered_at(registry: reg.Registry, model: str, version: str, stage: str) -> datetime | None:
     """When the version last entered `stage` (its latest assignment there), as a
-    time the promoter's clock cannot move back alone: the later of the tag's date
-    and its record's `when`, never before an event it follows (`reg.event_times`)."""
+    time the promoter's git alone cannot move back: the later of the tag's date and
+    its record's `when` (`reg.claimed_time`)."""
     found = registry.model(model)
-    events = found.events if found else ()
-    at = reg.event_times(events)
     times = [
-        at.get(e.tag)
-        for e in events
+        reg.claimed_time(e)
+        for e in (found.events if found else ())
         if e.stage == stage and e.version == version and e.action is reg.Action.ASSIGN
     ]
     return times[-1] if times else None

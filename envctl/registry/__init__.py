@@ -58,7 +58,7 @@ from envctl.registry.state import (
     RegistryWarning,
     StageEvent,
 )
-from envctl.registry.timing import MAX_SKEW, claimed_time, event_times
+from envctl.registry.timing import MAX_SKEW, claimed_time
 
 __all__ = [
     "APPROVAL_PREFIX",
@@ -85,7 +85,6 @@ __all__ = [
     "assignment_tag",
     "audit_registry",
     "claimed_time",
-    "event_times",
     "format_record",
     "format_tag_name",
     "is_valid_model_name",

@@ -4,11 +4,15 @@ An event carries two times: the tag's tagger date (whatever the promoter's clock
 or `GIT_COMMITTER_DATE`, said) and its record's `when` (envctl's own clock when it
 wrote the record). Neither is proof, but each is a claim the other can check:
 
-- the time an event counts from (soak) is the later of the two, and never earlier
-  than the time of an event numbered before it (N orders events; a clock cannot
-  move an event before one it follows);
+- the time an event counts from (soak) is the later of the two;
 - `audit` flags (`clock-skew`) an event whose two times disagree by more than
-  MAX_SKEW, or that is dated more than MAX_SKEW before an event it follows.
+  MAX_SKEW, or that is dated more than MAX_SKEW before an event it follows (N
+  orders events; a clock cannot move an event before one it follows).
+
+The time an event counts from is not raised to that of the events before it:
+in a project with signed stages anyone who can push tags may write events that
+count in the unsigned ones, and one dated far in the future would then hold
+back every soak after it. Such a tag is named by audit instead.
 
 A re-written event (`envctl sync`, `renumbered_from`) keeps its original `when`
 and is tagged later: its tagger date may be later than `when` by any amount.
@@ -16,9 +20,7 @@ and is tagged later: its tagger date may be later than `when` by any amount.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
-from types import MappingProxyType
 
 from envctl.registry.state import Registry, StageEvent
 
@@ -45,26 +47,14 @@ def claimed_time(event: StageEvent) -> datetime | None:
     return max(times) if times else None
 
 
-def event_times(events: Iterable[StageEvent]) -> Mapping[str, datetime]:
-    """tag -> the time each event counts from: its claimed time, never earlier than
-    that of an event before it in `events` (#N order)."""
-    times: dict[str, datetime] = {}
-    latest: datetime | None = None
-    for event in events:
-        claimed = claimed_time(event)
-        if claimed is not None:
-            latest = claimed if latest is None else max(latest, claimed)
-        if latest is not None:
-            times[event.tag] = latest
-    return MappingProxyType(times)
-
-
 def skew_problems(registry: Registry) -> list[tuple[StageEvent, str]]:
-    """(event, what is wrong with its time) for every stage event whose times
-    disagree by more than MAX_SKEW."""
+    """(event, what is wrong with its time) for every stage event whose two times
+    disagree by more than MAX_SKEW, and for both events of a pair where one is
+    dated more than MAX_SKEW before an event it follows (which clock was wrong,
+    the ledger cannot tell)."""
     found: list[tuple[StageEvent, str]] = []
     for model in registry.models.values():
-        latest: tuple[datetime, str] | None = None
+        latest: tuple[datetime, StageEvent] | None = None
         for event in model.events:  # in #N order
             if (why := _disagreement(event)) is not None:
                 found.append((event, why))
@@ -72,11 +62,21 @@ def skew_problems(registry: Registry) -> list[tuple[StageEvent, str]]:
             if claimed is None:
                 continue
             if latest is not None and claimed < latest[0] - MAX_SKEW:
-                found.append((event, f"dated {_show(claimed)}, before {latest[1]} "
-                                     f"({_show(latest[0])}), which it follows"))  # fmt: skip
+                found += _out_of_order(event, claimed, *latest)
             if latest is None or claimed > latest[0]:
-                latest = (claimed, event.tag)
+                latest = (claimed, event)
     return found
+
+
+def _out_of_order(
+    event: StageEvent, claimed: datetime, before_at: datetime, before: StageEvent
+) -> list[tuple[StageEvent, str]]:
+    return [
+        (event, f"dated {_show(claimed)}, before {before.tag} ({_show(before_at)}), "
+                "which it follows"),
+        (before, f"dated {_show(before_at)}, after {event.tag} ({_show(claimed)}), "
+                 "which follows it"),
+    ]  # fmt: skip
 
 
 def _disagreement(event: StageEvent) -> str | None:
