@@ -33,6 +33,7 @@ from _timing import Ratio, call, envctl_argv, process, rounds  # noqa: E402  (sc
 
 from envctl import registry as reg  # noqa: E402  (run as a script from anywhere)
 from envctl import vcs  # noqa: E402
+from envctl.registry.state import parse_registry  # noqa: E402  (the raw view, measured alone)
 
 MODEL = "churn"
 STAGES = ["dev", "staging", "prod"]
@@ -89,7 +90,7 @@ def generate(repo: Path, events: int) -> None:
 
 def audit(tags: list[vcs.RawTag]) -> reg.Audit:
     result = reg.audit_registry(
-        reg.parse_registry(tags), tags, stages=STAGES, trust=reg.TrustPolicy(), signatures={}
+        parse_registry(tags), tags, stages=STAGES, trust=reg.TrustPolicy(), signatures={}
     )
     if result.violations:
         raise SystemExit(f"bench ledger is not clean: {result.violations[:3]}")

@@ -17,9 +17,9 @@ from envctl.registry import (
     approval_tag,
     assignment_tag,
     format_record,
-    parse_registry,
     registration_tag,
 )
+from envctl.registry.state import parse_registry
 from tests.conftest import git
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -331,7 +331,7 @@ def sync(
         console.print_json(result.to_json())
         return
     for item in result.renumbered:
-        now = f"re-written as {item.new_tag}" if item.new_tag else "dropped (already in that stage)"
+        now = f"re-written as {item.new_tag}" if item.new_tag else f"dropped ({item.reason})"
         console.print_text(clean(f"renumbered {item.old_tag}: {now}"))
     console.print_text(
         clean(

@@ -1,12 +1,12 @@
 """sync: fetch a remote's registry tags, renumber local-only events that clash
-with its numbering, and push what is only local (envctl.ledger.sync)."""
+with its numbering, and push what is only local (envctl.promotion.sync)."""
 
 from __future__ import annotations
 
 from envctl.ledger.lock import DEFAULT_TIMEOUT
-from envctl.ledger.sync import sync as run_sync
 from envctl.output.promotion import SyncDocument
 from envctl.progress import Progress, silent
+from envctl.promotion.sync import sync as run_sync
 from envctl.registry.workspace import workspace
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from envctl import registry as reg
 from envctl.errors import CheckFailed, ConfigError
+from envctl.registry.state import parse_registry  # the raw view: only the verifier builds it
 from envctl.registry.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ class VerifiedLedger:
     audit: reg.Audit
     warnings: tuple[str, ...]  # about the trust root itself
     approval_tags: tuple[str, ...] = ()
+    tags: tuple[RawTag, ...] = ()  # as read: what publishing compares with a remote
 
     @property
     def trusted(self) -> reg.Registry:
@@ -78,7 +80,7 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
     from envctl import vcs
 
     tags = vcs.read_tags(ws.root)
-    registry = reg.parse_registry(tags)
+    registry = parse_registry(tags)
     config = trust_config(ws)
     policy = trust_policy(config)
     warnings: list[str] = []
@@ -95,7 +97,7 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
         registry, tags, stages=ws.stages, trust=policy, signatures=signatures
     )
     approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
-    return VerifiedLedger(registry, audit, tuple(warnings), approvals)
+    return VerifiedLedger(registry, audit, tuple(warnings), approvals, tuple(tags))
 
 
 def verified(ws: Workspace, tags: list[RawTag], signers: str) -> dict[str, Signature]:

@@ -20,6 +20,7 @@ from envctl import registry as reg
 from envctl.errors import ExternalError, PushRejected, TagExists
 from envctl.ledger import sharing
 from envctl.ledger.lock import DEFAULT_TIMEOUT, registry_lock
+from envctl.ledger.trust import VerifiedLedger, read_verified
 from envctl.progress import Progress
 from envctl.registry.results import GateResult
 from envctl.registry.target import Target
@@ -69,18 +70,28 @@ Decide = Callable[[reg.Registry, Entry, bool], Entry]
 
 @dataclass(frozen=True)
 class Ledger:
-    """The registry as read under the lock: raw tags (for comparing with a remote)
-    and the parsed registry."""
+    """The ledger as read under the lock, through the one verified reader: the tags
+    as read (for comparing with a remote), the registry as stored (which tags to
+    publish), and `registry`, what the rules decide on (in signed stages only the
+    events and approvals that count)."""
 
-    tags: tuple[RawTag, ...]
-    registry: reg.Registry
+    verified: VerifiedLedger
+
+    @property
+    def tags(self) -> tuple[RawTag, ...]:
+        return self.verified.tags
+
+    @property
+    def stored(self) -> reg.Registry:
+        return self.verified.registry
+
+    @property
+    def registry(self) -> reg.Registry:
+        return self.verified.trusted
 
 
 def read_ledger(ws: Workspace) -> Ledger:
-    from envctl import vcs
-
-    tags = tuple(vcs.read_tags(ws.root))
-    return Ledger(tags, reg.parse_registry(tags))
+    return Ledger(read_verified(ws))
 
 
 def record(
@@ -188,7 +199,7 @@ def publish(
     if tag in theirs and theirs[tag] != ours.get(tag):
         raise PushRejected(tag, remote)  # the remote's tag of that name is another event
     local_only = sharing.compare(ledger.tags, theirs).local_only
-    names = sharing.to_publish(ledger.registry, local_only, tag)
+    names = sharing.to_publish(ledger.stored, local_only, tag)
     if not names:
         return False
     extra = [n for n in names if n != tag]

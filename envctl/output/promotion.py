@@ -173,7 +173,13 @@ class Renumbered(Item):
     old_tag: str = Field(description="The local tag whose N the remote already used (deleted).")
     new_tag: str | None = Field(
         description="The event re-written with the next N (its record says renumbered_from); "
-        "null when it was dropped because the version is already in that stage."
+        "null when it was dropped: it no longer holds on the remote's ledger."
+    )
+    reason: str | None = Field(
+        None,
+        description="Why it was dropped (already in the stage, the stage order, the policy, "
+        "a gate decided again, a rollback of what the stage no longer holds); null when "
+        "re-written.",
     )
 
 

@@ -24,7 +24,7 @@ from envctl.gates.compat import compatibility
 from envctl.gates.events import GateProgress, unwatched
 from envctl.gates.suite import recheck_gates, run_gates
 from envctl.ledger.lock import DEFAULT_TIMEOUT
-from envctl.ledger.trust import read_verified, require_signing, trust_config
+from envctl.ledger.trust import read_verified, require_signing
 from envctl.ledger.write import (
     AlreadyInStage,
     Entry,
@@ -276,9 +276,7 @@ def _record(
     against; a refusal then still reports the outcome as it stood."""
 
     def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
-        if trust_config(ws) is not None:  # signed stages: only the events that count
-            registry = read_verified(ws).trusted
-        target, results = _redecide(project, ws, env, registry, entry)
+        target, results = redecide(project, ws, env, registry, entry)
         where = "after fetching tags, " if after_fetch else ""
         if entry.bypass is None and (order := order_problem(registry, target)) != "ok":
             raise GateFailed(
@@ -332,7 +330,7 @@ def _record(
     )
 
 
-def _redecide(
+def redecide(
     project: Project, ws: Workspace, env: Environment, registry: reg.Registry, entry: Entry
 ) -> tuple[Target, tuple[GateResult, ...]]:
     """The target and gate results as they stand on `registry`; AlreadyInStage when

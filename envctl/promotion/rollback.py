@@ -9,8 +9,7 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import GateFailed
-from envctl.ledger.trust import read_verified, trust_config
-from envctl.ledger.write import AlreadyInStage, Decide, Entry, current_event, record
+from envctl.ledger.write import AlreadyInStage, Entry, current_event, record
 from envctl.progress import Progress
 from envctl.promotion.handoff import StageImage, recorded_image, text_or_none
 from envctl.promotion.outcome import Outcome
@@ -70,7 +69,7 @@ def record_rollback(
     entry = Entry(target, image=image, rollback_of=target.replaces, sign=sign, cause=cause)
     try:
         done = record(
-            ws, env, entry, decide=_trusted(ws, _decide), push=push, remote=remote, say=say,
+            ws, env, entry, decide=_decide, push=push, remote=remote, say=say,
             lock_timeout=lock_timeout,
         )  # fmt: skip
     except AlreadyInStage as already:
@@ -86,16 +85,6 @@ def record_rollback(
         image_id=text_or_none(image.get("id")) if image is not None else None,
         stage_image=StageImage.from_json(image) if image is not None else None,
     )  # fmt: skip
-
-
-def _trusted(ws: Workspace, decide: Decide) -> Decide:
-    """`decide` on the trusted view when envctl.yaml signs stages: an event that does
-    not count must not look like the stage's current version."""
-    if trust_config(ws) is None:
-        return decide
-    return lambda _registry, entry, after_fetch: decide(
-        read_verified(ws).trusted, entry, after_fetch
-    )
 
 
 def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:

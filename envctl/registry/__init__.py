@@ -7,12 +7,17 @@ Approvals live under `envctl/approval/...`, where GTO never looks.
 Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
 (the JSON block in a tag message), `approvals` (the approval tag scheme),
 `ordering` (events in #N order), `state` (the Registry value and `parse_registry`),
-`audit` (the ledger replayed: what counts, what violates the rules). Below the
-gates and the ledger, it also holds the vocabulary both use: `target` (what a
-promotion moves where) and `results` (a gate's result, which the ledger records),
-and `workspace` (where the registry lives; the one module here that reads git).
+`audit` (the ledger replayed: what counts, what violates the rules), `timing`
+(when an event counts from, and times that disagree). Below the gates and the
+ledger, it also holds the vocabulary both use: `target` (what a promotion moves
+where) and `results` (a gate's result, which the ledger records), and
+`workspace` (where the registry lives; the one module here that reads git).
 Callers use this package's names (`from envctl import registry as reg`), and
 `envctl.registry.target`, `.results`, `.workspace` directly.
+
+`parse_registry` (the registry as stored, nothing verified) is not among them:
+only the verifier (`envctl.ledger.trust`) builds it, and every command reads
+the ledger through what it returns (an import-linter contract in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -56,11 +61,12 @@ from envctl.registry.state import (
     Registry,
     RegistryWarning,
     StageEvent,
-    parse_registry,
 )
+from envctl.registry.timing import MAX_SKEW, claimed_time
 
 __all__ = [
     "APPROVAL_PREFIX",
+    "MAX_SKEW",
     "RECORD_MARKER",
     "VIOLATION_KINDS",
     "Action",
@@ -82,6 +88,7 @@ __all__ = [
     "approver_slug",
     "assignment_tag",
     "audit_registry",
+    "claimed_time",
     "format_record",
     "format_tag_name",
     "is_valid_model_name",
@@ -89,7 +96,6 @@ __all__ = [
     "is_valid_version",
     "parse_approval_tag",
     "parse_record",
-    "parse_registry",
     "parse_tag_name",
     "promotion_record",
     "registration_tag",

@@ -25,6 +25,7 @@ from envctl.registry.records import (
     record_problems,
 )
 from envctl.registry.state import ApprovalKey, Model, Registry, StageEvent, current_stages
+from envctl.registry.timing import skew_problems
 
 if TYPE_CHECKING:
     from envctl.vcs import RawTag, Signature
@@ -36,6 +37,7 @@ VIOLATION_KINDS = (
     "unknown-stage", "unsigned", "bad-signature", "unknown-signer", "signer-not-allowed",
     "self-approval", "invalid-approval", "uncounted-approval", "counter-duplicate",
     "counter-gap",
+    "clock-skew",
 )  # fmt: skip
 # Problems of an event that leave it without evidence rather than with false evidence.
 _NO_EVIDENCE = frozenset({"no-record", "unsigned"})
@@ -132,6 +134,9 @@ def audit_registry(
         verdicts |= checker.events(model, approvals)
     violations += [v for verdict in verdicts.values() for v in verdict.problems]
     violations += _counter_problems(registry, raws)
+    # Flagged, not a reason not to count: soak counts from the later time (timing).
+    skewed = skew_problems(registry)
+    violations += [Violation(e.tag, "clock-skew", e.model, why) for e, why in skewed]
     order = {tag: i for i, tag in enumerate(sorted({v.tag for v in violations}))}
     return Audit(
         verdicts=MappingProxyType(verdicts),

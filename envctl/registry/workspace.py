@@ -2,7 +2,8 @@
 
 Shared by register, approve, promote, rollback, status and history: the git
 top level, the project (when there is an envctl.yaml), and lookups that fail
-with a did-you-mean.
+with a did-you-mean. The ledger itself is read through one reader only,
+`envctl.ledger.trust.read_verified`.
 """
 
 from __future__ import annotations
@@ -34,12 +35,6 @@ def workspace() -> Workspace:
     project = find_project()
     start = project.root if project else Path.cwd()
     return Workspace(vcs.toplevel(start), project)
-
-
-def read_registry(ws: Workspace) -> reg.Registry:
-    from envctl import vcs
-
-    return reg.parse_registry(vcs.read_tags(ws.root))
 
 
 def pick_model(ws: Workspace, registry: reg.Registry, name: str | None) -> str:

@@ -284,3 +284,30 @@ def test_push_publishes_what_an_earlier_run_left_local(churn: Path, tmp_path: Pa
     code, out, err = run(churn, "advance", "churn@v1.0.0", "--until", "dev", "--push")
     assert (code, out.strip()) == (0, "churn@v1.0.0 has entered dev already: nothing to do"), err
     assert tags(churn) == ["churn#dev#1", "churn#dev#2"]
+
+
+def test_a_backdated_tag_does_not_cut_the_soak_short(churn: Path) -> None:
+    """A promoter whose git says it is a month ago (GIT_COMMITTER_DATE) dates the
+    tag, not the record: the soak counts from the later of the two, and audit
+    names the event whose times disagree."""
+    set_policy(churn, "staging", "{soak: 24h}")
+    month_back = datetime.now(timezone.utc) - timedelta(days=30)
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev",
+                       GIT_COMMITTER_DATE=month_back.strftime("%s +0000"))  # fmt: skip
+    assert code == 0, err
+    tagged = git(churn, "for-each-ref", "--format=%(taggerdate:unix)", "refs/tags/churn#dev#1")
+    assert int(tagged) == int(month_back.timestamp())
+
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 5, err
+    data = json.loads(out)
+    assert (data["status"], data["reached"], data["stopped_at"]) == ("waiting", "dev", "staging")
+    not_before = datetime.fromisoformat(data["not_before"])
+    assert not_before - datetime.now(timezone.utc) > timedelta(hours=23)
+    assert tags(churn) == ["churn#dev#1"]
+    code, out, _ = run(churn, "audit", "--format", "json")
+    assert code == 1
+    assert [(v["tag"], v["kind"]) for v in json.loads(out)["violations"]] == [
+        ("churn#dev#1", "clock-skew")
+    ]

@@ -26,7 +26,7 @@ def assign(
     data = reg.promotion_record(
         who_name="Ada Tester",
         who_email="ada@example.com",
-        when=datetime(2025, 1, 2, tzinfo=timezone.utc),
+        when=datetime.now(timezone.utc),  # as envctl writes it: audit compares it with the tag date
         from_stage=None,
         env={},
         image=image,

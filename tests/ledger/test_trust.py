@@ -85,7 +85,7 @@ def record_tag(
     data = reg.promotion_record(
         who_name=who.split("@")[0],
         who_email=who,
-        when=datetime(2024, 5, 1, tzinfo=timezone.utc),
+        when=datetime.now(timezone.utc),  # as envctl writes it: audit compares it with the tag date
         from_stage=from_stage,
         env={"name": "x", "spec_version": 1, "fingerprint": "f"},
         image=None,

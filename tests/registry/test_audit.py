@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envctl import registry as reg
+from envctl.registry.state import parse_registry
 from envctl.vcs import RawTag, Signature
 
 C1, C2 = "1" * 40, "2" * 40
@@ -42,7 +43,7 @@ def audit(
     signatures: Mapping[str, Signature] | None = None,
 ) -> reg.Audit:
     return reg.audit_registry(
-        reg.parse_registry(tags),
+        parse_registry(tags),
         tags,
         stages=STAGES,
         trust=trust or reg.TrustPolicy(),
@@ -177,7 +178,7 @@ def test_in_a_signed_stage_only_an_allowed_signature_counts(
 
 def test_the_trusted_registry_leaves_out_what_does_not_count() -> None:
     tags = [*VERSIONS, raw("m#dev#1", message=promotion()), raw("m#prod#2", message="manual")]
-    registry = reg.parse_registry(tags)
+    registry = parse_registry(tags)
     result = audit(tags, trust=SIGNED)
     trusted = result.trusted(registry).models["m"]
     assert sorted(registry.models["m"].stages) == ["dev", "prod"]
@@ -206,7 +207,7 @@ def test_status_shows_the_last_event_that_counts() -> None:
         raw("m#prod#4", C2, message="manual"),
     ]
     result = audit(tags, trust=SIGNED, signatures={"m#prod#3": Signature("good", (ADA,))})
-    model = reg.parse_registry(tags).models["m"]
+    model = parse_registry(tags).models["m"]
     assert model.stages["prod"].tag == "m#prod#4"
     assert result.stages(model)["prod"].tag == "m#prod#3"
 

@@ -22,10 +22,10 @@ from envctl.registry import (
     approval_tag,
     assignment_tag,
     format_record,
-    parse_registry,
     parse_tag_name,
     registration_tag,
 )
+from envctl.registry.state import parse_registry
 from tests.conftest import git
 from tests.harness import Invoke
 from tests.registry.test_registry import GRAMMAR_ACCEPT, GRAMMAR_REJECT

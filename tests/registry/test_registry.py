@@ -20,12 +20,12 @@ from envctl.registry import (
     format_tag_name,
     parse_approval_tag,
     parse_record,
-    parse_registry,
     parse_tag_name,
     promotion_record,
     registration_tag,
     semver_key,
 )
+from envctl.registry.state import parse_registry
 from envctl.vcs import RawTag
 
 C1, C2, C3, C4 = (c * 40 for c in "1234")
