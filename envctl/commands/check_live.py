@@ -19,7 +19,7 @@ from envctl.progress import Progress, silent
 from envctl.promotion import live
 from envctl.promotion.live import LiveCheck
 from envctl.promotion.lock import DEFAULT_TIMEOUT
-from envctl.promotion.rollback import previous_version, record_rollback
+from envctl.promotion.rollback import Choice, choose_previous, nothing_safe, record_rollback
 from envctl.promotion.rules import Target
 from envctl.promotion.runners import model_file_reader
 from envctl.promotion.trust import read_verified, require_signing
@@ -67,7 +67,7 @@ def check_live(
     result = _run(ws, project, env, model, current, policy, url=url, say=say)
     if not result.failed:
         return result
-    previous = previous_version(found, stage, current.version)
+    previous = choose_previous(found, stage, current.version)
     raise _failure(ws, registry, env, result, previous, push=push, remote=remote,
                    lock_timeout=lock_timeout, say=say)  # fmt: skip
 
@@ -77,7 +77,7 @@ def _failure(
     registry: reg.Registry,
     env: Environment,
     result: LiveCheck,
-    previous: str | None,
+    previous: Choice,
     *,
     push: bool,
     remote: str,
@@ -91,11 +91,12 @@ def _failure(
             f"; rollback: manual, so {stage} is unchanged "
             f"(to roll back: envctl rollback {model} --stage {stage})"
         )
-    elif previous is None:
-        why += f"; nothing to roll back to: {model} has had no other version in {stage}"
+    elif previous.version is None:
+        why += f"; {nothing_safe(model, stage, previous)}"
     else:
         try:
-            done = _roll_back(ws, registry, env, result, previous, push=push, remote=remote,
+            done = _roll_back(ws, registry, env, result, previous.version, skipped=previous.note,
+                              push=push, remote=remote,
                               lock_timeout=lock_timeout, say=say)  # fmt: skip
         except GateFailed as exc:  # the stage changed meanwhile
             why += f"; the rollback was not recorded: {exc.message}"
@@ -163,18 +164,22 @@ def _roll_back(
     registry: reg.Registry,
     env: Environment,
     result: LiveCheck,
-    previous: str,
+    version: str,
     *,
+    skipped: str,
     push: bool,
     remote: str,
     lock_timeout: float,
     say: Progress,
 ) -> LiveCheck:
-    """The rollback `rollback: auto` asks for: the policy is its confirmation."""
+    """The rollback `rollback: auto` asks for: the policy is its confirmation.
+    `skipped` names the newer versions passed over because they failed there."""
     sign = require_signing(ws, result.stage, "rolling back")
-    hit = require_version(registry, result.model, previous)
-    target = Target(result.model, previous, hit.commit, result.stage, None, result.version)
-    say(f"roll back {result.stage}: {result.model}@{result.version} -> {result.model}@{previous}")
+    hit = require_version(registry, result.model, version)
+    target = Target(result.model, version, hit.commit, result.stage, None, result.version)
+    skipping = f", skipping {skipped}" if skipped else ""
+    say(f"roll back {result.stage}: {result.model}@{result.version} -> {result.model}@{version}"
+        f"{skipping}")  # fmt: skip
     cause = {
         "reason": REASON,
         "version": result.version,
@@ -185,8 +190,8 @@ def _roll_back(
         ws, env, target, registry=registry, sign=sign, push=push, remote=remote,
         lock_timeout=lock_timeout, say=say, cause=cause,
     )  # fmt: skip
-    message = f"{_why(result)}; rolled back {result.stage} to {result.model}@{previous}"
+    message = f"{_why(result)}; rolled back {result.stage} to {result.model}@{version}{skipping}"
     return replace(
-        result, status="rolled back", rollback=outcome.tag, restored=previous,
+        result, status="rolled back", rollback=outcome.tag, restored=version,
         pushed=outcome.pushed, message=message,
     )  # fmt: skip

@@ -5,6 +5,7 @@ again as a new recorded event (`envctl rollback`, and `envctl check-live` with
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from envctl import registry as reg
@@ -19,17 +20,67 @@ from envctl.promotion.workspace import Workspace
 from envctl.spec.loading import Environment
 
 
-def previous_version(model: reg.Model, stage: str, current: str) -> str | None:
-    """The latest version other than `current` assigned to `stage`; None if none."""
-    for event in sorted(model.events, key=lambda e: e.counter or 0, reverse=True):
-        if (
-            event.stage == stage
-            and event.action is reg.Action.ASSIGN
-            and event.version
-            and event.version != current
-        ):
-            return event.version
-    return None
+@dataclass(frozen=True)
+class Choice:
+    """Where a rollback of `stage` may go: `version`, the newest version the stage
+    held before with no failed verdict since it last entered (None: none is safe),
+    and `skipped`, the newer ones passed over, each with the tag that judged it."""
+
+    version: str | None
+    skipped: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def note(self) -> str:
+        """`v1.1.0 (rolled back by tiny#prod#3)`, for each version passed over."""
+        return ", ".join(f"{version} (rolled back by {tag})" for version, tag in self.skipped)
+
+
+def failed_verdicts(model: reg.Model, stage: str) -> dict[str, str]:
+    """version -> the tag of the rollback that replaced it in `stage` since it last
+    entered. A rollback is the ledger's verdict on the version it replaced (by
+    check-live's failed checks, or by a person): that version stays failed in the
+    stage until it is assigned there again."""
+    failed: dict[str, str] = {}
+    for event in _stage_events(model, stage):
+        failed.pop(event.version or "", None)  # it entered (again): judged afresh
+        replaced = text_or_none((event.record or {}).get("rollback_of"))
+        if replaced is not None and replaced != event.version:
+            failed[replaced] = event.tag
+    return failed
+
+
+def choose_previous(model: reg.Model, stage: str, current: str) -> Choice:
+    """The newest version other than `current` that `stage` held, skipping every
+    version with a failed verdict there (a rollback never restores what failed)."""
+    failed = failed_verdicts(model, stage)
+    skipped: list[tuple[str, str]] = []
+    seen = {current}
+    for event in reversed(_stage_events(model, stage)):
+        version = event.version
+        if version is None or version in seen:
+            continue
+        seen.add(version)
+        if version in failed:
+            skipped.append((version, failed[version]))
+            continue
+        return Choice(version, tuple(skipped))
+    return Choice(None, tuple(skipped))
+
+
+def _stage_events(model: reg.Model, stage: str) -> list[reg.StageEvent]:
+    """The assignments to `stage`, in #N order."""
+    events = [e for e in model.events if e.stage == stage and e.action is reg.Action.ASSIGN]
+    return sorted(events, key=lambda e: e.counter or 0)
+
+
+def nothing_safe(model: str, stage: str, choice: Choice) -> str:
+    """Why there is nowhere to roll back to."""
+    if not choice.skipped:
+        return f"nothing to roll back to: {model} has had no other version in {stage}"
+    return (
+        f"nothing safe to roll back to: every other version {model} had in {stage} failed "
+        f"there since it last entered: {choice.note}; promote a fixed version instead"
+    )
 
 
 def restored_image(model: reg.Model, stage: str, version: str) -> dict[str, Any] | None:

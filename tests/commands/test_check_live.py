@@ -266,3 +266,41 @@ def test_a_rollback_that_cannot_be_pushed_exits_4_with_the_checks(
     assert doc["checks"][0]["status"] == "failed"
     assert doc["message"].startswith("check-live failed for tiny@v1.1.0 in prod: http: ")
     assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
+
+
+def test_a_service_that_stays_down_is_rolled_back_once(project: Path, invoke: Invoke) -> None:
+    """The flip-flop: nothing redeployed, the service still down, the scheduled job
+    runs again and again. One rollback (v1.1.0 -> v1.0.0), then "nothing safe"."""
+    url = f"http://127.0.0.1:{free_port()}"
+    results = [invoke("check-live", "tiny", "--stage", "prod", "--url", url) for _ in range(4)]
+    assert [r.code for r in results] == [1, 1, 1, 1]
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2", "tiny#prod#3"]
+    assert "rolled back prod to tiny@v1.0.0" in results[0].err
+    for later in results[1:]:
+        assert later.err.endswith(
+            "; nothing safe to roll back to: every other version tiny had in prod failed there "
+            "since it last entered: v1.1.0 (rolled back by tiny#prod#3); "
+            "promote a fixed version instead\n"
+        )
+        assert "check-live failed for tiny@v1.0.0 in prod: http: POST " in later.err
+    history = invoke("history", "tiny", "--format", "json")
+    rollbacks = [e for e in json.loads(history.out)["events"] if e.get("rollback_of")]
+    assert len(rollbacks) == 1
+
+
+def test_check_live_skips_a_failed_version_for_the_newest_safe_one(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    (project / "model" / "app.py").write_text("v = 3\n")
+    git(project, "commit", "-qam", "v3")
+    assert invoke("register", "tiny", "v1.2.0").code == 0
+    assign(project, "tiny", "v1.2.0", "prod", 3)
+    service.answer("/predict", 500, {})
+    assert invoke("check-live", "tiny", "--stage", "prod").code == 1  # v1.2.0 -> v1.1.0, #4
+    result = invoke("check-live", "tiny", "--stage", "prod", "--format", "json")
+    assert result.code == 1
+    doc = json.loads(result.out)
+    assert (doc["version"], doc["rollback"], doc["restored"]) == ("v1.1.0", "tiny#prod#5", "v1.0.0")
+    assert doc["message"].endswith(
+        "rolled back prod to tiny@v1.0.0, skipping v1.2.0 (rolled back by tiny#prod#4)"
+    )
