@@ -177,7 +177,7 @@ def evaluate_live_metrics(
         bound = rule.threshold
         ok = value is not None and bound is not None and _CHECKS[rule.op](value, bound)
         if value is None:
-            failures.append(f"{name} is missing from {source}")
+            failures.append(_not_there(name, metrics.get(name), source))
         elif not ok:
             failures.append(f"{name} {value:g} is not {rule.text}")
         rows.append({"metric": name, "value": value, "rule": rule.text, "passed": ok})
@@ -185,6 +185,12 @@ def evaluate_live_metrics(
     if failures:
         return GateResult("metrics", FAILED, "; ".join(failures), evidence)
     return GateResult("metrics", PASSED, ", ".join(_shown(r) for r in rows), evidence)
+
+
+def _not_there(name: str, raw: Any, source: str) -> str:
+    if raw is None:
+        return f"{name} is missing from {source}"
+    return f"{name} is not a finite number in {source}"
 
 
 def _against(relative: str | None, text: str, before: float | None, version: str | None) -> str:
@@ -226,9 +232,17 @@ def _worse(op: str, value: float, before: float) -> bool:
 
 
 def _number(raw: Any) -> float | None:
+    """A finite number, else None (a record or an answer with inf or NaN is not one)."""
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         return None
-    return float(raw)
+    return float(raw) if _finite(raw) else None
+
+
+def _finite(raw: float) -> bool:
+    try:
+        return math.isfinite(float(raw))
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def parse_metrics(raw: bytes | None, source: str) -> dict[str, Any]:
@@ -247,6 +261,15 @@ def parse_metrics(raw: bytes | None, source: str) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise InputError(f"metrics file {source} must hold a JSON object of metric -> number")
+    for key, value in data.items():
+        if not isinstance(value, bool) and isinstance(value, (int, float)) and not _finite(value):
+            # JSON's 1e999 reads as inf, and Python's reader takes NaN and Infinity:
+            # such a value passes or fails every threshold, and once recorded as the
+            # champion's it would decide every later comparison.
+            raise InputError(
+                f"metrics file {source}: {key} is not a finite number "
+                "(1e999, NaN, Infinity: write a number a float can hold)"
+            )
     return data
 
 

@@ -284,3 +284,17 @@ def test_push_publishes_what_an_earlier_run_left_local(churn: Path, tmp_path: Pa
     code, out, err = run(churn, "advance", "churn@v1.0.0", "--until", "dev", "--push")
     assert (code, out.strip()) == (0, "churn@v1.0.0 has entered dev already: nothing to do"), err
     assert tags(churn) == ["churn#dev#1", "churn#dev#2"]
+
+
+@pytest.mark.parametrize("value", ["1e999", "NaN", "Infinity"])
+def test_a_metric_that_is_not_a_finite_number_is_an_input_error(churn: Path, value: str) -> None:
+    (churn / "model" / "metrics.json").write_text(f'{{"accuracy": {value}}}\n')
+    git(churn, "commit", "-qam", "v1.2.0")
+    git(churn, "tag", "-a", "churn@v1.2.0", "-m", "v1.2.0")
+    code, _, err = run(churn, "advance", "churn@v1.2.0", "--until", "staging")
+    assert code == 3, err
+    assert err.strip().splitlines()[-1] == (
+        "error: metrics file metrics.json: accuracy is not a finite number "
+        "(1e999, NaN, Infinity: write a number a float can hold)"
+    )
+    assert tags(churn, "churn#staging#*") == []  # never recorded
