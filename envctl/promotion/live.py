@@ -9,15 +9,14 @@ answer" is the answer.
 
 from __future__ import annotations
 
-import http.client
+import hashlib
 import json
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal
 
+from envctl import web
 from envctl.errors import InputError
 from envctl.output.promotion import CheckLiveDocument, GateOutcome
 from envctl.promotion import gates
@@ -25,7 +24,10 @@ from envctl.promotion.gates import FAILED, GateResult
 from envctl.promotion.suite import timed
 from envctl.spec.model import HttpGate, LiveMetrics
 
-MAX_BODY = 1 << 20  # an answer is evidence, not data: read at most 1 MiB of it
+# Evidence only the local report shows: what the service said. A record (the
+# rollback's cause, a pushed tag) keeps its status, the keys checked and a hash.
+LOCAL_ONLY = ("body_excerpt", "redirect")
+EXCERPT = 300
 
 
 @dataclass(frozen=True)
@@ -33,28 +35,63 @@ class Answer:
     status: int | None  # None: no answer at all
     body: str
     error: str = ""
+    headers: Mapping[str, str] | None = None
+    evidence: Mapping[str, Any] | None = None  # what every check records about the exchange
 
 
-def call(url: str, *, method: str = "GET", body: bytes | None = None, timeout: float) -> Answer:
-    """One HTTP request; any failure to get an answer becomes `Answer(None, error)`."""
+def call(
+    url: str,
+    *,
+    method: str = "GET",
+    body: bytes | None = None,
+    timeout: float,
+    allow_loopback: bool = False,
+) -> Answer:
+    """One HTTP request (one deadline, no redirects followed, the address checked:
+    `envctl.web`); any failure to get an answer becomes `Answer(None, error)`."""
     headers = {"Content-Type": "application/json"} if body is not None else {}
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as reply:
-            return Answer(reply.status, _text(reply.read(MAX_BODY)))
-    except urllib.error.HTTPError as exc:
-        return Answer(exc.code, _text(exc.read(MAX_BODY)))
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        return Answer(None, "", f"{method} {url}: no answer ({reason or type(exc).__name__})")
+    reply = web.request(
+        url, method=method, body=body, headers=headers, timeout=timeout,
+        allow_loopback=allow_loopback,
+    )  # fmt: skip
+    evidence: dict[str, Any] = {
+        "urls": [url],  # every URL contacted: redirects are never followed
+        "status": reply.status,
+        "body_sha256": hashlib.sha256(reply.body).hexdigest() if reply.status else None,
+        "body_bytes": len(reply.body) if reply.status else None,
+    }
+    location = reply.headers.get("location")
+    if reply.status is not None and 300 <= reply.status < 400 and location is not None:
+        evidence["redirect"] = location[:EXCERPT]
+    return Answer(reply.status, _text(reply.body), reply.error, reply.headers, evidence)
 
 
 def _text(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def for_record(check: GateResult) -> dict[str, Any]:
+    """A check as a record keeps it: no part of the service's answer, only its
+    status, the keys checked and the answer's sha256."""
+    data = check.to_json()
+    data["evidence"] = {k: v for k, v in check.evidence.items() if k not in LOCAL_ONLY}
+    return data
+
+
+def _redirected(result: GateResult, answer: Answer) -> GateResult:
+    """A 3xx names where it pointed (local output only), and that it was not followed."""
+    location = (answer.evidence or {}).get("redirect")
+    if result.passed or location is None:
+        return result
+    return replace(result, summary=f"{result.summary} (a redirect, not followed)")
+
+
 def check_http(
-    gate: HttpGate, base_url: str, read_file: Callable[[str], bytes | None]
+    gate: HttpGate,
+    base_url: str,
+    read_file: Callable[[str], bytes | None],
+    *,
+    allow_loopback: bool = False,
 ) -> GateResult:
     """The http gate's request, sent to the running service, judged as the gate is."""
     body = None
@@ -66,22 +103,27 @@ def check_http(
                 "the version in the stage"
             )
     url = base_url + gate.path
-    answer = call(url, method=gate.method, body=body, timeout=gate.timeout)
+    answer = call(
+        url, method=gate.method, body=body, timeout=gate.timeout, allow_loopback=allow_loopback
+    )
     result = gates.evaluate_http(gate, answer.status, answer.body, error=answer.error)
-    return replace(result, evidence={"url": url, **result.evidence})
+    evidence = {"url": url, **result.evidence, **(answer.evidence or {}),
+                "checked_keys": list(gate.expect_keys)}  # fmt: skip
+    return _redirected(replace(result, evidence=evidence), answer)
 
 
-def check_metrics(spec: LiveMetrics, base_url: str) -> GateResult:
+def check_metrics(spec: LiveMetrics, base_url: str, *, allow_loopback: bool = False) -> GateResult:
     """The service's metrics endpoint (a JSON object) against the thresholds."""
     url = base_url + spec.path
-    answer = call(url, timeout=spec.timeout)
-    evidence = {"url": url, "status": answer.status, "body_excerpt": answer.body[:300]}
+    answer = call(url, timeout=spec.timeout, allow_loopback=allow_loopback)
+    evidence = {"url": url, **(answer.evidence or {}), "body_excerpt": answer.body[:EXCERPT]}
     if answer.status is None:
         return GateResult("metrics", FAILED, answer.error, evidence)
     if answer.status != 200:
-        return GateResult(
+        failed = GateResult(
             "metrics", FAILED, f"GET {spec.path} answered {answer.status}, expected 200", evidence
         )
+        return _redirected(failed, answer)
     try:
         data = json.loads(answer.body)
     except (ValueError, RecursionError):
@@ -89,7 +131,8 @@ def check_metrics(spec: LiveMetrics, base_url: str) -> GateResult:
     if not isinstance(data, dict):
         why = f"GET {spec.path} did not answer a JSON object of metric -> number"
         return GateResult("metrics", FAILED, why, evidence)
-    return gates.evaluate_live_metrics(spec.require, data, source=url)
+    result = gates.evaluate_live_metrics(spec.require, data, source=url)
+    return replace(result, evidence={**evidence, **result.evidence})
 
 
 def run_checks(
@@ -97,12 +140,20 @@ def run_checks(
     metrics: LiveMetrics | None,
     base_url: str,
     read_file: Callable[[str], bytes | None],
+    *,
+    allow_loopback: bool = False,
 ) -> tuple[GateResult, ...]:
     """Every check, each on its own: a failure does not skip the others (all of
-    them are evidence for the decision to roll back), each with its seconds."""
-    results = [timed(partial(check_http, gate, base_url, read_file)) for gate in http_gates]
+    them are evidence for the decision to roll back), each with its seconds.
+    `allow_loopback`: the URL came from the person running envctl (`--url`)."""
+    results = [
+        timed(partial(check_http, gate, base_url, read_file, allow_loopback=allow_loopback))
+        for gate in http_gates
+    ]
     if metrics is not None:
-        results.append(timed(partial(check_metrics, metrics, base_url)))
+        results.append(
+            timed(partial(check_metrics, metrics, base_url, allow_loopback=allow_loopback))
+        )
     return tuple(results)
 
 

@@ -79,9 +79,9 @@ gates:
       expect_keys: [predictions, model_version]
 policy:
   auto: true                  # advance may promote into prod unattended
-  live:
-    url: $URL
-    rollback: auto            # a failed live check puts the previous version back
+  live:                       # the service's URL is given with --url: it is this machine,
+    rollback: auto            # which a spec's policy.live.url may not name; a failed live
+                              # check puts the previous version back
 EOF
 git init -q -b main
 git add -A
@@ -137,7 +137,7 @@ PY
 
 check_live() { # sets LIVE to check-live's exit code
   LIVE=0
-  envctl check-live churn --stage prod || LIVE=$?
+  envctl check-live churn --stage prod --url "$URL" || LIVE=$?
   printf '(check-live exited %s)\n' "$LIVE" >&2
 }
 

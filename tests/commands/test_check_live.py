@@ -75,7 +75,7 @@ def record_of(repo: Path, tag: str) -> dict[str, Any]:
 def test_passing_checks_exit_0_and_change_nothing(
     project: Path, invoke: Invoke, service: Service
 ) -> None:
-    result = invoke("check-live", "tiny", "--stage", "prod")
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url)
     assert result.code == 0, result.err
     assert result.out == (
         "  passed  http: POST /predict -> 200\n"
@@ -84,7 +84,11 @@ def test_passing_checks_exit_0_and_change_nothing(
     )
     assert ("POST", "/predict", REQUEST.encode()) in service.received
     assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
-    doc = json.loads(invoke("check-live", "tiny", "--stage", "prod", "--format", "json").out)
+    doc = json.loads(
+        invoke(
+            "check-live", "tiny", "--stage", "prod", "--url", service.url, "--format", "json"
+        ).out
+    )
     assert doc["status"] == "passed"
     assert (doc["version"], doc["url"], doc["rollback_policy"]) == ("v1.1.0", service.url, "auto")
     assert [(c["kind"], c["status"]) for c in doc["checks"]] == [
@@ -98,7 +102,7 @@ def test_a_failed_http_check_rolls_back_with_its_evidence(
     project: Path, invoke: Invoke, service: Service
 ) -> None:
     service.answer("/predict", 500, {"detail": "model file missing"})
-    result = invoke("check-live", "tiny", "--stage", "prod")
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url)
     assert result.code == 1
     assert result.err.endswith(
         "error: check-live failed for tiny@v1.1.0 in prod: http: POST /predict answered 500, "
@@ -123,7 +127,10 @@ def test_a_failed_http_check_rolls_back_with_its_evidence(
         ("metrics", "passed"),
     ]
     assert cause["checks"][0]["evidence"]["status"] == 500
-    assert "model file missing" in cause["checks"][0]["evidence"]["body_excerpt"]
+    # The record (pushed to the shared remote) keeps no part of the service's answer.
+    assert "model file missing" not in json.dumps(record)
+    assert set(cause["checks"][0]["evidence"]) >= {"body_sha256", "body_bytes", "checked_keys"}
+    assert cause["checks"][0]["evidence"]["urls"] == [f"{service.url}/predict"]
     history = invoke("history", "tiny").out.splitlines()
     assert history[0].endswith("prod       v1.0.0  by ada@example.com  ROLLBACK of v1.1.0 "
                                "(check-live failed)")  # fmt: skip
@@ -138,7 +145,9 @@ def test_a_failed_metrics_threshold_rolls_back(
     project: Path, invoke: Invoke, service: Service
 ) -> None:
     service.answer("/metrics.json", 200, {"error_rate": 0.05})
-    result = invoke("check-live", "tiny", "--stage", "prod", "--format", "json")
+    result = invoke(
+        "check-live", "tiny", "--stage", "prod", "--url", service.url, "--format", "json"
+    )
     assert result.code == 1
     doc = json.loads(result.out)
     assert doc["status"] == "rolled back"
@@ -154,7 +163,9 @@ def test_a_failed_metrics_threshold_rolls_back(
 def test_manual_rollback_only_reports(project: Path, invoke: Invoke, service: Service) -> None:
     write_prod(project, live_policy(service.url, rollback="manual"))
     service.answer("/predict", 500, {})
-    result = invoke("check-live", "tiny", "--stage", "prod", "--format", "json")
+    result = invoke(
+        "check-live", "tiny", "--stage", "prod", "--url", service.url, "--format", "json"
+    )
     assert result.code == 1
     assert result.err == (
         "error: check-live failed for tiny@v1.1.0 in prod: http: POST /predict answered 500, "
@@ -173,7 +184,7 @@ def test_nothing_to_roll_back_to_is_a_failure_without_an_event(
         git(project, "tag", "-d", tag)
     assign(project, "tiny", "v1.1.0", "prod", 1)
     service.answer("/predict", 500, {})
-    result = invoke("check-live", "tiny", "--stage", "prod")
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url)
     assert result.code == 1
     assert result.err.endswith(
         "error: check-live failed for tiny@v1.1.0 in prod: http: POST /predict answered 500, "
@@ -202,7 +213,9 @@ def test_push_publishes_the_rollback(
     git(project, "remote", "add", "origin", str(remote))
     git(project, "push", "-q", "origin", "main", "--tags")
     service.answer("/predict", 500, {})
-    result = invoke("check-live", "tiny", "--stage", "prod", "--push", "--format", "json")
+    result = invoke(
+        "check-live", "tiny", "--stage", "prod", "--url", service.url, "--push", "--format", "json"
+    )
     assert result.code == 1
     assert json.loads(result.out)["pushed"] is True
     assert "tiny#prod#3" in git(project, "ls-remote", "--tags", "origin")
@@ -259,7 +272,9 @@ def test_a_rollback_that_cannot_be_pushed_exits_4_with_the_checks(
     project: Path, invoke: Invoke, service: Service
 ) -> None:
     service.answer("/predict", 500, {})
-    result = invoke("check-live", "tiny", "--stage", "prod", "--push", "--format", "json")
+    result = invoke(
+        "check-live", "tiny", "--stage", "prod", "--url", service.url, "--push", "--format", "json"
+    )
     assert result.code == 4  # no remote named origin: git failed, the stage unchanged
     doc = json.loads(result.out)
     assert (doc["status"], doc["rollback"]) == ("failed", None)
@@ -296,11 +311,41 @@ def test_check_live_skips_a_failed_version_for_the_newest_safe_one(
     assert invoke("register", "tiny", "v1.2.0").code == 0
     assign(project, "tiny", "v1.2.0", "prod", 3)
     service.answer("/predict", 500, {})
-    assert invoke("check-live", "tiny", "--stage", "prod").code == 1  # v1.2.0 -> v1.1.0, #4
-    result = invoke("check-live", "tiny", "--stage", "prod", "--format", "json")
+    assert (
+        invoke("check-live", "tiny", "--stage", "prod", "--url", service.url).code == 1
+    )  # v1.2.0 -> v1.1.0, #4
+    result = invoke(
+        "check-live", "tiny", "--stage", "prod", "--url", service.url, "--format", "json"
+    )
     assert result.code == 1
     doc = json.loads(result.out)
     assert (doc["version"], doc["rollback"], doc["restored"]) == ("v1.1.0", "tiny#prod#5", "v1.0.0")
     assert doc["message"].endswith(
         "rolled back prod to tiny@v1.0.0, skipping v1.2.0 (rolled back by tiny#prod#4)"
     )
+
+
+def test_a_spec_url_on_this_machine_is_refused_without_writing(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    """policy.live.url comes from the checkout: it may not make the CI host call
+    itself. The same URL given with --url is the operator's choice."""
+    service.answer("/predict", 500, {})
+    result = invoke("check-live", "tiny", "--stage", "prod")
+    assert result.code == 3
+    assert result.err.endswith(
+        f"error: {service.url}/predict: 127.0.0.1 is this machine (loopback), and the URL comes "
+        "from the spec; a live check reaches this machine only with --url on the command line\n"
+    )
+    assert service.received == []
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254", "http://metadata.google.internal"])
+def test_a_metadata_address_is_refused_even_from_the_command_line(
+    project: Path, invoke: Invoke, url: str
+) -> None:
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", url)
+    assert result.code == 3
+    assert result.err.endswith("envctl never contacts it\n")
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
