@@ -14,7 +14,13 @@ from dataclasses import replace
 
 from envctl import registry as reg
 from envctl.build.plan import model_relpath
-from envctl.errors import EnvctlError, GateFailed, InputError, LiveCheckFailed
+from envctl.errors import (
+    AwaitingDeployment,
+    EnvctlError,
+    GateFailed,
+    InputError,
+    LiveCheckFailed,
+)
 from envctl.progress import Progress, silent
 from envctl.promotion import live
 from envctl.promotion.live import LiveCheck
@@ -34,6 +40,7 @@ from envctl.promotion.workspace import (
 from envctl.spec import values
 from envctl.spec.loading import Environment, Project, load_environment
 from envctl.spec.model import LiveChecks
+from envctl.spec.project_file import Serve
 
 REASON = "check-live failed"
 
@@ -130,14 +137,38 @@ def _run(
         raise InputError(f"model {model!r} is not declared in envctl.yaml models:")
     read = model_file_reader(ws.root, current.commit, model_relpath(project, model, ws.root))
     version = current.version or current.commit
-    say(f"checking {model}@{version} in {env.name} at {base}")
+    rollback = policy.rollback if policy else "manual"
     # Loopback only for a URL the person running envctl gave: a spec's URL may
     # come from a checkout nobody reviewed, and the request leaves from this host.
-    checks = live.run_checks(http_gates, metrics, base, read, allow_loopback=url is not None)
+    loopback = url is not None
+    timeouts = [g.timeout for g in http_gates] + ([metrics.timeout] if metrics else [])
+    running = live.running_version(
+        base, _health(project, model), timeout=min(timeouts), allow_loopback=loopback
+    )
+    report = LiveCheck(model, env.name, version, current.commit, base, (), rollback,
+                       running_version=running.version)  # fmt: skip
+    if running.version is not None and not running.runs(model, version):
+        message = (
+            f"waiting for the deployment of {model}@{version} to {env.name} "
+            f"(service still runs {running.version}); nothing checked"
+        )
+        raise AwaitingDeployment(message, report=replace(report, status="waiting", message=message))
+    say(f"checking {model}@{version} in {env.name} at {base}" + _runs(running.version))
+    checks = live.run_checks(http_gates, metrics, base, read, allow_loopback=loopback)
     for check in checks:
         say(f"{check.kind}: {check.status}: {check.summary}")
-    rollback = policy.rollback if policy else "manual"
-    return LiveCheck(model, env.name, version, current.commit, base, checks, rollback)
+    return replace(report, checks=checks)
+
+
+def _health(project: Project, model: str) -> str:
+    serve = project.config.models[model].serve
+    return serve.health if serve is not None else Serve.model_fields["health"].default
+
+
+def _runs(reported: str | None) -> str:
+    if reported is None:
+        return " (the service does not say which version it runs)"
+    return f" (the service runs {reported})"
 
 
 def _base_url(url: str | None, policy: LiveChecks | None, stage: str) -> str:
@@ -186,6 +217,7 @@ def _roll_back(
         "reason": REASON,
         "version": result.version,
         "url": result.url,
+        "running_version": result.running_version,
         "checks": [live.for_record(c) for c in result.checks],  # no response bodies
     }
     outcome = record_rollback(

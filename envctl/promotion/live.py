@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
@@ -84,6 +85,57 @@ def _redirected(result: GateResult, answer: Answer) -> GateResult:
     if result.passed or location is None:
         return result
     return replace(result, summary=f"{result.summary} (a redirect, not followed)")
+
+
+# ---- which version the service runs -------------------------------------------------
+
+VERSION_HEADER = "X-Model-Version"  # the contract: docs/continuous-training.md
+VERSION_FIELD = "model_version"  # or this field of the health answer's JSON object
+_VERSION_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+@-]{0,99}")
+
+
+@dataclass(frozen=True)
+class Running:
+    """What the service says it runs: `version` as it reported it (None: it
+    reports none, or did not answer), and how that was learnt."""
+
+    version: str | None
+    evidence: Mapping[str, Any]
+
+    def runs(self, model: str, version: str) -> bool:
+        """Whether the reported version is `version` (`v1.2.0` or `churn@v1.2.0`)."""
+        return self.version in (version, f"{model}@{version}")
+
+
+def running_version(
+    base_url: str, health: str, *, timeout: float, allow_loopback: bool = False
+) -> Running:
+    """Ask the service's health endpoint which version it runs: its
+    X-Model-Version header, else the `model_version` field of its JSON answer.
+    A service that does not say (or does not answer) is judged as it is."""
+    url = base_url + health
+    answer = call(url, timeout=timeout, allow_loopback=allow_loopback)
+    header = (answer.headers or {}).get(VERSION_HEADER.lower())
+    source, reported = ("header", header) if header is not None else ("body", _field(answer))
+    version = reported.strip() if isinstance(reported, str) else None
+    if version is not None and not _VERSION_TEXT.fullmatch(version):
+        version = None  # not a version: the service's words are not repeated
+    evidence = {"url": url, "status": answer.status, "version": version,
+                "source": source if version is not None else None}  # fmt: skip
+    return Running(version, evidence)
+
+
+def _field(answer: Answer) -> object:
+    if answer.status is None:
+        return None
+    try:
+        data = json.loads(answer.body)
+    except (ValueError, RecursionError):
+        return None
+    return data.get(VERSION_FIELD) if isinstance(data, dict) else None
+
+
+# ---- the checks ----------------------------------------------------------------------
 
 
 def check_http(
@@ -168,7 +220,8 @@ class LiveCheck:
     url: str
     checks: tuple[GateResult, ...]
     rollback_policy: Literal["auto", "manual"]
-    status: Literal["passed", "failed", "rolled back"] = "passed"
+    status: Literal["passed", "failed", "rolled back", "waiting"] = "passed"
+    running_version: str | None = None  # what the service reported (None: nothing)
     rollback: str | None = None
     restored: str | None = None
     pushed: bool = False
@@ -186,6 +239,7 @@ class LiveCheck:
             version=self.version,
             commit=self.commit,
             url=self.url,
+            running_version=self.running_version,
             checks=[GateOutcome.model_validate(c.to_json()) for c in self.checks],
             rollback_policy=self.rollback_policy,
             rollback=self.rollback,

@@ -334,7 +334,7 @@ def test_a_spec_url_on_this_machine_is_refused_without_writing(
     result = invoke("check-live", "tiny", "--stage", "prod")
     assert result.code == 3
     assert result.err.endswith(
-        f"error: {service.url}/predict: 127.0.0.1 is this machine (loopback), and the URL comes "
+        f"error: {service.url}/health: 127.0.0.1 is this machine (loopback), and the URL comes "
         "from the spec; a live check reaches this machine only with --url on the command line\n"
     )
     assert service.received == []
@@ -349,3 +349,78 @@ def test_a_metadata_address_is_refused_even_from_the_command_line(
     assert result.code == 3
     assert result.err.endswith("envctl never contacts it\n")
     assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
+
+
+# ---- which version the service runs ---------------------------------------------
+
+
+def test_a_service_still_running_the_old_version_is_waited_for(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    """The ledger says v1.1.0; the service, not redeployed, runs v1.0.0 and is
+    broken besides. Nothing is judged or written until it runs v1.1.0."""
+    service.answer("/health", 200, {"status": "ok"}, headers={"X-Model-Version": "v1.0.0"})
+    service.answer("/predict", 500, {})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url,
+                    "--format", "json")  # fmt: skip
+    assert result.code == 5, result.err
+    assert result.err.endswith(
+        "waiting: waiting for the deployment of tiny@v1.1.0 to prod "
+        "(service still runs v1.0.0); nothing checked\n"
+    )
+    doc = json.loads(result.out)
+    assert (doc["status"], doc["running_version"], doc["checks"]) == ("waiting", "v1.0.0", [])
+    assert [path for _, path, _ in service.received] == ["/health"]
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({"X-Model-Version": "v1.1.0"}, {"status": "ok"}),
+        ({"X-Model-Version": "tiny@v1.1.0"}, {"status": "ok"}),
+        ({}, {"status": "ok", "model_version": "v1.1.0"}),
+    ],
+)
+def test_the_version_the_stage_holds_is_judged(
+    project: Path, invoke: Invoke, service: Service, headers: dict[str, str], body: Any
+) -> None:
+    service.answer("/health", 200, body, headers=headers)
+    service.answer("/predict", 500, {})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url,
+                    "--format", "json")  # fmt: skip
+    assert result.code == 1
+    doc = json.loads(result.out)
+    assert (doc["status"], doc["running_version"]) == ("rolled back", headers.get(
+        "X-Model-Version", "v1.1.0"))  # fmt: skip
+    assert record_of(project, "tiny#prod#3")["cause"]["running_version"] == doc["running_version"]
+
+
+def test_after_a_rollback_the_old_service_is_not_judged_again(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    """Rolled back to v1.0.0 in the ledger; the broken v1.1.0 still serves until
+    the deployer acts: waiting, not a second verdict."""
+    service.answer("/health", 200, {"status": "ok", "model_version": "v1.1.0"})
+    service.answer("/predict", 500, {})
+    assert invoke("check-live", "tiny", "--stage", "prod", "--url", service.url).code == 1
+    again = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url)
+    assert again.code == 5
+    assert "waiting for the deployment of tiny@v1.0.0 to prod (service still runs v1.1.0)" in (
+        again.err
+    )
+    assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2", "tiny#prod#3"]
+
+
+@pytest.mark.parametrize("reported", ["", "v1.0.0; rm -rf /", "\x1b[31mv1.0.0", "x" * 200])
+def test_a_version_that_is_not_one_is_not_believed(
+    project: Path, invoke: Invoke, service: Service, reported: str
+) -> None:
+    service.answer("/health", 200, {"status": "ok", "model_version": reported})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url,
+                    "--format", "json")  # fmt: skip
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["running_version"] is None
+    table = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url)
+    assert "(the service does not say which version it runs)" in table.err
+    assert not reported or reported not in table.err + table.out
