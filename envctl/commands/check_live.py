@@ -23,6 +23,7 @@ from envctl.errors import (
 )
 from envctl.progress import Progress, silent
 from envctl.promotion import live
+from envctl.promotion.gates import Baseline
 from envctl.promotion.live import LiveCheck
 from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.rollback import Choice, choose_previous, nothing_safe, record_rollback
@@ -71,7 +72,8 @@ def check_live(
         raise InputError(f"nothing to check: no version of {model} is in {stage}")
     env = load_environment(stage, project)
     policy = env.spec.policy.live if env.spec.policy else None
-    result = _run(ws, project, env, model, current, policy, url=url, say=say)
+    baseline = live.live_baseline(found, stage, current.version)
+    result = _run(ws, project, env, model, current, policy, url=url, baseline=baseline, say=say)
     if not result.failed:
         return result
     previous = choose_previous(found, stage, current.version)
@@ -124,6 +126,7 @@ def _run(
     policy: LiveChecks | None,
     *,
     url: str | None,
+    baseline: Baseline,
     say: Progress,
 ) -> LiveCheck:
     base = _base_url(url, policy, env.name)
@@ -154,7 +157,9 @@ def _run(
         )
         raise AwaitingDeployment(message, report=replace(report, status="waiting", message=message))
     say(f"checking {model}@{version} in {env.name} at {base}" + _runs(running.version))
-    checks = live.run_checks(http_gates, metrics, base, read, allow_loopback=loopback)
+    checks = live.run_checks(
+        http_gates, metrics, base, read, allow_loopback=loopback, baseline=baseline
+    )
     for check in checks:
         say(f"{check.kind}: {check.status}: {check.summary}")
     return replace(report, checks=checks)

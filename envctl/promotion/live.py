@@ -17,11 +17,13 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any, Literal
 
+from envctl import registry as reg
 from envctl import web
 from envctl.errors import InputError
 from envctl.output.promotion import CheckLiveDocument, GateOutcome
 from envctl.promotion import gates
-from envctl.promotion.gates import FAILED, GateResult
+from envctl.promotion.gates import FAILED, Baseline, GateResult
+from envctl.promotion.rollback import choose_previous
 from envctl.promotion.suite import timed
 from envctl.spec.model import HttpGate, LiveMetrics
 
@@ -164,7 +166,29 @@ def check_http(
     return _redirected(replace(result, evidence=evidence), answer)
 
 
-def check_metrics(spec: LiveMetrics, base_url: str, *, allow_loopback: bool = False) -> GateResult:
+def live_baseline(model: reg.Model, stage: str, current: str) -> Baseline:
+    """What relative live rules compare with: the version a rollback would restore
+    now (the newest earlier version in the stage with no failed verdict there), by
+    the metrics its gates recorded when it last entered the stage with any."""
+    choice = choose_previous(model, stage, current)
+    if choice.version is None:
+        return Baseline({})
+    entries = [e for e in model.events if e.stage == stage and e.version == choice.version
+               and e.action is reg.Action.ASSIGN]  # fmt: skip
+    for event in sorted(entries, key=lambda e: e.counter or 0, reverse=True):
+        values = gates.recorded_values(event.record)
+        if values:  # a rollback's record has no gates: look further back
+            return Baseline(values, choice.version, event.tag)
+    return Baseline({}, choice.version, None)
+
+
+def check_metrics(
+    spec: LiveMetrics,
+    base_url: str,
+    *,
+    allow_loopback: bool = False,
+    baseline: Baseline | None = None,
+) -> GateResult:
     """The service's metrics endpoint (a JSON object) against the thresholds."""
     url = base_url + spec.path
     answer = call(url, timeout=spec.timeout, allow_loopback=allow_loopback)
@@ -183,7 +207,7 @@ def check_metrics(spec: LiveMetrics, base_url: str, *, allow_loopback: bool = Fa
     if not isinstance(data, dict):
         why = f"GET {spec.path} did not answer a JSON object of metric -> number"
         return GateResult("metrics", FAILED, why, evidence)
-    result = gates.evaluate_live_metrics(spec.require, data, source=url)
+    result = gates.evaluate_live_metrics(spec.require, data, source=url, baseline=baseline)
     return replace(result, evidence={**evidence, **result.evidence})
 
 
@@ -194,6 +218,7 @@ def run_checks(
     read_file: Callable[[str], bytes | None],
     *,
     allow_loopback: bool = False,
+    baseline: Baseline | None = None,
 ) -> tuple[GateResult, ...]:
     """Every check, each on its own: a failure does not skip the others (all of
     them are evidence for the decision to roll back), each with its seconds.
@@ -203,9 +228,10 @@ def run_checks(
         for gate in http_gates
     ]
     if metrics is not None:
-        results.append(
-            timed(partial(check_metrics, metrics, base_url, allow_loopback=allow_loopback))
+        check = partial(
+            check_metrics, metrics, base_url, allow_loopback=allow_loopback, baseline=baseline
         )
+        results.append(timed(check))
     return tuple(results)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -424,3 +425,82 @@ def test_a_version_that_is_not_one_is_not_believed(
     table = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url)
     assert "(the service does not say which version it runs)" in table.err
     assert not reported or reported not in table.err + table.out
+
+
+# ---- relative live thresholds ----------------------------------------------------
+
+
+def assign_with_metrics(root: Path, version: str, counter: int, values: dict[str, float]) -> None:
+    """An assignment to prod whose record holds a metrics gate's evidence, as
+    promote writes it."""
+    rows = [{"metric": k, "value": v, "rule": "<= 1", "passed": True} for k, v in values.items()]
+    gate = {"kind": "metrics", "status": "passed", "summary": "",
+            "evidence": {"file": "metrics.json", "metrics": rows}}  # fmt: skip
+    data = reg.promotion_record(
+        who_name="Ada Tester", who_email="ada@example.com",
+        when=datetime(2025, 1, 2, tzinfo=timezone.utc), from_stage="staging", env={},
+        image=None, gates=[gate], version=version,
+    )  # fmt: skip
+    message = reg.format_record(f"ada@example.com promotes tiny@{version} to prod", data)
+    git(root, "tag", "-a", reg.assignment_tag("tiny", "prod", counter), "-m", message,
+        f"refs/tags/tiny@{version}^{{commit}}")  # fmt: skip
+
+
+def relative_policy(rule: str) -> str:
+    return (
+        "    metrics: {path: /metrics.json, require: {latency_p95_ms: '" + rule + "'}}\n"
+        "    rollback: auto\n"
+    )
+
+
+@pytest.fixture
+def champion_recorded(project: Path) -> Path:
+    """v1.0.0 entered prod with latency_p95_ms 100 recorded; v1.1.0 replaced it."""
+    for tag in prod_tags(project):
+        git(project, "tag", "-d", tag)
+    assign_with_metrics(project, "v1.0.0", 1, {"latency_p95_ms": 100.0, "error_rate": 0.01})
+    assign(project, "tiny", "v1.1.0", "prod", 2)
+    return project
+
+
+def test_a_relative_live_threshold_compares_with_the_version_a_rollback_would_restore(
+    champion_recorded: Path, invoke: Invoke, service: Service
+) -> None:
+    write_prod(champion_recorded, relative_policy("<= baseline * 1.10"))
+    service.answer("/metrics.json", 200, {"latency_p95_ms": 108})
+    passed = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url,
+                    "--format", "json")  # fmt: skip
+    assert passed.code == 0, passed.err
+    metrics = json.loads(passed.out)["checks"][1]
+    assert metrics["summary"] == "latency_p95_ms 108 <= baseline * 1.1 (110)"
+    evidence = metrics["evidence"]
+    assert (evidence["baseline_version"], evidence["baseline_source"]) == ("v1.0.0", "tiny#prod#1")
+    assert evidence["metrics"][0] == {
+        "metric": "latency_p95_ms", "value": 108.0, "rule": "<= baseline * 1.1",
+        "baseline": 100.0, "margin": 1.1, "relative": "*", "bound": 110.00000000000001,
+        "passed": True,
+    }  # fmt: skip
+
+    service.answer("/metrics.json", 200, {"latency_p95_ms": 130})
+    failed = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url,
+                    "--format", "json")  # fmt: skip
+    assert failed.code == 1
+    doc = json.loads(failed.out)
+    assert doc["checks"][1]["summary"] == (
+        "latency_p95_ms 130 is not <= 110 (<= baseline * 1.1, baseline 100 from v1.0.0, recorded)"
+    )
+    assert (doc["rollback"], doc["restored"]) == ("tiny#prod#3", "v1.0.0")
+    cause = record_of(champion_recorded, "tiny#prod#3")["cause"]
+    assert cause["checks"][1]["evidence"]["baseline_version"] == "v1.0.0"
+
+
+def test_a_relative_live_threshold_without_a_baseline_passes_with_a_note(
+    project: Path, invoke: Invoke, service: Service
+) -> None:
+    write_prod(project, relative_policy("<= baseline + 5"))  # v1.0.0's record has no metrics
+    service.answer("/metrics.json", 200, {"latency_p95_ms": 500})
+    result = invoke("check-live", "tiny", "--stage", "prod", "--url", service.url,
+                    "--format", "json")  # fmt: skip
+    assert result.code == 0, result.err
+    row = json.loads(result.out)["checks"][1]["evidence"]["metrics"][0]
+    assert row["note"] == "v1.0.0 has no recorded latency_p95_ms: <= baseline + 5 passes"
