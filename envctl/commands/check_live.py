@@ -149,7 +149,8 @@ def _run(
         base, _health(project, model), timeout=min(timeouts), allow_loopback=loopback
     )
     report = LiveCheck(model, env.name, version, current.commit, base, (), rollback,
-                       running_version=running.version)  # fmt: skip
+                       running_version=running.version,
+                       version_probe=running.evidence)  # fmt: skip
     if running.version is not None and not running.runs(model, version):
         message = (
             f"waiting for the deployment of {model}@{version} to {env.name} "
@@ -223,6 +224,7 @@ def _roll_back(
         "version": result.version,
         "url": result.url,
         "running_version": result.running_version,
+        "version_probe": dict(result.version_probe or {}),
         "checks": [live.for_record(c) for c in result.checks],  # no response bodies
     }
     outcome = record_rollback(

@@ -279,6 +279,10 @@ class CheckLiveDocument(Document):
         description="The version the service reports it runs (X-Model-Version header, or "
         "model_version in its health answer); null when it reports none."
     )
+    version_probe: dict[str, Any] | None = Field(
+        description="How the version was asked for: url (the health endpoint: with the "
+        "checks' urls, every URL contacted), status, version, source (header or body)."
+    )
     checks: list[GateOutcome] = Field(
         description="One per http gate of the stage, then the metrics endpoint; all run."
     )

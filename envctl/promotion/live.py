@@ -248,6 +248,7 @@ class LiveCheck:
     rollback_policy: Literal["auto", "manual"]
     status: Literal["passed", "failed", "rolled back", "waiting"] = "passed"
     running_version: str | None = None  # what the service reported (None: nothing)
+    version_probe: Mapping[str, Any] | None = None  # how it was asked: url, status, source
     rollback: str | None = None
     restored: str | None = None
     pushed: bool = False
@@ -266,6 +267,7 @@ class LiveCheck:
             commit=self.commit,
             url=self.url,
             running_version=self.running_version,
+            version_probe=dict(self.version_probe) if self.version_probe is not None else None,
             checks=[GateOutcome.model_validate(c.to_json()) for c in self.checks],
             rollback_policy=self.rollback_policy,
             rollback=self.rollback,

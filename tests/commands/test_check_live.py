@@ -371,6 +371,9 @@ def test_a_service_still_running_the_old_version_is_waited_for(
     )
     doc = json.loads(result.out)
     assert (doc["status"], doc["running_version"], doc["checks"]) == ("waiting", "v1.0.0", [])
+    assert doc["version_probe"] == {
+        "url": f"{service.url}/health", "status": 200, "version": "v1.0.0", "source": "header"
+    }  # fmt: skip
     assert [path for _, path, _ in service.received] == ["/health"]
     assert prod_tags(project) == ["tiny#prod#1", "tiny#prod#2"]
 
