@@ -92,7 +92,7 @@ def request(
     try:
         return _exchange(url, method, body, dict(headers or {}), resolved, watchdog)
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        reason = within if watchdog.fired else (str(exc) or type(exc).__name__)
+        reason = within if watchdog.fired else _reason(exc)
         return Reply(url, None, error=f"{method} {url}: no answer ({reason})")
     finally:
         watchdog.stop()
@@ -125,6 +125,17 @@ def _exchange(
     if watchdog.fired:
         raise TimeoutError("the deadline passed")
     return Reply(url, reply.status, data, answer)
+
+
+def _reason(exc: Exception) -> str:
+    """Why there was no answer, in words that hold nothing the service sent: an
+    HTTP parsing error's text quotes the service's bytes (BadStatusLine), so only
+    its name is given; the system's words for a socket error are kept."""
+    if isinstance(exc, http.client.RemoteDisconnected):
+        return "the service closed the connection without an answer"
+    if isinstance(exc, OSError) and not isinstance(exc, http.client.HTTPException):
+        return str(exc) or type(exc).__name__
+    return f"not HTTP: {type(exc).__name__}"
 
 
 def _connect(

@@ -100,3 +100,28 @@ def test_an_unknown_host_is_no_answer() -> None:
     reply = web.request("http://no-such-host.invalid/health", timeout=5)
     assert reply.status is None
     assert reply.error.startswith("GET http://no-such-host.invalid/health: no answer (")
+
+
+def test_an_answer_that_is_not_http_is_not_repeated() -> None:
+    """A server that answers garbage: the reason names the failure, not the bytes
+    (a rollback's cause is pushed to the shared remote)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def garbage() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"canary-7d2e secret line\r\n\r\n")
+        conn.close()
+
+    thread = threading.Thread(target=garbage, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/health"
+        reply = web.request(url, timeout=5, allow_loopback=True)
+    finally:
+        thread.join(5)
+        listener.close()
+    assert reply.status is None
+    assert reply.error == f"GET {url}: no answer (not HTTP: BadStatusLine)"
