@@ -7,10 +7,18 @@ checked before any connection, so these properties never touch the network.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import shutil
 import socket
+import ssl
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -125,3 +133,58 @@ def test_an_answer_that_is_not_http_is_not_repeated() -> None:
         listener.close()
     assert reply.status is None
     assert reply.error == f"GET {url}: no answer (not HTTP: BadStatusLine)"
+
+
+@pytest.fixture
+def tls_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """An HTTPS server on 127.0.0.1 with a certificate for localhost that this
+    process trusts (SSL_CERT_FILE); /slow trickles its body after the headers."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl not found: it makes the test certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # http.server names handlers so
+            self.send_response(200)
+            self.send_header("Content-Length", "20")
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the client gave up: the deadline
+                for _ in range(20):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    if self.path == "/slow":
+                        time.sleep(0.2)
+
+        def log_message(self, format: str, *args: Any) -> None:  # the base class names it so
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://localhost:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_https_is_verified_and_bounded_by_the_same_deadline(tls_service: str) -> None:
+    assert web.request(f"{tls_service}/", timeout=5, allow_loopback=True).body == b"x" * 20
+    slow = web.request(f"{tls_service}/slow", timeout=1, allow_loopback=True)
+    assert slow.status is None
+    assert "no complete answer within 1 s" in slow.error
+    by_address = tls_service.replace("localhost", "127.0.0.1")  # the certificate names localhost
+    refused = web.request(f"{by_address}/", timeout=5, allow_loopback=True)
+    assert refused.status is None
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.error
