@@ -57,11 +57,12 @@ def call(
         url, method=method, body=body, headers=headers, timeout=timeout,
         allow_loopback=allow_loopback,
     )  # fmt: skip
+    answered = reply.status is not None
     evidence: dict[str, Any] = {
         "urls": [url],  # every URL contacted: redirects are never followed
         "status": reply.status,
-        "body_sha256": hashlib.sha256(reply.body).hexdigest() if reply.status else None,
-        "body_bytes": len(reply.body) if reply.status else None,
+        "body_sha256": hashlib.sha256(reply.body).hexdigest() if answered else None,
+        "body_bytes": len(reply.body) if answered else None,
     }
     location = reply.headers.get("location")
     if reply.status is not None and 300 <= reply.status < 400 and location is not None:
@@ -82,7 +83,8 @@ def for_record(check: GateResult) -> dict[str, Any]:
 
 
 def _redirected(result: GateResult, answer: Answer) -> GateResult:
-    """A 3xx names where it pointed (local output only), and that it was not followed."""
+    """A refused 3xx says it was a redirect and was not followed (where it pointed
+    is in the evidence's `redirect`, local output only)."""
     location = (answer.evidence or {}).get("redirect")
     if result.passed or location is None:
         return result
