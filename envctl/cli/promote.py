@@ -458,12 +458,14 @@ def rollback(
     lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Put back the version that was in the stage before the current one, as a new
-    recorded event (no gates: it restores what already passed them).
+    """Put back the newest version the stage held before the current one that has
+    not been rolled back from it since it last entered, as a new recorded event
+    (no gates: it restores what already passed them).
 
     Says what it will do first; a stage whose spec asks for approvals needs a
     confirmation (a prompt on a terminal, --yes in CI; exit 2 without either).
-    Exit 0 rolled back, 3 nothing to roll back to, 4 git or the push failed."""
+    Exit 0 rolled back, 1 nothing safe to roll back to (every earlier version
+    failed there), 3 nothing to roll back to, 4 git or the push failed."""
     from envctl.commands.rollback import rollback as run
     from envctl.errors import ConfirmationNeeded
 

@@ -19,7 +19,8 @@ from envctl.errors import CheckFailed, InputError
 from envctl.ledger.trust import read_verified
 from envctl.oci import image_ref
 from envctl.output.promotion import ImageDocument
-from envctl.promotion.handoff import recorded_image, text_or_none
+from envctl.promotion.handoff import recorded_image
+from envctl.registry.records import text_or_none
 from envctl.registry.workspace import Workspace, pick_model, require_stage, workspace
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final, assert_never
 
 from envctl.registry.results import (
@@ -157,32 +158,98 @@ def evaluate_metrics(
     return GateResult("metrics", PASSED, shown, evidence)
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What a relative live rule compares with: `values` recorded for `version`
+    (None: no version to compare with) in `source` (the tag whose record holds them)."""
+
+    values: Mapping[str, float]
+    version: str | None = None
+    source: str | None = None
+
+
 def evaluate_live_metrics(
-    require: Mapping[str, str], metrics: Mapping[str, Any], *, source: str
+    require: Mapping[str, str],
+    metrics: Mapping[str, Any],
+    *,
+    source: str,
+    baseline: Baseline | None = None,
 ) -> GateResult:
-    """A running service's own metrics against absolute thresholds (check-live)."""
+    """A running service's own metrics against thresholds (check-live): absolute,
+    or relative to `baseline` as the metrics gate's are (`<= baseline * 1.10`);
+    a relative rule with no baseline value passes with a note, as the gate's does."""
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     for name, raw_rule in require.items():
         rule = parse_rule(raw_rule, name)
         value = _number(metrics.get(name))
-        bound = rule.threshold
-        ok = value is not None and bound is not None and satisfies(value, rule.op, bound)
+        row: dict[str, Any] = {"metric": name, "value": value, "rule": rule.text}
+        before = baseline.values.get(name) if baseline is not None else None
+        if rule.relative is None:
+            bound = rule.threshold
+        else:
+            bound = rule.bound(before) if before is not None else None
+            row |= {"baseline": before, "margin": rule.margin, "relative": rule.relative,
+                    "bound": bound}  # fmt: skip
+        ok = value is not None and (bound is None or satisfies(value, rule.op, bound))
         if value is None:
-            failures.append(f"{name} is missing from {source}")
+            failures.append(_not_there(name, metrics.get(name), source))
+        elif bound is None:
+            row["note"] = _no_baseline(name, rule.text, baseline)
         elif not ok:
-            failures.append(f"{name} {value:g} is not {rule.text}")
-        rows.append({"metric": name, "value": value, "rule": rule.text, "passed": ok})
-    evidence = {"url": source, "metrics": rows}
+            version = baseline.version if baseline is not None else None
+            failures.append(f"{name} {value:g} is not {rule.op} {bound:g}" + _against(
+                rule.relative, rule.text, before, version, where="recorded"))  # fmt: skip
+        row["passed"] = ok
+        rows.append(row)
+    evidence: dict[str, Any] = {"url": source, "metrics": rows}
+    if baseline is not None:
+        evidence |= {"baseline_version": baseline.version, "baseline_source": baseline.source}
     if failures:
         return GateResult("metrics", FAILED, "; ".join(failures), evidence)
     return GateResult("metrics", PASSED, ", ".join(_shown(r) for r in rows), evidence)
 
 
-def _against(relative: str | None, text: str, before: float | None, version: str | None) -> str:
+def _not_there(name: str, raw: Any, source: str) -> str:
+    if raw is None:
+        return f"{name} is missing from {source}"
+    return f"{name} is not a finite number in {source}"
+
+
+def _against(
+    relative: str | None,
+    text: str,
+    before: float | None,
+    version: str | None,
+    *,
+    where: str = "now in the stage",
+) -> str:
     if relative is None or before is None:
         return ""
-    return f" ({text}, baseline {before:g} from {version}, now in the stage)"
+    return f" ({text}, baseline {before:g} from {version}, {where})"
+
+
+def _no_baseline(name: str, text: str, baseline: Baseline | None) -> str:
+    if baseline is None or baseline.version is None:
+        return f"no earlier version in the stage to compare with: {text} passes"
+    return f"{baseline.version} has no recorded {name}: {text} passes"
+
+
+def recorded_values(record: Mapping[str, Any] | None) -> dict[str, float]:
+    """Every metric value an assignment record's metrics gates saw, whatever their
+    file (the first gate's value where two name the same metric)."""
+    found: dict[str, float] = {}
+    gates = record.get("gates") if record else None
+    for gate in gates if isinstance(gates, list) else ():
+        evidence = gate.get("evidence") if isinstance(gate, dict) else None
+        if gate.get("kind") != "metrics" or not isinstance(evidence, dict):
+            continue
+        rows = evidence.get("metrics")
+        for row in rows if isinstance(rows, list) else ():
+            value = _number(row.get("value")) if isinstance(row, dict) else None
+            if value is not None and isinstance(row.get("metric"), str):
+                found.setdefault(row["metric"], value)
+    return found
 
 
 def _shown(row: Mapping[str, Any]) -> str:
@@ -218,9 +285,17 @@ def _worse(op: str, value: float, before: float) -> bool:
 
 
 def _number(raw: Any) -> float | None:
+    """A finite number, else None (a record or an answer with inf or NaN is not one)."""
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         return None
-    return float(raw)
+    return float(raw) if _finite(raw) else None
+
+
+def _finite(raw: float) -> bool:
+    try:
+        return math.isfinite(float(raw))
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def parse_metrics(raw: bytes | None, source: str) -> dict[str, Any]:
@@ -239,6 +314,15 @@ def parse_metrics(raw: bytes | None, source: str) -> dict[str, Any]:
         ) from None
     if not isinstance(data, dict):
         raise InputError(f"metrics file {source} must hold a JSON object of metric -> number")
+    for key, value in data.items():
+        if not isinstance(value, bool) and isinstance(value, (int, float)) and not _finite(value):
+            # JSON's 1e999 reads as inf, and Python's reader takes NaN and Infinity:
+            # such a value passes or fails every threshold, and once recorded as the
+            # champion's it would decide every later comparison.
+            raise InputError(
+                f"metrics file {source}: {key} is not a finite number "
+                "(1e999, NaN, Infinity: write a number a float can hold)"
+            )
     return data
 
 

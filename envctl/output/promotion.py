@@ -271,16 +271,25 @@ class CheckLiveDocument(Document):
     Printed whatever the outcome: failed (exit 1) carries the checks' evidence and,
     with `rollback: auto`, the rollback recorded."""
 
-    status: Literal["passed", "failed", "rolled back"] = Field(
+    status: Literal["passed", "failed", "rolled back", "waiting"] = Field(
         description="passed (exit 0); failed: a check failed and the stage was not rolled "
         "back (exit 1); rolled back: a check failed and the previous version was put back "
-        "(exit 1)."
+        "(exit 1); waiting: the service still runs another version than the stage holds, "
+        "nothing checked (exit 5)."
     )
     model: str
     stage: str
     version: str = Field(description="The version the stage held when checked.")
     commit: str = Field(description="Its commit (the request files were read there).")
     url: str = Field(description="The service's base URL: --url, else policy.live.url.")
+    running_version: str | None = Field(
+        description="The version the service reports it runs (X-Model-Version header, or "
+        "model_version in its health answer); null when it reports none."
+    )
+    version_probe: dict[str, Any] | None = Field(
+        description="How the version was asked for: url (the health endpoint: with the "
+        "checks' urls, every URL contacted), status, version, source (header or body)."
+    )
     checks: list[GateOutcome] = Field(
         description="One per http gate of the stage, then the metrics endpoint; all run."
     )

@@ -15,6 +15,7 @@ from typing import Any
 from envctl import registry as reg
 from envctl.errors import EngineError
 from envctl.progress import Progress
+from envctl.registry.records import text_or_none
 from envctl.registry.target import Target
 
 # Diff findings about what goes into an image (not data, compute or gates).
@@ -146,8 +147,3 @@ def _fetch_tested(tag: str, before: Mapping[str, Any], target: Target) -> None:
             "push it again from a machine that has it"
         )
     engine.tag_image(digest, tag)
-
-
-def text_or_none(value: Any) -> str | None:
-    """A record field that should be text: the text, or None (absent, empty, other)."""
-    return value if isinstance(value, str) and value else None

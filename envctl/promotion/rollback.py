@@ -11,24 +11,12 @@ from envctl import registry as reg
 from envctl.errors import GateFailed
 from envctl.ledger.write import AlreadyInStage, Entry, current_event, record
 from envctl.progress import Progress
-from envctl.promotion.handoff import StageImage, recorded_image, text_or_none
+from envctl.promotion.handoff import StageImage, recorded_image
 from envctl.promotion.outcome import Outcome
+from envctl.registry.records import text_or_none
 from envctl.registry.target import Target
 from envctl.registry.workspace import Workspace
 from envctl.spec.loading import Environment
-
-
-def previous_version(model: reg.Model, stage: str, current: str) -> str | None:
-    """The latest version other than `current` assigned to `stage`; None if none."""
-    for event in sorted(model.events, key=lambda e: e.counter or 0, reverse=True):
-        if (
-            event.stage == stage
-            and event.action is reg.Action.ASSIGN
-            and event.version
-            and event.version != current
-        ):
-            return event.version
-    return None
 
 
 def restored_image(model: reg.Model, stage: str, version: str) -> dict[str, Any] | None:

@@ -13,6 +13,11 @@ _MARKER_START = "envctl-record:"
 _JSON = json.JSONDecoder()
 
 
+def text_or_none(value: Any) -> str | None:
+    """A record field that should be text: the text, or None (absent, empty, other)."""
+    return value if isinstance(value, str) and value else None
+
+
 def format_record(summary: str, data: Mapping[str, Any]) -> str:
     """A tag message: one summary line, a blank line, the marker, then `data` as JSON."""
     line = " ".join(summary.split()) or "envctl record"

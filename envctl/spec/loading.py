@@ -367,12 +367,15 @@ def _parent_path(doc: Document, current: Path, boundary: Path, source: str) -> P
 def _merge_chain(
     chain: list[tuple[Path, Document, str]], path: Path, rev: str | None
 ) -> Environment:
+    _refuse_partial_policy(chain[1:])
     merged: dict[str, Any] = {}
     positions: dict[yamldoc.Path, Position] = {}
     for _, doc, source in reversed(chain):
-        merged = deep_merge(merged, doc.data)
+        own = doc is chain[0][1]
+        merged = deep_merge(merged, doc.data if own else _without_policy(doc.data))
         for key_path, (line, col) in doc.positions.items():
-            positions[key_path] = (source.split("@")[0], line, col)
+            if own or key_path[:1] != (POLICY,):
+                positions[key_path] = (source.split("@")[0], line, col)
     child_doc, child_source = chain[0][1], chain[0][2]
     merged_doc = Document(data=merged)
     for key_path, (file, line, col) in positions.items():
@@ -385,6 +388,29 @@ def _merge_chain(
     return Environment(
         spec=spec, source=child_source, path=None if rev else path, rev=rev, positions=positions
     )
+
+
+POLICY = "policy"
+
+
+def _without_policy(data: dict[str, Any]) -> dict[str, Any]:
+    """A parent's data as a child inherits it: everything but `policy:`. A policy
+    says when a version may enter *that* stage (soak, windows, auto, live checks);
+    a stage that extends prod for its packages must not silently stop taking
+    unattended promotions because prod does. Each stage states its own."""
+    return {key: value for key, value in data.items() if key != POLICY}
+
+
+def _refuse_partial_policy(parents: list[tuple[Path, Document, str]]) -> None:
+    """A partial (`_base.yaml`) is only ever extended, so a policy there would
+    never apply anywhere: say so rather than ignore it."""
+    for path, doc, source in parents:
+        if path.name.startswith("_") and POLICY in doc.data:
+            line, col = doc.locate((POLICY,))
+            raise SpecError(
+                f"{source}:{line}:{col}: policy: a policy belongs to its stage and is not "
+                "inherited through extends; move it into the specs of the stages it is for"
+            )
 
 
 def _name_problems(spec: Spec, path: Path, doc: Document) -> list[Problem]:

@@ -225,19 +225,18 @@ class LiveMetrics(Strict):
         "/metrics.json", description="Path of a JSON object of metric -> number on the service."
     )
     require: dict[str, str] = Field(
-        min_length=1, description='Absolute thresholds: {error_rate: "<= 0.02"}.'
+        min_length=1,
+        description='Thresholds, absolute ({error_rate: "<= 0.02"}) or relative to the '
+        "recorded metrics of the version a rollback would restore "
+        '({latency_p95_ms: "<= baseline * 1.10"}).',
     )
     timeout: int = Field(30, gt=0, description="Seconds to wait for the answer.")
 
     @field_validator("require")
     @classmethod
-    def _absolute(cls, raw: dict[str, str]) -> dict[str, str]:
+    def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
         for metric, rule in raw.items():
-            if parse_rule(rule, metric).relative is not None:
-                raise ValueError(
-                    f"{metric}: {rule!r}: a live metric has no baseline; "
-                    'give an absolute threshold like "<= 0.02"'
-                )
+            parse_rule(rule, metric)
         return raw
 
 

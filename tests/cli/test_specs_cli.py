@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -197,3 +198,27 @@ def test_show_refuses_a_spec_symlinked_out_of_the_project(
         f"error: environments/prod.yaml: the spec file is a symlink to {secret}, "
         f"outside {initialised}; keep spec files inside the project\n"
     )
+
+
+@pytest.mark.parametrize("base", ["nosuchref", "origin/main"])
+def test_check_with_a_base_it_cannot_resolve_exits_3(
+    initialised: Path, invoke: Invoke, base: str
+) -> None:
+    spec = initialised / "environments" / "prod.yaml"
+    spec.write_text(spec.read_text().replace("==1.26.4", "==2.0.0"))  # not bumped
+    result = invoke("check", "--base", base)
+    assert result.code == 3
+    assert result.err.startswith(f"error: --base {base}: no such commit in this repository")
+    assert result.out == ""
+
+
+def test_check_with_a_base_outside_git_exits_3(
+    initialised: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    shutil.copytree(initialised, outside, ignore=shutil.ignore_patterns(".git"))
+    monkeypatch.chdir(outside)
+    result = invoke("check", "--base", "HEAD")
+    assert result.code == 3
+    assert result.err.startswith(f"error: --base HEAD: {outside} is not in a git repository")
+    assert invoke("check").code == 0  # no --base: the specs are still checked

@@ -311,3 +311,36 @@ def test_a_backdated_tag_does_not_cut_the_soak_short(churn: Path) -> None:
     assert [(v["tag"], v["kind"]) for v in json.loads(out)["violations"]] == [
         ("churn#dev#1", "clock-skew")
     ]
+
+
+@pytest.mark.parametrize("value", ["1e999", "NaN", "Infinity"])
+def test_a_metric_that_is_not_a_finite_number_is_an_input_error(churn: Path, value: str) -> None:
+    (churn / "model" / "metrics.json").write_text(f'{{"accuracy": {value}}}\n')
+    git(churn, "commit", "-qam", "v1.2.0")
+    git(churn, "tag", "-a", "churn@v1.2.0", "-m", "v1.2.0")
+    code, _, err = run(churn, "advance", "churn@v1.2.0", "--until", "staging")
+    assert code == 3, err
+    assert err.strip().splitlines()[-1] == (
+        "error: metrics file metrics.json: accuracy is not a finite number "
+        "(1e999, NaN, Infinity: write a number a float can hold)"
+    )
+    assert tags(churn, "churn#staging#*") == []  # never recorded
+
+
+def test_a_stage_that_extends_prod_does_not_take_prods_policy(churn: Path) -> None:
+    """staging extends prod for its environment; prod's `auto: false` is prod's."""
+    (churn / "environments" / "staging.yaml").write_text(
+        "name: staging\nversion: 1\nextends: prod\n"
+        "gates: [{metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}}}]\n"
+    )
+    set_policy(churn, "prod", "{auto: false}")
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 5, err
+    assert (json.loads(out)["reached"], json.loads(out)["stopped_at"]) == ("staging", "prod")
+    code, out, err = run(churn, "diff", "staging", "prod", "--format", "json")
+    assert code == 0, err
+    findings = json.loads(out)["comparisons"][0]["findings"]
+    assert [(f["kind"], f["path"], f["severity"]) for f in findings] == [
+        ("policy.changed", "policy.auto", "info")
+    ]

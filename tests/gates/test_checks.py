@@ -204,6 +204,37 @@ def test_parse_metrics_refuses(raw: bytes | None, message: str) -> None:
     assert caught.value.message.startswith(message)
 
 
+@pytest.mark.parametrize(
+    "raw", [b'{"accuracy": 1e999}', b'{"accuracy": NaN}', b'{"accuracy": -Infinity}',
+            b'{"accuracy": 1' + b"0" * 400 + b"}"],
+)  # fmt: skip
+def test_parse_metrics_refuses_a_value_that_is_not_a_finite_number(raw: bytes) -> None:
+    with pytest.raises(InputError) as caught:
+        parse_metrics(raw, "m.json")
+    assert caught.value.message == (
+        "metrics file m.json: accuracy is not a finite number "
+        "(1e999, NaN, Infinity: write a number a float can hold)"
+    )
+
+
+def test_a_recorded_infinity_is_no_champion_value() -> None:
+    record = {
+        "gates": [
+            {
+                "kind": "metrics",
+                "evidence": {
+                    "file": "m.json",
+                    "metrics": [
+                        {"metric": "accuracy", "value": float("inf")},
+                        {"metric": "auc", "value": 0.9},
+                    ],
+                },
+            }
+        ]
+    }
+    assert checks.recorded_metrics(record, "m.json") == {"auc": 0.9}  # fmt: skip
+
+
 def test_parse_metrics_reads_an_object() -> None:
     assert parse_metrics(b'{"accuracy": 0.9, "n": 3}', "m.json") == {"accuracy": 0.9, "n": 3}
 
@@ -524,15 +555,18 @@ def test_evaluate_live_metrics_passes_within_thresholds() -> None:
 
 def test_evaluate_live_metrics_names_every_failure() -> None:
     result = checks.evaluate_live_metrics(
-        {"error_rate": "<= 0.02", "latency_p95_ms": "<= 250"},
-        {"error_rate": 0.05, "latency_p95_ms": "fast"},
+        {"error_rate": "<= 0.02", "latency_p95_ms": "<= 250", "auc": ">= 0.8", "p99": "<= 1"},
+        {"error_rate": 0.05, "latency_p95_ms": "fast", "auc": float("nan")},
         source="http://svc/metrics.json",
     )
     assert result.status == "failed"
     assert result.summary == (
-        "error_rate 0.05 is not <= 0.02; latency_p95_ms is missing from http://svc/metrics.json"
+        "error_rate 0.05 is not <= 0.02; "
+        "latency_p95_ms is not a finite number in http://svc/metrics.json; "
+        "auc is not a finite number in http://svc/metrics.json; "
+        "p99 is missing from http://svc/metrics.json"
     )
-    assert [row["passed"] for row in result.evidence["metrics"]] == [False, False]
+    assert [row["passed"] for row in result.evidence["metrics"]] == [False, False, False, False]
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)

@@ -86,6 +86,47 @@ def test_extends_merges_and_null_removes(tmp_path: Path) -> None:
     assert env.locate(("system_packages",))[0].endswith("prod.yaml")  # type: ignore[index]
 
 
+PROD_POLICY = "policy:\n  auto: false\n  soak: 24h\n  live: {rollback: auto}\n"
+
+
+def test_a_policy_is_not_inherited_through_extends(tmp_path: Path) -> None:
+    (tmp_path / "envctl.yaml").write_text("stages: [staging, prod]\n")
+    write_spec(tmp_path, "prod", extra=PROD_POLICY)
+    (tmp_path / "environments" / "staging.yaml").write_text(
+        "extends: prod\nname: staging\nversion: 1\n"
+    )
+    project = find_project(tmp_path)
+    staging = load_environment("staging", project)
+    assert staging.spec.policy is None
+    assert not [key for key in staging.positions if key[:1] == ("policy",)]
+    assert staging.spec.packages == {"numpy": "==1.26.4"}  # everything else is inherited
+    prod = load_environment("prod", project).spec.policy
+    assert prod is not None and prod.auto is False
+
+
+def test_a_stage_states_its_own_policy_whole(tmp_path: Path) -> None:
+    (tmp_path / "envctl.yaml").write_text("stages: [staging, prod]\n")
+    write_spec(tmp_path, "prod", extra=PROD_POLICY)
+    (tmp_path / "environments" / "staging.yaml").write_text(
+        "extends: prod\nname: staging\nversion: 1\npolicy: {soak: 1h}\n"
+    )
+    policy = load_environment("staging", find_project(tmp_path)).spec.policy
+    assert policy is not None
+    assert (policy.auto, policy.live) == (True, None)  # not merged with prod's
+
+
+def test_a_policy_in_a_partial_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "envctl.yaml").write_text("stages: [prod]\n")
+    write_spec(tmp_path, "_base", extra=PROD_POLICY)
+    (tmp_path / "environments" / "prod.yaml").write_text("extends: _base\nname: prod\nversion: 1\n")
+    with pytest.raises(SpecError) as caught:
+        load_environment("prod", find_project(tmp_path))
+    assert caught.value.message.endswith(
+        "_base.yaml:10:1: policy: a policy belongs to its stage and is not inherited through "
+        "extends; move it into the specs of the stages it is for"
+    )
+
+
 def test_extends_cycle_is_an_error(tmp_path: Path) -> None:
     write_spec(tmp_path, "a", extra="extends: b\n")
     write_spec(tmp_path, "b", extra="extends: a\n")
