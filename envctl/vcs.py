@@ -97,7 +97,9 @@ class RawTag:
     """One ref under refs/tags as git stores it. `object_type` is "tag" for an
     annotated tag and "commit" for a lightweight one; `commit` is the commit it
     points at ("" when it points at something else); tagger fields and `message`
-    are empty for lightweight tags."""
+    are empty for lightweight tags. `header` is the name the tag object itself
+    carries (its `tag` header, inside what a signature covers); "" for a
+    lightweight tag. A tag object copied under another ref name keeps it."""
 
     name: str
     object_type: str
@@ -108,6 +110,7 @@ class RawTag:
     tagger_email: str
     date: datetime | None
     message: str
+    header: str
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class GitUser:
 # fields and a fixed field count separates records: one pass, no escaping.
 _TAG_FIELDS = (
     "%(refname)", "%(objecttype)", "%(objectname)", "%(*objecttype)", "%(*objectname)",
-    "%(taggername)", "%(taggeremail)", "%(taggerdate:raw)", "%(contents)",
+    "%(taggername)", "%(taggeremail)", "%(taggerdate:raw)", "%(tag)", "%(contents)",
 )  # fmt: skip
 _TAG_FORMAT = "".join(f"{field}%00" for field in _TAG_FIELDS)
 _LOCK_RETRIES = 5
@@ -149,14 +152,15 @@ def parse_tag_records(text: str) -> list[RawTag]:
 
 
 def _raw_tag(fields: list[str]) -> RawTag:
-    ref, kind, oid, target_kind, target, tagger, email, date, message = fields
+    ref, kind, oid, target_kind, target, tagger, email, date, header, message = fields
     name = ref.lstrip("\n").removeprefix("refs/tags/")
     if kind != "tag":  # lightweight: %(contents) would be the commit's message
-        return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "")
+        return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "", "")
     commit = target if target_kind == "commit" else ""
     return RawTag(
-        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message
-    )
+        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message,
+        header,
+    )  # fmt: skip
 
 
 def _git_date(raw: str) -> datetime | None:

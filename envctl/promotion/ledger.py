@@ -120,12 +120,12 @@ def record(
                     done.event, pushed=pushed or done.event.tag in theirs
                 ) from None
             target = entry.target
-            name = reg.assignment_tag(
-                target.model, target.stage, ledger.registry.next_counter(target.model)
-            )
+            counter = ledger.registry.next_counter(target.model)
+            name = reg.assignment_tag(target.model, target.stage, counter)
+            message = _message(user, env, entry, counter)
             try:
                 tag_id = vcs.create_annotated_tag(
-                    ws.root, name, target.commit, _message(user, env, entry), sign=entry.sign
+                    ws.root, name, target.commit, message, sign=entry.sign
                 )
             except TagExists:  # written outside envctl's lock: take the next N
                 continue
@@ -206,7 +206,7 @@ def _unseen(ws: Workspace, theirs: dict[str, str]) -> bool:
     return any(name not in ours for name in theirs)
 
 
-def _message(user: GitUser, env: Environment, entry: Entry) -> str:
+def _message(user: GitUser, env: Environment, entry: Entry, counter: int) -> str:
     target = entry.target
     data = reg.promotion_record(
         who_name=user.name,
@@ -220,6 +220,9 @@ def _message(user: GitUser, env: Environment, entry: Entry) -> str:
         rollback_of=entry.rollback_of,
         cause=entry.cause,
         version=target.version,
+        model=target.model,
+        stage=target.stage,
+        counter=counter,
     )
     verb = "rolls back" if entry.rollback_of else "promotes"
     summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"

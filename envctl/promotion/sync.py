@@ -150,26 +150,24 @@ def _rewrite(ws: Workspace, item: _SetAside, say: Progress) -> Renumbered:
     if parsed.action is reg.Action.ASSIGN and current is not None and version == current.version:
         say(f"{item.tag}: {parsed.model}@{version} is already in {parsed.stage}; dropped")
         return Renumbered(old_tag=item.tag, new_tag=None)
+    counter = registry.next_counter(parsed.model)
     name = reg.format_tag_name(
-        reg.TagName(
-            parsed.model,
-            parsed.action,
-            stage=parsed.stage,
-            counter=registry.next_counter(parsed.model),
-        )
+        reg.TagName(parsed.model, parsed.action, stage=parsed.stage, counter=counter)
     )
-    message = renumbered_message(item.message, item.tag)
+    message = renumbered_message(item.message, item.tag, counter)
     sign = is_signed_stage(ws, parsed.stage)  # the re-written event must count there too
     vcs.create_annotated_tag(ws.root, name, item.commit, message, sign=sign)
     say(f"{item.tag} re-written as {name}")
     return Renumbered(old_tag=item.tag, new_tag=name)
 
 
-def renumbered_message(message: str, old_tag: str) -> str:
-    """The same summary and record, plus `renumbered_from`."""
+def renumbered_message(message: str, old_tag: str, counter: int) -> str:
+    """The same summary and record, plus `renumbered_from`; a record that names its
+    N names the new one (the name a signature binds it to)."""
     record: dict[str, Any] = reg.parse_record(message) or {}
     summary = message.strip().split("\n", 1)[0]
-    return reg.format_record(summary, {**record, "renumbered_from": old_tag})
+    renamed = {"n": counter} if "n" in record else {}
+    return reg.format_record(summary, {**record, **renamed, "renumbered_from": old_tag})
 
 
 def _version_at(model: reg.Model | None, commit: str) -> str | None:

@@ -35,10 +35,13 @@ VIOLATION_KINDS = (
     "no-record", "invalid-record", "gate-not-passed", "skipped-stage", "unknown-version",
     "unknown-stage", "unsigned", "bad-signature", "unknown-signer", "signer-not-allowed",
     "self-approval", "invalid-approval", "uncounted-approval", "counter-duplicate",
-    "counter-gap",
+    "counter-gap", "name-mismatch", "unbound-record",
 )  # fmt: skip
 # Problems of an event that leave it without evidence rather than with false evidence.
 _NO_EVIDENCE = frozenset({"no-record", "unsigned"})
+# A record written before records named their tag: flagged, read as before outside
+# signed stages, never counted in one (its signature does not cover its name).
+_UNBOUND = "unbound-record"
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def audit_registry(
     """Replay the ledger. `stages` is the project's order (empty: no order rule);
     `signatures` holds git's verdict for each tag of a signed stage."""
     raws = sorted(tags, key=lambda t: t.name)
-    checker = _Checker(registry, stages, trust, signatures)
+    checker = _Checker(registry, stages, trust, signatures, raws)
     promoters = _promoter_identities(registry, checker)
     approvals, violations = checker.approvals(
         [t for t in raws if t.name.startswith(APPROVAL_PREFIX)], promoters
@@ -162,11 +165,13 @@ class _Checker:
         stages: list[str],
         trust: TrustPolicy,
         signatures: Mapping[str, Signature],
+        raws: Iterable[RawTag] = (),
     ) -> None:
         self.registry = registry
         self.stages = stages
         self.trust = trust
         self.signatures = signatures
+        self.headers = {raw.name: raw.header for raw in raws}
 
     def principals(self, tag: str) -> tuple[str, ...]:
         sig = self.signatures.get(tag)
@@ -219,10 +224,15 @@ class _Checker:
             return [Violation(raw.name, "invalid-approval", None, why)], None
         model, tag = parsed.model, raw.name
         problems = self._approval_record(raw, model)
+        problems += _approval_binding(raw, parsed)
         version = self.registry.model(model)
-        if version is None or version.version(parsed.version) is None:
+        registered = version.version(parsed.version) if version else None
+        if registered is None:
             message = f"{model}@{parsed.version} is not registered"
             problems.append(Violation(tag, "unknown-version", model, message))
+        elif registered.commit != raw.commit:
+            message = f"tags {raw.commit[:12]}, not {parsed.version}'s commit"
+            problems.append(Violation(tag, "name-mismatch", model, message))
         who = raw.tagger_email.strip().lower()
         if self.trust.is_signed(parsed.stage):
             allowed = self.trust.stages[parsed.stage].approvers
@@ -239,9 +249,11 @@ class _Checker:
         ):
             message = f"{who} approves a version they registered or promoted; it does not count"
             problems.append(Violation(tag, "self-approval", model, message))
-        blocking = [p for p in problems if p.kind not in ("no-record", "invalid-record")]
+        # In a signed stage the signed bytes must say what is approved: an approval
+        # without a valid record names nothing and does not count.
+        blocking = problems
         if not self.trust.is_signed(parsed.stage):
-            blocking = [p for p in blocking if p.kind == "invalid-approval"]
+            blocking = [p for p in blocking if p.kind in ("invalid-approval", "name-mismatch")]
         return problems, None if blocking else who
 
     def _approval_record(self, raw: RawTag, model: str) -> list[Violation]:
@@ -273,6 +285,7 @@ class _Checker:
     ) -> Verdict:
         tag, model = event.tag, event.model
         problems, record = self._event_record(event)
+        problems += _event_binding(event, self.headers.get(tag, ""), record)
         if event.version is None:
             message = f"commit {event.commit[:12]} has no registered version of {model}"
             problems.append(Violation(tag, "unknown-version", model, message))
@@ -306,10 +319,6 @@ class _Checker:
         ]
         if problems:
             return problems, None
-        named = record.get("version")
-        if named is not None and named != event.version:
-            message = f"the record names {named}, which is not registered at {event.commit[:12]}"
-            problems.append(Violation(tag, "invalid-record", model, message))
         if record_email(record) != event.author_email.strip().lower():
             message = f"the record names {record_email(record)}, the tagger is {event.author_email}"
             problems.append(Violation(tag, "invalid-record", model, message))
@@ -355,15 +364,62 @@ def _approval_evidence(
     return problems
 
 
+def _event_binding(
+    event: StageEvent, header: str, record: Mapping[str, Any] | None
+) -> list[Violation]:
+    """Does what was written (and signed) name the ref it is read under? The tag
+    object's own name, and the model, stage, N and version its record names."""
+    tag, model = event.tag, event.model
+    if header != tag:
+        message = f"the tag object is named {header or '(nothing)'}: a copy read under another name"
+        return [Violation(tag, "name-mismatch", model, message)]
+    if record is None:
+        return []
+    expected: dict[str, object] = {"model": event.model, "stage": event.stage, "n": event.counter}
+    if event.version is not None:  # else unknown-version says it
+        expected["version"] = event.version
+    wrong = [f"{k} {record[k]!r}" for k, v in expected.items() if k in record and record[k] != v]
+    if wrong:
+        message = f"the record names {', '.join(wrong)}, not this tag's"
+        return [Violation(tag, "name-mismatch", model, message)]
+    missing = [k for k in expected if k not in record]
+    if missing:
+        message = f"the record does not name its {', '.join(missing)} (an older record)"
+        return [Violation(tag, _UNBOUND, model, message)]
+    return []
+
+
+def _approval_binding(raw: RawTag, parsed: ApprovalTag) -> list[Violation]:
+    """The approval's tag object and record name this model, version, stage and
+    approver (the record's `who`)."""
+    if raw.header != raw.name:
+        message = (
+            f"the tag object is named {raw.header or '(nothing)'}: a copy read under another name"
+        )
+        return [Violation(raw.name, "name-mismatch", parsed.model, message)]
+    data = parse_record(raw.message)
+    if data is None:
+        return []
+    expected = {"model": parsed.model, "version": parsed.version, "stage": parsed.stage}
+    wrong = [f"{k} {data.get(k)!r}" for k, v in expected.items() if data.get(k) != v]
+    email = record_email(data)
+    if email is not None and approver_slug(email) != parsed.slug:
+        wrong.append(f"approver {email}")
+    if not wrong:
+        return []
+    message = f"the record names {', '.join(wrong)}, not this tag's"
+    return [Violation(raw.name, "name-mismatch", parsed.model, message)]
+
+
 def _verdict(problems: list[Violation], *, signed: bool, signer: str | None) -> Verdict:
     kinds = {p.kind for p in problems}
     if "no-record" in kinds:
         evidence: Evidence = "none"
-    elif kinds - _NO_EVIDENCE:
+    elif kinds - _NO_EVIDENCE - ({_UNBOUND} if not signed else set()):
         evidence = "invalid"
     else:
         evidence = "signed" if signer else "recorded"
-    counts = evidence == "signed" if signed else True
+    counts = (evidence == "signed" if signed else True) and "name-mismatch" not in kinds
     return Verdict(evidence, counts, tuple(problems), signer)
 
 

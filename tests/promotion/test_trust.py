@@ -8,6 +8,7 @@ import json
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -91,6 +92,7 @@ def record_tag(
         image=None,
         gates=gates or [],
         bypass=bypass,
+        **bound_to(tag, version),
     )
     message = reg.format_record(f"{who} promotes m@{version}", data)
     sign = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"] if key else []
@@ -100,6 +102,14 @@ def record_tag(
         cwd=repo, input=message, text=True, check=True, capture_output=True,
         env={**_env(), "GIT_COMMITTER_EMAIL": who, "GIT_COMMITTER_NAME": who.split("@")[0]},
     )  # fmt: skip
+
+
+def bound_to(tag: str, version: str) -> dict[str, Any]:
+    """The fields that bind a record to its tag name, as envctl writes them."""
+    parsed = reg.parse_tag_name(tag)
+    assert parsed is not None
+    return {"model": parsed.model, "stage": parsed.stage, "counter": parsed.counter,
+            "version": version}  # fmt: skip
 
 
 def _env() -> dict[str, str]:
@@ -236,6 +246,50 @@ def test_an_edited_record_in_an_unsigned_stage_still_shows_but_invalid(
     code, kinds = audit_kinds(invoke)
     assert code == 1
     assert ("m#dev#1", "invalid-record") in kinds
+
+
+# ---- replays: a signed object read under another name ------------------------------
+
+
+def copy_tag(repo: Path, source: str, name: str) -> None:
+    """What anyone who can push tags can do with a signed tag: point a new ref at
+    the very same tag object (`git push origin OBJECT:refs/tags/NAME`)."""
+    git(repo, "update-ref", f"refs/tags/{name}", git(repo, "rev-parse", f"refs/tags/{source}"))
+
+
+def test_prods_signed_event_replayed_as_a_new_event_does_not_count(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    through_staging(trusted, "v1.1.0", 4)
+    record_tag(trusted, "m#prod#6", "v1.1.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    copy_tag(trusted, "m#prod#3", "m#prod#7")
+    cell = prod(invoke)
+    assert cell is not None and (cell["version"], cell["tag"]) == ("v1.1.0", "m#prod#6")
+    code, kinds = audit_kinds(invoke)
+    assert (code, kinds) == (1, [("m#prod#7", "name-mismatch")])
+    assert "the tag object is named m#prod#3" in invoke("audit").out
+
+
+def test_bobs_signed_approval_replayed_for_another_version_does_not_count(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envctl.promotion.trust import read_verified
+    from envctl.promotion.workspace import workspace
+
+    use_key(trusted, keys["bob"])
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
+    assert invoke("approve", "m@v1.0.0", "--for", "prod").code == 0
+    source = reg.approval_tag("m", "v1.0.0", "prod", "bob@example.com")
+    replayed = reg.approval_tag("m", "v1.1.0", "prod", "bob@example.com")
+    copy_tag(trusted, source, replayed)
+    ledger = read_verified(workspace())
+    assert ledger.trusted.approvers("m", "v1.0.0", "prod") == {"bob@example.com"}
+    assert ledger.trusted.approvers("m", "v1.1.0", "prod") == frozenset()
+    assert {(v.tag, v.kind) for v in ledger.audit.violations} == {(replayed, "name-mismatch")}
 
 
 # ---- approve ----------------------------------------------------------------------
