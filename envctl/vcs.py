@@ -78,6 +78,27 @@ def read_at(root: Path, rev: str, relpath: str) -> bytes | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
+def full_refname(root: Path, name: str) -> str | None:
+    """The one ref `name` stands for, by its full name, or None when there is none.
+    A short name is expanded as git expands it (refs/NAME, refs/heads/NAME,
+    refs/remotes/NAME, refs/remotes/NAME/HEAD) but never to a tag: a ref that
+    decides trust must not be one anyone who pushes tags can create. Two
+    candidates that both exist are refused (InputError): git would only warn."""
+    if name.startswith("refs/"):
+        candidates = [name]
+    else:
+        candidates = [f"refs/{name}", f"refs/heads/{name}", f"refs/remotes/{name}"]
+        candidates.append(f"refs/remotes/{name}/HEAD")
+    out = run(root, "for-each-ref", "--format=%(refname)", *candidates, check=False)
+    found = [ref for ref in candidates if ref in out.splitlines()]
+    if len(found) > 1:
+        raise InputError(
+            f"the ref {name!r} is ambiguous ({', '.join(found)}); "
+            "name it in full in envctl.yaml (e.g. refs/remotes/origin/main)"
+        )
+    return found[0] if found else None
+
+
 def file_commits(root: Path, relpath: str, rev: str = "HEAD") -> list[str]:
     """Commits that changed `relpath`, newest first (following renames is not needed:
     environment files are addressed by name)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -60,14 +60,30 @@ def is_signed_stage(ws: Workspace, stage: str) -> bool:
     return config is not None and stage in config.stages
 
 
-def read_signers(ws: Workspace, config: Trust) -> str | None:
+def protected_ref(ws: Workspace, config: Trust) -> str | None:
+    """The trust ref by its full name (`refs/remotes/origin/main`), or None when the
+    clone does not have it. Expanded once per read; a tag never stands for it, and
+    an ambiguous name is refused (ConfigError) rather than guessed."""
+    from envctl import vcs
+    from envctl.errors import InputError
+
+    try:
+        return vcs.full_refname(ws.root, config.ref)
+    except InputError as exc:
+        raise ConfigError(f"trust.ref in envctl.yaml: {exc.message}") from None
+
+
+def read_signers(ws: Workspace, config: Trust, ref: str | None = None) -> str | None:
     """The allowed-signers file as it is at the protected ref (never the work tree:
     a file changed outside the protected branch must not count), or None."""
     from envctl import vcs
     from envctl.errors import InputError
 
+    ref = ref or protected_ref(ws, config)
+    if ref is None:
+        return None
     try:
-        data = vcs.read_at(ws.root, config.ref, config.allowed_signers)
+        data = vcs.read_at(ws.root, ref, config.allowed_signers)
     except InputError:
         return None
     return data.decode("utf-8", "replace") if data is not None else None
@@ -83,19 +99,34 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
     policy = trust_policy(config)
     warnings: list[str] = []
     signatures: dict[str, Signature] = {}
+    shadows: list[reg.Violation] = []
     if config is not None and config.stages:
-        signers = read_signers(ws, config)
+        ref = protected_ref(ws, config)
+        signers = read_signers(ws, config, ref) if ref else None
         if signers is None:
             warnings.append(
                 f"trust: {config.allowed_signers} not found at {config.ref}; "
                 "no event of a signed stage counts"
             )
         signatures = verified(ws, signed_tags(tags, policy), signers or "")
+        shadows = shadowing_tags(tags, config.ref, ref)
     audit = reg.audit_registry(
         registry, tags, stages=ws.stages, trust=policy, signatures=signatures
     )
+    if shadows:
+        audit = replace(audit, violations=(*audit.violations, *shadows))
     approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
     return VerifiedLedger(registry, audit, tuple(warnings), approvals)
+
+
+def shadowing_tags(tags: list[RawTag], name: str, ref: str | None) -> list[reg.Violation]:
+    """Tags named like the trust ref (`origin/main`): envctl never reads them for
+    trust, but a tool that expands short names as git does would."""
+    short = {name, *(ref.removeprefix(p) for p in ("refs/remotes/", "refs/heads/", "refs/") if ref)}
+    message = f"a tag named like the trust ref; trust is read at {ref or name}, never at this tag"
+    return [
+        reg.Violation(t.name, "trust-ref-shadow", None, message) for t in tags if t.name in short
+    ]
 
 
 def verified(ws: Workspace, tags: list[RawTag], signers: str) -> dict[str, Signature]:
@@ -171,7 +202,7 @@ def require_signing(ws: Workspace, stage: str, role: str) -> bool:
             "git config gpg.format ssh && git config user.signingkey ~/.ssh/id_ed25519.pub "
             "(see docs/trust.md)"
         )
-    if read_signers(ws, config) is None:
+    if read_signers(ws, config, protected_ref(ws, config)) is None:
         raise ConfigError(
             f"{stage} is a signed stage but {config.allowed_signers} is not found at "
             f"{config.ref}; fetch it (git fetch) or fix envctl.yaml's trust: section"

@@ -35,7 +35,7 @@ VIOLATION_KINDS = (
     "no-record", "invalid-record", "gate-not-passed", "skipped-stage", "unknown-version",
     "unknown-stage", "unsigned", "bad-signature", "unknown-signer", "signer-not-allowed",
     "self-approval", "invalid-approval", "uncounted-approval", "counter-duplicate",
-    "counter-gap", "name-mismatch", "unbound-record",
+    "counter-gap", "name-mismatch", "unbound-record", "trust-ref-shadow",
 )  # fmt: skip
 # Problems of an event that leave it without evidence rather than with false evidence.
 _NO_EVIDENCE = frozenset({"no-record", "unsigned"})

@@ -248,6 +248,43 @@ def test_an_edited_record_in_an_unsigned_stage_still_shows_but_invalid(
     assert ("m#dev#1", "invalid-record") in kinds
 
 
+# ---- the trust root, by its full name ------------------------------------------------
+
+
+def test_a_tag_named_like_the_trust_ref_never_shadows_it(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    """Mallory commits a signers file that gives her key Alice's email and pushes
+    that commit only as a tag named `origin/main` (git would prefer the tag)."""
+    lines = (trusted / ".envctl" / "allowed_signers").read_text()
+    (trusted / ".envctl" / "allowed_signers").write_text(
+        lines + signer_line("alice@example.com", keys["mallory"])
+    )
+    git(trusted, "commit", "-qam", "trust me")
+    git(trusted, "tag", "origin/main", "HEAD")
+    git(trusted, "reset", "-q", "--hard", "HEAD~1")
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["mallory"],
+               from_stage="staging")  # fmt: skip
+    assert prod(invoke) is None
+    code, kinds = audit_kinds(invoke)
+    assert (code, kinds) == (
+        1,
+        [("m#prod#3", "unknown-signer"), ("origin/main", "trust-ref-shadow")],
+    )
+
+
+def test_an_ambiguous_trust_ref_is_refused(trusted: Path, invoke: Invoke) -> None:
+    git(trusted, "branch", "origin/main", "HEAD")
+    result = invoke("status")
+    assert result.code == 3
+    assert result.err == (
+        "error: trust.ref in envctl.yaml: the ref 'origin/main' is ambiguous "
+        "(refs/heads/origin/main, refs/remotes/origin/main); name it in full in envctl.yaml "
+        "(e.g. refs/remotes/origin/main)\n"
+    )
+
+
 # ---- replays: a signed object read under another name ------------------------------
 
 
