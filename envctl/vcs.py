@@ -10,9 +10,11 @@ InputError here, message first.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,11 +39,15 @@ def common_dir(root: Path) -> Path:
     return (root / run(root, "rev-parse", "--git-common-dir").strip()).resolve()
 
 
-def _git_bytes(root: Path, *args: str, input: bytes | None = None) -> Completed:
+def _git_bytes(
+    root: Path, *args: str, input: bytes | None = None, unset: Collection[str] = ()
+) -> Completed:
     # C locale: stderr is matched against git's English messages.
     env = {"LC_ALL": "C", "LANGUAGE": "C"}
     try:
-        return run_tool(["git", *args], cwd=root, env=env, input=input, fix="install git")
+        return run_tool(
+            ["git", *args], cwd=root, env=env, input=input, fix="install git", unset=unset
+        )
     except ToolError as exc:
         raise GitError(exc.message) from None
 
@@ -314,6 +320,18 @@ _SSH_BEGIN, _SSH_END = "-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-
 _PGP_BEGIN = "-----BEGIN PGP SIGNATURE-----"
 _KEY_TYPE = re.compile(r"(ssh-|ecdsa-|sk-)\S+")
 _VERIFY_CHUNK = 400  # tag names per `git verify-tag` call: far below argv limits
+# Who judges a signature is fixed, whatever the environment says: the programs git
+# runs to verify are set on the command line (which wins over every config file),
+# and the variables that would add configuration after it are removed.
+_VERIFIERS = ("-c", "gpg.ssh.program=ssh-keygen", "-c", "gpg.openpgp.program=gpg")
+VERIFIER = "git verify-tag; gpg.ssh.program=ssh-keygen; gpg.openpgp.program=gpg; env cleaned"
+_CONFIG_VARIABLES = re.compile(r"GIT_CONFIG($|_)")
+
+
+def _config_from_environment() -> list[str]:
+    """GIT_CONFIG_COUNT/KEY_n/VALUE_n, GIT_CONFIG_PARAMETERS, GIT_CONFIG_GLOBAL,
+    GIT_CONFIG_SYSTEM, ...: every variable by which the environment configures git."""
+    return [name for name in os.environ if _CONFIG_VARIABLES.match(name)]
 
 
 def parse_allowed_signers(text: str) -> list[AllowedSigner]:
@@ -398,8 +416,9 @@ def _verify_ssh_batch(root: Path, names: list[str], allowed_signers: str) -> set
         for i in range(0, len(names), _VERIFY_CHUNK):
             refs = [f"refs/tags/{n}" for n in names[i : i + _VERIFY_CHUNK]]
             proc = _git_bytes(
-                root, "-c", f"gpg.ssh.allowedSignersFile={path}", "-c", "gpg.format=ssh",
-                "verify-tag", "--format=%(refname)", *refs,
+                root, *_VERIFIERS, "-c", f"gpg.ssh.allowedSignersFile={path}",
+                "-c", "gpg.format=ssh", "verify-tag", "--format=%(refname)", *refs,
+                unset=_config_from_environment(),
             )  # fmt: skip
             out = proc.stdout.decode("utf-8", "replace").splitlines()
             good |= {line.removeprefix("refs/tags/") for line in out if line}
@@ -409,7 +428,10 @@ def _verify_ssh_batch(root: Path, names: list[str], allowed_signers: str) -> set
 def _verify_openpgp(root: Path, name: str) -> Signature:
     """OpenPGP: git asks gpg, whose keyring is the trust root; the principal is the
     signing uid's email, counted only when gpg trusts the key fully or ultimately."""
-    proc = _git_bytes(root, "verify-tag", "--raw", f"refs/tags/{name}")
+    proc = _git_bytes(
+        root, *_VERIFIERS, "verify-tag", "--raw", f"refs/tags/{name}",
+        unset=_config_from_environment(),
+    )  # fmt: skip
     raw = proc.stderr.decode("utf-8", "replace")
     good = re.search(r"^\[GNUPG:\] GOODSIG \S+ .*<([^>]+)>", raw, re.MULTILINE)
     trusted = re.search(r"^\[GNUPG:\] TRUST_(FULLY|ULTIMATE)", raw, re.MULTILINE)

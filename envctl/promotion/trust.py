@@ -131,13 +131,15 @@ def shadowing_tags(tags: list[RawTag], name: str, ref: str | None) -> list[reg.V
 
 def verified(ws: Workspace, tags: list[RawTag], signers: str) -> dict[str, Signature]:
     """git's verdict on each tag's signature. A tag object never changes, so an SSH
-    verdict is kept per (signers file, tag object) in the git directory and git is
-    asked only about tags it has not judged against this signers file. OpenPGP
-    verdicts are not kept: they depend on gpg's keyring."""
+    verdict is kept per (verifier, signers file, tag object) in the git directory
+    and git is asked only about tags it has not judged against this signers file
+    with this verifier. Only verdicts taken here, with the verifier fixed
+    (vcs.VERIFIER), are kept. OpenPGP verdicts are not kept: they depend on gpg's
+    keyring."""
     from envctl import vcs
 
     path = vcs.common_dir(ws.root) / _CACHE
-    key = hashlib.sha256(signers.encode()).hexdigest()
+    key = hashlib.sha256(f"{vcs.VERIFIER}\0{signers}".encode()).hexdigest()
     known = _load_cache(path, key)
     todo = [t for t in tags if t.object_id not in known]
     fresh = vcs.verify_tags(ws.root, todo, signers) if todo else {}

@@ -437,6 +437,50 @@ def test_verdicts_are_kept_per_signers_file_and_tag_object(
     assert asked == [["m#prod#3"], ["m#prod#3"]]
 
 
+ALWAYS_GOOD = """#!/bin/sh
+# answers like ssh-keygen does for a signature that verifies, whatever it is given
+case "$*" in *find-principals*) echo alice@example.com; exit 0;; esac
+cat >/dev/null
+echo 'Good "git" signature for alice@example.com with ED25519 key SHA256:forged'
+"""
+
+
+def test_the_environment_cannot_redirect_verification(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """GIT_CONFIG_* pointing gpg.ssh.program at a program that always says "Good":
+    an edited (badly signed) prod event still does not count, and reading again
+    without the variables finds no verdict that stuck."""
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    message = git(trusted, "tag", "-l", "--format=%(contents)", "m#prod#3")
+    git(trusted, "tag", "-d", "m#prod#3")
+    subprocess.run(
+        ["git", "tag", "-a", "--cleanup=verbatim", "-F", "-", "m#prod#3", "m@v1.0.0^{commit}"],
+        cwd=trusted, input=message.replace("2024-05-01", "2024-04-01") + "\n", text=True,
+        check=True,
+        env={**_env(), "GIT_COMMITTER_EMAIL": "alice@example.com"},
+    )  # fmt: skip
+    fake = tmp_path / "always-good"
+    fake.write_text(ALWAYS_GOOD)
+    fake.chmod(0o755)
+    for name, value in {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "gpg.ssh.program", "GIT_CONFIG_VALUE_0": str(fake),
+        "GIT_CONFIG_KEY_1": "gpg.format", "GIT_CONFIG_VALUE_1": "ssh",
+        "GIT_CONFIG_PARAMETERS": f"'gpg.ssh.program'='{fake}'",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    assert prod(invoke) is None
+    assert audit_kinds(invoke) == (1, [("m#prod#3", "bad-signature")])
+    for name in ("GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS"):
+        monkeypatch.delenv(name)
+    assert prod(invoke) is None
+    assert audit_kinds(invoke) == (1, [("m#prod#3", "bad-signature")])
+
+
 @pytest.mark.parametrize(
     ("argv", "role"),
     [
