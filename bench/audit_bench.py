@@ -89,7 +89,12 @@ def generate(repo: Path, events: int) -> None:
 
 def audit(tags: list[vcs.RawTag]) -> reg.Audit:
     result = reg.audit_registry(
-        reg.parse_registry(tags), tags, stages=STAGES, trust=reg.TrustPolicy(), signatures={}
+        reg.parse_registry(tags),
+        tags,
+        stages=STAGES,
+        trust=reg.TrustPolicy(),
+        signatures={},
+        specs={},
     )
     if result.violations:
         raise SystemExit(f"bench ledger is not clean: {result.violations[:3]}")

@@ -105,6 +105,13 @@ def full_refname(root: Path, name: str) -> str | None:
     return found[0] if found else None
 
 
+def is_ancestor(root: Path, commit: str, rev: str) -> bool:
+    """Whether `commit` is `rev` or in its history (False for an unknown commit)."""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        return False
+    return _git_bytes(root, "merge-base", "--is-ancestor", commit, rev).returncode == 0
+
+
 def file_commits(root: Path, relpath: str, rev: str = "HEAD") -> list[str]:
     """Commits that changed `relpath`, newest first (following renames is not needed:
     environment files are addressed by name)."""

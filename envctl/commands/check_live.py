@@ -22,7 +22,7 @@ from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.rollback import previous_version, record_rollback
 from envctl.promotion.rules import Target
 from envctl.promotion.runners import model_file_reader
-from envctl.promotion.trust import read_verified, require_signing
+from envctl.promotion.trust import read_verified, require_signing, stage_environment
 from envctl.promotion.workspace import (
     Workspace,
     pick_model,
@@ -32,7 +32,7 @@ from envctl.promotion.workspace import (
     workspace,
 )
 from envctl.spec import values
-from envctl.spec.loading import Environment, Project, load_environment
+from envctl.spec.loading import Environment, Project
 from envctl.spec.model import LiveChecks
 
 REASON = "check-live failed"
@@ -62,7 +62,7 @@ def check_live(
     current = found.stages.get(stage) if found else None
     if found is None or current is None or current.version is None:
         raise InputError(f"nothing to check: no version of {model} is in {stage}")
-    env = load_environment(stage, project)
+    env = stage_environment(ws, stage)
     policy = env.spec.policy.live if env.spec.policy else None
     result = _run(ws, project, env, model, current, policy, url=url, say=say)
     if not result.failed:

@@ -8,7 +8,7 @@ from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rollback import previous_version, record_rollback
 from envctl.promotion.rules import Target
-from envctl.promotion.trust import read_verified, require_signing
+from envctl.promotion.trust import read_verified, require_signing, stage_environment
 from envctl.promotion.workspace import (
     pick_model,
     require_project,
@@ -16,7 +16,6 @@ from envctl.promotion.workspace import (
     require_version,
     workspace,
 )
-from envctl.spec.loading import load_environment
 
 
 def rollback(
@@ -36,7 +35,7 @@ def rollback(
     (else ConfirmationNeeded, which says what would happen)."""
     say = progress or silent
     ws = workspace()
-    project = require_project(ws)
+    require_project(ws)
     registry = read_verified(ws).trusted  # in signed stages, only events that count
     require_stage(ws, stage)
     sign = require_signing(ws, stage, "rolling back")
@@ -50,7 +49,7 @@ def rollback(
         raise InputError(f"nothing to roll back to: {model} has had no other version in {stage}")
     hit = require_version(registry, model, previous)
     target = Target(model, previous, hit.commit, stage, None, current.version)
-    env = load_environment(stage, project)
+    env = stage_environment(ws, stage)
     what = f"roll back {stage}: {model}@{current.version} -> {model}@{previous}"
     if not confirmed and any(g.kind == "approvals" for g in env.spec.gates):
         raise ConfirmationNeeded(

@@ -37,7 +37,12 @@ from envctl.promotion.outcome import Outcome
 from envctl.promotion.policy import Verdict, entered_at, evaluate
 from envctl.promotion.rules import Target, default_version, order_problem
 from envctl.promotion.suite import recheck_gates, run_gates
-from envctl.promotion.trust import read_verified, require_signing, trust_config
+from envctl.promotion.trust import (
+    read_verified,
+    require_signing,
+    stage_environment,
+    trust_config,
+)
 from envctl.promotion.workspace import (
     Workspace,
     pick_model,
@@ -47,7 +52,7 @@ from envctl.promotion.workspace import (
     split_ref,
     workspace,
 )
-from envctl.spec.loading import Environment, Project, load_environment
+from envctl.spec.loading import Environment, Project
 
 
 def promote(
@@ -84,7 +89,7 @@ def promote(
             f"{order}; promote one stage at a time, or --force --reason TEXT to record a bypass",
             report=Outcome(target, "blocked", order),
         )
-    env = load_environment(target.stage, project)
+    env = stage_environment(ws, target.stage)
     verdict = policy_verdict(registry, target, env, unattended=unattended)
     unmet, findings = compatibility(project, target, env)
     checked = Outcome(

@@ -213,7 +213,7 @@ def _message(user: GitUser, env: Environment, entry: Entry, counter: int) -> str
         who_email=user.email,
         when=datetime.now(timezone.utc),
         from_stage=target.from_stage,
-        env={"name": env.name, "spec_version": env.spec.version, "fingerprint": env.fingerprint},
+        env=_env_record(env),
         image=entry.image,
         gates=[g.to_json() for g in entry.gates],
         bypass=entry.bypass,
@@ -227,6 +227,13 @@ def _message(user: GitUser, env: Environment, entry: Entry, counter: int) -> str
     verb = "rolls back" if entry.rollback_of else "promotes"
     summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"
     return reg.format_record(summary, data)
+
+
+def _env_record(env: Environment) -> dict[str, Any]:
+    """The stage spec the event was decided on; `commit` when it was read from git
+    (a signed stage's spec is read at the trust ref: reading checks it there)."""
+    found = {"name": env.name, "spec_version": env.spec.version, "fingerprint": env.fingerprint}
+    return {**found, "commit": env.rev} if env.rev else found
 
 
 def current_event(registry: reg.Registry, model: str, stage: str) -> reg.StageEvent | None:

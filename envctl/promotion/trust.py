@@ -17,6 +17,7 @@ from envctl.errors import CheckFailed, ConfigError
 from envctl.promotion.workspace import Workspace
 
 if TYPE_CHECKING:
+    from envctl.spec.loading import Environment
     from envctl.spec.project_file import Trust
     from envctl.vcs import RawTag, Signature
 
@@ -100,6 +101,7 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
     warnings: list[str] = []
     signatures: dict[str, Signature] = {}
     shadows: list[reg.Violation] = []
+    ref = None
     if config is not None and config.stages:
         ref = protected_ref(ws, config)
         signers = read_signers(ws, config, ref) if ref else None
@@ -110,13 +112,61 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
             )
         signatures = verified(ws, signed_tags(tags, policy), signers or "")
         shadows = shadowing_tags(tags, config.ref, ref)
+    specs = protected_specs(ws, registry, policy, ref) if config and config.stages and ref else {}
     audit = reg.audit_registry(
-        registry, tags, stages=ws.stages, trust=policy, signatures=signatures
+        registry, tags, stages=ws.stages, trust=policy, signatures=signatures, specs=specs
     )
     if shadows:
         audit = replace(audit, violations=(*audit.violations, *shadows))
     approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
     return VerifiedLedger(registry, audit, tuple(warnings), approvals)
+
+
+def stage_environment(ws: Workspace, stage: str) -> Environment:
+    """The spec a promotion into `stage` is decided on: the work tree's, except for a
+    signed stage, whose spec (gates, policy) is the one at the trust ref; neither
+    the work tree nor the version's commit can change a signed stage's gates."""
+    from envctl import vcs
+    from envctl.spec.loading import load_environment
+
+    project = ws.project
+    config = trust_config(ws)
+    if config is None or stage not in config.stages:
+        return load_environment(stage, project)
+    ref = protected_ref(ws, config)
+    if ref is None:
+        raise ConfigError(
+            f"{stage} is a signed stage: its spec is read at {config.ref}, which this clone "
+            "does not have; fetch it (git fetch)"
+        )
+    return load_environment(f"{stage}@{vcs.resolve_commit(ws.root, ref)}", project)
+
+
+def protected_specs(
+    ws: Workspace, registry: reg.Registry, policy: reg.TrustPolicy, ref: str
+) -> dict[tuple[str, str], str]:
+    """(stage, commit) -> the fingerprint of the stage's spec at that commit, for
+    each commit a signed stage's event names that is on the protected branch: a
+    spec that never was there does not count (`spec-not-protected`)."""
+    from envctl import vcs
+    from envctl.errors import EnvctlError
+    from envctl.spec.loading import load_environment
+
+    wanted = {
+        (event.stage, commit)
+        for model in registry.models.values()
+        for event in model.events
+        if policy.is_signed(event.stage) and (commit := reg.spec_commit(event.record))
+    }
+    found = {}
+    for stage, commit in sorted(wanted):
+        if not vcs.is_ancestor(ws.root, commit, ref):
+            continue
+        try:
+            found[(stage, commit)] = load_environment(f"{stage}@{commit}", ws.project).fingerprint
+        except EnvctlError:
+            continue  # no valid spec of the stage there: nothing to match
+    return found
 
 
 def shadowing_tags(tags: list[RawTag], name: str, ref: str | None) -> list[reg.Violation]:

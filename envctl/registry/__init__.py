@@ -44,7 +44,13 @@ from envctl.registry.grammar import (
     semver_key,
     split_version_ref,
 )
-from envctl.registry.records import RECORD_MARKER, format_record, parse_record, promotion_record
+from envctl.registry.records import (
+    RECORD_MARKER,
+    format_record,
+    parse_record,
+    promotion_record,
+    spec_commit,
+)
 from envctl.registry.state import (
     ApprovalKey,
     Model,
@@ -91,5 +97,6 @@ __all__ = [
     "registration_tag",
     "require_version",
     "semver_key",
+    "spec_commit",
     "split_version_ref",
 ]

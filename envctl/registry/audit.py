@@ -23,6 +23,7 @@ from envctl.registry.records import (
     parse_record,
     record_email,
     record_problems,
+    spec_commit,
 )
 from envctl.registry.state import ApprovalKey, Model, Registry, StageEvent, current_stages
 
@@ -35,7 +36,7 @@ VIOLATION_KINDS = (
     "no-record", "invalid-record", "gate-not-passed", "skipped-stage", "unknown-version",
     "unknown-stage", "unsigned", "bad-signature", "unknown-signer", "signer-not-allowed",
     "self-approval", "invalid-approval", "uncounted-approval", "counter-duplicate",
-    "counter-gap", "name-mismatch", "unbound-record", "trust-ref-shadow",
+    "counter-gap", "name-mismatch", "unbound-record", "trust-ref-shadow", "spec-not-protected",
 )  # fmt: skip
 # Problems of an event that leave it without evidence rather than with false evidence.
 _NO_EVIDENCE = frozenset({"no-record", "unsigned"})
@@ -121,11 +122,14 @@ def audit_registry(
     stages: list[str],
     trust: TrustPolicy,
     signatures: Mapping[str, Signature],
+    specs: Mapping[tuple[str, str], str],
 ) -> Audit:
     """Replay the ledger. `stages` is the project's order (empty: no order rule);
-    `signatures` holds git's verdict for each tag of a signed stage."""
+    `signatures` holds git's verdict for each tag of a signed stage; `specs` maps
+    (signed stage, commit on the protected branch) to the fingerprint of the
+    stage's spec there."""
     raws = sorted(tags, key=lambda t: t.name)
-    checker = _Checker(registry, stages, trust, signatures, raws)
+    checker = _Checker(registry, stages, trust, signatures, raws, specs)
     promoters = _promoter_identities(registry, checker)
     approvals, violations = checker.approvals(
         [t for t in raws if t.name.startswith(APPROVAL_PREFIX)], promoters
@@ -166,7 +170,9 @@ class _Checker:
         trust: TrustPolicy,
         signatures: Mapping[str, Signature],
         raws: Iterable[RawTag] = (),
+        specs: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
+        self.specs = specs or {}
         self.registry = registry
         self.stages = stages
         self.trust = trust
@@ -302,9 +308,24 @@ class _Checker:
             if not problem and signer and record is not None and record_email(record) != signer:
                 message = f"signed by {signer}, but the record names {record_email(record)}"
                 problems.append(Violation(tag, "invalid-record", model, message))
+            if record is not None and (why := self._spec_problem(event, record)):
+                problems.append(Violation(tag, "spec-not-protected", model, why))
         if record is not None and event.version is not None:
             problems += _approval_evidence(event, record, approvals, signer)
         return _verdict(problems, signed=self.trust.is_signed(event.stage), signer=signer)
+
+    def _spec_problem(self, event: StageEvent, record: Mapping[str, Any]) -> str | None:
+        """A signed stage's event counts only when decided on the stage's spec as it
+        was on the protected branch (the commit and fingerprint its record names)."""
+        commit = spec_commit(record)
+        if commit is None:
+            return "the record does not name the protected commit its stage spec was read at"
+        protected = self.specs.get((event.stage, commit))
+        if protected is None:
+            return f"{event.stage}'s spec at {commit[:12]} is not on the protected branch"
+        if protected != record["env"].get("fingerprint"):
+            return f"the gates came from a spec that is not {event.stage}'s at {commit[:12]}"
+        return None
 
     def _event_record(self, event: StageEvent) -> tuple[list[Violation], dict[str, Any] | None]:
         tag, model = event.tag, event.model

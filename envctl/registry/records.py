@@ -164,3 +164,10 @@ def promotion_record(
     if cause is not None:
         data["cause"] = dict(cause)
     return data
+
+
+def spec_commit(record: Mapping[str, Any] | None) -> str | None:
+    """The commit a promotion record says its stage spec was read at, when it says."""
+    env = record.get("env") if record is not None else None
+    commit = env.get("commit") if isinstance(env, dict) else None
+    return commit if isinstance(commit, str) and commit else None

@@ -31,6 +31,18 @@ trust:
 """
 
 
+SPEC = """\
+name: {name}
+version: 1
+image:
+  base: python:3.11-slim
+python: "3.11"
+data:
+  allowed: [internal]
+gates: {gates}
+"""
+
+
 def keygen(path: Path) -> Path:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
@@ -53,6 +65,12 @@ def keys(tmp_path: Path) -> dict[str, Path]:
 def trusted(git_repo: Path, tmp_path: Path, keys: dict[str, Path], invoke: Invoke) -> Path:
     """The project on main, pushed to a bare origin; m@v1.0.0 and v1.1.0 registered."""
     (git_repo / "envctl.yaml").write_text(CONFIG)
+    (git_repo / "environments").mkdir()
+    for stage in ("dev", "staging", "prod"):
+        gates = "[{approvals: {required: 1}}]" if stage == "prod" else "[]"
+        (git_repo / "environments" / f"{stage}.yaml").write_text(
+            SPEC.format(name=stage, gates=gates)
+        )
     (git_repo / "model").mkdir()
     (git_repo / "model" / "app.py").write_text("print('m')\n")
     (git_repo / ".envctl").mkdir()
@@ -81,14 +99,16 @@ def record_tag(
     from_stage: str | None = None,
     gates: list[dict[str, object]] | None = None,
     bypass: str | None = None,
+    spec_ref: str = "refs/remotes/origin/main",
 ) -> None:
-    """An assignment tag as envctl writes it, by `who`, signed with `key` if given."""
+    """An assignment tag as envctl writes it, by `who`, signed with `key` if given;
+    its stage's spec read at `spec_ref`."""
     data = reg.promotion_record(
         who_name=who.split("@")[0],
         who_email=who,
         when=datetime(2024, 5, 1, tzinfo=timezone.utc),
         from_stage=from_stage,
-        env={"name": "x", "spec_version": 1, "fingerprint": "f"},
+        env=protected_spec(repo, tag, spec_ref),
         image=None,
         gates=gates or [],
         bypass=bypass,
@@ -102,6 +122,18 @@ def record_tag(
         cwd=repo, input=message, text=True, check=True, capture_output=True,
         env={**_env(), "GIT_COMMITTER_EMAIL": who, "GIT_COMMITTER_NAME": who.split("@")[0]},
     )  # fmt: skip
+
+
+def protected_spec(repo: Path, tag: str, ref: str = "refs/remotes/origin/main") -> dict[str, Any]:
+    """The record's `env` as envctl writes it in a signed stage: the stage's spec
+    read at the trust ref."""
+    from envctl.spec.loading import load_environment, require_project
+
+    parsed = reg.parse_tag_name(tag)
+    assert parsed is not None and parsed.stage is not None
+    commit = git(repo, "rev-parse", f"{ref}^{{commit}}").strip()
+    env = load_environment(f"{parsed.stage}@{commit}", require_project(repo))
+    return {"name": env.name, "spec_version": 1, "fingerprint": env.fingerprint, "commit": commit}
 
 
 def bound_to(tag: str, version: str) -> dict[str, Any]:
@@ -283,6 +315,47 @@ def test_an_ambiguous_trust_ref_is_refused(trusted: Path, invoke: Invoke) -> Non
         "(refs/heads/origin/main, refs/remotes/origin/main); name it in full in envctl.yaml "
         "(e.g. refs/remotes/origin/main)\n"
     )
+
+
+# ---- a signed stage's spec is the protected branch's -------------------------------
+
+
+def drop_prods_gates(repo: Path, invoke: Invoke) -> None:
+    """Mallory's commit: prod's spec without its approvals gate, registered as v2.0.0
+    and taken through staging (unsigned stages)."""
+    git(repo, "checkout", "-q", "-b", "evil")
+    spec = repo / "environments" / "prod.yaml"
+    spec.write_text(spec.read_text().replace("[{approvals: {required: 1}}]", "[]"))
+    git(repo, "commit", "-qam", "faster prod")
+    assert invoke("register", "m", "v2.0.0").code == 0
+    through_staging(repo, "v2.0.0", 1)
+
+
+def test_ci_promoting_from_the_attackers_checkout_runs_the_protected_gates(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    from tests.commands.test_promote_ledger import envctl, finish
+
+    drop_prods_gates(trusted, invoke)
+    use_key(trusted, keys["alice"])  # CI's key, on a checkout of the version's commit
+    who = {"GIT_COMMITTER_EMAIL": "alice@example.com"}
+    code, _, err = finish(envctl(trusted, "promote", "m@v2.0.0", "--to", "prod", **who))
+    assert code == 5, err
+    assert "m@v2.0.0 waits for approvals to enter prod" in err
+    assert git(trusted, "tag", "-l", "m#prod#*") == ""
+
+
+def test_an_event_decided_on_a_spec_not_on_the_protected_branch_does_not_count(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    """Signed by Alice, but its gates came from Mallory's commit (an older envctl,
+    or a hand-made record): the spec it names never was on main."""
+    drop_prods_gates(trusted, invoke)
+    record_tag(trusted, "m#prod#3", "v2.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging", spec_ref="HEAD")  # fmt: skip
+    assert prod(invoke) is None
+    assert audit_kinds(invoke) == (1, [("m#prod#3", "spec-not-protected")])
+    assert "prod's spec at" in invoke("audit").out
 
 
 # ---- replays: a signed object read under another name ------------------------------

@@ -20,6 +20,7 @@ C1, C2 = "1" * 40, "2" * 40
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 STAGES = ["dev", "staging", "prod"]
 ADA, BOB = "ada@example.com", "bob@example.com"
+SPEC_COMMIT = "5" * 40  # prod's spec on the protected branch, fingerprint "f"
 SIGNED = reg.TrustPolicy({"prod": reg.StageTrust(frozenset({ADA}), frozenset({BOB}))})
 
 
@@ -47,7 +48,8 @@ def promotion(
     who: str = ADA, *, gates: tuple[str, ...] = ("passed",), bypass: str | None = None, **kw: Any
 ) -> str:
     data = reg.promotion_record(
-        who_name="A", who_email=who, when=T0, from_stage=None, env={}, image=None,
+        who_name="A", who_email=who, when=T0, from_stage=None,
+        env=kw.pop("env", {"commit": SPEC_COMMIT, "fingerprint": "f"}), image=None,
         gates=[{"kind": "tests", "status": s} for s in gates], bypass=bypass, **kw,
     )  # fmt: skip
     return reg.format_record("x", data)
@@ -65,6 +67,7 @@ def audit(
         stages=STAGES,
         trust=trust or reg.TrustPolicy(),
         signatures=signatures or {},
+        specs={("prod", SPEC_COMMIT): "f"},
     )
 
 
@@ -262,6 +265,23 @@ def test_a_recorded_approvals_gate_must_name_approvals_that_count() -> None:
     tags = [*VERSIONS, raw("m#dev#1", message=reg.format_record("x", data))]
     assert kinds(audit(tags)) == [("m#dev#1", "uncounted-approval")]
     assert kinds(audit([*tags, approval("dev", BOB)])) == []
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"commit": "6" * 40, "fingerprint": "f"}, {"commit": SPEC_COMMIT, "fingerprint": "g"}],
+)
+def test_a_signed_event_counts_only_on_the_protected_spec(env: dict[str, str]) -> None:
+    """No spec commit, a commit not on the protected branch, another spec there."""
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion()),
+        raw("m#prod#3", message=promotion(env=env)),
+    ]
+    result = audit(tags, trust=SIGNED, signatures={"m#prod#3": Signature("good", (ADA,))})
+    assert kinds(result) == [("m#prod#3", "spec-not-protected")]
+    assert result.verdict("m#prod#3").counts is False
 
 
 # ---- a signature covers the name it is read under ------------------------------------
