@@ -37,6 +37,7 @@ VIOLATION_KINDS = (
     "unknown-stage", "unsigned", "bad-signature", "unknown-signer", "signer-not-allowed",
     "self-approval", "invalid-approval", "uncounted-approval", "counter-duplicate",
     "counter-gap", "name-mismatch", "unbound-record", "trust-ref-shadow", "spec-not-protected",
+    "lightweight",
 )  # fmt: skip
 # Problems of an event that leave it without evidence rather than with false evidence.
 _NO_EVIDENCE = frozenset({"no-record", "unsigned"})
@@ -139,6 +140,7 @@ def audit_registry(
         verdicts |= checker.events(model, approvals)
     violations += [v for verdict in verdicts.values() for v in verdict.problems]
     violations += _counter_problems(registry, raws)
+    violations += _copied_versions(raws)
     order = {tag: i for i, tag in enumerate(sorted({v.tag for v in violations}))}
     return Audit(
         verdicts=MappingProxyType(verdicts),
@@ -148,11 +150,21 @@ def audit_registry(
 
 
 def _promoter_identities(registry: Registry, checker: _Checker) -> dict[ApprovalKey, set[str]]:
-    """Who put each (model, version, stage) there: tagger, record and signer."""
+    """Who put each (model, version, stage) there: tagger, record and signer. In a
+    signed stage only events signed by an allowed promoter under their own name
+    say who promoted: anyone could otherwise push an event naming an approver as
+    its promoter and so make that approver's approval a self-approval."""
     found: dict[ApprovalKey, set[str]] = {}
     for model in registry.models.values():
         for e in model.events:
             if e.version is None or e.action is not Action.ASSIGN:
+                continue
+            if checker.headers.get(e.tag, "") != e.tag or (
+                checker.trust.is_signed(e.stage)
+                and checker.signature_problem(
+                    e.tag, e.model, checker.trust.stages[e.stage].promoters, "promote"
+                )[0]
+            ):
                 continue
             who = {e.author_email.strip().lower()}
             who |= set(checker.principals(e.tag))
@@ -442,6 +454,25 @@ def _verdict(problems: list[Violation], *, signed: bool, signer: str | None) -> 
         evidence = "signed" if signer else "recorded"
     counts = (evidence == "signed" if signed else True) and "name-mismatch" not in kinds
     return Verdict(evidence, counts, tuple(problems), signer)
+
+
+def _copied_versions(raws: list[RawTag]) -> list[Violation]:
+    """Version and deprecation tags whose tag object carries another name, and
+    registry tags that are not annotated (the registry ignores both): named, so
+    that no copy goes unseen."""
+    problems = []
+    for raw in raws:
+        name = parse_tag_name(raw.name)
+        if name is not None and raw.object_type != "tag":
+            message = "a lightweight tag: not an event, a version or a record; ignored"
+            problems.append(Violation(raw.name, "lightweight", name.model, message))
+            continue
+        if name is None or name.action in (Action.ASSIGN, Action.UNASSIGN):
+            continue
+        if raw.header != raw.name:
+            message = f"the tag object is named {raw.header or '(nothing)'}: a copy, ignored"
+            problems.append(Violation(raw.name, "name-mismatch", name.model, message))
+    return problems
 
 
 def _counter_problems(registry: Registry, raws: list[RawTag]) -> list[Violation]:

@@ -397,3 +397,33 @@ def test_deleting_any_event_but_the_last_leaves_a_gap(
     gone = data.draw(st.integers(0, len(events) - 2))
     result = audit([t for t in tags if t is not events[gone]])
     assert (events[gone + 1].name, "counter-gap") in kinds(result)
+
+
+def test_a_version_tag_copied_under_another_name_registers_nothing() -> None:
+    copy = replace(VERSIONS[0], name="m@v9.0.0")
+    result = audit([*VERSIONS, copy])
+    assert kinds(result) == [("m@v9.0.0", "name-mismatch")]
+    registry = reg.parse_registry([*VERSIONS, copy])
+    assert [v.version for v in registry.models["m"].versions] == ["v1.0.0", "v2.0.0"]
+
+
+def test_a_lightweight_registry_tag_is_named() -> None:
+    light = RawTag("m#dev#1", "commit", C1, "commit", C1, "", "", None, "", "")
+    assert kinds(audit([*VERSIONS, light])) == [("m#dev#1", "lightweight")]
+
+
+def test_an_event_that_does_not_count_makes_no_one_a_promoter() -> None:
+    """Bob's signed approval pushed again as a prod event (tagged by Bob): it must
+    not turn Bob's approval of that version into a self-approval."""
+    good = approval("prod", BOB)
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion()),
+        good,
+        replace(good, name="m#prod#3"),
+    ]
+    signatures = {good.name: Signature("good", (BOB,)), "m#prod#3": Signature("good", (BOB,))}
+    result = audit(tags, trust=SIGNED, signatures=signatures)
+    assert result.approvals == {("m", "v1.0.0", "prod"): frozenset({BOB})}
+    assert result.verdict("m#prod#3").counts is False
