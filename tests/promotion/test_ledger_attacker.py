@@ -226,7 +226,8 @@ class AttackedLedger(RuleBasedStateMachine):
     def mallory_copies_a_tag(self, data: st.DataObject) -> None:
         tags = self._fetch_evil()
         signed = sorted(t for t in tags if "#prod#" in t or t.startswith(reg.APPROVAL_PREFIX))
-        pool = signed if signed and data.draw(st.booleans(), label="a signed one") else sorted(tags)
+        prefer_signed: bool = data.draw(st.booleans(), label="a signed one")
+        pool = signed if signed and prefer_signed else sorted(tags)
         source = data.draw(st.sampled_from(pool), label="source")
         name = self._names(data, tags)
         if name not in tags:

@@ -338,8 +338,10 @@ def test_ci_promoting_from_the_attackers_checkout_runs_the_protected_gates(
 
     drop_prods_gates(trusted, invoke)
     use_key(trusted, keys["alice"])  # CI's key, on a checkout of the version's commit
-    who = {"GIT_COMMITTER_EMAIL": "alice@example.com"}
-    code, _, err = finish(envctl(trusted, "promote", "m@v2.0.0", "--to", "prod", **who))
+    ci = envctl(
+        trusted, "promote", "m@v2.0.0", "--to", "prod", GIT_COMMITTER_EMAIL="alice@example.com"
+    )
+    code, _, err = finish(ci)
     assert code == 5, err
     assert "m@v2.0.0 waits for approvals to enter prod" in err
     assert git(trusted, "tag", "-l", "m#prod#*") == ""

@@ -306,11 +306,12 @@ def test_a_signed_event_copied_under_another_name_is_a_name_mismatch() -> None:
 
 @pytest.mark.parametrize("field", ["model", "stage", "n", "version"])
 def test_a_record_naming_another_tag_does_not_count(field: str) -> None:
-    other = {"model": "x", "stage": "dev", "n": 7, "version": "v2.0.0"}[field]
+    other: dict[str, Any] = {"model": "x", "stage": "dev", "counter": 7, "version": "v2.0.0"}
+    key = "counter" if field == "n" else field
     tags = [
         *VERSIONS,
         raw("m#dev#1", message=promotion()),
-        raw("m#staging#2", message=promotion(**{"counter" if field == "n" else field: other})),
+        raw("m#staging#2", message=promotion(**{key: other[key]})),
     ]
     result = audit(tags)
     assert kinds(result) == [("m#staging#2", "name-mismatch")]
