@@ -7,7 +7,8 @@ Approvals live under `envctl/approval/...`, where GTO never looks.
 Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
 (the JSON block in a tag message), `approvals` (the approval tag scheme),
 `ordering` (events in #N order), `state` (the Registry value and `parse_registry`),
-`audit` (the ledger replayed: what counts, what violates the rules).
+`binding` (is a tag read under the name it was written for), `violation` (a broken
+rule), `audit` (the ledger replayed: what counts, what violates the rules).
 Callers use this package's names only: `from envctl import registry as reg`.
 """
 
@@ -21,13 +22,11 @@ from envctl.registry.approvals import (
     parse_approval_tag,
 )
 from envctl.registry.audit import (
-    VIOLATION_KINDS,
     Audit,
     Evidence,
     StageTrust,
     TrustPolicy,
     Verdict,
-    Violation,
     audit_registry,
 )
 from envctl.registry.grammar import (
@@ -60,6 +59,7 @@ from envctl.registry.state import (
     StageEvent,
     parse_registry,
 )
+from envctl.registry.violation import VIOLATION_KINDS, Violation
 
 __all__ = [
     "APPROVAL_PREFIX",

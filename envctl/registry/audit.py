@@ -17,6 +17,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from envctl.registry.approvals import APPROVAL_PREFIX, ApprovalTag, approver_slug
 from envctl.registry.approvals import parse_approval_tag as _parse_approval
+from envctl.registry.binding import (
+    UNBOUND,
+    approval_binding,
+    copied_or_lightweight,
+    event_binding,
+)
 from envctl.registry.grammar import Action, parse_tag_name
 from envctl.registry.records import (
     has_record_marker,
@@ -26,24 +32,14 @@ from envctl.registry.records import (
     spec_commit,
 )
 from envctl.registry.state import ApprovalKey, Model, Registry, StageEvent, current_stages
+from envctl.registry.violation import Violation
 
 if TYPE_CHECKING:
     from envctl.vcs import RawTag, Signature
 
 Evidence = Literal["signed", "recorded", "none", "invalid"]
-# Stable names (scripts match on them); docs/trust.md explains each.
-VIOLATION_KINDS = (
-    "no-record", "invalid-record", "gate-not-passed", "skipped-stage", "unknown-version",
-    "unknown-stage", "unsigned", "bad-signature", "unknown-signer", "signer-not-allowed",
-    "self-approval", "invalid-approval", "uncounted-approval", "counter-duplicate",
-    "counter-gap", "name-mismatch", "unbound-record", "trust-ref-shadow", "spec-not-protected",
-    "lightweight",
-)  # fmt: skip
 # Problems of an event that leave it without evidence rather than with false evidence.
 _NO_EVIDENCE = frozenset({"no-record", "unsigned"})
-# A record written before records named their tag: flagged, read as before outside
-# signed stages, never counted in one (its signature does not cover its name).
-_UNBOUND = "unbound-record"
 
 
 @dataclass(frozen=True)
@@ -60,17 +56,6 @@ class TrustPolicy:
 
     def is_signed(self, stage: str) -> bool:
         return stage in self.stages
-
-
-@dataclass(frozen=True)
-class Violation:
-    tag: str
-    kind: str  # one of VIOLATION_KINDS
-    model: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.tag}: {self.kind}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -140,7 +125,7 @@ def audit_registry(
         verdicts |= checker.events(model, approvals)
     violations += [v for verdict in verdicts.values() for v in verdict.problems]
     violations += _counter_problems(registry, raws)
-    violations += _copied_versions(raws)
+    violations += copied_or_lightweight(raws)
     order = {tag: i for i, tag in enumerate(sorted({v.tag for v in violations}))}
     return Audit(
         verdicts=MappingProxyType(verdicts),
@@ -242,7 +227,7 @@ class _Checker:
             return [Violation(raw.name, "invalid-approval", None, why)], None
         model, tag = parsed.model, raw.name
         problems = self._approval_record(raw, model)
-        problems += _approval_binding(raw, parsed)
+        problems += approval_binding(raw, parsed)
         version = self.registry.model(model)
         registered = version.version(parsed.version) if version else None
         if registered is None:
@@ -303,7 +288,7 @@ class _Checker:
     ) -> Verdict:
         tag, model = event.tag, event.model
         problems, record = self._event_record(event)
-        problems += _event_binding(event, self.headers.get(tag, ""), record)
+        problems += event_binding(event, self.headers.get(tag, ""), record)
         if event.version is None:
             message = f"commit {event.commit[:12]} has no registered version of {model}"
             problems.append(Violation(tag, "unknown-version", model, message))
@@ -397,82 +382,16 @@ def _approval_evidence(
     return problems
 
 
-def _event_binding(
-    event: StageEvent, header: str, record: Mapping[str, Any] | None
-) -> list[Violation]:
-    """Does what was written (and signed) name the ref it is read under? The tag
-    object's own name, and the model, stage, N and version its record names."""
-    tag, model = event.tag, event.model
-    if header != tag:
-        message = f"the tag object is named {header or '(nothing)'}: a copy read under another name"
-        return [Violation(tag, "name-mismatch", model, message)]
-    if record is None:
-        return []
-    expected: dict[str, object] = {"model": event.model, "stage": event.stage, "n": event.counter}
-    if event.version is not None:  # else unknown-version says it
-        expected["version"] = event.version
-    wrong = [f"{k} {record[k]!r}" for k, v in expected.items() if k in record and record[k] != v]
-    if wrong:
-        message = f"the record names {', '.join(wrong)}, not this tag's"
-        return [Violation(tag, "name-mismatch", model, message)]
-    missing = [k for k in expected if k not in record]
-    if missing:
-        message = f"the record does not name its {', '.join(missing)} (an older record)"
-        return [Violation(tag, _UNBOUND, model, message)]
-    return []
-
-
-def _approval_binding(raw: RawTag, parsed: ApprovalTag) -> list[Violation]:
-    """The approval's tag object and record name this model, version, stage and
-    approver (the record's `who`)."""
-    if raw.header != raw.name:
-        message = (
-            f"the tag object is named {raw.header or '(nothing)'}: a copy read under another name"
-        )
-        return [Violation(raw.name, "name-mismatch", parsed.model, message)]
-    data = parse_record(raw.message)
-    if data is None:
-        return []
-    expected = {"model": parsed.model, "version": parsed.version, "stage": parsed.stage}
-    wrong = [f"{k} {data.get(k)!r}" for k, v in expected.items() if data.get(k) != v]
-    email = record_email(data)
-    if email is not None and approver_slug(email) != parsed.slug:
-        wrong.append(f"approver {email}")
-    if not wrong:
-        return []
-    message = f"the record names {', '.join(wrong)}, not this tag's"
-    return [Violation(raw.name, "name-mismatch", parsed.model, message)]
-
-
 def _verdict(problems: list[Violation], *, signed: bool, signer: str | None) -> Verdict:
     kinds = {p.kind for p in problems}
     if "no-record" in kinds:
         evidence: Evidence = "none"
-    elif kinds - _NO_EVIDENCE - ({_UNBOUND} if not signed else set()):
+    elif kinds - _NO_EVIDENCE - ({UNBOUND} if not signed else set()):
         evidence = "invalid"
     else:
         evidence = "signed" if signer else "recorded"
     counts = (evidence == "signed" if signed else True) and "name-mismatch" not in kinds
     return Verdict(evidence, counts, tuple(problems), signer)
-
-
-def _copied_versions(raws: list[RawTag]) -> list[Violation]:
-    """Version and deprecation tags whose tag object carries another name, and
-    registry tags that are not annotated (the registry ignores both): named, so
-    that no copy goes unseen."""
-    problems = []
-    for raw in raws:
-        name = parse_tag_name(raw.name)
-        if name is not None and raw.object_type != "tag":
-            message = "a lightweight tag: not an event, a version or a record; ignored"
-            problems.append(Violation(raw.name, "lightweight", name.model, message))
-            continue
-        if name is None or name.action in (Action.ASSIGN, Action.UNASSIGN):
-            continue
-        if raw.header != raw.name:
-            message = f"the tag object is named {raw.header or '(nothing)'}: a copy, ignored"
-            problems.append(Violation(raw.name, "name-mismatch", name.model, message))
-    return problems
 
 
 def _counter_problems(registry: Registry, raws: list[RawTag]) -> list[Violation]:
