@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -428,3 +429,9 @@ def test_an_event_that_does_not_count_makes_no_one_a_promoter() -> None:
     result = audit(tags, trust=SIGNED, signatures=signatures)
     assert result.approvals == {("m", "v1.0.0", "prod"): frozenset({BOB})}
     assert result.verdict("m#prod#3").counts is False
+
+
+def test_every_violation_kind_is_documented() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "trust.md"
+    text = docs.read_text(encoding="utf-8")
+    assert [k for k in reg.VIOLATION_KINDS if f"| `{k}` |" not in text] == []
