@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from envctl import registry as reg
 from envctl.errors import CheckFailed, ConfigError
+from envctl.promotion.protected import protected_specs, write_json
 from envctl.promotion.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
             )
         signatures = verified(ws, signed_tags(tags, policy), signers or "")
         shadows = shadowing_tags(tags, config.ref, ref)
-    specs = protected_specs(ws, registry, policy, ref) if config and config.stages and ref else {}
+    specs = protected_specs(ws, registry, policy, ref) if ref is not None else {}
     audit = reg.audit_registry(
         registry, tags, stages=ws.stages, trust=policy, signatures=signatures, specs=specs
     )
@@ -140,33 +140,6 @@ def stage_environment(ws: Workspace, stage: str) -> Environment:
             "does not have; fetch it (git fetch)"
         )
     return load_environment(f"{stage}@{vcs.resolve_commit(ws.root, ref)}", project)
-
-
-def protected_specs(
-    ws: Workspace, registry: reg.Registry, policy: reg.TrustPolicy, ref: str
-) -> dict[tuple[str, str], str]:
-    """(stage, commit) -> the fingerprint of the stage's spec at that commit, for
-    each commit a signed stage's event names that is on the protected branch: a
-    spec that never was there does not count (`spec-not-protected`)."""
-    from envctl import vcs
-    from envctl.errors import EnvctlError
-    from envctl.spec.loading import load_environment
-
-    wanted = {
-        (event.stage, commit)
-        for model in registry.models.values()
-        for event in model.events
-        if policy.is_signed(event.stage) and (commit := reg.spec_commit(event.record))
-    }
-    found = {}
-    for stage, commit in sorted(wanted):
-        if not vcs.is_ancestor(ws.root, commit, ref):
-            continue
-        try:
-            found[(stage, commit)] = load_environment(f"{stage}@{commit}", ws.project).fingerprint
-        except EnvctlError:
-            continue  # no valid spec of the stage there: nothing to match
-    return found
 
 
 def shadowing_tags(tags: list[RawTag], name: str, ref: str | None) -> list[reg.Violation]:
@@ -220,12 +193,7 @@ def _save_cache(path: Path, key: str, entries: dict[str, Signature]) -> None:
         "signers": key,
         "tags": {oid: [s.status, list(s.principals), s.detail] for oid, s in entries.items()},
     }
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(json.dumps(data), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)  # a read-only clone still reads; it just re-verifies
+    write_json(path, data)
 
 
 def signed_tags(tags: list[RawTag], policy: reg.TrustPolicy) -> list[RawTag]:

@@ -360,6 +360,37 @@ def test_an_event_decided_on_a_spec_not_on_the_protected_branch_does_not_count(
     assert "prod's spec at" in invoke("audit").out
 
 
+def test_protected_specs_are_kept_once_found_on_the_protected_branch(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """envctl/promotion/protected.py: the stage spec at a commit on the protected
+    branch is looked up once; one not on it is asked about every time."""
+    from envctl.promotion import protected
+    from envctl.promotion.trust import read_verified
+    from envctl.promotion.workspace import workspace
+
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    record_tag(trusted, "m#prod#4", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging", spec_ref="HEAD")  # fmt: skip
+    asked: list[str] = []
+    real = protected._fingerprint
+
+    def counting(ws: object, stage: str, commit: str, ref: str) -> str | None:
+        asked.append(commit)
+        return real(ws, stage, commit, ref)  # type: ignore[arg-type]  # a Workspace
+
+    monkeypatch.setattr(protected, "_fingerprint", counting)
+    main = git(trusted, "rev-parse", "origin/main").strip()
+    head = git(trusted, "rev-parse", "HEAD").strip()
+    for _ in range(2):
+        ledger = read_verified(workspace())
+        assert ledger.audit.verdict("m#prod#3").counts
+        assert not ledger.audit.verdict("m#prod#4").counts
+    assert sorted(asked) == sorted([main, head, head])
+
+
 # ---- replays: a signed object read under another name ------------------------------
 
 
