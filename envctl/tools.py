@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +51,12 @@ def run_tool(
     input: bytes | None = None,
     on_line: Progress | None = None,
     fix: str = "check that it is installed and on PATH",
+    unset: Collection[str] = (),
 ) -> Completed:
     """Run `argv` to completion and capture its output.
 
-    `env` is set on top of this process's environment. With `on_line`, stderr is
+    `env` is set on top of this process's environment, without the variables
+    named in `unset`. With `on_line`, stderr is
     merged into stdout and every line is passed on as it arrives. `fix` is what
     the one-line error tells the user to do when the program cannot run.
     """
@@ -63,7 +65,7 @@ def run_tool(
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
-            env={**os.environ, **env} if env is not None else None,
+            env=_environment(env, unset),
             stdin=subprocess.PIPE if input is not None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if on_line is not None else subprocess.PIPE,
@@ -120,3 +122,10 @@ def _expire(proc: subprocess.Popen[bytes], expired: threading.Event) -> None:
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     proc.kill()
     proc.wait()
+
+
+def _environment(env: Mapping[str, str] | None, unset: Collection[str]) -> dict[str, str] | None:
+    if env is None and not unset:
+        return None  # inherit as is
+    kept = {k: v for k, v in os.environ.items() if k not in unset}
+    return {**kept, **(env or {})}

@@ -10,9 +10,11 @@ InputError here, message first.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,11 +39,15 @@ def common_dir(root: Path) -> Path:
     return (root / run(root, "rev-parse", "--git-common-dir").strip()).resolve()
 
 
-def _git_bytes(root: Path, *args: str, input: bytes | None = None) -> Completed:
+def _git_bytes(
+    root: Path, *args: str, input: bytes | None = None, unset: Collection[str] = ()
+) -> Completed:
     # C locale: stderr is matched against git's English messages.
     env = {"LC_ALL": "C", "LANGUAGE": "C"}
     try:
-        return run_tool(["git", *args], cwd=root, env=env, input=input, fix="install git")
+        return run_tool(
+            ["git", *args], cwd=root, env=env, input=input, fix="install git", unset=unset
+        )
     except ToolError as exc:
         raise GitError(exc.message) from None
 
@@ -77,6 +83,34 @@ def read_at(root: Path, rev: str, relpath: str) -> bytes | None:
     return proc.stdout if proc.returncode == 0 else None
 
 
+def full_refname(root: Path, name: str) -> str | None:
+    """The one ref `name` stands for, by its full name, or None when there is none.
+    A short name is expanded as git expands it (refs/NAME, refs/heads/NAME,
+    refs/remotes/NAME, refs/remotes/NAME/HEAD) but never to a tag: a ref that
+    decides trust must not be one anyone who pushes tags can create. Two
+    candidates that both exist are refused (InputError): git would only warn."""
+    if name.startswith("refs/"):
+        candidates = [name]
+    else:
+        candidates = [f"refs/{name}", f"refs/heads/{name}", f"refs/remotes/{name}"]
+        candidates.append(f"refs/remotes/{name}/HEAD")
+    out = run(root, "for-each-ref", "--format=%(refname)", *candidates, check=False)
+    found = [ref for ref in candidates if ref in out.splitlines()]
+    if len(found) > 1:
+        raise InputError(
+            f"the ref {name!r} is ambiguous ({', '.join(found)}); "
+            "name it in full in envctl.yaml (e.g. refs/remotes/origin/main)"
+        )
+    return found[0] if found else None
+
+
+def is_ancestor(root: Path, commit: str, rev: str) -> bool:
+    """Whether `commit` is `rev` or in its history (False for an unknown commit)."""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        return False
+    return _git_bytes(root, "merge-base", "--is-ancestor", commit, rev).returncode == 0
+
+
 def file_commits(root: Path, relpath: str, rev: str = "HEAD") -> list[str]:
     """Commits that changed `relpath`, newest first (following renames is not needed:
     environment files are addressed by name)."""
@@ -96,7 +130,9 @@ class RawTag:
     """One ref under refs/tags as git stores it. `object_type` is "tag" for an
     annotated tag and "commit" for a lightweight one; `commit` is the commit it
     points at ("" when it points at something else); tagger fields and `message`
-    are empty for lightweight tags."""
+    are empty for lightweight tags. `header` is the name the tag object itself
+    carries (its `tag` header, inside what a signature covers); "" for a
+    lightweight tag. A tag object copied under another ref name keeps it."""
 
     name: str
     object_type: str
@@ -107,6 +143,7 @@ class RawTag:
     tagger_email: str
     date: datetime | None
     message: str
+    header: str
 
 
 @dataclass(frozen=True)
@@ -119,7 +156,7 @@ class GitUser:
 # fields and a fixed field count separates records: one pass, no escaping.
 _TAG_FIELDS = (
     "%(refname)", "%(objecttype)", "%(objectname)", "%(*objecttype)", "%(*objectname)",
-    "%(taggername)", "%(taggeremail)", "%(taggerdate:raw)", "%(contents)",
+    "%(taggername)", "%(taggeremail)", "%(taggerdate:raw)", "%(tag)", "%(contents)",
 )  # fmt: skip
 _TAG_FORMAT = "".join(f"{field}%00" for field in _TAG_FIELDS)
 _LOCK_RETRIES = 5
@@ -160,14 +197,15 @@ def parse_tag_records(text: str) -> list[RawTag]:
 
 
 def _raw_tag(fields: list[str]) -> RawTag:
-    ref, kind, oid, target_kind, target, tagger, email, date, message = fields
+    ref, kind, oid, target_kind, target, tagger, email, date, header, message = fields
     name = ref.lstrip("\n").removeprefix("refs/tags/")
     if kind != "tag":  # lightweight: %(contents) would be the commit's message
-        return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "")
+        return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "", "")
     commit = target if target_kind == "commit" else ""
     return RawTag(
-        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message
-    )
+        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message,
+        header,
+    )  # fmt: skip
 
 
 def _git_date(raw: str) -> datetime | None:
@@ -300,6 +338,18 @@ _SSH_BEGIN, _SSH_END = "-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-
 _PGP_BEGIN = "-----BEGIN PGP SIGNATURE-----"
 _KEY_TYPE = re.compile(r"(ssh-|ecdsa-|sk-)\S+")
 _VERIFY_CHUNK = 400  # tag names per `git verify-tag` call: far below argv limits
+# Who judges a signature is fixed, whatever the environment says: the programs git
+# runs to verify are set on the command line (which wins over every config file),
+# and the variables that would add configuration after it are removed.
+_VERIFIERS = ("-c", "gpg.ssh.program=ssh-keygen", "-c", "gpg.openpgp.program=gpg")
+VERIFIER = "git verify-tag; gpg.ssh.program=ssh-keygen; gpg.openpgp.program=gpg; env cleaned"
+_CONFIG_VARIABLES = re.compile(r"GIT_CONFIG($|_)")
+
+
+def _config_from_environment() -> list[str]:
+    """GIT_CONFIG_COUNT/KEY_n/VALUE_n, GIT_CONFIG_PARAMETERS, GIT_CONFIG_GLOBAL,
+    GIT_CONFIG_SYSTEM, ...: every variable by which the environment configures git."""
+    return [name for name in os.environ if _CONFIG_VARIABLES.match(name)]
 
 
 def parse_allowed_signers(text: str) -> list[AllowedSigner]:
@@ -384,8 +434,9 @@ def _verify_ssh_batch(root: Path, names: list[str], allowed_signers: str) -> set
         for i in range(0, len(names), _VERIFY_CHUNK):
             refs = [f"refs/tags/{n}" for n in names[i : i + _VERIFY_CHUNK]]
             proc = _git_bytes(
-                root, "-c", f"gpg.ssh.allowedSignersFile={path}", "-c", "gpg.format=ssh",
-                "verify-tag", "--format=%(refname)", *refs,
+                root, *_VERIFIERS, "-c", f"gpg.ssh.allowedSignersFile={path}",
+                "-c", "gpg.format=ssh", "verify-tag", "--format=%(refname)", *refs,
+                unset=_config_from_environment(),
             )  # fmt: skip
             out = proc.stdout.decode("utf-8", "replace").splitlines()
             good |= {line.removeprefix("refs/tags/") for line in out if line}
@@ -395,7 +446,10 @@ def _verify_ssh_batch(root: Path, names: list[str], allowed_signers: str) -> set
 def _verify_openpgp(root: Path, name: str) -> Signature:
     """OpenPGP: git asks gpg, whose keyring is the trust root; the principal is the
     signing uid's email, counted only when gpg trusts the key fully or ultimately."""
-    proc = _git_bytes(root, "verify-tag", "--raw", f"refs/tags/{name}")
+    proc = _git_bytes(
+        root, *_VERIFIERS, "verify-tag", "--raw", f"refs/tags/{name}",
+        unset=_config_from_environment(),
+    )  # fmt: skip
     raw = proc.stderr.decode("utf-8", "replace")
     good = re.search(r"^\[GNUPG:\] GOODSIG \S+ .*<([^>]+)>", raw, re.MULTILINE)
     trusted = re.search(r"^\[GNUPG:\] TRUST_(FULLY|ULTIMATE)", raw, re.MULTILINE)

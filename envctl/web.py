@@ -92,7 +92,9 @@ def request(
     try:
         return _exchange(url, method, body, dict(headers or {}), resolved, watchdog)
     except (OSError, http.client.HTTPException, ValueError) as exc:
-        reason = within if watchdog.fired else _reason(exc)
+        # The socket's own timeout (set to what is left) may fire a moment before
+        # the watchdog: either way, the deadline passed.
+        reason = within if watchdog.fired or watchdog.left() <= 0 else _reason(exc)
         return Reply(url, None, error=f"{method} {url}: no answer ({reason})")
     finally:
         watchdog.stop()

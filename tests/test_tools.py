@@ -45,6 +45,16 @@ def test_run_tool_keeps_the_rest_of_the_environment(monkeypatch: pytest.MonkeyPa
     assert done.stdout_text == "yes too\n"
 
 
+def test_run_tool_leaves_out_the_variables_named_in_unset(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ENVCTL_TEST_DROPPED", "x")
+    monkeypatch.setenv("ENVCTL_TEST_KEPT", "y")
+    code = "import os; print(os.environ.get('ENVCTL_TEST_DROPPED'), os.environ['ENVCTL_TEST_KEPT'])"
+    proc = run_tool([PY, "-c", code], unset=["ENVCTL_TEST_DROPPED"])
+    assert proc.stdout_text == "None y\n"
+
+
 def test_run_tool_reports_a_non_zero_exit_without_raising() -> None:
     done = run_tool([PY, "-c", "import sys; print('no', file=sys.stderr); sys.exit(3)"])
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from envctl import vcs
-from envctl.errors import GitError, PushRejected, TagExists
+from envctl.errors import GitError, InputError, PushRejected, TagExists
 from envctl.registry import (
     approval_tag,
     assignment_tag,
@@ -59,6 +59,27 @@ def test_read_tags_reads_every_kind_in_one_pass(
     )
     assert (tags["treetag"].target_type, tags["treetag"].commit) == ("tree", "")
     assert (tags["nested"].target_type, tags["nested"].commit) == ("tag", "")
+
+
+def test_read_tags_reads_the_name_the_tag_object_carries(git_repo: Path) -> None:
+    head = commit(git_repo, "one")
+    oid = vcs.create_annotated_tag(git_repo, "m#prod#1", head, "x")
+    git(git_repo, "update-ref", "refs/tags/m#prod#2", oid)  # the same object, another ref
+    git(git_repo, "tag", "light")
+    tags = {t.name: t.header for t in vcs.read_tags(git_repo)}
+    assert tags == {"m#prod#1": "m#prod#1", "m#prod#2": "m#prod#1", "light": ""}
+
+
+def test_full_refname_never_expands_to_a_tag_and_refuses_ambiguity(git_repo: Path) -> None:
+    commit(git_repo, "one")
+    git(git_repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(git_repo, "tag", "origin/main")
+    assert vcs.full_refname(git_repo, "origin/main") == "refs/remotes/origin/main"
+    assert vcs.full_refname(git_repo, "refs/remotes/origin/main") == "refs/remotes/origin/main"
+    assert vcs.full_refname(git_repo, "upstream/main") is None
+    git(git_repo, "branch", "origin/main")
+    with pytest.raises(InputError, match="ambiguous"):
+        vcs.full_refname(git_repo, "origin/main")
 
 
 def test_read_tags_of_a_repository_without_tags_is_empty(git_repo: Path) -> None:

@@ -26,7 +26,7 @@ from envctl.gates.checks import Baseline
 from envctl.gates.live import LiveCheck
 from envctl.gates.runners import model_file_reader
 from envctl.ledger.lock import DEFAULT_TIMEOUT
-from envctl.ledger.trust import read_verified, require_signing
+from envctl.ledger.trust import read_verified, require_signing, stage_environment
 from envctl.progress import Progress, silent
 from envctl.promotion.rollback import record_rollback
 from envctl.registry.rollbacks import Choice, choose_previous, nothing_safe
@@ -40,7 +40,7 @@ from envctl.registry.workspace import (
     workspace,
 )
 from envctl.spec import values
-from envctl.spec.loading import Environment, Project, load_environment
+from envctl.spec.loading import Environment, Project
 from envctl.spec.model import LiveChecks
 from envctl.spec.project_file import Serve
 
@@ -71,7 +71,7 @@ def check_live(
     current = found.stages.get(stage) if found else None
     if found is None or current is None or current.version is None:
         raise InputError(f"nothing to check: no version of {model} is in {stage}")
-    env = load_environment(stage, project)
+    env = stage_environment(ws, stage)
     policy = env.spec.policy.live if env.spec.policy else None
     baseline = live.live_baseline(found, stage, current.version)
     result = _run(ws, project, env, model, current, policy, url=url, baseline=baseline, say=say)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from envctl.errors import CheckFailed, ConfirmationNeeded, InputError
 from envctl.ledger.lock import DEFAULT_TIMEOUT
-from envctl.ledger.trust import read_verified, require_signing
+from envctl.ledger.trust import read_verified, require_signing, stage_environment
 from envctl.progress import Progress, silent
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.rollback import record_rollback
@@ -17,7 +17,6 @@ from envctl.registry.workspace import (
     require_version,
     workspace,
 )
-from envctl.spec.loading import load_environment
 
 
 def rollback(
@@ -38,7 +37,7 @@ def rollback(
     back only when `confirmed` (else ConfirmationNeeded, which says what would happen)."""
     say = progress or silent
     ws = workspace()
-    project = require_project(ws)
+    require_project(ws)
     registry = read_verified(ws).trusted  # in signed stages, only events that count
     require_stage(ws, stage)
     sign = require_signing(ws, stage, "rolling back")
@@ -54,7 +53,7 @@ def rollback(
         raise CheckFailed(why) if choice.skipped else InputError(why)
     hit = require_version(registry, model, previous)
     target = Target(model, previous, hit.commit, stage, None, current.version)
-    env = load_environment(stage, project)
+    env = stage_environment(ws, stage)
     what = f"roll back {stage}: {model}@{current.version} -> {model}@{previous}"
     if choice.skipped:
         what += f", skipping {choice.note}"

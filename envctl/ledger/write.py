@@ -131,12 +131,12 @@ def record(
                     done.event, pushed=pushed or done.event.tag in theirs
                 ) from None
             target = entry.target
-            name = reg.assignment_tag(
-                target.model, target.stage, ledger.registry.next_counter(target.model)
-            )
+            counter = ledger.registry.next_counter(target.model)
+            name = reg.assignment_tag(target.model, target.stage, counter)
+            message = _message(user, env, entry, counter)
             try:
                 tag_id = vcs.create_annotated_tag(
-                    ws.root, name, target.commit, _message(user, env, entry), sign=entry.sign
+                    ws.root, name, target.commit, message, sign=entry.sign
                 )
             except TagExists:  # written outside envctl's lock: take the next N
                 continue
@@ -217,24 +217,34 @@ def _unseen(ws: Workspace, theirs: dict[str, str]) -> bool:
     return any(name not in ours for name in theirs)
 
 
-def _message(user: GitUser, env: Environment, entry: Entry) -> str:
+def _message(user: GitUser, env: Environment, entry: Entry, counter: int) -> str:
     target = entry.target
     data = reg.promotion_record(
         who_name=user.name,
         who_email=user.email,
         when=datetime.now(timezone.utc),
         from_stage=target.from_stage,
-        env={"name": env.name, "spec_version": env.spec.version, "fingerprint": env.fingerprint},
+        env=_env_record(env),
         image=entry.image,
         gates=[g.to_json() for g in entry.gates],
         bypass=entry.bypass,
         rollback_of=entry.rollback_of,
         cause=entry.cause,
         version=target.version,
+        model=target.model,
+        stage=target.stage,
+        counter=counter,
     )
     verb = "rolls back" if entry.rollback_of else "promotes"
     summary = f"{user.email} {verb} {target.model}@{target.version} to {target.stage}"
     return reg.format_record(summary, data)
+
+
+def _env_record(env: Environment) -> dict[str, Any]:
+    """The stage spec the event was decided on; `commit` when it was read from git
+    (a signed stage's spec is read at the trust ref: reading checks it there)."""
+    found = {"name": env.name, "spec_version": env.spec.version, "fingerprint": env.fingerprint}
+    return {**found, "commit": env.rev} if env.rev else found
 
 
 def current_event(registry: reg.Registry, model: str, stage: str) -> reg.StageEvent | None:

@@ -24,7 +24,7 @@ from envctl.gates.compat import compatibility
 from envctl.gates.events import GateProgress, unwatched
 from envctl.gates.suite import recheck_gates, run_gates
 from envctl.ledger.lock import DEFAULT_TIMEOUT
-from envctl.ledger.trust import read_verified, require_signing
+from envctl.ledger.trust import read_verified, require_signing, stage_environment
 from envctl.ledger.write import (
     AlreadyInStage,
     Entry,
@@ -49,7 +49,7 @@ from envctl.registry.workspace import (
     split_ref,
     workspace,
 )
-from envctl.spec.loading import Environment, Project, load_environment
+from envctl.spec.loading import Environment, Project
 
 
 def promote(
@@ -86,7 +86,7 @@ def promote(
             f"{order}; promote one stage at a time, or --force --reason TEXT to record a bypass",
             report=Outcome(target, "blocked", order),
         )
-    env = load_environment(target.stage, project)
+    env = stage_environment(ws, target.stage)
     verdict = policy_verdict(registry, target, env, unattended=unattended)
     unmet, findings = compatibility(project, target, env)
     checked = Outcome(

@@ -152,15 +152,11 @@ def _rewrite(ws: Workspace, item: _SetAside, say: Progress) -> Renumbered:
     if decision.reason is not None:
         say(f"{item.tag}: {decision.reason}; dropped")
         return Renumbered(old_tag=item.tag, new_tag=None, reason=decision.reason)
+    counter = registry.next_counter(parsed.model)
     name = reg.format_tag_name(
-        reg.TagName(
-            parsed.model,
-            parsed.action,
-            stage=parsed.stage,
-            counter=registry.next_counter(parsed.model),
-        )
+        reg.TagName(parsed.model, parsed.action, stage=parsed.stage, counter=counter)
     )
-    message = renumbered_message(item.message, item.tag, decision.gates)
+    message = renumbered_message(item.message, item.tag, counter, decision.gates)
     sign = is_signed_stage(ws, parsed.stage)  # the re-written event must count there too
     vcs.create_annotated_tag(ws.root, name, item.commit, message, sign=sign)
     say(f"{item.tag} re-written as {name}")
@@ -168,14 +164,16 @@ def _rewrite(ws: Workspace, item: _SetAside, say: Progress) -> Renumbered:
 
 
 def renumbered_message(
-    message: str, old_tag: str, gates: tuple[GateResult, ...] | None = None
+    message: str, old_tag: str, counter: int, gates: tuple[GateResult, ...] | None = None
 ) -> str:
-    """The same summary and record, plus `renumbered_from`; with `gates`, the gate
+    """The same summary and record, plus `renumbered_from`; a record that names its
+    N names the new one (the name a signature binds it to); with `gates`, the gate
     results as decided again on the ledger the event is now written on."""
     record: dict[str, Any] = reg.parse_record(message) or {}
     summary = message.strip().split("\n", 1)[0]
+    renamed = {"n": counter} if "n" in record else {}
     again = {"gates": [g.to_json() for g in gates]} if gates is not None else {}
-    return reg.format_record(summary, {**record, **again, "renumbered_from": old_tag})
+    return reg.format_record(summary, {**record, **renamed, **again, "renumbered_from": old_tag})
 
 
 def _push_local_only(

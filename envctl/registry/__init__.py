@@ -7,13 +7,15 @@ Approvals live under `envctl/approval/...`, where GTO never looks.
 Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
 (the JSON block in a tag message), `approvals` (the approval tag scheme),
 `ordering` (events in #N order), `state` (the Registry value and `parse_registry`),
-`audit` (the ledger replayed: what counts, what violates the rules), `timing`
-(when an event counts from, and times that disagree). Below the gates and the
-ledger, it also holds the vocabulary both use: `target` (what a promotion moves
-where) and `results` (a gate's result, which the ledger records), and
-`workspace` (where the registry lives; the one module here that reads git).
-Callers use this package's names (`from envctl import registry as reg`), and
-`envctl.registry.target`, `.results`, `.workspace` directly.
+`binding` (is a tag read under the name it was written for), `violation` (a broken
+rule), `audit` (the ledger replayed: what counts, what violates the rules), `timing`
+(when an event counts from, and times that disagree), `rollbacks` (where a stage
+may roll back to). Below the gates and the ledger, it also holds the vocabulary
+both use: `target` (what a promotion moves where) and `results` (a gate's result,
+which the ledger records), and `workspace` (where the registry lives; the one
+module here that reads git). Callers use this package's names (`from envctl
+import registry as reg`), and `envctl.registry.target`, `.results`, `.workspace`,
+`.rollbacks` directly.
 
 `parse_registry` (the registry as stored, nothing verified) is not among them:
 only the verifier (`envctl.ledger.trust`) builds it, and every command reads
@@ -30,13 +32,11 @@ from envctl.registry.approvals import (
     parse_approval_tag,
 )
 from envctl.registry.audit import (
-    VIOLATION_KINDS,
     Audit,
     Evidence,
     StageTrust,
     TrustPolicy,
     Verdict,
-    Violation,
     audit_registry,
 )
 from envctl.registry.grammar import (
@@ -53,7 +53,13 @@ from envctl.registry.grammar import (
     semver_key,
     split_version_ref,
 )
-from envctl.registry.records import RECORD_MARKER, format_record, parse_record, promotion_record
+from envctl.registry.records import (
+    RECORD_MARKER,
+    format_record,
+    parse_record,
+    promotion_record,
+    spec_commit,
+)
 from envctl.registry.state import (
     ApprovalKey,
     Model,
@@ -63,6 +69,7 @@ from envctl.registry.state import (
     StageEvent,
 )
 from envctl.registry.timing import MAX_SKEW, claimed_time
+from envctl.registry.violation import VIOLATION_KINDS, Violation
 
 __all__ = [
     "APPROVAL_PREFIX",
@@ -101,5 +108,6 @@ __all__ = [
     "registration_tag",
     "require_version",
     "semver_key",
+    "spec_commit",
     "split_version_ref",
 ]

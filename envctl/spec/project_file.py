@@ -111,7 +111,10 @@ class Trust(Strict):
     )
     ref: Annotated[str, AfterValidator(values.safe_token)] = Field(
         "origin/main",
-        description="The protected ref the signers file is read at (git show REF:PATH).",
+        description=(
+            "The protected ref the signers file and signed stages' specs are read at; a short "
+            "name expands to one branch or remote-tracking branch (never a tag), or is refused."
+        ),
     )
     stages: dict[StageName, StageTrust] = Field(
         default_factory=dict, description="Stage -> who may promote and approve; signed stages."

@@ -175,17 +175,31 @@ EVIL = "127.0.0.1:5000/evil/model-churn@sha256:" + "e" * 64
 
 
 def event_message(
-    version: str, stage: str, image: dict[str, str], who: str = "ada@example.com"
+    repo: Path,
+    version: str,
+    stage: str,
+    n: int,
+    image: dict[str, str],
+    who: str = "ada@example.com",
 ) -> str:
+    """A record as envctl writes it for `churn#STAGE#N`: bound to that name and to
+    the stage's spec on the protected branch (what a signed stage requires)."""
+    from envctl.spec.loading import load_environment, require_project
+
+    commit = git(repo, "rev-parse", "refs/remotes/origin/main")
+    env = load_environment(f"{stage}@{commit}", require_project(repo))
     data = reg.promotion_record(
         who_name=who.split("@")[0],
         who_email=who,
         when=datetime.now(timezone.utc),
         from_stage="dev",
-        env={"name": stage, "spec_version": 1, "fingerprint": "f" * 64},
+        env={"name": stage, "spec_version": 1, "fingerprint": env.fingerprint, "commit": commit},
         image=image,
         gates=[],
         version=version,
+        model="churn",
+        stage=stage,
+        counter=n,
     )
     return reg.format_record(f"{who} promotes churn@{version} to {stage}", data)
 
@@ -207,11 +221,11 @@ def test_image_and_advance_read_only_events_that_count_in_a_signed_stage(
     register_v110(repo)
     assert run(repo, "promote", "churn@v1.0.0", "--to", "dev")[0] == 0
     # Ada signs v1.0.0's staging event (an allowed promoter), recording its digest.
-    message = event_message("v1.0.0", "staging", {"ref": "r", "id": "i", "digest": GOOD})
+    message = event_message(repo, "v1.0.0", "staging", 2, {"ref": "r", "id": "i", "digest": GOOD})
     git(repo, "-c", f"user.signingkey={key}", "tag", "-s", "churn#staging#2", "-m", message,
         "churn@v1.0.0^{commit}")  # fmt: skip
     # Mallory, who can push tags: an unsigned event putting v1.1.0 in staging.
-    forged = event_message("v1.1.0", "staging", {"ref": "r", "id": "i", "digest": EVIL})
+    forged = event_message(repo, "v1.1.0", "staging", 3, {"ref": "r", "id": "i", "digest": EVIL})
     git(repo, "tag", "-a", "churn#staging#3", "-m", forged, "churn@v1.1.0^{commit}")
 
     code, out, err = run(repo, "image", "churn", "--stage", "staging", "--format", "json")
@@ -243,7 +257,7 @@ def test_image_refuses_when_the_event_that_counts_records_no_digest(
     repo, key = signed_staging
     git(repo, "config", "user.signingkey", str(key))
     assert run(repo, "advance", "churn@v1.0.0", "--until", "staging")[0] == 0  # image: "fake"
-    forged = event_message("v1.0.0", "staging", {"ref": "r", "id": "i", "digest": EVIL})
+    forged = event_message(repo, "v1.0.0", "staging", 3, {"ref": "r", "id": "i", "digest": EVIL})
     git(repo, "tag", "-a", "churn#staging#3", "-m", forged, "churn@v1.0.0^{commit}")
 
     code, out, err = run(repo, "image", "churn", "--stage", "staging")

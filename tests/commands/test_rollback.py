@@ -31,6 +31,10 @@ def assign(
         env={},
         image=image,
         gates=[],
+        version=version,
+        model=model,
+        stage=stage,
+        counter=counter,
     )
     message = reg.format_record(f"ada@example.com promotes {model}@{version} to {stage}", data)
     git(

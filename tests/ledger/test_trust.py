@@ -8,6 +8,7 @@ import json
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,6 +28,18 @@ trust:
     prod:
       promoters: [alice@example.com]
       approvers: [bob@example.com]
+"""
+
+
+SPEC = """\
+name: {name}
+version: 1
+image:
+  base: python:3.11-slim
+python: "3.11"
+data:
+  allowed: [internal]
+gates: {gates}
 """
 
 
@@ -52,6 +65,12 @@ def keys(tmp_path: Path) -> dict[str, Path]:
 def trusted(git_repo: Path, tmp_path: Path, keys: dict[str, Path], invoke: Invoke) -> Path:
     """The project on main, pushed to a bare origin; m@v1.0.0 and v1.1.0 registered."""
     (git_repo / "envctl.yaml").write_text(CONFIG)
+    (git_repo / "environments").mkdir()
+    for stage in ("dev", "staging", "prod"):
+        gates = "[{approvals: {required: 1}}]" if stage == "prod" else "[]"
+        (git_repo / "environments" / f"{stage}.yaml").write_text(
+            SPEC.format(name=stage, gates=gates)
+        )
     (git_repo / "model").mkdir()
     (git_repo / "model" / "app.py").write_text("print('m')\n")
     (git_repo / ".envctl").mkdir()
@@ -80,17 +99,20 @@ def record_tag(
     from_stage: str | None = None,
     gates: list[dict[str, object]] | None = None,
     bypass: str | None = None,
+    spec_ref: str = "refs/remotes/origin/main",
 ) -> None:
-    """An assignment tag as envctl writes it, by `who`, signed with `key` if given."""
+    """An assignment tag as envctl writes it, by `who`, signed with `key` if given;
+    its stage's spec read at `spec_ref`."""
     data = reg.promotion_record(
         who_name=who.split("@")[0],
         who_email=who,
         when=datetime.now(timezone.utc),  # as envctl writes it: audit compares it with the tag date
         from_stage=from_stage,
-        env={"name": "x", "spec_version": 1, "fingerprint": "f"},
+        env=protected_spec(repo, tag, spec_ref),
         image=None,
         gates=gates or [],
         bypass=bypass,
+        **bound_to(tag, version),
     )
     message = reg.format_record(f"{who} promotes m@{version}", data)
     sign = ["-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"] if key else []
@@ -100,6 +122,26 @@ def record_tag(
         cwd=repo, input=message, text=True, check=True, capture_output=True,
         env={**_env(), "GIT_COMMITTER_EMAIL": who, "GIT_COMMITTER_NAME": who.split("@")[0]},
     )  # fmt: skip
+
+
+def protected_spec(repo: Path, tag: str, ref: str = "refs/remotes/origin/main") -> dict[str, Any]:
+    """The record's `env` as envctl writes it in a signed stage: the stage's spec
+    read at the trust ref."""
+    from envctl.spec.loading import load_environment, require_project
+
+    parsed = reg.parse_tag_name(tag)
+    assert parsed is not None and parsed.stage is not None
+    commit = git(repo, "rev-parse", f"{ref}^{{commit}}").strip()
+    env = load_environment(f"{parsed.stage}@{commit}", require_project(repo))
+    return {"name": env.name, "spec_version": 1, "fingerprint": env.fingerprint, "commit": commit}
+
+
+def bound_to(tag: str, version: str) -> dict[str, Any]:
+    """The fields that bind a record to its tag name, as envctl writes them."""
+    parsed = reg.parse_tag_name(tag)
+    assert parsed is not None
+    return {"model": parsed.model, "stage": parsed.stage, "counter": parsed.counter,
+            "version": version}  # fmt: skip
 
 
 def _env() -> dict[str, str]:
@@ -238,6 +280,161 @@ def test_an_edited_record_in_an_unsigned_stage_still_shows_but_invalid(
     assert ("m#dev#1", "invalid-record") in kinds
 
 
+# ---- the trust root, by its full name ------------------------------------------------
+
+
+def test_a_tag_named_like_the_trust_ref_never_shadows_it(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    """Mallory commits a signers file that gives her key Alice's email and pushes
+    that commit only as a tag named `origin/main` (git would prefer the tag)."""
+    lines = (trusted / ".envctl" / "allowed_signers").read_text()
+    (trusted / ".envctl" / "allowed_signers").write_text(
+        lines + signer_line("alice@example.com", keys["mallory"])
+    )
+    git(trusted, "commit", "-qam", "trust me")
+    git(trusted, "tag", "origin/main", "HEAD")
+    git(trusted, "reset", "-q", "--hard", "HEAD~1")
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["mallory"],
+               from_stage="staging")  # fmt: skip
+    assert prod(invoke) is None
+    code, kinds = audit_kinds(invoke)
+    assert (code, kinds) == (
+        1,
+        [("m#prod#3", "unknown-signer"), ("origin/main", "trust-ref-shadow")],
+    )
+
+
+def test_an_ambiguous_trust_ref_is_refused(trusted: Path, invoke: Invoke) -> None:
+    git(trusted, "branch", "origin/main", "HEAD")
+    result = invoke("status")
+    assert result.code == 3
+    assert result.err == (
+        "error: trust.ref in envctl.yaml: the ref 'origin/main' is ambiguous "
+        "(refs/heads/origin/main, refs/remotes/origin/main); name it in full in envctl.yaml "
+        "(e.g. refs/remotes/origin/main)\n"
+    )
+
+
+# ---- a signed stage's spec is the protected branch's -------------------------------
+
+
+def drop_prods_gates(repo: Path, invoke: Invoke) -> None:
+    """Mallory's commit: prod's spec without its approvals gate, registered as v2.0.0
+    and taken through staging (unsigned stages)."""
+    git(repo, "checkout", "-q", "-b", "evil")
+    spec = repo / "environments" / "prod.yaml"
+    spec.write_text(spec.read_text().replace("[{approvals: {required: 1}}]", "[]"))
+    git(repo, "commit", "-qam", "faster prod")
+    assert invoke("register", "m", "v2.0.0").code == 0
+    through_staging(repo, "v2.0.0", 1)
+
+
+def test_ci_promoting_from_the_attackers_checkout_runs_the_protected_gates(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    from tests.commands.test_promote_ledger import envctl, finish
+
+    drop_prods_gates(trusted, invoke)
+    use_key(trusted, keys["alice"])  # CI's key, on a checkout of the version's commit
+    ci = envctl(
+        trusted, "promote", "m@v2.0.0", "--to", "prod", GIT_COMMITTER_EMAIL="alice@example.com"
+    )
+    code, _, err = finish(ci)
+    assert code == 5, err
+    assert "m@v2.0.0 waits for approvals to enter prod" in err
+    assert git(trusted, "tag", "-l", "m#prod#*") == ""
+
+
+def test_an_event_decided_on_a_spec_not_on_the_protected_branch_does_not_count(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    """Signed by Alice, but its gates came from Mallory's commit (an older envctl,
+    or a hand-made record): the spec it names never was on main."""
+    drop_prods_gates(trusted, invoke)
+    record_tag(trusted, "m#prod#3", "v2.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging", spec_ref="HEAD")  # fmt: skip
+    assert prod(invoke) is None
+    assert audit_kinds(invoke) == (1, [("m#prod#3", "spec-not-protected")])
+    assert "prod's spec at" in invoke("audit").out
+
+
+def test_protected_specs_are_kept_once_found_on_the_protected_branch(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """envctl/promotion/protected.py: the stage spec at a commit on the protected
+    branch is looked up once; one not on it is asked about every time."""
+    from envctl.ledger import protected
+    from envctl.ledger.trust import read_verified
+    from envctl.registry.workspace import workspace
+
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    record_tag(trusted, "m#prod#4", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging", spec_ref="HEAD")  # fmt: skip
+    asked: list[str] = []
+    real = protected._fingerprint
+
+    def counting(ws: object, stage: str, commit: str, ref: str) -> str | None:
+        asked.append(commit)
+        return real(ws, stage, commit, ref)  # type: ignore[arg-type]  # a Workspace
+
+    monkeypatch.setattr(protected, "_fingerprint", counting)
+    main = git(trusted, "rev-parse", "origin/main").strip()
+    head = git(trusted, "rev-parse", "HEAD").strip()
+    for _ in range(2):
+        ledger = read_verified(workspace())
+        assert ledger.audit.verdict("m#prod#3").counts
+        assert not ledger.audit.verdict("m#prod#4").counts
+    assert sorted(asked) == sorted([main, head, head])
+
+
+# ---- replays: a signed object read under another name ------------------------------
+
+
+def copy_tag(repo: Path, source: str, name: str) -> None:
+    """What anyone who can push tags can do with a signed tag: point a new ref at
+    the very same tag object (`git push origin OBJECT:refs/tags/NAME`)."""
+    git(repo, "update-ref", f"refs/tags/{name}", git(repo, "rev-parse", f"refs/tags/{source}"))
+
+
+def test_prods_signed_event_replayed_as_a_new_event_does_not_count(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke
+) -> None:
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    through_staging(trusted, "v1.1.0", 4)
+    record_tag(trusted, "m#prod#6", "v1.1.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    copy_tag(trusted, "m#prod#3", "m#prod#7")
+    cell = prod(invoke)
+    assert cell is not None and (cell["version"], cell["tag"]) == ("v1.1.0", "m#prod#6")
+    code, kinds = audit_kinds(invoke)
+    assert (code, kinds) == (1, [("m#prod#7", "name-mismatch")])
+    assert "the tag object is named m#prod#3" in invoke("audit").out
+
+
+def test_bobs_signed_approval_replayed_for_another_version_does_not_count(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envctl.ledger.trust import read_verified
+    from envctl.registry.workspace import workspace
+
+    use_key(trusted, keys["bob"])
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "bob@example.com")
+    assert invoke("approve", "m@v1.0.0", "--for", "prod").code == 0
+    source = reg.approval_tag("m", "v1.0.0", "prod", "bob@example.com")
+    replayed = reg.approval_tag("m", "v1.1.0", "prod", "bob@example.com")
+    copy_tag(trusted, source, replayed)
+    ledger = read_verified(workspace())
+    assert ledger.trusted.approvers("m", "v1.0.0", "prod") == {"bob@example.com"}
+    assert ledger.trusted.approvers("m", "v1.1.0", "prod") == frozenset()
+    assert {(v.tag, v.kind) for v in ledger.audit.violations} == {(replayed, "name-mismatch")}
+
+
 # ---- approve ----------------------------------------------------------------------
 
 
@@ -344,6 +541,50 @@ def test_verdicts_are_kept_per_signers_file_and_tag_object(
     git(trusted, "fetch", "-q", "origin")
     assert read_verified(workspace()).audit.verdict("m#prod#3").counts
     assert asked == [["m#prod#3"], ["m#prod#3"]]
+
+
+ALWAYS_GOOD = """#!/bin/sh
+# answers like ssh-keygen does for a signature that verifies, whatever it is given
+case "$*" in *find-principals*) echo alice@example.com; exit 0;; esac
+cat >/dev/null
+echo 'Good "git" signature for alice@example.com with ED25519 key SHA256:forged'
+"""
+
+
+def test_the_environment_cannot_redirect_verification(
+    trusted: Path, keys: dict[str, Path], invoke: Invoke, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    """GIT_CONFIG_* pointing gpg.ssh.program at a program that always says "Good":
+    an edited (badly signed) prod event still does not count, and reading again
+    without the variables finds no verdict that stuck."""
+    through_staging(trusted, "v1.0.0", 1)
+    record_tag(trusted, "m#prod#3", "v1.0.0", who="alice@example.com", key=keys["alice"],
+               from_stage="staging")  # fmt: skip
+    message = git(trusted, "tag", "-l", "--format=%(contents)", "m#prod#3")
+    git(trusted, "tag", "-d", "m#prod#3")
+    subprocess.run(
+        ["git", "tag", "-a", "--cleanup=verbatim", "-F", "-", "m#prod#3", "m@v1.0.0^{commit}"],
+        cwd=trusted, input=message.replace("2024-05-01", "2024-04-01") + "\n", text=True,
+        check=True,
+        env={**_env(), "GIT_COMMITTER_EMAIL": "alice@example.com"},
+    )  # fmt: skip
+    fake = tmp_path / "always-good"
+    fake.write_text(ALWAYS_GOOD)
+    fake.chmod(0o755)
+    for name, value in {
+        "GIT_CONFIG_COUNT": "2",
+        "GIT_CONFIG_KEY_0": "gpg.ssh.program", "GIT_CONFIG_VALUE_0": str(fake),
+        "GIT_CONFIG_KEY_1": "gpg.format", "GIT_CONFIG_VALUE_1": "ssh",
+        "GIT_CONFIG_PARAMETERS": f"'gpg.ssh.program'='{fake}'",
+    }.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    assert prod(invoke) is None
+    assert audit_kinds(invoke) == (1, [("m#prod#3", "bad-signature")])
+    for name in ("GIT_CONFIG_COUNT", "GIT_CONFIG_PARAMETERS"):
+        monkeypatch.delenv(name)
+    assert prod(invoke) is None
+    assert audit_kinds(invoke) == (1, [("m#prod#3", "bad-signature")])
 
 
 @pytest.mark.parametrize(

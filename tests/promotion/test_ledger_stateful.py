@@ -419,7 +419,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert event.version in remote.approved, event
         registry = parse_registry(tags)
         found = reg.audit_registry(
-            registry, tags, stages=list(STAGES), trust=reg.TrustPolicy(), signatures={}
+            registry, tags, stages=list(STAGES), trust=reg.TrustPolicy(), signatures={}, specs={}
         )
         assert [str(v) for v in found.violations] == []
 

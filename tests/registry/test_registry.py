@@ -45,12 +45,13 @@ def tag(
     """A raw tag record; `at` is seconds after T0 (0 for all = every tag in one second)."""
     if kind != "tag":
         return RawTag(
-            name, kind, commit, kind, commit if kind == "commit" else "", "", "", None, ""
+            name, kind, commit, kind, commit if kind == "commit" else "", "", "", None, "", ""
         )
     target = "commit" if commit else "tree"
     return RawTag(
-        name, "tag", "f" * 40, target, commit, "Ada", email, T0 + timedelta(seconds=at), message
-    )
+        name, "tag", "f" * 40, target, commit, "Ada", email, T0 + timedelta(seconds=at), message,
+        name,
+    )  # fmt: skip
 
 
 def reg(*tags: RawTag) -> Registry:

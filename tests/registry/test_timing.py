@@ -19,7 +19,9 @@ T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 
 
 def version() -> RawTag:
-    return RawTag("m@v1.0.0", "tag", "a" * 40, "commit", C1, "Ada", "ada@x", T0, "v1.0.0")
+    return RawTag(
+        "m@v1.0.0", "tag", "a" * 40, "commit", C1, "Ada", "ada@x", T0, "v1.0.0", "m@v1.0.0"
+    )
 
 
 def event(n: int, stage: str, *, tagged: datetime, when: datetime | None, **extra: Any) -> RawTag:
@@ -31,8 +33,8 @@ def event(n: int, stage: str, *, tagged: datetime, when: datetime | None, **extr
             image=None, gates=[], version="v1.0.0",
         )  # fmt: skip
         message = reg.format_record("ada promotes", {**data, **extra})
-    return RawTag(f"m#{stage}#{n}", "tag", f"{n:040x}", "commit", C1, "Ada", "ada@x", tagged,
-                  message)  # fmt: skip
+    name = f"m#{stage}#{n}"
+    return RawTag(name, "tag", f"{n:040x}", "commit", C1, "Ada", "ada@x", tagged, message, name)
 
 
 def model(*events: RawTag) -> reg.Model:
