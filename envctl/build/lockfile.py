@@ -301,6 +301,10 @@ def uv_command(
         "--only-binary",
         ":all:",
         "--quiet",
+        # No uv.toml/pyproject.toml is discovered, in the folder or above it (a
+        # shared /tmp): the resolver's settings come from the host's UV_*
+        # variables or an explicit UV_CONFIG_FILE, never from a file someone put there.
+        "--no-config",
     ]
     if upgrade is True:
         cmd.append("--upgrade")
@@ -313,7 +317,7 @@ def uv_command(
 def _run_uv(cmd: list[str], cwd: Path) -> Completed:
     # uv would try to download a managed interpreter for --python-version when the
     # host lacks it; resolving needs none, so never let it reach for the network.
-    env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+    env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_CONFIG": "1"}
     return run_tool(cmd, cwd=cwd, env=env, fix="reinstall envctl (uv is a dependency)")
 
 
