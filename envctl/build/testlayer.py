@@ -70,5 +70,10 @@ def _lock_text(env: Environment) -> str | None:
     from envctl.build import lockfile
     from envctl.spec.loading import find_project
 
-    path = lockfile.lock_path(find_project(), env)
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    project = find_project()
+    path = lockfile.lock_path(project, env)
+    return (
+        lockfile.read_lock_text(path, lockfile.lock_bound(project, path))
+        if path.is_file()
+        else None
+    )
