@@ -50,6 +50,8 @@ def content_fingerprint(
         "templates": templates,
         "model": None if model is None else _model_content(model),
     }
+    if spec.image.network != "none":  # absent by default: existing fingerprints stay
+        data["network"] = spec.image.network
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -154,6 +156,8 @@ def labels(
             lock.versions(), sort_keys=True, separators=(",", ":")
         ),
     }
+    if spec.image.network != "none":
+        out[f"{LABEL_PREFIX}build-network"] = spec.image.network
     if model is not None:
         out[f"{LABEL_PREFIX}model"] = model.ref
         out[f"{LABEL_PREFIX}model-commit"] = model.commit

@@ -157,7 +157,8 @@ def render_dockerfile(
     labels: Mapping[str, str] | None = None,
 ) -> str:
     """The Dockerfile for `env` built from `lock` (and `model`). `system_install`
-    says whether the base image lacks a requested system package."""
+    says whether the base image lacks a requested system package: then both
+    stages start FROM envctl's apt layer (`system_layer.tag`), which has them."""
     import jinja2
 
     from envctl.build.sandbox import rendered
@@ -205,15 +206,21 @@ def template_context(
     spec = env.spec
     locked = [{"name": e.name, "version": e.version} for e in lock.entries]
     names = {e.name for e in lock.entries}
+    system_install = system_install and bool(spec.system_packages)
+    base = spec.image.base
+    if system_install:
+        from envctl.build import system_layer
+
+        base = system_layer.tag(env)
     return {
         "environment": {"name": spec.name, "version": spec.version},
-        "base_image": _checked(values.image_ref, spec.image.base),
+        "base_image": _checked(values.image_ref, base),
         "platform": spec.image.platform,
         "python": spec.python,
         "system_packages": [
             _checked(values.apt_package, p) for p in sorted(set(spec.system_packages))
         ],
-        "system_install": system_install and bool(spec.system_packages),
+        "system_install": system_install,
         "env_vars": {_key(k): v for k, v in spec.env.items()},
         "venv": VENV,
         "pip_install": pip_install_argv() if locked else [],

@@ -76,13 +76,16 @@ def test_render_removes_installers_unless_locked() -> None:
     assert '"setuptools"]' in text and '"pip", "setuptools"' not in text
 
 
-def test_render_online_path_passes_packages_as_arguments() -> None:
-    env = make_env(system_packages=["libgomp1", "curl=7.88.1-10+deb12u5"])
+def test_render_with_missing_system_packages_starts_from_the_apt_layer_offline() -> None:
+    from envctl.build import system_layer
+
+    env = make_env(
+        system_packages=["libgomp1"], image={"base": "python:3.11-slim", "network": "apt"}
+    )
     text = render(env, system_install=True)
-    (apt,) = [line for line in instructions(text, "RUN") if "apt-get" in line]
-    assert apt.endswith('"envctl-apt", "curl=7.88.1-10+deb12u5", "libgomp1"]')
-    # system packages come before the venv in the final stage
-    assert text.index("apt-get") < text.index("COPY --from=build")
+    layer = system_layer.tag(env)
+    assert instructions(text, "FROM") == [f"FROM {layer} AS build", f"FROM {layer}"]
+    assert "apt-get" not in text  # the template's steps never install: they are offline
 
 
 def test_render_offline_path_when_base_has_the_packages() -> None:
