@@ -509,3 +509,51 @@ def test_apt_opt_in_without_a_mirror_fails_in_the_apt_layer(
         "envctl's apt layer failed: the engine's default network does not reach a Debian mirror"
     ), err
     assert "\x1b" not in err
+
+
+# ---- nothing of the host reaches the image ------------------------------------------------
+
+HOST_CANARY = "CANARY-host-7be1"
+
+
+def test_host_environment_reaches_no_label_layer_or_log(
+    env_name: str, copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = copy / "environments" / f"{env_name}.yaml"
+    spec.write_text(spec.read_text().replace("hello $USER", f"hello $USER {uuid.uuid4().hex}"))
+    lockfile.lock(require_project(), load_environment(env_name))
+    for key in ("USER", "HOME_TOKEN", "AWS_SECRET_ACCESS_KEY", "GREETING"):
+        monkeypatch.setenv(key, HOST_CANARY)
+    capsys.readouterr()
+
+    result = build_cmd.build(env_name)
+
+    attrs = engine.inspect_image(result.image)
+    assert HOST_CANARY not in json.dumps(attrs)
+    assert "hello $USER" in json.dumps(attrs["Config"]["Env"])  # literal, never expanded
+    assert HOST_CANARY not in Path(result.log or "").read_text()
+    assert cli("render", env_name) == 0
+    captured = capsys.readouterr()
+    assert HOST_CANARY not in captured.out + captured.err
+    history = engine.client().api.history(result.image)
+    assert HOST_CANARY not in json.dumps(history)
+
+
+def test_a_template_linked_to_a_host_file_stops_the_build_before_it_starts(
+    env_name: str, copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "host" / "id_rsa"
+    key.parent.mkdir()
+    key.write_text(f"{HOST_CANARY}\n")
+    (copy / "templates").mkdir()
+    (copy / "templates" / "key").symlink_to(key)
+    (copy / "templates" / "Dockerfile.j2").write_text(
+        '{% extends "envctl/Dockerfile.j2" %}\n'
+        '{% block labels %}LABEL key={{ "" }}{% include "key" %}\n{% endblock %}\n'
+    )
+    capsys.readouterr()
+    assert cli("build", env_name) == 3
+    assert cli("render", env_name) == 3
+    captured = capsys.readouterr()
+    assert HOST_CANARY not in captured.out + captured.err
+    assert "templates/key: template resolves outside" in captured.err
