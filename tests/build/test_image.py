@@ -492,7 +492,7 @@ def test_apt_opt_in_builds_a_networked_apt_layer_and_an_offline_template(
     labels = image_labels(result.image)
     assert labels["dev.envctl.build-network"] == "apt"
     assert f"building {result.image} (network: none)" in steps
-    history = engine.client().api.history(result.image)
+    history: list[dict[str, Any]] = engine.client().api.history(result.image)  # type: ignore[no-untyped-call]  # docker-py is untyped
     assert any("apt-get" in (layer.get("CreatedBy") or "") for layer in history)
 
 
@@ -536,7 +536,7 @@ def test_host_environment_reaches_no_label_layer_or_log(
     assert cli("render", env_name) == 0
     captured = capsys.readouterr()
     assert HOST_CANARY not in captured.out + captured.err
-    history = engine.client().api.history(result.image)
+    history: list[dict[str, Any]] = engine.client().api.history(result.image)  # type: ignore[no-untyped-call]  # docker-py is untyped
     assert HOST_CANARY not in json.dumps(history)
 
 
