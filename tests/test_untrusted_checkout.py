@@ -151,9 +151,14 @@ def test_lock_and_ledger_commands_run_nothing_from_the_checkout(
     assert (tmp_path / "outside" / "canary").read_text() == "json package\n", trusting.stderr
     (tmp_path / "outside" / "canary").unlink()
 
+    (checkout / "requirements.txt").write_text("six==1.16.0\n")
     for args in (
         ("lock", "dev"),
+        ("validate",),
         ("check",),
+        ("list",),
+        ("show", "dev"),
+        ("import", "requirements.txt", "--name", "imported"),
         ("render", "dev"),
         ("register", "tiny", "v1.0.0"),
         ("status",),
@@ -180,6 +185,8 @@ def test_build_and_promote_fetch_wheels_without_running_checkout_code(
     assert built.returncode == 0, built.stderr
     assert_nothing_fired(tmp_path)
     assert list((cache / "envctl" / "wheels" / "sha256").glob("*/six-1.16.0-*.whl"))
+    assert envctl(checkout, cache, "verify", "dev").returncode == 0
+    assert_nothing_fired(tmp_path)
 
     assert envctl(checkout, cache, "register", "tiny", "v1.0.0").returncode == 0
     promoted = envctl(checkout, cache, "promote", "tiny@v1.0.0", "--to", "dev", "--format", "json")
