@@ -22,6 +22,9 @@ from envctl.oci import image_ref
 from envctl.spec.loading import Environment
 
 LABEL_PREFIX = "dev.envctl."
+# envctl's own layers, named by envctl (system_layer, testlayer); no spec may use them.
+SYSTEM_REPOSITORY = "envctl/system"
+TESTS_REPOSITORY_PREFIX = "envctl-tests/"
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ def _model_content(model: ModelSource) -> dict[str, object]:
 def repository(env: Environment) -> str:
     """Where the image is tagged: the spec's image.repository, else envctl/<env>."""
     repo = env.spec.image.repository or f"envctl/{env.name}"
+    if repo == SYSTEM_REPOSITORY or repo.startswith(TESTS_REPOSITORY_PREFIX):
+        # envctl reuses images of these names by tag (the apt layer, test layers);
+        # a spec must not be able to plant one for another spec's build to reuse.
+        raise InputError(f"image.repository {repo!r} is reserved for envctl's own layers")
     parsed = _parsed(repo)
     if parsed.tag or parsed.digest:
         raise InputError(

@@ -14,12 +14,13 @@ import hashlib
 import json
 from collections.abc import Callable
 
+from envctl.build.recipe import SYSTEM_REPOSITORY
 from envctl.build.render import dockerfile_json
 from envctl.errors import InputError
 from envctl.spec import values
 from envctl.spec.loading import Environment
 
-REPOSITORY = "envctl/system"
+REPOSITORY = SYSTEM_REPOSITORY
 _APT = (
     "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install --yes "
     '--no-install-recommends "$@" && rm -rf /var/lib/apt/lists/*'

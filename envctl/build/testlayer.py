@@ -52,7 +52,7 @@ def test_image(env: Environment, image: str, gate: TestsGate) -> str:
     lock = lockfile.parse_lock(lockfile.header(spec) + body, Path("tests.lock"))
     image_id = engine.inspect_image(image)["Id"]
     digest = hashlib.sha256(f"{image_id}\n{body}".encode()).hexdigest()[:12]
-    tag = f"envctl-tests/{env.name}:{digest}"
+    tag = f"{recipe.TESTS_REPOSITORY_PREFIX}{env.name}:{digest}"
     if engine.image_exists(tag):
         return tag
     files = recipe.context_files(
