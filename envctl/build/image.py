@@ -150,7 +150,7 @@ def _build(the_plan: Plan, on_line: Progress | None, raw: LogFile, started: floa
         raise system_layer.refuse_offline(the_plan.env, missing)
     fetched = _fetch_wheels(the_plan, on_line, raw)
     if missing:
-        _build_system_layer(the_plan, missing, on_line, raw)
+        system_layer.build(the_plan.env, missing, on_line=on_line, log=raw)
     dockerfile = dockerfile_for(the_plan, system_install=bool(missing))
     model_tar = model_archive(the_plan.project, the_plan.model) if the_plan.model else None
     context = recipe.context_tar(
@@ -198,59 +198,8 @@ def _fetch_wheels(the_plan: Plan, on_line: Progress | None, raw: LogFile) -> lis
     return fetched
 
 
-_NO_NETWORK = ("Temporary failure resolving", "Could not resolve", "Network is unreachable")
-
-
-def _build_system_layer(
-    the_plan: Plan, missing: list[str], on_line: Progress | None, raw: LogFile
-) -> None:
-    """The base image plus its missing system packages, from envctl's own
-    Dockerfile with the engine's default network (image.network: apt); reused
-    when an image of that name exists."""
-    from envctl import engine
-
-    env = the_plan.env
-    tag = system_layer.tag(env)
-    if engine.image_exists(tag):
-        _emit(on_line, f"system packages: {tag} (cached)")
-        return
-    _emit(on_line, f"system packages: building {tag} (network: default, image.network: apt)")
-    context = recipe.context_tar(
-        [recipe.ContextFile("Dockerfile", system_layer.dockerfile(env).encode())]
-    )
-    try:
-        engine.build(
-            context,
-            tag=tag,
-            labels=system_layer.labels(env),
-            network_mode="default",
-            on_line=raw,
-            on_step=on_line,
-        )
-    except EngineError as exc:
-        raise _explained(exc, missing, env.spec.image.base, raw) from None
-
-
 def _log_hint(raw: LogFile) -> str:
-    return f"; full log: {raw.written}" if raw.written else ""
-
-
-def _explained(exc: EngineError, missing: list[str], base: str, raw: LogFile) -> EngineError:
-    """The apt layer failed: say which packages, whether apt reached a mirror at
-    all, and the ways out."""
-    offline = any(marker in line for line in exc.details for marker in _NO_NETWORK)
-    why = (
-        "the engine's default network does not reach a Debian mirror"
-        if offline
-        else "apt could not install them (see the log)"
-    )
-    return EngineError(
-        f"system package(s) {', '.join(missing)} are not in the base image {base} and "
-        f"envctl's apt layer failed: {why}; use a base image that already has them "
-        "(install them into it once and pin that image), or build on an engine whose "
-        f"default network reaches a mirror{_log_hint(raw)}",
-        details=exc.details,
-    )
+    return system_layer.log_hint(raw)
 
 
 def _result(

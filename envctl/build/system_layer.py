@@ -14,9 +14,11 @@ import hashlib
 import json
 from collections.abc import Callable
 
+from envctl.build.logfile import LogFile
 from envctl.build.recipe import SYSTEM_REPOSITORY
 from envctl.build.render import dockerfile_json
-from envctl.errors import InputError
+from envctl.errors import EngineError, InputError
+from envctl.progress import Progress
 from envctl.spec import values
 from envctl.spec.loading import Environment
 
@@ -77,3 +79,57 @@ def labels(env: Environment) -> dict[str, str]:
         "dev.envctl.purpose": "system-packages",
         "dev.envctl.build-network": "apt",
     }
+
+
+_NO_NETWORK = ("Temporary failure resolving", "Could not resolve", "Network is unreachable")
+
+
+def build(env: Environment, missing: list[str], *, on_line: Progress | None, log: LogFile) -> None:
+    """The base image plus its missing system packages, built from `dockerfile`
+    with the engine's default network; reused when an image of that name exists."""
+    from envctl import engine
+    from envctl.build import recipe
+
+    name = tag(env)
+    if engine.image_exists(name):
+        _emit(on_line, f"system packages: {name} (cached)")
+        return
+    _emit(on_line, f"system packages: building {name} (network: default, image.network: apt)")
+    context = recipe.context_tar([recipe.ContextFile("Dockerfile", dockerfile(env).encode())])
+    try:
+        engine.build(
+            context,
+            tag=name,
+            labels=labels(env),
+            network_mode="default",
+            on_line=log,
+            on_step=on_line,
+        )
+    except EngineError as exc:
+        raise _explained(exc, missing, env.spec.image.base, log) from None
+
+
+def log_hint(log: LogFile) -> str:
+    return f"; full log: {log.written}" if log.written else ""
+
+
+def _explained(exc: EngineError, missing: list[str], base: str, log: LogFile) -> EngineError:
+    """Which packages, whether apt reached a mirror at all, and the ways out."""
+    offline = any(marker in line for line in exc.details for marker in _NO_NETWORK)
+    why = (
+        "the engine's default network does not reach a Debian mirror"
+        if offline
+        else "apt could not install them (see the log)"
+    )
+    return EngineError(
+        f"system package(s) {', '.join(missing)} are not in the base image {base} and "
+        f"envctl's apt layer failed: {why}; use a base image that already has them "
+        "(install them into it once and pin that image), or build on an engine whose "
+        f"default network reaches a mirror{log_hint(log)}",
+        details=exc.details,
+    )
+
+
+def _emit(on_line: Progress | None, line: str) -> None:
+    if on_line is not None:
+        on_line(line)
