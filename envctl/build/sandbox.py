@@ -138,8 +138,12 @@ def _collect(chunks: Iterator[str], budget: Budget) -> str:
 @contextmanager
 def _alarm(budget: Budget) -> Iterator[None]:
     """A timer signal that interrupts the render when its time is up. Only the
-    main thread receives signals; elsewhere the per-call checks remain."""
-    if threading.current_thread() is not threading.main_thread():
+    main thread receives signals, and a timer already set is not replaced;
+    otherwise the per-call and per-chunk checks remain."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getitimer(signal.ITIMER_REAL)[0] > 0  # someone else's timer: leave it be
+    ):
         yield
         return
 

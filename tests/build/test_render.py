@@ -349,3 +349,12 @@ def test_render_that_loops_without_output_or_calls_is_stopped(tmp_path: Path) ->
     assert caught.value.message == (
         "template loops.j2: rendering took longer than 0.2s; simplify the template"
     )
+
+
+def test_render_leaves_the_alarm_signal_as_it_found_it() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
+    render()
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
