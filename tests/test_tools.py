@@ -188,3 +188,15 @@ def test_run_tool_removes_python_variables_and_keeps_the_others(
 )
 def test_isolated_adds_dash_i_to_python_only(argv: list[str], expected: list[str]) -> None:
     assert isolated(argv) == expected
+
+
+def test_python_ignores_a_pip_module_file_in_its_folder(tmp_path: Path) -> None:
+    canary = tmp_path / "canary"
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "pip.py").write_text(f"open({str(canary)!r}, 'w').write('pip.py')\n")
+
+    done = run_tool([PY, "-m", "pip", "--version"], cwd=checkout)
+
+    assert done.ok and "site-packages" in done.stdout_text
+    assert not canary.exists()
