@@ -39,15 +39,19 @@ def common_dir(root: Path) -> Path:
     return (root / run(root, "rev-parse", "--git-common-dir").strip()).resolve()
 
 
+# No hook and no fsmonitor command runs: the repository may be a checkout of a
+# stranger's tag, and the git directory is not what envctl was asked to trust.
+_NO_HOOKS = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+
+
 def _git_bytes(
     root: Path, *args: str, input: bytes | None = None, unset: Collection[str] = ()
 ) -> Completed:
     # C locale: stderr is matched against git's English messages.
     env = {"LC_ALL": "C", "LANGUAGE": "C"}
     try:
-        return run_tool(
-            ["git", *args], cwd=root, env=env, input=input, fix="install git", unset=unset
-        )
+        argv = ["git", *_NO_HOOKS, *args]
+        return run_tool(argv, cwd=root, env=env, input=input, fix="install git", unset=unset)
     except ToolError as exc:
         raise GitError(exc.message) from None
 

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from envctl import paths
 from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
 from envctl.output.build import LockDocument
@@ -155,15 +156,38 @@ def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
         text = line.split(" #", 1)[0].strip()
         if not text or text.startswith("#"):
             continue
+        if text.startswith("-"):
+            # -r/-c/-e/--index-url...: pip would follow them (to a host file, an
+            # index); a lock envctl wrote names every package itself.
+            raise InputError(
+                f"{display_path(path)}: a lock holds no pip options ({paths.excerpt(text)!r}); "
+                "re-create it with envctl lock"
+            )
         match = _REQ_LINE.match(text)
         if not match:
             raise InputError(
-                f"{display_path(path)}: cannot read lock line {text[:60]!r}; "
+                f"{display_path(path)}: cannot read lock line {paths.excerpt(text)!r}; "
                 "re-create it with envctl lock"
+            )
+        if not _is_version(match["version"]):
+            raise InputError(
+                f"{display_path(path)}: {match['name']} has no valid version in lock line "
+                f"{paths.excerpt(text)!r}; re-create it with envctl lock"
             )
         hashes = tuple(m["hex"] for m in _HASH.finditer(text))
         entries.append(LockEntry(str(canonicalize_name(match["name"])), match["version"], hashes))
     return tuple(entries)
+
+
+def _is_version(text: str) -> bool:
+    """A PEP 440 version: what reaches pip, labels and messages is never free text."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
 
 
 # ---- files ----------------------------------------------------------------------
@@ -178,14 +202,28 @@ def lock_path(project: Project | None, env: Environment) -> Path:
     return project.env_dir / f"{env.name}.lock"
 
 
-def read_lock(path: Path) -> Lock:
+def lock_bound(project: Project | None, path: Path) -> Path:
+    """Where a lock may resolve to: its project, else the folder of its spec."""
+    return project.root if project is not None else path.parent
+
+
+def read_lock_text(path: Path, bound: Path) -> str:
+    """The lock at `path`, which (symlinks followed) must lie inside `bound`: a
+    lock linked to a host file is refused by name, never read or quoted."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return paths.read_text_inside(path, bound, what="lock")
     except FileNotFoundError:
         raise InputError(
             f"{display_path(path)} does not exist: run envctl lock {path.stem}"
         ) from None
-    return parse_lock(text, path)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{display_path(path)} is not UTF-8 text; re-create it with envctl lock {path.stem}"
+        ) from None
+
+
+def read_lock(path: Path, bound: Path | None = None) -> Lock:
+    return parse_lock(read_lock_text(path, bound or path.parent), path)
 
 
 def staleness(project: Project | None, env: Environment) -> str | None:
@@ -197,7 +235,7 @@ def staleness(project: Project | None, env: Environment) -> str | None:
     path = lock_path(project, env)
     if not path.is_file():
         return None
-    return _stale_reason(read_lock(path), env)
+    return _stale_reason(read_lock(path, lock_bound(project, path)), env)
 
 
 def _stale_reason(lock: Lock, env: Environment) -> str | None:
@@ -211,7 +249,7 @@ def require_fresh(project: Project | None, env: Environment) -> Lock:
     path = lock_path(project, env)
     if not path.is_file():
         raise InputError(f"{display_path(path)} is missing: run envctl lock {env.name}")
-    lock = read_lock(path)
+    lock = read_lock(path, lock_bound(project, path))
     reason = _stale_reason(lock, env)
     if reason:
         raise InputError(reason)
@@ -242,7 +280,7 @@ def lock(
     """Resolve `env`'s packages with uv and write its lock atomically."""
     spec = env.spec
     path = lock_path(project, env)
-    previous = path.read_text(encoding="utf-8") if path.is_file() else None
+    previous = read_lock_text(path, lock_bound(project, path)) if path.is_file() else None
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="envctl-lock-") as tmp:
         body = _compile(spec, Path(tmp), previous, upgrade)
@@ -301,6 +339,10 @@ def uv_command(
         "--only-binary",
         ":all:",
         "--quiet",
+        # No uv.toml/pyproject.toml is discovered, in the folder or above it (a
+        # shared /tmp): the resolver's settings come from the host's UV_*
+        # variables or an explicit UV_CONFIG_FILE, never from a file someone put there.
+        "--no-config",
     ]
     if upgrade is True:
         cmd.append("--upgrade")
@@ -313,7 +355,7 @@ def uv_command(
 def _run_uv(cmd: list[str], cwd: Path) -> Completed:
     # uv would try to download a managed interpreter for --python-version when the
     # host lacks it; resolving needs none, so never let it reach for the network.
-    env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+    env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_CONFIG": "1"}
     return run_tool(cmd, cwd=cwd, env=env, fix="reinstall envctl (uv is a dependency)")
 
 
@@ -325,7 +367,7 @@ _NO_VERSION = re.compile(r"Because there is no version of (?P<what>[^ ]+)")
 def resolution_error(stderr: str, spec: Spec) -> InputError | ExternalError:
     """Translate uv's explanation into one line naming the package and platform."""
     target = f"Python {spec.python} on {spec.image.platform}"
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    lines = [paths.sanitized(line) for line in stderr.splitlines() if line.strip()]
     if match := _NO_WHEEL.search(stderr):
         return InputError(
             f"{match['pkg']} has no wheel for {target} (envctl installs wheels "

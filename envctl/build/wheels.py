@@ -17,6 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from envctl import paths
 from envctl.build.installer import WheelTarget, pip_argv
 from envctl.build.lockfile import Lock, LockEntry, lock_target
 from envctl.errors import ExternalError, InputError
@@ -97,9 +98,12 @@ def pip_command(requirements: Path, dest: Path, lock: Lock) -> list[str]:
 
 def _pip_download(requirements: Path, dest: Path, lock: Lock, on_line: Progress | None) -> None:
     cmd = pip_command(requirements, dest, lock)
-    proc = run_tool(cmd, on_line=on_line or _ignore, fix="check the Python envctl runs with")
+    shown = _sanitizing(on_line or _ignore)
+    proc = run_tool(cmd, on_line=shown, fix="check the Python envctl runs with")
     if not proc.ok:
-        lines = [line.rstrip() for line in proc.stdout_text.splitlines()]
+        # pip echoes what it was given (names, versions, index answers): no byte
+        # of it may drive the terminal.
+        lines = [paths.sanitized(line).rstrip() for line in proc.stdout_text.splitlines()]
         last = next((ln for ln in reversed(lines) if ln.strip()), "no output")
         raise ExternalError(
             f"downloading wheels for {lock.platform} failed: {last}", details=lines[-20:]
@@ -108,6 +112,13 @@ def _pip_download(requirements: Path, dest: Path, lock: Lock, on_line: Progress 
 
 def _ignore(line: str) -> None:
     pass
+
+
+def _sanitizing(on_line: Progress) -> Progress:
+    def passed_on(line: str) -> None:
+        on_line(paths.sanitized(line))
+
+    return passed_on
 
 
 def _admit(path: Path, entries: list[LockEntry], root: Path) -> None:

@@ -278,4 +278,5 @@ def _with_lock(
     if stale:
         notes.append(f"{stale}; installed packages were checked against the spec's pins only")
         return side
-    return replace(side, locked=lockfile.read_lock(path).versions())
+    lock = lockfile.read_lock(path, lockfile.lock_bound(project, path))
+    return replace(side, locked=lock.versions())

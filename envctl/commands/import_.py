@@ -32,7 +32,7 @@ def import_(
             "or pass --force to replace it"
         )
     options = Options(python=python, fallback_python=_running_python())
-    imported = _read(operand, options)
+    imported = _read(operand, options, project.root)
     version = _next_version(existing[0], project) if existing else 1
     text = imports.spec_text(env_name, imported, version=version, schema=_schema(project))
     _check(text, path, project)
@@ -55,7 +55,7 @@ def _running_python() -> str:
     return f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def _read(operand: str, options: Options) -> Imported:
+def _read(operand: str, options: Options, project_root: Path) -> Imported:
     if operand.startswith("image:"):
         from envctl import probe
 
@@ -78,17 +78,32 @@ def _read(operand: str, options: Options) -> Imported:
         return imports.parse_pyproject(text, source=source, options=options)
     if kind == "uv-lock":
         return imports.parse_uv_lock(text, source=source, options=options)
-    reader = _reader(path.parent)
+    reader = _reader(path.parent, _include_bound(path, project_root))
     if kind == "conda":
         return imports.parse_conda(text, source=source, options=options, read=reader)
     return imports.parse_requirements(text, source=source, options=options, read=reader)
 
 
-def _reader(folder: Path) -> imports.Reader:
+def _reader(folder: Path, bound: Path) -> imports.Reader:
+    """Includes are read relative to the first file and only inside `bound`: a
+    `-r /root/.ssh/id_rsa` or `-r ../../etc/shadow` would print or write the
+    file's lines as package names."""
+    from envctl import paths
+
     def read(relative: str) -> str:
-        return (folder / relative).read_text(encoding="utf-8-sig")
+        return paths.inside(folder / relative, bound, what="-r include").read_text(
+            encoding="utf-8-sig"
+        )
 
     return read
+
+
+def _include_bound(path: Path, project_root: Path) -> Path:
+    """The project, for a file inside it; else the folder of the file named on
+    the command line (what the user chose to show envctl)."""
+    from envctl import paths
+
+    return project_root if paths.is_inside(path, project_root) else path.resolve().parent
 
 
 def _shown(path: Path) -> str:

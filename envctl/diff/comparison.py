@@ -14,7 +14,7 @@ from envctl.diff.rules_data import compare_data
 from envctl.diff.rules_packages import compare_packages
 from envctl.diff.rules_policy import compare_policy
 from envctl.diff.rules_runtime import compare_image, compare_python
-from envctl.diff.rules_system import compare_system_packages
+from envctl.diff.rules_system import compare_build_network, compare_system_packages
 from envctl.vocabulary import Severity
 
 
@@ -32,6 +32,7 @@ def compare(
         *compare_image(left, right),
         *compare_packages(left, right),
         *compare_system_packages(left, right),
+        *compare_build_network(left, right),
         *compare_data(left, right),
         *compare_compute(left, right),
         *compare_policy(left, right),

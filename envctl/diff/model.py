@@ -29,6 +29,7 @@ KINDS: dict[str, str] = {
     "image.base": "os/image",
     "image.digest": "os/image",
     "image.unpinned": "os/image",
+    "image.network": "os/image",
     "os.release": "os/image",
     "package.missing": "packages",
     "package.extra": "packages",
@@ -146,6 +147,7 @@ class Side:
     installed: Mapping[str, str] | None = None  # reality: canonical name -> version
     locked: Mapping[str, str] | None = None  # the spec's lock: name -> exact version
     system_packages: tuple[str, ...] | None = ()
+    build_network: str | None = None  # image.network; None: unknown (reality)
     data: DataFacts | None = None
     compute: ComputeFacts | None = None
     # `policy:` field -> its value as compact JSON; None: no policy to speak of (reality)
@@ -171,6 +173,7 @@ class Side:
             packages=spec.packages,
             locked=locked,
             system_packages=tuple(spec.system_packages),
+            build_network=spec.image.network,
             data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources)),
             compute=ComputeFacts(
                 spec.compute.cpu, spec.compute.memory, spec.compute.gpu, tuple(spec.compute.engines)

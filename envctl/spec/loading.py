@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from envctl import paths
 from envctl.errors import InputError, SpecError, UnknownNameError
 from envctl.spec import values, yamldoc
 from envctl.spec.model import Spec
@@ -115,7 +116,9 @@ def require_project(start: Path | None = None) -> Project:
 
 def load_config(path: Path) -> ProjectConfig:
     source = display_path(path)
-    return validate(ProjectConfig, read_document(path.read_bytes(), source), source)
+    # envctl.yaml linked to a host file would have its lines quoted in errors.
+    raw = paths.inside(path, path.parent, what="project file").read_bytes()
+    return validate(ProjectConfig, read_document(raw, source), source)
 
 
 def read_document(raw: bytes, source: str) -> Document:
@@ -196,7 +199,7 @@ def _refuse_link_out(path: Path, boundary: Path) -> None:
     """A spec file may be a symlink, but only to a file inside `boundary`: what it
     points at is read and shown in errors."""
     target = path.resolve()
-    if not target.is_relative_to(boundary.resolve()):
+    if not paths.is_inside(path, boundary):
         raise SpecError(
             f"{display_path(path)}: the spec file is a symlink to {target}, outside "
             f"{boundary}; keep spec files inside the project"
@@ -356,7 +359,7 @@ def _parent_path(doc: Document, current: Path, boundary: Path, source: str) -> P
         raise SpecError(f"{where}: must be the name or path of another spec")
     target = current.parent / (parent if looks_like_path(parent) else f"{parent}.yaml")
     target = Path(os.path.normpath(target))
-    if not target.resolve().is_relative_to(boundary):
+    if not paths.is_inside(target, boundary):
         raise SpecError(
             f"{where}: {parent!r} points outside the project ({boundary}); "
             "keep parent specs inside it"

@@ -80,11 +80,25 @@ def _no_twins(raw: Any) -> Any:
 Packages = Annotated[dict[PackageKey, Specifier], BeforeValidator(_no_twins)]
 
 
+# The one network a build may ask for, and for what: apt fetching system packages.
+BuildNetwork = Literal["none", "apt"]
+
+
 class Image(Strict):
     base: ImageRef = Field(description="Base image; pin by digest in production.")
     platform: Platform = Field("linux/amd64", description="Target platform of the image.")
     repository: Annotated[str, AfterValidator(values.image_ref)] | None = Field(
         None, description="Image repository for built images (default envctl/<env>)."
+    )
+    network: BuildNetwork = Field(
+        "none",
+        description=(
+            "Network for the build. `none` (default): every step is offline; system "
+            "packages must already be in the base image. `apt`: envctl's own apt step "
+            "(system packages missing from the base) runs with the engine's default "
+            "network in a separate layer; the template's steps stay offline. "
+            "Recorded in the image's labels."
+        ),
     )
 
 

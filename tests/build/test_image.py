@@ -246,8 +246,8 @@ def test_system_package_in_base_takes_offline_path(
     capsys.readouterr()
     assert cli("render", env_name, "--probe") == 0
     assert "apt-get" not in capsys.readouterr().out
-    assert cli("render", env_name) == 0  # without probing: the online path
-    assert '"envctl-apt", "python3-venv"]' in capsys.readouterr().out
+    assert cli("render", env_name) == 0  # image.network: none: never an apt layer
+    assert "FROM envctl/system:" not in capsys.readouterr().out
     result = build_image(env_name)  # networking stays off: apt would fail if run
     assert (result.cached, result.system_install) == (False, False)
     assert cli("verify", env_name) == 0
@@ -448,13 +448,127 @@ def test_missing_system_package_offline_says_which_and_the_ways_out(
     write_spec(copy, env_name, version=2, system="[cowsay]")
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
+    assert cli("build", env_name) == 3
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"error: system package(s) cowsay are not in the base image {TEST_BASE_IMAGE} and "
+        "this build has no network (image.network: none); use a base image that already "
+        "has them (install them into it once and pin that image), or set image.network: "
+        f"apt in environments/{env_name}.yaml to let envctl's apt step reach a mirror"
+    ]
+    assert cli("render", env_name, "--probe") == 3
+
+
+def with_network(root: Path, name: str, base: str, *, system: str) -> None:
+    spec = root / "environments" / f"{name}.yaml"
+    text = spec.read_text().replace(
+        f"  base: {TEST_BASE_IMAGE}\n", f"  base: {base}\n  network: apt\n"
+    )
+    spec.write_text(text.replace("system_packages: []", f"system_packages: {system}"))
+
+
+@pytest.fixture(scope="module")
+def stub_apt_base(base_image: str) -> Iterator[str]:
+    """The test base with an apt-get that installs nothing and succeeds: no mirror is
+    reachable here, and the apt layer's plumbing is what is under test."""
+    tag = f"envctl-test/stub-apt:{uuid.uuid4().hex[:8]}"
+    dockerfile = (
+        f"FROM {base_image}\n"
+        'RUN ["/bin/sh", "-c", "printf \'#!/bin/sh\\nexit 0\\n\' > /usr/local/bin/apt-get '
+        '&& chmod +x /usr/local/bin/apt-get"]\n'
+    )
+    from envctl.build import recipe
+
+    context = recipe.context_tar([recipe.ContextFile("Dockerfile", dockerfile.encode())])
+    engine.build(context, tag=tag, labels={"dev.envctl.owner": "envctl"})
+    yield tag
+    engine.remove_image(tag, force=True)
+
+
+def test_apt_opt_in_builds_a_networked_apt_layer_and_an_offline_template(
+    env_name: str, copy: Path, stub_apt_base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_network(copy, env_name, stub_apt_base, system="[cowsay]")
+    lockfile.lock(require_project(), load_environment(env_name))
+    networks: list[tuple[str, str]] = []
+    real_build = engine.build
+
+    def spy(context: bytes, **kwargs: Any) -> Any:
+        networks.append((kwargs["tag"].split(":")[0], kwargs.get("network_mode", "none")))
+        return real_build(context, **kwargs)
+
+    monkeypatch.setattr(engine, "build", spy)
+    steps: list[str] = []
+    result = build_image(env_name, on_line=steps.append)
+
+    assert result.system_install is True
+    assert networks == [("envctl/system", "default"), (f"envctl/{env_name}", "none")]
+    labels = image_labels(result.image)
+    assert labels["dev.envctl.build-network"] == "apt"
+    assert f"building {result.image} (network: none)" in steps
+    history: list[dict[str, Any]] = engine.client().api.history(result.image)  # type: ignore[no-untyped-call]  # docker-py is untyped
+    assert any("apt-get" in (layer.get("CreatedBy") or "") for layer in history)
+
+
+def test_apt_opt_in_without_a_mirror_fails_in_the_apt_layer(
+    env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with_network(copy, env_name, TEST_BASE_IMAGE, system="[cowsay]")
+    lockfile.lock(require_project(), load_environment(env_name))
+    capsys.readouterr()
     assert cli("build", env_name) == 4
     err = capsys.readouterr().err
     first = next(line for line in err.splitlines() if line.startswith("error: "))
     assert first.startswith(
-        f"error: system package(s) cowsay are not in the base image {TEST_BASE_IMAGE}; "
-        "installing them needs the network and this build has none"
+        f"error: system package(s) cowsay are not in the base image {TEST_BASE_IMAGE} and "
+        "envctl's apt layer failed: the engine's default network does not reach a Debian mirror"
     ), err
-    assert "use a base image that already has them" in first
-    assert "full log: " in first
     assert "\x1b" not in err
+
+
+# ---- nothing of the host reaches the image ------------------------------------------------
+
+HOST_CANARY = "CANARY-host-7be1"
+
+
+def test_host_environment_reaches_no_label_layer_or_log(
+    env_name: str, copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = copy / "environments" / f"{env_name}.yaml"
+    spec.write_text(spec.read_text().replace("hello $USER", f"hello $USER {uuid.uuid4().hex}"))
+    lockfile.lock(require_project(), load_environment(env_name))
+    for key in ("USER", "HOME_TOKEN", "AWS_SECRET_ACCESS_KEY", "GREETING"):
+        monkeypatch.setenv(key, HOST_CANARY)
+    capsys.readouterr()
+
+    result = build_image(env_name)
+
+    attrs = engine.inspect_image(result.image)
+    assert HOST_CANARY not in json.dumps(attrs)
+    assert "hello $USER" in json.dumps(attrs["Config"]["Env"])  # literal, never expanded
+    assert HOST_CANARY not in Path(result.log or "").read_text()
+    assert cli("render", env_name) == 0
+    captured = capsys.readouterr()
+    assert HOST_CANARY not in captured.out + captured.err
+    history: list[dict[str, Any]] = engine.client().api.history(result.image)  # type: ignore[no-untyped-call]  # docker-py is untyped
+    assert HOST_CANARY not in json.dumps(history)
+
+
+def test_a_template_linked_to_a_host_file_stops_the_build_before_it_starts(
+    env_name: str, copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "host" / "id_rsa"
+    key.parent.mkdir()
+    key.write_text(f"{HOST_CANARY}\n")
+    (copy / "templates").mkdir()
+    (copy / "templates" / "key").symlink_to(key)
+    (copy / "templates" / "Dockerfile.j2").write_text(
+        '{% extends "envctl/Dockerfile.j2" %}\n'
+        '{% block labels %}LABEL key={{ "" }}{% include "key" %}\n{% endblock %}\n'
+    )
+    capsys.readouterr()
+    assert cli("build", env_name) == 3
+    assert cli("render", env_name) == 3
+    captured = capsys.readouterr()
+    assert HOST_CANARY not in captured.out + captured.err
+    assert "templates/key: template resolves outside" in captured.err

@@ -272,3 +272,92 @@ def test_fetch_rejects_a_lock_whose_hash_matches_nothing(project: Path, tmp_path
     with pytest.raises(ExternalError, match="downloading wheels for linux/amd64 failed"):
         wheels.fetch(lockfile.read_lock(path), root=tmp_path / "w")
     assert not (tmp_path / "w" / "sha256").exists()
+
+
+# ---- a lock from a checkout stays inside it ---------------------------------------------
+
+CANARY = "CANARY-host-file-71c2"
+
+
+@pytest.fixture
+def host_file(tmp_path: Path) -> Path:
+    secret = tmp_path / "host" / "token.txt"
+    secret.parent.mkdir()
+    secret.write_text(f"{CANARY}\n# input-hash: x\n")
+    return secret
+
+
+def test_a_lock_linked_to_a_host_file_is_refused_by_name(project: Path, host_file: Path) -> None:
+    (project / "environments" / "dev.lock").symlink_to(host_file)
+    for attempt in (
+        lambda: lockfile.require_fresh(require_project(project), env_of(project)),
+        lambda: lockfile.staleness(require_project(project), env_of(project)),
+        lambda: lock_dev(project),
+    ):
+        with pytest.raises(InputError) as caught:
+            attempt()
+        assert caught.value.message.startswith("environments/dev.lock: lock resolves outside "), (
+            caught.value.message
+        )
+        assert CANARY not in caught.value.message
+
+
+def test_cli_build_with_a_linked_lock_prints_no_byte_of_the_target(
+    project: Path, host_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from envctl.cli import _register
+    from envctl.cli.app import run
+
+    (project / "environments" / "dev.lock").symlink_to(host_file)
+    _register()
+    codes = [run(["build", "dev"]), run(["render", "dev"]), run(["check"])]
+    captured = capsys.readouterr()
+    assert codes == [3, 3, 3]
+    assert CANARY not in captured.out + captured.err
+    assert "environments/dev.lock: lock resolves outside" in captured.err
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["-r {host}", "--requirement={host}", "-c {host}", "-e {host}", "--index-url http://x/"],
+)
+def test_a_lock_holds_no_pip_options(host_file: Path, line: str) -> None:
+    text = f"six==1.16.0\n{line.format(host=host_file)}\n"
+    with pytest.raises(InputError, match=r"dev\.lock: a lock holds no pip options") as caught:
+        lockfile.parse_lock(text, Path("dev.lock"))
+    assert CANARY not in caught.value.message
+
+
+def test_a_lock_version_with_escape_sequences_is_refused_and_not_echoed_raw() -> None:
+    text = "six==1.16.0\x1b[2J\x1b]0;owned\x07 --hash=sha256:" + "a" * 64 + "\n"
+    with pytest.raises(InputError) as caught:
+        lockfile.parse_lock(text, Path("dev.lock"))
+    message = caught.value.message
+    assert message.startswith("dev.lock: six has no valid version in lock line 'six==1.16.0")
+    assert "\x1b" not in message and "\x07" not in message
+
+
+def test_a_lock_error_quotes_at_most_a_short_excerpt() -> None:
+    with pytest.raises(InputError) as caught:
+        lockfile.parse_lock("six>=1" + "x" * 500 + "\n", Path("dev.lock"))
+    quoted = caught.value.message.split("'")[1]
+    assert len(quoted) <= 60
+
+
+def test_pip_output_reaches_the_terminal_without_escape_sequences(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    noisy = "import sys; print('Collecting six\\x1b[2J\\x1b]0;owned\\x07'); sys.exit(1)"
+    monkeypatch.setattr(wheels, "pip_command", lambda *a: [sys.executable, "-c", noisy])
+    lock = lockfile.parse_lock(
+        "# python: 3.11\n# platform: linux/amd64\nsix==1.16.0 --hash=sha256:" + "a" * 64 + "\n",
+        Path("dev.lock"),
+    )
+    lines: list[str] = []
+    with pytest.raises(ExternalError) as caught:
+        wheels.fetch(lock, root=tmp_path / "w", on_line=lines.append)
+    assert lines == ["Collecting six"]
+    assert caught.value.message == "downloading wheels for linux/amd64 failed: Collecting six"
+    assert all("\x1b" not in d for d in caught.value.details)

@@ -273,3 +273,50 @@ def test_import_lock_build_verify_then_import_the_image(
         for found in engine.client().api.images(name=f"envctl/{name}"):
             for tag in found.get("RepoTags") or []:
                 engine.remove_image(tag, force=True)
+
+
+# ---- includes stay inside the project ---------------------------------------------------
+
+HOST_CANARY = "ssh-ed25519-CANARY-9d1e"
+
+
+@pytest.fixture
+def host_key(tmp_path: Path) -> Path:
+    """A file outside the project whose lines would pass as package names."""
+    key = tmp_path / "host" / "id_ed25519"
+    key.parent.mkdir()
+    key.write_text(f"{HOST_CANARY}\nanother-line\n")
+    return key
+
+
+@pytest.mark.parametrize(
+    "include",
+    ["-r {key}", "-r ../host/id_ed25519", "--requirement={key}", "-r linked.txt"],
+)
+def test_import_refuses_includes_leaving_the_project(
+    project: Path, invoke: Invoke, host_key: Path, include: str
+) -> None:
+    (project / "linked.txt").symlink_to(host_key)
+    (project / "requirements.txt").write_text(f"six==1.16.0\n{include.format(key=host_key)}\n")
+
+    result = invoke("import", "requirements.txt")
+
+    assert result.code == 3
+    assert result.err.startswith("error: requirements.txt:2: ")
+    assert "-r include resolves outside" in result.err
+    assert HOST_CANARY not in result.out + result.err
+    assert not (project / "environments" / "requirements.yaml").exists()
+
+
+def test_import_of_a_file_outside_the_project_includes_only_beside_it(
+    project: Path, invoke: Invoke, host_key: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "elsewhere"
+    (other / "sub").mkdir(parents=True)
+    (other / "sub" / "base.txt").write_text("idna==3.7\n")
+    (other / "reqs.txt").write_text("-r sub/base.txt\n")
+    (other / "bad.txt").write_text(f"-r {host_key}\n")
+
+    assert invoke("import", str(other / "reqs.txt")).code == 0
+    refused = invoke("import", str(other / "bad.txt"))
+    assert refused.code == 3 and HOST_CANARY not in refused.out + refused.err

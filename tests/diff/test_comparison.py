@@ -232,6 +232,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str, str]
         [("system_package.extra", "info", "system_packages.curl")],
     ),
     (
+        "apt network on the left only",
+        {"image": {"network": "apt"}},
+        {},
+        [("image.network", "warning", "image.network")],
+    ),
+    ("apt network on both sides", {"image": {"network": "apt"}}, {"image": {"network": "apt"}}, []),
+    (
         "system package versions",
         {"system_packages": ["libgomp1=12.2.0-14"]},
         {"system_packages": ["libgomp1=12.2.0-15"]},

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
+from envctl.errors import InputError
 from envctl.gates import runners
 from envctl.gates.runners import command_result, http_result
 from envctl.spec import model
 from envctl.spec.model import CommandGate, HttpGate
+from tests.conftest import git
 
 # Imported by module: pytest would collect names starting with "test" as tests.
 
@@ -136,3 +139,28 @@ def test_http_result(
     assert ("server_log_tail" in result.evidence) is has_log
     if has_log:
         assert result.evidence["server_log_tail"] == logs
+
+
+def test_gate_files_come_from_git_so_a_committed_symlink_reads_as_its_link_text(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    """metrics/request/data files are read from the version's commit: git stores a
+    symlink as the text of its target, so no host file is ever read through one."""
+    from envctl.gates.checks import parse_metrics
+
+    host = tmp_path / "host" / "secret.json"
+    host.parent.mkdir()
+    host.write_text('{"CANARY-gate": 1}')
+    (git_repo / "model").mkdir()
+    (git_repo / "model" / "metrics.json").symlink_to(host)
+    (git_repo / "model" / "request.json").symlink_to("../../host/secret.json")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "links")
+    read = runners.model_file_reader(git_repo, "HEAD", "model")
+
+    assert read("metrics.json") == str(host).encode()
+    assert read("request.json") == b"../../host/secret.json"
+    assert read("../../host/secret.json") is None
+    with pytest.raises(InputError) as caught:
+        parse_metrics(read("metrics.json"), "model/metrics.json")
+    assert "CANARY" not in caught.value.message

@@ -353,3 +353,16 @@ def test_spec_file_symlinked_inside_the_project_is_read(project: Path) -> None:
         project / "shared" / "environments" / "dev.yaml"
     )
     assert load_environment("dev", find_project(project)).spec.version == 4
+
+
+def test_project_file_symlinked_out_of_its_folder_is_refused_by_name(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    host = tmp_path / "host" / "config"
+    host.parent.mkdir()
+    host.write_text("CANARY-token: 1\n")
+    (git_repo / "envctl.yaml").symlink_to(host)
+    with pytest.raises(InputError) as info:
+        find_project(git_repo)
+    assert info.value.message.startswith("envctl.yaml: project file resolves outside ")
+    assert "CANARY" not in info.value.message

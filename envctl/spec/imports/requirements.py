@@ -158,6 +158,10 @@ class _Walker:
             text = self.read(target)
         except OSError as exc:
             raise InputError(f"{label}:{line}: -r {ref}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{label}:{line}: -r {ref}: not UTF-8 text") from None
+        except InputError as exc:  # the reader refused it (outside the project)
+            raise InputError(f"{label}:{line}: {exc.message}") from None
         shown = os.path.normpath(PurePosixPath(self.root_label).parent / target)
         self.walk(text, shown, target, chain)
 
