@@ -54,6 +54,11 @@ def import_(
         f"{verb} {result.file} (v{result.version}): {count} package{'s' * (count != 1)}, "
         f"python {result.python} ({_python_from(result.python_from)}), base {result.base}"
     )
+    for index in result.indexes:
+        routed = sorted(p for p, name in result.sources.items() if name == index.name)
+        how = "explicit" if index.explicit else "default" if index.default else "before PyPI"
+        to = f": {', '.join(routed)}" if routed else ""
+        console.print_text(f"index {index.name} ({index.url}, {how}){to}")
     for title, notes in (
         ("not carried over", result.not_carried_over),
         ("adjusted", result.adjusted),

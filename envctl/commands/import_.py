@@ -6,9 +6,10 @@ import sys
 from pathlib import Path
 
 from envctl.errors import InputError, SpecError, UsageError
-from envctl.output.specs import ImportDocument, ImportNote
+from envctl.output.specs import ImportDocument, ImportIndex, ImportNote
 from envctl.spec import imports, values
 from envctl.spec.imports import Imported, Note, Options
+from envctl.spec.indexes import redact
 from envctl.spec.loading import Environment, Project, require_project
 
 
@@ -144,10 +145,18 @@ def _result(
         platform=imported.platform,
         base=imports.base_image(imported.python),
         packages=imported.package_map(),
+        indexes=[
+            ImportIndex(name=i.name, url=i.url, explicit=i.explicit, default=i.default)
+            for i in imported.indexes
+        ],
+        sources=dict(imported.sources),
         not_carried_over=[_note(n) for n in imported.not_carried],
         adjusted=[_note(n) for n in imported.adjusted],
     )
 
 
 def _note(note: Note) -> ImportNote:
-    return ImportNote(item=note.item, reason=note.reason, file=note.source, line=note.line)
+    # Inputs may hold `user:password@` in any URL: none reaches the output.
+    return ImportNote(
+        item=redact(note.item), reason=redact(note.reason), file=redact(note.source), line=note.line
+    )

@@ -44,11 +44,11 @@ def test_requirements_import_writes_a_valid_spec_and_lists_what_it_left(
     assert result.out.splitlines() == [
         "created environments/requirements.yaml (v1): 2 packages, python 3.11 (from the file), "
         "base python:3.11-slim-bookworm",
-        "not carried over (2):",
-        "  requirements.txt:2: --index-url https://pypi.org/simple: a spec has no index "
-        "setting; configure the index where envctl locks and fetches "
-        "(e.g. UV_INDEX_URL, PIP_INDEX_URL)",
+        "not carried over (1):",
         "  requirements.txt: 1 --hash value: `envctl lock` records the hashes of what it resolves",
+        "adjusted (1):",
+        "  requirements.txt:2: --index-url https://pypi.org/simple: PyPI, the default index; "
+        "nothing to declare",
         "next: envctl lock requirements",
     ]
     assert spec_of(project, "requirements")["packages"] == {"idna": "==3.7", "six": "==1.16.0"}
@@ -82,6 +82,8 @@ def test_json_shape(project: Path, invoke: Invoke) -> None:
         "platform": "linux/amd64",
         "base": "python:3.12-slim-bookworm",
         "packages": {"six": "==1.16.0"},
+        "indexes": [],
+        "sources": {},
         "not_carried_over": [
             {
                 "item": "numpy=1.26.4",
@@ -143,6 +145,92 @@ def test_each_file_format(
     spec = spec_of(project, "adopted")
     assert (spec["packages"], spec["python"]) == (packages, python)
     assert invoke("validate", "adopted").code == 0
+
+
+LEROBOT = """\
+[project]
+name = "lerobot"
+requires-python = ">=3.10"
+dependencies = ["torch>=2.2.1,<2.8.0", "torchvision>=0.21.0,<0.23.0", "numpy>=2"]
+
+[tool.uv.sources]
+torch = [{ index = "pytorch-cu128", marker = "sys_platform == 'linux'" }]
+torchvision = [{ index = "pytorch-cu128", marker = "sys_platform == 'linux'" }]
+
+[[tool.uv.index]]
+name = "pytorch-cu128"
+url = "https://download.pytorch.org/whl/cu128"
+explicit = true
+"""
+
+
+def test_a_pyproject_keeps_its_cu128_routing_in_the_spec(project: Path, invoke: Invoke) -> None:
+    (project / "pyproject.toml").write_text(LEROBOT)
+    result = invoke("import", "pyproject.toml", "--name", "dev", "--python", "3.12", "--force",
+                    "--format", "json")  # fmt: skip
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["indexes"] == [
+        {
+            "name": "pytorch-cu128",
+            "url": "https://download.pytorch.org/whl/cu128",
+            "explicit": True,
+            "default": False,
+        }
+    ]
+    assert data["sources"] == {"torch": "pytorch-cu128", "torchvision": "pytorch-cu128"}
+    spec = spec_of(project, "dev")
+    assert spec["indexes"] == [
+        {"name": "pytorch-cu128", "url": "https://download.pytorch.org/whl/cu128", "explicit": True}
+    ]
+    assert spec["sources"] == {
+        "torch": {"index": "pytorch-cu128"},
+        "torchvision": {"index": "pytorch-cu128"},
+    }
+    assert invoke("validate", "dev").code == 0
+
+
+def test_credentials_in_an_index_url_reach_no_output(project: Path, invoke: Invoke) -> None:
+    (project / "requirements.txt").write_text(
+        "--index-url https://alice:s3cret@pkgs.corp.example/simple\n"
+        "--extra-index-url=https://tok3n@extra.example/simple\n"
+        "six==1.16.0 --index-url=https://bob:hunter2@x.example/simple\n"
+    )
+    text = invoke("import", "requirements.txt", "--name", "dev", "--force")
+    shown = invoke("import", "requirements.txt", "--name", "dev", "--force", "--format", "json")
+    assert text.code == shown.code == 0, text.err
+    written = (project / "environments" / "dev.yaml").read_text()
+    for secret in ("alice", "s3cret", "tok3n", "bob", "hunter2"):
+        for output in (text.out, text.err, shown.out, shown.err, written):
+            assert secret not in output
+    assert "https://****@pkgs.corp.example/simple: credentials removed" in text.out
+    assert json.loads(shown.out)["indexes"][0]["url"] == "https://pkgs.corp.example/simple"
+
+
+def test_import_then_lock_from_a_private_index(
+    project: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.simple_index import serve_index
+
+    with serve_index(
+        tmp_path / "index", {"corp-tool": "2.0.0"}, user="alice", password="pw9"
+    ) as index:
+        url = index.url.replace("http://", "http://alice:pw9@")
+        (project / "requirements.txt").write_text(f"--index-url {url}\ncorp-tool==2.0.0\n")
+        imported = invoke(
+            "import", "requirements.txt", "--name", "dev", "--force", "--python", "3.11"
+        )
+        assert imported.code == 0, imported.err
+        assert "pw9" not in (project / "environments" / "dev.yaml").read_text()
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        monkeypatch.setenv("UV_INDEX_INDEX_USERNAME", "alice")
+        monkeypatch.setenv("UV_INDEX_INDEX_PASSWORD", "pw9")
+        locked = invoke("lock", "dev")
+        assert locked.code == 0, locked.err
+        assert index.fetched("corp-tool")
+    lock = (project / "environments" / "dev.lock").read_text()
+    assert "corp-tool==2.0.0" in lock and f"# from {index.url}" in lock
+    assert "pw9" not in lock
 
 
 def test_refuses_to_overwrite_then_force_bumps_the_version(project: Path, invoke: Invoke) -> None:

@@ -63,6 +63,8 @@ def parse_conda(
         packages=inner.packages,
         not_carried=(*skipped, *inner.not_carried),
         adjusted=(*notes, *inner.adjusted),
+        indexes=inner.indexes,
+        sources=inner.sources,
     )
 
 

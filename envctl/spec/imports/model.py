@@ -1,9 +1,10 @@
 """What an import produced, and the rules every format shares: which Python,
 environment markers evaluated for the target, duplicates reconciled.
 
-Nothing here reads a file. A spec holds no markers, indexes or hashes, so an
-import either carries an entry as a plain `name -> specifier` pin or lists it as
-not carried over, with the reason; nothing is dropped silently.
+Nothing here reads a file. A spec holds no markers or hashes, so an import
+either carries an entry as a plain `name -> specifier` pin (and its index, as a
+route) or lists it as not carried over, with the reason; nothing is dropped
+silently.
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ class Options:
 
 
 @dataclass(frozen=True)
+class IndexEntry:
+    """An index the spec will declare (`indexes:`)."""
+
+    name: str
+    url: str
+    explicit: bool = False
+    default: bool = False
+
+
+@dataclass(frozen=True)
 class Imported:
     """An import's result: the pins to write and what was not carried over."""
 
@@ -84,6 +95,8 @@ class Imported:
     packages: tuple[tuple[str, str], ...]  # (package key, specifier), sorted
     not_carried: tuple[Note, ...] = ()
     adjusted: tuple[Note, ...] = ()  # carried, with something the spec cannot hold
+    indexes: tuple[IndexEntry, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()  # (package name, index name), sorted
 
     def package_map(self) -> dict[str, str]:
         return dict(self.packages)

@@ -19,6 +19,7 @@ from envctl.spec.imports.model import (
     pin_from_requirement,
     pinned_minor,
 )
+from envctl.spec.imports.routing import from_uv_tables, with_routing
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,7 +57,16 @@ def parse_pyproject(text: str, *, source: str, options: Options) -> Imported:
         else:
             collector.add(found_pin)
     collector.not_carried.extend(_not_installed(data, project, source))
-    return collector.result(source=source, format="pyproject", python_from=origin, notes=notes)
+    routing, routing_notes = from_uv_tables(_tool_uv(data), collector.target, source)
+    collector.not_carried.extend(routing_notes)
+    imported = collector.result(source=source, format="pyproject", python_from=origin, notes=notes)
+    return with_routing(imported, routing)
+
+
+def _tool_uv(data: dict[str, Any]) -> dict[str, Any]:
+    tool = data.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    return uv if isinstance(uv, dict) else {}
 
 
 def _not_installed(data: dict[str, Any], project: dict[str, Any], source: str) -> list[Note]:

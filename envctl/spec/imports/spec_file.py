@@ -14,6 +14,7 @@ DEFAULT_NAME = "imported"
 # The base `envctl init` writes, for the imported Python.
 BASE_IMAGE = "python:{python}-slim-bookworm"
 _PLAIN_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_WORD_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")  # YAML reads it as a string as written
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -65,5 +66,24 @@ def spec_text(name: str, imported: Imported, *, version: int = 1, schema: str | 
     for key, specifier in imported.packages:
         shown = key if _PLAIN_KEY.match(key) else json.dumps(key)
         lines.append(f"  {shown}: {json.dumps(specifier)}")
+    lines += _routing_lines(imported)
     lines.append("system_packages: []")
     return "\n".join(lines) + "\n"
+
+
+def _routing_lines(imported: Imported) -> list[str]:
+    lines = ["indexes:"] if imported.indexes else []
+    for index in imported.indexes:
+        flags = "".join(
+            f", {key}: true"
+            for key, on in (("explicit", index.explicit), ("default", index.default))
+            if on
+        )
+        name = index.name if _WORD_NAME.match(index.name) else json.dumps(index.name)
+        lines.append(f"  - {{name: {name}, url: {json.dumps(index.url)}{flags}}}")
+    if imported.sources:
+        lines.append("sources:")
+    for package, name in imported.sources:
+        shown = name if _WORD_NAME.match(name) else json.dumps(name)
+        lines.append(f"  {package}: {{index: {shown}}}")
+    return lines

@@ -32,12 +32,15 @@ def test_pip_section_becomes_pins_and_conda_packages_are_listed() -> None:
         "PyPI names: add its PyPI name by hand",
         "environment.yml: pip: the installer; every environment envctl builds has its own",
         "environment.yml: channels: conda channels; a spec installs from a Python package index",
-        "environment.yml:10: --extra-index-url https://example.com/simple: a spec has no index "
-        "setting; configure the index where envctl locks and fetches "
-        "(e.g. UV_INDEX_URL, PIP_INDEX_URL)",
     ]
     assert [n.render() for n in imported.adjusted] == [
-        "environment.yml: python=3.11.5: recorded as python 3.11: the spec names a minor version"
+        "environment.yml: python=3.11.5: recorded as python 3.11: the spec names a minor version",
+        "environment.yml:10: --extra-index-url https://example.com/simple: carried as index "
+        "example: searched before PyPI; uv and envctl take a package from the first index "
+        "that has it, where pip compared versions across indexes",
+    ]
+    assert [(i.name, i.url, i.explicit) for i in imported.indexes] == [
+        ("example", "https://example.com/simple", False)
     ]
 
 

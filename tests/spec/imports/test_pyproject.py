@@ -67,3 +67,67 @@ def test_dynamic_dependencies_are_reported() -> None:
     imported = parse_pyproject(text, source="p", options=Options(python="3.11"))
     assert imported.packages == ()
     assert [n.item for n in imported.not_carried] == ["dynamic dependencies"]
+
+
+# As lerobot routes torch: the cu128 index on Linux, the CPU index elsewhere.
+LEROBOT = """\
+[project]
+name = "lerobot"
+requires-python = ">=3.10"
+dependencies = [
+  "torch>=2.2.1,<2.8.0", "torchvision>=0.21.0,<0.23.0", "numpy>=2", "jax[cuda]; extra == 'jax'"
+]
+
+[project.optional-dependencies]
+jax = ["jax"]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", marker = "sys_platform != 'linux'" },
+  { index = "pytorch-cu128", marker = "sys_platform == 'linux'" },
+]
+torchvision = { index = "pytorch-cu128" }
+lerobot-extras = { git = "https://github.com/huggingface/lerobot-extras" }
+jax = { index = "pytorch-cu128", extra = "jax" }
+
+[[tool.uv.index]]
+name = "pytorch-cu128"
+url = "https://download.pytorch.org/whl/cu128"
+explicit = true
+
+[[tool.uv.index]]
+name = "pytorch-cpu"
+url = "https://download.pytorch.org/whl/cpu"
+explicit = true
+"""
+
+
+def test_uv_sources_and_indexes_keep_their_routing() -> None:
+    imported = parse_pyproject(LEROBOT, source="pyproject.toml", options=Options(python="3.12"))
+    assert [(i.name, i.url, i.explicit, i.default) for i in imported.indexes] == [
+        ("pytorch-cu128", "https://download.pytorch.org/whl/cu128", True, False)
+    ]
+    assert imported.sources == (("torch", "pytorch-cu128"), ("torchvision", "pytorch-cu128"))
+    notes = [n.render() for n in imported.not_carried]
+    assert (
+        "pyproject.toml: tool.uv.sources.lerobot-extras: a git source; a spec pins versions "
+        "from an index" in notes
+    )
+    assert (
+        "pyproject.toml: index pytorch-cpu (https://download.pytorch.org/whl/cpu): explicit, "
+        "and no carried package is routed to it" in notes
+    )
+    assert (
+        "pyproject.toml: tool.uv.sources.jax: no entry applies to Python 3.12 on linux/amd64"
+        in notes
+    )
+
+
+def test_a_source_naming_an_undeclared_index_is_reported() -> None:
+    text = LEROBOT.replace('name = "pytorch-cu128"', 'name = "cu128"')
+    imported = parse_pyproject(text, source="pyproject.toml", options=Options(python="3.12"))
+    assert imported.sources == ()
+    assert (
+        "pyproject.toml: tool.uv.sources.torch: names index 'pytorch-cu128', which no "
+        "[[tool.uv.index]] declares" in [n.render() for n in imported.not_carried]
+    )
