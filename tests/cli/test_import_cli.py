@@ -81,19 +81,18 @@ def test_json_shape(project: Path, invoke: Invoke) -> None:
         "python_from": "source",
         "platform": "linux/amd64",
         "base": "python:3.12-slim-bookworm",
-        "packages": {"six": "==1.16.0"},
+        "packages": {"numpy": "==1.26.4", "six": "==1.16.0"},
         "indexes": [],
         "sources": {},
-        "not_carried_over": [
+        "not_carried_over": [],
+        "adjusted": [
             {
                 "item": "numpy=1.26.4",
-                "reason": "a conda package; conda names are not PyPI names: "
-                "add its PyPI name by hand",
+                "reason": "carried as numpy==1.26.4 (same name on PyPI, envctl's conda table)",
                 "file": "environment.yml",
-                "line": None,
+                "line": 3,
             }
         ],
-        "adjusted": [],
     }
 
 
