@@ -114,3 +114,11 @@ class ImportDocument(Document):
     )
     not_carried_over: list[ImportNote]
     adjusted: list[ImportNote]
+    kept: list[str] = Field(
+        default_factory=list,
+        description="--force: sections of the replaced spec kept as they were (data, gates, ...)",
+    )
+    dropped: list[str] = Field(
+        default_factory=list,
+        description="--force: sections of the replaced spec the source left empty (indexes, ...)",
+    )

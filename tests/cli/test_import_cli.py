@@ -39,7 +39,7 @@ def test_requirements_import_writes_a_valid_spec_and_lists_what_it_left(
 ) -> None:
     (project / "requirements.txt").write_text(REQUIREMENTS)
     (project / "base.txt").write_text("idna==3.7\n")
-    result = invoke("import", "requirements.txt")
+    result = invoke("import", "requirements.txt", "--name", "requirements")
     assert result.code == 0, result.err
     assert result.out.splitlines() == [
         "created environments/requirements.yaml (v1): 2 packages, python 3.11 (from the file), "
@@ -57,7 +57,7 @@ def test_requirements_import_writes_a_valid_spec_and_lists_what_it_left(
 
 def test_a_byte_order_mark_is_not_part_of_the_first_pin(project: Path, invoke: Invoke) -> None:
     (project / "reqs.txt").write_text("\ufeffsix==1.16.0\n", encoding="utf-8")
-    result = invoke("import", "reqs.txt", "--format", "json")
+    result = invoke("import", "reqs.txt", "--name", "reqs", "--format", "json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["packages"] == {"six": "==1.16.0"}
 
@@ -93,6 +93,8 @@ def test_json_shape(project: Path, invoke: Invoke) -> None:
                 "line": 3,
             }
         ],
+        "kept": [],
+        "dropped": [],
     }
 
 
@@ -250,11 +252,26 @@ def test_refuses_to_overwrite_then_force_bumps_the_version(project: Path, invoke
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["pyproject.toml"], 2, "error: pyproject.toml does not pin a Python minor version"),
+        (["pyproject.toml", "-n", "x"], 2, "error: pyproject.toml requires Python >=3.30 and this"),
         (["requirements.txt", "--name", "Bad Name"], 2, "error: --name: 'Bad Name' is not"),
-        (["requirements.txt", "--python", "3"], 2, "error: --python takes a minor version"),
-        (["missing.txt"], 3, "error: cannot read missing.txt: No such file or directory"),
-        (["poetry.lock"], 3, "error: poetry.lock: not a format envctl imports"),
+        (["requirements.txt", "-n", "x", "--python", "3"], 2, "error: --python takes a minor"),
+        (
+            ["missing.txt", "-n", "x"],
+            3,
+            "error: cannot read missing.txt: No such file or directory",
+        ),
+        (["poetry.lock", "-n", "x"], 3, "error: poetry.lock: not a format envctl imports, by its"),
+        (
+            ["requirements.txt"],
+            2,
+            "error: 'requirements' (from requirements.txt) is not a stage (dev, staging, prod); "
+            "pass --name STAGE, or --name requirements",
+        ),
+        (
+            ["pyproject.toml", "-n", "x", "--python", "3.29"],
+            3,
+            "error: Python 3.29 is outside pyproject.toml's requires-python '>=3.30'",
+        ),
         (
             ["loose.txt", "--name", "prod", "--force"],
             3,
@@ -267,7 +284,7 @@ def test_refusals_are_one_line_with_their_exit_code(
     project: Path, invoke: Invoke, args: list[str], code: int, message: str
 ) -> None:
     (project / "pyproject.toml").write_text(
-        '[project]\nname = "x"\nrequires-python = ">=3.10"\ndependencies = []\n'
+        '[project]\nname = "x"\nrequires-python = ">=3.30"\ndependencies = []\n'
     )
     (project / "requirements.txt").write_text("six==1.16.0\n")
     (project / "loose.txt").write_text("six>=1.16\n")
@@ -288,7 +305,7 @@ def test_without_a_project_it_says_to_init(git_repo: Path, invoke: Invoke) -> No
 
 def test_import_then_lock_resolves_for_real(project: Path, invoke: Invoke) -> None:
     (project / "requirements.txt").write_text("six==1.16.0\n")
-    assert invoke("import", "requirements.txt", "--python", "3.11").code == 0
+    assert invoke("import", "requirements.txt", "-n", "requirements", "--python", "3.11").code == 0
     result = invoke("lock", "requirements", "--format", "json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["packages"] == 1
@@ -328,3 +345,102 @@ def test_import_lock_build_verify_then_import_the_image(
         for found in engine.client().api.images(name=f"envctl/{name}"):
             for tag in found.get("RepoTags") or []:
                 engine.remove_image(tag, force=True)
+
+
+UV_LOCK = (
+    'version = 1\nrequires-python = "==3.11.*"\n[[package]]\nname = "x"\nversion = "0"\n'
+    'source = { editable = "." }\ndependencies = [{ name = "six" }]\n'
+    '[[package]]\nname = "six"\nversion = "1.16.0"\n'
+    'source = { registry = "https://pypi.org/simple" }\n'
+)
+
+
+def test_the_format_is_sniffed_from_content_and_from_overrides(
+    project: Path, invoke: Invoke
+) -> None:
+    (project / "nanochat__uv.lock").write_text(UV_LOCK)
+    result = invoke("import", "nanochat__uv.lock", "-n", "nano", "--format", "json")
+    assert result.code == 0, result.err
+    assert (json.loads(result.out)["format"], json.loads(result.out)["packages"]) == (
+        "uv-lock",
+        {"six": "==1.16.0"},
+    )
+    (project / "deps.lock").write_text("six==1.16.0\n")
+    forced = invoke("import", "deps.lock", "-n", "deps", "--from", "requirements", "--format",
+                    "json")  # fmt: skip
+    assert forced.code == 0, forced.err
+    assert json.loads(forced.out)["format"] == "requirements"
+    wrong = invoke("import", "nanochat__uv.lock", "-n", "n2", "--from", "conda")
+    assert wrong.code == 3 and wrong.err.startswith("error: nanochat__uv.lock: not a conda")
+
+
+def test_the_committed_spec_names_its_source_relative_to_the_project(
+    project: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    (project / "deps").mkdir()
+    (project / "deps" / "requirements.txt").write_text("six==1.16.0\n")
+    outside = tmp_path / "elsewhere" / "base.txt"
+    outside.parent.mkdir()
+    outside.write_text("six==1.16.0\n")
+    assert invoke("import", str(project / "deps" / "requirements.txt"), "-n", "a").code == 0
+    assert invoke("import", str(outside), "-n", "b").code == 0
+    inside_text = (project / "environments" / "a.yaml").read_text()
+    outside_text = (project / "environments" / "b.yaml").read_text()
+    assert "from deps/requirements.txt" in inside_text
+    assert "from base.txt" in outside_text
+    for text in (inside_text, outside_text):
+        assert str(tmp_path) not in text
+
+
+FULL_SPEC = """\
+# the team's dev environment
+name: dev
+version: 4
+description: churn dev
+image:
+  base: python:3.11-slim-bookworm  # the team's base
+python: "3.11"
+packages:
+  numpy: ">=1.26"
+indexes:
+  - {name: corp, url: "https://pkgs.corp.example/simple", explicit: true}
+sources:
+  numpy: {index: corp}
+system_packages: [libgomp1]
+data:
+  allowed: [public, research]
+compute: {cpu: 2, gpu: 1}
+env: {MODE: dev}
+gates:
+  - tests: {paths: [tests]}
+"""
+
+
+def test_force_keeps_what_the_source_does_not_speak_to(project: Path, invoke: Invoke) -> None:
+    (project / "environments" / "dev.yaml").write_text(FULL_SPEC)
+    (project / "requirements.txt").write_text("six==1.16.0\n")
+    result = invoke("import", "requirements.txt", "-n", "dev", "--force", "--python", "3.11")
+    assert result.code == 0, result.err
+    assert "kept from the replaced spec: description, image, system_packages, data, compute, " \
+        "env, gates" in result.out  # fmt: skip
+    assert "dropped (the source has none): indexes, sources" in result.out
+    spec = spec_of(project, "dev")
+    assert spec["packages"] == {"six": "==1.16.0"} and spec["version"] == 5
+    assert spec["data"] == {"allowed": ["public", "research"]}
+    assert spec["compute"] == {"cpu": 2, "gpu": 1}
+    assert spec["gates"] == [{"tests": {"paths": ["tests"]}}]
+    assert spec["system_packages"] == ["libgomp1"]
+    assert "indexes" not in spec and "sources" not in spec
+    assert "# the team's base" in (project / "environments" / "dev.yaml").read_text()
+    assert invoke("validate", "dev").code == 0
+
+
+def test_force_with_another_python_takes_the_new_base_image(project: Path, invoke: Invoke) -> None:
+    (project / "environments" / "dev.yaml").write_text(FULL_SPEC)
+    (project / "requirements.txt").write_text("six==1.16.0\n")
+    result = invoke("import", "requirements.txt", "-n", "dev", "--force", "--python", "3.12",
+                    "--format", "json")  # fmt: skip
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert "image" not in data["kept"] and "gates" in data["kept"]
+    assert spec_of(project, "dev")["image"] == {"base": "python:3.12-slim-bookworm"}

@@ -35,9 +35,9 @@ def load_toml(text: str, source: str) -> dict[str, Any]:
 
 
 def parse_pyproject(text: str, *, source: str, options: Options) -> Imported:
-    """Pins from `[project] dependencies`; --python is required unless
-    `requires-python` pins a minor version. The running interpreter is never
-    guessed: a project states the Pythons it supports."""
+    """Pins from `[project] dependencies`; the Python is --python, else the one
+    minor `requires-python` allows, else the running interpreter's when the
+    range allows it (said in a note)."""
     data = load_toml(text, source)
     project = data.get("project")
     if not isinstance(project, dict):
@@ -46,8 +46,7 @@ def parse_pyproject(text: str, *, source: str, options: Options) -> Imported:
     requires = project.get("requires-python")
     requires = str(requires) if requires is not None else None
     found = pinned_minor(requires) if requires else None
-    strict = Options(python=options.python, platform=options.platform)
-    python, origin, notes = choose_python(strict, found, source=source, allowed=requires)
+    python, origin, notes = choose_python(options, found, source=source, allowed=requires)
     collector = Collector(Target(python, options.platform))
     dependencies = project.get("dependencies") or []
     for entry in _strings(dependencies, source, "dependencies"):

@@ -35,16 +35,48 @@ def test_dependencies_and_python_from_requires_python() -> None:
     ]
 
 
-def test_a_range_of_pythons_needs_the_flag_and_never_guesses_the_interpreter() -> None:
+def test_a_range_takes_the_interpreter_when_it_is_inside_and_says_so() -> None:
     text = PROJECT.replace("==3.11.*", ">=3.10")
-    with pytest.raises(UsageError) as caught:
-        parse_pyproject(text, source="pyproject.toml", options=Options(fallback_python="3.11"))
-    assert str(caught.value) == (
-        "pyproject.toml does not pin a Python minor version (requires-python '>=3.10' "
-        "allows several); pass --python X.Y"
+    imported = parse_pyproject(
+        text, source="pyproject.toml", options=Options(fallback_python="3.11")
     )
+    assert (imported.python, imported.python_from) == ("3.11", "interpreter")
+    assert imported.adjusted[0].render() == (
+        "pyproject.toml: requires-python '>=3.10': allows several Pythons; 3.11 chosen "
+        "(interpreter)"
+    )
+    with pytest.raises(UsageError) as caught:
+        parse_pyproject(text, source="pyproject.toml", options=Options(fallback_python="3.9"))
+    assert str(caught.value) == (
+        "pyproject.toml requires Python >=3.10 and this interpreter is 3.9; pass --python X.Y"
+    )
+    with pytest.raises(UsageError, match="does not pin a Python minor version"):
+        parse_pyproject(text, source="pyproject.toml", options=Options())
     imported = parse_pyproject(text, source="pyproject.toml", options=Options(python="3.12"))
     assert (imported.python, imported.python_from) == ("3.12", "--python")
+
+
+@pytest.mark.parametrize(
+    "parse",
+    ["pyproject", "uv-lock", "conda"],
+)
+def test_every_format_enforces_its_python_range_the_same_way(parse: str) -> None:
+    from envctl.spec.imports import parse_conda, parse_uv_lock
+
+    texts = {
+        "pyproject": '[project]\nname = "x"\nrequires-python = ">=3.8"\ndependencies = []\n',
+        "uv-lock": 'version = 1\nrequires-python = ">=3.8"\n[[package]]\nname = "six"\n'
+        'version = "1.16.0"\nsource = { registry = "https://pypi.org/simple" }\n',
+        "conda": "dependencies:\n  - python >=3.8\n",
+    }
+    parser = {"pyproject": parse_pyproject, "uv-lock": parse_uv_lock, "conda": parse_conda}[parse]
+    with pytest.raises(InputError, match=r"Python 3.7 is outside f's"):
+        parser(texts[parse], source="f", options=Options(python="3.7"))
+    with pytest.raises(UsageError, match=r"f requires Python >=3.8 and this interpreter is 3.7"):
+        parser(texts[parse], source="f", options=Options(fallback_python="3.7"))
+    inside = parser(texts[parse], source="f", options=Options(fallback_python="3.11"))
+    assert (inside.python, inside.python_from) == ("3.11", "interpreter")
+    assert "allows several Pythons; 3.11 chosen (interpreter)" in inside.adjusted[0].reason
 
 
 @pytest.mark.parametrize(
