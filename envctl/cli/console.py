@@ -44,6 +44,23 @@ def _log_width() -> int | None:
     return 120
 
 
+def print_table(table: Any) -> None:
+    """A Rich table on stdout. Off a terminal (CI logs, pipes) it is printed at
+    its natural width, one line per row: wrapping every cell to fit 120 columns
+    makes a log unreadable and a grep useless."""
+    console = out()
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        console.print(table)
+        return
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    # Console.print clamps `width` to the console's own: print through one as wide.
+    wide = Console(markup=False, highlight=False, soft_wrap=True, width=max(natural, console.width))
+    wide.print(table)
+
+
 _json_documents = 0  # written to stdout in this run: the error boundary adds none after one
 
 

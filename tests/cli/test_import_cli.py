@@ -444,3 +444,13 @@ def test_force_with_another_python_takes_the_new_base_image(project: Path, invok
     data = json.loads(result.out)
     assert "image" not in data["kept"] and "gates" in data["kept"]
     assert spec_of(project, "dev")["image"] == {"base": "python:3.12-slim-bookworm"}
+
+
+def test_import_never_prints_escape_bytes_from_its_input(project: Path, invoke: Invoke) -> None:
+    (project / "requirements.txt").write_text(
+        "six==1.16.0\n./vendor/\x1b[2Jevil\x1b]0;title\x07.whl\n--pre\x1b[31m\n"
+    )
+    result = invoke("import", "requirements.txt", "-n", "esc")
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out + result.err and "\x07" not in result.out
+    assert "./vendor/evil.whl: not a PEP 508 requirement" in result.out

@@ -158,3 +158,13 @@ def test_a_model_no_one_declared_or_registered_is_exit_3(
     result = invoke(*args)
     assert (result.code, result.out) == (3, "")
     assert result.err == "error: unknown model 'nosuchmodel' (known: none)\n"
+
+
+def test_image_never_prints_escape_bytes_from_a_record(project: Path, invoke: Invoke) -> None:
+    hostile = {**IMAGE, "digest": DIGEST.replace("team", "te\x1b[2Jam\x1b]0;pwned\x07")}
+    assign(project, "staging", 1, hostile)
+    result = invoke("image", "tiny", "--stage", "staging")
+    assert result.code == 0, result.err
+    assert result.out == DIGEST + "\n"
+    assert "\x1b" not in result.out + result.err
+    assert "\x07" not in result.out + result.err
