@@ -166,7 +166,7 @@ def test_build_and_verify_with_a_private_index_leave_no_credentials(
     rendered = invoke("render", "dev")
     assert rendered.code == 0
     attrs = json.dumps(engine.inspect_image(tag))
-    history = json.dumps(engine.client().api.history(tag))
+    history = json.dumps(engine.client().api.history(tag))  # type: ignore[no-untyped-call]  # docker-py is untyped
     assert_nowhere(
         secret,
         built.out,
