@@ -177,3 +177,17 @@ def test_build_and_verify_with_a_private_index_leave_no_credentials(
         history,
         folders=(project, tmp_path / "cache"),
     )
+
+
+def test_a_change_of_routing_makes_the_lock_stale(project: Path, invoke: Invoke) -> None:
+    assert invoke("lock", "dev").code == 0
+    spec = project / "environments" / "dev.yaml"
+    spec.write_text(spec.read_text().replace("explicit: true", "explicit: false"))
+    assert lockfile.staleness(None, load_environment("dev")) == (
+        "environments/dev.lock is stale: run envctl lock dev"
+    )
+    result = invoke("verify", "dev")
+    assert (result.code, result.err) == (
+        3,
+        "error: environments/dev.lock is stale: run envctl lock dev\n",
+    )
