@@ -187,7 +187,7 @@ def _fetch_wheels(the_plan: Plan, on_line: Progress | None, raw: LogFile) -> lis
     to_fetch = [e for e in entries if wheels.cached(e, root) is None]
     if to_fetch:
         _emit(on_line, f"wheels: fetching {len(to_fetch)} of {len(entries)} (the rest are cached)")
-    fetched = wheels.fetch(the_plan.lock, on_line=raw)
+    fetched = wheels.fetch(the_plan.lock, on_line=raw, indexes=the_plan.env.spec.indexes)
     fresh = {e.name for e in to_fetch}
     size = sum(w.path.stat().st_size for w in fetched if w.entry.name in fresh)
     _emit(

@@ -9,6 +9,7 @@ network, that a spec changed after its lock was written.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -22,6 +23,7 @@ from envctl import paths
 from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
 from envctl.output.build import LockDocument
+from envctl.spec import indexes
 from envctl.spec.loading import Environment, Project, display_path
 from envctl.spec.model import Spec
 from envctl.tools import Completed, run_tool
@@ -31,6 +33,7 @@ _HEADER = "# envctl-lock"
 _REQ_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>\S+)")
 _HASH = re.compile(r"--hash=sha256:(?P<hex>[0-9a-f]{64})")
 _HEADER_FIELD = re.compile(r"^# (?P<key>[a-z-]+): (?P<value>\S+)$")
+_FROM = re.compile(r"^\s*# from (?P<url>\S+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class LockEntry:
     name: str  # canonical (PEP 503) name
     version: str
     hashes: tuple[str, ...]  # sha256 hex digests of every acceptable file
+    index: str | None = None  # the index URL it was resolved from (specs with indexes:)
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,11 @@ def input_hash(spec: Spec) -> str:
         "python": spec.python,
         "platform": spec.image.platform,
     }
+    # Only when present, so the locks of specs without indexes stay fresh.
+    if spec.indexes:
+        data["indexes"] = [index.model_dump(mode="json") for index in spec.indexes]
+    if spec.sources:
+        data["sources"] = {k: v.index for k, v in sorted(spec.sources.items())}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -110,6 +119,35 @@ def requirements_input(spec: Spec) -> str:
         name if specifier == "*" else f"{name}{specifier}"
         for name, specifier in sorted(spec.packages.items())
     ]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def project_input(spec: Spec) -> str:
+    """The resolver input for a spec with indexes: a pyproject.toml whose
+    `[[tool.uv.index]]` and `[tool.uv.sources]` are the spec's (no credentials:
+    uv reads them from UV_INDEX_<NAME>_USERNAME/_PASSWORD)."""
+    requirements = requirements_input(spec).splitlines()
+    lines = [
+        "[project]",
+        'name = "envctl-lock"',
+        'version = "0"',
+        f'requires-python = "=={spec.python}.*"',
+        "dependencies = [",
+        *(f"  {json.dumps(line)}," for line in requirements),
+        "]",
+    ]
+    if spec.sources:
+        lines.append("[tool.uv.sources]")
+        for package, source in sorted(spec.sources.items()):
+            lines.append(f"{json.dumps(package)} = {{ index = {json.dumps(source.index)} }}")
+    for index in spec.indexes:
+        lines += [
+            "[[tool.uv.index]]",
+            f"name = {json.dumps(index.name)}",
+            f"url = {json.dumps(index.url)}",
+            f"explicit = {str(index.explicit).lower()}",
+            f"default = {str(index.default).lower()}",
+        ]
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -154,6 +192,10 @@ def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
     entries: list[LockEntry] = []
     for line in logical.splitlines():
         text = line.split(" #", 1)[0].strip()
+        origin = _FROM.match(line)
+        if origin and entries:  # uv's --emit-index-annotation: below its entry
+            entries[-1] = dataclasses.replace(entries[-1], index=origin["url"].rstrip("/"))
+            continue
         if not text or text.startswith("#"):
             continue
         if text.startswith("-"):
@@ -304,13 +346,19 @@ def lock(
 def _compile(spec: Spec, work: Path, previous: str | None, upgrade: list[str] | bool) -> str:
     if not spec.packages:
         return ""
-    requirements = work / "requirements.in"
-    requirements.write_text(requirements_input(spec), encoding="utf-8")
+    if spec.indexes:
+        # Routing (sources) exists only in a project file: uv reads the indexes
+        # and sources from the pyproject.toml it compiles.
+        requirements = work / "pyproject.toml"
+        requirements.write_text(project_input(spec), encoding="utf-8")
+    else:
+        requirements = work / "requirements.in"
+        requirements.write_text(requirements_input(spec), encoding="utf-8")
     output = work / "requirements.lock"
     if previous is not None:
         # uv keeps the versions already in the output file unless told to upgrade.
         output.write_text(previous, encoding="utf-8")
-    proc = _run_uv(uv_command(spec, requirements, output, upgrade), work)
+    proc = _run_uv(uv_command(spec, requirements, output, upgrade), work, spec)
     if not proc.ok:
         raise resolution_error(proc.stderr_text, spec)
     return output.read_text(encoding="utf-8")
@@ -339,11 +387,18 @@ def uv_command(
         "--only-binary",
         ":all:",
         "--quiet",
+    ]
+    if not spec.indexes:
         # No uv.toml/pyproject.toml is discovered, in the folder or above it (a
         # shared /tmp): the resolver's settings come from the host's UV_*
-        # variables or an explicit UV_CONFIG_FILE, never from a file someone put there.
-        "--no-config",
-    ]
+        # variables or an explicit UV_CONFIG_FILE, never from a file someone put
+        # there. With indexes, the compiled pyproject.toml that envctl writes in
+        # its own fresh folder is the configuration (uv reads [tool.uv] indexes and
+        # sources only from it), and discovery stops at that nearest file.
+        cmd.append("--no-config")
+    if spec.indexes:
+        # Each entry says which index it came from: the wheel fetch follows it.
+        cmd.append("--emit-index-annotation")
     if upgrade is True:
         cmd.append("--upgrade")
     elif upgrade:
@@ -352,10 +407,14 @@ def uv_command(
     return cmd
 
 
-def _run_uv(cmd: list[str], cwd: Path) -> Completed:
+def _run_uv(cmd: list[str], cwd: Path, spec: Spec) -> Completed:
     # uv would try to download a managed interpreter for --python-version when the
     # host lacks it; resolving needs none, so never let it reach for the network.
-    env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_CONFIG": "1"}
+    env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+    if not spec.indexes:
+        env["UV_NO_CONFIG"] = "1"  # as --no-config above
+    # The indexes' credentials, handed on by name (never written to a file).
+    env |= indexes.credential_environment([index.name for index in spec.indexes])
     return run_tool(cmd, cwd=cwd, env=env, fix="reinstall envctl (uv is a dependency)")
 
 
@@ -367,6 +426,7 @@ _NO_VERSION = re.compile(r"Because there is no version of (?P<what>[^ ]+)")
 def resolution_error(stderr: str, spec: Spec) -> InputError | ExternalError:
     """Translate uv's explanation into one line naming the package and platform."""
     target = f"Python {spec.python} on {spec.image.platform}"
+    stderr = indexes.redact(stderr)
     lines = [paths.sanitized(line) for line in stderr.splitlines() if line.strip()]
     if match := _NO_WHEEL.search(stderr):
         return InputError(

@@ -56,7 +56,7 @@ def test_image(env: Environment, image: str, gate: TestsGate) -> str:
     if engine.image_exists(tag):
         return tag
     files = recipe.context_files(
-        dockerfile(image_id), lock, [w.path for w in wheels.fetch(lock)], None
+        dockerfile(image_id), lock, [w.path for w in wheels.fetch(lock, indexes=spec.indexes)], None
     )
     engine.build(
         recipe.context_tar(files),

@@ -278,6 +278,7 @@ def _show_outcome(doc: PromotionDocument) -> None:
             f"plan: {ref} -> {doc.stage}" + (f" (replaces {doc.replaces})" if doc.replaces else "")
         )
         console.print_text(f"  order: {doc.order}")
+        _show_bypass(doc)
         for problem in doc.compatibility:
             console.print_text(f"  requirement not met: {problem}")
         for f in doc.findings:
@@ -305,6 +306,15 @@ def _show_outcome(doc: PromotionDocument) -> None:
     console.print_text(
         clean(f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else ""))
     )
+    _show_bypass(doc)
+
+
+def _show_bypass(doc: PromotionDocument) -> None:
+    """A forced promotion says so where people read it, not only in the tag."""
+    if doc.bypass_reason is None:
+        return
+    bypassed = doc.order if doc.order not in ("ok", "rollback") else "the stage policy"
+    console.print_text(f"  BYPASSED (--force): {bypassed}; reason: {doc.bypass_reason}")
 
 
 @app.command()
@@ -365,7 +375,7 @@ def status(
     for row in result.models:
         cells = [_cell(row.stages[s]) for s in result.stages]
         table.add_row(clean(row.model), clean(row.latest or "-"), *cells)
-    console.out().print(table)
+    console.print_table(table)
 
 
 def _cell(event: StageEvent | None) -> str:

@@ -41,12 +41,14 @@ def validate(
     from envctl.commands.specs import validate as run
 
     report = run(operands or [])
-    if fmt is Format.json:
-        console.print_json(report.to_json())
-    else:
-        _print_validated(report.results)
     bad = [r for r in report.results if not r.valid]
+    if fmt is Format.table:
+        _print_validated(report.results)
+    elif not bad:
+        console.print_json(report.to_json())
     if bad:
+        # Under --format json the boundary prints the error document (every
+        # problem in its details), as every other command does on exit 3.
         # A parent's problem reaches every spec that extends it: say it once.
         problems = list(dict.fromkeys(p for r in bad for p in r.problems))
         noun = "spec is" if len(bad) == 1 else "specs are"
@@ -120,7 +122,7 @@ def list_(fmt: FormatOpt = Format.table) -> None:
             (r.fingerprint or "")[:12] or (r.error or ""),
             r.file,
         )
-    console.out().print(table)
+    console.print_table(table)
 
 
 class SchemaKind(str, enum.Enum):

@@ -11,6 +11,7 @@ from datetime import date
 from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Side, WaiverRule
 from envctl.diff.rules_compute import compare_compute
 from envctl.diff.rules_data import compare_data
+from envctl.diff.rules_indexes import compare_indexes
 from envctl.diff.rules_packages import compare_packages
 from envctl.diff.rules_policy import compare_policy
 from envctl.diff.rules_runtime import compare_image, compare_python
@@ -31,6 +32,7 @@ def compare(
         *compare_python(left, right),
         *compare_image(left, right),
         *compare_packages(left, right),
+        *compare_indexes(left, right),
         *compare_system_packages(left, right),
         *compare_build_network(left, right),
         *compare_data(left, right),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from envctl.diff.positions import Pos, canonical_path, dotted_positions
 from envctl.output.diff import DiffFinding, Location
+from envctl.spec.indexes import PYPI_URL
 from envctl.vocabulary import SEVERITIES, Severity
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ KINDS: dict[str, str] = {
     "package.conflict": "packages",
     "package.specifier": "packages",
     "package.extras": "packages",
+    "package.index": "packages",
     "system_package.missing": "system packages",
     "system_package.extra": "system packages",
     "system_package.version": "system packages",
@@ -146,6 +148,9 @@ class Side:
     packages: Mapping[str, str] = field(default_factory=dict)  # canonical key -> specifier
     installed: Mapping[str, str] | None = None  # reality: canonical name -> version
     locked: Mapping[str, str] | None = None  # the spec's lock: name -> exact version
+    # package name -> the index URL it is routed to; None: unknown (reality)
+    indexes: Mapping[str, str] | None = field(default_factory=dict)
+    default_index: str = PYPI_URL  # where unrouted packages come from
     system_packages: tuple[str, ...] | None = ()
     build_network: str | None = None  # image.network; None: unknown (reality)
     data: DataFacts | None = None
@@ -172,6 +177,8 @@ class Side:
             platform=spec.image.platform,
             packages=spec.packages,
             locked=locked,
+            indexes=_routes(spec),
+            default_index=_default_index(spec),
             system_packages=tuple(spec.system_packages),
             build_network=spec.image.network,
             data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources)),
@@ -186,12 +193,29 @@ class Side:
             positions=dotted_positions(env),
         )
 
+    def index_for(self, package: str) -> str:
+        """The index a package (distribution name) is fetched from here."""
+        return (self.indexes or {}).get(package, self.default_index)
+
     def locate(self, path: str, *, exact: bool = True) -> Pos | None:
         while True:
             pos = self.positions.get(path)
             if pos is not None or exact or "." not in path:
                 return pos
             path = path.rsplit(".", 1)[0]
+
+
+def _routes(spec: Spec) -> dict[str, str]:
+    by_name = {index.name: index.url for index in spec.indexes}
+    return {package: by_name[source.index] for package, source in spec.sources.items()}
+
+
+def _default_index(spec: Spec) -> str:
+    """Where an unrouted package is looked for: the non-explicit indexes in
+    order (uv's first-index strategy), then the default (PyPI unless replaced)."""
+    default = next((i.url for i in spec.indexes if i.default), PYPI_URL)
+    extra = [i.url for i in spec.indexes if not i.explicit and not i.default]
+    return " then ".join([*extra, default])
 
 
 def _policy_facts(spec: Spec) -> dict[str, str]:

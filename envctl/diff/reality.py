@@ -21,6 +21,7 @@ def reality_side(reality: Reality) -> Side:
         platform=reality.platform,
         os=reality.os,
         installed=reality.distributions,
+        indexes=None,
         system_packages=reality.system_packages,
         data=None,
         compute=None,

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from envctl.spec import values
+from envctl.spec import indexes, values
 from envctl.vocabulary import GATE_KINDS, GateKind
 
 SCHEMA_ID = "urn:envctl:schema:environment:v1"
@@ -100,6 +100,47 @@ class Image(Strict):
             "Recorded in the image's labels."
         ),
     )
+
+
+IndexName = Annotated[str, AfterValidator(indexes.index_name)]
+IndexUrl = Annotated[str, AfterValidator(indexes.index_url)]
+
+
+class PackageIndex(Strict):
+    """A package index (PEP 503 simple API), as uv's `[[tool.uv.index]]`."""
+
+    name: IndexName = Field(
+        description="Name used by sources: and in UV_INDEX_<NAME>_USERNAME/_PASSWORD."
+    )
+    url: IndexUrl = Field(
+        description="Simple-API URL, without credentials (they come from the environment)."
+    )
+    explicit: bool = Field(
+        False, description="Only packages routed to it under sources: are fetched from it."
+    )
+    default: bool = Field(False, description="Replaces PyPI as the index of last resort.")
+
+
+class Source(Strict):
+    """Where one package comes from, as uv's `[tool.uv.sources]`."""
+
+    index: IndexName = Field(description="The name of an index under indexes:.")
+
+
+def _source_keys(raw: Any) -> Any:
+    """`sources:` keys are distribution names: normalised, twins refused."""
+    if not isinstance(raw, dict):
+        return raw
+    out: dict[str, Any] = {}
+    for key, value in _no_twins(raw).items():
+        name = values.package_key(key)
+        if "[" in name:
+            raise ValueError(f"sources.{key}: route the distribution, not an extra")
+        out[name] = value
+    return out
+
+
+Sources = Annotated[dict[str, Source], BeforeValidator(_source_keys)]
 
 
 class Data(Strict):
@@ -318,6 +359,14 @@ class Spec(Strict):
     packages: Packages = Field(
         default_factory=dict, description='PEP 508 name -> PEP 440 specifier ("==1.26.4").'
     )
+    indexes: list[PackageIndex] = Field(
+        default_factory=list,
+        description="Package indexes besides (or, with default: true, instead of) PyPI.",
+    )
+    sources: Sources = Field(
+        default_factory=dict,
+        description="Package name -> {index: NAME}: where a package is fetched from.",
+    )
     system_packages: Annotated[list[AptName], Field(default_factory=list)]
     data: Data = Field(default_factory=lambda: Data())
     compute: Compute = Field(default_factory=lambda: Compute())
@@ -345,9 +394,42 @@ class Spec(Strict):
             out[str(key)] = text
         return out
 
+    @model_validator(mode="after")
+    def _routing(self) -> Spec:
+        names = [index.name for index in self.indexes]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"indexes: {', '.join(twice)} named more than once")
+        defaults = [index.name for index in self.indexes if index.default]
+        if len(defaults) > 1:
+            raise ValueError(f"indexes: only one default index, not {', '.join(defaults)}")
+        declared = {values.package_name(key) for key in self.packages}
+        for package, source in self.sources.items():
+            if source.index not in names:
+                known = ", ".join(names) or "none declared"
+                raise ValueError(
+                    f"sources.{package}: no index named {source.index!r} under indexes: ({known})"
+                )
+            if package not in declared:
+                raise ValueError(f"sources.{package}: {package} is not under packages:")
+        return self
+
+    def index_of(self, package: str) -> PackageIndex | None:
+        """The index `package` (a distribution name) is routed to, if any."""
+        source = self.sources.get(values.package_name(values.package_key(package)))
+        if source is None:
+            return None
+        return next(index for index in self.indexes if index.name == source.index)
+
     def canonical(self) -> dict[str, Any]:
         """The resolved spec as plain data in canonical form (no `extends`)."""
         data = self.model_dump(mode="json", exclude={"extends"}, exclude_none=True)
+        # Absent and empty are the same spec: fingerprints from before indexes stay.
+        for key in ("indexes", "sources"):
+            if not data[key]:
+                del data[key]
+        if "sources" in data:
+            data["sources"] = dict(sorted(data["sources"].items()))
         data["packages"] = dict(sorted(data["packages"].items()))
         data["system_packages"] = sorted(set(data["system_packages"]))
         return data

@@ -67,6 +67,19 @@ def test_validate_invalid_exits_3_with_one_line_per_problem(
     assert "ok    dev" in result.out
 
 
+def test_validate_json_prints_the_error_document_when_a_spec_is_invalid(
+    initialised: Path, invoke: Invoke
+) -> None:
+    spec = initialised / "environments" / "prod.yaml"
+    spec.write_text(spec.read_text().replace("compute:", "compte:"))
+    result = invoke("validate", "--format", "json")
+    assert result.code == 3
+    data = json.loads(result.out)
+    assert (data["ok"], data["exit_code"], data["error"]["kind"]) == (False, 3, "spec")
+    assert data["error"]["message"].startswith("1 spec is invalid (prod): ")
+    assert any("unknown key 'compte'" in line for line in data["error"]["details"])
+
+
 def test_validate_spec_file_outside_project(
     tmp_path: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
 ) -> None:

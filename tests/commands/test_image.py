@@ -201,3 +201,13 @@ def test_the_raw_registry_is_not_part_of_the_registry_package() -> None:
     """Commands read the ledger through `read_verified` only; pyproject's import-linter
     contract keeps `envctl.registry.state` (where the raw parse lives) to the verifier."""
     assert not hasattr(reg, "parse_registry")
+
+
+def test_image_never_prints_escape_bytes_from_a_record(project: Path, invoke: Invoke) -> None:
+    hostile = {**IMAGE, "digest": DIGEST.replace("team", "te\x1b[2Jam\x1b]0;pwned\x07")}
+    assign(project, "staging", 1, hostile)
+    result = invoke("image", "tiny", "--stage", "staging")
+    assert result.code == 1, result.err  # not a REPO@sha256:<64 hex> a deploy could pull
+    assert result.out == ""
+    assert "\x1b" not in result.out + result.err
+    assert "\x07" not in result.out + result.err

@@ -28,6 +28,9 @@ BASE: dict[str, Any] = {
 }
 
 
+CU128 = {"name": "cu128", "url": "https://download.pytorch.org/whl/cu128", "explicit": True}
+
+
 def write_spec(folder: Path, name: str, changes: dict[str, Any]) -> Path:
     data = deep_merge({**BASE, "name": name}, changes)
     path = folder / f"{name}.yaml"
@@ -134,6 +137,33 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str, str]
         [("package.version", "warning", "packages.pandas")],
     ),
     ("equal versions written differently", {"packages": {"numpy": "==1.26.4.0"}}, {}, []),
+    (
+        "package routed to another index",
+        {"indexes": [CU128], "sources": {"numpy": {"index": "cu128"}}},
+        {},
+        [("package.index", "error", "sources.numpy")],
+    ),
+    (
+        "same routing, index named differently",
+        {"indexes": [CU128], "sources": {"numpy": {"index": "cu128"}}},
+        {"indexes": [{**CU128, "name": "gpu"}], "sources": {"numpy": {"index": "gpu"}}},
+        [],
+    ),
+    (
+        "an extra index declared, nothing routed: unrouted packages may come from it",
+        {"indexes": [{"name": "extra", "url": "https://pkgs.example.com/simple"}]},
+        {},
+        [
+            ("package.index", "error", "sources.numpy"),
+            ("package.index", "error", "sources.pandas"),
+        ],
+    ),
+    (
+        "an explicit index nothing is routed to changes nothing",
+        {"indexes": [CU128]},
+        {},
+        [],
+    ),
     (
         "PEP 503 spellings",
         {"packages": {"numpy": None, "NumPy": "==1.26.4", "Scikit_Learn": "==1.5.2"}},
