@@ -15,9 +15,10 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from envctl import gpu
 from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
 from envctl.output.build import LockDocument
@@ -37,6 +38,11 @@ class LockEntry:
     name: str  # canonical (PEP 503) name
     version: str
     hashes: tuple[str, ...]  # sha256 hex digests of every acceptable file
+    # From uv's annotations: the packages that require this one (`# via`; a
+    # requirements file as "-r FILE"), and the index it was resolved from
+    # (`# from URL`, written since locks ask uv for it; None in older locks).
+    required_by: tuple[str, ...] = ()
+    index: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,12 @@ class Lock:
 
     def versions(self) -> dict[str, str]:
         return {e.name: e.version for e in self.entries}
+
+    def gpu_stack(self) -> gpu.Stack:
+        """The CUDA stack this lock installs (envctl.gpu reads it from the pins)."""
+        return gpu.read_stack(
+            gpu.Pin(e.name, e.version, e.required_by, e.index) for e in self.entries
+        )
 
 
 @dataclass(frozen=True)
@@ -146,7 +158,8 @@ def parse_lock(text: str, path: Path) -> Lock:
 
 
 def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
-    """Entries of a hashed requirements file (`name==version \\` + `--hash=` lines)."""
+    """Entries of a hashed requirements file (`name==version \\` + `--hash=` lines),
+    with the `# via` / `# from` annotations uv writes below each."""
     from packaging.utils import canonicalize_name
 
     logical = body.replace("\\\n", " ")
@@ -154,6 +167,8 @@ def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
     for line in logical.splitlines():
         text = line.split(" #", 1)[0].strip()
         if not text or text.startswith("#"):
+            if entries:
+                entries[-1] = _annotated(entries[-1], line.strip())
             continue
         match = _REQ_LINE.match(text)
         if not match:
@@ -164,6 +179,24 @@ def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
         hashes = tuple(m["hex"] for m in _HASH.finditer(text))
         entries.append(LockEntry(str(canonicalize_name(match["name"])), match["version"], hashes))
     return tuple(entries)
+
+
+def _annotated(entry: LockEntry, comment: str) -> LockEntry:
+    """`entry` with one annotation line read: `# via a`, `# via` + `#   a` lines,
+    `# from URL`; any other comment changes nothing."""
+    from packaging.utils import canonicalize_name
+
+    text = comment.removeprefix("#").strip()
+    if text.startswith("from "):
+        return replace(entry, index=text.removeprefix("from ").strip())
+    if text.startswith("via"):
+        text = text.removeprefix("via").strip()
+    elif not comment.startswith("#   "):
+        return entry
+    if not text:
+        return entry
+    source = text if text.startswith("-") else str(canonicalize_name(text.split()[0]))
+    return replace(entry, required_by=(*entry.required_by, source))
 
 
 # ---- files ----------------------------------------------------------------------
@@ -298,6 +331,9 @@ def uv_command(
         "--python-platform",
         lock_target(spec.image.platform).uv_platform,
         "--no-header",
+        # `# from URL` under each pin: the index a wheel came from says, e.g., which
+        # CUDA build of torch it is (envctl.gpu); older locks simply lack it.
+        "--emit-index-annotation",
         "--only-binary",
         ":all:",
         "--quiet",

@@ -69,6 +69,31 @@ def test_parse_lock_reads_entries_hashes_and_header() -> None:
     assert other.content_hash == lock.content_hash
 
 
+def test_parse_lock_reads_via_and_index_annotations() -> None:
+    text = (
+        "anyio==4.16.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+        "    # via\n    #   FastAPI\n    #   starlette\n"
+        "    # from https://pypi.org/simple\n"
+        "torch==2.6.0+cpu\n    # via -r requirements.in\n"
+        "    # from https://download.pytorch.org/whl/cpu\n"
+        "six==1.16.0\n    # via python-dateutil\n"
+    )
+    entries = lockfile.parse_lock(text, Path("dev.lock")).entries
+    assert [(e.name, e.required_by, e.index) for e in entries] == [
+        ("anyio", ("fastapi", "starlette"), "https://pypi.org/simple"),
+        ("torch", ("-r requirements.in",), "https://download.pytorch.org/whl/cpu"),
+        ("six", ("python-dateutil",), None),  # a lock written before `# from`
+    ]
+
+
+def test_uv_command_asks_for_the_index_annotation() -> None:
+    spec = Spec.model_validate(
+        {"name": "dev", "version": 1, "image": {"base": "python:3.11-slim"}, "python": "3.11"}
+    )
+    cmd = lockfile.uv_command(spec, Path("r.in"), Path("r.lock"), False)
+    assert "--emit-index-annotation" in cmd
+
+
 def test_parse_lock_rejects_unpinned_lines() -> None:
     with pytest.raises(InputError, match="cannot read lock line 'six>=1'"):
         lockfile.parse_lock("six>=1\n", Path("dev.lock"))
@@ -130,6 +155,7 @@ def test_lock_writes_hashed_lock_with_header(project: Path) -> None:
     assert text.startswith("# envctl-lock format 1")
     assert f"# input-hash: {lockfile.input_hash(env_of(project).spec)}\n" in text
     assert "six==1.16.0 \\\n    --hash=sha256:" in text
+    assert "    # from https://pypi.org/simple\n" in text
     assert "--hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254" in text
     assert sorted(p.name for p in (project / "environments").iterdir()) == ["dev.lock", "dev.yaml"]
 
