@@ -173,7 +173,10 @@ class Side:
             system_packages=tuple(spec.system_packages),
             data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources)),
             compute=ComputeFacts(
-                spec.compute.cpu, spec.compute.memory, spec.compute.gpu, tuple(spec.compute.engines)
+                spec.compute.cpu,
+                spec.compute.memory,
+                spec.compute.gpu.count,
+                tuple(spec.compute.engines),
             ),
             policy=_policy_facts(spec),
             waivers=tuple(

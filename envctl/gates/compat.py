@@ -66,8 +66,8 @@ def _compute(requires: Requires, spec: Spec) -> list[str]:
             f"the model needs {values.format_bytes(requires.memory)} memory; "
             f"{spec.name} has {values.format_bytes(have.memory)}"
         )
-    if requires.gpu > have.gpu:
-        out.append(f"the model needs {requires.gpu} GPU(s); {spec.name} has {have.gpu}")
+    if requires.gpu > have.gpu.count:
+        out.append(f"the model needs {requires.gpu} GPU(s); {spec.name} has {have.gpu.count}")
     missing = [e for e in requires.engines if e not in have.engines]
     if missing:
         out.append(f"the model needs {', '.join(missing)}; {spec.name} does not provide it")
