@@ -239,6 +239,21 @@ def _stale_reason(lock: Lock, env: Environment) -> str | None:
     return f"{display_path(lock.path)} is stale: run envctl lock {env.name}"
 
 
+def gpu_stack(project: Project | None, env: Environment) -> tuple[gpu.Stack | None, str | None]:
+    """The CUDA stack `env`'s lock installs; None and why when no fresh lock says it."""
+    try:
+        path = lock_path(project, env)
+    except InputError:
+        return None, None
+    if not path.is_file():
+        return None, f"{env.label} has no lock ({display_path(path)}): the CUDA it needs is unknown"
+    lock = read_lock(path)
+    stale = _stale_reason(lock, env)
+    if stale:
+        return None, f"{stale}; the CUDA it needs was not read from it"
+    return lock.gpu_stack(), None
+
+
 def require_fresh(project: Project | None, env: Environment) -> Lock:
     """The lock of `env`; InputError (exit 3) when it is missing or stale."""
     path = lock_path(project, env)

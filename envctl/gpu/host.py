@@ -21,8 +21,9 @@ class HostGpus:
 
 @dataclass(frozen=True)
 class HostReading:
-    gpus: HostGpus | None  # None: no GPU found, or nvidia-smi could not tell
+    gpus: HostGpus | None  # None: no GPU, or (known=False) nvidia-smi could not tell
     note: str
+    known: bool = True
 
 
 def parse_query(text: str) -> HostGpus | None:
@@ -54,11 +55,13 @@ def read_host() -> HostReading:
     try:
         proc = run_tool([program, *QUERY], timeout=30)
     except EnvctlError as exc:
-        return HostReading(None, f"nvidia-smi could not run ({exc}): local GPUs unknown")
+        return HostReading(None, f"nvidia-smi could not run ({exc}): local GPUs unknown", False)
     gpus = parse_query(proc.stdout_text) if proc.ok else None
     if gpus is None:
         last = (proc.stderr_text or proc.stdout_text).strip().splitlines()[-1:] or ["no output"]
-        return HostReading(None, f"nvidia-smi gave no GPU ({last[0][:120]}): local GPUs unknown")
+        return HostReading(
+            None, f"nvidia-smi gave no GPU ({last[0][:120]}): local GPUs unknown", False
+        )
     return HostReading(
         gpus, f"local GPUs: {gpus.count}, driver {gpus.driver}, capability {gpus.capability}"
     )
