@@ -67,7 +67,7 @@ def _gpu_builds_without_gpu(left: Side, right: Side) -> Iterator[Finding]:
             )
             continue
         why = (
-            f"and pins a GPU build too ({_label(theirs)})"
+            f"and pins a GPU build too ({theirs.package} {theirs.version}, {_cuda(theirs)})"
             if theirs
             else "and has no lock to show a CPU build pinned for it"
         )

@@ -97,7 +97,7 @@ def test_the_same_gpu_build_in_a_stage_without_gpus_errors_and_wastes_space() ->
         ("gpu.libraries", "warning", "compute.gpu"),
         ("gpu.build", "error", "packages.torch"),
     ]
-    assert "and pins a GPU build too (torch 2.6.0 (CUDA 12.4))" in findings[1].message
+    assert "and pins a GPU build too (torch 2.6.0, CUDA 12.4)" in findings[1].message
     assert findings[0].message.startswith(
         "prod installs 13 CUDA libraries (nvidia-cublas-cu12, nvidia-cuda-cupti-cu12, "
         "nvidia-cuda-nvrtc-cu12, ...) but has no GPU"
