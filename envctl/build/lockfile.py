@@ -186,16 +186,16 @@ def _annotated(entry: LockEntry, comment: str) -> LockEntry:
     `# from URL`; any other comment changes nothing."""
     from packaging.utils import canonicalize_name
 
-    text = comment.removeprefix("#").strip()
-    if text.startswith("from "):
-        return replace(entry, index=text.removeprefix("from ").strip())
-    if text.startswith("via"):
-        text = text.removeprefix("via").strip()
-    elif not comment.startswith("#   "):
-        return entry
-    if not text:
-        return entry
-    source = text if text.startswith("-") else str(canonicalize_name(text.split()[0]))
+    if comment.startswith("#   "):  # an item of a `# via` list: the name is all there is
+        item = comment[4:].strip()
+    else:
+        word, _, rest = comment.removeprefix("#").strip().partition(" ")
+        if word == "from" and rest.strip():
+            return replace(entry, index=rest.strip())
+        if word != "via" or not rest.strip():
+            return entry
+        item = rest.strip()
+    source = item if item.startswith("-") else str(canonicalize_name(item.split()[0]))
     return replace(entry, required_by=(*entry.required_by, source))
 
 

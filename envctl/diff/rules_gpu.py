@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from envctl.diff.model import Finding, GpuFacts, Severity, Side, make_finding
-from envctl.gpu import Need, at_least, driver_for, version_key
+from envctl.gpu import Need, at_least, driver_for, is_cuda_library, version_key
 
 _LIBRARIES_SHOWN = 3
 
@@ -36,7 +36,7 @@ def _gpu_builds_without_gpu(left: Side, right: Side) -> Iterator[Finding]:
     for need in left.gpu_stack.gpu_needs:
         theirs = target.need(need.package) if target is not None else None
         path = f"packages.{need.package}"
-        built = f"{left.label} has a GPU build of {need.package} ({_cuda(need)})"
+        built = f"{left.label} has {_what(need)}"
         if right.is_reality:
             yield make_finding(
                 left,
@@ -213,6 +213,14 @@ def _capability(left: Side, right: Side, gpus: GpuFacts) -> Iterator[Finding]:
         f"{_says(gpus)} {gpus.capability}: kernels and dtypes (bf16 needs 8.0) that work in "
         f"{left.label} may not in {right.label}.",
     )
+
+
+def _what(need: Need) -> str:
+    # An installed set has no dependency graph: its CUDA libraries stand for
+    # whichever package brought them.
+    if is_cuda_library(need.package):
+        return f"CUDA libraries ({need.package}, ...; {_cuda(need)})"
+    return f"a GPU build of {need.package} ({_cuda(need)})"
 
 
 def _says(gpus: GpuFacts) -> str:

@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envctl.build import lockfile, wheels
 from envctl.errors import ExternalError, InputError
@@ -298,3 +300,40 @@ def test_fetch_rejects_a_lock_whose_hash_matches_nothing(project: Path, tmp_path
     with pytest.raises(ExternalError, match="downloading wheels for linux/amd64 failed"):
         wheels.fetch(lockfile.read_lock(path), root=tmp_path / "w")
     assert not (tmp_path / "w" / "sha256").exists()
+
+
+_NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _NAMES,
+            st.lists(_NAMES, max_size=4, unique=True),
+            st.one_of(
+                st.none(), st.sampled_from(["https://pypi.org/simple", "https://x.test/whl/cu121"])
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda entry: entry[0],
+    )
+)
+def test_annotations_round_trip_in_uv_s_layout(
+    entries: list[tuple[str, list[str], str | None]],
+) -> None:
+    """Whatever uv writes under a pin (one `# via`, a `# via` list, `# from`), the
+    reader gives back the same requirers and index, for every entry."""
+    blocks = []
+    for name, via, index in entries:
+        lines = [f"{name}==1.0 \\", "    --hash=sha256:" + "a" * 64]
+        if len(via) == 1:
+            lines.append(f"    # via {via[0]}")
+        elif via:
+            lines += ["    # via", *(f"    #   {v}" for v in via)]
+        if index:
+            lines.append(f"    # from {index}")
+        blocks.append("\n".join(lines) + "\n")
+    parsed = lockfile.parse_lock("".join(blocks), Path("dev.lock")).entries
+    assert [(e.name, list(e.required_by), e.index) for e in parsed] == entries

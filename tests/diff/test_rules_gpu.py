@@ -147,3 +147,17 @@ def test_every_gpu_kind_is_covered_here() -> None:
 
     source = inspect.getsource(sys.modules[__name__])
     assert all(f'"{k}"' in source for k in KINDS if k.startswith("gpu."))
+
+
+def test_an_installed_set_speaks_of_its_cuda_libraries() -> None:
+    from envctl.gpu import read_installed
+
+    image = Side(
+        label="image",
+        installed={"torch": "2.6.0", "nvidia-cuda-runtime-cu12": "12.4.127"},
+        gpu_stack=read_installed({"torch": "2.6.0", "nvidia-cuda-runtime-cu12": "12.4.127"}),
+    )
+    (finding,) = compare(image, side("prod", GpuFacts(0)))
+    assert finding.message.startswith(
+        "image has CUDA libraries (nvidia-cuda-runtime-cu12, ...; CUDA 12.4); prod has no GPU"
+    )
