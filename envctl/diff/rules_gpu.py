@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from envctl.diff.model import Finding, GpuFacts, Severity, Side, make_finding
-from envctl.gpu import Need, at_least, driver_for, is_cuda_library, version_key
+from envctl.gpu import Need, Stack, at_least, driver_for, is_cuda_library, version_key
 
 _LIBRARIES_SHOWN = 3
 
@@ -35,53 +35,37 @@ def _gpu_builds_without_gpu(left: Side, right: Side) -> Iterator[Finding]:
     target = None if right.is_reality else right.gpu_stack
     for need in left.gpu_stack.gpu_needs:
         theirs = target.need(need.package) if target is not None else None
-        path = f"packages.{need.package}"
-        built = f"{left.label} has {_what(need)}"
-        if right.is_reality:
-            yield make_finding(
-                left,
-                right,
-                "gpu.build",
-                "error",
-                path,
-                _label(need),
-                None,
-                f"{built}; {right.label} has no GPU to run it.",
-            )
-            continue
-        if target is not None and (theirs is None or theirs.build == "cpu"):
-            pinned = (
-                f"pins {theirs.package} {theirs.version}, a CPU build"
-                if theirs
-                else f"does not install {need.package}"
-            )
-            yield make_finding(
-                left,
-                right,
-                "gpu.build",
-                "info",
-                path,
-                _label(need),
-                _label(theirs),
-                f"{built}; {right.label} has no GPU and {pinned}.",
-            )
-            continue
-        why = (
-            f"and pins a GPU build too ({theirs.package} {theirs.version}, {_cuda(theirs)})"
-            if theirs
-            else "and has no lock to show a CPU build pinned for it"
-        )
+        severity, why = _without_gpu(right, target, theirs)
         yield make_finding(
             left,
             right,
             "gpu.build",
-            "error",
-            path,
+            severity,
+            f"packages.{need.package}",
             _label(need),
             _label(theirs),
-            f"{built}; {right.label} has no GPU {why}: pin a CPU build for {right.label} "
-            "(e.g. torch==X+cpu from the PyTorch CPU index) or give it a GPU.",
+            f"{left.label} has {_what(need)}; {right.label} has no GPU {why}",
         )
+
+
+def _without_gpu(right: Side, target: Stack | None, theirs: Need | None) -> tuple[Severity, str]:
+    """How grave a GPU build bound for `right` (no GPU) is, and the end of the sentence."""
+    if right.is_reality:
+        return "error", "to run it."
+    if target is not None and theirs is None:
+        return "info", "and does not install it."
+    if theirs is not None and theirs.build == "cpu":
+        return "info", f"and pins {theirs.package} {theirs.version}, a CPU build."
+    fix = (
+        f": pin a CPU build for {right.label} (e.g. torch==X+cpu from the PyTorch CPU "
+        "index) or give it a GPU."
+    )
+    if theirs is not None:
+        return (
+            "error",
+            f"and pins a GPU build too ({theirs.package} {theirs.version}, {_cuda(theirs)}){fix}",
+        )
+    return "error", f"and has no lock to show a CPU build pinned for it{fix}"
 
 
 def _idle_libraries(left: Side, right: Side) -> Iterator[Finding]:
