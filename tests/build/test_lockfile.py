@@ -162,6 +162,18 @@ def test_lock_writes_hashed_lock_with_header(project: Path) -> None:
     assert sorted(p.name for p in (project / "environments").iterdir()) == ["dev.lock", "dev.yaml"]
 
 
+def test_the_index_annotation_never_carries_credentials(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An index URL with a token in it (how private indexes are often given to uv):
+    # the lock names the index, never the secret.
+    monkeypatch.setenv("UV_INDEX_URL", "https://envctl:s3cret-token@pypi.org/simple")
+    lock_dev(project)
+    text = (project / "environments" / "dev.lock").read_text()
+    assert "    # from https://pypi.org/simple\n" in text
+    assert "s3cret" not in text and "envctl:" not in text
+
+
 def test_lock_again_is_unchanged_and_fresh(project: Path) -> None:
     lock_dev(project)
     assert lock_dev(project).changed is False
