@@ -7,7 +7,6 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any, Literal
 
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
@@ -32,6 +31,8 @@ class DriverFloor:
 
 @cache
 def table() -> dict[str, Any]:
+    from importlib import resources  # only when a floor is looked up: spec loading never needs it
+
     text = resources.files("envctl.gpu").joinpath("cuda_drivers.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
