@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from envctl.build.lockfile import read_lock
-from envctl.gpu import Pin, is_cuda_library, read_installed, read_stack
+from envctl.gpu import Pin, Stack, is_cuda_library, read_installed, read_stack
 
 LOCKS = Path(__file__).parent / "locks"
 
 
-def stack_of(name: str):  # type: ignore[no-untyped-def]  # the fixture's Stack
+def stack_of(name: str) -> Stack:
     return read_lock(LOCKS / name).gpu_stack()
 
 
