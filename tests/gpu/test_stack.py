@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from random import Random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envctl.build.lockfile import read_lock
 from envctl.gpu import Pin, Stack, is_cuda_library, read_installed, read_stack
@@ -130,3 +133,21 @@ def test_libraries_required_through_other_libraries_are_claimed() -> None:
     stack = stack_of("torch-2.6.0-pypi.lock")
     # nvjitlink is required by torch and by cusolver/cusparse: no orphan need for it
     assert [n.package for n in stack.needs] == ["torch"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.sampled_from(sorted(p.name for p in LOCKS.glob("*.lock"))),
+    st.randoms(use_true_random=False),
+)
+def test_the_order_of_a_lock_s_pins_changes_nothing(lock: str, rng: Random) -> None:
+    entries = list(read_lock(LOCKS / lock).entries)
+    pins = [Pin(e.name, e.version, e.required_by, e.index) for e in entries]
+    shuffled = pins[:]
+    rng.shuffle(shuffled)
+    one, other = read_stack(pins), read_stack(shuffled)
+    assert sorted(one.needs, key=str) == sorted(other.needs, key=str)
+    assert one.libraries == other.libraries
+    # a need is a package with GPU evidence, never a library another package requires
+    required = {e.name for e in entries if any(not r.startswith("-") for r in e.required_by)}
+    assert not [n for n in one.needs if is_cuda_library(n.package) and n.package in required]
