@@ -59,8 +59,7 @@ def run(root: Path, *args: str, check: bool = True, input: str | None = None) ->
     """Run one git command in `root` and return stdout."""
     code, out, err = _git_text(root, *args, input=input)
     if check and code != 0:
-        detail = (err.strip().splitlines() or ["no output"])[-1]
-        raise GitError(f"git {' '.join(args[:2])} failed: {detail}")
+        raise GitError(f"git {' '.join(args[:2])} failed: {_error_line(err)}")
     return out
 
 
@@ -124,18 +123,30 @@ _TAG_FIELDS = (
 )  # fmt: skip
 _TAG_FORMAT = "".join(f"{field}%00" for field in _TAG_FIELDS)
 _LOCK_RETRIES = 5
+_HOOK_LINES = 3  # of a hook's output, shown with git's error
 
 
-def _last_line(data: bytes) -> str:
-    lines = data.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else "no output"
+def _error_line(data: bytes | str) -> str:
+    """What went wrong, from git's stderr: its first `fatal:`/`error:` line (later
+    lines are advice, such as "Please make sure you have the correct access
+    rights / and the repository exists."), after what a hook printed before it
+    (the reason a hook refused); without such a line, every line joined."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for at, line in enumerate(lines):
+        prefix, colon, rest = line.partition(": ")
+        if colon and prefix in ("fatal", "error") and rest:
+            before = [ln for ln in lines[:at] if not ln.startswith(("hint:", "warning:"))]
+            said = "; ".join(before[-_HOOK_LINES:])
+            return f"{rest} ({said})" if said else rest
+    return "; ".join(lines) or "no output"
 
 
 def read_tags(root: Path) -> list[RawTag]:
     """Every tag of the repository with its target and tagger, in one git call."""
     proc = _git_bytes(root, "for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags")
     if proc.returncode != 0:
-        raise GitError(f"git for-each-ref failed in {root}: {_last_line(proc.stderr)}")
+        raise GitError(f"git for-each-ref failed in {root}: {_error_line(proc.stderr)}")
     return parse_tag_records(proc.stdout.decode("utf-8", "replace"))
 
 
@@ -193,7 +204,7 @@ def create_annotated_tag(
         )  # fmt: skip
         if proc.returncode == 0 or _written_anyway(root, name, commit, text):
             return run(root, "rev-parse", f"refs/tags/{name}").strip()
-        detail = _last_line(proc.stderr)
+        detail = _error_line(proc.stderr)
         if "already exists" in detail or tag_exists(root, name):
             raise TagExists(name)
         if "cannot lock ref" not in detail:
@@ -220,7 +231,7 @@ def delete_tag(root: Path, name: str, *, expected: str | None = None) -> bool:
     old = [expected] if expected else []
     proc = _git_bytes(root, "update-ref", "-d", f"refs/tags/{name}", *old)
     if proc.returncode != 0:
-        raise GitError(f"git could not delete tag {name}: {_last_line(proc.stderr)}")
+        raise GitError(f"git could not delete tag {name}: {_error_line(proc.stderr)}")
     return True
 
 
@@ -234,7 +245,7 @@ def push_tag(root: Path, remote: str, name: str) -> None:
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
         if line.startswith("!") and "(already exists)" in line:
             raise PushRejected(name, remote)
-    raise GitError(f"git push {remote} {name} failed: {_last_line(proc.stderr)}")
+    raise GitError(f"git push {remote} {name} failed: {_error_line(proc.stderr)}")
 
 
 def fetch_tags(root: Path, remote: str) -> None:
@@ -250,7 +261,7 @@ def fetch_tags(root: Path, remote: str) -> None:
                 f"({', '.join(clobbered)}); "
                 f"run envctl sync --remote {remote} to renumber the local ones"
             )
-        raise GitError(f"git fetch {remote} tags failed: {_last_line(proc.stderr)}")
+        raise GitError(f"git fetch {remote} tags failed: {_error_line(proc.stderr)}")
 
 
 def head_user(root: Path) -> GitUser:
@@ -409,7 +420,7 @@ def remote_tags(root: Path, remote: str) -> dict[str, RemoteTag]:
     """Every tag of `remote` by name, without fetching anything."""
     proc = _git_bytes(root, "ls-remote", "--tags", remote)
     if proc.returncode != 0:
-        raise GitError(f"git ls-remote {remote} failed: {_last_line(proc.stderr)}")
+        raise GitError(f"git ls-remote {remote} failed: {_error_line(proc.stderr)}")
     objects: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
@@ -433,14 +444,14 @@ def push_tags(root: Path, remote: str, names: list[str]) -> None:
         if line.startswith("!") and "(already exists)" in line:
             name = line.split("\t")[1].split(":")[0].removeprefix("refs/tags/")
             raise PushRejected(name, remote)
-    raise GitError(f"git push {remote} {' '.join(names)} failed: {_last_line(proc.stderr)}")
+    raise GitError(f"git push {remote} {' '.join(names)} failed: {_error_line(proc.stderr)}")
 
 
 def tag_message(root: Path, name: str) -> str:
     """The message of annotated tag `name` ("" for a lightweight tag)."""
     proc = _git_bytes(root, "for-each-ref", "--format=%(contents)", f"refs/tags/{name}")
     if proc.returncode != 0:
-        raise GitError(f"git for-each-ref {name} failed: {_last_line(proc.stderr)}")
+        raise GitError(f"git for-each-ref {name} failed: {_error_line(proc.stderr)}")
     return proc.stdout.decode("utf-8", "replace").rstrip("\n")
 
 

@@ -305,13 +305,14 @@ def envctl(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
 
 def prod_accuracy_bar() -> float:
     from envctl.spec.loading import load_environment, require_project
-    from envctl.spec.model import parse_threshold
+    from envctl.spec.model import parse_rule
 
     prod = load_environment("prod", require_project(CHURN))
     rule = next(g.metrics for g in prod.spec.gates if g.metrics is not None)
-    op, value = parse_threshold(rule.require["accuracy"], "accuracy")
-    assert op == ">="
-    return value
+    accuracy = parse_rule(rule.require["accuracy"], "accuracy")
+    assert (accuracy.op, accuracy.relative) == (">=", None)
+    assert accuracy.threshold is not None
+    return accuracy.threshold
 
 
 def test_churn_specs_validate(churn: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -201,6 +202,36 @@ def test_push_tag_failures_other_than_a_taken_name_are_plain_git_errors(
     with pytest.raises(GitError, match="git push nowhere m#prod#1 failed") as caught:
         vcs.push_tag(git_repo, "nowhere", "m#prod#1")
     assert not isinstance(caught.value, PushRejected)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (vcs.fetch_tags, "git fetch nowhere tags failed: "),
+        (vcs.remote_tags, "git ls-remote nowhere failed: "),
+    ],
+)
+def test_a_git_error_shows_what_failed_not_git_advice(
+    git_repo: Path, call: Callable[[Path, str], object], message: str
+) -> None:
+    # git's stderr ends in advice ("... and the repository exists."): the first
+    # fatal: line is the one that says what went wrong.
+    with pytest.raises(GitError) as caught:
+        call(git_repo, "nowhere")
+    assert caught.value.message == message + "'nowhere' does not appear to be a git repository"
+
+
+def test_a_git_error_shows_why_a_hook_refused(git_repo: Path, remote: Path) -> None:
+    hook = git_repo / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\necho 'refused by policy' >&2\necho 'ask the admin' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    vcs.create_annotated_tag(git_repo, "m#prod#1", "HEAD", "mine")
+    with pytest.raises(GitError) as caught:
+        vcs.push_tag(git_repo, "origin", "m#prod#1")
+    assert caught.value.message == (
+        f"git push origin m#prod#1 failed: failed to push some refs to '{remote}' "
+        "(refused by policy; ask the admin)"
+    )
 
 
 def test_fetch_tags_brings_new_tags_and_refuses_to_clobber(

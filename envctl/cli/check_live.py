@@ -9,11 +9,10 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.progress import clean
+from envctl.vocabulary import LOCK_TIMEOUT_SECONDS as DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     from envctl.gates.live import LiveCheck
-
-DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.ledger.lock.DEFAULT_TIMEOUT, without importing it
 
 
 @app.command("check-live")

@@ -22,7 +22,9 @@ def import_(
     ],
     name: Annotated[
         str | None,
-        typer.Option("--name", "-n", help="Environment name (default: the file's stem)."),
+        typer.Option(
+            "--name", "-n", metavar="NAME", help="Environment name (default: the file's stem)."
+        ),
     ] = None,
     python: Annotated[
         str | None,

@@ -11,8 +11,7 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.progress import clean
-
-DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.ledger.lock.DEFAULT_TIMEOUT, without importing it
+from envctl.vocabulary import LOCK_TIMEOUT_SECONDS as DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent
@@ -27,9 +26,9 @@ RemoteOpt = Annotated[
 StageOpt = Annotated[
     str | None, typer.Option("--stage", "-s", metavar="STAGE", help="The stage (required).")
 ]
-ToAlias = Annotated[str | None, typer.Option("--to", hidden=True)]
-ForAlias = Annotated[str | None, typer.Option("--for", hidden=True)]
-EnvAlias = Annotated[str | None, typer.Option("--env", hidden=True)]
+ToAlias = Annotated[str | None, typer.Option("--to", metavar="STAGE", hidden=True)]
+ForAlias = Annotated[str | None, typer.Option("--for", metavar="STAGE", hidden=True)]
+EnvAlias = Annotated[str | None, typer.Option("--env", metavar="STAGE", hidden=True)]
 
 
 def one_stage(stage: str | None, alias: str | None, alias_name: str, usage: str) -> str:
@@ -77,7 +76,9 @@ def register(
         str, typer.Argument(metavar="NAME", help="Model name, as in envctl.yaml models:.")
     ],
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Version: vMAJOR.MINOR.PATCH.")],
-    ref: Annotated[str, typer.Option("--ref", help="Commit holding that version.")] = "HEAD",
+    ref: Annotated[
+        str, typer.Option("--ref", metavar="REV", help="Commit holding that version.")
+    ] = "HEAD",
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     allow_dirty: Annotated[
@@ -92,7 +93,9 @@ def register(
         bool,
         typer.Option("--force", help="Register a commit already registered as another version."),
     ] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (with --force).")
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar).
@@ -424,7 +427,7 @@ def audit(
 ) -> None:
     """Replay the whole ledger offline and list every violation; exit 1 if any."""
     from envctl.commands.audit import audit as run
-    from envctl.errors import CheckFailed
+    from envctl.commands.audit import failure
 
     result = run(name)
     for warning in result.warnings:
@@ -434,11 +437,8 @@ def audit(
     else:
         for v in result.violations:
             console.print_text(clean(f"{v.kind:20} {v.tag}: {v.message}"))
-    if result.violations:
-        raise CheckFailed(
-            f"audit found {len(result.violations)} violation(s) in {result.events} events "
-            f"and {result.approvals} approvals"
-        )
+    if (error := failure(result)) is not None:
+        raise error
     if fmt is not Format.json:
         console.print_text(
             f"ledger clean: {result.events} events and {result.approvals} approvals checked"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envctl.errors import EnvctlError, SpecError
+from envctl.errors import CheckFailed, EnvctlError, SpecError
 from envctl.output.specs import CheckDocument, CheckFinding, CheckKind
 from envctl.spec.loading import Environment, Project, load_environment, require_project
 
@@ -15,6 +15,13 @@ def check(*, base: str | None = None) -> CheckDocument:
     for name in names:
         findings.extend(_check_one(project, name, base_rev))
     return CheckDocument(base=base_rev, checked=len(names), ok=not findings, findings=findings)
+
+
+def failure(report: CheckDocument) -> CheckFailed | None:
+    """The exit-1 error when a spec needs attention."""
+    if report.ok:
+        return None
+    return CheckFailed(f"{len(report.findings)} spec(s) need attention; see above")
 
 
 def _finding(name: str, source: str, kind: CheckKind, message: str) -> CheckFinding:

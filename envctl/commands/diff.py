@@ -18,7 +18,14 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from envctl import diff as core
-from envctl.errors import ConfigError, InputError, SpecError, UnknownNameError, UsageError
+from envctl.errors import (
+    CheckFailed,
+    ConfigError,
+    InputError,
+    SpecError,
+    UnknownNameError,
+    UsageError,
+)
 from envctl.output.diff import DiffComparison, DiffDocument, DiffOperand, DiffSummary
 from envctl.spec.loading import (
     Environment,
@@ -78,6 +85,22 @@ class DiffReport:
 
     def blocking(self, threshold: str) -> list[core.Finding]:
         return [f for c in self.comparisons for f in c.blocking(threshold)]
+
+    def failure(self, fail_on: str) -> CheckFailed | None:
+        """The exit-1 error when a finding at or above `fail_on` is not waived."""
+        blocking = self.blocking(fail_on)
+        if not blocking:
+            return None
+        pairs = ", ".join(
+            f"{c.left.side.label} → {c.right.side.label}"
+            for c in self.comparisons
+            if c.blocking(fail_on)
+        )
+        noun = "finding" if len(blocking) == 1 else "findings"
+        return CheckFailed(
+            f"{len(blocking)} {noun} at or above {fail_on} in {pairs}; "
+            "fix them, or waive them in the spec with a reason"
+        )
 
     def document(self, fail_on: str) -> DiffDocument:
         return DiffDocument(

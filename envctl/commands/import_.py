@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from envctl.errors import InputError, SpecError, UsageError
+from envctl.errors import EnvctlError, InputError, SpecError, UsageError
 from envctl.output.specs import ImportDocument, ImportNote
 from envctl.spec import imports, values
 from envctl.spec.imports import Imported, Note, Options
-from envctl.spec.loading import Environment, Project, require_project
+from envctl.spec.loading import Environment, Project, load_environment, require_project
 
 
 def import_(
@@ -33,7 +33,7 @@ def import_(
         )
     options = Options(python=python, fallback_python=_running_python())
     imported = _read(operand, options)
-    version = _next_version(existing[0]) if existing else 1
+    version = _next_version(existing[0], project) if existing else 1
     text = imports.spec_text(env_name, imported, version=version, schema=_schema(project))
     _check(text, path, project)
     from envctl.build.lockfile import write_atomic
@@ -103,15 +103,26 @@ def _schema(project: Project) -> str | None:
     return SCHEMA_FILE if (project.root / SCHEMA_FILE).is_file() else None
 
 
-def _next_version(path: Path) -> int:
-    """The replaced spec's version + 1, so `envctl check` sees the change."""
+def _next_version(path: Path, project: Project) -> int:
+    """The replaced spec's version + 1, so `envctl check` sees the change: the
+    resolved version (`extends` included), else the file's own for a spec that
+    no longer validates, else 1 for one that cannot be read (it is replaced all
+    the same)."""
+    try:
+        return load_environment(str(path), project).spec.version + 1
+    except EnvctlError:
+        return _own_version(path) + 1
+
+
+def _own_version(path: Path) -> int:
     import yaml
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return int(data["version"]) + 1
-    except Exception:  # an unreadable spec is replaced all the same, from 1
-        return 1
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return 0
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) and not isinstance(version, bool) else 0
 
 
 def _check(text: str, path: Path, project: Project) -> None:

@@ -23,7 +23,6 @@ from envctl.diff.model import (
     DataFacts,
     Finding,
     GpuFacts,
-    Severity,
     Side,
     WaiverRule,
 )
@@ -32,6 +31,7 @@ from envctl.diff.reality import reality_side
 from envctl.diff.rules_data import source_covered
 from envctl.diff.rules_runtime import image_parts
 from envctl.diff.specifiers import grade
+from envctl.vocabulary import Severity
 
 __all__ = [
     "AREAS",

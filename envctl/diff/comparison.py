@@ -8,7 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date
 
-from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Severity, Side, WaiverRule
+from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Side, WaiverRule
 from envctl.diff.rules_compute import compare_compute
 from envctl.diff.rules_data import compare_data
 from envctl.diff.rules_gpu import compare_gpu
@@ -16,6 +16,7 @@ from envctl.diff.rules_packages import compare_packages
 from envctl.diff.rules_policy import compare_policy
 from envctl.diff.rules_runtime import compare_image, compare_python
 from envctl.diff.rules_system import compare_system_packages
+from envctl.vocabulary import Severity
 
 
 def compare(

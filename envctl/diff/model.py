@@ -7,18 +7,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from envctl.diff.positions import Pos, canonical_path, dotted_positions
 from envctl.gpu import Stack
 from envctl.output.diff import DiffFinding, Location
+from envctl.vocabulary import SEVERITIES, Severity
 
 if TYPE_CHECKING:
     from envctl.spec.loading import Environment
     from envctl.spec.model import Spec
 
-Severity = Literal["error", "warning", "info"]
-RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(reversed(SEVERITIES))}
 
 AREAS = ("python", "os/image", "packages", "system packages", "data", "compute", "policy")
 

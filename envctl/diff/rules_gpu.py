@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from envctl.diff.model import Finding, GpuFacts, Severity, Side, make_finding
+from envctl.diff.model import Finding, GpuFacts, Side, make_finding
 from envctl.gpu import Need, Stack, at_least, driver_for, is_cuda_library, version_key
+from envctl.vocabulary import Severity
 
 _LIBRARIES_SHOWN = 3
 

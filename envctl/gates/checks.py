@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, assert_never
+from collections.abc import Mapping, Sequence
+from typing import Any, Final, assert_never
 
 from envctl.registry.results import (
     FAILED,
     PASSED,
     SKIPPED,
     WAITING,
-    GateKind,
     GateResult,
 )
 from envctl.spec.model import (
@@ -29,6 +28,7 @@ from envctl.spec.model import (
     TestsGate,
     parse_rule,
 )
+from envctl.vocabulary import GATE_KINDS, GateKind
 
 GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate
 
@@ -38,7 +38,7 @@ def gate_spec(gate: Gate) -> GateSpec:
     for spec in (gate.tests, gate.metrics, gate.http, gate.approvals, gate.command):
         if spec is not None:
             return spec
-    raise ValueError("a gate holds none of tests, metrics, http, approvals, command")
+    raise ValueError(f"a gate holds none of {', '.join(GATE_KINDS)}")
 
 
 def gate_kind(spec: GateSpec) -> GateKind:
@@ -72,14 +72,30 @@ def holding_back(results: Sequence[GateResult]) -> GateResult | None:
 
 # ---- metrics (pure) ----------------------------------------------------------------
 
-_CHECKS: dict[str, Callable[[float, float], bool]] = {
-    ">=": lambda a, b: a >= b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b,
-    "==": lambda a, b: math.isclose(a, b),
-    "!=": lambda a, b: a != b,
-}
+# Metrics are floats written by training code: 0.1 + 0.2 is 0.30000000000000004.
+# Values this close are equal for every operator, so `== 0.3` passes and `!= 0.3`,
+# `> 0.3` fail for it; the absolute part lets a value equal 0 (`error_rate == 0`).
+REL_TOLERANCE: Final = 1e-9
+ABS_TOLERANCE: Final = 1e-12
+
+
+def satisfies(value: float, op: str, bound: float) -> bool:
+    """`value op bound` for a metric rule, equal within the tolerances above."""
+    equal = math.isclose(value, bound, rel_tol=REL_TOLERANCE, abs_tol=ABS_TOLERANCE)
+    match op:
+        case "==":
+            return equal
+        case "!=":
+            return not equal
+        case ">=":
+            return equal or value > bound
+        case "<=":
+            return equal or value < bound
+        case ">":
+            return not equal and value > bound
+        case "<":
+            return not equal and value < bound
+    raise ValueError(f"{op!r} is not a threshold operator")
 
 
 def evaluate_metrics(
@@ -110,7 +126,7 @@ def evaluate_metrics(
             bound = rule.bound(before) if before is not None else None
             row |= {"baseline": before, "margin": rule.margin, "relative": rule.relative}
             row["bound"] = bound
-        ok = value is not None and (bound is None or _CHECKS[op](value, bound))
+        ok = value is not None and (bound is None or satisfies(value, op, bound))
         if value is None:
             failures.append(f"{name} is missing from {gate.file}")
         elif bound is None:
@@ -151,7 +167,7 @@ def evaluate_live_metrics(
         rule = parse_rule(raw_rule, name)
         value = _number(metrics.get(name))
         bound = rule.threshold
-        ok = value is not None and bound is not None and _CHECKS[rule.op](value, bound)
+        ok = value is not None and bound is not None and satisfies(value, rule.op, bound)
         if value is None:
             failures.append(f"{name} is missing from {source}")
         elif not ok:
@@ -195,9 +211,9 @@ def recorded_metrics(record: Mapping[str, Any] | None, file: str) -> dict[str, f
 
 def _worse(op: str, value: float, before: float) -> bool:
     if op in (">", ">="):
-        return value < before and not math.isclose(value, before)
+        return satisfies(value, "<", before)
     if op in ("<", "<="):
-        return value > before and not math.isclose(value, before)
+        return satisfies(value, ">", before)
     return False
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from envctl.registry.results import GateKind, GateResult
+from envctl.registry.results import GateResult
+from envctl.vocabulary import GateKind
 
 
 @dataclass(frozen=True)

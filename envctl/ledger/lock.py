@@ -23,9 +23,10 @@ from pathlib import Path
 
 from envctl.errors import LockTimeout
 from envctl.progress import Progress, clean, silent
+from envctl.vocabulary import LOCK_TIMEOUT_SECONDS
 
 LOCK_FILE = "envctl-registry.lock"
-DEFAULT_TIMEOUT = 600.0
+DEFAULT_TIMEOUT = LOCK_TIMEOUT_SECONDS
 _POLL = 0.05
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from envctl.output import Document, Item
+from envctl.vocabulary import Severity
 
 
 class LockDocument(Document):
@@ -76,7 +75,7 @@ class VerifyFinding(Item):
     """A difference between the spec + lock and the image."""
 
     kind: str
-    severity: Literal["error", "warning", "info"]
+    severity: Severity
     path: str
     spec: str | None = Field(description="What the spec and lock say; null when absent.")
     image: str | None = Field(description="What the image holds; null when absent.")

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from envctl.output import Document, Item
+from envctl.vocabulary import GateKind, GateStatus
 
 
 class RegisterDocument(Document):
@@ -105,8 +106,8 @@ class HistoryDocument(Document):
 class GateOutcome(Item):
     """One gate's result, as the assignment tag records it too."""
 
-    kind: Literal["tests", "metrics", "http", "approvals", "command"]
-    status: Literal["passed", "failed", "waiting", "skipped"] = Field(
+    kind: GateKind
+    status: GateStatus = Field(
         description="waiting: approvals only; skipped: an earlier gate failed."
     )
     summary: str = Field(description="One line, as printed.")

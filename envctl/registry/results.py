@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-GateKind = Literal["tests", "metrics", "http", "approvals", "command"]
-GateStatus = Literal["passed", "failed", "waiting", "skipped"]  # waiting: approvals only
+from envctl.vocabulary import GateKind, GateStatus
 
 PASSED: Final = "passed"
 FAILED: Final = "failed"

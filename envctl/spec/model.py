@@ -29,6 +29,7 @@ from pydantic import (
 
 from envctl.gpu import drivers as gpu_versions
 from envctl.spec import values
+from envctl.vocabulary import GATE_KINDS, GateKind
 
 SCHEMA_ID = "urn:envctl:schema:environment:v1"
 SCHEMA_FILE = "envctl-environment.schema.json"  # what `envctl init` writes beside envctl.yaml
@@ -38,10 +39,6 @@ class Strict(BaseModel):
     # Validators are built on first use: `envctl status` reads envctl.yaml and
     # never pays for the environment spec's.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-def _list_of(check: Any) -> Any:
-    return AfterValidator(lambda items: [check(i) for i in items])
 
 
 ImageRef = Annotated[str, AfterValidator(values.image_ref)]
@@ -213,9 +210,6 @@ class CommandGate(Strict):
         return raw
 
 
-GATE_KINDS = ("tests", "metrics", "http", "approvals", "command")
-
-
 class Gate(Strict):
     tests: TestsGate | None = None
     metrics: MetricsGate | None = None
@@ -231,7 +225,7 @@ class Gate(Strict):
         return self
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> GateKind:
         return next(k for k in GATE_KINDS if getattr(self, k) is not None)
 
 
@@ -402,18 +396,6 @@ class Spec(Strict):
 
 
 _OPS = (">=", "<=", "==", "!=", ">", "<")
-
-
-def parse_threshold(rule: str, metric: str = "metric") -> tuple[str, float]:
-    """`">= 0.90"` -> (">=", 0.9)."""
-    text = str(rule).strip()
-    for op in _OPS:
-        if text.startswith(op):
-            try:
-                return op, float(text[len(op) :].strip())
-            except ValueError:
-                break
-    raise ValueError(f'{metric}: {rule!r} is not a threshold like ">= 0.90"')
 
 
 @dataclass(frozen=True)

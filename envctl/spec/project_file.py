@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -19,9 +19,9 @@ from envctl.spec.model import (
     Strict,
     UrlPath,
 )
+from envctl.vocabulary import Severity
 
 CONFIG_FILE = "envctl.yaml"
-Severity = Literal["error", "warning", "info"]
 StageName = Annotated[str, AfterValidator(lambda v: values.word(v, "stage name"))]
 
 

@@ -160,6 +160,38 @@ def test_refuses_to_overwrite_then_force_bumps_the_version(project: Path, invoke
     assert spec_of(project, "dev")["version"] == 2
 
 
+BASE = """\
+version: 4
+image:
+  base: python:3.11-slim-bookworm
+python: "3.11"
+packages:
+  numpy: ">=1.26"
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "replaced"),
+    [
+        # the version comes from the parent: the resolved spec is v4
+        ({"_base.yaml": BASE, "dev.yaml": "name: dev\nextends: _base\n"}, 5),
+        ({"dev.yaml": "name: dev\nversion: 7\nunknown_key: 1\n"}, 8),  # invalid, version read
+        ({"dev.yaml": "name: dev\nversion: [\n"}, 1),  # not YAML: replaced from 1
+        ({"dev.yaml": "name: dev\nversion: true\n"}, 1),  # not a version
+    ],
+)
+def test_force_bumps_the_replaced_specs_resolved_version(
+    project: Path, invoke: Invoke, files: dict[str, str], replaced: int
+) -> None:
+    for name, text in files.items():
+        (project / "environments" / name).write_text(text)
+    (project / "requirements.txt").write_text("six==1.16.0\n")
+    forced = invoke("import", "requirements.txt", "--name", "dev", "--force")
+    assert forced.code == 0, forced.err
+    assert forced.out.startswith(f"replaced environments/dev.yaml (v{replaced}): 1 package,")
+    assert spec_of(project, "dev")["version"] == replaced
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from envctl.errors import InputError
 from envctl.gates import checks
@@ -20,8 +22,9 @@ from envctl.gates.checks import (
     pytest_counts,
     skipped,
 )
-from envctl.registry.results import FAILED, GateKind, GateResult
+from envctl.registry.results import FAILED, GateResult
 from envctl.spec.model import Gate, HttpGate, MetricsGate
+from envctl.vocabulary import GateKind
 
 
 def metrics_gate(rule: str, *, baseline: bool = False) -> MetricsGate:
@@ -44,7 +47,17 @@ THRESHOLDS: list[tuple[str, float, bool]] = [
     ("<= 0.1", 0.11, False),
     ("< 0.1", 0.1, False),
     ("< 0.1", 0.05, True),
-    ("== 0.3", 0.1 + 0.2, True),  # compared with a tolerance, not bit for bit
+    # 0.1 + 0.2 is 0.30000000000000004: equal to 0.3 within the tolerance, for
+    # every operator alike
+    ("== 0.3", 0.1 + 0.2, True),
+    ("!= 0.3", 0.1 + 0.2, False),
+    ("> 0.3", 0.1 + 0.2, False),
+    (">= 0.3", 0.1 + 0.2, True),
+    ("<= 0.3", 0.1 + 0.2, True),
+    ("< 0.3", 0.1 + 0.2, False),
+    ("<= 0.30000000000000004", 0.3, True),
+    ("== 0", 0.1 + 0.2 - 0.3, True),
+    ("!= 0.3", 0.3001, True),
     ("== 0.3", 0.31, False),
     ("!= 0", 0, False),
     ("!= 0", 1, True),
@@ -520,3 +533,17 @@ def test_evaluate_live_metrics_names_every_failure() -> None:
         "error_rate 0.05 is not <= 0.02; latency_p95_ms is missing from http://svc/metrics.json"
     )
     assert [row["passed"] for row in result.evidence["metrics"]] == [False, False]
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@given(value=finite, bound=finite)
+def test_threshold_operators_agree_on_what_is_equal(value: float, bound: float) -> None:
+    def holds(op: str) -> bool:
+        return checks.satisfies(value, op, bound)
+
+    assert holds("==") is not holds("!=")
+    assert [holds("<"), holds("=="), holds(">")].count(True) == 1
+    assert holds(">=") is (holds(">") or holds("=="))
+    assert holds("<=") is (holds("<") or holds("=="))

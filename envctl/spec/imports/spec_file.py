@@ -9,7 +9,6 @@ from pathlib import PurePath
 
 from envctl.spec.imports.model import DEFAULT_PLATFORM, Imported
 
-FORMATS = ("requirements", "conda", "pyproject", "uv-lock", "image")
 DEFAULT_NAME = "imported"
 # The base `envctl init` writes, for the imported Python.
 BASE_IMAGE = "python:{python}-slim-bookworm"
