@@ -16,10 +16,10 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from envctl import paths
+from envctl import gpu, paths
 from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
 from envctl.output.build import LockDocument
@@ -41,7 +41,11 @@ class LockEntry:
     name: str  # canonical (PEP 503) name
     version: str
     hashes: tuple[str, ...]  # sha256 hex digests of every acceptable file
-    index: str | None = None  # the index URL it was resolved from (specs with indexes:)
+    # From uv's annotations: the packages that require this one (`# via`; a
+    # requirements file as "-r FILE"), and the index it was resolved from
+    # (`# from URL`, written since locks ask uv for it; None in older locks).
+    required_by: tuple[str, ...] = ()
+    index: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,12 @@ class Lock:
 
     def versions(self) -> dict[str, str]:
         return {e.name: e.version for e in self.entries}
+
+    def gpu_stack(self) -> gpu.Stack:
+        """The CUDA stack this lock installs (envctl.gpu reads it from the pins)."""
+        return gpu.read_stack(
+            gpu.Pin(e.name, e.version, e.required_by, e.index) for e in self.entries
+        )
 
 
 @dataclass(frozen=True)
@@ -185,7 +195,8 @@ def parse_lock(text: str, path: Path) -> Lock:
 
 
 def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
-    """Entries of a hashed requirements file (`name==version \\` + `--hash=` lines)."""
+    """Entries of a hashed requirements file (`name==version \\` + `--hash=` lines),
+    with the `# via` / `# from` annotations uv writes below each."""
     from packaging.utils import canonicalize_name
 
     logical = body.replace("\\\n", " ")
@@ -197,6 +208,8 @@ def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
             entries[-1] = dataclasses.replace(entries[-1], index=origin["url"].rstrip("/"))
             continue
         if not text or text.startswith("#"):
+            if entries:
+                entries[-1] = _annotated(entries[-1], line.strip())
             continue
         if text.startswith("-"):
             # -r/-c/-e/--index-url...: pip would follow them (to a host file, an
@@ -230,6 +243,24 @@ def _is_version(text: str) -> bool:
     except InvalidVersion:
         return False
     return True
+
+
+def _annotated(entry: LockEntry, comment: str) -> LockEntry:
+    """`entry` with one annotation line read: `# via a`, `# via` + `#   a` lines,
+    `# from URL`; any other comment changes nothing."""
+    from packaging.utils import canonicalize_name
+
+    if comment.startswith("#   "):  # an item of a `# via` list: the name is all there is
+        item = comment[4:].strip()
+    else:
+        word, _, rest = comment.removeprefix("#").strip().partition(" ")
+        if word == "from" and rest.strip():
+            return replace(entry, index=rest.strip())
+        if word != "via" or not rest.strip():
+            return entry
+        item = rest.strip()
+    source = item if item.startswith("-") else str(canonicalize_name(item.split()[0]))
+    return replace(entry, required_by=(*entry.required_by, source))
 
 
 # ---- files ----------------------------------------------------------------------
@@ -284,6 +315,21 @@ def _stale_reason(lock: Lock, env: Environment) -> str | None:
     if lock.input_hash == input_hash(env.spec):
         return None
     return f"{display_path(lock.path)} is stale: run envctl lock {env.name}"
+
+
+def gpu_stack(project: Project | None, env: Environment) -> tuple[gpu.Stack | None, str | None]:
+    """The CUDA stack `env`'s lock installs; None and why when no fresh lock says it."""
+    try:
+        path = lock_path(project, env)
+    except InputError:
+        return None, None
+    if not path.is_file():
+        return None, f"{env.label} has no lock ({display_path(path)}): the CUDA it needs is unknown"
+    lock = read_lock(path)
+    stale = _stale_reason(lock, env)
+    if stale:
+        return None, f"{stale}; the CUDA it needs was not read from it"
+    return lock.gpu_stack(), None
 
 
 def require_fresh(project: Project | None, env: Environment) -> Lock:
@@ -384,6 +430,10 @@ def uv_command(
         "--python-platform",
         lock_target(spec.image.platform).uv_platform,
         "--no-header",
+        # `# from URL` under each pin: the index a wheel came from, which the wheel
+        # fetch follows (specs with indexes:) and which says, e.g., which CUDA
+        # build of torch it is (envctl.gpu); older locks simply lack it.
+        "--emit-index-annotation",
         "--only-binary",
         ":all:",
         "--quiet",
@@ -396,9 +446,6 @@ def uv_command(
         # its own fresh folder is the configuration (uv reads [tool.uv] indexes and
         # sources only from it), and discovery stops at that nearest file.
         cmd.append("--no-config")
-    if spec.indexes:
-        # Each entry says which index it came from: the wheel fetch follows it.
-        cmd.append("--emit-index-annotation")
     if upgrade is True:
         cmd.append("--upgrade")
     elif upgrade:

@@ -22,6 +22,7 @@ from envctl.diff.model import (
     ComputeFacts,
     DataFacts,
     Finding,
+    GpuFacts,
     Side,
     WaiverRule,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "ComputeFacts",
     "DataFacts",
     "Finding",
+    "GpuFacts",
     "Pos",
     "Severity",
     "Side",

@@ -11,6 +11,7 @@ from datetime import date
 from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Side, WaiverRule
 from envctl.diff.rules_compute import compare_compute
 from envctl.diff.rules_data import compare_data
+from envctl.diff.rules_gpu import compare_gpu
 from envctl.diff.rules_indexes import compare_indexes
 from envctl.diff.rules_packages import compare_packages
 from envctl.diff.rules_policy import compare_policy
@@ -37,6 +38,7 @@ def compare(
         *compare_build_network(left, right),
         *compare_data(left, right),
         *compare_compute(left, right),
+        *compare_gpu(left, right),
         *compare_policy(left, right),
     ]
     rules = left.waivers + right.waivers

@@ -10,6 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from envctl.diff.positions import Pos, canonical_path, dotted_positions
+from envctl.gpu import Stack
 from envctl.output.diff import DiffFinding, Location
 from envctl.spec.indexes import PYPI_URL
 from envctl.vocabulary import SEVERITIES, Severity
@@ -48,6 +49,11 @@ KINDS: dict[str, str] = {
     "compute.gpu": "compute",
     "compute.cpu": "compute",
     "compute.memory": "compute",
+    "gpu.build": "compute",
+    "gpu.cuda": "compute",
+    "gpu.driver": "compute",
+    "gpu.capability": "compute",
+    "gpu.libraries": "compute",
     "policy.changed": "policy",
 }
 FAMILIES = tuple(sorted({k.split(".", 1)[0] for k in KINDS}))
@@ -133,6 +139,18 @@ class ComputeFacts:
 
 
 @dataclass(frozen=True)
+class GpuFacts:
+    """A side's GPUs: declared by a spec (floors), or `measured` on a host (exact)."""
+
+    count: int = 0
+    vendor: str = "nvidia"
+    driver: str | None = None  # least driver version, without ">="
+    cuda: str | None = None
+    capability: str | None = None  # least compute capability, without ">="
+    measured: bool = False
+
+
+@dataclass(frozen=True)
 class Side:
     """What one operand says. `None` means unknown (a probe cannot see data access),
     which is never a finding; an empty value means "none"."""
@@ -155,6 +173,8 @@ class Side:
     build_network: str | None = None  # image.network; None: unknown (reality)
     data: DataFacts | None = None
     compute: ComputeFacts | None = None
+    gpu: GpuFacts | None = None  # None: unknown (an image cannot show its host's GPUs)
+    gpu_stack: Stack | None = None  # the CUDA its lock (or installation) needs; None: unknown
     # `policy:` field -> its value as compact JSON; None: no policy to speak of (reality)
     policy: Mapping[str, str] | None = None
     waivers: tuple[WaiverRule, ...] = ()
@@ -165,7 +185,12 @@ class Side:
         return self.installed is not None
 
     @classmethod
-    def from_environment(cls, env: Environment, locked: Mapping[str, str] | None = None) -> Side:
+    def from_environment(
+        cls,
+        env: Environment,
+        locked: Mapping[str, str] | None = None,
+        gpu_stack: Stack | None = None,
+    ) -> Side:
         spec = env.spec
         return cls(
             label=env.label,
@@ -183,8 +208,13 @@ class Side:
             build_network=spec.image.network,
             data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources)),
             compute=ComputeFacts(
-                spec.compute.cpu, spec.compute.memory, spec.compute.gpu, tuple(spec.compute.engines)
+                spec.compute.cpu,
+                spec.compute.memory,
+                spec.compute.gpu.count,
+                tuple(spec.compute.engines),
             ),
+            gpu=_gpu_facts(spec),
+            gpu_stack=gpu_stack,
             policy=_policy_facts(spec),
             waivers=tuple(
                 WaiverRule(w.kind, canonical_path(w.path), w.reason, w.expires)
@@ -216,6 +246,17 @@ def _default_index(spec: Spec) -> str:
     default = next((i.url for i in spec.indexes if i.default), PYPI_URL)
     extra = [i.url for i in spec.indexes if not i.explicit and not i.default]
     return " then ".join([*extra, default])
+
+
+def _gpu_facts(spec: Spec) -> GpuFacts:
+    gpu = spec.compute.gpu
+    return GpuFacts(
+        gpu.count,
+        gpu.vendor,
+        gpu.driver.removeprefix(">=") if gpu.driver else None,
+        gpu.cuda,
+        gpu.capability.removeprefix(">=") if gpu.capability else None,
+    )
 
 
 def _policy_facts(spec: Spec) -> dict[str, str]:

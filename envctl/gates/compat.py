@@ -66,8 +66,8 @@ def _compute(requires: Requires, spec: Spec) -> list[str]:
             f"the model needs {values.format_bytes(requires.memory)} memory; "
             f"{spec.name} has {values.format_bytes(have.memory)}"
         )
-    if requires.gpu > have.gpu:
-        out.append(f"the model needs {requires.gpu} GPU(s); {spec.name} has {have.gpu}")
+    if requires.gpu > have.gpu.count:
+        out.append(f"the model needs {requires.gpu} GPU(s); {spec.name} has {have.gpu.count}")
     missing = [e for e in requires.engines if e not in have.engines]
     if missing:
         out.append(f"the model needs {', '.join(missing)}; {spec.name} does not provide it")
@@ -89,15 +89,18 @@ def compatibility(
     """The model's requirements against the target env, and every finding of the
     diff from the previous stage's env (only unwaived errors block)."""
     from envctl import diff
+    from envctl.build import lockfile
 
     model = project.config.models.get(target.model)
     unmet = unmet_requirements(model.requires, env.spec) if model else []
     if target.from_stage is None:
         return unmet, []
     previous = load_environment(target.from_stage, project)
+    # Each side with the CUDA its lock installs: a GPU build bound for a stage
+    # without GPUs, or for an older driver, is refused here as in `envctl diff`.
     findings = diff.compare(
-        diff.Side.from_environment(previous),
-        diff.Side.from_environment(env),
+        diff.Side.from_environment(previous, gpu_stack=lockfile.gpu_stack(project, previous)[0]),
+        diff.Side.from_environment(env, gpu_stack=lockfile.gpu_stack(project, env)[0]),
         severity_overrides=project.config.policy.severity,
     )
     return unmet, [{**f.to_json(), "blocks": f.blocks("error")} for f in findings]

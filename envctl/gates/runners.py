@@ -16,7 +16,7 @@ from pathlib import Path
 from envctl.errors import InputError
 from envctl.gates import checks
 from envctl.registry.results import FAILED, PASSED, GateResult
-from envctl.spec.model import CommandGate, HttpGate, TestsGate
+from envctl.spec.model import CommandGate, HttpGate, Spec, TestsGate
 from envctl.spec.project_file import Serve
 
 PYTHON = "/opt/venv/bin/python"
@@ -58,6 +58,19 @@ class ImageContext:
     workdir: str  # the model's folder inside the image
     serve: Serve | None
     read_file: Callable[[str], bytes | None]  # model-relative path at the version's commit
+    gpus: int = 0  # the stage's GPUs: each gate container requests them, or fails saying so
+
+
+def gate_gpus(spec: Spec) -> int:
+    """The GPUs each of the stage's gate containers requests: a gate is evidence only
+    if it ran with what the stage has."""
+    gpu = spec.compute.gpu
+    if gpu.count and gpu.vendor != "nvidia":
+        raise InputError(
+            f"{spec.name} declares {gpu.vendor} GPUs; gate containers can request only "
+            "NVIDIA GPUs (Docker device requests), so its gates cannot run as the stage runs"
+        )
+    return gpu.count
 
 
 def run_tests(gate: TestsGate, ctx: ImageContext, *, image: str) -> GateResult:
@@ -71,6 +84,7 @@ def run_tests(gate: TestsGate, ctx: ImageContext, *, image: str) -> GateResult:
         timeout=gate.timeout,
         workdir=ctx.workdir,
         environment={"PYTHONDONTWRITEBYTECODE": "1"},
+        gpus=ctx.gpus,
     )
     return tests_result(
         gate,
@@ -124,7 +138,9 @@ def run_http(gate: HttpGate, ctx: ImageContext) -> GateResult:
         str(gate.timeout),
     ]
     env = {"ENVCTL_HTTP_BODY": body} if body is not None else {}
-    with engine.service(ctx.image, list(ctx.serve.command), workdir=ctx.workdir) as svc:
+    with engine.service(
+        ctx.image, list(ctx.serve.command), workdir=ctx.workdir, gpus=ctx.gpus
+    ) as svc:
         answer = engine.exec_in(svc, argv, timeout=gate.timeout + 15, environment=env)
         logs = engine.container_logs(svc, tail=20) if not answer.ok else ""
     return http_result(gate, answer.stdout, answer.stderr, logs, timed_out=answer.timed_out)
@@ -149,7 +165,9 @@ def http_result(
 def run_command(gate: CommandGate, ctx: ImageContext) -> GateResult:
     from envctl import engine
 
-    result = engine.run(ctx.image, list(gate.run), timeout=gate.timeout, workdir=ctx.workdir)
+    result = engine.run(
+        ctx.image, list(gate.run), timeout=gate.timeout, workdir=ctx.workdir, gpus=ctx.gpus
+    )
     return command_result(
         gate,
         exit_code=result.exit_code,

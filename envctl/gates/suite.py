@@ -51,6 +51,7 @@ def run_gates(
         workdir="/opt/model",
         serve=project.config.models[target.model].serve,
         read_file=runners.model_file_reader(ws.root, target.commit, model_path),
+        gpus=runners.gate_gpus(env.spec),
     )
     run = _Run(ws, registry, target, env, model_path, context)
     specs = [gate_spec(g) for g in env.spec.gates]

@@ -21,10 +21,13 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
+from envctl.gpu import drivers as gpu_versions
 from envctl.spec import indexes, values
 from envctl.vocabulary import GATE_KINDS, GateKind
 
@@ -150,10 +153,58 @@ class Data(Strict):
     sources: list[SafeToken] = Field(default_factory=list, description="Allowed data sources.")
 
 
+def _floor(what: str) -> Any:
+    return AfterValidator(lambda v: f">={gpu_versions.floor(v, what)}")
+
+
+def _cuda_version(raw: Any) -> str:
+    text = str(raw).strip()
+    if not re.fullmatch(r"\d+\.\d+", text):
+        raise ValueError(f'cuda: {raw!r} is not a CUDA version like "12.2"')
+    return text
+
+
+class Gpu(Strict):
+    """A stage's GPUs, and what its nodes guarantee (envctl diff and the compatibility
+    gate compare them with the CUDA the lock needs)."""
+
+    count: int = Field(ge=0, description="Number of GPUs.")
+    vendor: Literal["nvidia", "amd"] = Field("nvidia", description="nvidia or amd.")
+    driver: Annotated[str, _floor("driver")] | None = Field(
+        None, description='Least NVIDIA driver on the nodes (">=535.104").'
+    )
+    cuda: Annotated[str, BeforeValidator(_cuda_version)] | None = Field(
+        None, description='Newest CUDA the nodes run ("12.2"); implies its driver floor.'
+    )
+    capability: Annotated[str, _floor("capability")] | None = Field(
+        None, description='Least compute capability of the GPUs (">=8.0").'
+    )
+
+    @model_serializer(mode="wrap")
+    def _plain_count(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A bare count is written as the number it was given as, so the canonical
+        # form (and every fingerprint) of a spec that says `gpu: 1` stays what it was.
+        return self.count if self == Gpu(count=self.count) else handler(self)
+
+
+def _gpu_count(raw: Any) -> Any:
+    return {"count": raw} if isinstance(raw, int) and not isinstance(raw, bool) else raw
+
+
+def _count_or_object(schema: dict[str, Any]) -> None:
+    """Editors accept both spellings: `gpu: 1` and `gpu: {count: 1, driver: ...}`."""
+    target = {"$ref": schema.pop("$ref")} if "$ref" in schema else {"allOf": schema.pop("allOf")}
+    schema["anyOf"] = [{"type": "integer", "minimum": 0}, target]
+
+
 class Compute(Strict):
     cpu: Cpu | None = Field(None, description='Cores (4, 0.5 or "500m").')
     memory: Memory | None = Field(None, description='Memory ("8Gi", "512Mi").')
-    gpu: int = Field(0, ge=0, description="Number of GPUs.")
+    gpu: Annotated[Gpu, BeforeValidator(_gpu_count)] = Field(
+        default_factory=lambda: Gpu(count=0),
+        description="Number of GPUs, or {count, driver, cuda, capability, vendor}.",
+        json_schema_extra=_count_or_object,
+    )
     engines: list[Engine] = Field(
         default_factory=list, description="Compute engines available (spark, ray, dask, ...)."
     )

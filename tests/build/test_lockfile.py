@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envctl.build import lockfile, wheels
 from envctl.errors import ExternalError, InputError
@@ -69,6 +71,31 @@ def test_parse_lock_reads_entries_hashes_and_header() -> None:
     assert other.content_hash == lock.content_hash
 
 
+def test_parse_lock_reads_via_and_index_annotations() -> None:
+    text = (
+        "anyio==4.16.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+        "    # via\n    #   FastAPI\n    #   starlette\n"
+        "    # from https://pypi.org/simple\n"
+        "torch==2.6.0+cpu\n    # via -r requirements.in\n"
+        "    # from https://download.pytorch.org/whl/cpu\n"
+        "six==1.16.0\n    # via python-dateutil\n"
+    )
+    entries = lockfile.parse_lock(text, Path("dev.lock")).entries
+    assert [(e.name, e.required_by, e.index) for e in entries] == [
+        ("anyio", ("fastapi", "starlette"), "https://pypi.org/simple"),
+        ("torch", ("-r requirements.in",), "https://download.pytorch.org/whl/cpu"),
+        ("six", ("python-dateutil",), None),  # a lock written before `# from`
+    ]
+
+
+def test_uv_command_asks_for_the_index_annotation() -> None:
+    spec = Spec.model_validate(
+        {"name": "dev", "version": 1, "image": {"base": "python:3.11-slim"}, "python": "3.11"}
+    )
+    cmd = lockfile.uv_command(spec, Path("r.in"), Path("r.lock"), False)
+    assert "--emit-index-annotation" in cmd
+
+
 def test_parse_lock_rejects_unpinned_lines() -> None:
     with pytest.raises(InputError, match="cannot read lock line 'six>=1'"):
         lockfile.parse_lock("six>=1\n", Path("dev.lock"))
@@ -130,8 +157,21 @@ def test_lock_writes_hashed_lock_with_header(project: Path) -> None:
     assert text.startswith("# envctl-lock format 1")
     assert f"# input-hash: {lockfile.input_hash(env_of(project).spec)}\n" in text
     assert "six==1.16.0 \\\n    --hash=sha256:" in text
+    assert "    # from https://pypi.org/simple\n" in text
     assert "--hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254" in text
     assert sorted(p.name for p in (project / "environments").iterdir()) == ["dev.lock", "dev.yaml"]
+
+
+def test_the_index_annotation_never_carries_credentials(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An index URL with a token in it (how private indexes are often given to uv):
+    # the lock names the index, never the secret.
+    monkeypatch.setenv("UV_INDEX_URL", "https://envctl:s3cret-token@pypi.org/simple")
+    lock_dev(project)
+    text = (project / "environments" / "dev.lock").read_text()
+    assert "    # from https://pypi.org/simple\n" in text
+    assert "s3cret" not in text and "envctl:" not in text
 
 
 def test_lock_again_is_unchanged_and_fresh(project: Path) -> None:
@@ -361,3 +401,40 @@ def test_pip_output_reaches_the_terminal_without_escape_sequences(
     assert lines == ["Collecting six"]
     assert caught.value.message == "downloading wheels for linux/amd64 failed: Collecting six"
     assert all("\x1b" not in d for d in caught.value.details)
+
+
+_NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _NAMES,
+            st.lists(_NAMES, max_size=4, unique=True),
+            st.one_of(
+                st.none(), st.sampled_from(["https://pypi.org/simple", "https://x.test/whl/cu121"])
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda entry: entry[0],
+    )
+)
+def test_annotations_round_trip_in_uv_s_layout(
+    entries: list[tuple[str, list[str], str | None]],
+) -> None:
+    """Whatever uv writes under a pin (one `# via`, a `# via` list, `# from`), the
+    reader gives back the same requirers and index, for every entry."""
+    blocks = []
+    for name, via, index in entries:
+        lines = [f"{name}==1.0 \\", "    --hash=sha256:" + "a" * 64]
+        if len(via) == 1:
+            lines.append(f"    # via {via[0]}")
+        elif via:
+            lines += ["    # via", *(f"    #   {v}" for v in via)]
+        if index:
+            lines.append(f"    # from {index}")
+        blocks.append("\n".join(lines) + "\n")
+    parsed = lockfile.parse_lock("".join(blocks), Path("dev.lock")).entries
+    assert [(e.name, list(e.required_by), e.index) for e in parsed] == entries

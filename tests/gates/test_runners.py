@@ -11,7 +11,7 @@ from envctl.errors import InputError
 from envctl.gates import runners
 from envctl.gates.runners import command_result, http_result
 from envctl.spec import model
-from envctl.spec.model import CommandGate, HttpGate
+from envctl.spec.model import CommandGate, HttpGate, Spec
 from tests.conftest import git
 
 # Imported by module: pytest would collect names starting with "test" as tests.
@@ -164,3 +164,45 @@ def test_gate_files_come_from_git_so_a_committed_symlink_reads_as_its_link_text(
     with pytest.raises(InputError) as caught:
         parse_metrics(read("metrics.json"), "model/metrics.json")
     assert "CANARY" not in caught.value.message
+
+
+# ---- GPUs --------------------------------------------------------------------------
+
+
+def _gpu_spec(gpu: object) -> Spec:
+    return Spec.model_validate(
+        {
+            "name": "prod",
+            "version": 1,
+            "image": {"base": "python:3.11-slim"},
+            "python": "3.11",
+            "compute": {"gpu": gpu},
+        }
+    )
+
+
+def test_gate_containers_request_the_stage_s_gpus() -> None:
+    from envctl.gates.runners import gate_gpus
+
+    assert gate_gpus(_gpu_spec(0)) == 0
+    assert gate_gpus(_gpu_spec({"count": 2, "driver": ">=550"})) == 2
+
+
+def test_gates_of_a_stage_with_amd_gpus_cannot_run_as_it_does() -> None:
+    from envctl.errors import InputError
+    from envctl.gates.runners import gate_gpus
+
+    with pytest.raises(InputError, match="prod declares amd GPUs; gate containers can request"):
+        gate_gpus(_gpu_spec({"count": 1, "vendor": "amd"}))
+
+
+def test_a_tests_gate_on_a_gpu_stage_asks_the_engine_and_says_what_it_lacks(
+    base_image: str,
+) -> None:
+    from envctl.errors import EngineError
+
+    ctx = runners.ImageContext(
+        image=base_image, workdir="/", serve=None, read_file=lambda _: None, gpus=1
+    )
+    with pytest.raises(EngineError, match=r"^the engine could not give the container 1 GPU \("):
+        runners.run_tests(model.TestsGate(), ctx, image=base_image)
