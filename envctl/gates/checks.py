@@ -21,24 +21,27 @@ from envctl.registry.results import (
     GateResult,
 )
 from envctl.spec.model import (
+    GATE_KINDS,
     ApprovalsGate,
     CommandGate,
     Gate,
     HttpGate,
     MetricsGate,
     TestsGate,
+    VulnerabilitiesGate,
     parse_rule,
 )
 
-GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate
+GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate | VulnerabilitiesGate
 
 
 def gate_spec(gate: Gate) -> GateSpec:
     """The one kind a spec's `gates:` entry holds (the spec model allows exactly one)."""
-    for spec in (gate.tests, gate.metrics, gate.http, gate.approvals, gate.command):
+    for kind in GATE_KINDS:
+        spec = getattr(gate, kind)
         if spec is not None:
-            return spec
-    raise ValueError("a gate holds none of tests, metrics, http, approvals, command")
+            return spec  # type: ignore[no-any-return]  # a field of Gate: one of GateSpec
+    raise ValueError(f"a gate holds none of {', '.join(GATE_KINDS)}")
 
 
 def gate_kind(spec: GateSpec) -> GateKind:
@@ -53,6 +56,8 @@ def gate_kind(spec: GateSpec) -> GateKind:
             return "approvals"
         case CommandGate():
             return "command"
+        case VulnerabilitiesGate():
+            return "vulnerabilities"
         case _:
             assert_never(spec)
 

@@ -105,7 +105,7 @@ class HistoryDocument(Document):
 class GateOutcome(Item):
     """One gate's result, as the assignment tag records it too."""
 
-    kind: Literal["tests", "metrics", "http", "approvals", "command"]
+    kind: Literal["tests", "metrics", "http", "approvals", "command", "vulnerabilities"]
     status: Literal["passed", "failed", "waiting", "skipped"] = Field(
         description="waiting: approvals only; skipped: an earlier gate failed."
     )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-GateKind = Literal["tests", "metrics", "http", "approvals", "command"]
+GateKind = Literal["tests", "metrics", "http", "approvals", "command", "vulnerabilities"]
 GateStatus = Literal["passed", "failed", "waiting", "skipped"]  # waiting: approvals only
 
 PASSED: Final = "passed"

@@ -158,7 +158,39 @@ class CommandGate(Strict):
         return raw
 
 
-GATE_KINDS = ("tests", "metrics", "http", "approvals", "command")
+Duration = Annotated[
+    int,
+    BeforeValidator(values.duration_seconds),
+    PlainSerializer(values.format_duration, return_type=str),
+    Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
+]
+Severity = Literal["low", "medium", "high", "critical"]
+
+
+class VulnerabilityWaiver(Strict):
+    id: SafeToken = Field(description="CVE, GHSA, PYSEC or DSA id: any alias of the finding.")
+    package: SafeToken | None = Field(None, description="Only this package; omit for any.")
+    reason: SafeText = Field(min_length=3)
+    expires: date | None = Field(None, description="After this day the waiver fails the gate.")
+
+
+class VulnerabilitiesGate(Strict):
+    """The image's SBOM against the local OSV database (`envctl vulndb update`), offline."""
+
+    fail_on: Severity = Field("high", description="Lowest CVSS rating that blocks.")
+    unknown: Severity = Field(
+        "high", description="How a finding with no CVSS vector or rating ranks."
+    )
+    database: str | None = Field(
+        None, description="Folder of an imported database; default: envctl's cache."
+    )
+    max_age: Duration = Field(
+        7 * 86400, description="An older database is named in the gate's evidence."
+    )
+    waivers: list[VulnerabilityWaiver] = Field(default_factory=list)
+
+
+GATE_KINDS = ("tests", "metrics", "http", "approvals", "command", "vulnerabilities")
 
 
 class Gate(Strict):
@@ -167,6 +199,7 @@ class Gate(Strict):
     http: HttpGate | None = None
     approvals: ApprovalsGate | None = None
     command: CommandGate | None = None
+    vulnerabilities: VulnerabilitiesGate | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Gate:
@@ -189,12 +222,6 @@ class Waiver(Strict):
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Duration = Annotated[
-    int,
-    BeforeValidator(values.duration_seconds),
-    PlainSerializer(values.format_duration, return_type=str),
-    Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
-]
 
 
 class Window(Strict):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from envctl.errors import InputError
+from envctl.output.supply import DatabaseInfo
 from envctl.supply.osv import Advisory, RecordError, ecosystem_base, normalise, parse_advisory
 
 INDEX = "index.json"
@@ -57,6 +58,15 @@ class Database:
                 self._cache[(source, member)] = found
             out.append(found)
         return out
+
+    def info(self) -> DatabaseInfo:
+        return DatabaseInfo(
+            path=str(self.path),
+            imported=self.created,
+            newest_record=self.newest_modified,
+            records=self.records,
+            age_days=round(self.age_days(), 2),
+        )
 
     def age_days(self, now: datetime | None = None) -> float:
         created = datetime.fromisoformat(self.created)
