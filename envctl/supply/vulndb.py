@@ -164,6 +164,8 @@ def _copy_as_zip(source: Path, target: Path) -> None:
             out.write(source, source.name)
         return
     if not zipfile.is_zipfile(source):
+        if source.suffix == ".zip":
+            raise VulnDbError(f"{source} is not a complete zip file; nothing imported")
         raise VulnDbError(f"{source} is neither an OSV all.zip, a folder nor a .json record")
     shutil.copyfile(source, target)
 

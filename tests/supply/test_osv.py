@@ -40,6 +40,9 @@ def eco(*events: dict[str, str], kind: str = "ECOSYSTEM") -> dict[str, Any]:
     return {"type": kind, "events": list(events)}
 
 
+TWO_STRETCHES = [{"introduced": "1.0"}, {"fixed": "1.5"}, {"introduced": "2.0"}, {"fixed": "2.2"}]
+
+
 @pytest.mark.parametrize(
     ("events", "version", "affected"),
     [
@@ -54,8 +57,16 @@ def eco(*events: dict[str, str], kind: str = "ECOSYSTEM") -> dict[str, Any]:
         # no upper bound: everything from introduced on
         ([{"introduced": "1.0"}], "99.0", True),
         # two stretches in one range
-        ([{"introduced": "1.0"}, {"fixed": "1.5"}, {"introduced": "2.0"}, {"fixed": "2.2"}], "1.7", False),
-        ([{"introduced": "1.0"}, {"fixed": "1.5"}, {"introduced": "2.0"}, {"fixed": "2.2"}], "2.1", True),
+        (
+            [{"introduced": "1.0"}, {"fixed": "1.5"}, {"introduced": "2.0"}, {"fixed": "2.2"}],
+            "1.7",
+            False,
+        ),
+        (
+            [{"introduced": "1.0"}, {"fixed": "1.5"}, {"introduced": "2.0"}, {"fixed": "2.2"}],
+            "2.1",
+            True,
+        ),
         # events given out of order are sorted first, as the schema says
         ([{"fixed": "2.2"}, {"introduced": "2.0"}], "2.1", True),
         # limit: nothing at or above it is affected
@@ -137,7 +148,10 @@ def test_merge_aliases_groups_connected_ids_even_when_one_side_names_the_other()
 
 
 VERSIONS = st.tuples(
-    st.integers(0, 5), st.integers(0, 5), st.integers(0, 5), st.sampled_from(["", "rc1", "a2", ".post1"])
+    st.integers(0, 5),
+    st.integers(0, 5),
+    st.integers(0, 5),
+    st.sampled_from(["", "rc1", "a2", ".post1"]),
 ).map(lambda t: f"{t[0]}.{t[1]}.{t[2]}{t[3]}")
 
 
