@@ -47,6 +47,9 @@ class Database:
     # (ecosystem base, normalised name) -> [(zip file, member)]
     entries: Mapping[tuple[str, str], list[tuple[str, str]]]
     _cache: dict[tuple[str, str], Advisory] = field(default_factory=dict)
+    # One open archive per source: opening a zip reads its whole directory, which
+    # for OSV's PyPI dump is tens of thousands of entries.
+    _archives: dict[str, zipfile.ZipFile] = field(default_factory=dict)
 
     def advisories_for(self, ecosystem: str, name: str) -> list[Advisory]:
         key = (ecosystem_base(ecosystem), normalise(ecosystem, name))
@@ -54,10 +57,20 @@ class Database:
         for source, member in self.entries.get(key, ()):
             found = self._cache.get((source, member))
             if found is None:
-                found = _parse_member(self.path / source, member)
+                found = _parse_member(self._archive(source), member)
                 self._cache[(source, member)] = found
             out.append(found)
         return out
+
+    def _archive(self, source: str) -> zipfile.ZipFile:
+        archive = self._archives.get(source)
+        if archive is None:
+            try:
+                archive = zipfile.ZipFile(self.path / source)
+            except (OSError, zipfile.BadZipFile):
+                raise _damaged(self.path, source) from None
+            self._archives[source] = archive
+        return archive
 
     def info(self) -> DatabaseInfo:
         return DatabaseInfo(
@@ -183,15 +196,19 @@ def _records(archive: Path, *, shown: str) -> Iterator[tuple[str, Advisory]]:
         raise VulnDbError(f"{shown} is not a complete zip file; nothing imported") from None
 
 
-def _parse_member(archive: Path, member: str) -> Advisory:
+def _parse_member(archive: zipfile.ZipFile, member: str) -> Advisory:
     try:
-        with zipfile.ZipFile(archive) as zf:
-            return _parse_bytes(zf.read(member), f"{archive}:{member}")
+        raw = archive.read(member)
     except (OSError, KeyError, zipfile.BadZipFile):
-        raise VulnDbError(
-            f"the vulnerability database at {archive.parent} is damaged ({member} unreadable); "
-            "run envctl vulndb update again"
-        ) from None
+        raise _damaged(Path(str(archive.filename)).parent, member) from None
+    return _parse_bytes(raw, f"{archive.filename}:{member}")
+
+
+def _damaged(where: Path, what: str) -> VulnDbError:
+    return VulnDbError(
+        f"the vulnerability database at {where} is damaged ({what} unreadable); "
+        "run envctl vulndb update again"
+    )
 
 
 def _parse_bytes(raw: bytes, shown: str) -> Advisory:
