@@ -16,7 +16,7 @@ import sys
 from envctl.cli.app import app as app  # re-exported: `envctl.cli.app`
 
 # The modules in the order `envctl --help` lists their commands.
-MODULES = ("specs", "import_", "diff", "build", "promote", "check_live")
+MODULES = ("specs", "import_", "diff", "build", "promote", "check_live", "supply")
 # Which module registers each command (tests/cli/test_registration.py keeps it true).
 COMMANDS = {
     **dict.fromkeys(("init", "validate", "show", "list", "schema", "check"), "specs"),
@@ -39,6 +39,7 @@ COMMANDS = {
         "promote",
     ),
     "check-live": "check_live",
+    **dict.fromkeys(("sbom", "scan", "vulndb"), "supply"),
 }
 
 

@@ -27,18 +27,20 @@ from envctl.spec.model import (
     HttpGate,
     MetricsGate,
     TestsGate,
+    VulnerabilitiesGate,
     parse_rule,
 )
 from envctl.vocabulary import GATE_KINDS, GateKind
 
-GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate
+GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate | VulnerabilitiesGate
 
 
 def gate_spec(gate: Gate) -> GateSpec:
     """The one kind a spec's `gates:` entry holds (the spec model allows exactly one)."""
-    for spec in (gate.tests, gate.metrics, gate.http, gate.approvals, gate.command):
+    for kind in GATE_KINDS:
+        spec = getattr(gate, kind)
         if spec is not None:
-            return spec
+            return spec  # type: ignore[no-any-return]  # a field of Gate: one of GateSpec
     raise ValueError(f"a gate holds none of {', '.join(GATE_KINDS)}")
 
 
@@ -54,6 +56,8 @@ def gate_kind(spec: GateSpec) -> GateKind:
             return "approvals"
         case CommandGate():
             return "command"
+        case VulnerabilitiesGate():
+            return "vulnerabilities"
         case _:
             assert_never(spec)
 

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 from typing import Any, assert_never
 
 from envctl import registry as reg
@@ -18,7 +19,14 @@ from envctl.registry.results import FAILED, SKIPPED, GateResult
 from envctl.registry.target import Target
 from envctl.registry.workspace import Workspace
 from envctl.spec.loading import Environment, Project
-from envctl.spec.model import ApprovalsGate, CommandGate, HttpGate, MetricsGate, TestsGate
+from envctl.spec.model import (
+    ApprovalsGate,
+    CommandGate,
+    HttpGate,
+    MetricsGate,
+    TestsGate,
+    VulnerabilitiesGate,
+)
 
 
 @dataclass(frozen=True)
@@ -102,8 +110,34 @@ def _run_gate(spec: GateSpec, run: _Run) -> GateResult:
             return runners.run_command(spec, run.context)
         case ApprovalsGate():
             return _approvals(spec, run.ws, run.registry, run.target)
+        case VulnerabilitiesGate():
+            return _vulnerabilities(spec, run)
         case _:
             assert_never(spec)
+
+
+def _vulnerabilities(gate: VulnerabilitiesGate, run: _Run) -> GateResult:
+    from datetime import date
+
+    from envctl import probe
+    from envctl.build.lockfile import lock_path, read_lock
+    from envctl.gates import vulnerabilities
+    from envctl.supply import sbom
+
+    db = vulnerabilities.database_for(gate, run.ws.root)  # no database: exit 3 before probing
+    try:
+        path: Path | None = lock_path(None, run.env)
+    except InputError:
+        path = None  # a spec read from git: the SBOM carries no lock hashes
+    lock = read_lock(path) if path is not None and path.is_file() else None
+    made = sbom.from_reality(run.context.image, probe.image(run.context.image), lock)
+    return vulnerabilities.evaluate(
+        gate,
+        made.components,
+        db,
+        today=date.today(),
+        sbom_digest=sbom.digest(sbom.document(made)),
+    )
 
 
 def _approvals(

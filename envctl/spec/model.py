@@ -265,12 +265,45 @@ class CommandGate(Strict):
         return raw
 
 
+Duration = Annotated[
+    int,
+    BeforeValidator(values.duration_seconds),
+    PlainSerializer(values.format_duration, return_type=str),
+    Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
+]
+VulnerabilityRating = Literal["low", "medium", "high", "critical"]
+
+
+class VulnerabilityWaiver(Strict):
+    id: SafeToken = Field(description="CVE, GHSA, PYSEC or DSA id: any alias of the finding.")
+    package: SafeToken | None = Field(None, description="Only this package; omit for any.")
+    reason: SafeText = Field(min_length=3)
+    expires: date | None = Field(None, description="After this day the waiver fails the gate.")
+
+
+class VulnerabilitiesGate(Strict):
+    """The image's SBOM against the local OSV database (`envctl vulndb update`), offline."""
+
+    fail_on: VulnerabilityRating = Field("high", description="Lowest CVSS rating that blocks.")
+    unknown: VulnerabilityRating = Field(
+        "high", description="How a finding with no CVSS vector or rating ranks."
+    )
+    database: str | None = Field(
+        None, description="Folder of an imported database; default: envctl's cache."
+    )
+    max_age: Duration = Field(
+        7 * 86400, description="An older database is named in the gate's evidence."
+    )
+    waivers: list[VulnerabilityWaiver] = Field(default_factory=list)
+
+
 class Gate(Strict):
     tests: TestsGate | None = None
     metrics: MetricsGate | None = None
     http: HttpGate | None = None
     approvals: ApprovalsGate | None = None
     command: CommandGate | None = None
+    vulnerabilities: VulnerabilitiesGate | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Gate:
@@ -293,12 +326,6 @@ class Waiver(Strict):
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Duration = Annotated[
-    int,
-    BeforeValidator(values.duration_seconds),
-    PlainSerializer(values.format_duration, return_type=str),
-    Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
-]
 
 
 class Window(Strict):
