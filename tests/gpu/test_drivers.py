@@ -22,7 +22,8 @@ def test_table_carries_its_source_and_date() -> None:
         ("11.8", "520.61.05", "toolkit"),
         ("12.7", "525.60.13", "minor-compatibility"),  # no 12.7 release: the 12.x floor
         ("12", "525.60.13", "minor-compatibility"),
-        ("13.2", "580.65.06", "minor-compatibility"),
+        ("13.2", "595.45.04", "toolkit"),
+        ("13.3", "580.65.06", "minor-compatibility"),  # not in the table: the 13.x floor
     ],
 )
 def test_driver_for(cuda: str, version: str, how: str) -> None:

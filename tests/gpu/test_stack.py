@@ -25,9 +25,8 @@ def stack_of(name: str) -> Stack:
     [
         ("torch-2.6.0-pypi.lock", "torch", "12.4", "9.1", "550.54.14"),
         ("torch-2.8.0-pypi.lock", "torch", "12.8", "9.10", "570.26"),
-        # cuda-toolkit 13.2.2 (unsuffixed nvidia-* packages); 13.2 is not in the
-        # vendored table, so the floor is CUDA 13's minor-version compatibility one
-        ("torch-2.15.0-pypi.lock", "torch", "13.2", "9.26", "580.65.06"),
+        # cuda-toolkit 13.2.2 (unsuffixed nvidia-* packages): CUDA 13.2 GA's driver
+        ("torch-2.15.0-pypi.lock", "torch", "13.2", "9.26", "595.45.04"),
         ("jax-0.4.38-cuda12.lock", "jax-cuda12-plugin", "12.9", "9.28", "575.51.03"),
         ("tensorflow-2.18.0-and-cuda.lock", "tensorflow", "12.5", "9.3", "555.42.02"),
         ("torch-2.5.1-cu121.lock", "torch", "12.1", "9.1", "530.30.02"),
