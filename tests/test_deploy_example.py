@@ -229,6 +229,7 @@ def test_the_churn_prod_digest_renders_pulls_runs_and_answers_health(
         assert engine.inspect_image(pinned)["Id"] == outcome["image_id"]
         with engine.service(pinned, command) as server:
             answer = engine.exec_in(server, ["python", "-c", PROBE], timeout=60)
-        assert (answer.exit_code, answer.stdout) == (0, '200 {"status":"ok"}\n'), answer.stderr
+        expected = (0, '200 {"status":"ok","model_version":"v1.0.0"}\n')
+        assert (answer.exit_code, answer.stdout) == expected, answer.stderr
     finally:
         remove_images_of(project)  # the pulled image too: it carries the same labels
