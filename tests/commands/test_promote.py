@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,12 +91,7 @@ def project(git_repo: Path, base_image: str, tmp_path: Path) -> Path:
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     git(git_repo, "remote", "add", "origin", str(bare))
     for name in GATES:
-        subprocess.run(
-            [sys.executable, "-m", "envctl", "lock", name],
-            cwd=git_repo,
-            check=True,
-            capture_output=True,
-        )
+        lock(git_repo, name)
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-qm", "tiny model v1")
     git(git_repo, "push", "-q", "origin", "main")
@@ -337,13 +331,18 @@ def write_minimal_project(repo: Path, base: str, *, stages: tuple[str, ...]) -> 
         spec.write_text(
             SPEC.format(name=name, base=base, gates="").replace("gates:\n", "gates: []\n")
         )
-        subprocess.run(
-            [sys.executable, "-m", "envctl", "lock", name],
-            cwd=repo,
-            check=True,
-            capture_output=True,
-        )
+        lock(repo, name)
     (repo / "model").mkdir()
     (repo / "model" / "server.py").write_text(SERVER)
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", "init")
+
+
+def lock(repo: Path, name: str) -> None:
+    """`envctl lock NAME` in `repo`, in this process: these specs have no
+    packages, so it writes the lock's header without the resolver or the network."""
+    from envctl.build import lockfile
+    from envctl.spec.loading import load_environment, require_project
+
+    project = require_project(repo)
+    lockfile.lock(project, load_environment(name, project))
