@@ -26,7 +26,7 @@ from envctl.cli.app import run as cli_run
 from envctl.commands import build as build_cmd
 from envctl.output.build import BuildDocument, VerifyDocument
 from envctl.spec.loading import load_environment, require_project
-from tests.conftest import TEST_BASE_IMAGE, git
+from tests.conftest import TEST_BASE_IMAGE, git, run_cache
 
 pytestmark = pytest.mark.docker
 
@@ -39,17 +39,30 @@ packages:
   six: "=={six}"
 system_packages: {system}
 env:
-  GREETING: "hello $USER"
+  GREETING: "hello {greeting}"
 """
 SERVE = "print('serving churn', {marker!r})\n"
 
 
 def write_spec(
-    root: Path, name: str, *, version: int = 1, six: str = "1.16.0", system: str = "[]"
+    root: Path,
+    name: str,
+    *,
+    version: int = 1,
+    six: str = "1.16.0",
+    system: str = "[]",
+    greeting: str = "$USER",
 ) -> None:
-    (root / "environments" / f"{name}.yaml").write_text(
-        SPEC.format(name=name, version=version, base=TEST_BASE_IMAGE, six=six, system=system)
+    spec = SPEC.format(
+        name=name, version=version, base=TEST_BASE_IMAGE, six=six, system=system, greeting=greeting
     )
+    (root / "environments" / f"{name}.yaml").write_text(spec)
+
+
+def fresh() -> str:
+    """A GREETING no image has: the session keeps its images (tests/conftest.py),
+    so a test that must watch a build gives its spec content of its own."""
+    return uuid.uuid4().hex
 
 
 def make_project(root: Path, name: str) -> None:
@@ -98,7 +111,7 @@ def project(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """A locked, committed project with one env, built once; removed afterwards."""
     name = f"t{uuid.uuid4().hex[:8]}"
     root = tmp_path_factory.mktemp("build") / "proj"
-    cache = tmp_path_factory.getbasetemp() / "cache"
+    cache = run_cache(tmp_path_factory)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(cache))
         mp.chdir(root.parent)
@@ -226,7 +239,7 @@ def test_build_with_stale_lock_is_exit_3(
 def test_system_package_in_base_takes_offline_path(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=2, system="[python3-venv]")
+    write_spec(copy, env_name, version=2, system="[python3-venv]", greeting=fresh())
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
     assert cli("render", env_name, "--probe") == 0
@@ -391,7 +404,7 @@ def test_build_with_a_registry_pulls_the_content_tag_instead_of_building(
 def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=2, six="1.17.0")
+    write_spec(copy, env_name, version=2, six="1.17.0", greeting=fresh())
     lockfile.lock(require_project(), load_environment(env_name))
     steps: list[str] = []
     raw: list[str] = []
@@ -411,7 +424,7 @@ def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
 def test_build_in_a_pipe_prints_one_line_per_step(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=3, six="1.17.0")
+    write_spec(copy, env_name, version=3, six="1.17.0", greeting=fresh())
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
     assert cli("build", env_name) == 0
