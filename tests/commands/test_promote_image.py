@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +46,9 @@ def project(git_repo: Path, base_image: str, tmp_path: Path) -> Path:
         )
         lock(git_repo, name)
     (git_repo / "model").mkdir()
-    (git_repo / "model" / "app.py").write_text("ANSWER = 42\n")
+    # Content of its own: these tests remove their images, which another run on
+    # this engine (the session keeps images) may otherwise be using.
+    (git_repo / "model" / "app.py").write_text(f"ANSWER = 42\nRUN = {uuid.uuid4().hex!r}\n")
     bare = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     git(git_repo, "remote", "add", "origin", str(bare))
