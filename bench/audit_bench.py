@@ -33,6 +33,7 @@ from _timing import Ratio, call, envctl_argv, process, rounds  # noqa: E402  (sc
 
 from envctl import registry as reg  # noqa: E402  (run as a script from anywhere)
 from envctl import vcs  # noqa: E402
+from envctl.registry.state import parse_registry  # noqa: E402  (the raw view, measured alone)
 
 MODEL = "churn"
 STAGES = ["dev", "staging", "prod"]
@@ -67,6 +68,7 @@ def fast_import_stream(events: int) -> bytes:
             image="sha256:" + "cd" * 32,
             gates=[{"kind": "tests", "status": "passed", "summary": "42 passed",
                     "evidence": {"passed": 42}}],
+            version=f"v1.{version}.0", model=MODEL, stage=stage, counter=k,
         )  # fmt: skip
         out.append(f"tag {reg.assignment_tag(MODEL, stage, k)}\nfrom :{version + 1}\n".encode())
         out.append(f"tagger {IDENT} {START + versions + k} +0000\n".encode())
@@ -89,7 +91,12 @@ def generate(repo: Path, events: int) -> None:
 
 def audit(tags: list[vcs.RawTag]) -> reg.Audit:
     result = reg.audit_registry(
-        reg.parse_registry(tags), tags, stages=STAGES, trust=reg.TrustPolicy(), signatures={}
+        parse_registry(tags),
+        tags,
+        stages=STAGES,
+        trust=reg.TrustPolicy(),
+        signatures={},
+        specs={},
     )
     if result.violations:
         raise SystemExit(f"bench ledger is not clean: {result.violations[:3]}")

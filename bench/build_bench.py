@@ -166,7 +166,7 @@ def main() -> None:
     from envctl import engine
     from envctl.build import lockfile, recipe, wheels
     from envctl.build import plan as build_plan
-    from envctl.commands import build as build_cmd
+    from envctl.build.image import build_image
     from envctl.spec.loading import load_environment, require_project
 
     results: dict[str, Any] = {}
@@ -190,11 +190,11 @@ def main() -> None:
         git(project, "commit", "-qm", "lock")
 
         with engine_nocache():
-            cold, first = timed(lambda: build_cmd.build(NAME))
+            cold, first = timed(lambda: build_image(NAME))
         made.append(first.image)
         results["cold_build_seconds"] = round(cold, 2)
         engine.client().api.remove_image(first.image, noprune=True)
-        warm, second = timed(lambda: build_cmd.build(NAME))
+        warm, second = timed(lambda: build_image(NAME))
         results["warm_build_seconds"] = round(warm, 2)
         results["warm_build_cached_steps"] = f"{second.cached_steps}/{second.steps}"
 
@@ -213,7 +213,7 @@ def main() -> None:
                 "envctl build (unchanged spec, CLI)": process(
                     [*envctl_argv(), "build", NAME], cwd=project
                 ),
-                "envctl build (unchanged spec, in-process)": call(lambda: build_cmd.build(NAME)),
+                "envctl build (unchanged spec, in-process)": call(lambda: build_image(NAME)),
                 "engine build, same Dockerfile, warm cache": call(
                     lambda: engine.build(context, tag=warm_tag, labels={})
                 ),
@@ -225,12 +225,12 @@ def main() -> None:
         results["rebuild"] = {name: r.to_json() for name, r in rebuild.items()}
 
         git(project, "tag", "-a", "m@v1.0.0", "-m", "v1")
-        v1 = build_cmd.build(NAME, model="m@v1.0.0")
+        v1 = build_image(NAME, model="m@v1.0.0")
         made.append(v1.image)
         (project / "model" / "serve.py").write_text("print('v2')\n" + "# padding\n" * 2000)
         git(project, "commit", "-qam", "model change")
         git(project, "tag", "-a", "m@v1.0.1", "-m", "v2")
-        model_seconds, v2 = timed(lambda: build_cmd.build(NAME, model="m@v1.0.1"))
+        model_seconds, v2 = timed(lambda: build_image(NAME, model="m@v1.0.1"))
         made.append(v2.image)
         old, new = layers(v1.image), layers(v2.image)
         results["model_change"] = {

@@ -42,15 +42,17 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _timing import Ratio  # noqa: E402  (script-local helper)
 
 from envctl import vcs  # noqa: E402  (run as a script from anywhere)
-from envctl.registry import assignment_tag, format_record, parse_registry  # noqa: E402
+from envctl.registry import assignment_tag, format_record  # noqa: E402
+from envctl.registry.state import parse_registry  # noqa: E402  (the raw view, measured alone)
 
 MODEL = "churn"
 STAGES = ("dev", "staging", "prod")
 START = 1_700_000_000
 IDENT = "Bench Tester <bench@example.com>"
 COLD = (
-    "import sys; from pathlib import Path; from envctl import vcs, registry; "
-    "r = registry.parse_registry(vcs.read_tags(Path(sys.argv[1]))); "
+    "import sys; from pathlib import Path; from envctl import vcs; "
+    "from envctl.registry import state; "
+    "r = state.parse_registry(vcs.read_tags(Path(sys.argv[1]))); "
     "print(len(r.model(sys.argv[2]).events))"
 )
 

@@ -168,6 +168,16 @@ class NotYet(EnvctlError):
     label = "waiting"
 
 
+class AwaitingDeployment(EnvctlError):
+    """Not a failure: the ledger has moved but the service still runs another
+    version (exit 5): `check-live` judges nothing until it is redeployed."""
+
+    kind = "awaiting_deployment"
+
+    exit_code = EXIT_AWAITING_APPROVAL
+    label = "waiting"
+
+
 class TagExists(GitError):
     """A tag of that name already exists: someone else wrote it first (retry with N+1)."""
 

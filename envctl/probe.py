@@ -31,8 +31,9 @@ BASE_NAME_LABEL = "org.opencontainers.image.base.name"
 BASE_DIGEST_LABEL = "org.opencontainers.image.base.digest"
 
 # Runs inside the image with whatever Python it has (3.8+): standard library
-# only, one JSON document on stdout. dpkg's status file is cut down to the three
-# fields we read so the output stays small.
+# only, one JSON document on stdout. dpkg's status file is cut down to the five
+# fields we read (name, status, version, source package, architecture) so the
+# output stays small.
 PROBE_SCRIPT = r"""
 import json, platform, sys
 from importlib import metadata
@@ -53,7 +54,8 @@ for d in metadata.distributions():
     if name:
         dists.append([name, d.version])
 os_release = read("/etc/os-release") or read("/usr/lib/os-release")
-status = read("/var/lib/dpkg/status", ("Package:", "Status:", "Version:"))
+keep = ("Package:", "Status:", "Version:", "Source:", "Architecture:")
+status = read("/var/lib/dpkg/status", keep)
 json.dump({"python": list(sys.version_info[:3]), "executable": sys.executable,
            "machine": platform.machine(), "distributions": dists,
            "os_release": os_release, "dpkg_status": status}, sys.stdout)
@@ -76,6 +78,8 @@ class Reality:
     system_packages: tuple[str, ...] | None = None  # "name=version"
     labels: Mapping[str, str] = field(default_factory=dict)
     image_id: str | None = None
+    os_release: Mapping[str, str] = field(default_factory=dict)
+    dpkg_status: str | None = None  # dpkg's status file, cut to the fields the probe keeps
 
     @property
     def base_image(self) -> str | None:
@@ -236,6 +240,8 @@ def reality_from_probe(label: str, stdout: str, attrs: Mapping[str, Any]) -> Rea
         system_packages=parse_dpkg_status(status) if isinstance(status, str) else None,
         labels={str(k): str(v) for k, v in (config.get("Labels") or {}).items()},
         image_id=str(attrs.get("Id") or "") or None,
+        os_release=parse_os_release(str(data.get("os_release") or "")),
+        dpkg_status=status if isinstance(status, str) else None,
     )
 
 

@@ -1,5 +1,13 @@
 """Running external programs (git, uv, pip): the one place envctl starts a subprocess.
 
+The project envctl runs on is input from a stranger (a CI job checks out
+whatever a tag points at), so nothing in it may become code on the host: a
+program runs in a fresh, empty working directory unless the caller names one
+(git needs the repository), without the PYTHON* variables that point an
+interpreter at other code, and a Python interpreter always runs isolated
+(`-I`: neither the working directory nor the user's site-packages on
+`sys.path`), so a committed `pip/__main__.py` or `sitecustomize.py` is inert.
+
 Output is captured. A program that cannot be started, or that outlives its
 timeout, becomes a ToolError naming the program and what to do; a non-zero exit
 is not an error here, because only the caller knows what the program's exit
@@ -10,9 +18,12 @@ half-run program behind.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import sys
+import tempfile
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,19 +62,64 @@ def run_tool(
     input: bytes | None = None,
     on_line: Progress | None = None,
     fix: str = "check that it is installed and on PATH",
+    unset: Collection[str] = (),
 ) -> Completed:
     """Run `argv` to completion and capture its output.
 
-    `env` is set on top of this process's environment. With `on_line`, stderr is
-    merged into stdout and every line is passed on as it arrives. `fix` is what
-    the one-line error tells the user to do when the program cannot run.
+    `env` is set on top of this process's environment (PYTHON* variables and
+    those named in `unset` removed). Without `cwd` the program runs in an empty
+    temporary folder. With `on_line`, stderr is merged into stdout and every line
+    is passed on as it arrives. `fix` is what the one-line error tells the user
+    to do when the program cannot run.
     """
+    if cwd is None:
+        with tempfile.TemporaryDirectory(prefix="envctl-run-") as neutral:
+            return _run(isolated(argv), Path(neutral), env, timeout, input, on_line, fix, unset)
+    return _run(isolated(argv), cwd, env, timeout, input, on_line, fix, unset)
+
+
+_PYTHON = re.compile(r"^python[0-9.]*$")
+
+
+def is_python(program: str) -> bool:
+    """Whether `program` is a Python interpreter: envctl's own, or one named python*."""
+    return program == sys.executable or _PYTHON.match(Path(program).name) is not None
+
+
+def isolated(argv: Sequence[str]) -> list[str]:
+    """`argv` with `-I` after a Python interpreter: no working directory, script
+    folder, PYTHON* variable or user site-packages on its import path."""
+    args = list(argv)
+    if args and is_python(args[0]) and "-I" not in args[1:2]:
+        args.insert(1, "-I")
+    return args
+
+
+def clean_environment(
+    extra: Mapping[str, str] | None = None, unset: Collection[str] = ()
+) -> dict[str, str]:
+    """This process's environment without PYTHON* variables (PYTHONPATH,
+    PYTHONSTARTUP, PYTHONHOME...) and those named in `unset`, plus `extra`."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON") and k not in unset}
+    return {**base, **(extra or {})}
+
+
+def _run(
+    argv: list[str],
+    cwd: Path,
+    env: Mapping[str, str] | None,
+    timeout: float | None,
+    input: bytes | None,
+    on_line: Progress | None,
+    fix: str,
+    unset: Collection[str],
+) -> Completed:
     name = Path(argv[0]).name
     try:
         proc = subprocess.Popen(
-            list(argv),
+            argv,
             cwd=cwd,
-            env={**os.environ, **env} if env is not None else None,
+            env=clean_environment(env, unset),
             stdin=subprocess.PIPE if input is not None else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if on_line is not None else subprocess.PIPE,

@@ -10,9 +10,11 @@ InputError here, message first.
 from __future__ import annotations
 
 import base64
+import os
 import re
 import tempfile
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,11 +39,19 @@ def common_dir(root: Path) -> Path:
     return (root / run(root, "rev-parse", "--git-common-dir").strip()).resolve()
 
 
-def _git_bytes(root: Path, *args: str, input: bytes | None = None) -> Completed:
+# No hook and no fsmonitor command runs: the repository may be a checkout of a
+# stranger's tag, and the git directory is not what envctl was asked to trust.
+_NO_HOOKS = ("-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false")
+
+
+def _git_bytes(
+    root: Path, *args: str, input: bytes | None = None, unset: Collection[str] = ()
+) -> Completed:
     # C locale: stderr is matched against git's English messages.
     env = {"LC_ALL": "C", "LANGUAGE": "C"}
     try:
-        return run_tool(["git", *args], cwd=root, env=env, input=input, fix="install git")
+        argv = ["git", *_NO_HOOKS, *args]
+        return run_tool(argv, cwd=root, env=env, input=input, fix="install git", unset=unset)
     except ToolError as exc:
         raise GitError(exc.message) from None
 
@@ -59,8 +69,7 @@ def run(root: Path, *args: str, check: bool = True, input: str | None = None) ->
     """Run one git command in `root` and return stdout."""
     code, out, err = _git_text(root, *args, input=input)
     if check and code != 0:
-        detail = (err.strip().splitlines() or ["no output"])[-1]
-        raise GitError(f"git {' '.join(args[:2])} failed: {detail}")
+        raise GitError(f"git {' '.join(args[:2])} failed: {_error_line(err)}")
     return out
 
 
@@ -76,6 +85,34 @@ def read_at(root: Path, rev: str, relpath: str) -> bytes | None:
     commit = resolve_commit(root, rev)
     proc = _git_bytes(root, "cat-file", "blob", f"{commit}:{relpath}")
     return proc.stdout if proc.returncode == 0 else None
+
+
+def full_refname(root: Path, name: str) -> str | None:
+    """The one ref `name` stands for, by its full name, or None when there is none.
+    A short name is expanded as git expands it (refs/NAME, refs/heads/NAME,
+    refs/remotes/NAME, refs/remotes/NAME/HEAD) but never to a tag: a ref that
+    decides trust must not be one anyone who pushes tags can create. Two
+    candidates that both exist are refused (InputError): git would only warn."""
+    if name.startswith("refs/"):
+        candidates = [name]
+    else:
+        candidates = [f"refs/{name}", f"refs/heads/{name}", f"refs/remotes/{name}"]
+        candidates.append(f"refs/remotes/{name}/HEAD")
+    out = run(root, "for-each-ref", "--format=%(refname)", *candidates, check=False)
+    found = [ref for ref in candidates if ref in out.splitlines()]
+    if len(found) > 1:
+        raise InputError(
+            f"the ref {name!r} is ambiguous ({', '.join(found)}); "
+            "name it in full in envctl.yaml (e.g. refs/remotes/origin/main)"
+        )
+    return found[0] if found else None
+
+
+def is_ancestor(root: Path, commit: str, rev: str) -> bool:
+    """Whether `commit` is `rev` or in its history (False for an unknown commit)."""
+    if not re.fullmatch(r"[0-9a-f]{40}|[0-9a-f]{64}", commit):
+        return False
+    return _git_bytes(root, "merge-base", "--is-ancestor", commit, rev).returncode == 0
 
 
 def file_commits(root: Path, relpath: str, rev: str = "HEAD") -> list[str]:
@@ -97,7 +134,9 @@ class RawTag:
     """One ref under refs/tags as git stores it. `object_type` is "tag" for an
     annotated tag and "commit" for a lightweight one; `commit` is the commit it
     points at ("" when it points at something else); tagger fields and `message`
-    are empty for lightweight tags."""
+    are empty for lightweight tags. `header` is the name the tag object itself
+    carries (its `tag` header, inside what a signature covers); "" for a
+    lightweight tag. A tag object copied under another ref name keeps it."""
 
     name: str
     object_type: str
@@ -108,6 +147,7 @@ class RawTag:
     tagger_email: str
     date: datetime | None
     message: str
+    header: str
 
 
 @dataclass(frozen=True)
@@ -120,22 +160,34 @@ class GitUser:
 # fields and a fixed field count separates records: one pass, no escaping.
 _TAG_FIELDS = (
     "%(refname)", "%(objecttype)", "%(objectname)", "%(*objecttype)", "%(*objectname)",
-    "%(taggername)", "%(taggeremail)", "%(taggerdate:raw)", "%(contents)",
+    "%(taggername)", "%(taggeremail)", "%(taggerdate:raw)", "%(tag)", "%(contents)",
 )  # fmt: skip
 _TAG_FORMAT = "".join(f"{field}%00" for field in _TAG_FIELDS)
 _LOCK_RETRIES = 5
+_HOOK_LINES = 3  # of a hook's output, shown with git's error
 
 
-def _last_line(data: bytes) -> str:
-    lines = data.decode("utf-8", "replace").strip().splitlines()
-    return lines[-1] if lines else "no output"
+def _error_line(data: bytes | str) -> str:
+    """What went wrong, from git's stderr: its first `fatal:`/`error:` line (later
+    lines are advice, such as "Please make sure you have the correct access
+    rights / and the repository exists."), after what a hook printed before it
+    (the reason a hook refused); without such a line, every line joined."""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for at, line in enumerate(lines):
+        prefix, colon, rest = line.partition(": ")
+        if colon and prefix in ("fatal", "error") and rest:
+            before = [ln for ln in lines[:at] if not ln.startswith(("hint:", "warning:"))]
+            said = "; ".join(before[-_HOOK_LINES:])
+            return f"{rest} ({said})" if said else rest
+    return "; ".join(lines) or "no output"
 
 
 def read_tags(root: Path) -> list[RawTag]:
     """Every tag of the repository with its target and tagger, in one git call."""
     proc = _git_bytes(root, "for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags")
     if proc.returncode != 0:
-        raise GitError(f"git for-each-ref failed in {root}: {_last_line(proc.stderr)}")
+        raise GitError(f"git for-each-ref failed in {root}: {_error_line(proc.stderr)}")
     return parse_tag_records(proc.stdout.decode("utf-8", "replace"))
 
 
@@ -149,14 +201,15 @@ def parse_tag_records(text: str) -> list[RawTag]:
 
 
 def _raw_tag(fields: list[str]) -> RawTag:
-    ref, kind, oid, target_kind, target, tagger, email, date, message = fields
+    ref, kind, oid, target_kind, target, tagger, email, date, header, message = fields
     name = ref.lstrip("\n").removeprefix("refs/tags/")
     if kind != "tag":  # lightweight: %(contents) would be the commit's message
-        return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "")
+        return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "", "")
     commit = target if target_kind == "commit" else ""
     return RawTag(
-        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message
-    )
+        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message,
+        header,
+    )  # fmt: skip
 
 
 def _git_date(raw: str) -> datetime | None:
@@ -193,7 +246,7 @@ def create_annotated_tag(
         )  # fmt: skip
         if proc.returncode == 0 or _written_anyway(root, name, commit, text):
             return run(root, "rev-parse", f"refs/tags/{name}").strip()
-        detail = _last_line(proc.stderr)
+        detail = _error_line(proc.stderr)
         if "already exists" in detail or tag_exists(root, name):
             raise TagExists(name)
         if "cannot lock ref" not in detail:
@@ -220,7 +273,7 @@ def delete_tag(root: Path, name: str, *, expected: str | None = None) -> bool:
     old = [expected] if expected else []
     proc = _git_bytes(root, "update-ref", "-d", f"refs/tags/{name}", *old)
     if proc.returncode != 0:
-        raise GitError(f"git could not delete tag {name}: {_last_line(proc.stderr)}")
+        raise GitError(f"git could not delete tag {name}: {_error_line(proc.stderr)}")
     return True
 
 
@@ -234,7 +287,7 @@ def push_tag(root: Path, remote: str, name: str) -> None:
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
         if line.startswith("!") and "(already exists)" in line:
             raise PushRejected(name, remote)
-    raise GitError(f"git push {remote} {name} failed: {_last_line(proc.stderr)}")
+    raise GitError(f"git push {remote} {name} failed: {_error_line(proc.stderr)}")
 
 
 def fetch_tags(root: Path, remote: str) -> None:
@@ -250,7 +303,7 @@ def fetch_tags(root: Path, remote: str) -> None:
                 f"({', '.join(clobbered)}); "
                 f"run envctl sync --remote {remote} to renumber the local ones"
             )
-        raise GitError(f"git fetch {remote} tags failed: {_last_line(proc.stderr)}")
+        raise GitError(f"git fetch {remote} tags failed: {_error_line(proc.stderr)}")
 
 
 def head_user(root: Path) -> GitUser:
@@ -289,6 +342,18 @@ _SSH_BEGIN, _SSH_END = "-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-
 _PGP_BEGIN = "-----BEGIN PGP SIGNATURE-----"
 _KEY_TYPE = re.compile(r"(ssh-|ecdsa-|sk-)\S+")
 _VERIFY_CHUNK = 400  # tag names per `git verify-tag` call: far below argv limits
+# Who judges a signature is fixed, whatever the environment says: the programs git
+# runs to verify are set on the command line (which wins over every config file),
+# and the variables that would add configuration after it are removed.
+_VERIFIERS = ("-c", "gpg.ssh.program=ssh-keygen", "-c", "gpg.openpgp.program=gpg")
+VERIFIER = "git verify-tag; gpg.ssh.program=ssh-keygen; gpg.openpgp.program=gpg; env cleaned"
+_CONFIG_VARIABLES = re.compile(r"GIT_CONFIG($|_)")
+
+
+def _config_from_environment() -> list[str]:
+    """GIT_CONFIG_COUNT/KEY_n/VALUE_n, GIT_CONFIG_PARAMETERS, GIT_CONFIG_GLOBAL,
+    GIT_CONFIG_SYSTEM, ...: every variable by which the environment configures git."""
+    return [name for name in os.environ if _CONFIG_VARIABLES.match(name)]
 
 
 def parse_allowed_signers(text: str) -> list[AllowedSigner]:
@@ -373,8 +438,9 @@ def _verify_ssh_batch(root: Path, names: list[str], allowed_signers: str) -> set
         for i in range(0, len(names), _VERIFY_CHUNK):
             refs = [f"refs/tags/{n}" for n in names[i : i + _VERIFY_CHUNK]]
             proc = _git_bytes(
-                root, "-c", f"gpg.ssh.allowedSignersFile={path}", "-c", "gpg.format=ssh",
-                "verify-tag", "--format=%(refname)", *refs,
+                root, *_VERIFIERS, "-c", f"gpg.ssh.allowedSignersFile={path}",
+                "-c", "gpg.format=ssh", "verify-tag", "--format=%(refname)", *refs,
+                unset=_config_from_environment(),
             )  # fmt: skip
             out = proc.stdout.decode("utf-8", "replace").splitlines()
             good |= {line.removeprefix("refs/tags/") for line in out if line}
@@ -384,7 +450,10 @@ def _verify_ssh_batch(root: Path, names: list[str], allowed_signers: str) -> set
 def _verify_openpgp(root: Path, name: str) -> Signature:
     """OpenPGP: git asks gpg, whose keyring is the trust root; the principal is the
     signing uid's email, counted only when gpg trusts the key fully or ultimately."""
-    proc = _git_bytes(root, "verify-tag", "--raw", f"refs/tags/{name}")
+    proc = _git_bytes(
+        root, *_VERIFIERS, "verify-tag", "--raw", f"refs/tags/{name}",
+        unset=_config_from_environment(),
+    )  # fmt: skip
     raw = proc.stderr.decode("utf-8", "replace")
     good = re.search(r"^\[GNUPG:\] GOODSIG \S+ .*<([^>]+)>", raw, re.MULTILINE)
     trusted = re.search(r"^\[GNUPG:\] TRUST_(FULLY|ULTIMATE)", raw, re.MULTILINE)
@@ -409,7 +478,7 @@ def remote_tags(root: Path, remote: str) -> dict[str, RemoteTag]:
     """Every tag of `remote` by name, without fetching anything."""
     proc = _git_bytes(root, "ls-remote", "--tags", remote)
     if proc.returncode != 0:
-        raise GitError(f"git ls-remote {remote} failed: {_last_line(proc.stderr)}")
+        raise GitError(f"git ls-remote {remote} failed: {_error_line(proc.stderr)}")
     objects: dict[str, str] = {}
     peeled: dict[str, str] = {}
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
@@ -433,14 +502,14 @@ def push_tags(root: Path, remote: str, names: list[str]) -> None:
         if line.startswith("!") and "(already exists)" in line:
             name = line.split("\t")[1].split(":")[0].removeprefix("refs/tags/")
             raise PushRejected(name, remote)
-    raise GitError(f"git push {remote} {' '.join(names)} failed: {_last_line(proc.stderr)}")
+    raise GitError(f"git push {remote} {' '.join(names)} failed: {_error_line(proc.stderr)}")
 
 
 def tag_message(root: Path, name: str) -> str:
     """The message of annotated tag `name` ("" for a lightweight tag)."""
     proc = _git_bytes(root, "for-each-ref", "--format=%(contents)", f"refs/tags/{name}")
     if proc.returncode != 0:
-        raise GitError(f"git for-each-ref {name} failed: {_last_line(proc.stderr)}")
+        raise GitError(f"git for-each-ref {name} failed: {_error_line(proc.stderr)}")
     return proc.stdout.decode("utf-8", "replace").rstrip("\n")
 
 

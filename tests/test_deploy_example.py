@@ -76,7 +76,7 @@ EXPOSE 8000
 CMD ["python3", "-m", "http.server", "8000", "--bind", "127.0.0.1", "--directory", "/srv/www"]
 """
 
-# The http gate's way in (envctl/promotion/runners.py): no port is published, the
+# The http gate's way in (envctl/gates/runners.py): no port is published, the
 # request runs inside the container, against its own loopback.
 PROBE = """
 import time, urllib.request

@@ -308,13 +308,14 @@ def envctl(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
 
 def prod_accuracy_bar() -> float:
     from envctl.spec.loading import load_environment, require_project
-    from envctl.spec.model import parse_threshold
+    from envctl.spec.model import parse_rule
 
     prod = load_environment("prod", require_project(CHURN))
     rule = next(g.metrics for g in prod.spec.gates if g.metrics is not None)
-    op, value = parse_threshold(rule.require["accuracy"], "accuracy")
-    assert op == ">="
-    return value
+    accuracy = parse_rule(rule.require["accuracy"], "accuracy")
+    assert (accuracy.op, accuracy.relative) == (">=", None)
+    assert accuracy.threshold is not None
+    return accuracy.threshold
 
 
 def test_churn_specs_validate(churn: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -339,8 +340,9 @@ def test_churn_staging_mirrors_prod_but_approvals(
         assert specs["staging"][key] == specs["prod"][key], key
     kinds = {name: [next(iter(g)) for g in spec["gates"]] for name, spec in specs.items()}
     assert kinds == {
-        "staging": ["tests", "metrics", "http"],
-        "prod": ["tests", "metrics", "http", "approvals"],
+        # The instant metrics gate first: a worse version never costs the tests.
+        "staging": ["metrics", "tests", "http"],
+        "prod": ["metrics", "tests", "http", "approvals"],
     }
 
 
@@ -383,7 +385,7 @@ def test_churn_dev_to_prod_diff_shows_what_dev_has_and_prod_lacks(
 
 def test_churn_every_stage_meets_the_model_requirements_and_has_a_fresh_lock() -> None:
     from envctl.build.lockfile import lock_path, staleness
-    from envctl.promotion.compat import unmet_requirements
+    from envctl.gates.compat import unmet_requirements
     from envctl.spec.loading import load_environment, require_project
 
     project = require_project(CHURN)

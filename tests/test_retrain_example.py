@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from envctl import registry as reg
-from tests.conftest import REPO_ROOT, free_port, git
+from tests.conftest import REPO_ROOT, git
 
 SCRIPT = REPO_ROOT / "examples" / "churn" / "retrain.sh"
 RUN_TIMEOUT = 2400.0
@@ -28,23 +28,43 @@ def loop(
 ) -> Iterator[tuple[Path, subprocess.CompletedProcess[str]]]:
     """The script's run in tmp_path/churn; afterwards the images it built are removed."""
     work = tmp_path / "churn"
-    bin_dir = Path(sys.executable).parent
-    env = {
-        **os.environ,
-        "ENVCTL": str(bin_dir / "envctl"),
-        "PYTHON": sys.executable,
-        "PORT": str(free_port()),
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
     try:
         proc = subprocess.run(
             ["bash", str(SCRIPT), str(work)],
-            env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
+            env=documented_env(), capture_output=True, text=True, timeout=RUN_TIMEOUT,
+            check=False,
         )  # fmt: skip
         yield work, proc
     finally:
         if (work / ".git").exists():
             _remove_images_built_from(work)
+
+
+def documented_env(*first: Path) -> dict[str, str]:
+    """The environment of someone who installed envctl and runs the script as the
+    docs say: envctl and python3 on PATH (this test's virtual environment, as if
+    activated), and none of the script's own variables."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ENVCTL", "PYTHON", "PORT")}
+    path = [*map(str, first), str(Path(sys.executable).parent), env.get("PATH", "")]
+    return {**env, "PATH": os.pathsep.join(path)}
+
+
+def test_the_script_runs_the_envctl_on_path_not_itself(tmp_path: Path) -> None:
+    """No ENVCTL set: the script's `envctl` shell function must call the program
+    (before, it called itself until bash crashed). A stand-in envctl on PATH
+    records its call and fails, which ends the script there; no Docker needed."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    calls = tmp_path / "calls"
+    (fake / "envctl").write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexit 3\n')
+    (fake / "envctl").chmod(0o755)
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), str(tmp_path / "churn")],
+        env=documented_env(fake), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    assert calls.read_text() == "register churn v1.0.0\n"
+    assert proc.stderr.count("$ envctl register churn v1.0.0\n") == 1
 
 
 def _remove_images_built_from(repo: Path) -> None:

@@ -5,20 +5,21 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from envctl import vcs
-from envctl.errors import GitError, PushRejected, TagExists
+from envctl.errors import GitError, InputError, PushRejected, TagExists
 from envctl.registry import (
     approval_tag,
     assignment_tag,
     format_record,
-    parse_registry,
     registration_tag,
 )
+from envctl.registry.state import parse_registry
 from tests.conftest import git
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,27 @@ def test_read_tags_reads_every_kind_in_one_pass(
     )
     assert (tags["treetag"].target_type, tags["treetag"].commit) == ("tree", "")
     assert (tags["nested"].target_type, tags["nested"].commit) == ("tag", "")
+
+
+def test_read_tags_reads_the_name_the_tag_object_carries(git_repo: Path) -> None:
+    head = commit(git_repo, "one")
+    oid = vcs.create_annotated_tag(git_repo, "m#prod#1", head, "x")
+    git(git_repo, "update-ref", "refs/tags/m#prod#2", oid)  # the same object, another ref
+    git(git_repo, "tag", "light")
+    tags = {t.name: t.header for t in vcs.read_tags(git_repo)}
+    assert tags == {"m#prod#1": "m#prod#1", "m#prod#2": "m#prod#1", "light": ""}
+
+
+def test_full_refname_never_expands_to_a_tag_and_refuses_ambiguity(git_repo: Path) -> None:
+    commit(git_repo, "one")
+    git(git_repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    git(git_repo, "tag", "origin/main")
+    assert vcs.full_refname(git_repo, "origin/main") == "refs/remotes/origin/main"
+    assert vcs.full_refname(git_repo, "refs/remotes/origin/main") == "refs/remotes/origin/main"
+    assert vcs.full_refname(git_repo, "upstream/main") is None
+    git(git_repo, "branch", "origin/main")
+    with pytest.raises(InputError, match="ambiguous"):
+        vcs.full_refname(git_repo, "origin/main")
 
 
 def test_read_tags_of_a_repository_without_tags_is_empty(git_repo: Path) -> None:
@@ -201,6 +223,36 @@ def test_push_tag_failures_other_than_a_taken_name_are_plain_git_errors(
     with pytest.raises(GitError, match="git push nowhere m#prod#1 failed") as caught:
         vcs.push_tag(git_repo, "nowhere", "m#prod#1")
     assert not isinstance(caught.value, PushRejected)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (vcs.fetch_tags, "git fetch nowhere tags failed: "),
+        (vcs.remote_tags, "git ls-remote nowhere failed: "),
+    ],
+)
+def test_a_git_error_shows_what_failed_not_git_advice(
+    git_repo: Path, call: Callable[[Path, str], object], message: str
+) -> None:
+    # git's stderr ends in advice ("... and the repository exists."): the first
+    # fatal: line is the one that says what went wrong.
+    with pytest.raises(GitError) as caught:
+        call(git_repo, "nowhere")
+    assert caught.value.message == message + "'nowhere' does not appear to be a git repository"
+
+
+def test_a_hook_in_the_clone_never_runs(git_repo: Path, remote: Path, tmp_path: Path) -> None:
+    """The clone may be a checkout of a stranger's tag: git runs with no hook, so a
+    pre-push hook neither refuses nor runs code (docs/untrusted-checkout.md)."""
+    canary = tmp_path / "hook-ran"
+    hook = git_repo / ".git" / "hooks" / "pre-push"
+    hook.write_text(f"#!/bin/sh\ntouch {canary}\necho 'refused by policy' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    vcs.create_annotated_tag(git_repo, "m#prod#1", "HEAD", "mine")
+    vcs.push_tag(git_repo, "origin", "m#prod#1")
+    assert not canary.exists()
+    assert "m#prod#1" in git(remote, "tag", "-l")
 
 
 def test_fetch_tags_brings_new_tags_and_refuses_to_clobber(

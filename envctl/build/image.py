@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from envctl.build import recipe
+from envctl.build import recipe, system_layer
 from envctl.build.base_image import check_platform, missing_system_packages
 from envctl.build.logfile import LogFile
 from envctl.build.plan import Plan, dockerfile_for, model_archive, plan
@@ -146,26 +146,29 @@ def _build(the_plan: Plan, on_line: Progress | None, raw: LogFile, started: floa
     engine.ensure_image(spec.image.base, on_line=raw)
     check_platform(spec.image.base, spec.image.platform)
     missing = missing_system_packages(spec.image.base, spec.system_packages)
+    if missing and not system_layer.is_allowed(the_plan.env):
+        raise system_layer.refuse_offline(the_plan.env, missing)
     fetched = _fetch_wheels(the_plan, on_line, raw)
+    if missing:
+        system_layer.build(the_plan.env, missing, on_line=on_line, log=raw)
     dockerfile = dockerfile_for(the_plan, system_install=bool(missing))
     model_tar = model_archive(the_plan.project, the_plan.model) if the_plan.model else None
     context = recipe.context_tar(
         recipe.context_files(dockerfile, the_plan.lock, [w.path for w in fetched], model_tar)
     )
-    # The network is on only for the apt layer's sake, and only when it is needed.
-    network = "default" if missing else "none"
-    _emit(on_line, f"building {the_plan.tag} (network: {network})")
+    # Every step of the template runs offline, whatever image.network says.
+    _emit(on_line, f"building {the_plan.tag} (network: none)")
     try:
         built = engine.build(
             context,
             tag=the_plan.tag,
             labels={},
-            network_mode=network,
+            network_mode="none",
             on_line=raw,
             on_step=on_line,
         )
     except EngineError as exc:
-        raise _explained(exc, missing, spec.image.base, raw) from None
+        raise EngineError(exc.message + _log_hint(raw), details=exc.details) from None
     return _result(
         the_plan,
         cached=False,
@@ -184,7 +187,7 @@ def _fetch_wheels(the_plan: Plan, on_line: Progress | None, raw: LogFile) -> lis
     to_fetch = [e for e in entries if wheels.cached(e, root) is None]
     if to_fetch:
         _emit(on_line, f"wheels: fetching {len(to_fetch)} of {len(entries)} (the rest are cached)")
-    fetched = wheels.fetch(the_plan.lock, on_line=raw)
+    fetched = wheels.fetch(the_plan.lock, on_line=raw, indexes=the_plan.env.spec.indexes)
     fresh = {e.name for e in to_fetch}
     size = sum(w.path.stat().st_size for w in fetched if w.entry.name in fresh)
     _emit(
@@ -195,29 +198,8 @@ def _fetch_wheels(the_plan: Plan, on_line: Progress | None, raw: LogFile) -> lis
     return fetched
 
 
-_NO_NETWORK = ("Temporary failure resolving", "Could not resolve", "Network is unreachable")
-
-
-def _explained(exc: EngineError, missing: list[str], base: str, raw: LogFile) -> EngineError:
-    """A failed build, with the log's path; an apt step that failed because the
-    build has no network says which packages and the ways out."""
-    where = f"; full log: {raw.written}" if raw.written else ""
-    offline = any(marker in line for line in exc.details for marker in _NO_NETWORK)
-    if missing and "exit code 100" in exc.message:
-        why = (
-            "installing them needs the network and this build has none (apt could not "
-            "reach a mirror)"
-            if offline
-            else "apt could not install them (see the log)"
-        )
-        return EngineError(
-            f"system package(s) {', '.join(missing)} are not in the base image {base}; "
-            f"{why}; use a base image that already has them (install them into it once "
-            "and pin that image), or build on an engine whose default network reaches "
-            f"a Debian mirror{where}",
-            details=exc.details,
-        )
-    return EngineError(exc.message + where, details=exc.details)
+def _log_hint(raw: LogFile) -> str:
+    return system_layer.log_hint(raw)
 
 
 def _result(

@@ -9,18 +9,21 @@ network, that a spec changed after its lock was written.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from envctl import gpu, paths
 from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
 from envctl.output.build import LockDocument
+from envctl.spec import indexes
 from envctl.spec.loading import Environment, Project, display_path
 from envctl.spec.model import Spec
 from envctl.tools import Completed, run_tool
@@ -30,6 +33,7 @@ _HEADER = "# envctl-lock"
 _REQ_LINE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(?P<version>\S+)")
 _HASH = re.compile(r"--hash=sha256:(?P<hex>[0-9a-f]{64})")
 _HEADER_FIELD = re.compile(r"^# (?P<key>[a-z-]+): (?P<value>\S+)$")
+_FROM = re.compile(r"^\s*# from (?P<url>\S+)\s*$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,11 @@ class LockEntry:
     name: str  # canonical (PEP 503) name
     version: str
     hashes: tuple[str, ...]  # sha256 hex digests of every acceptable file
+    # From uv's annotations: the packages that require this one (`# via`; a
+    # requirements file as "-r FILE"), and the index it was resolved from
+    # (`# from URL`, written since locks ask uv for it; None in older locks).
+    required_by: tuple[str, ...] = ()
+    index: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,12 @@ class Lock:
 
     def versions(self) -> dict[str, str]:
         return {e.name: e.version for e in self.entries}
+
+    def gpu_stack(self) -> gpu.Stack:
+        """The CUDA stack this lock installs (envctl.gpu reads it from the pins)."""
+        return gpu.read_stack(
+            gpu.Pin(e.name, e.version, e.required_by, e.index) for e in self.entries
+        )
 
 
 @dataclass(frozen=True)
@@ -100,6 +115,11 @@ def input_hash(spec: Spec) -> str:
         "python": spec.python,
         "platform": spec.image.platform,
     }
+    # Only when present, so the locks of specs without indexes stay fresh.
+    if spec.indexes:
+        data["indexes"] = [index.model_dump(mode="json") for index in spec.indexes]
+    if spec.sources:
+        data["sources"] = {k: v.index for k, v in sorted(spec.sources.items())}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -109,6 +129,35 @@ def requirements_input(spec: Spec) -> str:
         name if specifier == "*" else f"{name}{specifier}"
         for name, specifier in sorted(spec.packages.items())
     ]
+    return "".join(f"{line}\n" for line in lines)
+
+
+def project_input(spec: Spec) -> str:
+    """The resolver input for a spec with indexes: a pyproject.toml whose
+    `[[tool.uv.index]]` and `[tool.uv.sources]` are the spec's (no credentials:
+    uv reads them from UV_INDEX_<NAME>_USERNAME/_PASSWORD)."""
+    requirements = requirements_input(spec).splitlines()
+    lines = [
+        "[project]",
+        'name = "envctl-lock"',
+        'version = "0"',
+        f'requires-python = "=={spec.python}.*"',
+        "dependencies = [",
+        *(f"  {json.dumps(line)}," for line in requirements),
+        "]",
+    ]
+    if spec.sources:
+        lines.append("[tool.uv.sources]")
+        for package, source in sorted(spec.sources.items()):
+            lines.append(f"{json.dumps(package)} = {{ index = {json.dumps(source.index)} }}")
+    for index in spec.indexes:
+        lines += [
+            "[[tool.uv.index]]",
+            f"name = {json.dumps(index.name)}",
+            f"url = {json.dumps(index.url)}",
+            f"explicit = {str(index.explicit).lower()}",
+            f"default = {str(index.default).lower()}",
+        ]
     return "".join(f"{line}\n" for line in lines)
 
 
@@ -146,24 +195,72 @@ def parse_lock(text: str, path: Path) -> Lock:
 
 
 def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
-    """Entries of a hashed requirements file (`name==version \\` + `--hash=` lines)."""
+    """Entries of a hashed requirements file (`name==version \\` + `--hash=` lines),
+    with the `# via` / `# from` annotations uv writes below each."""
     from packaging.utils import canonicalize_name
 
     logical = body.replace("\\\n", " ")
     entries: list[LockEntry] = []
     for line in logical.splitlines():
         text = line.split(" #", 1)[0].strip()
-        if not text or text.startswith("#"):
+        origin = _FROM.match(line)
+        if origin and entries:  # uv's --emit-index-annotation: below its entry
+            entries[-1] = dataclasses.replace(entries[-1], index=origin["url"].rstrip("/"))
             continue
+        if not text or text.startswith("#"):
+            if entries:
+                entries[-1] = _annotated(entries[-1], line.strip())
+            continue
+        if text.startswith("-"):
+            # -r/-c/-e/--index-url...: pip would follow them (to a host file, an
+            # index); a lock envctl wrote names every package itself.
+            raise InputError(
+                f"{display_path(path)}: a lock holds no pip options ({paths.excerpt(text)!r}); "
+                "re-create it with envctl lock"
+            )
         match = _REQ_LINE.match(text)
         if not match:
             raise InputError(
-                f"{display_path(path)}: cannot read lock line {text[:60]!r}; "
+                f"{display_path(path)}: cannot read lock line {paths.excerpt(text)!r}; "
                 "re-create it with envctl lock"
+            )
+        if not _is_version(match["version"]):
+            raise InputError(
+                f"{display_path(path)}: {match['name']} has no valid version in lock line "
+                f"{paths.excerpt(text)!r}; re-create it with envctl lock"
             )
         hashes = tuple(m["hex"] for m in _HASH.finditer(text))
         entries.append(LockEntry(str(canonicalize_name(match["name"])), match["version"], hashes))
     return tuple(entries)
+
+
+def _is_version(text: str) -> bool:
+    """A PEP 440 version: what reaches pip, labels and messages is never free text."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+def _annotated(entry: LockEntry, comment: str) -> LockEntry:
+    """`entry` with one annotation line read: `# via a`, `# via` + `#   a` lines,
+    `# from URL`; any other comment changes nothing."""
+    from packaging.utils import canonicalize_name
+
+    if comment.startswith("#   "):  # an item of a `# via` list: the name is all there is
+        item = comment[4:].strip()
+    else:
+        word, _, rest = comment.removeprefix("#").strip().partition(" ")
+        if word == "from" and rest.strip():
+            return replace(entry, index=rest.strip())
+        if word != "via" or not rest.strip():
+            return entry
+        item = rest.strip()
+    source = item if item.startswith("-") else str(canonicalize_name(item.split()[0]))
+    return replace(entry, required_by=(*entry.required_by, source))
 
 
 # ---- files ----------------------------------------------------------------------
@@ -178,14 +275,28 @@ def lock_path(project: Project | None, env: Environment) -> Path:
     return project.env_dir / f"{env.name}.lock"
 
 
-def read_lock(path: Path) -> Lock:
+def lock_bound(project: Project | None, path: Path) -> Path:
+    """Where a lock may resolve to: its project, else the folder of its spec."""
+    return project.root if project is not None else path.parent
+
+
+def read_lock_text(path: Path, bound: Path) -> str:
+    """The lock at `path`, which (symlinks followed) must lie inside `bound`: a
+    lock linked to a host file is refused by name, never read or quoted."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return paths.read_text_inside(path, bound, what="lock")
     except FileNotFoundError:
         raise InputError(
             f"{display_path(path)} does not exist: run envctl lock {path.stem}"
         ) from None
-    return parse_lock(text, path)
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{display_path(path)} is not UTF-8 text; re-create it with envctl lock {path.stem}"
+        ) from None
+
+
+def read_lock(path: Path, bound: Path | None = None) -> Lock:
+    return parse_lock(read_lock_text(path, bound or path.parent), path)
 
 
 def staleness(project: Project | None, env: Environment) -> str | None:
@@ -197,7 +308,7 @@ def staleness(project: Project | None, env: Environment) -> str | None:
     path = lock_path(project, env)
     if not path.is_file():
         return None
-    return _stale_reason(read_lock(path), env)
+    return _stale_reason(read_lock(path, lock_bound(project, path)), env)
 
 
 def _stale_reason(lock: Lock, env: Environment) -> str | None:
@@ -206,12 +317,27 @@ def _stale_reason(lock: Lock, env: Environment) -> str | None:
     return f"{display_path(lock.path)} is stale: run envctl lock {env.name}"
 
 
+def gpu_stack(project: Project | None, env: Environment) -> tuple[gpu.Stack | None, str | None]:
+    """The CUDA stack `env`'s lock installs; None and why when no fresh lock says it."""
+    try:
+        path = lock_path(project, env)
+    except InputError:
+        return None, None
+    if not path.is_file():
+        return None, f"{env.label} has no lock ({display_path(path)}): the CUDA it needs is unknown"
+    lock = read_lock(path)
+    stale = _stale_reason(lock, env)
+    if stale:
+        return None, f"{stale}; the CUDA it needs was not read from it"
+    return lock.gpu_stack(), None
+
+
 def require_fresh(project: Project | None, env: Environment) -> Lock:
     """The lock of `env`; InputError (exit 3) when it is missing or stale."""
     path = lock_path(project, env)
     if not path.is_file():
         raise InputError(f"{display_path(path)} is missing: run envctl lock {env.name}")
-    lock = read_lock(path)
+    lock = read_lock(path, lock_bound(project, path))
     reason = _stale_reason(lock, env)
     if reason:
         raise InputError(reason)
@@ -242,7 +368,7 @@ def lock(
     """Resolve `env`'s packages with uv and write its lock atomically."""
     spec = env.spec
     path = lock_path(project, env)
-    previous = path.read_text(encoding="utf-8") if path.is_file() else None
+    previous = read_lock_text(path, lock_bound(project, path)) if path.is_file() else None
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="envctl-lock-") as tmp:
         body = _compile(spec, Path(tmp), previous, upgrade)
@@ -266,13 +392,19 @@ def lock(
 def _compile(spec: Spec, work: Path, previous: str | None, upgrade: list[str] | bool) -> str:
     if not spec.packages:
         return ""
-    requirements = work / "requirements.in"
-    requirements.write_text(requirements_input(spec), encoding="utf-8")
+    if spec.indexes:
+        # Routing (sources) exists only in a project file: uv reads the indexes
+        # and sources from the pyproject.toml it compiles.
+        requirements = work / "pyproject.toml"
+        requirements.write_text(project_input(spec), encoding="utf-8")
+    else:
+        requirements = work / "requirements.in"
+        requirements.write_text(requirements_input(spec), encoding="utf-8")
     output = work / "requirements.lock"
     if previous is not None:
         # uv keeps the versions already in the output file unless told to upgrade.
         output.write_text(previous, encoding="utf-8")
-    proc = _run_uv(uv_command(spec, requirements, output, upgrade), work)
+    proc = _run_uv(uv_command(spec, requirements, output, upgrade), work, spec)
     if not proc.ok:
         raise resolution_error(proc.stderr_text, spec)
     return output.read_text(encoding="utf-8")
@@ -298,10 +430,22 @@ def uv_command(
         "--python-platform",
         lock_target(spec.image.platform).uv_platform,
         "--no-header",
+        # `# from URL` under each pin: the index a wheel came from, which the wheel
+        # fetch follows (specs with indexes:) and which says, e.g., which CUDA
+        # build of torch it is (envctl.gpu); older locks simply lack it.
+        "--emit-index-annotation",
         "--only-binary",
         ":all:",
         "--quiet",
     ]
+    if not spec.indexes:
+        # No uv.toml/pyproject.toml is discovered, in the folder or above it (a
+        # shared /tmp): the resolver's settings come from the host's UV_*
+        # variables or an explicit UV_CONFIG_FILE, never from a file someone put
+        # there. With indexes, the compiled pyproject.toml that envctl writes in
+        # its own fresh folder is the configuration (uv reads [tool.uv] indexes and
+        # sources only from it), and discovery stops at that nearest file.
+        cmd.append("--no-config")
     if upgrade is True:
         cmd.append("--upgrade")
     elif upgrade:
@@ -310,10 +454,14 @@ def uv_command(
     return cmd
 
 
-def _run_uv(cmd: list[str], cwd: Path) -> Completed:
+def _run_uv(cmd: list[str], cwd: Path, spec: Spec) -> Completed:
     # uv would try to download a managed interpreter for --python-version when the
     # host lacks it; resolving needs none, so never let it reach for the network.
     env = {"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1"}
+    if not spec.indexes:
+        env["UV_NO_CONFIG"] = "1"  # as --no-config above
+    # The indexes' credentials, handed on by name (never written to a file).
+    env |= indexes.credential_environment([index.name for index in spec.indexes])
     return run_tool(cmd, cwd=cwd, env=env, fix="reinstall envctl (uv is a dependency)")
 
 
@@ -325,7 +473,8 @@ _NO_VERSION = re.compile(r"Because there is no version of (?P<what>[^ ]+)")
 def resolution_error(stderr: str, spec: Spec) -> InputError | ExternalError:
     """Translate uv's explanation into one line naming the package and platform."""
     target = f"Python {spec.python} on {spec.image.platform}"
-    lines = [line for line in stderr.splitlines() if line.strip()]
+    stderr = indexes.redact(stderr)
+    lines = [paths.sanitized(line) for line in stderr.splitlines() if line.strip()]
     if match := _NO_WHEEL.search(stderr):
         return InputError(
             f"{match['pkg']} has no wheel for {target} (envctl installs wheels "

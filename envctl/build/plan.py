@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from envctl import paths
 from envctl.build import lockfile, recipe, render
 from envctl.build.lockfile import Lock
 from envctl.build.render import ModelSource
@@ -114,7 +115,7 @@ def model_relpath(project: Project, name: str, root: Path) -> str:
     may not lead out of the repository: git holds only what is inside it."""
     path = project.config.models[name].path
     target = (project.root / path).resolve()
-    if not target.is_relative_to(root.resolve()):
+    if not paths.is_inside(target, root):
         raise InputError(
             f"models.{name}.path {path!r} leaves the repository (it resolves to {target}); "
             "keep the model's folder inside the repository"

@@ -1,7 +1,7 @@
 """What an image is made of and how it is named: fingerprint, tag, labels, context.
 
 Pure functions of the resolved spec, its lock and (for model images) a model
-version; `envctl.commands.build` does the I/O around them.
+version; `envctl.build.image` does the I/O around them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from envctl.oci import image_ref
 from envctl.spec.loading import Environment
 
 LABEL_PREFIX = "dev.envctl."
+# envctl's own layers, named by envctl (system_layer, testlayer); no spec may use them.
+SYSTEM_REPOSITORY = "envctl/system"
+TESTS_REPOSITORY_PREFIX = "envctl-tests/"
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ def content_fingerprint(
         "templates": templates,
         "model": None if model is None else _model_content(model),
     }
+    if spec.image.network != "none":  # absent by default: existing fingerprints stay
+        data["network"] = spec.image.network
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -70,6 +75,10 @@ def _model_content(model: ModelSource) -> dict[str, object]:
 def repository(env: Environment) -> str:
     """Where the image is tagged: the spec's image.repository, else envctl/<env>."""
     repo = env.spec.image.repository or f"envctl/{env.name}"
+    if repo == SYSTEM_REPOSITORY or repo.startswith(TESTS_REPOSITORY_PREFIX):
+        # envctl reuses images of these names by tag (the apt layer, test layers);
+        # a spec must not be able to plant one for another spec's build to reuse.
+        raise InputError(f"image.repository {repo!r} is reserved for envctl's own layers")
     parsed = _parsed(repo)
     if parsed.tag or parsed.digest:
         raise InputError(
@@ -154,6 +163,8 @@ def labels(
             lock.versions(), sort_keys=True, separators=(",", ":")
         ),
     }
+    if spec.image.network != "none":
+        out[f"{LABEL_PREFIX}build-network"] = spec.image.network
     if model is not None:
         out[f"{LABEL_PREFIX}model"] = model.ref
         out[f"{LABEL_PREFIX}model-commit"] = model.commit

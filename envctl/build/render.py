@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from envctl import paths
 from envctl.build.installer import pip_argv
 from envctl.errors import InputError
 from envctl.spec import values
@@ -72,11 +74,41 @@ def templates_hash(templates_dir: Path | None) -> str:
     for folder in (builtin_templates(), templates_dir):
         if folder is None or not folder.is_dir():
             continue
+        bound = template_bound(folder)
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 digest.update(path.relative_to(folder).as_posix().encode() + b"\0")
-                digest.update(path.read_bytes() + b"\0")
+                digest.update(paths.inside(path, bound, what="template").read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def template_bound(folder: Path) -> Path:
+    """Where a template file may resolve to: a project's `templates/` may link
+    anywhere in its project (the folder above it), the built-in ones nowhere else."""
+    if folder == builtin_templates():
+        return folder
+    return folder.absolute().parent
+
+
+class ContainedLoader:
+    """Jinja's file loading, but a template (symlinks followed) must stay inside
+    its bound: a project's templates/key -> ~/.ssh/id_rsa is refused, never read."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.bound = template_bound(folder)
+
+    def __call__(self, name: str) -> tuple[str, str, Callable[[], bool]] | None:
+        parts = name.split("/")
+        if any(p in ("", ".", "..") or os.sep in p for p in parts):
+            return None  # not a name this folder can hold: Jinja says "not found"
+        path = self.folder.joinpath(*parts)
+        if not path.is_file():
+            return None
+        target = paths.inside(path, self.bound, what=f"template {name!r}")
+        mtime = target.stat().st_mtime
+        text = target.read_text(encoding="utf-8")
+        return text, str(path), lambda: target.exists() and target.stat().st_mtime == mtime
 
 
 def dockerfile_json(value: object) -> str:
@@ -94,14 +126,15 @@ def dockerfile_word(value: object) -> str:
 @cache
 def _environment(templates_dir: Path | None) -> jinja2.Environment:
     import jinja2
-    from jinja2.sandbox import SandboxedEnvironment
 
-    builtin = jinja2.FileSystemLoader(str(builtin_templates()))
+    from envctl.build.sandbox import BoundedSandbox
+
+    builtin = jinja2.FunctionLoader(ContainedLoader(builtin_templates()))
     loaders: list[jinja2.BaseLoader] = []
     if templates_dir is not None and templates_dir.is_dir():
-        loaders.append(jinja2.FileSystemLoader(str(templates_dir)))
+        loaders.append(jinja2.FunctionLoader(ContainedLoader(templates_dir)))
     loaders += [jinja2.PrefixLoader({BUILTIN_PREFIX: builtin}), builtin]
-    env = SandboxedEnvironment(
+    env = BoundedSandbox(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -124,17 +157,26 @@ def render_dockerfile(
     labels: Mapping[str, str] | None = None,
 ) -> str:
     """The Dockerfile for `env` built from `lock` (and `model`). `system_install`
-    says whether the base image lacks a requested system package."""
+    says whether the base image lacks a requested system package: then both
+    stages start FROM envctl's apt layer (`system_layer.tag`), which has them."""
     import jinja2
+
+    from envctl.build.sandbox import rendered
 
     context = template_context(
         env, lock, model=model, system_install=system_install, labels=labels or {}
     )
     try:
         template = _environment(templates_dir).get_template(TEMPLATE)
-        return template.render(context)
+        return rendered(template, context, _shown_template(templates_dir))
     except jinja2.TemplateError as exc:
         raise _template_error(exc, templates_dir) from None
+
+
+def _shown_template(templates_dir: Path | None) -> str:
+    if templates_dir is not None and (templates_dir / TEMPLATE).is_file():
+        return paths.shown(templates_dir / TEMPLATE)
+    return f"{BUILTIN_PREFIX}/{TEMPLATE}"
 
 
 def _template_error(exc: Exception, templates_dir: Path | None) -> InputError:
@@ -164,15 +206,21 @@ def template_context(
     spec = env.spec
     locked = [{"name": e.name, "version": e.version} for e in lock.entries]
     names = {e.name for e in lock.entries}
+    system_install = system_install and bool(spec.system_packages)
+    base = spec.image.base
+    if system_install:
+        from envctl.build import system_layer
+
+        base = system_layer.tag(env)
     return {
         "environment": {"name": spec.name, "version": spec.version},
-        "base_image": _checked(values.image_ref, spec.image.base),
+        "base_image": _checked(values.image_ref, base),
         "platform": spec.image.platform,
         "python": spec.python,
         "system_packages": [
             _checked(values.apt_package, p) for p in sorted(set(spec.system_packages))
         ],
-        "system_install": system_install and bool(spec.system_packages),
+        "system_install": system_install,
         "env_vars": {_key(k): v for k, v in spec.env.items()},
         "venv": VENV,
         "pip_install": pip_install_argv() if locked else [],

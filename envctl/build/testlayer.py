@@ -52,11 +52,11 @@ def test_image(env: Environment, image: str, gate: TestsGate) -> str:
     lock = lockfile.parse_lock(lockfile.header(spec) + body, Path("tests.lock"))
     image_id = engine.inspect_image(image)["Id"]
     digest = hashlib.sha256(f"{image_id}\n{body}".encode()).hexdigest()[:12]
-    tag = f"envctl-tests/{env.name}:{digest}"
+    tag = f"{recipe.TESTS_REPOSITORY_PREFIX}{env.name}:{digest}"
     if engine.image_exists(tag):
         return tag
     files = recipe.context_files(
-        dockerfile(image_id), lock, [w.path for w in wheels.fetch(lock)], None
+        dockerfile(image_id), lock, [w.path for w in wheels.fetch(lock, indexes=spec.indexes)], None
     )
     engine.build(
         recipe.context_tar(files),
@@ -70,5 +70,10 @@ def _lock_text(env: Environment) -> str | None:
     from envctl.build import lockfile
     from envctl.spec.loading import find_project
 
-    path = lockfile.lock_path(find_project(), env)
-    return path.read_text(encoding="utf-8") if path.is_file() else None
+    project = find_project()
+    path = lockfile.lock_path(project, env)
+    return (
+        lockfile.read_lock_text(path, lockfile.lock_bound(project, path))
+        if path.is_file()
+        else None
+    )

@@ -1,8 +1,10 @@
 """The host-side wheel cache: locked wheels downloaded once, hash-checked, reused.
 
 Wheels are fetched on the host (where the index and its credentials are) with
-`pip download` for the image's platform, checked against the lock's sha256
-hashes here as well as by pip, and moved into
+`pip download` for the image's platform, from the index each entry was locked
+from (a spec's `indexes:`; credentials from UV_INDEX_<NAME>_* handed to pip in
+its environment, never on a command line, and redacted from every line logged),
+checked against the lock's sha256 hashes here as well as by pip, and moved into
 `$XDG_CACHE_HOME/envctl/wheels/sha256/<hex>/<file>` with one directory rename,
 so an interrupted download never leaves a half-written entry behind.
 """
@@ -14,13 +16,17 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from envctl import paths
 from envctl.build.installer import WheelTarget, pip_argv
 from envctl.build.lockfile import Lock, LockEntry, lock_target
 from envctl.errors import ExternalError, InputError
 from envctl.progress import Progress
+from envctl.spec import indexes as index_rules
+from envctl.spec.model import PackageIndex
 from envctl.tools import run_tool
 
 
@@ -45,12 +51,19 @@ def cached(entry: LockEntry, root: Path) -> Wheel | None:
     return None
 
 
-def fetch(lock: Lock, *, root: Path | None = None, on_line: Progress | None = None) -> list[Wheel]:
-    """One cached wheel per lock entry, downloading only what the cache lacks."""
+def fetch(
+    lock: Lock,
+    *,
+    root: Path | None = None,
+    on_line: Progress | None = None,
+    indexes: Sequence[PackageIndex] = (),
+) -> list[Wheel]:
+    """One cached wheel per lock entry, downloading only what the cache lacks,
+    each from the index the lock says it came from (`indexes`: the spec's)."""
     root = root or cache_dir()
     missing = [e for e in lock.entries if cached(e, root) is None]
-    if missing:
-        _download(missing, lock, root, on_line)
+    for url, group in _by_index(missing).items():
+        _download(group, lock, root, on_line, _index_environment(url, indexes))
     wheels = []
     for entry in lock.entries:
         wheel = cached(entry, root)
@@ -60,7 +73,30 @@ def fetch(lock: Lock, *, root: Path | None = None, on_line: Progress | None = No
     return wheels
 
 
-def _download(entries: list[LockEntry], lock: Lock, root: Path, on_line: Progress | None) -> None:
+def _by_index(entries: list[LockEntry]) -> dict[str | None, list[LockEntry]]:
+    groups: dict[str | None, list[LockEntry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.index, []).append(entry)
+    return groups
+
+
+def _index_environment(url: str | None, indexes: Sequence[PackageIndex]) -> dict[str, str]:
+    """pip's environment for one index: PIP_INDEX_URL (credentials included,
+    from the environment) so that no other index is asked for these files."""
+    if url is None:
+        return {}  # a lock without index annotations: pip's own configuration
+    named = next((i for i in indexes if index_rules.same_url(i.url, url)), None)
+    found = index_rules.credentials(named.name) if named is not None else None
+    return {"PIP_INDEX_URL": index_rules.with_credentials(url, found)}
+
+
+def _download(
+    entries: list[LockEntry],
+    lock: Lock,
+    root: Path,
+    on_line: Progress | None,
+    env: dict[str, str],
+) -> None:
     for entry in entries:
         if not entry.hashes:
             raise InputError(
@@ -72,7 +108,7 @@ def _download(entries: list[LockEntry], lock: Lock, root: Path, on_line: Progres
         work = Path(tmp)
         requirements = work / "requirements.txt"
         requirements.write_text(_requirements(entries), encoding="utf-8")
-        _pip_download(requirements, work / "files", lock, on_line)
+        _pip_download(requirements, work / "files", lock, on_line, env)
         for path in sorted((work / "files").glob("*.whl")):
             _admit(path, entries, root)
 
@@ -95,11 +131,21 @@ def pip_command(requirements: Path, dest: Path, lock: Lock) -> list[str]:
     )
 
 
-def _pip_download(requirements: Path, dest: Path, lock: Lock, on_line: Progress | None) -> None:
+def _pip_download(
+    requirements: Path, dest: Path, lock: Lock, on_line: Progress | None, env: dict[str, str]
+) -> None:
     cmd = pip_command(requirements, dest, lock)
-    proc = run_tool(cmd, on_line=on_line or _ignore, fix="check the Python envctl runs with")
+    shown = _sanitizing(on_line or _ignore)
+
+    def redacted(line: str) -> None:
+        shown(index_rules.redact(line))
+
+    proc = run_tool(cmd, env=env, on_line=redacted, fix="check the Python envctl runs with")
     if not proc.ok:
-        lines = [line.rstrip() for line in proc.stdout_text.splitlines()]
+        # pip echoes what it was given (names, versions, index answers): no byte
+        # of it may drive the terminal, and no credential may show.
+        text = index_rules.redact(proc.stdout_text)
+        lines = [paths.sanitized(line).rstrip() for line in text.splitlines()]
         last = next((ln for ln in reversed(lines) if ln.strip()), "no output")
         raise ExternalError(
             f"downloading wheels for {lock.platform} failed: {last}", details=lines[-20:]
@@ -108,6 +154,13 @@ def _pip_download(requirements: Path, dest: Path, lock: Lock, on_line: Progress 
 
 def _ignore(line: str) -> None:
     pass
+
+
+def _sanitizing(on_line: Progress) -> Progress:
+    def passed_on(line: str) -> None:
+        on_line(paths.sanitized(line))
+
+    return passed_on
 
 
 def _admit(path: Path, entries: list[LockEntry], root: Path) -> None:

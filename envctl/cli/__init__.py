@@ -9,13 +9,14 @@ before it runs one, so `envctl list` registers `specs` alone and starts faster.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import sys
 
 from envctl.cli.app import app as app  # re-exported: `envctl.cli.app`
 
 # The modules in the order `envctl --help` lists their commands.
-MODULES = ("specs", "import_", "diff", "build", "promote", "check_live")
+MODULES = ("specs", "import_", "diff", "build", "promote", "check_live", "supply")
 # Which module registers each command (tests/cli/test_registration.py keeps it true).
 COMMANDS = {
     **dict.fromkeys(("init", "validate", "show", "list", "schema", "check"), "specs"),
@@ -38,6 +39,7 @@ COMMANDS = {
         "promote",
     ),
     "check-live": "check_live",
+    **dict.fromkeys(("sbom", "scan", "vulndb"), "supply"),
 }
 
 
@@ -48,6 +50,17 @@ def _register(argv: list[str] | None = None) -> None:
     module = COMMANDS.get(command or "") if argv is not None else None
     for name in (module,) if module else MODULES:
         importlib.import_module(f"envctl.cli.{name}")
+    _full_summaries()
+
+
+def _full_summaries() -> None:
+    """`envctl --help` lists each command with its docstring's first paragraph,
+    whole: Click would cut it to fit 80 columns ("Scaffold envctl.yaml and...")
+    unless the command states its short help."""
+    for info in app.registered_commands:
+        if info.short_help is None and info.callback is not None and info.callback.__doc__:
+            paragraph = inspect.cleandoc(info.callback.__doc__).split("\n\n", 1)[0]
+            info.short_help = " ".join(paragraph.split())
 
 
 def main() -> None:

@@ -13,41 +13,11 @@ import typer
 
 from envctl import __version__
 from envctl.cli import console
+from envctl.cli.plain_help import PlainHelpTyper, choices
 from envctl.errors import EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE, EnvctlError
 from envctl.progress import clean
 
-
-def _plain_help() -> None:
-    """Typer prints each parameter's Python type in help (`ENV <str>`, `{ENV}`,
-    `--to <str>`, `<list[str]>`). envctl's help names values the way most CLIs
-    do: `ENV`, `[NAME]`, `--stage STAGE`, `--format [table|json]`. A test renders
-    every command's help and fails on a leaked type, so a Typer change that
-    breaks this is caught."""
-    from typer import core
-
-    def argument_type(self: core.TyperArgument, ctx: object) -> str | None:
-        return None
-
-    def argument_usage(self: core.TyperArgument) -> str:
-        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
-        return name + ("..." if self.nargs != 1 else "")
-
-    def option_type(self: core.TyperOption, ctx: object) -> str | None:
-        if self.metavar is not None:
-            return self.metavar
-        desc = self.type_descriptor
-        if desc.is_choice:
-            return "[" + "|".join(str(getattr(c, "value", c)) for c in desc.choices or ()) + "]"
-        return (self.name or "value").upper()
-
-    core.TyperArgument.display_type_rich = argument_type  # type: ignore[method-assign, assignment]  # see docstring
-    core.TyperArgument._usage_display_name = argument_usage  # type: ignore[method-assign]  # see docstring
-    core.TyperOption.display_type_rich = option_type  # type: ignore[method-assign]  # see docstring
-
-
-_plain_help()
-
-app = typer.Typer(
+app = PlainHelpTyper(
     name="envctl",
     help="Explicit ML deployment environments: versioned specs, mismatch checks, "
     "hermetic image builds and gated promotion recorded in git.",
@@ -64,7 +34,9 @@ class Format(str, enum.Enum):
     json = "json"
 
 
-FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FormatOpt = Annotated[
+    Format, typer.Option("--format", "-f", metavar=choices(Format), help="Output format.")
+]
 
 
 def _version(value: bool) -> None:

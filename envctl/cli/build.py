@@ -10,6 +10,7 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.cli.live import progress
+from envctl.cli.plain_help import choices
 
 EnvArg = Annotated[str, typer.Argument(metavar="ENV", help="Environment: name or spec file.")]
 VerboseOpt = Annotated[
@@ -46,7 +47,12 @@ def lock(
     ] = False,
     upgrade_package: Annotated[
         list[str] | None,
-        typer.Option("--upgrade-package", "-P", help="Re-resolve only this package (repeatable)."),
+        typer.Option(
+            "--upgrade-package",
+            "-P",
+            metavar="PACKAGE",
+            help="Re-resolve only this package (repeatable).",
+        ),
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -81,7 +87,12 @@ def render(
     ] = False,
     fmt: Annotated[
         TextFormat,
-        typer.Option("--format", "-f", help="The Dockerfile as text, or a JSON document."),
+        typer.Option(
+            "--format",
+            "-f",
+            metavar=choices(TextFormat),
+            help="The Dockerfile as text, or a JSON document.",
+        ),
     ] = TextFormat.text,
 ) -> None:
     """Print the Dockerfile that `envctl build ENV` would build."""
@@ -111,7 +122,7 @@ def build(
     Progress is one line per step; the full engine log goes to a file whose path
     is printed (and to the screen with --verbose, or its last lines on failure).
     Exit 3 for an invalid spec or a stale lock, 4 when the engine or the build fails."""
-    from envctl.commands.build import build as run
+    from envctl.build.image import build_image as run
 
     with progress(f"building {env}", verbose=verbose, quiet=quiet) as report:
         result = run(env, model=model, push=push, on_line=report.step, log=report.log)
@@ -152,12 +163,11 @@ def verify(
     Exit 0 the image matches, 1 drift, 3 invalid spec or stale lock, 4 the image
     is missing or the engine failed."""
     from envctl.commands.verify import verify as run
-    from envctl.errors import CheckFailed
 
     report = run(env, image=image, model=model)
     if fmt is Format.json:
         console.print_json(report.document().to_json())
     else:
         console.print_text(report.text())
-    if not report.ok:
-        raise CheckFailed(report.summary())
+    if (failure := report.failure()) is not None:
+        raise failure

@@ -9,11 +9,10 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.progress import clean
+from envctl.vocabulary import LOCK_TIMEOUT_SECONDS as DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
-    from envctl.promotion.live import LiveCheck
-
-DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.promotion.lock.DEFAULT_TIMEOUT, without importing it
+    from envctl.gates.live import LiveCheck
 
 
 @app.command("check-live")
@@ -50,12 +49,16 @@ def check_live(
 
     On a failure, with policy.live.rollback: auto, record a rollback to the stage's
     previous version (the policy is the confirmation; --push publishes it).
+    First asks the service which version it runs (an X-Model-Version header, or
+    model_version in its health answer): while that is not the stage's version,
+    nothing is checked or written (exit 5, waiting for the deployment).
     Exit 0 every check passed, 1 a check failed (an unreachable service too;
     rolled back or not, the output says), 3 invalid input (no version in the
-    stage, no URL, nothing to check), 4 git or the push of the rollback failed."""
+    stage, no URL, nothing to check, an address never contacted), 4 git or the
+    push of the rollback failed, 5 the service still runs another version."""
     from envctl.commands.check_live import check_live as run
     from envctl.errors import EnvctlError, UsageError
-    from envctl.promotion.live import LiveCheck
+    from envctl.gates.live import LiveCheck
 
     if not stage:
         raise UsageError("say which stage: envctl check-live NAME --stage STAGE")
@@ -79,7 +82,10 @@ def _show(result: LiveCheck, fmt: Format) -> None:
     for check in result.checks:
         console.print_text(clean(f"  {check.status:7} {check.kind}: {check.summary}"))
     where = f"{result.model}@{result.version} in {result.stage} ({result.url})"
-    if result.status == "passed":
+    if result.status == "waiting":
+        running = result.running_version
+        console.print_text(clean(f"live checks waiting: {where}: the service runs {running}"))
+    elif result.status == "passed":
         console.print_text(clean(f"live checks passed: {where}"))
     elif result.rollback:
         console.print_text(

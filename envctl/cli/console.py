@@ -13,6 +13,9 @@ import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from envctl.progress import clean
+from envctl.spec.indexes import redact
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -41,13 +44,31 @@ def _log_width() -> int | None:
     return 120
 
 
+def print_table(table: Any) -> None:
+    """A Rich table on stdout. Off a terminal (CI logs, pipes) it is printed at
+    its natural width, one line per row: wrapping every cell to fit 120 columns
+    makes a log unreadable and a grep useless."""
+    console = out()
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        console.print(table)
+        return
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    natural = Measurement.get(console, console.options.update(width=10_000), table).maximum
+    # Console.print clamps `width` to the console's own: print through one as wide.
+    wide = Console(markup=False, highlight=False, soft_wrap=True, width=max(natural, console.width))
+    wide.print(table)
+
+
 _json_documents = 0  # written to stdout in this run: the error boundary adds none after one
 
 
 def print_json(data: Any) -> None:
-    """Machine output: plain JSON, never coloured, one document."""
+    """Machine output: plain JSON, never coloured, one document (json escapes
+    control characters; credentials in URLs are redacted)."""
     global _json_documents
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+    sys.stdout.write(redact(json.dumps(data, indent=2, sort_keys=False, default=str)) + "\n")
     _json_documents += 1
 
 
@@ -61,7 +82,19 @@ def reset_json_documents() -> None:
 
 
 def print_text(text: str) -> None:
-    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    """Results: each line without escape sequences or control characters (they
+    come from inputs: tag messages, file contents) and with `user:password@`
+    redacted from any URL."""
+    sys.stdout.write("".join(f"{safe(line)}\n" for line in text.split("\n")[: _lines(text)]))
+
+
+def _lines(text: str) -> int:
+    return text.count("\n") + (0 if text.endswith("\n") else 1)
+
+
+def safe(line: str) -> str:
+    """One line as it may reach a terminal or a log."""
+    return redact(clean(line))
 
 
 def error_line(message: str, *, label: str = "error") -> None:
@@ -77,6 +110,7 @@ def info_line(message: str) -> None:
 
 
 def _styled_line(text: str, style: str) -> None:
+    text = "\n".join(safe(line) for line in text.split("\n"))
     if os.environ.get("NO_COLOR") or not sys.stderr.isatty():
         sys.stderr.write(text + "\n")
         sys.stderr.flush()

@@ -11,7 +11,7 @@ import typer
 
 from envctl.cli import console
 from envctl.cli.app import app
-from envctl.errors import CheckFailed
+from envctl.cli.plain_help import choices
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -65,7 +65,9 @@ def diff(
     fail_on: Annotated[
         FailOn,
         typer.Option(
-            "--fail-on", help="Exit 1 when an unwaived finding at or above this severity exists."
+            "--fail-on",
+            metavar=choices(FailOn),
+            help="Exit 1 when an unwaived finding at or above this severity exists.",
         ),
     ] = FailOn.error,
     fmt: Annotated[
@@ -73,6 +75,7 @@ def diff(
         typer.Option(
             "--format",
             "-f",
+            metavar=choices(DiffFormat),
             help="table, json (schema_version 1), markdown (a PR comment) "
             "or github (workflow annotations).",
         ),
@@ -89,14 +92,8 @@ def diff(
 
     report = run(operands or [], path=path, python=python)
     render(report, fmt, fail_on.value)
-    blocking = report.blocking(fail_on.value)
-    if blocking:
-        pairs = ", ".join(_title(c) for c in report.comparisons if c.blocking(fail_on.value))
-        noun = "finding" if len(blocking) == 1 else "findings"
-        raise CheckFailed(
-            f"{len(blocking)} {noun} at or above {fail_on.value} in {pairs}; "
-            "fix them, or waive them in the spec with a reason"
-        )
+    if (failure := report.failure(fail_on.value)) is not None:
+        raise failure
 
 
 def render(report: DiffReport, fmt: DiffFormat, fail_on: str) -> None:

@@ -1,4 +1,4 @@
-"""How a promotion's gates show while they run (envctl.promotion.events).
+"""How a promotion's gates show while they run (envctl.gates.events).
 
 In a pipe or CI, one plain line per gate as it ends, on stderr:
 `gate 2/4 metrics: passed, accuracy 0.98 >= 0.9 (0.1 s)`. On a terminal, a Rich
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from envctl.cli import console
 from envctl.cli.live import is_plain
+from envctl.gates.events import GateEvent, GateProgress, unwatched
 from envctl.progress import Progress, clean
-from envctl.promotion.events import GateEvent, GateProgress, unwatched
-from envctl.promotion.gates import GateResult
+from envctl.registry.results import GateResult
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType

@@ -3,12 +3,20 @@ uv.lock or a built image."""
 
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
 import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
+
+
+class SourceFormat(str, enum.Enum):
+    requirements = "requirements"
+    conda = "conda"
+    pyproject = "pyproject"
+    uv_lock = "uv-lock"
 
 
 @app.command("import")
@@ -22,20 +30,38 @@ def import_(
     ],
     name: Annotated[
         str | None,
-        typer.Option("--name", "-n", help="Environment name (default: the file's stem)."),
+        typer.Option(
+            "--name",
+            "-n",
+            metavar="NAME",
+            help="Environment name (default: the file's stem, if it is a stage).",
+        ),
     ] = None,
     python: Annotated[
         str | None,
         typer.Option(
             "--python",
             metavar="X.Y",
-            help="Python X.Y (default: what the file says, else this interpreter's; "
-            "pyproject.toml needs it unless requires-python pins a minor).",
+            help="Python X.Y (default: what the file says, else this interpreter's "
+            "if the file's range allows it).",
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing spec (its version + 1).")
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace an existing spec's Python and packages (its version + 1), "
+            "keeping its other sections.",
+        ),
     ] = False,
+    source_format: Annotated[
+        SourceFormat | None,
+        typer.Option(
+            "--from",
+            help="The file's format, when neither its name nor its content tells "
+            "(--format is the output's).",
+        ),
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Write environments/NAME.yaml from existing pins, listing what was not carried over.
@@ -44,7 +70,8 @@ def import_(
     4 the engine failed (image:REF)."""
     from envctl.commands.import_ import import_ as run
 
-    result = run(source, name=name, python=python, force=force)
+    kind = source_format.value if source_format is not None else None
+    result = run(source, name=name, python=python, force=force, source_format=kind)
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
@@ -54,6 +81,11 @@ def import_(
         f"{verb} {result.file} (v{result.version}): {count} package{'s' * (count != 1)}, "
         f"python {result.python} ({_python_from(result.python_from)}), base {result.base}"
     )
+    for index in result.indexes:
+        routed = sorted(p for p, name in result.sources.items() if name == index.name)
+        how = "explicit" if index.explicit else "default" if index.default else "before PyPI"
+        to = f": {', '.join(routed)}" if routed else ""
+        console.print_text(f"index {index.name} ({index.url}, {how}){to}")
     for title, notes in (
         ("not carried over", result.not_carried_over),
         ("adjusted", result.adjusted),
@@ -63,6 +95,10 @@ def import_(
         for note in notes:
             where = f"{note.file}:{note.line}" if note.line else note.file
             console.print_text(f"  {where}: {note.item}: {note.reason}")
+    if result.kept:
+        console.print_text(f"kept from the replaced spec: {', '.join(result.kept)}")
+    if result.dropped:
+        console.print_text(f"dropped (the source has none): {', '.join(result.dropped)}")
     console.print_text(f"next: envctl lock {result.environment}")
 
 

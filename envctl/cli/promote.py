@@ -11,8 +11,7 @@ import typer
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.progress import clean
-
-DEFAULT_LOCK_TIMEOUT = 600.0  # envctl.promotion.lock.DEFAULT_TIMEOUT, without importing it
+from envctl.vocabulary import LOCK_TIMEOUT_SECONDS as DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
     from envctl.output.promotion import PromotionDocument, StageEvent
@@ -27,9 +26,9 @@ RemoteOpt = Annotated[
 StageOpt = Annotated[
     str | None, typer.Option("--stage", "-s", metavar="STAGE", help="The stage (required).")
 ]
-ToAlias = Annotated[str | None, typer.Option("--to", hidden=True)]
-ForAlias = Annotated[str | None, typer.Option("--for", hidden=True)]
-EnvAlias = Annotated[str | None, typer.Option("--env", hidden=True)]
+ToAlias = Annotated[str | None, typer.Option("--to", metavar="STAGE", hidden=True)]
+ForAlias = Annotated[str | None, typer.Option("--for", metavar="STAGE", hidden=True)]
+EnvAlias = Annotated[str | None, typer.Option("--env", metavar="STAGE", hidden=True)]
 
 
 def one_stage(stage: str | None, alias: str | None, alias_name: str, usage: str) -> str:
@@ -77,7 +76,9 @@ def register(
         str, typer.Argument(metavar="NAME", help="Model name, as in envctl.yaml models:.")
     ],
     version: Annotated[str, typer.Argument(metavar="VERSION", help="Version: vMAJOR.MINOR.PATCH.")],
-    ref: Annotated[str, typer.Option("--ref", help="Commit holding that version.")] = "HEAD",
+    ref: Annotated[
+        str, typer.Option("--ref", metavar="REV", help="Commit holding that version.")
+    ] = "HEAD",
     push: PushOpt = False,
     remote: RemoteOpt = "origin",
     allow_dirty: Annotated[
@@ -92,7 +93,9 @@ def register(
         bool,
         typer.Option("--force", help="Register a commit already registered as another version."),
     ] = False,
-    reason: Annotated[str | None, typer.Option("--reason", help="Why (with --force).")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why (with --force).")
+    ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Register a model version: annotated tag NAME@vX.Y.Z (GTO's grammar).
@@ -176,7 +179,7 @@ def promote(
     approve, then promote again), or the stage's policy (soak, windows, freeze)
     does not allow it yet (--force --reason overrides it, recorded)."""
     from envctl.cli.gate_board import promotion_progress
-    from envctl.commands.promote import promote as run
+    from envctl.promotion.flow import promote as run
 
     chosen = one_stage(stage, to, "--to", "envctl promote [NAME[@VERSION]] --stage STAGE")
     title = f"promoting {ref} to {chosen}" if ref else f"promoting to {chosen}"
@@ -275,6 +278,7 @@ def _show_outcome(doc: PromotionDocument) -> None:
             f"plan: {ref} -> {doc.stage}" + (f" (replaces {doc.replaces})" if doc.replaces else "")
         )
         console.print_text(f"  order: {doc.order}")
+        _show_bypass(doc)
         for problem in doc.compatibility:
             console.print_text(f"  requirement not met: {problem}")
         for f in doc.findings:
@@ -302,6 +306,15 @@ def _show_outcome(doc: PromotionDocument) -> None:
     console.print_text(
         clean(f"{verb} {ref} to {doc.stage}: {doc.tag}" + (" (pushed)" if doc.pushed else ""))
     )
+    _show_bypass(doc)
+
+
+def _show_bypass(doc: PromotionDocument) -> None:
+    """A forced promotion says so where people read it, not only in the tag."""
+    if doc.bypass_reason is None:
+        return
+    bypassed = doc.order if doc.order not in ("ok", "rollback") else "the stage policy"
+    console.print_text(f"  BYPASSED (--force): {bypassed}; reason: {doc.bypass_reason}")
 
 
 @app.command()
@@ -328,7 +341,7 @@ def sync(
         console.print_json(result.to_json())
         return
     for item in result.renumbered:
-        now = f"re-written as {item.new_tag}" if item.new_tag else "dropped (already in that stage)"
+        now = f"re-written as {item.new_tag}" if item.new_tag else f"dropped ({item.reason})"
         console.print_text(clean(f"renumbered {item.old_tag}: {now}"))
     console.print_text(
         clean(
@@ -362,7 +375,7 @@ def status(
     for row in result.models:
         cells = [_cell(row.stages[s]) for s in result.stages]
         table.add_row(clean(row.model), clean(row.latest or "-"), *cells)
-    console.out().print(table)
+    console.print_table(table)
 
 
 def _cell(event: StageEvent | None) -> str:
@@ -424,7 +437,7 @@ def audit(
 ) -> None:
     """Replay the whole ledger offline and list every violation; exit 1 if any."""
     from envctl.commands.audit import audit as run
-    from envctl.errors import CheckFailed
+    from envctl.commands.audit import failure
 
     result = run(name)
     for warning in result.warnings:
@@ -434,11 +447,8 @@ def audit(
     else:
         for v in result.violations:
             console.print_text(clean(f"{v.kind:20} {v.tag}: {v.message}"))
-    if result.violations:
-        raise CheckFailed(
-            f"audit found {len(result.violations)} violation(s) in {result.events} events "
-            f"and {result.approvals} approvals"
-        )
+    if (error := failure(result)) is not None:
+        raise error
     if fmt is not Format.json:
         console.print_text(
             f"ledger clean: {result.events} events and {result.approvals} approvals checked"
@@ -458,12 +468,14 @@ def rollback(
     lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Put back the version that was in the stage before the current one, as a new
-    recorded event (no gates: it restores what already passed them).
+    """Put back the newest version the stage held before the current one that has
+    not been rolled back from it since it last entered, as a new recorded event
+    (no gates: it restores what already passed them).
 
     Says what it will do first; a stage whose spec asks for approvals needs a
     confirmation (a prompt on a terminal, --yes in CI; exit 2 without either).
-    Exit 0 rolled back, 3 nothing to roll back to, 4 git or the push failed."""
+    Exit 0 rolled back, 1 nothing safe to roll back to (every earlier version
+    failed there), 3 nothing to roll back to, 4 git or the push failed."""
     from envctl.commands.rollback import rollback as run
     from envctl.errors import ConfirmationNeeded
 

@@ -9,7 +9,8 @@ import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
-from envctl.errors import CheckFailed, SpecError, UsageError
+from envctl.cli.plain_help import choices
+from envctl.errors import SpecError, UsageError
 
 if TYPE_CHECKING:
     from envctl.output.specs import Validated
@@ -40,12 +41,14 @@ def validate(
     from envctl.commands.specs import validate as run
 
     report = run(operands or [])
-    if fmt is Format.json:
-        console.print_json(report.to_json())
-    else:
-        _print_validated(report.results)
     bad = [r for r in report.results if not r.valid]
+    if fmt is Format.table:
+        _print_validated(report.results)
+    elif not bad:
+        console.print_json(report.to_json())
     if bad:
+        # Under --format json the boundary prints the error document (every
+        # problem in its details), as every other command does on exit 3.
         # A parent's problem reaches every spec that extends it: say it once.
         problems = list(dict.fromkeys(p for r in bad for p in r.problems))
         noun = "spec is" if len(bad) == 1 else "specs are"
@@ -76,9 +79,10 @@ def show(
     env: Annotated[
         str, typer.Argument(metavar="ENV", help="Environment: name, file, name@REV or name@vN.")
     ],
-    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = (
-        ShowFormat.yaml
-    ),
+    fmt: Annotated[
+        ShowFormat,
+        typer.Option("--format", "-f", metavar=choices(ShowFormat), help="Output format."),
+    ] = (ShowFormat.yaml),
 ) -> None:
     """Print the resolved spec (after extends), its version and fingerprint."""
     from envctl.commands.specs import show as run
@@ -118,7 +122,7 @@ def list_(fmt: FormatOpt = Format.table) -> None:
             (r.fingerprint or "")[:12] or (r.error or ""),
             r.file,
         )
-    console.out().print(table)
+    console.print_table(table)
 
 
 class SchemaKind(str, enum.Enum):
@@ -174,7 +178,8 @@ def _output_schema(kind: SchemaKind | None, output: str | None) -> None:
 @app.command()
 def check(
     base: Annotated[
-        str | None, typer.Option("--base", help="Git revision to compare with (default HEAD).")
+        str | None,
+        typer.Option("--base", metavar="REV", help="Git revision to compare with (default HEAD)."),
     ] = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
@@ -183,6 +188,7 @@ def check(
     Exit 0 all good, 1 a spec needs a version bump or a fresh lock, 3 a spec is
     invalid, 4 git failed."""
     from envctl.commands.check import check as run
+    from envctl.commands.check import failure
 
     report = run(base=base)
     if fmt is Format.json:
@@ -192,5 +198,5 @@ def check(
             console.print_text(f"{f.file}: {f.message}")
         if report.ok:
             console.print_text(f"ok: {report.checked} specs checked against {report.base}")
-    if not report.ok:
-        raise CheckFailed(f"{len(report.findings)} spec(s) need attention; see above")
+    if (error := failure(report)) is not None:
+        raise error

@@ -12,16 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from envctl.errors import AwaitingApproval, EnvctlError, GateFailed, NotYet, UsageError
+from envctl.gates.events import GateProgress, unwatched
+from envctl.ledger.lock import DEFAULT_TIMEOUT
+from envctl.ledger.trust import read_verified
+from envctl.ledger.write import current_event
 from envctl.progress import Progress
 from envctl.promotion.advance import Advance, AdvanceStatus, furthest_entered, stages_left
-from envctl.promotion.events import GateProgress, unwatched
 from envctl.promotion.flow import promote
-from envctl.promotion.ledger import current_event
-from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.outcome import Outcome
-from envctl.promotion.workspace import (
+from envctl.registry.workspace import (
     pick_model,
-    read_registry,
     require_project,
     require_stage,
     require_version,
@@ -45,7 +45,7 @@ def advance(
     outcome once it is in the stage."""
     ws = workspace()
     require_project(ws)
-    registry = read_registry(ws)
+    registry = read_verified(ws).trusted  # in signed stages, only events that count
     name, version = split_ref(operand)
     if version is None:
         raise UsageError(f"name the version: envctl advance {name}@vX.Y.Z")

@@ -7,12 +7,11 @@ from datetime import datetime, timezone
 
 from envctl import registry as reg
 from envctl.errors import CheckFailed, UsageError
+from envctl.ledger.trust import read_verified, require_signing
 from envctl.output.promotion import ApproveDocument
-from envctl.promotion.trust import read_verified, require_signing
-from envctl.promotion.workspace import (
+from envctl.registry.workspace import (
     Workspace,
     pick_model,
-    read_registry,
     require_stage,
     require_version,
     split_ref,
@@ -26,7 +25,7 @@ def approve(
     from envctl import vcs
 
     ws = workspace()
-    registry = read_registry(ws)
+    registry = read_verified(ws).trusted
     name, version = split_ref(operand)
     if version is None:
         raise UsageError(f"approve a version: envctl approve {name}@vX.Y.Z --stage {stage}")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from envctl import registry as reg
+from envctl.errors import CheckFailed
+from envctl.ledger.trust import read_verified, trust_config
 from envctl.output.promotion import AuditDocument, AuditViolation
-from envctl.promotion.trust import read_verified, trust_config
-from envctl.promotion.workspace import pick_model, workspace
+from envctl.registry.workspace import pick_model, workspace
 
 
 def audit(name: str | None = None) -> AuditDocument:
@@ -32,6 +33,16 @@ def audit(name: str | None = None) -> AuditDocument:
             for v in violations
         ],
         warnings=[*ledger.warnings, *(str(w) for w in registry.warnings)],
+    )
+
+
+def failure(result: AuditDocument) -> CheckFailed | None:
+    """The exit-1 error when the ledger breaks a rule."""
+    if result.clean:
+        return None
+    return CheckFailed(
+        f"audit found {len(result.violations)} violation(s) in {result.events} events "
+        f"and {result.approvals} approvals"
     )
 
 

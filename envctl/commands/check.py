@@ -2,19 +2,48 @@
 
 from __future__ import annotations
 
-from envctl.errors import EnvctlError, SpecError
+from envctl.errors import CheckFailed, EnvctlError, InputError, SpecError
 from envctl.output.specs import CheckDocument, CheckFinding, CheckKind
 from envctl.spec.loading import Environment, Project, load_environment, require_project
 
 
 def check(*, base: str | None = None) -> CheckDocument:
+    """Every spec valid, policy-clean, its lock current, and its version bumped where
+    it changed since `base` (default HEAD). A `base` given that names no commit, or
+    given outside git, is an input error: a check that compared nothing must not pass."""
     project = require_project()
+    if base is not None:
+        _require_base(project, base)
     base_rev = base or "HEAD"
     findings: list[CheckFinding] = []
     names = project.env_names()
     for name in names:
         findings.extend(_check_one(project, name, base_rev))
     return CheckDocument(base=base_rev, checked=len(names), ok=not findings, findings=findings)
+
+
+def failure(report: CheckDocument) -> CheckFailed | None:
+    """The exit-1 error when a spec needs attention."""
+    if report.ok:
+        return None
+    return CheckFailed(f"{len(report.findings)} spec(s) need attention; see above")
+
+
+def _require_base(project: Project, base: str) -> None:
+    from envctl import vcs
+
+    if not vcs.is_repo(project.root):
+        raise InputError(
+            f"--base {base}: {project.root} is not in a git repository, so there is nothing "
+            "to compare the specs with; run envctl check without --base, or inside the clone"
+        )
+    try:
+        vcs.resolve_commit(project.root, base)
+    except InputError:
+        raise InputError(
+            f"--base {base}: no such commit in this repository (a typo, or a ref not "
+            f"fetched yet: git fetch origin {base.removeprefix('origin/')})"
+        ) from None
 
 
 def _finding(name: str, source: str, kind: CheckKind, message: str) -> CheckFinding:

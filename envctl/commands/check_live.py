@@ -14,16 +14,24 @@ from dataclasses import replace
 
 from envctl import registry as reg
 from envctl.build.plan import model_relpath
-from envctl.errors import EnvctlError, GateFailed, InputError, LiveCheckFailed
+from envctl.errors import (
+    AwaitingDeployment,
+    EnvctlError,
+    GateFailed,
+    InputError,
+    LiveCheckFailed,
+)
+from envctl.gates import live
+from envctl.gates.checks import Baseline
+from envctl.gates.live import LiveCheck
+from envctl.gates.runners import model_file_reader
+from envctl.ledger.lock import DEFAULT_TIMEOUT
+from envctl.ledger.trust import read_verified, require_signing, stage_environment
 from envctl.progress import Progress, silent
-from envctl.promotion import live
-from envctl.promotion.live import LiveCheck
-from envctl.promotion.lock import DEFAULT_TIMEOUT
-from envctl.promotion.rollback import previous_version, record_rollback
-from envctl.promotion.rules import Target
-from envctl.promotion.runners import model_file_reader
-from envctl.promotion.trust import read_verified, require_signing
-from envctl.promotion.workspace import (
+from envctl.promotion.rollback import record_rollback
+from envctl.registry.rollbacks import Choice, choose_previous, nothing_safe
+from envctl.registry.target import Target
+from envctl.registry.workspace import (
     Workspace,
     pick_model,
     require_project,
@@ -32,8 +40,9 @@ from envctl.promotion.workspace import (
     workspace,
 )
 from envctl.spec import values
-from envctl.spec.loading import Environment, Project, load_environment
+from envctl.spec.loading import Environment, Project
 from envctl.spec.model import LiveChecks
+from envctl.spec.project_file import Serve
 
 REASON = "check-live failed"
 
@@ -62,12 +71,13 @@ def check_live(
     current = found.stages.get(stage) if found else None
     if found is None or current is None or current.version is None:
         raise InputError(f"nothing to check: no version of {model} is in {stage}")
-    env = load_environment(stage, project)
+    env = stage_environment(ws, stage)
     policy = env.spec.policy.live if env.spec.policy else None
-    result = _run(ws, project, env, model, current, policy, url=url, say=say)
+    baseline = live.live_baseline(found, stage, current.version)
+    result = _run(ws, project, env, model, current, policy, url=url, baseline=baseline, say=say)
     if not result.failed:
         return result
-    previous = previous_version(found, stage, current.version)
+    previous = choose_previous(found, stage, current.version)
     raise _failure(ws, registry, env, result, previous, push=push, remote=remote,
                    lock_timeout=lock_timeout, say=say)  # fmt: skip
 
@@ -77,7 +87,7 @@ def _failure(
     registry: reg.Registry,
     env: Environment,
     result: LiveCheck,
-    previous: str | None,
+    previous: Choice,
     *,
     push: bool,
     remote: str,
@@ -91,11 +101,12 @@ def _failure(
             f"; rollback: manual, so {stage} is unchanged "
             f"(to roll back: envctl rollback {model} --stage {stage})"
         )
-    elif previous is None:
-        why += f"; nothing to roll back to: {model} has had no other version in {stage}"
+    elif previous.version is None:
+        why += f"; {nothing_safe(model, stage, previous)}"
     else:
         try:
-            done = _roll_back(ws, registry, env, result, previous, push=push, remote=remote,
+            done = _roll_back(ws, registry, env, result, previous.version, skipped=previous.note,
+                              push=push, remote=remote,
                               lock_timeout=lock_timeout, say=say)  # fmt: skip
         except GateFailed as exc:  # the stage changed meanwhile
             why += f"; the rollback was not recorded: {exc.message}"
@@ -116,6 +127,7 @@ def _run(
     policy: LiveChecks | None,
     *,
     url: str | None,
+    baseline: Baseline,
     say: Progress,
 ) -> LiveCheck:
     base = _base_url(url, policy, env.name)
@@ -129,12 +141,41 @@ def _run(
         raise InputError(f"model {model!r} is not declared in envctl.yaml models:")
     read = model_file_reader(ws.root, current.commit, model_relpath(project, model, ws.root))
     version = current.version or current.commit
-    say(f"checking {model}@{version} in {env.name} at {base}")
-    checks = live.run_checks(http_gates, metrics, base, read)
+    rollback = policy.rollback if policy else "manual"
+    # Loopback only for a URL the person running envctl gave: a spec's URL may
+    # come from a checkout nobody reviewed, and the request leaves from this host.
+    loopback = url is not None
+    timeouts = [g.timeout for g in http_gates] + ([metrics.timeout] if metrics else [])
+    running = live.running_version(
+        base, _health(project, model), timeout=min(timeouts), allow_loopback=loopback
+    )
+    report = LiveCheck(model, env.name, version, current.commit, base, (), rollback,
+                       running_version=running.version,
+                       version_probe=running.evidence)  # fmt: skip
+    if running.version is not None and not running.runs(model, version):
+        message = (
+            f"waiting for the deployment of {model}@{version} to {env.name} "
+            f"(service still runs {running.version}); nothing checked"
+        )
+        raise AwaitingDeployment(message, report=replace(report, status="waiting", message=message))
+    say(f"checking {model}@{version} in {env.name} at {base}" + _runs(running.version))
+    checks = live.run_checks(
+        http_gates, metrics, base, read, allow_loopback=loopback, baseline=baseline
+    )
     for check in checks:
         say(f"{check.kind}: {check.status}: {check.summary}")
-    rollback = policy.rollback if policy else "manual"
-    return LiveCheck(model, env.name, version, current.commit, base, checks, rollback)
+    return replace(report, checks=checks)
+
+
+def _health(project: Project, model: str) -> str:
+    serve = project.config.models[model].serve
+    return serve.health if serve is not None else Serve.model_fields["health"].default
+
+
+def _runs(reported: str | None) -> str:
+    if reported is None:
+        return " (the service does not say which version it runs)"
+    return f" (the service runs {reported})"
 
 
 def _base_url(url: str | None, policy: LiveChecks | None, stage: str) -> str:
@@ -163,30 +204,36 @@ def _roll_back(
     registry: reg.Registry,
     env: Environment,
     result: LiveCheck,
-    previous: str,
+    version: str,
     *,
+    skipped: str,
     push: bool,
     remote: str,
     lock_timeout: float,
     say: Progress,
 ) -> LiveCheck:
-    """The rollback `rollback: auto` asks for: the policy is its confirmation."""
+    """The rollback `rollback: auto` asks for: the policy is its confirmation.
+    `skipped` names the newer versions passed over because they failed there."""
     sign = require_signing(ws, result.stage, "rolling back")
-    hit = require_version(registry, result.model, previous)
-    target = Target(result.model, previous, hit.commit, result.stage, None, result.version)
-    say(f"roll back {result.stage}: {result.model}@{result.version} -> {result.model}@{previous}")
+    hit = require_version(registry, result.model, version)
+    target = Target(result.model, version, hit.commit, result.stage, None, result.version)
+    skipping = f", skipping {skipped}" if skipped else ""
+    say(f"roll back {result.stage}: {result.model}@{result.version} -> {result.model}@{version}"
+        f"{skipping}")  # fmt: skip
     cause = {
         "reason": REASON,
         "version": result.version,
         "url": result.url,
-        "checks": [c.to_json() for c in result.checks],
+        "running_version": result.running_version,
+        "version_probe": dict(result.version_probe or {}),
+        "checks": [live.for_record(c) for c in result.checks],  # no response bodies
     }
     outcome = record_rollback(
         ws, env, target, registry=registry, sign=sign, push=push, remote=remote,
         lock_timeout=lock_timeout, say=say, cause=cause,
     )  # fmt: skip
-    message = f"{_why(result)}; rolled back {result.stage} to {result.model}@{previous}"
+    message = f"{_why(result)}; rolled back {result.stage} to {result.model}@{version}{skipping}"
     return replace(
-        result, status="rolled back", rollback=outcome.tag, restored=previous,
+        result, status="rolled back", rollback=outcome.tag, restored=version,
         pushed=outcome.pushed, message=message,
     )  # fmt: skip

@@ -18,7 +18,14 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from envctl import diff as core
-from envctl.errors import ConfigError, InputError, SpecError, UnknownNameError, UsageError
+from envctl.errors import (
+    CheckFailed,
+    ConfigError,
+    InputError,
+    SpecError,
+    UnknownNameError,
+    UsageError,
+)
 from envctl.output.diff import DiffComparison, DiffDocument, DiffOperand, DiffSummary
 from envctl.spec.loading import (
     Environment,
@@ -45,6 +52,7 @@ class Loaded:
     kind: str  # spec | local | image
     env: Environment | None = None
     note: str | None = None  # shown with the comparison, e.g. which interpreter `local` is
+    gpu_note: str | None = None  # what nvidia-smi said; shown where GPUs are in play
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,22 @@ class DiffReport:
 
     def blocking(self, threshold: str) -> list[core.Finding]:
         return [f for c in self.comparisons for f in c.blocking(threshold)]
+
+    def failure(self, fail_on: str) -> CheckFailed | None:
+        """The exit-1 error when a finding at or above `fail_on` is not waived."""
+        blocking = self.blocking(fail_on)
+        if not blocking:
+            return None
+        pairs = ", ".join(
+            f"{c.left.side.label} → {c.right.side.label}"
+            for c in self.comparisons
+            if c.blocking(fail_on)
+        )
+        noun = "finding" if len(blocking) == 1 else "findings"
+        return CheckFailed(
+            f"{len(blocking)} {noun} at or above {fail_on} in {pairs}; "
+            "fix them, or waive them in the spec with a reason"
+        )
 
     def document(self, fail_on: str) -> DiffDocument:
         return DiffDocument(
@@ -165,7 +189,8 @@ def load_operand(operand: str, project: Project | None, *, python: str | None = 
 
         reality = probe.local(python)
         note = f"local is {reality.executable} (Python {reality.python})"
-        return Loaded(core.reality_side(reality), "local", note=note)
+        side, gpu_note = _with_host_gpus(core.reality_side(reality))
+        return Loaded(side, "local", note=note, gpu_note=gpu_note)
     if operand.startswith(IMAGE_PREFIX):
         return Loaded(core.reality_side(_probe_image(operand)), "image")
     try:
@@ -174,6 +199,22 @@ def load_operand(operand: str, project: Project | None, *, python: str | None = 
         raise _with_local_hint(operand, exc) from None
     _check_waivers(env)
     return Loaded(core.Side.from_environment(env), "spec", env)
+
+
+def _with_host_gpus(side: core.Side) -> tuple[core.Side, str]:
+    """`local`'s GPUs as nvidia-smi reports them (none without nvidia-smi)."""
+    from envctl.gpu import host
+
+    reading = host.read_host()
+    if not reading.known:
+        return side, reading.note
+    gpus = reading.gpus
+    facts = (
+        core.GpuFacts(gpus.count, "nvidia", gpus.driver, None, gpus.capability, measured=True)
+        if gpus
+        else core.GpuFacts(0, measured=True)
+    )
+    return replace(side, gpu=facts), reading.note
 
 
 def _probe_image(operand: str) -> Reality:
@@ -228,8 +269,48 @@ def compare_loaded(
         lside = _with_lock(lside, left.env, project, notes)
     if right.env is not None and left.kind != "spec":
         rside = _with_lock(rside, right.env, project, notes)
+    gpu_notes = [loaded.gpu_note for loaded in (left, right)]
+    lside, rside = with_gpu_stacks(lside, left.env, rside, right.env, project, notes, gpu_notes)
     findings = core.compare(lside, rside, severity_overrides=overrides, today=today)
     return Comparison(left, right, tuple(findings), tuple(notes))
+
+
+def with_gpu_stacks(
+    left: core.Side,
+    left_env: Environment | None,
+    right: core.Side,
+    right_env: Environment | None,
+    project: Project | None,
+    notes: list[str],
+    said: list[str | None],
+) -> tuple[core.Side, core.Side]:
+    """Both sides with the CUDA stack their locks install (a spec's side) and, where
+    GPUs are in play, a note of what each needs or why that is unknown."""
+    from envctl.build import lockfile
+
+    sides = []
+    for side, env in ((left, left_env), (right, right_env)):
+        if env is not None:
+            stack, why = lockfile.gpu_stack(project, env)
+            side = replace(side, gpu_stack=stack)
+            said.append(why)
+        sides.append(side)
+    if any(_uses_gpus(s) for s in sides):
+        notes += [why for why in said if why]
+        notes += [
+            f"{s.label}: {need.summary}"
+            for s in sides
+            if s.gpu_stack is not None
+            for need in s.gpu_stack.gpu_needs
+        ]
+    return sides[0], sides[1]
+
+
+def _uses_gpus(side: core.Side) -> bool:
+    return bool(
+        (side.gpu is not None and side.gpu.count)
+        or (side.gpu_stack is not None and side.gpu_stack.gpu_needs)
+    )
 
 
 def _with_lock(
@@ -255,4 +336,5 @@ def _with_lock(
     if stale:
         notes.append(f"{stale}; installed packages were checked against the spec's pins only")
         return side
-    return replace(side, locked=lockfile.read_lock(path).versions())
+    lock = lockfile.read_lock(path, lockfile.lock_bound(project, path))
+    return replace(side, locked=lock.versions())

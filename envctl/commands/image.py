@@ -1,21 +1,34 @@
 """image: the pullable `REPO@sha256:...` a stage holds, for deploy scripts.
 
 Reads the promotion record only (git, no Docker): what the stage runs is what
-its record names, wherever the image is pulled.
+its record names, wherever the image is pulled. The ledger is read as every
+command reads it (`read_verified`): the stage's version is that of the last event
+that counts there, so a hand-made event in a signed stage is never what a
+deployer pulls. Exit 3: nothing to answer from (no version in the stage, or the
+event in force records no digest); exit 1: that event records something that is
+not a pinned `REPO@sha256:<hex>`. Never an earlier or an uncounted event's.
 """
 
 from __future__ import annotations
 
-from envctl.errors import InputError
+from collections.abc import Mapping
+from typing import Any
+
+from envctl import registry as reg
+from envctl.errors import CheckFailed, InputError
+from envctl.ledger.trust import read_verified
+from envctl.oci import image_ref
 from envctl.output.promotion import ImageDocument
-from envctl.promotion.handoff import recorded_image, text_or_none
-from envctl.promotion.workspace import pick_model, read_registry, require_stage, workspace
+from envctl.promotion.handoff import recorded_image
+from envctl.registry.records import text_or_none
+from envctl.registry.workspace import Workspace, pick_model, require_stage, workspace
 
 
 def image(name: str | None, *, stage: str) -> ImageDocument:
     """The image the version now in `stage` was promoted with."""
     ws = workspace()
-    registry = read_registry(ws)
+    ledger = read_verified(ws)
+    registry = ledger.trusted
     require_stage(ws, stage)
     model = pick_model(ws, registry, name)
     found = registry.model(model)
@@ -23,17 +36,7 @@ def image(name: str | None, *, stage: str) -> ImageDocument:
     if event is None or event.version is None:
         raise InputError(f"no version of {model} is in {stage}: nothing to deploy")
     record = recorded_image(event) or {}
-    digest = record.get("digest")
-    if not isinstance(digest, str) or not digest:
-        configured = ws.project is not None and ws.project.config.registry is not None
-        how = (
-            "promote with --push"
-            if configured
-            else "set registry: in envctl.yaml and promote with --push"
-        )
-        raise InputError(
-            f"{event.tag} ({model}@{event.version} in {stage}) records no registry digest; {how}"
-        )
+    digest = _digest(ws, event, ledger.audit.verdict(event.tag), record)
     return ImageDocument(
         model=model,
         stage=stage,
@@ -45,3 +48,32 @@ def image(name: str | None, *, stage: str) -> ImageDocument:
         content_fingerprint=text_or_none(record.get("content_fingerprint")),
         reused_from=text_or_none(record.get("reused_from")),
     )
+
+
+def _digest(
+    ws: Workspace, event: reg.StageEvent, verdict: reg.Verdict, record: Mapping[str, Any]
+) -> str:
+    """The event's recorded digest, when it records one that pins an image; refuses
+    otherwise, naming the tag. The event counts (`read_verified`): in a signed
+    stage it is signed by an allowed promoter, elsewhere it counts as GTO reads it."""
+    where = f"{event.tag} ({event.model}@{event.version} in {event.stage})"
+    digest = record.get("digest")
+    if not isinstance(digest, str) or not digest:
+        configured = ws.project is not None and ws.project.config.registry is not None
+        how = (
+            "promote with --push"
+            if configured
+            else "set registry: in envctl.yaml and promote with --push"
+        )
+        made = " (no envctl record: made by GTO or by hand)" if verdict.evidence == "none" else ""
+        raise InputError(f"{where} records no registry digest{made}; {how}")
+    if not _is_pinned(digest):
+        raise CheckFailed(f"{where} records {digest!r}, which is not REPO@sha256:<64 hex>")
+    return digest
+
+
+def _is_pinned(digest: str) -> bool:
+    try:
+        return image_ref.parse(digest).digest is not None
+    except ValueError:
+        return False

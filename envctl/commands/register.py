@@ -13,9 +13,10 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import InputError, UsageError
+from envctl.ledger.trust import read_verified
 from envctl.output.promotion import RegisterDocument
 from envctl.progress import Progress, silent
-from envctl.promotion.workspace import Workspace, pick_model, read_registry, workspace
+from envctl.registry.workspace import Workspace, pick_model, workspace
 
 
 def register(
@@ -38,7 +39,7 @@ def register(
     if not reg.is_valid_model_name(name):
         raise InputError(f"{name!r} is not a model name (letters, digits, '-', '_', '/')")
     reg.require_version(version)
-    registry = read_registry(ws)
+    registry = read_verified(ws).trusted
     if ws.project and ws.project.config.models and name not in ws.project.config.models:
         pick_model(ws, registry, name)  # raises with a did-you-mean
     commit = vcs.resolve_commit(ws.root, ref)

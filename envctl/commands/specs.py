@@ -52,9 +52,9 @@ def _load_checked(operand: str, project: Project | None) -> Environment:
 
 def _own_file(operand: str, project: Project | None) -> str | None:
     """The spec file an operand names (not the parent a problem came from)."""
-    from envctl.spec.loading import looks_like_path
+    from envctl.spec.loading import looks_like_path, split_operand
 
-    base = operand.partition("@")[0]
+    base = split_operand(operand)[0]
     if looks_like_path(base):
         return base
     return project.relative(project.spec_path(base)) if project else None

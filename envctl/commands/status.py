@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from envctl import registry as reg
+from envctl.ledger.trust import VerifiedLedger, read_verified
 from envctl.output.promotion import (
     HistoryDocument,
     ModelStatus,
@@ -15,8 +16,7 @@ from envctl.output.promotion import (
     StatusDocument,
 )
 from envctl.promotion.handoff import recorded_image
-from envctl.promotion.trust import VerifiedLedger, read_verified
-from envctl.promotion.workspace import pick_model, workspace
+from envctl.registry.workspace import pick_model, workspace
 
 
 def _when(date: datetime | None) -> str | None:

@@ -3,11 +3,11 @@ with its numbering, and push what is only local (envctl.promotion.sync)."""
 
 from __future__ import annotations
 
+from envctl.ledger.lock import DEFAULT_TIMEOUT
 from envctl.output.promotion import SyncDocument
 from envctl.progress import Progress, silent
-from envctl.promotion.lock import DEFAULT_TIMEOUT
 from envctl.promotion.sync import sync as run_sync
-from envctl.promotion.workspace import workspace
+from envctl.registry.workspace import workspace
 
 
 def sync(

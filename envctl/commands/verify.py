@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from envctl.build import lockfile
-from envctl.errors import EngineError
+from envctl.errors import CheckFailed, EngineError
 from envctl.output.build import LabelDifference, VerifyDocument, VerifyFinding
 from envctl.spec.loading import load_environment, require_project
 
@@ -51,6 +51,10 @@ class VerifyReport:
         return (
             f"{self.image} does not match {self.environment}: {len(self.drift)} difference(s){what}"
         )
+
+    def failure(self) -> CheckFailed | None:
+        """The exit-1 error when the image drifted from spec and lock."""
+        return None if self.ok else CheckFailed(self.summary())
 
     def text(self) -> str:
         if self.ok:

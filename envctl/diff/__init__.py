@@ -22,7 +22,7 @@ from envctl.diff.model import (
     ComputeFacts,
     DataFacts,
     Finding,
-    Severity,
+    GpuFacts,
     Side,
     WaiverRule,
 )
@@ -31,6 +31,7 @@ from envctl.diff.reality import reality_side
 from envctl.diff.rules_data import source_covered
 from envctl.diff.rules_runtime import image_parts
 from envctl.diff.specifiers import grade
+from envctl.vocabulary import Severity
 
 __all__ = [
     "AREAS",
@@ -40,6 +41,7 @@ __all__ = [
     "ComputeFacts",
     "DataFacts",
     "Finding",
+    "GpuFacts",
     "Pos",
     "Severity",
     "Side",

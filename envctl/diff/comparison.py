@@ -8,13 +8,16 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import date
 
-from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Severity, Side, WaiverRule
+from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Side, WaiverRule
 from envctl.diff.rules_compute import compare_compute
 from envctl.diff.rules_data import compare_data
+from envctl.diff.rules_gpu import compare_gpu
+from envctl.diff.rules_indexes import compare_indexes
 from envctl.diff.rules_packages import compare_packages
 from envctl.diff.rules_policy import compare_policy
 from envctl.diff.rules_runtime import compare_image, compare_python
-from envctl.diff.rules_system import compare_system_packages
+from envctl.diff.rules_system import compare_build_network, compare_system_packages
+from envctl.vocabulary import Severity
 
 
 def compare(
@@ -30,9 +33,12 @@ def compare(
         *compare_python(left, right),
         *compare_image(left, right),
         *compare_packages(left, right),
+        *compare_indexes(left, right),
         *compare_system_packages(left, right),
+        *compare_build_network(left, right),
         *compare_data(left, right),
         *compare_compute(left, right),
+        *compare_gpu(left, right),
         *compare_policy(left, right),
     ]
     rules = left.waivers + right.waivers

@@ -7,17 +7,19 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from envctl.diff.positions import Pos, canonical_path, dotted_positions
+from envctl.gpu import Stack
 from envctl.output.diff import DiffFinding, Location
+from envctl.spec.indexes import PYPI_URL
+from envctl.vocabulary import SEVERITIES, Severity
 
 if TYPE_CHECKING:
     from envctl.spec.loading import Environment
     from envctl.spec.model import Spec
 
-Severity = Literal["error", "warning", "info"]
-RANK: dict[str, int] = {"info": 0, "warning": 1, "error": 2}
+RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(reversed(SEVERITIES))}
 
 AREAS = ("python", "os/image", "packages", "system packages", "data", "compute", "policy")
 
@@ -29,6 +31,7 @@ KINDS: dict[str, str] = {
     "image.base": "os/image",
     "image.digest": "os/image",
     "image.unpinned": "os/image",
+    "image.network": "os/image",
     "os.release": "os/image",
     "package.missing": "packages",
     "package.extra": "packages",
@@ -36,6 +39,7 @@ KINDS: dict[str, str] = {
     "package.conflict": "packages",
     "package.specifier": "packages",
     "package.extras": "packages",
+    "package.index": "packages",
     "system_package.missing": "system packages",
     "system_package.extra": "system packages",
     "system_package.version": "system packages",
@@ -45,6 +49,11 @@ KINDS: dict[str, str] = {
     "compute.gpu": "compute",
     "compute.cpu": "compute",
     "compute.memory": "compute",
+    "gpu.build": "compute",
+    "gpu.cuda": "compute",
+    "gpu.driver": "compute",
+    "gpu.capability": "compute",
+    "gpu.libraries": "compute",
     "policy.changed": "policy",
 }
 FAMILIES = tuple(sorted({k.split(".", 1)[0] for k in KINDS}))
@@ -130,6 +139,18 @@ class ComputeFacts:
 
 
 @dataclass(frozen=True)
+class GpuFacts:
+    """A side's GPUs: declared by a spec (floors), or `measured` on a host (exact)."""
+
+    count: int = 0
+    vendor: str = "nvidia"
+    driver: str | None = None  # least driver version, without ">="
+    cuda: str | None = None
+    capability: str | None = None  # least compute capability, without ">="
+    measured: bool = False
+
+
+@dataclass(frozen=True)
 class Side:
     """What one operand says. `None` means unknown (a probe cannot see data access),
     which is never a finding; an empty value means "none"."""
@@ -145,9 +166,15 @@ class Side:
     packages: Mapping[str, str] = field(default_factory=dict)  # canonical key -> specifier
     installed: Mapping[str, str] | None = None  # reality: canonical name -> version
     locked: Mapping[str, str] | None = None  # the spec's lock: name -> exact version
+    # package name -> the index URL it is routed to; None: unknown (reality)
+    indexes: Mapping[str, str] | None = field(default_factory=dict)
+    default_index: str = PYPI_URL  # where unrouted packages come from
     system_packages: tuple[str, ...] | None = ()
+    build_network: str | None = None  # image.network; None: unknown (reality)
     data: DataFacts | None = None
     compute: ComputeFacts | None = None
+    gpu: GpuFacts | None = None  # None: unknown (an image cannot show its host's GPUs)
+    gpu_stack: Stack | None = None  # the CUDA its lock (or installation) needs; None: unknown
     # `policy:` field -> its value as compact JSON; None: no policy to speak of (reality)
     policy: Mapping[str, str] | None = None
     waivers: tuple[WaiverRule, ...] = ()
@@ -158,7 +185,12 @@ class Side:
         return self.installed is not None
 
     @classmethod
-    def from_environment(cls, env: Environment, locked: Mapping[str, str] | None = None) -> Side:
+    def from_environment(
+        cls,
+        env: Environment,
+        locked: Mapping[str, str] | None = None,
+        gpu_stack: Stack | None = None,
+    ) -> Side:
         spec = env.spec
         return cls(
             label=env.label,
@@ -170,11 +202,19 @@ class Side:
             platform=spec.image.platform,
             packages=spec.packages,
             locked=locked,
+            indexes=_routes(spec),
+            default_index=_default_index(spec),
             system_packages=tuple(spec.system_packages),
+            build_network=spec.image.network,
             data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources)),
             compute=ComputeFacts(
-                spec.compute.cpu, spec.compute.memory, spec.compute.gpu, tuple(spec.compute.engines)
+                spec.compute.cpu,
+                spec.compute.memory,
+                spec.compute.gpu.count,
+                tuple(spec.compute.engines),
             ),
+            gpu=_gpu_facts(spec),
+            gpu_stack=gpu_stack,
             policy=_policy_facts(spec),
             waivers=tuple(
                 WaiverRule(w.kind, canonical_path(w.path), w.reason, w.expires)
@@ -183,12 +223,40 @@ class Side:
             positions=dotted_positions(env),
         )
 
+    def index_for(self, package: str) -> str:
+        """The index a package (distribution name) is fetched from here."""
+        return (self.indexes or {}).get(package, self.default_index)
+
     def locate(self, path: str, *, exact: bool = True) -> Pos | None:
         while True:
             pos = self.positions.get(path)
             if pos is not None or exact or "." not in path:
                 return pos
             path = path.rsplit(".", 1)[0]
+
+
+def _routes(spec: Spec) -> dict[str, str]:
+    by_name = {index.name: index.url for index in spec.indexes}
+    return {package: by_name[source.index] for package, source in spec.sources.items()}
+
+
+def _default_index(spec: Spec) -> str:
+    """Where an unrouted package is looked for: the non-explicit indexes in
+    order (uv's first-index strategy), then the default (PyPI unless replaced)."""
+    default = next((i.url for i in spec.indexes if i.default), PYPI_URL)
+    extra = [i.url for i in spec.indexes if not i.explicit and not i.default]
+    return " then ".join([*extra, default])
+
+
+def _gpu_facts(spec: Spec) -> GpuFacts:
+    gpu = spec.compute.gpu
+    return GpuFacts(
+        gpu.count,
+        gpu.vendor,
+        gpu.driver.removeprefix(">=") if gpu.driver else None,
+        gpu.cuda,
+        gpu.capability.removeprefix(">=") if gpu.capability else None,
+    )
 
 
 def _policy_facts(spec: Spec) -> dict[str, str]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from envctl.diff.model import Side
+from envctl.gpu import read_installed
 
 if TYPE_CHECKING:
     from envctl.probe import Reality
 
 
 def reality_side(reality: Reality) -> Side:
-    """A probe's `Reality` as a diff Side (data access and compute are unknowable)."""
+    """A probe's `Reality` as a diff Side (data access and compute are unknowable; the
+    CUDA stack is read from the installed distributions)."""
     return Side(
         label=reality.label,
         version=reality.spec_version,
@@ -21,7 +23,9 @@ def reality_side(reality: Reality) -> Side:
         platform=reality.platform,
         os=reality.os,
         installed=reality.distributions,
+        indexes=None,
         system_packages=reality.system_packages,
         data=None,
         compute=None,
+        gpu_stack=read_installed(reality.distributions),
     )

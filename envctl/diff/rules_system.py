@@ -94,3 +94,25 @@ def _system_version(left: Side, right: Side, name: str, lv: str, rv: str) -> Fin
 
 def _apt_show(name: str, version: str | None) -> str:
     return f"{name}={version}" if version else name
+
+
+def compare_build_network(left: Side, right: Side) -> Iterator[Finding]:
+    """`image.network: apt` on one side only: that side's apt step reached a
+    network while the build ran, the other side's build was offline throughout."""
+    if left.build_network is None or right.build_network is None:
+        return
+    if left.build_network == right.build_network:
+        return
+    online, offline = (left, right) if left.build_network != "none" else (right, left)
+    yield make_finding(
+        left,
+        right,
+        "image.network",
+        "warning",
+        "image.network",
+        left.build_network,
+        right.build_network,
+        f"{online.label} builds with network for apt (image.network: "
+        f"{online.build_network}) but {offline.label} builds offline: its system "
+        "packages come from whatever the mirror served at build time.",
+    )

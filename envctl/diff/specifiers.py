@@ -13,11 +13,15 @@ WHY = {
     "major": "a major version apart, so APIs and results can differ",
     "minor": "a minor version apart, so defaults and behaviour may differ",
     "patch": "a patch apart, usually compatible but not what was tested",
+    "build": "the same release, another build (a local version such as +cpu or +cu124 names it)",
 }
 
 
 def grade(a: Version, b: Version) -> str:
-    """ "major", "minor" or "patch": the most significant release part that differs."""
+    """ "major", "minor" or "patch": the most significant release part that differs;
+    "build" when only the local version does (torch 2.6.0 and 2.6.0+cpu)."""
+    if a.public == b.public:
+        return "build"
     ra = (*a.release, 0, 0, 0)
     rb = (*b.release, 0, 0, 0)
     if a.epoch != b.epoch or ra[0] != rb[0]:

@@ -38,7 +38,6 @@ class BuildResult:
     tag: str
     steps: int
     cached_steps: int  # steps the engine reused from its layer cache
-    log_tail: tuple[str, ...]
 
 
 class _BuildLog:
@@ -150,7 +149,7 @@ def build(
             raise log.failure(tag)
         log.finish_step()
         image_id = log.image_id or str(client().images.get(tag).id)
-    return BuildResult(image_id, tag, log.steps, log.cached_steps, tuple(log.tail))
+    return BuildResult(image_id, tag, log.steps, log.cached_steps)
 
 
 def _build_stream(

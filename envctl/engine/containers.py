@@ -61,7 +61,7 @@ def run(
     name = unique_name("run")
     with owned_container(name):
         container = create(name, image, command, options)
-        start(container)
+        start(container, gpus=options.get("gpus", 0))
         exit_code = wait(container, timeout)
         if exit_code is None:
             kill(container)
@@ -95,7 +95,7 @@ def _start_service(
 ) -> Service:
     try:
         container = create(name, image, command, options)
-        start(container)
+        start(container, gpus=options.get("gpus", 0))
     except BaseException:
         remove_quietly(name)
         raise

@@ -12,7 +12,14 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from envctl.engine.connection import client, decode, engine_errors, is_timeout, unreachable_error
+from envctl.engine.connection import (
+    api_reason,
+    client,
+    decode,
+    engine_errors,
+    is_timeout,
+    unreachable_error,
+)
 from envctl.engine.images import missing_image_error
 from envctl.errors import EngineError
 
@@ -55,6 +62,7 @@ class ContainerOptions(TypedDict, total=False):
     entrypoint: Sequence[str]
     mem_limit: str
     network_disabled: bool  # default True: network_mode "none", loopback only
+    gpus: int  # NVIDIA GPUs the container must get (a device request); 0: none
 
 
 # --- naming and removal ---------------------------------------------------------------
@@ -126,7 +134,7 @@ def _wait_removed(container_id: str) -> None:
 def create(name: str, image: str, command: Sequence[str], options: ContainerOptions) -> Container:
     import docker.errors
 
-    kwargs = _create_kwargs(options)
+    kwargs = {**_create_kwargs(options), **gpu_request(options.get("gpus", 0))}
     with engine_errors(f"creating a container from {image}"):
         try:
             container = client().containers.create(image, list(command), name=name, **kwargs)
@@ -162,9 +170,35 @@ def _creator_labels() -> dict[str, str]:
     return {OWNER_LABEL: OWNER, HOST_LABEL: socket.gethostname(), PID_LABEL: str(os.getpid())}
 
 
-def start(container: Container) -> None:
+def gpu_request(count: int) -> dict[str, Any]:
+    """The create() arguments asking the engine for `count` GPUs (none for 0)."""
+    if count <= 0:
+        return {}
+    from docker.types import DeviceRequest
+
+    return {"device_requests": [DeviceRequest(count=count, capabilities=[["gpu"]])]}
+
+
+def start(container: Container, *, gpus: int = 0) -> None:
+    """Start `container`; `gpus` is what it was created asking for (gpu_request)."""
+    import docker.errors
+
     with engine_errors("starting a container"):
-        container.start()
+        try:
+            container.start()
+        except docker.errors.APIError as exc:
+            if gpus <= 0:
+                raise
+            # The engine accepts a device request at create and refuses it only here.
+            raise gpus_refused(gpus, api_reason(exc)) from None
+
+
+def gpus_refused(count: int, reason: str) -> EngineError:
+    return EngineError(
+        f"the engine could not give the container {count} GPU{'s' if count > 1 else ''} "
+        f"({reason}); run this stage's gates on an engine whose host has NVIDIA GPUs and "
+        "the NVIDIA Container Toolkit"
+    )
 
 
 def wait(container: Container, timeout: float) -> int | None:

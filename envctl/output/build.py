@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import Field
 
 from envctl.output import Document, Item
+from envctl.vocabulary import Severity
 
 
 class LockDocument(Document):
@@ -30,7 +29,9 @@ class RenderDocument(Document):
     environment: str
     image: str = Field(description="The tag `envctl build` would give the image.")
     fingerprint: str = Field(description="The image's content fingerprint.")
-    system_install: bool = Field(description="The Dockerfile installs system packages.")
+    system_install: bool = Field(
+        description="The Dockerfile starts from envctl's apt layer (image.network: apt)."
+    )
     dockerfile: str
 
 
@@ -54,7 +55,7 @@ class BuildDocument(Document):
     lock_hash: str = Field(description="sha256 of the lock's resolved body.")
     model: str | None = Field(description="The model version put in the image, NAME@vX.Y.Z.")
     system_install: bool | None = Field(
-        description="System packages were installed; null if cached."
+        description="System packages were apt-installed in envctl's layer; null if cached."
     )
     steps: int
     cached_steps: int
@@ -76,7 +77,7 @@ class VerifyFinding(Item):
     """A difference between the spec + lock and the image."""
 
     kind: str
-    severity: Literal["error", "warning", "info"]
+    severity: Severity
     path: str
     spec: str | None = Field(description="What the spec and lock say; null when absent.")
     image: str | None = Field(description="What the image holds; null when absent.")

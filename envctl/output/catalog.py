@@ -4,7 +4,7 @@ A new document is one line here."""
 
 from __future__ import annotations
 
-from envctl.output import Document, build, diff, errors, promotion, specs
+from envctl.output import Document, build, diff, errors, promotion, specs, supply
 
 DOCUMENTS: dict[str, type[Document]] = {
     "validate": specs.ValidateDocument,
@@ -27,5 +27,8 @@ DOCUMENTS: dict[str, type[Document]] = {
     "image": promotion.ImageDocument,
     "audit": promotion.AuditDocument,
     "check-live": promotion.CheckLiveDocument,
+    "sbom": supply.SbomWritten,
+    "scan": supply.ScanDocument,
+    "vulndb": supply.VulnDbDocument,
     "error": errors.ErrorDocument,
 }

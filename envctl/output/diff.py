@@ -8,8 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from envctl.output import Document, Item
-
-Severity = Literal["error", "warning", "info"]
+from envctl.vocabulary import FailOn, Severity
 
 
 class Location(Item):
@@ -68,9 +67,7 @@ class DiffComparison(Item):
 class DiffDocument(Document):
     """envctl diff A B --format json (and diff --path): every mismatch found."""
 
-    fail_on: Literal["error", "warning", "info", "never"] = Field(
-        description="The --fail-on threshold of this run."
-    )
+    fail_on: FailOn = Field(description="The --fail-on threshold of this run.")
     failed: bool = Field(description="Some unwaived finding is at or above fail_on.")
     comparisons: list[DiffComparison] = Field(
         description="One, or with --path one per consecutive pair of stages."

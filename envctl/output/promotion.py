@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from envctl.output import Document, Item
+from envctl.vocabulary import GateKind, GateStatus
 
 
 class RegisterDocument(Document):
@@ -105,8 +106,8 @@ class HistoryDocument(Document):
 class GateOutcome(Item):
     """One gate's result, as the assignment tag records it too."""
 
-    kind: Literal["tests", "metrics", "http", "approvals", "command"]
-    status: Literal["passed", "failed", "waiting", "skipped"] = Field(
+    kind: GateKind
+    status: GateStatus = Field(
         description="waiting: approvals only; skipped: an earlier gate failed."
     )
     summary: str = Field(description="One line, as printed.")
@@ -172,7 +173,13 @@ class Renumbered(Item):
     old_tag: str = Field(description="The local tag whose N the remote already used (deleted).")
     new_tag: str | None = Field(
         description="The event re-written with the next N (its record says renumbered_from); "
-        "null when it was dropped because the version is already in that stage."
+        "null when it was dropped: it no longer holds on the remote's ledger."
+    )
+    reason: str | None = Field(
+        None,
+        description="Why it was dropped (already in the stage, the stage order, the policy, "
+        "a gate decided again, a rollback of what the stage no longer holds); null when "
+        "re-written.",
     )
 
 
@@ -264,16 +271,25 @@ class CheckLiveDocument(Document):
     Printed whatever the outcome: failed (exit 1) carries the checks' evidence and,
     with `rollback: auto`, the rollback recorded."""
 
-    status: Literal["passed", "failed", "rolled back"] = Field(
+    status: Literal["passed", "failed", "rolled back", "waiting"] = Field(
         description="passed (exit 0); failed: a check failed and the stage was not rolled "
         "back (exit 1); rolled back: a check failed and the previous version was put back "
-        "(exit 1)."
+        "(exit 1); waiting: the service still runs another version than the stage holds, "
+        "nothing checked (exit 5)."
     )
     model: str
     stage: str
     version: str = Field(description="The version the stage held when checked.")
     commit: str = Field(description="Its commit (the request files were read there).")
     url: str = Field(description="The service's base URL: --url, else policy.live.url.")
+    running_version: str | None = Field(
+        description="The version the service reports it runs (X-Model-Version header, or "
+        "model_version in its health answer); null when it reports none."
+    )
+    version_probe: dict[str, Any] | None = Field(
+        description="How the version was asked for: url (the health endpoint: with the "
+        "checks' urls, every URL contacted), status, version, source (header or body)."
+    )
     checks: list[GateOutcome] = Field(
         description="One per http gate of the stage, then the metrics endpoint; all run."
     )

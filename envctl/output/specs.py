@@ -85,6 +85,15 @@ class ImportNote(Item):
     line: int | None
 
 
+class ImportIndex(Item):
+    """A package index the spec declares (credentials never included)."""
+
+    name: str
+    url: str
+    explicit: bool
+    default: bool
+
+
 class ImportDocument(Document):
     """envctl import FILE --format json: the spec written from a pin file or an image."""
 
@@ -99,5 +108,17 @@ class ImportDocument(Document):
     platform: str
     base: str
     packages: dict[str, str]
+    indexes: list[ImportIndex] = Field(default_factory=list)
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="package -> the name of the index it is routed to"
+    )
     not_carried_over: list[ImportNote]
     adjusted: list[ImportNote]
+    kept: list[str] = Field(
+        default_factory=list,
+        description="--force: sections of the replaced spec kept as they were (data, gates, ...)",
+    )
+    dropped: list[str] = Field(
+        default_factory=list,
+        description="--force: sections of the replaced spec the source left empty (indexes, ...)",
+    )

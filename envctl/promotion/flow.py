@@ -19,12 +19,13 @@ from datetime import datetime, timezone
 
 from envctl import registry as reg
 from envctl.errors import AwaitingApproval, GateFailed, NotYet, UsageError
-from envctl.progress import Progress, silent
-from envctl.promotion.compat import compatibility
-from envctl.promotion.events import GateProgress, unwatched
-from envctl.promotion.gates import FAILED, GateResult, holding_back
-from envctl.promotion.handoff import previous_image, stage_image
-from envctl.promotion.ledger import (
+from envctl.gates.checks import holding_back
+from envctl.gates.compat import compatibility
+from envctl.gates.events import GateProgress, unwatched
+from envctl.gates.suite import recheck_gates, run_gates
+from envctl.ledger.lock import DEFAULT_TIMEOUT
+from envctl.ledger.trust import read_verified, require_signing, stage_environment
+from envctl.ledger.write import (
     AlreadyInStage,
     Entry,
     current_event,
@@ -32,13 +33,14 @@ from envctl.promotion.ledger import (
     record,
     remote_view,
 )
-from envctl.promotion.lock import DEFAULT_TIMEOUT
+from envctl.progress import Progress, silent
+from envctl.promotion.handoff import previous_image, stage_image
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.policy import Verdict, entered_at, evaluate
-from envctl.promotion.rules import Target, default_version, order_problem
-from envctl.promotion.suite import recheck_gates, run_gates
-from envctl.promotion.trust import read_verified, require_signing, trust_config
-from envctl.promotion.workspace import (
+from envctl.promotion.rules import default_version, order_problem
+from envctl.registry.results import FAILED, GateResult
+from envctl.registry.target import Target
+from envctl.registry.workspace import (
     Workspace,
     pick_model,
     require_project,
@@ -47,7 +49,7 @@ from envctl.promotion.workspace import (
     split_ref,
     workspace,
 )
-from envctl.spec.loading import Environment, Project, load_environment
+from envctl.spec.loading import Environment, Project
 
 
 def promote(
@@ -84,7 +86,7 @@ def promote(
             f"{order}; promote one stage at a time, or --force --reason TEXT to record a bypass",
             report=Outcome(target, "blocked", order),
         )
-    env = load_environment(target.stage, project)
+    env = stage_environment(ws, target.stage)
     verdict = policy_verdict(registry, target, env, unattended=unattended)
     unmet, findings = compatibility(project, target, env)
     checked = Outcome(
@@ -122,7 +124,7 @@ def _unchanged(
 ) -> Outcome:
     """Already in the stage. With --push, an event an earlier run wrote but did not
     get to push (it was killed) is published now, with its prerequisites."""
-    from envctl.promotion.ledger import publish, read_ledger
+    from envctl.ledger.write import publish, read_ledger
 
     current = current_event(registry, target.model, target.stage)
     tag = current.tag if current else None
@@ -274,9 +276,7 @@ def _record(
     against; a refusal then still reports the outcome as it stood."""
 
     def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
-        if trust_config(ws) is not None:  # signed stages: only the events that count
-            registry = read_verified(ws).trusted
-        target, results = _redecide(project, ws, env, registry, entry)
+        target, results = redecide(project, ws, env, registry, entry)
         where = "after fetching tags, " if after_fetch else ""
         if entry.bypass is None and (order := order_problem(registry, target)) != "ok":
             raise GateFailed(
@@ -330,7 +330,7 @@ def _record(
     )
 
 
-def _redecide(
+def redecide(
     project: Project, ws: Workspace, env: Environment, registry: reg.Registry, entry: Entry
 ) -> tuple[Target, tuple[GateResult, ...]]:
     """The target and gate results as they stand on `registry`; AlreadyInStage when

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from envctl import registry as reg
-from envctl.errors import EngineError
+from envctl.errors import EngineError, InputError
 from envctl.progress import Progress
-from envctl.promotion.rules import Target
+from envctl.registry.records import text_or_none
+from envctl.registry.target import Target
 
 # Diff findings about what goes into an image (not data, compute or gates).
 CONTENT_PATHS = ("packages.", "python", "image.", "system_packages.", "env.")
@@ -66,6 +67,21 @@ def recorded_image(event: reg.StageEvent | None) -> Mapping[str, Any] | None:
     (rollbacks, and records written before images were recorded)."""
     image = (event.record or {}).get("image") if event is not None else None
     return image if isinstance(image, dict) else None
+
+
+def running_image(registry: reg.Registry, model: str, stage: str) -> tuple[reg.StageEvent, str]:
+    """The event that put the version now in `stage` there, and the image it runs:
+    the registry digest when the record has one (what a deployer pulls), else the
+    image id. `registry` is the counted ledger (VerifiedLedger.trusted)."""
+    found = registry.model(model)
+    event = found.stages.get(stage) if found else None
+    if event is None or event.version is None:
+        raise InputError(f"no version of {model} is in {stage}")
+    record = recorded_image(event) or {}
+    ref = text_or_none(record.get("digest")) or text_or_none(record.get("id"))
+    if ref is None:
+        raise InputError(f"{event.tag} ({model}@{event.version} in {stage}) records no image")
+    return event, ref
 
 
 def previous_image(registry: reg.Registry, target: Target) -> Mapping[str, Any] | None:
@@ -146,8 +162,3 @@ def _fetch_tested(tag: str, before: Mapping[str, Any], target: Target) -> None:
             "push it again from a machine that has it"
         )
     engine.tag_image(digest, tag)
-
-
-def text_or_none(value: Any) -> str | None:
-    """A record field that should be text: the text, or None (absent, empty, other)."""
-    return value if isinstance(value, str) and value else None

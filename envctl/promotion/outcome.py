@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from envctl.output.promotion import GateOutcome, PromotionDocument
-from envctl.promotion.gates import GateResult
 from envctl.promotion.handoff import StageImage
-from envctl.promotion.rules import Target
+from envctl.registry.results import GateResult
+from envctl.registry.target import Target
 
 Status = Literal["planned", "unchanged", "promoted", "rolled back", "blocked", "waiting"]
 

@@ -38,10 +38,12 @@ class Verdict:
 
 
 def entered_at(registry: reg.Registry, model: str, version: str, stage: str) -> datetime | None:
-    """When the version last entered `stage` (its latest assignment there)."""
+    """When the version last entered `stage` (its latest assignment there), as a
+    time the promoter's git alone cannot move back: the later of the tag's date and
+    its record's `when` (`reg.claimed_time`)."""
     found = registry.model(model)
     times = [
-        e.date
+        reg.claimed_time(e)
         for e in (found.events if found else ())
         if e.stage == stage and e.version == version and e.action is reg.Action.ASSIGN
     ]

@@ -9,27 +9,14 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import GateFailed
+from envctl.ledger.write import AlreadyInStage, Entry, current_event, record
 from envctl.progress import Progress
-from envctl.promotion.handoff import StageImage, recorded_image, text_or_none
-from envctl.promotion.ledger import AlreadyInStage, Decide, Entry, current_event, record
+from envctl.promotion.handoff import StageImage, recorded_image
 from envctl.promotion.outcome import Outcome
-from envctl.promotion.rules import Target
-from envctl.promotion.trust import read_verified, trust_config
-from envctl.promotion.workspace import Workspace
+from envctl.registry.records import text_or_none
+from envctl.registry.target import Target
+from envctl.registry.workspace import Workspace
 from envctl.spec.loading import Environment
-
-
-def previous_version(model: reg.Model, stage: str, current: str) -> str | None:
-    """The latest version other than `current` assigned to `stage`; None if none."""
-    for event in sorted(model.events, key=lambda e: e.counter or 0, reverse=True):
-        if (
-            event.stage == stage
-            and event.action is reg.Action.ASSIGN
-            and event.version
-            and event.version != current
-        ):
-            return event.version
-    return None
 
 
 def restored_image(model: reg.Model, stage: str, version: str) -> dict[str, Any] | None:
@@ -70,7 +57,7 @@ def record_rollback(
     entry = Entry(target, image=image, rollback_of=target.replaces, sign=sign, cause=cause)
     try:
         done = record(
-            ws, env, entry, decide=_trusted(ws, _decide), push=push, remote=remote, say=say,
+            ws, env, entry, decide=_decide, push=push, remote=remote, say=say,
             lock_timeout=lock_timeout,
         )  # fmt: skip
     except AlreadyInStage as already:
@@ -86,16 +73,6 @@ def record_rollback(
         image_id=text_or_none(image.get("id")) if image is not None else None,
         stage_image=StageImage.from_json(image) if image is not None else None,
     )  # fmt: skip
-
-
-def _trusted(ws: Workspace, decide: Decide) -> Decide:
-    """`decide` on the trusted view when envctl.yaml signs stages: an event that does
-    not count must not look like the stage's current version."""
-    if trust_config(ws) is None:
-        return decide
-    return lambda _registry, entry, after_fetch: decide(
-        read_verified(ws).trusted, entry, after_fetch
-    )
 
 
 def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:

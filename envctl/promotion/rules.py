@@ -1,21 +1,10 @@
-"""A promotion's target and the stage-order rule. Pure."""
+"""The stage-order rule and the default version of a promotion. Pure."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from envctl import registry as reg
 from envctl.errors import InputError
-
-
-@dataclass(frozen=True)
-class Target:
-    model: str
-    version: str
-    commit: str
-    stage: str
-    from_stage: str | None
-    replaces: str | None  # version now in the stage
+from envctl.registry.target import Target
 
 
 def default_version(registry: reg.Registry, model: str, from_stage: str | None) -> str:

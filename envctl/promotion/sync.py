@@ -10,10 +10,12 @@
    version registered twice, the same person approving twice); a version tag on
    another commit is a real conflict: sync stops and names it.
 4. Every remote tag is fetched.
-5. Each set-aside event, in its old N order, is re-written as a new event with
-   the next N, the same record and `renumbered_from` naming the old tag, unless
-   the version is already in that stage on the fetched ledger (then it is
-   dropped: exactly once).
+5. Each set-aside event, in its old N order, is decided again on the fetched
+   ledger as promote decides (`resync`: already in the stage, order, policy,
+   baselines, approvals); one that holds is re-written as a new event with the
+   next N, its record with the gates as re-evaluated and `renumbered_from`
+   naming the old tag; one that no longer holds is dropped with the reason
+   (never published).
 6. Every local-only registry tag is pushed in one atomic push.
 """
 
@@ -25,13 +27,15 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.errors import ExternalError, PushRejected
+from envctl.ledger import sharing
+from envctl.ledger.lock import DEFAULT_TIMEOUT, registry_lock
+from envctl.ledger.trust import is_signed_stage
+from envctl.ledger.write import read_ledger
 from envctl.output.promotion import Renumbered, SyncDocument
 from envctl.progress import Progress, silent
-from envctl.promotion import sharing
-from envctl.promotion.ledger import current_event, read_ledger
-from envctl.promotion.lock import DEFAULT_TIMEOUT, registry_lock
-from envctl.promotion.trust import is_signed_stage
-from envctl.promotion.workspace import Workspace
+from envctl.promotion.resync import reconsider
+from envctl.registry.results import GateResult
+from envctl.registry.workspace import Workspace
 
 PENDING_FILE = "envctl-sync-pending.json"
 
@@ -141,40 +145,35 @@ def _rewrite(ws: Workspace, item: _SetAside, say: Progress) -> Renumbered:
     from envctl import vcs
 
     parsed = reg.parse_tag_name(item.tag)
-    registry = read_ledger(ws).registry
     if parsed is None or parsed.stage is None:
-        return Renumbered(old_tag=item.tag, new_tag=None)
-    model = registry.model(parsed.model)
-    version = _version_at(model, item.commit)
-    current = current_event(registry, parsed.model, parsed.stage)
-    if parsed.action is reg.Action.ASSIGN and current is not None and version == current.version:
-        say(f"{item.tag}: {parsed.model}@{version} is already in {parsed.stage}; dropped")
-        return Renumbered(old_tag=item.tag, new_tag=None)
+        return Renumbered(old_tag=item.tag, new_tag=None, reason="not a stage event")
+    registry = read_ledger(ws).registry  # the fetched ledger, as it counts
+    decision = reconsider(ws, registry, parsed, item.commit, item.message)
+    if decision.reason is not None:
+        say(f"{item.tag}: {decision.reason}; dropped")
+        return Renumbered(old_tag=item.tag, new_tag=None, reason=decision.reason)
+    counter = registry.next_counter(parsed.model)
     name = reg.format_tag_name(
-        reg.TagName(
-            parsed.model,
-            parsed.action,
-            stage=parsed.stage,
-            counter=registry.next_counter(parsed.model),
-        )
+        reg.TagName(parsed.model, parsed.action, stage=parsed.stage, counter=counter)
     )
-    message = renumbered_message(item.message, item.tag)
+    message = renumbered_message(item.message, item.tag, counter, decision.gates)
     sign = is_signed_stage(ws, parsed.stage)  # the re-written event must count there too
     vcs.create_annotated_tag(ws.root, name, item.commit, message, sign=sign)
     say(f"{item.tag} re-written as {name}")
     return Renumbered(old_tag=item.tag, new_tag=name)
 
 
-def renumbered_message(message: str, old_tag: str) -> str:
-    """The same summary and record, plus `renumbered_from`."""
+def renumbered_message(
+    message: str, old_tag: str, counter: int, gates: tuple[GateResult, ...] | None = None
+) -> str:
+    """The same summary and record, plus `renumbered_from`; a record that names its
+    N names the new one (the name a signature binds it to); with `gates`, the gate
+    results as decided again on the ledger the event is now written on."""
     record: dict[str, Any] = reg.parse_record(message) or {}
     summary = message.strip().split("\n", 1)[0]
-    return reg.format_record(summary, {**record, "renumbered_from": old_tag})
-
-
-def _version_at(model: reg.Model | None, commit: str) -> str | None:
-    here = [v for v in model.versions if v.commit == commit and v.active] if model else []
-    return max(here, key=lambda v: reg.semver_key(v.version)).version if here else None
+    renamed = {"n": counter} if "n" in record else {}
+    again = {"gates": [g.to_json() for g in gates]} if gates is not None else {}
+    return reg.format_record(summary, {**record, **renamed, **again, "renumbered_from": old_tag})
 
 
 def _push_local_only(

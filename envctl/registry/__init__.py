@@ -7,8 +7,19 @@ Approvals live under `envctl/approval/...`, where GTO never looks.
 Layout: `grammar` (tag names: parse, format, validity, SemVer order), `records`
 (the JSON block in a tag message), `approvals` (the approval tag scheme),
 `ordering` (events in #N order), `state` (the Registry value and `parse_registry`),
-`audit` (the ledger replayed: what counts, what violates the rules).
-Callers use this package's names only: `from envctl import registry as reg`.
+`binding` (is a tag read under the name it was written for), `violation` (a broken
+rule), `audit` (the ledger replayed: what counts, what violates the rules), `timing`
+(when an event counts from, and times that disagree), `rollbacks` (where a stage
+may roll back to). Below the gates and the ledger, it also holds the vocabulary
+both use: `target` (what a promotion moves where) and `results` (a gate's result,
+which the ledger records), and `workspace` (where the registry lives; the one
+module here that reads git). Callers use this package's names (`from envctl
+import registry as reg`), and `envctl.registry.target`, `.results`, `.workspace`,
+`.rollbacks` directly.
+
+`parse_registry` (the registry as stored, nothing verified) is not among them:
+only the verifier (`envctl.ledger.trust`) builds it, and every command reads
+the ledger through what it returns (an import-linter contract in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -21,13 +32,11 @@ from envctl.registry.approvals import (
     parse_approval_tag,
 )
 from envctl.registry.audit import (
-    VIOLATION_KINDS,
     Audit,
     Evidence,
     StageTrust,
     TrustPolicy,
     Verdict,
-    Violation,
     audit_registry,
 )
 from envctl.registry.grammar import (
@@ -44,7 +53,13 @@ from envctl.registry.grammar import (
     semver_key,
     split_version_ref,
 )
-from envctl.registry.records import RECORD_MARKER, format_record, parse_record, promotion_record
+from envctl.registry.records import (
+    RECORD_MARKER,
+    format_record,
+    parse_record,
+    promotion_record,
+    spec_commit,
+)
 from envctl.registry.state import (
     ApprovalKey,
     Model,
@@ -52,11 +67,13 @@ from envctl.registry.state import (
     Registry,
     RegistryWarning,
     StageEvent,
-    parse_registry,
 )
+from envctl.registry.timing import MAX_SKEW, claimed_time
+from envctl.registry.violation import VIOLATION_KINDS, Violation
 
 __all__ = [
     "APPROVAL_PREFIX",
+    "MAX_SKEW",
     "RECORD_MARKER",
     "VIOLATION_KINDS",
     "Action",
@@ -78,6 +95,7 @@ __all__ = [
     "approver_slug",
     "assignment_tag",
     "audit_registry",
+    "claimed_time",
     "format_record",
     "format_tag_name",
     "is_valid_model_name",
@@ -85,11 +103,11 @@ __all__ = [
     "is_valid_version",
     "parse_approval_tag",
     "parse_record",
-    "parse_registry",
     "parse_tag_name",
     "promotion_record",
     "registration_tag",
     "require_version",
     "semver_key",
+    "spec_commit",
     "split_version_ref",
 ]

@@ -17,26 +17,28 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from envctl.registry.approvals import APPROVAL_PREFIX, ApprovalTag, approver_slug
 from envctl.registry.approvals import parse_approval_tag as _parse_approval
+from envctl.registry.binding import (
+    UNBOUND,
+    approval_binding,
+    copied_or_lightweight,
+    event_binding,
+)
 from envctl.registry.grammar import Action, parse_tag_name
 from envctl.registry.records import (
     has_record_marker,
     parse_record,
     record_email,
     record_problems,
+    spec_commit,
 )
 from envctl.registry.state import ApprovalKey, Model, Registry, StageEvent, current_stages
+from envctl.registry.timing import skew_problems
+from envctl.registry.violation import Violation
 
 if TYPE_CHECKING:
     from envctl.vcs import RawTag, Signature
 
 Evidence = Literal["signed", "recorded", "none", "invalid"]
-# Stable names (scripts match on them); docs/trust.md explains each.
-VIOLATION_KINDS = (
-    "no-record", "invalid-record", "gate-not-passed", "skipped-stage", "unknown-version",
-    "unknown-stage", "unsigned", "bad-signature", "unknown-signer", "signer-not-allowed",
-    "self-approval", "invalid-approval", "uncounted-approval", "counter-duplicate",
-    "counter-gap",
-)  # fmt: skip
 # Problems of an event that leave it without evidence rather than with false evidence.
 _NO_EVIDENCE = frozenset({"no-record", "unsigned"})
 
@@ -55,17 +57,6 @@ class TrustPolicy:
 
     def is_signed(self, stage: str) -> bool:
         return stage in self.stages
-
-
-@dataclass(frozen=True)
-class Violation:
-    tag: str
-    kind: str  # one of VIOLATION_KINDS
-    model: str | None
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.tag}: {self.kind}: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -118,11 +109,14 @@ def audit_registry(
     stages: list[str],
     trust: TrustPolicy,
     signatures: Mapping[str, Signature],
+    specs: Mapping[tuple[str, str], str],
 ) -> Audit:
     """Replay the ledger. `stages` is the project's order (empty: no order rule);
-    `signatures` holds git's verdict for each tag of a signed stage."""
+    `signatures` holds git's verdict for each tag of a signed stage; `specs` maps
+    (signed stage, commit on the protected branch) to the fingerprint of the
+    stage's spec there."""
     raws = sorted(tags, key=lambda t: t.name)
-    checker = _Checker(registry, stages, trust, signatures)
+    checker = _Checker(registry, stages, trust, signatures, raws, specs)
     promoters = _promoter_identities(registry, checker)
     approvals, violations = checker.approvals(
         [t for t in raws if t.name.startswith(APPROVAL_PREFIX)], promoters
@@ -132,6 +126,10 @@ def audit_registry(
         verdicts |= checker.events(model, approvals)
     violations += [v for verdict in verdicts.values() for v in verdict.problems]
     violations += _counter_problems(registry, raws)
+    # Flagged, not a reason not to count: soak counts from the later time (timing).
+    skewed = skew_problems(registry)
+    violations += [Violation(e.tag, "clock-skew", e.model, why) for e, why in skewed]
+    violations += copied_or_lightweight(raws)
     order = {tag: i for i, tag in enumerate(sorted({v.tag for v in violations}))}
     return Audit(
         verdicts=MappingProxyType(verdicts),
@@ -141,11 +139,21 @@ def audit_registry(
 
 
 def _promoter_identities(registry: Registry, checker: _Checker) -> dict[ApprovalKey, set[str]]:
-    """Who put each (model, version, stage) there: tagger, record and signer."""
+    """Who put each (model, version, stage) there: tagger, record and signer. In a
+    signed stage only events signed by an allowed promoter under their own name
+    say who promoted: anyone could otherwise push an event naming an approver as
+    its promoter and so make that approver's approval a self-approval."""
     found: dict[ApprovalKey, set[str]] = {}
     for model in registry.models.values():
         for e in model.events:
             if e.version is None or e.action is not Action.ASSIGN:
+                continue
+            if checker.headers.get(e.tag, "") != e.tag or (
+                checker.trust.is_signed(e.stage)
+                and checker.signature_problem(
+                    e.tag, e.model, checker.trust.stages[e.stage].promoters, "promote"
+                )[0]
+            ):
                 continue
             who = {e.author_email.strip().lower()}
             who |= set(checker.principals(e.tag))
@@ -162,11 +170,15 @@ class _Checker:
         stages: list[str],
         trust: TrustPolicy,
         signatures: Mapping[str, Signature],
+        raws: Iterable[RawTag] = (),
+        specs: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
+        self.specs = specs or {}
         self.registry = registry
         self.stages = stages
         self.trust = trust
         self.signatures = signatures
+        self.headers = {raw.name: raw.header for raw in raws}
 
     def principals(self, tag: str) -> tuple[str, ...]:
         sig = self.signatures.get(tag)
@@ -219,10 +231,15 @@ class _Checker:
             return [Violation(raw.name, "invalid-approval", None, why)], None
         model, tag = parsed.model, raw.name
         problems = self._approval_record(raw, model)
+        problems += approval_binding(raw, parsed)
         version = self.registry.model(model)
-        if version is None or version.version(parsed.version) is None:
+        registered = version.version(parsed.version) if version else None
+        if registered is None:
             message = f"{model}@{parsed.version} is not registered"
             problems.append(Violation(tag, "unknown-version", model, message))
+        elif registered.commit != raw.commit:
+            message = f"tags {raw.commit[:12]}, not {parsed.version}'s commit"
+            problems.append(Violation(tag, "name-mismatch", model, message))
         who = raw.tagger_email.strip().lower()
         if self.trust.is_signed(parsed.stage):
             allowed = self.trust.stages[parsed.stage].approvers
@@ -239,9 +256,11 @@ class _Checker:
         ):
             message = f"{who} approves a version they registered or promoted; it does not count"
             problems.append(Violation(tag, "self-approval", model, message))
-        blocking = [p for p in problems if p.kind not in ("no-record", "invalid-record")]
+        # In a signed stage the signed bytes must say what is approved: an approval
+        # without a valid record names nothing and does not count.
+        blocking = problems
         if not self.trust.is_signed(parsed.stage):
-            blocking = [p for p in blocking if p.kind == "invalid-approval"]
+            blocking = [p for p in blocking if p.kind in ("invalid-approval", "name-mismatch")]
         return problems, None if blocking else who
 
     def _approval_record(self, raw: RawTag, model: str) -> list[Violation]:
@@ -273,6 +292,7 @@ class _Checker:
     ) -> Verdict:
         tag, model = event.tag, event.model
         problems, record = self._event_record(event)
+        problems += event_binding(event, self.headers.get(tag, ""), record)
         if event.version is None:
             message = f"commit {event.commit[:12]} has no registered version of {model}"
             problems.append(Violation(tag, "unknown-version", model, message))
@@ -289,9 +309,24 @@ class _Checker:
             if not problem and signer and record is not None and record_email(record) != signer:
                 message = f"signed by {signer}, but the record names {record_email(record)}"
                 problems.append(Violation(tag, "invalid-record", model, message))
+            if record is not None and (why := self._spec_problem(event, record)):
+                problems.append(Violation(tag, "spec-not-protected", model, why))
         if record is not None and event.version is not None:
             problems += _approval_evidence(event, record, approvals, signer)
         return _verdict(problems, signed=self.trust.is_signed(event.stage), signer=signer)
+
+    def _spec_problem(self, event: StageEvent, record: Mapping[str, Any]) -> str | None:
+        """A signed stage's event counts only when decided on the stage's spec as it
+        was on the protected branch (the commit and fingerprint its record names)."""
+        commit = spec_commit(record)
+        if commit is None:
+            return "the record does not name the protected commit its stage spec was read at"
+        protected = self.specs.get((event.stage, commit))
+        if protected is None:
+            return f"{event.stage}'s spec at {commit[:12]} is not on the protected branch"
+        if protected != record["env"].get("fingerprint"):
+            return f"the gates came from a spec that is not {event.stage}'s at {commit[:12]}"
+        return None
 
     def _event_record(self, event: StageEvent) -> tuple[list[Violation], dict[str, Any] | None]:
         tag, model = event.tag, event.model
@@ -306,10 +341,6 @@ class _Checker:
         ]
         if problems:
             return problems, None
-        named = record.get("version")
-        if named is not None and named != event.version:
-            message = f"the record names {named}, which is not registered at {event.commit[:12]}"
-            problems.append(Violation(tag, "invalid-record", model, message))
         if record_email(record) != event.author_email.strip().lower():
             message = f"the record names {record_email(record)}, the tagger is {event.author_email}"
             problems.append(Violation(tag, "invalid-record", model, message))
@@ -359,11 +390,11 @@ def _verdict(problems: list[Violation], *, signed: bool, signer: str | None) -> 
     kinds = {p.kind for p in problems}
     if "no-record" in kinds:
         evidence: Evidence = "none"
-    elif kinds - _NO_EVIDENCE:
+    elif kinds - _NO_EVIDENCE - ({UNBOUND} if not signed else set()):
         evidence = "invalid"
     else:
         evidence = "signed" if signer else "recorded"
-    counts = evidence == "signed" if signed else True
+    counts = (evidence == "signed" if signed else True) and "name-mismatch" not in kinds
     return Verdict(evidence, counts, tuple(problems), signer)
 
 

@@ -13,6 +13,11 @@ _MARKER_START = "envctl-record:"
 _JSON = json.JSONDecoder()
 
 
+def text_or_none(value: Any) -> str | None:
+    """A record field that should be text: the text, or None (absent, empty, other)."""
+    return value if isinstance(value, str) and value else None
+
+
 def format_record(summary: str, data: Mapping[str, Any]) -> str:
     """A tag message: one summary line, a blank line, the marker, then `data` as JSON."""
     line = " ".join(summary.split()) or "envctl record"
@@ -55,6 +60,11 @@ def record_problems(data: Mapping[str, Any], kind: str) -> list[str]:
         problems.append("rollback_of is not text or null")
     if not _is_optional_text(data.get("version")):
         problems.append("version is not text or null")
+    if not _is_optional_text(data.get("model")) or not _is_optional_text(data.get("stage")):
+        problems.append("model or stage is not text")
+    n = data.get("n")
+    if n is not None and not (isinstance(n, int) and not isinstance(n, bool) and n > 0):
+        problems.append("n is not a positive integer")
     bypass = data.get("bypass")
     if bypass is not None and not (isinstance(bypass, dict) and _is_text(bypass.get("reason"))):
         problems.append("bypass is not {reason}")
@@ -126,17 +136,27 @@ def promotion_record(
     rollback_of: str | None = None,
     cause: Mapping[str, Any] | None = None,
     version: str | None = None,
+    model: str | None = None,
+    stage: str | None = None,
+    counter: int | None = None,
 ) -> dict[str, Any]:
     """The v1 data of an assignment tag; `env` holds name, spec_version, fingerprint,
     `image` ref, id, digest, content_fingerprint, reused_from and differences, each
     gate holds name, kind, result and evidence. `version` names the version assigned:
-    a commit registered as two versions does not say which one on its own. `cause`,
+    a commit registered as two versions does not say which one on its own.
+    `model`, `stage` and `counter` (written as `n`) name the tag the record is
+    written for, so that a signature over the record covers the name it is read
+    under (a signed event copied under another name does not count). `cause`,
     only when given: why a rollback was made (`reason`) and what showed it
     (`checks`, ...)."""
-    versioned = {"version": version} if version is not None else {}
+    named = {
+        key: value
+        for key, value in (("model", model), ("stage", stage), ("n", counter), ("version", version))
+        if value is not None
+    }
     data: dict[str, Any] = {
         "kind": "promotion",
-        **versioned,
+        **named,
         "who": {"name": who_name, "email": who_email},
         "when": when.isoformat(),
         "from_stage": from_stage,
@@ -149,3 +169,10 @@ def promotion_record(
     if cause is not None:
         data["cause"] = dict(cause)
     return data
+
+
+def spec_commit(record: Mapping[str, Any] | None) -> str | None:
+    """The commit a promotion record says its stage spec was read at, when it says."""
+    env = record.get("env") if record is not None else None
+    commit = env.get("commit") if isinstance(env, dict) else None
+    return commit if isinstance(commit, str) and commit else None

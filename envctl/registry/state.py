@@ -126,7 +126,7 @@ def parse_registry(tags: Iterable[RawTag]) -> Registry:
         if name is not None:
             if name.counter is not None:
                 counters[name.model] = max(counters.get(name.model, 0), name.counter)
-            if _is_usable(raw, warnings):
+            if _is_usable(raw, warnings) and not _is_copied_version(raw, name, warnings):
                 by_model.setdefault(name.model, []).append((name, raw))
         elif raw.name.startswith(APPROVAL_PREFIX):
             _add_approval(raw, approvals, warnings)
@@ -148,6 +148,17 @@ def _is_usable(raw: RawTag, warnings: list[RegistryWarning]) -> bool:
     if not raw.commit:
         warnings.append(RegistryWarning(raw.name, f"points at a {raw.target_type}, not a commit"))
         return False
+    return True
+
+
+def _is_copied_version(raw: RawTag, name: TagName, warnings: list[RegistryWarning]) -> bool:
+    """A version tag whose tag object carries another name is a copy of another
+    tag (anyone who can push tags can make one): it registers nothing. Stage
+    events are kept, for the audit to judge (`name-mismatch`)."""
+    if name.action in (Action.ASSIGN, Action.UNASSIGN) or raw.header == raw.name:
+        return False
+    message = f"the tag object is named {raw.header or '(nothing)'}: a copy; ignored"
+    warnings.append(RegistryWarning(raw.name, message))
     return True
 
 

@@ -18,8 +18,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from envctl import paths
 from envctl.errors import InputError, SpecError, UnknownNameError
-from envctl.spec import yamldoc
+from envctl.spec import values, yamldoc
 from envctl.spec.model import Spec
 from envctl.spec.project_file import CONFIG_FILE, ProjectConfig
 from envctl.spec.validation import raise_problems, validate
@@ -115,7 +116,9 @@ def require_project(start: Path | None = None) -> Project:
 
 def load_config(path: Path) -> ProjectConfig:
     source = display_path(path)
-    return validate(ProjectConfig, read_document(path.read_bytes(), source), source)
+    # envctl.yaml linked to a host file would have its lines quoted in errors.
+    raw = paths.inside(path, path.parent, what="project file").read_bytes()
+    return validate(ProjectConfig, read_document(raw, source), source)
 
 
 def read_document(raw: bytes, source: str) -> Document:
@@ -129,18 +132,39 @@ def read_document(raw: bytes, source: str) -> Document:
 # ---- operands ---------------------------------------------------------------
 
 _VERSION_REF = re.compile(r"^v([0-9]+)$")
+_SPEC_FILE_IN = re.compile(r"\.ya?ml(@|$)")  # the rest of a path, not a revision
 
 
 def looks_like_path(operand: str) -> bool:
     return operand.endswith((".yaml", ".yml")) or "/" in operand or operand.startswith(".")
 
 
+def split_operand(operand: str) -> tuple[str, str | None]:
+    """`prod@HEAD~1` -> ("prod", "HEAD~1"); a path keeps its own `@`s (Jenkins
+    workspaces are `job@2/`): an operand that is a file is a path, and an `@`
+    splits off a revision only after a name or a spec file (`ci/job@2/prod.yaml@v3`),
+    never before the rest of a path (`ci/job@2/prod.yaml`). The first such `@`
+    splits, so a revision may hold one (`prod@HEAD@{1}`)."""
+    if "@" not in operand or (looks_like_path(operand) and Path(operand).is_file()):
+        return operand, None
+    for at in (i for i, char in enumerate(operand) if char == "@"):
+        base, rev = operand[:at], operand[at + 1 :]
+        if _is_rev_target(base) and not _SPEC_FILE_IN.search(rev):
+            return base, rev
+    return operand, None
+
+
+def _is_rev_target(base: str) -> bool:
+    if not looks_like_path(base):
+        return bool(base)
+    return base.endswith((".yaml", ".yml")) or Path(base).is_file()
+
+
 def load_environment(operand: str, project: Project | None = None) -> Environment:
     """Resolve an operand (name, path, either with @REV or @vN) to an Environment."""
-    base, at, rev = operand.partition("@")
-    if at and not rev:
+    base, rev_opt = split_operand(operand)
+    if rev_opt == "":
         raise UnknownNameError(f"{operand!r}: give a revision after '@' (prod@HEAD~1, prod@v3)")
-    rev_opt = rev or None
     if looks_like_path(base):
         path = Path(base)
         if rev_opt is None and not path.is_file():
@@ -175,7 +199,7 @@ def _refuse_link_out(path: Path, boundary: Path) -> None:
     """A spec file may be a symlink, but only to a file inside `boundary`: what it
     points at is read and shown in errors."""
     target = path.resolve()
-    if not target.is_relative_to(boundary.resolve()):
+    if not paths.is_inside(path, boundary):
         raise SpecError(
             f"{display_path(path)}: the spec file is a symlink to {target}, outside "
             f"{boundary}; keep spec files inside the project"
@@ -207,30 +231,41 @@ def _load_at_rev(path: Path, rev: str, project: Project | None) -> Environment:
     relpath = path.resolve().relative_to(root.resolve()).as_posix()
     match = _VERSION_REF.match(rev)
     commit = (
-        _commit_of_version(root, relpath, int(match[1])) if match else vcs.resolve_commit(root, rev)
+        _commit_of_version(root, path, int(match[1]), _boundary(path, project))
+        if match
+        else vcs.resolve_commit(root, rev)
     )
-
-    def reader(target: Path) -> bytes | None:
-        rel = target.resolve().relative_to(root.resolve()).as_posix()
-        return vcs.read_at(root, commit, rel)
-
+    reader = _reader_at(root, commit)
     if reader(path) is None:
         raise UnknownNameError(f"{relpath} does not exist at {rev} ({commit[:12]})")
     return _resolve(path, reader, project, rev=rev)
 
 
-def _commit_of_version(root: Path, relpath: str, version: int) -> str:
-    """The oldest commit of the newest run of commits whose spec has `version`."""
+def _reader_at(
+    root: Path, commit: str, read: list[str] | None = None
+) -> Callable[[Path], bytes | None]:
+    """Reads files at `commit`; notes each path it was asked for in `read`."""
     from envctl import vcs
 
-    found: str | None = None
-    for commit in vcs.file_commits(root, relpath):
-        blob = vcs.read_at(root, commit, relpath)
-        seen = _peek_version(blob)
-        if seen == version:
-            found = commit
-        elif found is not None:
-            break
+    def reader(target: Path) -> bytes | None:
+        rel = target.resolve().relative_to(root.resolve()).as_posix()
+        if read is not None:
+            read.append(rel)
+        return vcs.read_at(root, commit, rel)
+
+    return reader
+
+
+def _commit_of_version(root: Path, path: Path, version: int, boundary: Path) -> str:
+    """The oldest commit of the newest run of commits whose resolved spec (its
+    `extends` chain merged) has `version`. A commit that changes only a parent
+    can change the version, so the walk covers every file a chain read: when one
+    turns up that it did not watch, it starts again watching that file too."""
+    relpath = path.resolve().relative_to(root.resolve()).as_posix()
+    watched = [relpath]
+    found, complete = _newest_run(root, path, version, boundary, watched)
+    while not complete:
+        found, complete = _newest_run(root, path, version, boundary, watched)
     if found is None:
         raise UnknownNameError(
             f"no commit has {relpath} at version {version}; see `git log -- {relpath}`"
@@ -238,11 +273,41 @@ def _commit_of_version(root: Path, relpath: str, version: int) -> str:
     return found
 
 
-def _peek_version(blob: bytes | None) -> int | None:
-    if blob is None:
+def _newest_run(
+    root: Path, path: Path, version: int, boundary: Path, watched: list[str]
+) -> tuple[str | None, bool]:
+    """(the run's oldest commit, True) walking the commits that touch `watched`,
+    newest first; (None, False) after adding a file a chain read to `watched`."""
+    from envctl import vcs
+
+    found: str | None = None
+    for commit in vcs.run(root, "log", "--format=%H", "HEAD", "--", *watched, check=False).split():
+        read: list[str] = []
+        seen = _version_at(_reader_at(root, commit, read), path, boundary)
+        new = [file for file in read if file not in watched]
+        if new:
+            watched.extend(new)
+            return None, False
+        if seen == version:
+            found = commit
+        elif found is not None:
+            break
+    return found, True
+
+
+def _version_at(reader: Callable[[Path], bytes | None], path: Path, boundary: Path) -> int | None:
+    """The resolved spec's `version:`, None where the spec is missing or unreadable."""
+    try:
+        chain = _read_chain(path, reader, boundary, rev="")
+    except SpecError:
         return None
-    match = re.search(rb"^version:\s*([0-9]+)\s*(#.*)?$", blob, re.MULTILINE)
-    return int(match[1]) if match else None
+    merged: dict[str, Any] = {}
+    for _, doc, _ in reversed(chain):
+        merged = deep_merge(merged, doc.data)
+    try:
+        return values.spec_version(merged.get("version"))
+    except ValueError:
+        return None
 
 
 # ---- extends ----------------------------------------------------------------
@@ -251,9 +316,21 @@ def _peek_version(blob: bytes | None) -> int | None:
 def _resolve(
     path: Path, reader: Callable[[Path], bytes | None], project: Project | None, rev: str | None
 ) -> Environment:
+    chain = _read_chain(path, reader, _boundary(path, project), rev)
+    return _merge_chain(chain, path, rev)
+
+
+def _boundary(path: Path, project: Project | None) -> Path:
+    """Where `extends` may reach: the project, else the spec's own folder."""
+    return (project.root if project else path.parent).resolve()
+
+
+def _read_chain(
+    path: Path, reader: Callable[[Path], bytes | None], boundary: Path, rev: str | None
+) -> list[tuple[Path, Document, str]]:
+    """The spec and its `extends` parents, child first, each parsed and checked alone."""
     chain: list[tuple[Path, Document, str]] = []
     current: Path | None = path
-    boundary = (project.root if project else path.parent).resolve()
     while current is not None:
         source = display_path(current) + (f"@{rev}" if rev else "")
         if any(p == current for p, _, _ in chain):
@@ -269,7 +346,7 @@ def _resolve(
             validate(Spec, doc, source)  # raises with every problem in this file
         chain.append((current, doc, source))
         current = _parent_path(doc, current, boundary, source)
-    return _merge_chain(chain, path, rev)
+    return chain
 
 
 def _parent_path(doc: Document, current: Path, boundary: Path, source: str) -> Path | None:
@@ -282,7 +359,7 @@ def _parent_path(doc: Document, current: Path, boundary: Path, source: str) -> P
         raise SpecError(f"{where}: must be the name or path of another spec")
     target = current.parent / (parent if looks_like_path(parent) else f"{parent}.yaml")
     target = Path(os.path.normpath(target))
-    if not target.resolve().is_relative_to(boundary):
+    if not paths.is_inside(target, boundary):
         raise SpecError(
             f"{where}: {parent!r} points outside the project ({boundary}); "
             "keep parent specs inside it"
@@ -293,12 +370,15 @@ def _parent_path(doc: Document, current: Path, boundary: Path, source: str) -> P
 def _merge_chain(
     chain: list[tuple[Path, Document, str]], path: Path, rev: str | None
 ) -> Environment:
+    _refuse_partial_policy(chain[1:])
     merged: dict[str, Any] = {}
     positions: dict[yamldoc.Path, Position] = {}
     for _, doc, source in reversed(chain):
-        merged = deep_merge(merged, doc.data)
+        own = doc is chain[0][1]
+        merged = deep_merge(merged, doc.data if own else _without_policy(doc.data))
         for key_path, (line, col) in doc.positions.items():
-            positions[key_path] = (source.split("@")[0], line, col)
+            if own or key_path[:1] != (POLICY,):
+                positions[key_path] = (source.split("@")[0], line, col)
     child_doc, child_source = chain[0][1], chain[0][2]
     merged_doc = Document(data=merged)
     for key_path, (file, line, col) in positions.items():
@@ -311,6 +391,29 @@ def _merge_chain(
     return Environment(
         spec=spec, source=child_source, path=None if rev else path, rev=rev, positions=positions
     )
+
+
+POLICY = "policy"
+
+
+def _without_policy(data: dict[str, Any]) -> dict[str, Any]:
+    """A parent's data as a child inherits it: everything but `policy:`. A policy
+    says when a version may enter *that* stage (soak, windows, auto, live checks);
+    a stage that extends prod for its packages must not silently stop taking
+    unattended promotions because prod does. Each stage states its own."""
+    return {key: value for key, value in data.items() if key != POLICY}
+
+
+def _refuse_partial_policy(parents: list[tuple[Path, Document, str]]) -> None:
+    """A partial (`_base.yaml`) is only ever extended, so a policy there would
+    never apply anywhere: say so rather than ignore it."""
+    for path, doc, source in parents:
+        if path.name.startswith("_") and POLICY in doc.data:
+            line, col = doc.locate((POLICY,))
+            raise SpecError(
+                f"{source}:{line}:{col}: policy: a policy belongs to its stage and is not "
+                "inherited through extends; move it into the specs of the stages it is for"
+            )
 
 
 def _name_problems(spec: Spec, path: Path, doc: Document) -> list[Problem]:

@@ -21,11 +21,15 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    SerializerFunctionWrapHandler,
     field_validator,
+    model_serializer,
     model_validator,
 )
 
-from envctl.spec import values
+from envctl.gpu import drivers as gpu_versions
+from envctl.spec import indexes, values
+from envctl.vocabulary import GATE_KINDS, GateKind
 
 SCHEMA_ID = "urn:envctl:schema:environment:v1"
 SCHEMA_FILE = "envctl-environment.schema.json"  # what `envctl init` writes beside envctl.yaml
@@ -35,10 +39,6 @@ class Strict(BaseModel):
     # Validators are built on first use: `envctl status` reads envctl.yaml and
     # never pays for the environment spec's.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-def _list_of(check: Any) -> Any:
-    return AfterValidator(lambda items: [check(i) for i in items])
 
 
 ImageRef = Annotated[str, AfterValidator(values.image_ref)]
@@ -83,12 +83,67 @@ def _no_twins(raw: Any) -> Any:
 Packages = Annotated[dict[PackageKey, Specifier], BeforeValidator(_no_twins)]
 
 
+# The one network a build may ask for, and for what: apt fetching system packages.
+BuildNetwork = Literal["none", "apt"]
+
+
 class Image(Strict):
     base: ImageRef = Field(description="Base image; pin by digest in production.")
     platform: Platform = Field("linux/amd64", description="Target platform of the image.")
     repository: Annotated[str, AfterValidator(values.image_ref)] | None = Field(
         None, description="Image repository for built images (default envctl/<env>)."
     )
+    network: BuildNetwork = Field(
+        "none",
+        description=(
+            "Network for the build. `none` (default): every step is offline; system "
+            "packages must already be in the base image. `apt`: envctl's own apt step "
+            "(system packages missing from the base) runs with the engine's default "
+            "network in a separate layer; the template's steps stay offline. "
+            "Recorded in the image's labels."
+        ),
+    )
+
+
+IndexName = Annotated[str, AfterValidator(indexes.index_name)]
+IndexUrl = Annotated[str, AfterValidator(indexes.index_url)]
+
+
+class PackageIndex(Strict):
+    """A package index (PEP 503 simple API), as uv's `[[tool.uv.index]]`."""
+
+    name: IndexName = Field(
+        description="Name used by sources: and in UV_INDEX_<NAME>_USERNAME/_PASSWORD."
+    )
+    url: IndexUrl = Field(
+        description="Simple-API URL, without credentials (they come from the environment)."
+    )
+    explicit: bool = Field(
+        False, description="Only packages routed to it under sources: are fetched from it."
+    )
+    default: bool = Field(False, description="Replaces PyPI as the index of last resort.")
+
+
+class Source(Strict):
+    """Where one package comes from, as uv's `[tool.uv.sources]`."""
+
+    index: IndexName = Field(description="The name of an index under indexes:.")
+
+
+def _source_keys(raw: Any) -> Any:
+    """`sources:` keys are distribution names: normalised, twins refused."""
+    if not isinstance(raw, dict):
+        return raw
+    out: dict[str, Any] = {}
+    for key, value in _no_twins(raw).items():
+        name = values.package_key(key)
+        if "[" in name:
+            raise ValueError(f"sources.{key}: route the distribution, not an extra")
+        out[name] = value
+    return out
+
+
+Sources = Annotated[dict[str, Source], BeforeValidator(_source_keys)]
 
 
 class Data(Strict):
@@ -98,10 +153,58 @@ class Data(Strict):
     sources: list[SafeToken] = Field(default_factory=list, description="Allowed data sources.")
 
 
+def _floor(what: str) -> Any:
+    return AfterValidator(lambda v: f">={gpu_versions.floor(v, what)}")
+
+
+def _cuda_version(raw: Any) -> str:
+    text = str(raw).strip()
+    if not re.fullmatch(r"\d+\.\d+", text):
+        raise ValueError(f'cuda: {raw!r} is not a CUDA version like "12.2"')
+    return text
+
+
+class Gpu(Strict):
+    """A stage's GPUs, and what its nodes guarantee (envctl diff and the compatibility
+    gate compare them with the CUDA the lock needs)."""
+
+    count: int = Field(ge=0, description="Number of GPUs.")
+    vendor: Literal["nvidia", "amd"] = Field("nvidia", description="nvidia or amd.")
+    driver: Annotated[str, _floor("driver")] | None = Field(
+        None, description='Least NVIDIA driver on the nodes (">=535.104").'
+    )
+    cuda: Annotated[str, BeforeValidator(_cuda_version)] | None = Field(
+        None, description='Newest CUDA the nodes run ("12.2"); implies its driver floor.'
+    )
+    capability: Annotated[str, _floor("capability")] | None = Field(
+        None, description='Least compute capability of the GPUs (">=8.0").'
+    )
+
+    @model_serializer(mode="wrap")
+    def _plain_count(self, handler: SerializerFunctionWrapHandler) -> Any:
+        # A bare count is written as the number it was given as, so the canonical
+        # form (and every fingerprint) of a spec that says `gpu: 1` stays what it was.
+        return self.count if self == Gpu(count=self.count) else handler(self)
+
+
+def _gpu_count(raw: Any) -> Any:
+    return {"count": raw} if isinstance(raw, int) and not isinstance(raw, bool) else raw
+
+
+def _count_or_object(schema: dict[str, Any]) -> None:
+    """Editors accept both spellings: `gpu: 1` and `gpu: {count: 1, driver: ...}`."""
+    target = {"$ref": schema.pop("$ref")} if "$ref" in schema else {"allOf": schema.pop("allOf")}
+    schema["anyOf"] = [{"type": "integer", "minimum": 0}, target]
+
+
 class Compute(Strict):
     cpu: Cpu | None = Field(None, description='Cores (4, 0.5 or "500m").')
     memory: Memory | None = Field(None, description='Memory ("8Gi", "512Mi").')
-    gpu: int = Field(0, ge=0, description="Number of GPUs.")
+    gpu: Annotated[Gpu, BeforeValidator(_gpu_count)] = Field(
+        default_factory=lambda: Gpu(count=0),
+        description="Number of GPUs, or {count, driver, cuda, capability, vendor}.",
+        json_schema_extra=_count_or_object,
+    )
     engines: list[Engine] = Field(
         default_factory=list, description="Compute engines available (spark, ray, dask, ...)."
     )
@@ -162,7 +265,36 @@ class CommandGate(Strict):
         return raw
 
 
-GATE_KINDS = ("tests", "metrics", "http", "approvals", "command")
+Duration = Annotated[
+    int,
+    BeforeValidator(values.duration_seconds),
+    PlainSerializer(values.format_duration, return_type=str),
+    Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
+]
+VulnerabilityRating = Literal["low", "medium", "high", "critical"]
+
+
+class VulnerabilityWaiver(Strict):
+    id: SafeToken = Field(description="CVE, GHSA, PYSEC or DSA id: any alias of the finding.")
+    package: SafeToken | None = Field(None, description="Only this package; omit for any.")
+    reason: SafeText = Field(min_length=3)
+    expires: date | None = Field(None, description="After this day the waiver fails the gate.")
+
+
+class VulnerabilitiesGate(Strict):
+    """The image's SBOM against the local OSV database (`envctl vulndb update`), offline."""
+
+    fail_on: VulnerabilityRating = Field("high", description="Lowest CVSS rating that blocks.")
+    unknown: VulnerabilityRating = Field(
+        "high", description="How a finding with no CVSS vector or rating ranks."
+    )
+    database: str | None = Field(
+        None, description="Folder of an imported database; default: envctl's cache."
+    )
+    max_age: Duration = Field(
+        7 * 86400, description="An older database is named in the gate's evidence."
+    )
+    waivers: list[VulnerabilityWaiver] = Field(default_factory=list)
 
 
 class Gate(Strict):
@@ -171,6 +303,7 @@ class Gate(Strict):
     http: HttpGate | None = None
     approvals: ApprovalsGate | None = None
     command: CommandGate | None = None
+    vulnerabilities: VulnerabilitiesGate | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Gate:
@@ -180,7 +313,7 @@ class Gate(Strict):
         return self
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> GateKind:
         return next(k for k in GATE_KINDS if getattr(self, k) is not None)
 
 
@@ -193,12 +326,6 @@ class Waiver(Strict):
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-Duration = Annotated[
-    int,
-    BeforeValidator(values.duration_seconds),
-    PlainSerializer(values.format_duration, return_type=str),
-    Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
-]
 
 
 class Window(Strict):
@@ -231,19 +358,18 @@ class LiveMetrics(Strict):
         "/metrics.json", description="Path of a JSON object of metric -> number on the service."
     )
     require: dict[str, str] = Field(
-        min_length=1, description='Absolute thresholds: {error_rate: "<= 0.02"}.'
+        min_length=1,
+        description='Thresholds, absolute ({error_rate: "<= 0.02"}) or relative to the '
+        "recorded metrics of the version a rollback would restore "
+        '({latency_p95_ms: "<= baseline * 1.10"}).',
     )
     timeout: int = Field(30, gt=0, description="Seconds to wait for the answer.")
 
     @field_validator("require")
     @classmethod
-    def _absolute(cls, raw: dict[str, str]) -> dict[str, str]:
+    def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
         for metric, rule in raw.items():
-            if parse_rule(rule, metric).relative is not None:
-                raise ValueError(
-                    f"{metric}: {rule!r}: a live metric has no baseline; "
-                    'give an absolute threshold like "<= 0.02"'
-                )
+            parse_rule(rule, metric)
         return raw
 
 
@@ -311,6 +437,14 @@ class Spec(Strict):
     packages: Packages = Field(
         default_factory=dict, description='PEP 508 name -> PEP 440 specifier ("==1.26.4").'
     )
+    indexes: list[PackageIndex] = Field(
+        default_factory=list,
+        description="Package indexes besides (or, with default: true, instead of) PyPI.",
+    )
+    sources: Sources = Field(
+        default_factory=dict,
+        description="Package name -> {index: NAME}: where a package is fetched from.",
+    )
     system_packages: Annotated[list[AptName], Field(default_factory=list)]
     data: Data = Field(default_factory=lambda: Data())
     compute: Compute = Field(default_factory=lambda: Compute())
@@ -338,9 +472,42 @@ class Spec(Strict):
             out[str(key)] = text
         return out
 
+    @model_validator(mode="after")
+    def _routing(self) -> Spec:
+        names = [index.name for index in self.indexes]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"indexes: {', '.join(twice)} named more than once")
+        defaults = [index.name for index in self.indexes if index.default]
+        if len(defaults) > 1:
+            raise ValueError(f"indexes: only one default index, not {', '.join(defaults)}")
+        declared = {values.package_name(key) for key in self.packages}
+        for package, source in self.sources.items():
+            if source.index not in names:
+                known = ", ".join(names) or "none declared"
+                raise ValueError(
+                    f"sources.{package}: no index named {source.index!r} under indexes: ({known})"
+                )
+            if package not in declared:
+                raise ValueError(f"sources.{package}: {package} is not under packages:")
+        return self
+
+    def index_of(self, package: str) -> PackageIndex | None:
+        """The index `package` (a distribution name) is routed to, if any."""
+        source = self.sources.get(values.package_name(values.package_key(package)))
+        if source is None:
+            return None
+        return next(index for index in self.indexes if index.name == source.index)
+
     def canonical(self) -> dict[str, Any]:
         """The resolved spec as plain data in canonical form (no `extends`)."""
         data = self.model_dump(mode="json", exclude={"extends"}, exclude_none=True)
+        # Absent and empty are the same spec: fingerprints from before indexes stay.
+        for key in ("indexes", "sources"):
+            if not data[key]:
+                del data[key]
+        if "sources" in data:
+            data["sources"] = dict(sorted(data["sources"].items()))
         data["packages"] = dict(sorted(data["packages"].items()))
         data["system_packages"] = sorted(set(data["system_packages"]))
         return data
@@ -351,18 +518,6 @@ class Spec(Strict):
 
 
 _OPS = (">=", "<=", "==", "!=", ">", "<")
-
-
-def parse_threshold(rule: str, metric: str = "metric") -> tuple[str, float]:
-    """`">= 0.90"` -> (">=", 0.9)."""
-    text = str(rule).strip()
-    for op in _OPS:
-        if text.startswith(op):
-            try:
-                return op, float(text[len(op) :].strip())
-            except ValueError:
-                break
-    raise ValueError(f'{metric}: {rule!r} is not a threshold like ">= 0.90"')
 
 
 @dataclass(frozen=True)

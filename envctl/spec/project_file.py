@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
@@ -19,9 +19,9 @@ from envctl.spec.model import (
     Strict,
     UrlPath,
 )
+from envctl.vocabulary import Severity
 
 CONFIG_FILE = "envctl.yaml"
-Severity = Literal["error", "warning", "info"]
 StageName = Annotated[str, AfterValidator(lambda v: values.word(v, "stage name"))]
 
 
@@ -111,7 +111,10 @@ class Trust(Strict):
     )
     ref: Annotated[str, AfterValidator(values.safe_token)] = Field(
         "origin/main",
-        description="The protected ref the signers file is read at (git show REF:PATH).",
+        description=(
+            "The protected ref the signers file and signed stages' specs are read at; a short "
+            "name expands to one branch or remote-tracking branch (never a tag), or is refused."
+        ),
     )
     stages: dict[StageName, StageTrust] = Field(
         default_factory=dict, description="Stage -> who may promote and approve; signed stages."

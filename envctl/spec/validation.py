@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from envctl.errors import Location, SpecError
+from envctl.spec import indexes
 from envctl.spec.yamldoc import Document, Path, Problem, format_path
 
 M = TypeVar("M", bound=BaseModel)
@@ -68,7 +69,7 @@ def _problem(model: type[BaseModel], doc: Document, err: Any) -> Problem:
         return doc.problem(f"unknown key {key!r}{hint}", loc)
     if kind == "missing":
         return doc.problem(f"required key {loc[-1]!r} is missing", loc)
-    message = str(err["msg"]).removeprefix("Value error, ")
+    message = indexes.redact(str(err["msg"]).removeprefix("Value error, "))
     if kind in ("dict_type", "list_type", "string_type", "int_type", "float_type", "bool_type"):
         message = f"{message} (got {type(err.get('input')).__name__}: {err.get('input')!r})"
     return doc.problem(message, loc)

@@ -20,23 +20,31 @@
 #
 #   examples/churn/retrain.sh [WORKDIR]        # default: a new temporary folder
 #
-# Environment: ENVCTL (default envctl), PYTHON (default python3), PORT (the
-# service's port on 127.0.0.1, default 18080). Exit 0 when the loop went as told
-# above, 1 otherwise.
+# Environment (all optional): ENVCTL (default: envctl on PATH), PYTHON (default
+# python3), PORT (the service's port on 127.0.0.1, default: a free one). Exit 0
+# when the loop went as told above, 1 otherwise.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 WORK="${1:-$(mktemp -d)}"
 ENVCTL="${ENVCTL:-envctl}"
 PYTHON="${PYTHON:-python3}"
-PORT="${PORT:-18080}"
+for tool in "$ENVCTL" "$PYTHON" git docker; do
+  if ! command -v "$tool" >/dev/null; then
+    echo "retrain.sh: $tool not found (install it, or name it: ENVCTL=..., PYTHON=...)" >&2
+    exit 1
+  fi
+done
+PORT="${PORT:-$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 URL="http://127.0.0.1:$PORT"
 SERVICE="churn-retrain-$$"
 declare -A SUMMARY=()
 RESULT=0
 
 say() { printf '\n== %s\n' "$*" >&2; }
-envctl() { printf '$ envctl %s\n' "$*" >&2; "$ENVCTL" "$@"; }
+# `command` runs the program, never this function: with ENVCTL=envctl (the
+# default), a plain "$ENVCTL" would call the function itself, forever.
+envctl() { printf '$ envctl %s\n' "$*" >&2; command "$ENVCTL" "$@"; }
 
 stop_service() { docker rm -f "$SERVICE" >/dev/null 2>&1 || true; }
 trap stop_service EXIT
@@ -71,9 +79,9 @@ gates:
       expect_keys: [predictions, model_version]
 policy:
   auto: true                  # advance may promote into prod unattended
-  live:
-    url: $URL
-    rollback: auto            # a failed live check puts the previous version back
+  live:                       # the service's URL is given with --url: it is this machine,
+    rollback: auto            # which a spec's policy.live.url may not name; a failed live
+                              # check puts the previous version back
 EOF
 git init -q -b main
 git add -A
@@ -100,7 +108,7 @@ accuracy() { "$PYTHON" -c 'import json; print(json.load(open("model/metrics.json
 prod_image() { # the image prod runs, as its newest event records it (a rollback
   # records the image the restored version ran in). With registry: set and
   # --push, `envctl image churn --stage prod` prints its pullable digest instead.
-  "$ENVCTL" history churn --format json | "$PYTHON" -c '
+  command "$ENVCTL" history churn --format json | "$PYTHON" -c '
 import json, sys
 events = [e for e in json.load(sys.stdin)["events"] if e["stage"] == "prod"]  # newest first
 print(events[0]["image"])'
@@ -129,7 +137,7 @@ PY
 
 check_live() { # sets LIVE to check-live's exit code
   LIVE=0
-  envctl check-live churn --stage prod || LIVE=$?
+  envctl check-live churn --stage prod --url "$URL" || LIVE=$?
   printf '(check-live exited %s)\n' "$LIVE" >&2
 }
 

@@ -1,7 +1,7 @@
 """build / verify / render with a real Docker Engine and real locks (PyPI from the host).
 
 One project is locked and built once per module; tests that change a spec work
-on copies of it. Everything built is removed at the end.
+on copies of it. The session removes what it built, once, at its end.
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ import pytest
 
 from envctl import engine
 from envctl.build import lockfile
-from envctl.build.image import BuildResult
+from envctl.build.image import BuildResult, build_image
 from envctl.cli import _register
 from envctl.cli.app import run as cli_run
-from envctl.commands import build as build_cmd
 from envctl.output.build import BuildDocument, VerifyDocument
 from envctl.spec.loading import load_environment, require_project
 from tests.conftest import TEST_BASE_IMAGE, git, run_cache
@@ -39,7 +38,7 @@ packages:
   six: "=={six}"
 system_packages: {system}
 env:
-  GREETING: "hello {greeting}"
+  GREETING: "hello $USER"{extra_env}
 """
 SERVE = "print('serving churn', {marker!r})\n"
 
@@ -51,18 +50,21 @@ def write_spec(
     version: int = 1,
     six: str = "1.16.0",
     system: str = "[]",
-    greeting: str = "$USER",
+    fresh: bool = False,
 ) -> None:
-    spec = SPEC.format(
-        name=name, version=version, base=TEST_BASE_IMAGE, six=six, system=system, greeting=greeting
+    """`fresh`: content no other test builds (an `env:` value), for a test that must
+    see a real build: the session keeps every image it built."""
+    extra_env = f'\n  FRESH: "{uuid.uuid4().hex}"' if fresh else ""
+    (root / "environments" / f"{name}.yaml").write_text(
+        SPEC.format(
+            name=name,
+            version=version,
+            base=TEST_BASE_IMAGE,
+            six=six,
+            system=system,
+            extra_env=extra_env,
+        )
     )
-    (root / "environments" / f"{name}.yaml").write_text(spec)
-
-
-def fresh() -> str:
-    """A GREETING no image has: the session keeps its images (tests/conftest.py),
-    so a test that must watch a build gives its spec content of its own."""
-    return uuid.uuid4().hex
 
 
 def make_project(root: Path, name: str) -> None:
@@ -135,7 +137,7 @@ def env_name(project: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 @pytest.fixture
 def built(env_name: str) -> BuildResult:
-    return build_cmd.build(env_name)
+    return build_image(env_name)
 
 
 @pytest.fixture
@@ -239,14 +241,14 @@ def test_build_with_stale_lock_is_exit_3(
 def test_system_package_in_base_takes_offline_path(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=2, system="[python3-venv]", greeting=fresh())
+    write_spec(copy, env_name, version=2, system="[python3-venv]", fresh=True)
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
     assert cli("render", env_name, "--probe") == 0
     assert "apt-get" not in capsys.readouterr().out
-    assert cli("render", env_name) == 0  # without probing: the online path
-    assert '"envctl-apt", "python3-venv"]' in capsys.readouterr().out
-    result = build_cmd.build(env_name)  # networking stays off: apt would fail if run
+    assert cli("render", env_name) == 0  # image.network: none: never an apt layer
+    assert "FROM envctl/system:" not in capsys.readouterr().out
+    result = build_image(env_name)  # networking stays off: apt would fail if run
     assert (result.cached, result.system_install) == (False, False)
     assert cli("verify", env_name) == 0
 
@@ -286,13 +288,13 @@ def test_model_code_change_rebuilds_only_the_model_layer(
     request: pytest.FixtureRequest,
 ) -> None:
     git(copy, "tag", "-a", "churn@v1.0.0", "-m", "v1")
-    first = build_cmd.build(env_name, model="churn@v1.0.0")
+    first = build_image(env_name, model="churn@v1.0.0")
     request.addfinalizer(partial(engine.remove_image, first.image))
     (copy / "models" / "churn" / "serve.py").write_text(SERVE.format(marker=2))
     commit_all(copy, "model change")
     git(copy, "tag", "-a", "churn@v1.0.1", "-m", "v2")
     lines: list[str] = []
-    second = build_cmd.build(env_name, model="churn@v1.0.1", log=lines.append)
+    second = build_image(env_name, model="churn@v1.0.1", log=lines.append)
     request.addfinalizer(partial(engine.remove_image, second.image))
     assert second.image == f"envctl/model-churn:v1.0.1-{second.fingerprint[:12]}"
     assert second.fingerprint != first.fingerprint
@@ -379,7 +381,7 @@ def test_build_with_a_registry_pulls_the_content_tag_instead_of_building(
 ) -> None:
     config = copy / "envctl.yaml"
     config.write_text(config.read_text() + f"registry: {image_registry}/team\n")
-    pushed = build_cmd.build(env_name, push=True)
+    pushed = build_image(env_name, push=True)
     assert pushed.reference is not None
     # Another machine: the image is not here, the registry has it.
     engine.remove_image(built.image)
@@ -404,11 +406,11 @@ def test_build_with_a_registry_pulls_the_content_tag_instead_of_building(
 def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=2, six="1.17.0", greeting=fresh())
+    write_spec(copy, env_name, version=2, six="1.17.0", fresh=True)
     lockfile.lock(require_project(), load_environment(env_name))
     steps: list[str] = []
     raw: list[str] = []
-    result = build_cmd.build(env_name, on_line=steps.append, log=raw.append)
+    result = build_image(env_name, on_line=steps.append, log=raw.append)
     assert not any(line.startswith(("Step ", " ---> ")) for line in steps), steps
     numbered = [line for line in steps if line.startswith("step ")]
     assert len(numbered) == result.steps
@@ -424,7 +426,7 @@ def test_build_reports_steps_not_logs_and_keeps_the_log_in_a_file(
 def test_build_in_a_pipe_prints_one_line_per_step(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=3, six="1.17.0", greeting=fresh())
+    write_spec(copy, env_name, version=3, six="1.17.0", fresh=True)
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
     assert cli("build", env_name) == 0
@@ -446,13 +448,127 @@ def test_missing_system_package_offline_says_which_and_the_ways_out(
     write_spec(copy, env_name, version=2, system="[cowsay]")
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
+    assert cli("build", env_name) == 3
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"error: system package(s) cowsay are not in the base image {TEST_BASE_IMAGE} and "
+        "this build has no network (image.network: none); use a base image that already "
+        "has them (install them into it once and pin that image), or set image.network: "
+        f"apt in environments/{env_name}.yaml to let envctl's apt step reach a mirror"
+    ]
+    assert cli("render", env_name, "--probe") == 3
+
+
+def with_network(root: Path, name: str, base: str, *, system: str) -> None:
+    spec = root / "environments" / f"{name}.yaml"
+    text = spec.read_text().replace(
+        f"  base: {TEST_BASE_IMAGE}\n", f"  base: {base}\n  network: apt\n"
+    )
+    spec.write_text(text.replace("system_packages: []", f"system_packages: {system}"))
+
+
+@pytest.fixture(scope="module")
+def stub_apt_base(base_image: str) -> Iterator[str]:
+    """The test base with an apt-get that installs nothing and succeeds: no mirror is
+    reachable here, and the apt layer's plumbing is what is under test."""
+    tag = f"envctl-test/stub-apt:{uuid.uuid4().hex[:8]}"
+    dockerfile = (
+        f"FROM {base_image}\n"
+        'RUN ["/bin/sh", "-c", "printf \'#!/bin/sh\\nexit 0\\n\' > /usr/local/bin/apt-get '
+        '&& chmod +x /usr/local/bin/apt-get"]\n'
+    )
+    from envctl.build import recipe
+
+    context = recipe.context_tar([recipe.ContextFile("Dockerfile", dockerfile.encode())])
+    engine.build(context, tag=tag, labels={"dev.envctl.owner": "envctl"})
+    yield tag
+    engine.remove_image(tag, force=True)
+
+
+def test_apt_opt_in_builds_a_networked_apt_layer_and_an_offline_template(
+    env_name: str, copy: Path, stub_apt_base: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_network(copy, env_name, stub_apt_base, system="[cowsay]")
+    lockfile.lock(require_project(), load_environment(env_name))
+    networks: list[tuple[str, str]] = []
+    real_build = engine.build
+
+    def spy(context: bytes, **kwargs: Any) -> Any:
+        networks.append((kwargs["tag"].split(":")[0], kwargs.get("network_mode", "none")))
+        return real_build(context, **kwargs)
+
+    monkeypatch.setattr(engine, "build", spy)
+    steps: list[str] = []
+    result = build_image(env_name, on_line=steps.append)
+
+    assert result.system_install is True
+    assert networks == [("envctl/system", "default"), (f"envctl/{env_name}", "none")]
+    labels = image_labels(result.image)
+    assert labels["dev.envctl.build-network"] == "apt"
+    assert f"building {result.image} (network: none)" in steps
+    history: list[dict[str, Any]] = engine.client().api.history(result.image)  # type: ignore[no-untyped-call]  # docker-py is untyped
+    assert any("apt-get" in (layer.get("CreatedBy") or "") for layer in history)
+
+
+def test_apt_opt_in_without_a_mirror_fails_in_the_apt_layer(
+    env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with_network(copy, env_name, TEST_BASE_IMAGE, system="[cowsay]")
+    lockfile.lock(require_project(), load_environment(env_name))
+    capsys.readouterr()
     assert cli("build", env_name) == 4
     err = capsys.readouterr().err
     first = next(line for line in err.splitlines() if line.startswith("error: "))
     assert first.startswith(
-        f"error: system package(s) cowsay are not in the base image {TEST_BASE_IMAGE}; "
-        "installing them needs the network and this build has none"
+        f"error: system package(s) cowsay are not in the base image {TEST_BASE_IMAGE} and "
+        "envctl's apt layer failed: the engine's default network does not reach a Debian mirror"
     ), err
-    assert "use a base image that already has them" in first
-    assert "full log: " in first
     assert "\x1b" not in err
+
+
+# ---- nothing of the host reaches the image ------------------------------------------------
+
+HOST_CANARY = "CANARY-host-7be1"
+
+
+def test_host_environment_reaches_no_label_layer_or_log(
+    env_name: str, copy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = copy / "environments" / f"{env_name}.yaml"
+    spec.write_text(spec.read_text().replace("hello $USER", f"hello $USER {uuid.uuid4().hex}"))
+    lockfile.lock(require_project(), load_environment(env_name))
+    for key in ("USER", "HOME_TOKEN", "AWS_SECRET_ACCESS_KEY", "GREETING"):
+        monkeypatch.setenv(key, HOST_CANARY)
+    capsys.readouterr()
+
+    result = build_image(env_name)
+
+    attrs = engine.inspect_image(result.image)
+    assert HOST_CANARY not in json.dumps(attrs)
+    assert "hello $USER" in json.dumps(attrs["Config"]["Env"])  # literal, never expanded
+    assert HOST_CANARY not in Path(result.log or "").read_text()
+    assert cli("render", env_name) == 0
+    captured = capsys.readouterr()
+    assert HOST_CANARY not in captured.out + captured.err
+    history: list[dict[str, Any]] = engine.client().api.history(result.image)  # type: ignore[no-untyped-call]  # docker-py is untyped
+    assert HOST_CANARY not in json.dumps(history)
+
+
+def test_a_template_linked_to_a_host_file_stops_the_build_before_it_starts(
+    env_name: str, copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = tmp_path / "host" / "id_rsa"
+    key.parent.mkdir()
+    key.write_text(f"{HOST_CANARY}\n")
+    (copy / "templates").mkdir()
+    (copy / "templates" / "key").symlink_to(key)
+    (copy / "templates" / "Dockerfile.j2").write_text(
+        '{% extends "envctl/Dockerfile.j2" %}\n'
+        '{% block labels %}LABEL key={{ "" }}{% include "key" %}\n{% endblock %}\n'
+    )
+    capsys.readouterr()
+    assert cli("build", env_name) == 3
+    assert cli("render", env_name) == 3
+    captured = capsys.readouterr()
+    assert HOST_CANARY not in captured.out + captured.err
+    assert "templates/key: template resolves outside" in captured.err

@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envctl.build import lockfile, wheels
 from envctl.errors import ExternalError, InputError
@@ -69,6 +71,31 @@ def test_parse_lock_reads_entries_hashes_and_header() -> None:
     assert other.content_hash == lock.content_hash
 
 
+def test_parse_lock_reads_via_and_index_annotations() -> None:
+    text = (
+        "anyio==4.16.0 \\\n    --hash=sha256:" + "a" * 64 + "\n"
+        "    # via\n    #   FastAPI\n    #   starlette\n"
+        "    # from https://pypi.org/simple\n"
+        "torch==2.6.0+cpu\n    # via -r requirements.in\n"
+        "    # from https://download.pytorch.org/whl/cpu\n"
+        "six==1.16.0\n    # via python-dateutil\n"
+    )
+    entries = lockfile.parse_lock(text, Path("dev.lock")).entries
+    assert [(e.name, e.required_by, e.index) for e in entries] == [
+        ("anyio", ("fastapi", "starlette"), "https://pypi.org/simple"),
+        ("torch", ("-r requirements.in",), "https://download.pytorch.org/whl/cpu"),
+        ("six", ("python-dateutil",), None),  # a lock written before `# from`
+    ]
+
+
+def test_uv_command_asks_for_the_index_annotation() -> None:
+    spec = Spec.model_validate(
+        {"name": "dev", "version": 1, "image": {"base": "python:3.11-slim"}, "python": "3.11"}
+    )
+    cmd = lockfile.uv_command(spec, Path("r.in"), Path("r.lock"), False)
+    assert "--emit-index-annotation" in cmd
+
+
 def test_parse_lock_rejects_unpinned_lines() -> None:
     with pytest.raises(InputError, match="cannot read lock line 'six>=1'"):
         lockfile.parse_lock("six>=1\n", Path("dev.lock"))
@@ -130,8 +157,21 @@ def test_lock_writes_hashed_lock_with_header(project: Path) -> None:
     assert text.startswith("# envctl-lock format 1")
     assert f"# input-hash: {lockfile.input_hash(env_of(project).spec)}\n" in text
     assert "six==1.16.0 \\\n    --hash=sha256:" in text
+    assert "    # from https://pypi.org/simple\n" in text
     assert "--hash=sha256:8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254" in text
     assert sorted(p.name for p in (project / "environments").iterdir()) == ["dev.lock", "dev.yaml"]
+
+
+def test_the_index_annotation_never_carries_credentials(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An index URL with a token in it (how private indexes are often given to uv):
+    # the lock names the index, never the secret.
+    monkeypatch.setenv("UV_INDEX_URL", "https://envctl:s3cret-token@pypi.org/simple")
+    lock_dev(project)
+    text = (project / "environments" / "dev.lock").read_text()
+    assert "    # from https://pypi.org/simple\n" in text
+    assert "s3cret" not in text and "envctl:" not in text
 
 
 def test_lock_again_is_unchanged_and_fresh(project: Path) -> None:
@@ -272,3 +312,129 @@ def test_fetch_rejects_a_lock_whose_hash_matches_nothing(project: Path, tmp_path
     with pytest.raises(ExternalError, match="downloading wheels for linux/amd64 failed"):
         wheels.fetch(lockfile.read_lock(path), root=tmp_path / "w")
     assert not (tmp_path / "w" / "sha256").exists()
+
+
+# ---- a lock from a checkout stays inside it ---------------------------------------------
+
+CANARY = "CANARY-host-file-71c2"
+
+
+@pytest.fixture
+def host_file(tmp_path: Path) -> Path:
+    secret = tmp_path / "host" / "token.txt"
+    secret.parent.mkdir()
+    secret.write_text(f"{CANARY}\n# input-hash: x\n")
+    return secret
+
+
+def test_a_lock_linked_to_a_host_file_is_refused_by_name(project: Path, host_file: Path) -> None:
+    (project / "environments" / "dev.lock").symlink_to(host_file)
+    for attempt in (
+        lambda: lockfile.require_fresh(require_project(project), env_of(project)),
+        lambda: lockfile.staleness(require_project(project), env_of(project)),
+        lambda: lock_dev(project),
+    ):
+        with pytest.raises(InputError) as caught:
+            attempt()
+        assert caught.value.message.startswith("environments/dev.lock: lock resolves outside "), (
+            caught.value.message
+        )
+        assert CANARY not in caught.value.message
+
+
+def test_cli_build_with_a_linked_lock_prints_no_byte_of_the_target(
+    project: Path, host_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from envctl.cli import _register
+    from envctl.cli.app import run
+
+    (project / "environments" / "dev.lock").symlink_to(host_file)
+    _register()
+    codes = [run(["build", "dev"]), run(["render", "dev"]), run(["check"])]
+    captured = capsys.readouterr()
+    assert codes == [3, 3, 3]
+    assert CANARY not in captured.out + captured.err
+    assert "environments/dev.lock: lock resolves outside" in captured.err
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["-r {host}", "--requirement={host}", "-c {host}", "-e {host}", "--index-url http://x/"],
+)
+def test_a_lock_holds_no_pip_options(host_file: Path, line: str) -> None:
+    text = f"six==1.16.0\n{line.format(host=host_file)}\n"
+    with pytest.raises(InputError, match=r"dev\.lock: a lock holds no pip options") as caught:
+        lockfile.parse_lock(text, Path("dev.lock"))
+    assert CANARY not in caught.value.message
+
+
+def test_a_lock_version_with_escape_sequences_is_refused_and_not_echoed_raw() -> None:
+    text = "six==1.16.0\x1b[2J\x1b]0;owned\x07 --hash=sha256:" + "a" * 64 + "\n"
+    with pytest.raises(InputError) as caught:
+        lockfile.parse_lock(text, Path("dev.lock"))
+    message = caught.value.message
+    assert message.startswith("dev.lock: six has no valid version in lock line 'six==1.16.0")
+    assert "\x1b" not in message and "\x07" not in message
+
+
+def test_a_lock_error_quotes_at_most_a_short_excerpt() -> None:
+    with pytest.raises(InputError) as caught:
+        lockfile.parse_lock("six>=1" + "x" * 500 + "\n", Path("dev.lock"))
+    quoted = caught.value.message.split("'")[1]
+    assert len(quoted) <= 60
+
+
+def test_pip_output_reaches_the_terminal_without_escape_sequences(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    noisy = "import sys; print('Collecting six\\x1b[2J\\x1b]0;owned\\x07'); sys.exit(1)"
+    monkeypatch.setattr(wheels, "pip_command", lambda *a: [sys.executable, "-c", noisy])
+    lock = lockfile.parse_lock(
+        "# python: 3.11\n# platform: linux/amd64\nsix==1.16.0 --hash=sha256:" + "a" * 64 + "\n",
+        Path("dev.lock"),
+    )
+    lines: list[str] = []
+    with pytest.raises(ExternalError) as caught:
+        wheels.fetch(lock, root=tmp_path / "w", on_line=lines.append)
+    assert lines == ["Collecting six"]
+    assert caught.value.message == "downloading wheels for linux/amd64 failed: Collecting six"
+    assert all("\x1b" not in d for d in caught.value.details)
+
+
+_NAMES = st.from_regex(r"[a-z][a-z0-9]{0,8}(-[a-z0-9]{1,6})?", fullmatch=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _NAMES,
+            st.lists(_NAMES, max_size=4, unique=True),
+            st.one_of(
+                st.none(), st.sampled_from(["https://pypi.org/simple", "https://x.test/whl/cu121"])
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+        unique_by=lambda entry: entry[0],
+    )
+)
+def test_annotations_round_trip_in_uv_s_layout(
+    entries: list[tuple[str, list[str], str | None]],
+) -> None:
+    """Whatever uv writes under a pin (one `# via`, a `# via` list, `# from`), the
+    reader gives back the same requirers and index, for every entry."""
+    blocks = []
+    for name, via, index in entries:
+        lines = [f"{name}==1.0 \\", "    --hash=sha256:" + "a" * 64]
+        if len(via) == 1:
+            lines.append(f"    # via {via[0]}")
+        elif via:
+            lines += ["    # via", *(f"    #   {v}" for v in via)]
+        if index:
+            lines.append(f"    # from {index}")
+        blocks.append("\n".join(lines) + "\n")
+    parsed = lockfile.parse_lock("".join(blocks), Path("dev.lock")).entries
+    assert [(e.name, list(e.required_by), e.index) for e in parsed] == entries

@@ -14,7 +14,7 @@ from envctl.build import recipe
 from envctl.build.lockfile import parse_lock
 from envctl.build.render import ModelSource
 from envctl.errors import InputError
-from envctl.promotion.workspace import split_ref
+from envctl.registry.workspace import split_ref
 from envctl.spec.loading import Environment
 from envctl.spec.model import Spec
 from envctl.spec.project_file import Serve
@@ -195,3 +195,13 @@ def test_digest_ref_and_the_repo_digest_of_a_registry() -> None:
     assert recipe.digest_in(found, target) == found[1]
     assert recipe.digest_in(found[:1], target) is None
     assert recipe.digest_in(found, None) is None
+
+
+@pytest.mark.parametrize("repository", ["envctl/system", "envctl-tests/dev"])
+def test_repository_of_envctls_own_layers_is_refused(repository: str) -> None:
+    """envctl reuses its apt and test layers by tag: a spec must not plant one."""
+    spec = make_env().spec
+    image = spec.image.model_copy(update={"repository": repository})
+    env = Environment(spec=spec.model_copy(update={"image": image}), source="x", path=None)
+    with pytest.raises(InputError, match="is reserved for envctl's own layers"):
+        recipe.repository(env)

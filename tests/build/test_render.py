@@ -76,13 +76,16 @@ def test_render_removes_installers_unless_locked() -> None:
     assert '"setuptools"]' in text and '"pip", "setuptools"' not in text
 
 
-def test_render_online_path_passes_packages_as_arguments() -> None:
-    env = make_env(system_packages=["libgomp1", "curl=7.88.1-10+deb12u5"])
+def test_render_with_missing_system_packages_starts_from_the_apt_layer_offline() -> None:
+    from envctl.build import system_layer
+
+    env = make_env(
+        system_packages=["libgomp1"], image={"base": "python:3.11-slim", "network": "apt"}
+    )
     text = render(env, system_install=True)
-    (apt,) = [line for line in instructions(text, "RUN") if "apt-get" in line]
-    assert apt.endswith('"envctl-apt", "curl=7.88.1-10+deb12u5", "libgomp1"]')
-    # system packages come before the venv in the final stage
-    assert text.index("apt-get") < text.index("COPY --from=build")
+    layer = system_layer.tag(env)
+    assert instructions(text, "FROM") == [f"FROM {layer} AS build", f"FROM {layer}"]
+    assert "apt-get" not in text  # the template's steps never install: they are offline
 
 
 def test_render_offline_path_when_base_has_the_packages() -> None:
@@ -209,3 +212,149 @@ def test_templates_hash_changes_with_project_templates(tmp_path: Path) -> None:
 
 def test_builtin_templates_are_found() -> None:
     assert (builtin_templates() / "Dockerfile.j2").is_file()
+
+
+# ---- a checkout's templates stay inside it -------------------------------------------
+
+CANARY = "CANARY-ssh-key-3f9a"
+
+
+@pytest.fixture
+def host_secret(tmp_path: Path) -> Path:
+    """A file outside the project, as a runner's SSH key would be."""
+    secret = tmp_path / "host" / "id_rsa"
+    secret.parent.mkdir()
+    secret.write_text(f"-----BEGIN KEY-----\n{CANARY}\n")
+    return secret
+
+
+def project_templates(tmp_path: Path) -> Path:
+    folder = tmp_path / "proj" / "templates"
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.mark.parametrize("how", ["include", "import", "extends"])
+def test_render_refuses_a_template_linked_out_of_the_project(
+    tmp_path: Path, host_secret: Path, how: str
+) -> None:
+    folder = project_templates(tmp_path)
+    (folder / "key").symlink_to(host_secret)
+    use = {
+        "include": '{% include "key" %}',
+        "import": '{% import "key" as k %}',
+        "extends": '{% extends "key" %}',
+    }[how]
+    (folder / "Dockerfile.j2").write_text(f"FROM {{{{ base_image }}}}\n{use}\n")
+
+    with pytest.raises(InputError) as caught:
+        render(templates_dir=folder)
+
+    message = caught.value.message
+    assert "key" in message and "resolves outside" in message
+    assert CANARY not in message and "BEGIN KEY" not in message
+
+
+def test_render_refuses_a_linked_dockerfile_and_a_linked_templates_folder(
+    tmp_path: Path, host_secret: Path
+) -> None:
+    folder = project_templates(tmp_path)
+    (folder / "Dockerfile.j2").symlink_to(host_secret)
+    with pytest.raises(InputError, match="resolves outside"):
+        render(templates_dir=folder)
+    linked = tmp_path / "proj2" / "templates"
+    linked.parent.mkdir()
+    linked.symlink_to(host_secret.parent, target_is_directory=True)
+    (host_secret.parent / "Dockerfile.j2").write_text(f"FROM {{{{ base_image }}}}\n# {CANARY}\n")
+    with pytest.raises(InputError, match="resolves outside") as caught:
+        render(templates_dir=linked)
+    assert CANARY not in caught.value.message
+
+
+def test_templates_hash_refuses_a_link_out_and_reads_nothing_of_it(
+    tmp_path: Path, host_secret: Path
+) -> None:
+    folder = project_templates(tmp_path)
+    (folder / "key").symlink_to(host_secret)
+    with pytest.raises(InputError, match=r"key: template resolves outside") as caught:
+        templates_hash(folder)
+    assert CANARY not in caught.value.message
+
+
+def test_render_follows_links_that_stay_in_the_project(tmp_path: Path) -> None:
+    folder = project_templates(tmp_path)
+    shared = tmp_path / "proj" / "shared.j2"
+    shared.write_text("ENV SHARED=1\n")
+    (folder / "shared.j2").symlink_to(shared)
+    (folder / "Dockerfile.j2").write_text('FROM {{ base_image }}\n{% include "shared.j2" %}')
+    assert render(templates_dir=folder) == "FROM python:3.11-slim\nENV SHARED=1\n"
+    assert templates_hash(folder)
+
+
+def test_render_dot_dot_names_are_not_found(tmp_path: Path, host_secret: Path) -> None:
+    folder = project_templates(tmp_path)
+    (folder / "Dockerfile.j2").write_text('{% include "../../host/id_rsa" %}')
+    with pytest.raises(InputError, match=r"Dockerfile\.j2:1: \.\./\.\./host/id_rsa") as caught:
+        render(templates_dir=folder)
+    assert CANARY not in caught.value.message
+
+
+# ---- rendering is bounded --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        (
+            "{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}",
+            "calls nest deeper than 64 (recursion?)",
+        ),
+        (
+            "{% for x in [1] recursive %}{{ loop([1]) }}{% endfor %}",
+            "calls nest deeper than 64 (recursion?)",
+        ),
+        ("{{ 'x' * 600000000 }}", "output is larger than 1048576 characters"),
+        (
+            "{% for i in range(2000) %}{{ 'x' * 1000 }}{% endfor %}",
+            "output is larger than 1048576 characters",
+        ),
+        ("{{ 10 ** 10000000 }}", "output is larger than 1048576 characters"),
+    ],
+)
+def test_render_over_a_limit_is_one_line_naming_the_template(
+    tmp_path: Path, template: str, reason: str
+) -> None:
+    folder = project_templates(tmp_path)
+    (folder / "Dockerfile.j2").write_text(template)
+    with pytest.raises(InputError) as caught:
+        render(templates_dir=folder)
+    assert caught.value.message == (
+        f"template {folder / 'Dockerfile.j2'}: {reason}; simplify the template"
+    )
+    assert caught.value.exit_code == 3
+
+
+def test_render_that_loops_without_output_or_calls_is_stopped(tmp_path: Path) -> None:
+    import jinja2
+
+    from envctl.build import sandbox
+
+    env = sandbox.BoundedSandbox(loader=jinja2.DictLoader({}))
+    template = env.from_string(
+        "{% set r = range(100000) | list %}"
+        "{% for a in r %}{% for b in r %}{% for c in r %}{% endfor %}{% endfor %}{% endfor %}"
+    )
+    with pytest.raises(InputError) as caught:
+        sandbox.rendered(template, {}, "loops.j2", sandbox.Budget(seconds=0.2))
+    assert caught.value.message == (
+        "template loops.j2: rendering took longer than 0.2s; simplify the template"
+    )
+
+
+def test_render_leaves_the_alarm_signal_as_it_found_it() -> None:
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
+    render()
+    assert signal.getsignal(signal.SIGALRM) is before
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)

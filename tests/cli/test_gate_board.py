@@ -10,8 +10,8 @@ import pytest
 from rich.console import Console
 
 from envctl.cli.gate_board import GateBoard, PlainGates, gate_line, gate_output
-from envctl.promotion.events import GateEvent
-from envctl.promotion.gates import GateResult
+from envctl.gates.events import GateEvent
+from envctl.registry.results import GateResult
 
 ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
 TESTS_PASSED = GateResult(

@@ -78,3 +78,13 @@ def test_dash_h_is_help(command: str, invoke: Invoke) -> None:
     result = invoke(command, "-h")
     assert (result.code, result.err) == (0, "")
     assert result.out == invoke(command, "--help").out
+
+
+def test_root_help_lists_whole_summaries(invoke: Invoke) -> None:
+    import inspect
+
+    text = " ".join(invoke("--help").out.split())
+    for info in app.registered_commands:
+        assert info.callback is not None and info.callback.__doc__
+        summary = inspect.cleandoc(info.callback.__doc__).split("\n\n", 1)[0]
+        assert " ".join(summary.split()) in text, info.name

@@ -39,16 +39,16 @@ def test_requirements_import_writes_a_valid_spec_and_lists_what_it_left(
 ) -> None:
     (project / "requirements.txt").write_text(REQUIREMENTS)
     (project / "base.txt").write_text("idna==3.7\n")
-    result = invoke("import", "requirements.txt")
+    result = invoke("import", "requirements.txt", "--name", "requirements")
     assert result.code == 0, result.err
     assert result.out.splitlines() == [
         "created environments/requirements.yaml (v1): 2 packages, python 3.11 (from the file), "
         "base python:3.11-slim-bookworm",
-        "not carried over (2):",
-        "  requirements.txt:2: --index-url https://pypi.org/simple: a spec has no index "
-        "setting; configure the index where envctl locks and fetches "
-        "(e.g. UV_INDEX_URL, PIP_INDEX_URL)",
+        "not carried over (1):",
         "  requirements.txt: 1 --hash value: `envctl lock` records the hashes of what it resolves",
+        "adjusted (1):",
+        "  requirements.txt:2: --index-url https://pypi.org/simple: PyPI, the default index; "
+        "nothing to declare",
         "next: envctl lock requirements",
     ]
     assert spec_of(project, "requirements")["packages"] == {"idna": "==3.7", "six": "==1.16.0"}
@@ -57,7 +57,7 @@ def test_requirements_import_writes_a_valid_spec_and_lists_what_it_left(
 
 def test_a_byte_order_mark_is_not_part_of_the_first_pin(project: Path, invoke: Invoke) -> None:
     (project / "reqs.txt").write_text("\ufeffsix==1.16.0\n", encoding="utf-8")
-    result = invoke("import", "reqs.txt", "--format", "json")
+    result = invoke("import", "reqs.txt", "--name", "reqs", "--format", "json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["packages"] == {"six": "==1.16.0"}
 
@@ -81,17 +81,20 @@ def test_json_shape(project: Path, invoke: Invoke) -> None:
         "python_from": "source",
         "platform": "linux/amd64",
         "base": "python:3.12-slim-bookworm",
-        "packages": {"six": "==1.16.0"},
-        "not_carried_over": [
+        "packages": {"numpy": "==1.26.4", "six": "==1.16.0"},
+        "indexes": [],
+        "sources": {},
+        "not_carried_over": [],
+        "adjusted": [
             {
                 "item": "numpy=1.26.4",
-                "reason": "a conda package; conda names are not PyPI names: "
-                "add its PyPI name by hand",
+                "reason": "carried as numpy==1.26.4 (same name on PyPI, envctl's conda table)",
                 "file": "environment.yml",
-                "line": None,
+                "line": 3,
             }
         ],
-        "adjusted": [],
+        "kept": [],
+        "dropped": [],
     }
 
 
@@ -145,6 +148,92 @@ def test_each_file_format(
     assert invoke("validate", "adopted").code == 0
 
 
+LEROBOT = """\
+[project]
+name = "lerobot"
+requires-python = ">=3.10"
+dependencies = ["torch>=2.2.1,<2.8.0", "torchvision>=0.21.0,<0.23.0", "numpy>=2"]
+
+[tool.uv.sources]
+torch = [{ index = "pytorch-cu128", marker = "sys_platform == 'linux'" }]
+torchvision = [{ index = "pytorch-cu128", marker = "sys_platform == 'linux'" }]
+
+[[tool.uv.index]]
+name = "pytorch-cu128"
+url = "https://download.pytorch.org/whl/cu128"
+explicit = true
+"""
+
+
+def test_a_pyproject_keeps_its_cu128_routing_in_the_spec(project: Path, invoke: Invoke) -> None:
+    (project / "pyproject.toml").write_text(LEROBOT)
+    result = invoke("import", "pyproject.toml", "--name", "dev", "--python", "3.12", "--force",
+                    "--format", "json")  # fmt: skip
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["indexes"] == [
+        {
+            "name": "pytorch-cu128",
+            "url": "https://download.pytorch.org/whl/cu128",
+            "explicit": True,
+            "default": False,
+        }
+    ]
+    assert data["sources"] == {"torch": "pytorch-cu128", "torchvision": "pytorch-cu128"}
+    spec = spec_of(project, "dev")
+    assert spec["indexes"] == [
+        {"name": "pytorch-cu128", "url": "https://download.pytorch.org/whl/cu128", "explicit": True}
+    ]
+    assert spec["sources"] == {
+        "torch": {"index": "pytorch-cu128"},
+        "torchvision": {"index": "pytorch-cu128"},
+    }
+    assert invoke("validate", "dev").code == 0
+
+
+def test_credentials_in_an_index_url_reach_no_output(project: Path, invoke: Invoke) -> None:
+    (project / "requirements.txt").write_text(
+        "--index-url https://alice:s3cret@pkgs.corp.example/simple\n"
+        "--extra-index-url=https://tok3n@extra.example/simple\n"
+        "six==1.16.0 --index-url=https://bob:hunter2@x.example/simple\n"
+    )
+    text = invoke("import", "requirements.txt", "--name", "dev", "--force")
+    shown = invoke("import", "requirements.txt", "--name", "dev", "--force", "--format", "json")
+    assert text.code == shown.code == 0, text.err
+    written = (project / "environments" / "dev.yaml").read_text()
+    for secret in ("alice", "s3cret", "tok3n", "bob", "hunter2"):
+        for output in (text.out, text.err, shown.out, shown.err, written):
+            assert secret not in output
+    assert "https://****@pkgs.corp.example/simple: credentials removed" in text.out
+    assert json.loads(shown.out)["indexes"][0]["url"] == "https://pkgs.corp.example/simple"
+
+
+def test_import_then_lock_from_a_private_index(
+    project: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.simple_index import serve_index
+
+    with serve_index(
+        tmp_path / "index", {"corp-tool": "2.0.0"}, user="alice", password="pw9"
+    ) as index:
+        url = index.url.replace("http://", "http://alice:pw9@")
+        (project / "requirements.txt").write_text(f"--index-url {url}\ncorp-tool==2.0.0\n")
+        imported = invoke(
+            "import", "requirements.txt", "--name", "dev", "--force", "--python", "3.11"
+        )
+        assert imported.code == 0, imported.err
+        assert "pw9" not in (project / "environments" / "dev.yaml").read_text()
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+        monkeypatch.setenv("UV_INDEX_INDEX_USERNAME", "alice")
+        monkeypatch.setenv("UV_INDEX_INDEX_PASSWORD", "pw9")
+        locked = invoke("lock", "dev")
+        assert locked.code == 0, locked.err
+        assert index.fetched("corp-tool")
+    lock = (project / "environments" / "dev.lock").read_text()
+    assert "corp-tool==2.0.0" in lock and f"# from {index.url}" in lock
+    assert "pw9" not in lock
+
+
 def test_refuses_to_overwrite_then_force_bumps_the_version(project: Path, invoke: Invoke) -> None:
     (project / "requirements.txt").write_text("six==1.16.0\n")
     result = invoke("import", "requirements.txt", "--name", "dev")
@@ -160,14 +249,61 @@ def test_refuses_to_overwrite_then_force_bumps_the_version(project: Path, invoke
     assert spec_of(project, "dev")["version"] == 2
 
 
+BASE = """\
+version: 4
+image:
+  base: python:3.11-slim-bookworm
+python: "3.11"
+packages:
+  numpy: ">=1.26"
+"""
+
+
+@pytest.mark.parametrize(
+    ("files", "replaced"),
+    [
+        # the version comes from the parent: the resolved spec is v4
+        ({"_base.yaml": BASE, "dev.yaml": "name: dev\nextends: _base\n"}, 5),
+        ({"dev.yaml": "name: dev\nversion: 7\nunknown_key: 1\n"}, 8),  # invalid, version read
+        ({"dev.yaml": "name: dev\nversion: [\n"}, 1),  # not YAML: replaced from 1
+        ({"dev.yaml": "name: dev\nversion: true\n"}, 1),  # not a version
+    ],
+)
+def test_force_bumps_the_replaced_specs_resolved_version(
+    project: Path, invoke: Invoke, files: dict[str, str], replaced: int
+) -> None:
+    for name, text in files.items():
+        (project / "environments" / name).write_text(text)
+    (project / "requirements.txt").write_text("six==1.16.0\n")
+    forced = invoke("import", "requirements.txt", "--name", "dev", "--force")
+    assert forced.code == 0, forced.err
+    assert forced.out.startswith(f"replaced environments/dev.yaml (v{replaced}): 1 package,")
+    assert spec_of(project, "dev")["version"] == replaced
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["pyproject.toml"], 2, "error: pyproject.toml does not pin a Python minor version"),
+        (["pyproject.toml", "-n", "x"], 2, "error: pyproject.toml requires Python >=3.30 and this"),
         (["requirements.txt", "--name", "Bad Name"], 2, "error: --name: 'Bad Name' is not"),
-        (["requirements.txt", "--python", "3"], 2, "error: --python takes a minor version"),
-        (["missing.txt"], 3, "error: cannot read missing.txt: No such file or directory"),
-        (["poetry.lock"], 3, "error: poetry.lock: not a format envctl imports"),
+        (["requirements.txt", "-n", "x", "--python", "3"], 2, "error: --python takes a minor"),
+        (
+            ["missing.txt", "-n", "x"],
+            3,
+            "error: cannot read missing.txt: No such file or directory",
+        ),
+        (["poetry.lock", "-n", "x"], 3, "error: poetry.lock: not a format envctl imports, by its"),
+        (
+            ["requirements.txt"],
+            2,
+            "error: 'requirements' (from requirements.txt) is not a stage (dev, staging, prod); "
+            "pass --name STAGE, or --name requirements",
+        ),
+        (
+            ["pyproject.toml", "-n", "x", "--python", "3.29"],
+            3,
+            "error: Python 3.29 is outside pyproject.toml's requires-python '>=3.30'",
+        ),
         (
             ["loose.txt", "--name", "prod", "--force"],
             3,
@@ -180,7 +316,7 @@ def test_refusals_are_one_line_with_their_exit_code(
     project: Path, invoke: Invoke, args: list[str], code: int, message: str
 ) -> None:
     (project / "pyproject.toml").write_text(
-        '[project]\nname = "x"\nrequires-python = ">=3.10"\ndependencies = []\n'
+        '[project]\nname = "x"\nrequires-python = ">=3.30"\ndependencies = []\n'
     )
     (project / "requirements.txt").write_text("six==1.16.0\n")
     (project / "loose.txt").write_text("six>=1.16\n")
@@ -201,7 +337,7 @@ def test_without_a_project_it_says_to_init(git_repo: Path, invoke: Invoke) -> No
 
 def test_import_then_lock_resolves_for_real(project: Path, invoke: Invoke) -> None:
     (project / "requirements.txt").write_text("six==1.16.0\n")
-    assert invoke("import", "requirements.txt", "--python", "3.11").code == 0
+    assert invoke("import", "requirements.txt", "-n", "requirements", "--python", "3.11").code == 0
     result = invoke("lock", "requirements", "--format", "json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["packages"] == 1
@@ -241,3 +377,159 @@ def test_import_lock_build_verify_then_import_the_image(
         for found in engine.client().api.images(name=f"envctl/{name}"):
             for tag in found.get("RepoTags") or []:
                 engine.remove_image(tag, force=True)
+
+
+# ---- includes stay inside the project ---------------------------------------------------
+
+HOST_CANARY = "ssh-ed25519-CANARY-9d1e"
+
+
+@pytest.fixture
+def host_key(tmp_path: Path) -> Path:
+    """A file outside the project whose lines would pass as package names."""
+    key = tmp_path / "host" / "id_ed25519"
+    key.parent.mkdir()
+    key.write_text(f"{HOST_CANARY}\nanother-line\n")
+    return key
+
+
+@pytest.mark.parametrize(
+    "include",
+    ["-r {key}", "-r ../host/id_ed25519", "--requirement={key}", "-r linked.txt"],
+)
+def test_import_refuses_includes_leaving_the_project(
+    project: Path, invoke: Invoke, host_key: Path, include: str
+) -> None:
+    (project / "linked.txt").symlink_to(host_key)
+    (project / "requirements.txt").write_text(f"six==1.16.0\n{include.format(key=host_key)}\n")
+
+    result = invoke("import", "requirements.txt", "--name", "requirements")
+
+    assert result.code == 3
+    assert result.err.startswith("error: requirements.txt:2: ")
+    assert "-r include resolves outside" in result.err
+    assert HOST_CANARY not in result.out + result.err
+    assert not (project / "environments" / "requirements.yaml").exists()
+
+
+def test_import_of_a_file_outside_the_project_includes_only_beside_it(
+    project: Path, invoke: Invoke, host_key: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "elsewhere"
+    (other / "sub").mkdir(parents=True)
+    (other / "sub" / "base.txt").write_text("idna==3.7\n")
+    (other / "reqs.txt").write_text("-r sub/base.txt\n")
+    (other / "bad.txt").write_text(f"-r {host_key}\n")
+
+    assert invoke("import", str(other / "reqs.txt"), "-n", "reqs").code == 0
+    refused = invoke("import", str(other / "bad.txt"), "-n", "bad")
+    assert refused.code == 3 and HOST_CANARY not in refused.out + refused.err
+
+
+UV_LOCK = (
+    'version = 1\nrequires-python = "==3.11.*"\n[[package]]\nname = "x"\nversion = "0"\n'
+    'source = { editable = "." }\ndependencies = [{ name = "six" }]\n'
+    '[[package]]\nname = "six"\nversion = "1.16.0"\n'
+    'source = { registry = "https://pypi.org/simple" }\n'
+)
+
+
+def test_the_format_is_sniffed_from_content_and_from_overrides(
+    project: Path, invoke: Invoke
+) -> None:
+    (project / "nanochat__uv.lock").write_text(UV_LOCK)
+    result = invoke("import", "nanochat__uv.lock", "-n", "nano", "--format", "json")
+    assert result.code == 0, result.err
+    assert (json.loads(result.out)["format"], json.loads(result.out)["packages"]) == (
+        "uv-lock",
+        {"six": "==1.16.0"},
+    )
+    (project / "deps.lock").write_text("six==1.16.0\n")
+    forced = invoke("import", "deps.lock", "-n", "deps", "--from", "requirements", "--format",
+                    "json")  # fmt: skip
+    assert forced.code == 0, forced.err
+    assert json.loads(forced.out)["format"] == "requirements"
+    wrong = invoke("import", "nanochat__uv.lock", "-n", "n2", "--from", "conda")
+    assert wrong.code == 3 and wrong.err.startswith("error: nanochat__uv.lock: not a conda")
+
+
+def test_the_committed_spec_names_its_source_relative_to_the_project(
+    project: Path, invoke: Invoke, tmp_path: Path
+) -> None:
+    (project / "deps").mkdir()
+    (project / "deps" / "requirements.txt").write_text("six==1.16.0\n")
+    outside = tmp_path / "elsewhere" / "base.txt"
+    outside.parent.mkdir()
+    outside.write_text("six==1.16.0\n")
+    assert invoke("import", str(project / "deps" / "requirements.txt"), "-n", "a").code == 0
+    assert invoke("import", str(outside), "-n", "b").code == 0
+    inside_text = (project / "environments" / "a.yaml").read_text()
+    outside_text = (project / "environments" / "b.yaml").read_text()
+    assert "from deps/requirements.txt" in inside_text
+    assert "from base.txt" in outside_text
+    for text in (inside_text, outside_text):
+        assert str(tmp_path) not in text
+
+
+FULL_SPEC = """\
+# the team's dev environment
+name: dev
+version: 4
+description: churn dev
+image:
+  base: python:3.11-slim-bookworm  # the team's base
+python: "3.11"
+packages:
+  numpy: ">=1.26"
+indexes:
+  - {name: corp, url: "https://pkgs.corp.example/simple", explicit: true}
+sources:
+  numpy: {index: corp}
+system_packages: [libgomp1]
+data:
+  allowed: [public, research]
+compute: {cpu: 2, gpu: 1}
+env: {MODE: dev}
+gates:
+  - tests: {paths: [tests]}
+"""
+
+
+def test_force_keeps_what_the_source_does_not_speak_to(project: Path, invoke: Invoke) -> None:
+    (project / "environments" / "dev.yaml").write_text(FULL_SPEC)
+    (project / "requirements.txt").write_text("six==1.16.0\n")
+    result = invoke("import", "requirements.txt", "-n", "dev", "--force", "--python", "3.11")
+    assert result.code == 0, result.err
+    assert "kept from the replaced spec: description, image, system_packages, data, compute, " \
+        "env, gates" in result.out  # fmt: skip
+    assert "dropped (the source has none): indexes, sources" in result.out
+    spec = spec_of(project, "dev")
+    assert spec["packages"] == {"six": "==1.16.0"} and spec["version"] == 5
+    assert spec["data"] == {"allowed": ["public", "research"]}
+    assert spec["compute"] == {"cpu": 2, "gpu": 1}
+    assert spec["gates"] == [{"tests": {"paths": ["tests"]}}]
+    assert spec["system_packages"] == ["libgomp1"]
+    assert "indexes" not in spec and "sources" not in spec
+    assert "# the team's base" in (project / "environments" / "dev.yaml").read_text()
+    assert invoke("validate", "dev").code == 0
+
+
+def test_force_with_another_python_takes_the_new_base_image(project: Path, invoke: Invoke) -> None:
+    (project / "environments" / "dev.yaml").write_text(FULL_SPEC)
+    (project / "requirements.txt").write_text("six==1.16.0\n")
+    result = invoke("import", "requirements.txt", "-n", "dev", "--force", "--python", "3.12",
+                    "--format", "json")  # fmt: skip
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert "image" not in data["kept"] and "gates" in data["kept"]
+    assert spec_of(project, "dev")["image"] == {"base": "python:3.12-slim-bookworm"}
+
+
+def test_import_never_prints_escape_bytes_from_its_input(project: Path, invoke: Invoke) -> None:
+    (project / "requirements.txt").write_text(
+        "six==1.16.0\n./vendor/\x1b[2Jevil\x1b]0;title\x07.whl\n--pre\x1b[31m\n"
+    )
+    result = invoke("import", "requirements.txt", "-n", "esc")
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out + result.err and "\x07" not in result.out
+    assert "./vendor/evil.whl: not a PEP 508 requirement" in result.out

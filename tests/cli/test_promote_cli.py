@@ -246,3 +246,37 @@ def test_advance_in_a_pipe_prints_each_stages_gates(gated: Path) -> None:
         "error: gate metrics failed for churn@v1.0.0 -> staging: accuracy 0.95 is not >= 0.99",
     ]
     assert "promoted churn@v1.0.0 to dev: churn#dev#1" in out.splitlines()
+
+
+def test_status_table_keeps_one_line_per_model_off_a_terminal(
+    project: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Maximilian Alexander Featherstonehaugh-Whittington")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "maximilian.featherstonehaugh@example.com")
+    for model in ("tiny", "big"):
+        for number, stage in enumerate(("dev", "staging"), 1):
+            git(project, "tag", "-a", f"{model}#{stage}#{number}", "-m", "assigned", "HEAD")
+    result = invoke("status")
+    assert result.code == 0, result.err
+    lines = result.out.rstrip("\n").splitlines()
+    assert [line.split()[0] for line in lines] == ["model", "big", "tiny"]
+    assert all(line.count("featherstonehaugh@example.com") == 2 for line in lines[1:])
+    assert max(len(line) for line in lines) > 120
+
+
+def test_a_forced_promotion_says_what_it_bypassed(
+    project: Path, invoke: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from envctl.promotion import flow
+    from tests.commands.fake_gates import run_without_image
+
+    monkeypatch.setattr(flow, "_run", run_without_image)
+    result = invoke("promote", "tiny@v1.0.0", "--to", "staging", "--force", "--reason", "INC-42")
+    assert result.code == 0, result.err
+    assert (
+        "  BYPASSED (--force): tiny@v1.0.0 has not entered dev, the stage before staging; "
+        "reason: INC-42"
+    ) in result.out.splitlines()
+    plain = invoke("promote", "big@v1.0.0", "--to", "dev", "--plan")
+    assert "BYPASSED" not in plain.out

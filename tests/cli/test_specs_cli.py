@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,19 @@ def test_validate_invalid_exits_3_with_one_line_per_problem(
     assert any("unknown key 'compte'; did you mean 'compute'?" in line for line in lines)
     assert "Traceback" not in result.err
     assert "ok    dev" in result.out
+
+
+def test_validate_json_prints_the_error_document_when_a_spec_is_invalid(
+    initialised: Path, invoke: Invoke
+) -> None:
+    spec = initialised / "environments" / "prod.yaml"
+    spec.write_text(spec.read_text().replace("compute:", "compte:"))
+    result = invoke("validate", "--format", "json")
+    assert result.code == 3
+    data = json.loads(result.out)
+    assert (data["ok"], data["exit_code"], data["error"]["kind"]) == (False, 3, "spec")
+    assert data["error"]["message"].startswith("1 spec is invalid (prod): ")
+    assert any("unknown key 'compte'" in line for line in data["error"]["details"])
 
 
 def test_validate_spec_file_outside_project(
@@ -197,3 +211,27 @@ def test_show_refuses_a_spec_symlinked_out_of_the_project(
         f"error: environments/prod.yaml: the spec file is a symlink to {secret}, "
         f"outside {initialised}; keep spec files inside the project\n"
     )
+
+
+@pytest.mark.parametrize("base", ["nosuchref", "origin/main"])
+def test_check_with_a_base_it_cannot_resolve_exits_3(
+    initialised: Path, invoke: Invoke, base: str
+) -> None:
+    spec = initialised / "environments" / "prod.yaml"
+    spec.write_text(spec.read_text().replace("==1.26.4", "==2.0.0"))  # not bumped
+    result = invoke("check", "--base", base)
+    assert result.code == 3
+    assert result.err.startswith(f"error: --base {base}: no such commit in this repository")
+    assert result.out == ""
+
+
+def test_check_with_a_base_outside_git_exits_3(
+    initialised: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outside = tmp_path / "outside"
+    shutil.copytree(initialised, outside, ignore=shutil.ignore_patterns(".git"))
+    monkeypatch.chdir(outside)
+    result = invoke("check", "--base", "HEAD")
+    assert result.code == 3
+    assert result.err.startswith(f"error: --base HEAD: {outside} is not in a git repository")
+    assert invoke("check").code == 0  # no --base: the specs are still checked

@@ -17,12 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from envctl import registry as reg
+from envctl.gates.events import GateProgress, unwatched
+from envctl.gates.suite import run_gates
 from envctl.progress import Progress
 from envctl.promotion import flow
-from envctl.promotion.events import GateProgress, unwatched
 from envctl.promotion.outcome import Outcome
-from envctl.promotion.suite import run_gates
-from envctl.promotion.workspace import Workspace
+from envctl.registry.workspace import Workspace
 from envctl.spec.loading import Environment, Project
 
 

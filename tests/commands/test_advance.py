@@ -284,3 +284,63 @@ def test_push_publishes_what_an_earlier_run_left_local(churn: Path, tmp_path: Pa
     code, out, err = run(churn, "advance", "churn@v1.0.0", "--until", "dev", "--push")
     assert (code, out.strip()) == (0, "churn@v1.0.0 has entered dev already: nothing to do"), err
     assert tags(churn) == ["churn#dev#1", "churn#dev#2"]
+
+
+def test_a_backdated_tag_does_not_cut_the_soak_short(churn: Path) -> None:
+    """A promoter whose git says it is a month ago (GIT_COMMITTER_DATE) dates the
+    tag, not the record: the soak counts from the later of the two, and audit
+    names the event whose times disagree."""
+    set_policy(churn, "staging", "{soak: 24h}")
+    month_back = datetime.now(timezone.utc) - timedelta(days=30)
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev",
+                       GIT_COMMITTER_DATE=month_back.strftime("%s +0000"))  # fmt: skip
+    assert code == 0, err
+    tagged = git(churn, "for-each-ref", "--format=%(taggerdate:unix)", "refs/tags/churn#dev#1")
+    assert int(tagged) == int(month_back.timestamp())
+
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 5, err
+    data = json.loads(out)
+    assert (data["status"], data["reached"], data["stopped_at"]) == ("waiting", "dev", "staging")
+    not_before = datetime.fromisoformat(data["not_before"])
+    assert not_before - datetime.now(timezone.utc) > timedelta(hours=23)
+    assert tags(churn) == ["churn#dev#1"]
+    code, out, _ = run(churn, "audit", "--format", "json")
+    assert code == 1
+    assert [(v["tag"], v["kind"]) for v in json.loads(out)["violations"]] == [
+        ("churn#dev#1", "clock-skew")
+    ]
+
+
+@pytest.mark.parametrize("value", ["1e999", "NaN", "Infinity"])
+def test_a_metric_that_is_not_a_finite_number_is_an_input_error(churn: Path, value: str) -> None:
+    (churn / "model" / "metrics.json").write_text(f'{{"accuracy": {value}}}\n')
+    git(churn, "commit", "-qam", "v1.2.0")
+    git(churn, "tag", "-a", "churn@v1.2.0", "-m", "v1.2.0")
+    code, _, err = run(churn, "advance", "churn@v1.2.0", "--until", "staging")
+    assert code == 3, err
+    assert err.strip().splitlines()[-1] == (
+        "error: metrics file metrics.json: accuracy is not a finite number "
+        "(1e999, NaN, Infinity: write a number a float can hold)"
+    )
+    assert tags(churn, "churn#staging#*") == []  # never recorded
+
+
+def test_a_stage_that_extends_prod_does_not_take_prods_policy(churn: Path) -> None:
+    """staging extends prod for its environment; prod's `auto: false` is prod's."""
+    (churn / "environments" / "staging.yaml").write_text(
+        "name: staging\nversion: 1\nextends: prod\n"
+        "gates: [{metrics: {file: metrics.json, require: {accuracy: '>= 0.5'}}}]\n"
+    )
+    set_policy(churn, "prod", "{auto: false}")
+    code, out, err = run(churn, "advance", "churn@v1.0.0", "--format", "json")
+
+    assert code == 5, err
+    assert (json.loads(out)["reached"], json.loads(out)["stopped_at"]) == ("staging", "prod")
+    code, out, err = run(churn, "diff", "staging", "prod", "--format", "json")
+    assert code == 0, err
+    findings = json.loads(out)["comparisons"][0]["findings"]
+    assert [(f["kind"], f["path"], f["severity"]) for f in findings] == [
+        ("policy.changed", "policy.auto", "info")
+    ]

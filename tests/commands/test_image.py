@@ -46,7 +46,7 @@ def assign(repo: Path, stage: str, n: int, image: dict[str, Any] | str | None) -
     data = reg.promotion_record(
         who_name="Ada",
         who_email="ada@example.com",
-        when=datetime(2026, 1, 1, tzinfo=timezone.utc),
+        when=datetime.now(timezone.utc),  # as envctl writes it: audit compares it with the tag date
         from_stage="dev" if stage != "dev" else None,
         env={"name": stage, "spec_version": 1, "fingerprint": "f" * 64},
         image=image,
@@ -158,3 +158,56 @@ def test_a_model_no_one_declared_or_registered_is_exit_3(
     result = invoke(*args)
     assert (result.code, result.out) == (3, "")
     assert result.err == "error: unknown model 'nosuchmodel' (known: none)\n"
+
+
+def test_an_unsigned_stage_counts_a_hand_made_event_for_every_command(
+    project: Path, invoke: Invoke
+) -> None:
+    """Outside signed stages a tag without a record counts, as GTO reads it, and
+    is flagged: image, advance and status read that same view, and image does not
+    fall back to the digest of the event it replaced."""
+    assign(project, "dev", 1, IMAGE)
+    git(project, "tag", "-a", "tiny#dev#2", "-m", "by hand", "HEAD")
+
+    result = invoke("image", "tiny", "--stage", "dev")
+    assert (result.code, result.out) == (3, "")
+    assert result.err == (
+        "error: tiny#dev#2 (tiny@v1.0.0 in dev) records no registry digest (no envctl record: "
+        "made by GTO or by hand); set registry: in envctl.yaml and promote with --push\n"
+    )
+    dev = json.loads(invoke("status", "--format", "json").out)["models"][0]["stages"]["dev"]
+    assert (dev["tag"], dev["evidence"], dev["counts"]) == ("tiny#dev#2", "none", True)
+    advanced = invoke("advance", "tiny@v1.0.0", "--until", "dev")
+    assert (advanced.code, advanced.out) == (
+        0,
+        "tiny@v1.0.0 has entered dev already: nothing to do\n",
+    )
+
+
+@pytest.mark.parametrize("digest", ["sha256:" + "d" * 64, "team/img:latest", "x@sha256:short"])
+def test_image_refuses_a_digest_that_pins_nothing(
+    project: Path, invoke: Invoke, digest: str
+) -> None:
+    assign(project, "dev", 1, {**IMAGE, "digest": digest})
+    result = invoke("image", "tiny", "--stage", "dev")
+    assert (result.code, result.out) == (1, "")
+    assert result.err == (
+        f"error: tiny#dev#1 (tiny@v1.0.0 in dev) records {digest!r}, which is not "
+        "REPO@sha256:<64 hex>\n"
+    )
+
+
+def test_the_raw_registry_is_not_part_of_the_registry_package() -> None:
+    """Commands read the ledger through `read_verified` only; pyproject's import-linter
+    contract keeps `envctl.registry.state` (where the raw parse lives) to the verifier."""
+    assert not hasattr(reg, "parse_registry")
+
+
+def test_image_never_prints_escape_bytes_from_a_record(project: Path, invoke: Invoke) -> None:
+    hostile = {**IMAGE, "digest": DIGEST.replace("team", "te\x1b[2Jam\x1b]0;pwned\x07")}
+    assign(project, "staging", 1, hostile)
+    result = invoke("image", "tiny", "--stage", "staging")
+    assert result.code == 1, result.err  # not a REPO@sha256:<64 hex> a deploy could pull
+    assert result.out == ""
+    assert "\x1b" not in result.out + result.err
+    assert "\x07" not in result.out + result.err

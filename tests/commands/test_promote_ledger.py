@@ -310,7 +310,9 @@ def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     code, out, err = run(churn, "sync", "--format", "json")
     assert code == 0, err
     data = json.loads(out)
-    assert data["renumbered"] == [{"old_tag": "churn#dev#1", "new_tag": "churn#dev#2"}]
+    assert data["renumbered"] == [
+        {"old_tag": "churn#dev#1", "new_tag": "churn#dev#2", "reason": None}
+    ]
     assert data["pushed"] == ["churn#dev#2"]
     record = git(churn, "tag", "-l", "--format=%(contents)", "churn#dev#2")
     assert '"renumbered_from": "churn#dev#1"' in record
@@ -319,6 +321,97 @@ def test_clashing_local_events_are_refused_then_renumbered_by_sync(
     code, out, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
     assert code == 0, err
     assert out.strip().endswith("churn#staging#3 (pushed)")
+
+
+def test_sync_decides_a_renumbered_event_again_and_drops_what_no_longer_holds(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    """Here the worse v1.1.0 (0.867) enters staging locally, on an empty staging;
+    meanwhile another clone pushes the better v1.2.0 (0.99) into staging. sync must
+    not renumber and publish the worse event: under `baseline: no_worse` it no
+    longer holds on the shared ledger."""
+    (churn / "model" / "metrics.json").write_text('{"accuracy": 0.99}\n')
+    git(churn, "commit", "-qam", "v1.2.0")
+    git(churn, "tag", "-a", "churn@v1.2.0", "-m", "v1.2.0")
+    in_dev(churn, "v1.0.0", "v1.1.0", "v1.2.0")
+    git(churn, "push", "-q", "origin", "main", "--tags")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    code, _, err = run(churn, "promote", "churn@v1.1.0", "--to", "staging")  # local only
+    assert code == 0, err
+    code, _, err = run(other, "promote", "churn@v1.2.0", "--to", "staging", "--push")
+    assert code == 0, err
+
+    code, out, err = run(churn, "sync", "--format", "json")
+
+    assert code == 0, err
+    reason = (
+        "staging holds v1.2.0: gate metrics failed: accuracy 0.867 is worse than 0.99 "
+        "(v1.2.0, now in the stage)"
+    )
+    data = json.loads(out)
+    assert data["renumbered"] == [{"old_tag": "churn#staging#4", "new_tag": None, "reason": reason}]
+    assert data["pushed"] == []
+    assert tags(churn, "churn#staging#*") == ["churn#staging#4"] == tags(other, "churn#staging#*")
+    assert git(churn, "rev-parse", "churn#staging#4") == git(other, "rev-parse", "churn#staging#4")
+    assert [t for t in remote_tags(churn) if "#staging#" in t] == ["churn#staging#4"]
+    code, out, _ = run(churn, "status", "churn", "--format", "json")
+    assert json.loads(out)["models"][0]["stages"]["staging"]["version"] == "v1.2.0"
+
+
+def test_sync_renumbers_an_event_that_still_holds_with_its_gates_decided_again(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    """The other way round: the better version was promoted here, the worse one
+    there. The better one still holds against the worse one, and is published with
+    its baseline evidence decided again on the shared ledger."""
+    (churn / "model" / "metrics.json").write_text('{"accuracy": 0.99}\n')
+    git(churn, "commit", "-qam", "v1.2.0")
+    git(churn, "tag", "-a", "churn@v1.2.0", "-m", "v1.2.0")
+    in_dev(churn, "v1.1.0", "v1.2.0")
+    git(churn, "push", "-q", "origin", "main", "--tags")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    assert run(churn, "promote", "churn@v1.2.0", "--to", "staging")[0] == 0
+    assert run(other, "promote", "churn@v1.1.0", "--to", "staging", "--push")[0] == 0
+
+    code, out, err = run(churn, "sync", "--format", "json")
+
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["renumbered"] == [
+        {"old_tag": "churn#staging#3", "new_tag": "churn#staging#4", "reason": None}
+    ]
+    assert "churn#staging#4" in remote_tags(churn)
+    record = git(churn, "tag", "-l", "--format=%(contents)", "churn#staging#4")
+    data = json.loads(record.split("envctl-record: v1", 1)[1])
+    assert data["gates"][0]["evidence"]["baseline_version"] == "v1.1.0"
+    assert data["renumbered_from"] == "churn#staging#3"
+
+
+def test_sync_drops_a_renumbered_event_the_stage_policy_no_longer_allows(
+    churn: Path, origin: Path, tmp_path: Path
+) -> None:
+    """staging was promoted to here, then frozen before the event was published:
+    sync decides the policy again (now) and does not publish it."""
+    in_dev(churn, "v1.0.0")
+    git(churn, "push", "-q", "origin", "main", "--tags")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    assert run(churn, "promote", "churn@v1.0.0", "--to", "staging")[0] == 0  # churn#staging#2
+    assert run(other, "promote", "churn@v1.1.0", "--to", "dev", "--push")[0] == 0  # #2 there
+    spec = churn / "environments" / "staging.yaml"
+    freeze = "{from: '2020-01-01T00:00+00:00', until: '2999-01-01T00:00+00:00', reason: audit}"
+    spec.write_text(spec.read_text() + f"policy: {{timezone: UTC, freeze: [{freeze}]}}\n")
+
+    code, out, err = run(churn, "sync", "--format", "json")
+
+    assert code == 0, err
+    (dropped,) = json.loads(out)["renumbered"]
+    assert (dropped["old_tag"], dropped["new_tag"]) == ("churn#staging#2", None)
+    assert dropped["reason"].startswith("the policy of staging says not now: frozen until ")
+    assert tags(churn, "churn#staging#*") == []
+    assert [t for t in remote_tags(churn) if "#staging#" in t] == []
 
 
 def git_that_kills_after_tagging(folder: Path) -> Path:
@@ -454,7 +547,7 @@ def test_register_warns_when_the_version_is_lower_than_the_latest(churn: Path) -
 
 
 def test_a_held_lock_names_its_holder_and_times_out(churn: Path) -> None:
-    from envctl.promotion.lock import registry_lock
+    from envctl.ledger.lock import registry_lock
 
     with registry_lock(churn):
         code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "dev", "--lock-timeout", "1")
@@ -466,7 +559,7 @@ def test_a_held_lock_names_its_holder_and_times_out(churn: Path) -> None:
 
 def test_a_lock_held_by_a_killed_process_is_taken_over(churn: Path) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", "from envctl.promotion.lock import registry_lock\n"
+        [sys.executable, "-c", "from envctl.ledger.lock import registry_lock\n"
          "import time\nwith registry_lock(__import__('pathlib').Path('.')):\n"
          "    print('held', flush=True); time.sleep(60)"],
         cwd=churn, stdout=subprocess.PIPE, text=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,103 @@ def test_promote_signs_in_a_signed_stage_and_sync_re_signs_what_it_renumbers(
     assert (staging["tag"], staging["evidence"], staging["signer"]) == (
         new, "signed", "ada@example.com",
     )  # fmt: skip
+
+
+# ---- one verified reader: image and advance never read around the verification ----
+
+GOOD = "127.0.0.1:5000/team/envctl/model-churn@sha256:" + "a" * 64
+EVIL = "127.0.0.1:5000/evil/model-churn@sha256:" + "e" * 64
+
+
+def event_message(
+    repo: Path,
+    version: str,
+    stage: str,
+    n: int,
+    image: dict[str, str],
+    who: str = "ada@example.com",
+) -> str:
+    """A record as envctl writes it for `churn#STAGE#N`: bound to that name and to
+    the stage's spec on the protected branch (what a signed stage requires)."""
+    from envctl.spec.loading import load_environment, require_project
+
+    commit = git(repo, "rev-parse", "refs/remotes/origin/main")
+    env = load_environment(f"{stage}@{commit}", require_project(repo))
+    data = reg.promotion_record(
+        who_name=who.split("@")[0],
+        who_email=who,
+        when=datetime.now(timezone.utc),
+        from_stage="dev",
+        env={"name": stage, "spec_version": 1, "fingerprint": env.fingerprint, "commit": commit},
+        image=image,
+        gates=[],
+        version=version,
+        model="churn",
+        stage=stage,
+        counter=n,
+    )
+    return reg.format_record(f"{who} promotes churn@{version} to {stage}", data)
+
+
+def register_v110(repo: Path) -> None:
+    (repo / "model" / "metrics.json").write_text('{"accuracy": 0.8}\n')
+    git(repo, "commit", "-qam", "v1.1.0")
+    git(repo, "tag", "-a", "churn@v1.1.0", "-m", "v1.1.0")
+
+
+def test_image_and_advance_read_only_events_that_count_in_a_signed_stage(
+    signed_staging: tuple[Path, Path],
+) -> None:
+    """A tag-pusher's unsigned `churn#staging#N` for v1.1.0 is neither what a
+    deployer pulls nor a place advance believes v1.1.0 has reached."""
+    from tests.commands.test_promote_ledger import run
+
+    repo, key = signed_staging
+    register_v110(repo)
+    assert run(repo, "promote", "churn@v1.0.0", "--to", "dev")[0] == 0
+    # Ada signs v1.0.0's staging event (an allowed promoter), recording its digest.
+    message = event_message(repo, "v1.0.0", "staging", 2, {"ref": "r", "id": "i", "digest": GOOD})
+    git(repo, "-c", f"user.signingkey={key}", "tag", "-s", "churn#staging#2", "-m", message,
+        "churn@v1.0.0^{commit}")  # fmt: skip
+    # Mallory, who can push tags: an unsigned event putting v1.1.0 in staging.
+    forged = event_message(repo, "v1.1.0", "staging", 3, {"ref": "r", "id": "i", "digest": EVIL})
+    git(repo, "tag", "-a", "churn#staging#3", "-m", forged, "churn@v1.1.0^{commit}")
+
+    code, out, err = run(repo, "image", "churn", "--stage", "staging", "--format", "json")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert (answer["digest"], answer["tag"], answer["version"]) == (
+        GOOD, "churn#staging#2", "v1.0.0"
+    )  # fmt: skip
+
+    git(repo, "config", "user.signingkey", str(key))
+    code, out, err = run(repo, "advance", "churn@v1.1.0", "--until", "staging")
+    assert code == 0, err
+    assert "has entered staging already" not in out
+    assert out.strip().splitlines()[-1] == "churn@v1.1.0 reached staging"
+    code, out, _ = run(repo, "status", "--format", "json")
+    staging = json.loads(out)["models"][0]["stages"]["staging"]
+    assert (staging["version"], staging["evidence"], staging["tag"]) == (
+        "v1.1.0", "signed", "churn#staging#5"
+    )  # fmt: skip
+
+
+def test_image_refuses_when_the_event_that_counts_records_no_digest(
+    signed_staging: tuple[Path, Path],
+) -> None:
+    """The stage's counted event has no digest: image says so (exit 3) instead of
+    answering from the later, uncounted event that records one."""
+    from tests.commands.test_promote_ledger import run
+
+    repo, key = signed_staging
+    git(repo, "config", "user.signingkey", str(key))
+    assert run(repo, "advance", "churn@v1.0.0", "--until", "staging")[0] == 0  # image: "fake"
+    forged = event_message(repo, "v1.0.0", "staging", 3, {"ref": "r", "id": "i", "digest": EVIL})
+    git(repo, "tag", "-a", "churn#staging#3", "-m", forged, "churn@v1.0.0^{commit}")
+
+    code, out, err = run(repo, "image", "churn", "--stage", "staging")
+    assert (code, out) == (3, "")
+    assert err.strip().splitlines()[-1] == (
+        "error: churn#staging#2 (churn@v1.0.0 in staging) records no registry digest; "
+        "set registry: in envctl.yaml and promote with --push"
+    )

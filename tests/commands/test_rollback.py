@@ -26,11 +26,15 @@ def assign(
     data = reg.promotion_record(
         who_name="Ada Tester",
         who_email="ada@example.com",
-        when=datetime(2025, 1, 2, tzinfo=timezone.utc),
+        when=datetime.now(timezone.utc),  # as envctl writes it: audit compares it with the tag date
         from_stage=None,
         env={},
         image=image,
         gates=[],
+        version=version,
+        model=model,
+        stage=stage,
+        counter=counter,
     )
     message = reg.format_record(f"ada@example.com promotes {model}@{version} to {stage}", data)
     git(
@@ -189,16 +193,63 @@ def test_a_rollback_of_a_rollback_keeps_the_first_events_image(
     prod_with_images: Path, invoke: Invoke
 ) -> None:
     assert invoke("rollback", "tiny", "--stage", "prod", "--yes").code == 0  # -> v1.0.0, #6
-    assert invoke("rollback", "tiny", "--stage", "prod", "--yes").code == 0  # -> v1.1.0, #7
+    assign(prod_with_images, "tiny", "v1.1.0", "prod", 7, image_of("v1.1.0", "f"))  # again
     assert invoke("rollback", "tiny", "--stage", "prod", "--yes").code == 0  # -> v1.0.0, #8
-    assert record_of(prod_with_images, "tiny#prod#7")["image"] == {
-        **image_of("v1.1.0", "d"),
-        "restored_from": "tiny#prod#5",
+    assert record_of(prod_with_images, "tiny#prod#6")["image"] == {
+        **image_of("v1.0.0", "c"),
+        "restored_from": "tiny#prod#4",
     }
     assert record_of(prod_with_images, "tiny#prod#8")["image"] == {
         **image_of("v1.0.0", "c"),
         "restored_from": "tiny#prod#4",
     }
+
+
+def test_a_rollback_never_restores_the_version_it_replaced(
+    two_versions_in_prod: Path, invoke: Invoke
+) -> None:
+    assert invoke("rollback", "tiny", "--stage", "prod", "--yes").code == 0  # -> v1.0.0, #3
+    again = invoke("rollback", "tiny", "--stage", "prod", "--yes")
+    assert again.code == 1
+    assert again.err == (
+        "error: nothing safe to roll back to: every other version tiny had in prod failed "
+        "there since it last entered: v1.1.0 (rolled back by tiny#prod#3); "
+        "promote a fixed version instead\n"
+    )
+    assert prod_tags(two_versions_in_prod) == ["tiny#prod#1", "tiny#prod#2", "tiny#prod#3"]
+
+
+def test_a_rollback_skips_failed_versions_for_the_newest_safe_one(
+    two_versions_in_prod: Path, invoke: Invoke
+) -> None:
+    repo = two_versions_in_prod
+    (repo / "model" / "app.py").write_text("v = 3\n")
+    git(repo, "commit", "-qam", "v3")
+    assert invoke("register", "tiny", "v1.2.0").code == 0
+    assign(repo, "tiny", "v1.2.0", "prod", 3)
+    assert invoke("rollback", "tiny", "--stage", "prod", "--yes").code == 0  # -> v1.1.0, #4
+    result = invoke("rollback", "tiny", "--stage", "prod", "--yes")
+    assert result.code == 0, result.err
+    assert (
+        "roll back prod: tiny@v1.1.0 -> tiny@v1.0.0, skipping v1.2.0 (rolled back by tiny#prod#4)"
+        in result.err
+    )
+    assert record_of(repo, "tiny#prod#5")["rollback_of"] == "v1.1.0"
+    assert git(repo, "rev-parse", "tiny#prod#5^{commit}") == git(
+        repo, "rev-parse", "tiny@v1.0.0^{commit}"
+    )
+
+
+def test_a_version_assigned_again_is_judged_afresh(
+    two_versions_in_prod: Path, invoke: Invoke
+) -> None:
+    repo = two_versions_in_prod
+    assert invoke("rollback", "tiny", "--stage", "prod", "--yes").code == 0  # v1.1.0 out, #3
+    assign(repo, "tiny", "v1.1.0", "prod", 4)  # promoted again after a fix elsewhere
+    assign(repo, "tiny", "v1.0.0", "prod", 5)
+    result = invoke("rollback", "tiny", "--stage", "prod", "--yes")
+    assert result.code == 0, result.err
+    assert "roll back prod: tiny@v1.0.0 -> tiny@v1.1.0\n" in result.err
 
 
 def test_rollback_to_a_version_recorded_without_an_image_records_none(

@@ -28,6 +28,9 @@ BASE: dict[str, Any] = {
 }
 
 
+CU128 = {"name": "cu128", "url": "https://download.pytorch.org/whl/cu128", "explicit": True}
+
+
 def write_spec(folder: Path, name: str, changes: dict[str, Any]) -> Path:
     data = deep_merge({**BASE, "name": name}, changes)
     path = folder / f"{name}.yaml"
@@ -135,6 +138,33 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str, str]
     ),
     ("equal versions written differently", {"packages": {"numpy": "==1.26.4.0"}}, {}, []),
     (
+        "package routed to another index",
+        {"indexes": [CU128], "sources": {"numpy": {"index": "cu128"}}},
+        {},
+        [("package.index", "error", "sources.numpy")],
+    ),
+    (
+        "same routing, index named differently",
+        {"indexes": [CU128], "sources": {"numpy": {"index": "cu128"}}},
+        {"indexes": [{**CU128, "name": "gpu"}], "sources": {"numpy": {"index": "gpu"}}},
+        [],
+    ),
+    (
+        "an extra index declared, nothing routed: unrouted packages may come from it",
+        {"indexes": [{"name": "extra", "url": "https://pkgs.example.com/simple"}]},
+        {},
+        [
+            ("package.index", "error", "sources.numpy"),
+            ("package.index", "error", "sources.pandas"),
+        ],
+    ),
+    (
+        "an explicit index nothing is routed to changes nothing",
+        {"indexes": [CU128]},
+        {},
+        [],
+    ),
+    (
         "PEP 503 spellings",
         {"packages": {"numpy": None, "NumPy": "==1.26.4", "Scikit_Learn": "==1.5.2"}},
         {"packages": {"scikit-learn": "==1.5.2"}},
@@ -231,6 +261,13 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str, str]
         {"system_packages": ["libgomp1", "curl"]},
         [("system_package.extra", "info", "system_packages.curl")],
     ),
+    (
+        "apt network on the left only",
+        {"image": {"network": "apt"}},
+        {},
+        [("image.network", "warning", "image.network")],
+    ),
+    ("apt network on both sides", {"image": {"network": "apt"}}, {"image": {"network": "apt"}}, []),
     (
         "system package versions",
         {"system_packages": ["libgomp1=12.2.0-14"]},
@@ -340,7 +377,8 @@ def test_compare_table(
 def test_compare_covers_every_kind() -> None:
     covered = {kind for case in CASES for kind, _, _ in case[3]}
     # os.release needs two probed sides; it is covered by the reality tests below.
-    assert set(KINDS) - covered == {"os.release"}
+    # gpu.* kinds need locks: tests/diff/test_rules_gpu.py covers each of them.
+    assert set(KINDS) - covered == {"os.release"} | {k for k in KINDS if k.startswith("gpu.")}
 
 
 def test_findings_are_ordered_by_area_then_path(tmp_path: Path) -> None:

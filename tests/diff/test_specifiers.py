@@ -55,3 +55,11 @@ def test_a_pin_is_satisfiable_with_a_set_exactly_when_the_set_allows_it(
 
 def test_any_version_is_always_satisfiable() -> None:
     assert is_satisfiable("*", ">=1.0") and allows("*", "0.0.1")
+
+
+def test_grade_names_a_build_when_only_the_local_version_differs() -> None:
+    from envctl.diff.specifiers import grade
+
+    assert grade(Version("2.6.0"), Version("2.6.0+cpu")) == "build"
+    assert grade(Version("2.6.0+cu124"), Version("2.6.0+cpu")) == "build"
+    assert grade(Version("2.6.0"), Version("2.6.1+cpu")) == "patch"

@@ -14,6 +14,7 @@ import pytest
 from envctl import registry as reg
 from envctl.output.build import LockDocument, RenderDocument
 from envctl.output.diff import DiffDocument
+from envctl.output.errors import ErrorDocument
 from envctl.output.promotion import (
     ApproveDocument,
     HistoryDocument,
@@ -37,13 +38,12 @@ def test_validate_output(initialised: Path, invoke: Invoke) -> None:
     (initialised / "environments" / "staging.yaml").write_text("name: staging\n")
     result = invoke("validate", "--format", "json")
     assert result.code == 3
-    doc = ValidateDocument.model_validate_json(result.out)
-    assert [(r.environment, r.valid) for r in doc.results] == [
-        ("dev", True),
-        ("staging", False),
-        ("prod", True),
-    ]
-    assert doc.results[1].problems[0].startswith("environments/staging.yaml")
+    error = ErrorDocument.model_validate_json(result.out)
+    assert error.error.message.startswith("1 spec is invalid (staging): environments/staging.yaml")
+    assert error.error.details[0].startswith("environments/staging.yaml")
+    (initialised / "environments" / "staging.yaml").unlink()
+    doc = ValidateDocument.model_validate_json(invoke("validate", "--format", "json").out)
+    assert [(r.environment, r.valid) for r in doc.results] == [("dev", True), ("prod", True)]
 
 
 def test_show_output_has_schema_version_and_the_spec(initialised: Path, invoke: Invoke) -> None:

@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 
 from envctl import registry as reg
-from envctl.promotion.handoff import (
-    StageImage,
-    content_differences,
-    previous_image,
-    recorded_image,
-)
-from envctl.promotion.rules import Target
+from envctl.promotion.handoff import StageImage, content_differences, previous_image, recorded_image
+from envctl.registry.target import Target
 
 IMAGE = {"ref": "envctl/model-churn:v1.0.0-abc", "id": "sha256:1", "content_fingerprint": "abc"}
 

@@ -37,6 +37,7 @@ from envctl.commands.sync import sync
 from envctl.errors import EnvctlError
 from envctl.promotion import flow
 from envctl.promotion.outcome import Outcome
+from envctl.registry.state import parse_registry
 from tests.commands.fake_gates import run_without_image
 from tests.conftest import git
 
@@ -416,9 +417,9 @@ class LedgerMachine(RuleBasedStateMachine):
                 assert any(e.stage == previous and e.version == event.version for e in before)
             if event.stage == "prod" and not event.rollback:
                 assert event.version in remote.approved, event
-        registry = reg.parse_registry(tags)
+        registry = parse_registry(tags)
         found = reg.audit_registry(
-            registry, tags, stages=list(STAGES), trust=reg.TrustPolicy(), signatures={}
+            registry, tags, stages=list(STAGES), trust=reg.TrustPolicy(), signatures={}, specs={}
         )
         assert [str(v) for v in found.violations] == []
 

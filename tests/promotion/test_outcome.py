@@ -6,10 +6,10 @@ import pydantic
 import pytest
 
 from envctl.output.promotion import PromotionDocument
-from envctl.promotion.gates import GateResult
 from envctl.promotion.handoff import StageImage
 from envctl.promotion.outcome import Outcome
-from envctl.promotion.rules import Target
+from envctl.registry.results import GateResult
+from envctl.registry.target import Target
 
 TARGET = Target("churn", "v1.1.0", "c" * 40, "staging", "dev", "v1.0.0")
 METRICS = GateResult(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from envctl.errors import InputError
-from envctl.promotion.rules import Target, default_version, order_problem
+from envctl.promotion.rules import default_version, order_problem
 from envctl.registry import Registry
+from envctl.registry.target import Target
 from tests.registry.test_registry import C1, C2, C3, reg, tag
 
 # v1.0.0 at C1 went dev then staging; v1.1.0 at C2 is in dev; v1.2.0 at C3 is only registered.

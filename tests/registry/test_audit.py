@@ -3,8 +3,11 @@ rollbacks, counters, approvals, and what counts in a signed stage."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,24 +15,43 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envctl import registry as reg
+from envctl.registry.state import parse_registry
 from envctl.vcs import RawTag, Signature
 
 C1, C2 = "1" * 40, "2" * 40
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 STAGES = ["dev", "staging", "prod"]
 ADA, BOB = "ada@example.com", "bob@example.com"
+SPEC_COMMIT = "5" * 40  # prod's spec on the protected branch, fingerprint "f"
 SIGNED = reg.TrustPolicy({"prod": reg.StageTrust(frozenset({ADA}), frozenset({BOB}))})
 
 
-def raw(name: str, commit: str = C1, *, message: str = "", email: str = ADA) -> RawTag:
-    return RawTag(name, "tag", "o" * 40, "commit", commit, "A", email, T0, message)
+def raw(
+    name: str, commit: str = C1, *, message: str = "", email: str = ADA, header: str | None = None
+) -> RawTag:
+    """A tag object named `header` (default: `name`) found at ref `name`; a promotion
+    record is bound to that name as envctl writes it (fields it gives are kept)."""
+    return RawTag(
+        name, "tag", "o" * 40, "commit", commit, "A", email, T0, bound(message, name, commit),
+        name if header is None else header,
+    )  # fmt: skip
+
+
+def bound(message: str, name: str, commit: str) -> str:
+    data, parsed = reg.parse_record(message), reg.parse_tag_name(name)
+    if data is None or data.get("kind") != "promotion" or parsed is None:
+        return message
+    version = {C1: "v1.0.0", C2: "v2.0.0"}.get(commit)
+    names = {"model": parsed.model, "stage": parsed.stage, "n": parsed.counter, "version": version}
+    return reg.format_record("x", {**{k: v for k, v in names.items() if v}, **data})
 
 
 def promotion(
     who: str = ADA, *, gates: tuple[str, ...] = ("passed",), bypass: str | None = None, **kw: Any
 ) -> str:
     data = reg.promotion_record(
-        who_name="A", who_email=who, when=T0, from_stage=None, env={}, image=None,
+        who_name="A", who_email=who, when=T0, from_stage=None,
+        env=kw.pop("env", {"commit": SPEC_COMMIT, "fingerprint": "f"}), image=None,
         gates=[{"kind": "tests", "status": s} for s in gates], bypass=bypass, **kw,
     )  # fmt: skip
     return reg.format_record("x", data)
@@ -42,11 +64,12 @@ def audit(
     signatures: Mapping[str, Signature] | None = None,
 ) -> reg.Audit:
     return reg.audit_registry(
-        reg.parse_registry(tags),
+        parse_registry(tags),
         tags,
         stages=STAGES,
         trust=trust or reg.TrustPolicy(),
         signatures=signatures or {},
+        specs={("prod", SPEC_COMMIT): "f"},
     )
 
 
@@ -117,13 +140,12 @@ def test_a_bad_record_is_reported(message: str, email: str, expected: str) -> No
     assert verdict.counts  # outside signed stages GTO's reading stands
 
 
-def test_a_record_naming_a_version_not_at_its_commit_is_invalid() -> None:
+def test_a_record_naming_a_version_not_at_its_commit_is_a_name_mismatch() -> None:
     tags = [*VERSIONS, raw("m#dev#1", message=promotion(version="v2.0.0"))]
     result = audit(tags)
-    assert kinds(result) == [("m#dev#1", "invalid-record")]
-    assert result.violations[0].message == (
-        "the record names v2.0.0, which is not registered at 111111111111"
-    )
+    assert kinds(result) == [("m#dev#1", "name-mismatch")]
+    assert result.violations[0].message == "the record names version 'v2.0.0', not this tag's"
+    assert not result.verdict("m#dev#1").counts
     assert kinds(audit([*VERSIONS, raw("m#dev#1", message=promotion(version="v1.0.0"))])) == []
 
 
@@ -177,7 +199,7 @@ def test_in_a_signed_stage_only_an_allowed_signature_counts(
 
 def test_the_trusted_registry_leaves_out_what_does_not_count() -> None:
     tags = [*VERSIONS, raw("m#dev#1", message=promotion()), raw("m#prod#2", message="manual")]
-    registry = reg.parse_registry(tags)
+    registry = parse_registry(tags)
     result = audit(tags, trust=SIGNED)
     trusted = result.trusted(registry).models["m"]
     assert sorted(registry.models["m"].stages) == ["dev", "prod"]
@@ -206,7 +228,7 @@ def test_status_shows_the_last_event_that_counts() -> None:
         raw("m#prod#4", C2, message="manual"),
     ]
     result = audit(tags, trust=SIGNED, signatures={"m#prod#3": Signature("good", (ADA,))})
-    model = reg.parse_registry(tags).models["m"]
+    model = parse_registry(tags).models["m"]
     assert model.stages["prod"].tag == "m#prod#4"
     assert result.stages(model)["prod"].tag == "m#prod#3"
 
@@ -247,6 +269,104 @@ def test_a_recorded_approvals_gate_must_name_approvals_that_count() -> None:
     assert kinds(audit([*tags, approval("dev", BOB)])) == []
 
 
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"commit": "6" * 40, "fingerprint": "f"}, {"commit": SPEC_COMMIT, "fingerprint": "g"}],
+)
+def test_a_signed_event_counts_only_on_the_protected_spec(env: dict[str, str]) -> None:
+    """No spec commit, a commit not on the protected branch, another spec there."""
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion()),
+        raw("m#prod#3", message=promotion(env=env)),
+    ]
+    result = audit(tags, trust=SIGNED, signatures={"m#prod#3": Signature("good", (ADA,))})
+    assert kinds(result) == [("m#prod#3", "spec-not-protected")]
+    assert result.verdict("m#prod#3").counts is False
+
+
+# ---- a signature covers the name it is read under ------------------------------------
+
+
+def test_a_signed_event_copied_under_another_name_is_a_name_mismatch() -> None:
+    """The object of m#prod#3, signed by Ada, pushed again as m#prod#9: the signature
+    still verifies, the name it was signed under does not match."""
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion()),
+        raw("m#prod#3", message=promotion()),
+    ]
+    copy = replace(tags[-1], name="m#prod#9")
+    good = Signature("good", (ADA,))
+    result = audit([*tags, copy], trust=SIGNED, signatures={"m#prod#3": good, "m#prod#9": good})
+    assert ("m#prod#9", "name-mismatch") in kinds(result)
+    assert result.verdict("m#prod#9").counts is False
+    assert result.verdict("m#prod#3").counts is True
+
+
+@pytest.mark.parametrize("field", ["model", "stage", "n", "version"])
+def test_a_record_naming_another_tag_does_not_count(field: str) -> None:
+    other: dict[str, Any] = {"model": "x", "stage": "dev", "counter": 7, "version": "v2.0.0"}
+    key = "counter" if field == "n" else field
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion(**{key: other[key]})),
+    ]
+    result = audit(tags)
+    assert kinds(result) == [("m#staging#2", "name-mismatch")]
+    assert result.verdict("m#staging#2").counts is False
+
+
+def test_an_older_record_without_its_name_counts_only_outside_signed_stages() -> None:
+    old = reg.format_record("x", {**json.loads(promotion().split("v1\n", 1)[1])})
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion()),
+        replace(raw("m#prod#3"), message=old),
+    ]
+    unsigned = audit(tags)
+    assert kinds(unsigned) == [("m#prod#3", "unbound-record")]
+    assert (
+        unsigned.verdict("m#prod#3").counts and unsigned.verdict("m#prod#3").evidence == "recorded"
+    )
+    signed = audit(tags, trust=SIGNED, signatures={"m#prod#3": Signature("good", (ADA,))})
+    assert kinds(signed) == [("m#prod#3", "unbound-record")]
+    assert signed.verdict("m#prod#3").counts is False
+
+
+def test_a_signed_approval_copied_under_another_versions_name_does_not_count() -> None:
+    """Bob's signed approval of v1.0.0, pushed again as the approval of v2.0.0."""
+    good = approval("prod", BOB)
+    name = reg.approval_tag("m", "v2.0.0", "prod", BOB)
+    for copy in (replace(good, name=name), replace(good, name=name, header=name)):
+        signatures = {good.name: Signature("good", (BOB,)), name: Signature("good", (BOB,))}
+        result = audit([*VERSIONS, good, copy], trust=SIGNED, signatures=signatures)
+        assert result.approvals == {("m", "v1.0.0", "prod"): frozenset({BOB})}
+        assert (name, "name-mismatch") in kinds(result)
+
+
+def test_an_approval_on_another_commit_than_its_versions_does_not_count() -> None:
+    moved = replace(approval("prod", BOB), commit=C2)
+    result = audit(
+        [*VERSIONS, moved], trust=SIGNED, signatures={moved.name: Signature("good", (BOB,))}
+    )
+    assert result.approvals == {}
+    assert kinds(result) == [(moved.name, "name-mismatch")]
+
+
+def test_a_signed_approval_without_a_record_does_not_count() -> None:
+    bare = replace(approval("prod", BOB), message="ok")
+    result = audit(
+        [*VERSIONS, bare], trust=SIGNED, signatures={bare.name: Signature("good", (BOB,))}
+    )
+    assert result.approvals == {}
+    assert kinds(result) == [(bare.name, "no-record")]
+
+
 # ---- properties -------------------------------------------------------------------
 
 STEPS = st.lists(st.tuples(st.integers(0, 1), st.integers(0, 2)), min_size=1, max_size=25)
@@ -280,3 +400,39 @@ def test_deleting_any_event_but_the_last_leaves_a_gap(
     gone = data.draw(st.integers(0, len(events) - 2))
     result = audit([t for t in tags if t is not events[gone]])
     assert (events[gone + 1].name, "counter-gap") in kinds(result)
+
+
+def test_a_version_tag_copied_under_another_name_registers_nothing() -> None:
+    copy = replace(VERSIONS[0], name="m@v9.0.0")
+    result = audit([*VERSIONS, copy])
+    assert kinds(result) == [("m@v9.0.0", "name-mismatch")]
+    registry = parse_registry([*VERSIONS, copy])
+    assert [v.version for v in registry.models["m"].versions] == ["v1.0.0", "v2.0.0"]
+
+
+def test_a_lightweight_registry_tag_is_named() -> None:
+    light = RawTag("m#dev#1", "commit", C1, "commit", C1, "", "", None, "", "")
+    assert kinds(audit([*VERSIONS, light])) == [("m#dev#1", "lightweight")]
+
+
+def test_an_event_that_does_not_count_makes_no_one_a_promoter() -> None:
+    """Bob's signed approval pushed again as a prod event (tagged by Bob): it must
+    not turn Bob's approval of that version into a self-approval."""
+    good = approval("prod", BOB)
+    tags = [
+        *VERSIONS,
+        raw("m#dev#1", message=promotion()),
+        raw("m#staging#2", message=promotion()),
+        good,
+        replace(good, name="m#prod#3"),
+    ]
+    signatures = {good.name: Signature("good", (BOB,)), "m#prod#3": Signature("good", (BOB,))}
+    result = audit(tags, trust=SIGNED, signatures=signatures)
+    assert result.approvals == {("m", "v1.0.0", "prod"): frozenset({BOB})}
+    assert result.verdict("m#prod#3").counts is False
+
+
+def test_every_violation_kind_is_documented() -> None:
+    docs = Path(__file__).parents[2] / "docs" / "trust.md"
+    text = docs.read_text(encoding="utf-8")
+    assert [k for k in reg.VIOLATION_KINDS if f"| `{k}` |" not in text] == []

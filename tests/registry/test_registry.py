@@ -20,12 +20,12 @@ from envctl.registry import (
     format_tag_name,
     parse_approval_tag,
     parse_record,
-    parse_registry,
     parse_tag_name,
     promotion_record,
     registration_tag,
     semver_key,
 )
+from envctl.registry.state import parse_registry
 from envctl.vcs import RawTag
 
 C1, C2, C3, C4 = (c * 40 for c in "1234")
@@ -45,12 +45,13 @@ def tag(
     """A raw tag record; `at` is seconds after T0 (0 for all = every tag in one second)."""
     if kind != "tag":
         return RawTag(
-            name, kind, commit, kind, commit if kind == "commit" else "", "", "", None, ""
+            name, kind, commit, kind, commit if kind == "commit" else "", "", "", None, "", ""
         )
     target = "commit" if commit else "tree"
     return RawTag(
-        name, "tag", "f" * 40, target, commit, "Ada", email, T0 + timedelta(seconds=at), message
-    )
+        name, "tag", "f" * 40, target, commit, "Ada", email, T0 + timedelta(seconds=at), message,
+        name,
+    )  # fmt: skip
 
 
 def reg(*tags: RawTag) -> Registry:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from envctl.errors import InputError, SpecError, UnknownNameError
-from envctl.spec.loading import find_project, load_environment
+from envctl.spec.loading import find_project, load_environment, split_operand
 from tests.conftest import git
 
 SPEC = """\
@@ -84,6 +86,47 @@ def test_extends_merges_and_null_removes(tmp_path: Path) -> None:
     assert env.locate(("system_packages",))[0].endswith("prod.yaml")  # type: ignore[index]
 
 
+PROD_POLICY = "policy:\n  auto: false\n  soak: 24h\n  live: {rollback: auto}\n"
+
+
+def test_a_policy_is_not_inherited_through_extends(tmp_path: Path) -> None:
+    (tmp_path / "envctl.yaml").write_text("stages: [staging, prod]\n")
+    write_spec(tmp_path, "prod", extra=PROD_POLICY)
+    (tmp_path / "environments" / "staging.yaml").write_text(
+        "extends: prod\nname: staging\nversion: 1\n"
+    )
+    project = find_project(tmp_path)
+    staging = load_environment("staging", project)
+    assert staging.spec.policy is None
+    assert not [key for key in staging.positions if key[:1] == ("policy",)]
+    assert staging.spec.packages == {"numpy": "==1.26.4"}  # everything else is inherited
+    prod = load_environment("prod", project).spec.policy
+    assert prod is not None and prod.auto is False
+
+
+def test_a_stage_states_its_own_policy_whole(tmp_path: Path) -> None:
+    (tmp_path / "envctl.yaml").write_text("stages: [staging, prod]\n")
+    write_spec(tmp_path, "prod", extra=PROD_POLICY)
+    (tmp_path / "environments" / "staging.yaml").write_text(
+        "extends: prod\nname: staging\nversion: 1\npolicy: {soak: 1h}\n"
+    )
+    policy = load_environment("staging", find_project(tmp_path)).spec.policy
+    assert policy is not None
+    assert (policy.auto, policy.live) == (True, None)  # not merged with prod's
+
+
+def test_a_policy_in_a_partial_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "envctl.yaml").write_text("stages: [prod]\n")
+    write_spec(tmp_path, "_base", extra=PROD_POLICY)
+    (tmp_path / "environments" / "prod.yaml").write_text("extends: _base\nname: prod\nversion: 1\n")
+    with pytest.raises(SpecError) as caught:
+        load_environment("prod", find_project(tmp_path))
+    assert caught.value.message.endswith(
+        "_base.yaml:10:1: policy: a policy belongs to its stage and is not inherited through "
+        "extends; move it into the specs of the stages it is for"
+    )
+
+
 def test_extends_cycle_is_an_error(tmp_path: Path) -> None:
     write_spec(tmp_path, "a", extra="extends: b\n")
     write_spec(tmp_path, "b", extra="extends: a\n")
@@ -129,6 +172,103 @@ def test_env_at_version_finds_commit_where_version_began(project: Path) -> None:
     missing = r"no commit has environments/prod\.yaml at version 9"
     with pytest.raises(UnknownNameError, match=missing):
         load_environment("prod@v9")
+
+
+def test_env_at_version_reads_the_version_through_extends(project: Path) -> None:
+    base = project / "environments" / "_base.yaml"
+    base.write_text("version: 1\n")
+    child = SPEC.replace("version: {version}\n", "extends: _base\n")
+    (project / "environments" / "prod.yaml").write_text(
+        child.format(name="prod", numpy="==1.0.0", memory="8Gi")
+    )
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "prod extends _base")
+    base.write_text("version: 2\n")  # only the parent changes: the resolved spec is v2
+    git(project, "commit", "-qam", "base v2")
+    edited = project / "environments" / "prod.yaml"
+    edited.write_text(edited.read_text().replace("8Gi", "4Gi"))
+    git(project, "commit", "-qam", "prod edited, still v2")
+    assert load_environment("prod@v1").spec.compute.memory == 8 * 1024**3
+    v2 = load_environment("prod@v2")
+    assert (v2.spec.version, v2.spec.compute.memory) == (2, 8 * 1024**3)
+
+
+def test_env_at_version_reads_yaml_not_lines(project: Path) -> None:
+    (project / "environments" / "prod.yaml").write_text(
+        SPEC.format(name="prod", version=1, numpy="==1.0.0", memory="8Gi").replace(
+            "version: 1\n", '"version": 2\n'
+        )
+    )
+    git(project, "commit", "-qam", "v2, its key quoted")
+    assert load_environment("prod@v2").spec.packages["numpy"] == "==1.0.0"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A project in a Jenkins-style workspace folder (`job@2`), two commits of prod."""
+    repo = tmp_path / "job@2"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "envctl.yaml").write_text("stages: [prod]\n")
+    write_spec(repo, "prod")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "v1")
+    write_spec(repo, "prod", version=2, numpy="==2.0.0")
+    git(repo, "commit", "-qam", "v2")
+    monkeypatch.chdir(tmp_path)
+    return repo
+
+
+@pytest.mark.parametrize(
+    "operand", ["job@2/environments/prod.yaml", "{abs}/environments/prod.yaml"]
+)
+def test_an_at_sign_in_a_spec_path_is_part_of_the_path(workspace: Path, operand: str) -> None:
+    env = load_environment(operand.format(abs=workspace))
+    assert (env.spec.version, env.rev) == (2, None)
+
+
+@pytest.mark.parametrize(
+    ("operand", "version"),
+    [("job@2/environments/prod.yaml@HEAD~1", 1), ("job@2/environments/prod.yaml@v2", 2)],
+)
+def test_a_spec_path_with_an_at_sign_still_takes_a_revision(
+    workspace: Path, operand: str, version: int
+) -> None:
+    env = load_environment(operand)
+    assert (env.spec.version, env.rev) == (version, operand.rsplit("@", 1)[1])
+
+
+def test_a_missing_spec_path_with_an_at_sign_is_a_missing_file(workspace: Path) -> None:
+    with pytest.raises(UnknownNameError, match=r"^spec file job@2/environments/qa\.yaml does not"):
+        load_environment("job@2/environments/qa.yaml")
+
+
+def test_a_name_at_a_revision_inside_an_at_sign_workspace(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(workspace)
+    assert load_environment("prod@HEAD~1").spec.version == 1
+    assert load_environment("prod@HEAD@{1}").spec.version == 1  # a reflog revision holds an @
+
+
+NAMES = st.from_regex(r"[a-z][a-z0-9_-]{0,8}", fullmatch=True)
+REVS = st.from_regex(
+    r"(HEAD(~[0-9])?|v[0-9]{1,3}|origin/[a-z]{1,6}|HEAD@\{[0-9]\})", fullmatch=True
+)
+FOLDERS = st.lists(st.from_regex(r"[a-z][a-z0-9]{0,5}(@[0-9])?", fullmatch=True), max_size=3)
+
+
+@given(name=NAMES, rev=REVS)
+def test_split_operand_takes_a_revision_after_a_name(name: str, rev: str) -> None:
+    assert split_operand(f"{name}@{rev}") == (name, rev)
+
+
+@given(folders=FOLDERS, name=NAMES, rev=st.none() | REVS)
+def test_split_operand_keeps_the_at_signs_of_a_path(
+    folders: list[str], name: str, rev: str | None
+) -> None:
+    path = "/".join(["ws", *folders, f"{name}.yaml"])  # no such file: read as written
+    assert split_operand(path if rev is None else f"{path}@{rev}") == (path, rev)
 
 
 def test_unknown_revision(project: Path) -> None:
@@ -213,3 +353,16 @@ def test_spec_file_symlinked_inside_the_project_is_read(project: Path) -> None:
         project / "shared" / "environments" / "dev.yaml"
     )
     assert load_environment("dev", find_project(project)).spec.version == 4
+
+
+def test_project_file_symlinked_out_of_its_folder_is_refused_by_name(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    host = tmp_path / "host" / "config"
+    host.parent.mkdir()
+    host.write_text("CANARY-token: 1\n")
+    (git_repo / "envctl.yaml").symlink_to(host)
+    with pytest.raises(InputError) as info:
+        find_project(git_repo)
+    assert info.value.message.startswith("envctl.yaml: project file resolves outside ")
+    assert "CANARY" not in info.value.message

@@ -65,6 +65,14 @@ def test_stage_policy_live_checks_defaults_and_shape() -> None:
     assert (policy.live.metrics.path, policy.live.metrics.timeout) == ("/metrics.json", 30)
 
 
+def test_live_metrics_take_relative_rules() -> None:
+    policy = StagePolicy.model_validate(
+        {"live": {"metrics": {"require": {"latency_p95_ms": "<= baseline * 1.1"}}}}
+    )
+    assert policy.live is not None and policy.live.metrics is not None
+    assert policy.live.metrics.require == {"latency_p95_ms": "<= baseline * 1.1"}
+
+
 @pytest.mark.parametrize(
     ("live", "message"),
     [
@@ -73,8 +81,8 @@ def test_stage_policy_live_checks_defaults_and_shape() -> None:
         ({"metrics": {"require": {}}}, "at least 1 item"),
         ({"metrics": {"path": "metrics", "require": {"x": "<= 1"}}}, "is not an absolute URL path"),
         (
-            {"metrics": {"require": {"error_rate": "<= baseline * 1.1"}}},
-            "a live metric has no baseline",
+            {"metrics": {"require": {"error_rate": "<= baseline * 0"}}},
+            "a factor of the baseline is above 0",
         ),
         ({"metrics": {"require": {"error_rate": "low"}}}, "is not a threshold like"),
         ({"urls": "http://x"}, "Extra inputs are not permitted"),

@@ -4,7 +4,10 @@ an `Imported` value out (pins, the Python, what was not carried over).
 `requirements` (pip and pip-compile files, `-r` includes), `conda`
 (environment.yml), `pyproject` (`[project] dependencies`), `uvlock` (uv.lock),
 `image` (what `envctl.probe.image` found in a built image); `model` holds the
-shared rules (markers, duplicates, the Python), `spec_file` writes the spec.
+shared rules (markers, duplicates, the Python), `routing` the package indexes
+and sources met on the way, `conda_names` the conda -> PyPI mapping,
+`spec_file` sniffs formats and writes the spec, `replace` keeps what an
+`--force` import does not speak to.
 """
 
 from __future__ import annotations

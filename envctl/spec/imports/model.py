@@ -1,9 +1,10 @@
 """What an import produced, and the rules every format shares: which Python,
 environment markers evaluated for the target, duplicates reconciled.
 
-Nothing here reads a file. A spec holds no markers, indexes or hashes, so an
-import either carries an entry as a plain `name -> specifier` pin or lists it as
-not carried over, with the reason; nothing is dropped silently.
+Nothing here reads a file. A spec holds no markers or hashes, so an import
+either carries an entry as a plain `name -> specifier` pin (and its index, as a
+route) or lists it as not carried over, with the reason; nothing is dropped
+silently.
 """
 
 from __future__ import annotations
@@ -73,6 +74,16 @@ class Options:
 
 
 @dataclass(frozen=True)
+class IndexEntry:
+    """An index the spec will declare (`indexes:`)."""
+
+    name: str
+    url: str
+    explicit: bool = False
+    default: bool = False
+
+
+@dataclass(frozen=True)
 class Imported:
     """An import's result: the pins to write and what was not carried over."""
 
@@ -84,6 +95,8 @@ class Imported:
     packages: tuple[tuple[str, str], ...]  # (package key, specifier), sorted
     not_carried: tuple[Note, ...] = ()
     adjusted: tuple[Note, ...] = ()  # carried, with something the spec cannot hold
+    indexes: tuple[IndexEntry, ...] = ()
+    sources: tuple[tuple[str, str], ...] = ()  # (package name, index name), sorted
 
     def package_map(self) -> dict[str, str]:
         return dict(self.packages)
@@ -173,10 +186,16 @@ def _allows(spec: SpecifierSet, minor_number: int) -> bool:
 
 
 def choose_python(
-    options: Options, found: str | None, *, source: str, allowed: str | None = None
+    options: Options,
+    found: str | None,
+    *,
+    source: str,
+    allowed: str | None = None,
+    allowed_as: str | None = None,
 ) -> tuple[str, PythonFrom, list[Note]]:
     """--python, else what the source says, else the running interpreter's;
-    `allowed` is a requires-python the choice must satisfy."""
+    `allowed` is a PEP 440 range the choice must satisfy, `allowed_as` how the
+    source wrote it (default: a requires-python)."""
     notes: list[Note] = []
     origin: PythonFrom
     if options.python is not None:
@@ -190,13 +209,17 @@ def choose_python(
     else:
         said = f" (requires-python {allowed!r} allows several)" if allowed else ""
         raise UsageError(f"{source} does not pin a Python minor version{said}; pass --python X.Y")
+    said = allowed_as or f"requires-python {allowed!r}"
     if allowed is not None and chosen not in allowed_minors(allowed):
         if origin == "interpreter":
             raise UsageError(
                 f"{source} requires Python {allowed} and this interpreter is {chosen}; "
                 "pass --python X.Y"
             )
-        raise InputError(f"Python {chosen} is outside {source}'s requires-python {allowed!r}")
+        raise InputError(f"Python {chosen} is outside {source}'s {said}")
+    if allowed is not None and origin != "source":
+        # A range was met, not a pin: say which Python was chosen within it.
+        notes.append(Note(said, f"allows several Pythons; {chosen} chosen ({origin})", source))
     return chosen, origin, notes
 
 

@@ -19,6 +19,7 @@ from envctl.spec.imports.model import (
     pin_from_requirement,
     pinned_minor,
 )
+from envctl.spec.imports.routing import from_uv_tables, with_routing
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,9 +35,9 @@ def load_toml(text: str, source: str) -> dict[str, Any]:
 
 
 def parse_pyproject(text: str, *, source: str, options: Options) -> Imported:
-    """Pins from `[project] dependencies`; --python is required unless
-    `requires-python` pins a minor version. The running interpreter is never
-    guessed: a project states the Pythons it supports."""
+    """Pins from `[project] dependencies`; the Python is --python, else the one
+    minor `requires-python` allows, else the running interpreter's when the
+    range allows it (said in a note)."""
     data = load_toml(text, source)
     project = data.get("project")
     if not isinstance(project, dict):
@@ -45,8 +46,7 @@ def parse_pyproject(text: str, *, source: str, options: Options) -> Imported:
     requires = project.get("requires-python")
     requires = str(requires) if requires is not None else None
     found = pinned_minor(requires) if requires else None
-    strict = Options(python=options.python, platform=options.platform)
-    python, origin, notes = choose_python(strict, found, source=source, allowed=requires)
+    python, origin, notes = choose_python(options, found, source=source, allowed=requires)
     collector = Collector(Target(python, options.platform))
     dependencies = project.get("dependencies") or []
     for entry in _strings(dependencies, source, "dependencies"):
@@ -56,7 +56,16 @@ def parse_pyproject(text: str, *, source: str, options: Options) -> Imported:
         else:
             collector.add(found_pin)
     collector.not_carried.extend(_not_installed(data, project, source))
-    return collector.result(source=source, format="pyproject", python_from=origin, notes=notes)
+    routing, routing_notes = from_uv_tables(_tool_uv(data), collector.target, source)
+    collector.not_carried.extend(routing_notes)
+    imported = collector.result(source=source, format="pyproject", python_from=origin, notes=notes)
+    return with_routing(imported, routing)
+
+
+def _tool_uv(data: dict[str, Any]) -> dict[str, Any]:
+    tool = data.get("tool")
+    uv = tool.get("uv") if isinstance(tool, dict) else None
+    return uv if isinstance(uv, dict) else {}
 
 
 def _not_installed(data: dict[str, Any], project: dict[str, Any], source: str) -> list[Note]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from envctl.errors import InputError
+from envctl.spec import indexes
 from envctl.spec.imports.model import (
     Collector,
     Imported,
@@ -21,6 +22,7 @@ from envctl.spec.imports.model import (
     choose_python,
     pin_from_requirement,
 )
+from envctl.spec.imports.routing import Routing, strip_credentials, with_routing
 
 Reader = Callable[[str], str]  # a path relative to the first file's folder -> its text
 
@@ -33,12 +35,17 @@ _PYTHON_HINTS = (
 _INCLUDE = ("-r", "--requirement")
 _CONSTRAINT = ("-c", "--constraint")
 _EDITABLE = ("-e", "--editable")
-_INDEX = ("-i", "--index-url", "--extra-index-url", "-f", "--find-links")
-_INDEX_FLAGS = ("--no-index", "--trusted-host")
-_INDEX_REASON = (
-    "a spec has no index setting; configure the index where envctl locks and "
-    "fetches (e.g. UV_INDEX_URL, PIP_INDEX_URL)"
-)
+_INDEX = ("-i", "--index-url")
+_EXTRA_INDEX = ("--extra-index-url",)
+_INDEX_REASONS = {
+    "-f": "a flat page or folder of files, not an index; publish them on a PEP 503 index "
+    "and add it under indexes:",
+    "--find-links": "a flat page or folder of files, not an index; publish them on a PEP 503 "
+    "index and add it under indexes:",
+    "--no-index": "a spec installs from its lock, always without an index; nothing to carry",
+    "--trusted-host": "indexes are reached over verified HTTPS (or plain http); "
+    "no host is exempt from certificate checks",
+}
 
 
 def python_hint(text: str) -> str | None:
@@ -76,9 +83,10 @@ def parse_requirements(
     python, origin, notes = choose_python(options, python_hint(text), source=source)
     walker = _Walker(Collector(Target(python, options.platform)), read, source)
     walker.walk(text, source, PurePosixPath(source).name, ())
-    return walker.collector.result(
+    imported = walker.collector.result(
         source=source, format="requirements", python_from=origin, notes=notes
     )
+    return with_routing(imported, walker.routing)
 
 
 @dataclass
@@ -87,6 +95,7 @@ class _Walker:
     read: Reader | None
     root_label: str
     seen: set[str] = field(default_factory=set)
+    routing: Routing = field(default_factory=Routing)
 
     def walk(self, text: str, label: str, rel: str, stack: tuple[str, ...]) -> None:
         self.seen.add(rel)
@@ -133,10 +142,37 @@ class _Walker:
             self.collector.skip(
                 entry, "an editable install is the project's own code, not a package", label, line
             )
-        elif name in _INDEX or name in _INDEX_FLAGS:
-            self.collector.skip(entry, _INDEX_REASON, label, line)
+        elif (name in _INDEX or name in _EXTRA_INDEX) and value:
+            self.index(value, label, line, default=name in _INDEX)
+        elif name in _INDEX_REASONS:
+            self.collector.skip(indexes.redact(entry), _INDEX_REASONS[name], label, line)
         else:
             self.collector.skip(entry, "a pip option; a spec has no place for it", label, line)
+
+    def index(self, url: str, label: str, line: int, *, default: bool) -> None:
+        """`--index-url` replaces PyPI (a default index); `--extra-index-url` adds one."""
+        shown = f"{'--index-url' if default else '--extra-index-url'} {indexes.redact(url)}"
+        if default and any(i.default for i in self.routing.indexes):
+            self.collector.skip(shown, "a second --index-url; the first is kept", label, line)
+            return
+        if indexes.same_url(strip_credentials(url), indexes.PYPI_URL):
+            reason = "PyPI, the default index; nothing to declare"
+            self.collector.adjusted.append(Note(shown, reason, label, line))
+            return
+        entry, notes = self.routing.declare(url, source=label, line=line, default=default)
+        if entry is None:
+            self.collector.not_carried.extend(notes)
+            return
+        self.collector.adjusted.extend(notes)
+        how = (
+            "replaces PyPI (default: true)"
+            if default
+            else "searched before PyPI; uv and envctl take a package from the first index "
+            "that has it, where pip compared versions across indexes"
+        )
+        self.collector.adjusted.append(
+            Note(shown, f"carried as index {entry.name}: {how}", label, line)
+        )
 
     def include(self, ref: str, label: str, line: int, rel: str, stack: tuple[str, ...]) -> None:
         if "://" in ref:
@@ -158,6 +194,10 @@ class _Walker:
             text = self.read(target)
         except OSError as exc:
             raise InputError(f"{label}:{line}: -r {ref}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"{label}:{line}: -r {ref}: not UTF-8 text") from None
+        except InputError as exc:  # the reader refused it (outside the project)
+            raise InputError(f"{label}:{line}: {exc.message}") from None
         shown = os.path.normpath(PurePosixPath(self.root_label).parent / target)
         self.walk(text, shown, target, chain)
 

@@ -16,7 +16,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from envctl.errors import InputError
-from envctl.spec import values
+from envctl.spec import indexes, values
 from envctl.spec.imports.model import (
     Collector,
     Imported,
@@ -29,6 +29,8 @@ from envctl.spec.imports.model import (
     pinned_minor,
 )
 from envctl.spec.imports.pyproject import load_toml
+from envctl.spec.imports.routing import Routing, strip_credentials, with_routing
+from envctl.spec.indexes import PYPI_URL
 
 Package = Mapping[str, Any]
 _PROJECT_SOURCES = ("editable", "virtual")
@@ -48,12 +50,14 @@ def parse_uv_lock(text: str, *, source: str, options: Options) -> Imported:
     graph = _Graph(packages, target)
     roots = [p for p in packages if is_project(p)]
     collector = Collector(target)
+    routing = Routing()
     reached = graph.walk(roots) if roots else list(graph.chosen())
     for package in reached:
-        _carry(collector, package, source)
+        _carry(collector, package, source, routing)
     collector.not_carried.extend(_unreached(packages, reached, target, source))
     collector.not_carried.extend(_groups(roots, source))
-    return collector.result(source=source, format="uv-lock", python_from=origin, notes=notes)
+    imported = collector.result(source=source, format="uv-lock", python_from=origin, notes=notes)
+    return with_routing(imported, routing)
 
 
 def is_project(package: Package) -> bool:
@@ -61,7 +65,7 @@ def is_project(package: Package) -> bool:
     return isinstance(source, dict) and any(kind in source for kind in _PROJECT_SOURCES)
 
 
-def _carry(collector: Collector, package: Package, source: str) -> None:
+def _carry(collector: Collector, package: Package, source: str, routing: Routing) -> None:
     name, version = str(package.get("name", "")), str(package.get("version", ""))
     shown = f"{name} {version}".strip()
     origin = package.get("source") or {}
@@ -79,6 +83,20 @@ def _carry(collector: Collector, package: Package, source: str) -> None:
             collector.skip(shown, str(exc), source)
             return
         collector.add(Pin(key, f"=={version}", source, text=f"{name}=={version}"))
+        _route(collector, routing, key, str(origin["registry"]), source)
+
+
+def _route(collector: Collector, routing: Routing, key: str, registry: str, source: str) -> None:
+    """A package from another registry than PyPI keeps it: an explicit index
+    (named after its URL: a lock has no index names) with the package routed to it."""
+    if indexes.same_url(strip_credentials(registry), PYPI_URL):
+        return
+    entry, notes = routing.declare(registry, source=source, explicit=True)
+    if entry is None:
+        collector.not_carried.extend(notes)
+        return
+    collector.adjusted.extend(notes)
+    routing.route(key, entry)
 
 
 @dataclass

@@ -2,9 +2,14 @@
 
     python -m uvicorn app:app --host 127.0.0.1 --port 8000   # in this folder
 
-GET /health answers {"status": "ok"} once the model is loaded; POST /predict
-takes {"instances": [[30 numbers], ...]} (the features in the order of
-`train.feature_names()`) and answers one prediction per instance.
+GET /health answers {"status": "ok", "model_version": "v1.2.0"} once the model is
+loaded; POST /predict takes {"instances": [[30 numbers], ...]} (the features in
+the order of `train.feature_names()`) and answers one prediction per instance.
+
+Every answer carries an `X-Model-Version` header: the version of the model
+served. That is envctl's contract for a served model (docs/continuous-training.md,
+"What a served model reports"): `envctl check-live` reads it to know which version
+it is judging, and waits (exit 5) while the service still runs another one.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 import joblib
 import numpy as np
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 MODEL_FILE = Path(__file__).resolve().parent / "model.joblib"
@@ -32,6 +37,15 @@ BUNDLE = load_bundle()
 N_FEATURES = len(BUNDLE["features"])
 
 app = FastAPI(title="churn", version=BUNDLE["version"])
+VERSION_HEADER = "X-Model-Version"
+
+
+@app.middleware("http")
+async def report_version(request: Request, call_next: Any) -> Response:
+    """Every answer says which model version gave it (envctl check-live reads it)."""
+    response: Response = await call_next(request)
+    response.headers[VERSION_HEADER] = BUNDLE["version"]
+    return response
 
 
 class PredictRequest(BaseModel):
@@ -46,7 +60,7 @@ class PredictResponse(BaseModel):
 
 @app.get("/health")
 def health() -> dict[str, str]:
-    return {"status": "ok"}
+    return {"status": "ok", "model_version": BUNDLE["version"]}
 
 
 @app.post("/predict")

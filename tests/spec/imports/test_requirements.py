@@ -59,12 +59,16 @@ def test_pins(text: str, expected: dict[str, str]) -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
+        ("-f ./wheels\n", "r.txt:1: -f ./wheels: a flat page or folder of files, not an index"),
+        ("--trusted-host x.org\n", "r.txt:1: --trusted-host x.org: indexes are reached over"),
         (
-            "--index-url https://pypi.example/simple\n",
-            "r.txt:1: --index-url https://pypi.example/simple: a spec has no index setting",
+            "--extra-index-url ${TOKEN_URL}\n",
+            "r.txt:1: ${TOKEN_URL}: '${TOKEN_URL}' is not an index URL",
         ),
-        ("--extra-index-url https://x/simple\n", "r.txt:1: --extra-index-url https://x/simple"),
-        ("-f ./wheels\n", "r.txt:1: -f ./wheels: a spec has no index setting"),
+        (
+            "--index-url https://u:p@x.org/simple\n--index-url https://y.org/simple\n",
+            "r.txt:2: --index-url https://y.org/simple: a second --index-url; the first is kept",
+        ),
         ("-c constraints.txt\n", "r.txt:1: -c constraints.txt: a constraints file"),
         ("-e .\n", "r.txt:1: -e .: an editable install"),
         ("./vendor/pkg.whl\n", "r.txt:1: ./vendor/pkg.whl: not a PEP 508 requirement"),
@@ -79,6 +83,47 @@ def test_pins(text: str, expected: dict[str, str]) -> None:
 def test_not_carried_over_is_reported(text: str, expected: str) -> None:
     found = skipped(text)
     assert len(found) == 1 and found[0].startswith(expected), found
+
+
+@pytest.mark.parametrize(
+    ("text", "indexes", "adjusted"),
+    [
+        (
+            "--index-url https://alice:s3cret@pkgs.corp.example/simple\nsix==1.16.0\n",
+            [("corp", "https://pkgs.corp.example/simple", False, True)],
+            [
+                "r.txt:1: https://****@pkgs.corp.example/simple: credentials removed from the "
+                "URL; set UV_INDEX_CORP_USERNAME and UV_INDEX_CORP_PASSWORD where envctl locks "
+                "and builds",
+                "r.txt:1: --index-url https://****@pkgs.corp.example/simple: carried as index "
+                "corp: replaces PyPI (default: true)",
+            ],
+        ),
+        (
+            "--extra-index-url https://download.pytorch.org/whl/cu128\ntorch==2.7.1\n",
+            [("pytorch-cu128", "https://download.pytorch.org/whl/cu128", False, False)],
+            [
+                "r.txt:1: --extra-index-url https://download.pytorch.org/whl/cu128: carried as "
+                "index pytorch-cu128: searched before PyPI; uv and envctl take a package from "
+                "the first index that has it, where pip compared versions across indexes"
+            ],
+        ),
+        (
+            "-i https://pypi.org/simple/\nsix==1.16.0\n",
+            [],
+            ["r.txt:1: --index-url https://pypi.org/simple/: PyPI, the default index; "
+             "nothing to declare"],
+        ),
+    ],
+)  # fmt: skip
+def test_index_options_are_carried_as_indexes(
+    text: str, indexes: list[tuple[str, str, bool, bool]], adjusted: list[str]
+) -> None:
+    imported = parse_requirements(text, source="r.txt", options=OPTS)
+    assert [(i.name, i.url, i.explicit, i.default) for i in imported.indexes] == indexes
+    assert [n.render() for n in imported.adjusted] == adjusted
+    assert imported.not_carried == ()
+    assert "s3cret" not in repr(imported)
 
 
 def test_marker_that_holds_is_an_adjustment() -> None:

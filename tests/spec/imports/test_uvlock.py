@@ -149,3 +149,34 @@ def test_not_a_uv_lock() -> None:
     with pytest.raises(InputError) as caught:
         parse_uv_lock("version = 1\n", source="uv.lock", options=Options(python="3.11"))
     assert str(caught.value) == "uv.lock: no [[package]] entries; is it a uv.lock?"
+
+
+TORCH_LOCK = """\
+version = 1
+requires-python = ">=3.10"
+
+[[package]]
+name = "lerobot"
+version = "0.3.0"
+source = { editable = "." }
+dependencies = [{ name = "torch" }, { name = "numpy" }]
+
+[[package]]
+name = "torch"
+version = "2.7.1+cu128"
+source = { registry = "https://download.pytorch.org/whl/cu128" }
+
+[[package]]
+name = "numpy"
+version = "2.2.6"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+
+def test_a_registry_other_than_pypi_is_kept_as_an_explicit_index_with_its_packages() -> None:
+    imported = parse_uv_lock(TORCH_LOCK, source="uv.lock", options=Options(python="3.12"))
+    assert imported.package_map() == {"numpy": "==2.2.6", "torch": "==2.7.1+cu128"}
+    assert [(i.name, i.url, i.explicit) for i in imported.indexes] == [
+        ("pytorch-cu128", "https://download.pytorch.org/whl/cu128", True)
+    ]
+    assert imported.sources == (("torch", "pytorch-cu128"),)

@@ -55,10 +55,17 @@ def test_metrics_file_describes_this_model() -> None:
     assert set(metrics) >= {"accuracy", "f1", "roc_auc"}
 
 
-def test_health_says_ok(client: TestClient) -> None:
+def test_health_says_ok_and_which_version_runs(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "model_version": BUNDLE["version"]}
+    assert response.headers["X-Model-Version"] == BUNDLE["version"]
+
+
+def test_every_answer_names_the_version(client: TestClient) -> None:
+    response = client.post("/predict", json={"instances": [[0.0]]})
+    assert response.status_code == 422
+    assert response.headers["X-Model-Version"] == BUNDLE["version"]
 
 
 def test_sample_request_is_answered(client: TestClient) -> None:

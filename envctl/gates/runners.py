@@ -1,0 +1,205 @@
+"""Running the gates that need the model's image: tests, http, command.
+
+Every container runs with networking off and is removed however the gate ends
+(the engine adapter guarantees it). The http gate sends its request from a
+process exec'd inside the serving container, i.e. over that container's own
+loopback: no container network and no published port is ever needed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from envctl.errors import InputError
+from envctl.gates import checks
+from envctl.registry.results import FAILED, PASSED, GateResult
+from envctl.spec.model import CommandGate, HttpGate, Spec, TestsGate
+from envctl.spec.project_file import Serve
+
+PYTHON = "/opt/venv/bin/python"
+
+# Polls health, then sends the request; prints one JSON line. Runs inside the image.
+_HTTP_CLIENT = r"""
+import json, os, sys, time, urllib.error, urllib.request
+port, health, path, method, deadline = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], time.time() + float(sys.argv[5])
+base = "http://127.0.0.1:" + port
+def call(url, data=None, method="GET"):
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+last = ""
+while True:
+    try:
+        status, _ = call(base + health)
+        if status == 200:
+            break
+        last = "health answered %d" % status
+    except Exception as e:
+        last = "health: %s" % (e,)
+    if time.time() > deadline:
+        print(json.dumps({"status": None, "body": "", "error": "server not healthy in time (" + last + ")"}))
+        sys.exit(0)
+    time.sleep(0.25)
+body = os.environ.get("ENVCTL_HTTP_BODY")
+status, text = call(base + path, body.encode() if body is not None else None, method)
+print(json.dumps({"status": status, "body": text, "error": ""}))
+"""
+
+
+@dataclass(frozen=True)
+class ImageContext:
+    image: str
+    workdir: str  # the model's folder inside the image
+    serve: Serve | None
+    read_file: Callable[[str], bytes | None]  # model-relative path at the version's commit
+    gpus: int = 0  # the stage's GPUs: each gate container requests them, or fails saying so
+
+
+def gate_gpus(spec: Spec) -> int:
+    """The GPUs each of the stage's gate containers requests: a gate is evidence only
+    if it ran with what the stage has."""
+    gpu = spec.compute.gpu
+    if gpu.count and gpu.vendor != "nvidia":
+        raise InputError(
+            f"{spec.name} declares {gpu.vendor} GPUs; gate containers can request only "
+            "NVIDIA GPUs (Docker device requests), so its gates cannot run as the stage runs"
+        )
+    return gpu.count
+
+
+def run_tests(gate: TestsGate, ctx: ImageContext, *, image: str) -> GateResult:
+    """pytest inside `image` (the target image, or a test layer built above it)."""
+    from envctl import engine
+
+    argv = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *gate.paths]
+    result = engine.run(
+        image,
+        argv,
+        timeout=gate.timeout,
+        workdir=ctx.workdir,
+        environment={"PYTHONDONTWRITEBYTECODE": "1"},
+        gpus=ctx.gpus,
+    )
+    return tests_result(
+        gate,
+        exit_code=result.exit_code,
+        output=result.stdout + result.stderr,
+        timed_out=result.timed_out,
+    )
+
+
+def tests_result(gate: TestsGate, *, exit_code: int, output: str, timed_out: bool) -> GateResult:
+    """The tests gate's verdict on a finished pytest run (pure)."""
+    counts = checks.pytest_counts(output)
+    evidence = {
+        "paths": list(gate.paths),
+        "exit_code": exit_code,
+        "counts": counts,
+        "timed_out": timed_out,
+        "output_tail": _tail(output),
+    }
+    shown = ", ".join(f"{n} {w}" for w, n in counts.items()) or "no summary"
+    if timed_out:
+        return GateResult("tests", FAILED, f"pytest timed out after {gate.timeout}s", evidence)
+    if exit_code != 0:
+        return GateResult("tests", FAILED, f"pytest exited {exit_code} ({shown})", evidence)
+    return GateResult("tests", PASSED, shown, evidence)
+
+
+def run_http(gate: HttpGate, ctx: ImageContext) -> GateResult:
+    from envctl import engine
+
+    if ctx.serve is None:
+        raise InputError(
+            "the http gate needs models.<name>.serve in envctl.yaml (command, port, health)"
+        )
+    body = None
+    if gate.request is not None:
+        raw = ctx.read_file(gate.request)
+        if raw is None:
+            raise InputError(
+                f"http gate: request file {gate.request} does not exist at that version's commit"
+            )
+        body = raw.decode("utf-8")
+    argv = [
+        PYTHON,
+        "-c",
+        _HTTP_CLIENT,
+        str(ctx.serve.port),
+        ctx.serve.health,
+        gate.path,
+        gate.method,
+        str(gate.timeout),
+    ]
+    env = {"ENVCTL_HTTP_BODY": body} if body is not None else {}
+    with engine.service(
+        ctx.image, list(ctx.serve.command), workdir=ctx.workdir, gpus=ctx.gpus
+    ) as svc:
+        answer = engine.exec_in(svc, argv, timeout=gate.timeout + 15, environment=env)
+        logs = engine.container_logs(svc, tail=20) if not answer.ok else ""
+    return http_result(gate, answer.stdout, answer.stderr, logs, timed_out=answer.timed_out)
+
+
+def http_result(
+    gate: HttpGate, stdout: str, stderr: str, logs: str, *, timed_out: bool
+) -> GateResult:
+    """The http gate's verdict on the in-container client's one JSON line (pure)."""
+    try:
+        reply = json.loads(stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        error = "timed out" if timed_out else f"request failed: {_tail(stderr, 3) or 'no output'}"
+        result = checks.evaluate_http(gate, None, "", error=error)
+        return replace(result, evidence={**result.evidence, "server_log_tail": logs})
+    result = checks.evaluate_http(gate, reply["status"], reply["body"], error=reply["error"])
+    if not result.passed and logs:
+        return replace(result, evidence={**result.evidence, "server_log_tail": logs})
+    return result
+
+
+def run_command(gate: CommandGate, ctx: ImageContext) -> GateResult:
+    from envctl import engine
+
+    result = engine.run(
+        ctx.image, list(gate.run), timeout=gate.timeout, workdir=ctx.workdir, gpus=ctx.gpus
+    )
+    return command_result(
+        gate,
+        exit_code=result.exit_code,
+        output=result.stdout + result.stderr,
+        timed_out=result.timed_out,
+    )
+
+
+def command_result(
+    gate: CommandGate, *, exit_code: int, output: str, timed_out: bool
+) -> GateResult:
+    """The command gate's verdict on a finished run (pure): exit 0 in time passes."""
+    evidence = {
+        "argv": list(gate.run),
+        "exit_code": exit_code,
+        "timed_out": timed_out,
+        "output_tail": _tail(output),
+    }
+    if exit_code == 0 and not timed_out:
+        return GateResult("command", PASSED, f"{' '.join(gate.run)} exited 0", evidence)
+    why = f"timed out after {gate.timeout}s" if timed_out else f"exited {exit_code}"
+    return GateResult("command", FAILED, f"{' '.join(gate.run)} {why}", evidence)
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def model_file_reader(root: Path, commit: str, model_path: str) -> Callable[[str], bytes | None]:
+    from envctl import vcs
+
+    def read(relpath: str) -> bytes | None:
+        return vcs.read_at(root, commit, f"{model_path.rstrip('/')}/{relpath}")
+
+    return read

@@ -1,0 +1,219 @@
+"""Running a target stage's gates for a model version, in order, keeping evidence."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+from typing import Any, assert_never
+
+from envctl import registry as reg
+from envctl.build.plan import model_relpath
+from envctl.errors import InputError
+from envctl.gates import checks, runners
+from envctl.gates.checks import GateSpec, gate_kind, gate_spec
+from envctl.gates.events import GateEvent, GateProgress, unwatched
+from envctl.registry.results import FAILED, SKIPPED, GateResult
+from envctl.registry.target import Target
+from envctl.registry.workspace import Workspace
+from envctl.spec.loading import Environment, Project
+from envctl.spec.model import (
+    ApprovalsGate,
+    CommandGate,
+    HttpGate,
+    MetricsGate,
+    TestsGate,
+    VulnerabilitiesGate,
+)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every gate of one run may need."""
+
+    ws: Workspace
+    registry: reg.Registry
+    target: Target
+    env: Environment
+    model_path: str  # the model's folder, relative to the repository root
+    context: runners.ImageContext
+
+
+def run_gates(
+    project: Project,
+    ws: Workspace,
+    registry: reg.Registry,
+    target: Target,
+    env: Environment,
+    *,
+    image: str,
+    on_gate: GateProgress = unwatched,
+) -> tuple[GateResult, ...]:
+    """Each gate in order, one result per gate; after a failure the rest are not
+    run (their results say skipped)."""
+    model_path = _model_rel(project, ws, target)
+    context = runners.ImageContext(
+        image=image,
+        workdir="/opt/model",
+        serve=project.config.models[target.model].serve,
+        read_file=runners.model_file_reader(ws.root, target.commit, model_path),
+        gpus=runners.gate_gpus(env.spec),
+    )
+    run = _Run(ws, registry, target, env, model_path, context)
+    specs = [gate_spec(g) for g in env.spec.gates]
+    return run_in_order(specs, lambda spec: _run_gate(spec, run), on_gate=on_gate)
+
+
+def run_in_order(
+    specs: Sequence[GateSpec],
+    run_one: Callable[[GateSpec], GateResult],
+    *,
+    on_gate: GateProgress = unwatched,
+    clock: Callable[[], float] = time.monotonic,
+) -> tuple[GateResult, ...]:
+    """`run_one` on each gate in order, timed by `clock`, reporting each start and
+    end to `on_gate`; once one has failed the rest are skipped (reported as ended)."""
+    results: list[GateResult] = []
+    for index, spec in enumerate(specs, start=1):
+        kind = gate_kind(spec)
+        if any(r.status == FAILED for r in results):
+            result = checks.skipped(spec)
+        else:
+            on_gate(GateEvent(index, len(specs), kind))
+            result = timed(partial(run_one, spec), clock)
+        on_gate(GateEvent(index, len(specs), kind, result))
+        results.append(result)
+    return tuple(results)
+
+
+def timed(run: Callable[[], GateResult], clock: Callable[[], float] = time.monotonic) -> GateResult:
+    """`run()`'s result, carrying how many seconds it took."""
+    started = clock()
+    result = run()
+    return replace(result, seconds=round(clock() - started, 3))
+
+
+def _run_gate(spec: GateSpec, run: _Run) -> GateResult:
+    match spec:
+        case TestsGate():
+            from envctl.build.testlayer import test_image
+
+            image = test_image(run.env, run.context.image, spec)
+            return runners.run_tests(spec, run.context, image=image)
+        case MetricsGate():
+            return _metrics(spec, run.ws, run.registry, run.target, run.model_path)
+        case HttpGate():
+            return runners.run_http(spec, run.context)
+        case CommandGate():
+            return runners.run_command(spec, run.context)
+        case ApprovalsGate():
+            return _approvals(spec, run.ws, run.registry, run.target)
+        case VulnerabilitiesGate():
+            return _vulnerabilities(spec, run)
+        case _:
+            assert_never(spec)
+
+
+def _vulnerabilities(gate: VulnerabilitiesGate, run: _Run) -> GateResult:
+    from datetime import date
+
+    from envctl import probe
+    from envctl.build.lockfile import lock_path, read_lock
+    from envctl.gates import vulnerabilities
+    from envctl.supply import sbom
+
+    db = vulnerabilities.database_for(gate, run.ws.root)  # no database: exit 3 before probing
+    try:
+        path: Path | None = lock_path(None, run.env)
+    except InputError:
+        path = None  # a spec read from git: the SBOM carries no lock hashes
+    lock = read_lock(path) if path is not None and path.is_file() else None
+    made = sbom.from_reality(run.context.image, probe.image(run.context.image), lock)
+    return vulnerabilities.evaluate(
+        gate,
+        made.components,
+        db,
+        today=date.today(),
+        sbom_digest=sbom.digest(sbom.document(made)),
+    )
+
+
+def _approvals(
+    gate: ApprovalsGate, ws: Workspace, registry: reg.Registry, target: Target
+) -> GateResult:
+    from envctl import vcs
+
+    approvers = registry.approvers(target.model, target.version, target.stage)
+    promoter = vcs.head_user(ws.root).email
+    return checks.evaluate_approvals(gate.required, sorted(approvers), promoter)
+
+
+def _metrics(
+    gate: MetricsGate, ws: Workspace, registry: reg.Registry, target: Target, model_path: str
+) -> GateResult:
+    read = runners.model_file_reader(ws.root, target.commit, model_path)
+    metrics = checks.parse_metrics(read(gate.file), gate.file)
+    baseline, version, source = _baseline(gate, ws, registry, target, model_path)
+    return checks.evaluate_metrics(
+        gate, metrics, baseline, baseline_version=version, baseline_source=source
+    )
+
+
+def _baseline(
+    gate: MetricsGate, ws: Workspace, registry: reg.Registry, target: Target, model_path: str
+) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """The metrics of the version now in the stage (the champion), when the gate
+    compares with it, and where they came from: its recorded evidence in the
+    stage's last assignment record, else its metrics file at its commit."""
+    if not gate.compares or target.replaces is None:
+        return None, None, None
+    current = registry.model(target.model)
+    version = current.version(target.replaces) if current else None
+    if version is None:
+        return None, None, None
+    event = current.stages.get(target.stage) if current else None
+    recorded = checks.recorded_metrics(event.record if event else None, gate.file)
+    if recorded and all(name in recorded for name in gate.require):
+        return recorded, version.version, "record"
+    raw = runners.model_file_reader(ws.root, version.commit, model_path)(gate.file)
+    from_file = checks.parse_metrics(raw, gate.file) if raw is not None else None
+    if from_file is None:
+        return (recorded or None), version.version, "record" if recorded else None
+    return {**from_file, **recorded}, version.version, "record+file" if recorded else "file"
+
+
+def _model_rel(project: Project, ws: Workspace, target: Target) -> str:
+    model = project.config.models.get(target.model)
+    if model is None:
+        raise InputError(f"model {target.model!r} is not declared in envctl.yaml models:")
+    return model_relpath(project, target.model, ws.root)
+
+
+def recheck_gates(
+    project: Project,
+    ws: Workspace,
+    registry: reg.Registry,
+    target: Target,
+    env: Environment,
+    results: tuple[GateResult, ...],
+) -> tuple[GateResult, ...]:
+    """The results as they stand on `registry` (the ledger a tag is about to be
+    written against): `baseline: no_worse` metrics compared again when the stage
+    now holds another version than the one compared with (pure: the metrics files
+    are read from the commits), approvals counted again. Gates run in the image
+    keep their results: nothing they checked depends on the ledger."""
+    model_path = _model_rel(project, ws, target)
+    specs = [gate_spec(g) for g in env.spec.gates]
+    if len(specs) != len(results):
+        return results
+    again: list[GateResult] = []
+    for spec, result in zip(specs, results, strict=True):
+        if isinstance(spec, MetricsGate) and spec.compares and result.passed:
+            if result.evidence.get("baseline_version") != target.replaces:
+                result = timed(partial(_metrics, spec, ws, registry, target, model_path))
+        elif isinstance(spec, ApprovalsGate) and result.status != SKIPPED:
+            result = timed(partial(_approvals, spec, ws, registry, target))
+        again.append(result)
+    return tuple(again)

@@ -1,0 +1,141 @@
+"""An image's SBOM: what a probe of the image finds (Python distributions, dpkg's
+installed packages), with the lock's hashes, as CycloneDX JSON.
+
+The document is a function of the image alone: the serial number derives from
+the image id and no timestamp is written, so the same image always gives the
+same bytes and the sha256 a promotion records can be checked by anyone who
+regenerates it (`envctl sbom`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from envctl.supply.components import (
+    Component,
+    debian_components,
+    debian_ecosystem,
+    dpkg_packages,
+    python_components,
+)
+
+if TYPE_CHECKING:
+    from envctl.build.lockfile import Lock
+    from envctl.probe import Reality
+
+SbomFormat = Literal["cyclonedx-json"]
+FORMATS: tuple[SbomFormat, ...] = ("cyclonedx-json",)
+LOCK_HASH_LABEL = "dev.envctl.lock-hash"
+BASE_LABEL = "org.opencontainers.image.base.name"
+
+
+@dataclass(frozen=True)
+class ImageSbom:
+    image: str  # the reference it was made for
+    image_id: str | None
+    base: str | None
+    python: str
+    platform: str | None
+    os: str | None
+    components: tuple[Component, ...]
+    hashes_from_lock: bool  # the lock's hashes are the ones this image was built with
+
+    def python_packages(self) -> list[Component]:
+        return [c for c in self.components if c.ecosystem == "PyPI"]
+
+    def debian_packages(self) -> list[Component]:
+        return [c for c in self.components if c.ecosystem.startswith("Debian")]
+
+
+def from_reality(image: str, reality: Reality, lock: Lock | None) -> ImageSbom:
+    """The SBOM of a probed image. Hashes come from `lock` only when the image
+    says (its lock-hash label) it was built from exactly that lock."""
+    built_from = reality.labels.get(LOCK_HASH_LABEL)
+    matches = lock is not None and built_from is not None and lock.content_hash == built_from
+    hashes = {f"{e.name}=={e.version}": e.hashes for e in lock.entries} if matches and lock else {}
+    components = python_components(reality.distributions, hashes)
+    ecosystem = debian_ecosystem(reality.os_release)
+    if ecosystem and reality.dpkg_status:
+        components += debian_components(dpkg_packages(reality.dpkg_status), ecosystem)
+    return ImageSbom(
+        image=image,
+        image_id=reality.image_id,
+        base=reality.labels.get(BASE_LABEL),
+        python=reality.python,
+        platform=reality.platform,
+        os=reality.os,
+        components=tuple(components),
+        hashes_from_lock=matches,
+    )
+
+
+def document(sbom: ImageSbom, fmt: SbomFormat = "cyclonedx-json") -> str:
+    return cyclonedx_json(sbom)
+
+
+def digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _serial(sbom: ImageSbom) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"envctl-sbom:{sbom.image_id or sbom.image}")
+
+
+def cyclonedx_json(sbom: ImageSbom) -> str:
+    """CycloneDX 1.6 JSON through cyclonedx-python-lib."""
+    import warnings
+
+    from cyclonedx.model import HashAlgorithm, HashType, Property
+    from cyclonedx.model.bom import Bom
+    from cyclonedx.model.component import Component as CdxComponent
+    from cyclonedx.model.component import ComponentType
+    from cyclonedx.output.json import JsonV1Dot6
+    from packageurl import PackageURL
+
+    bom = Bom(serial_number=_serial(sbom))
+    bom.metadata.timestamp = None  # type: ignore[assignment]  # the same image, the same bytes
+    root = CdxComponent(
+        name=sbom.image,
+        version=sbom.image_id or "unknown",
+        type=ComponentType.CONTAINER,
+        bom_ref="image",
+        properties=[
+            Property(name=f"envctl:{k}", value=v)
+            for k, v in (
+                ("base-image", sbom.base),
+                ("python", sbom.python),
+                ("platform", sbom.platform),
+                ("os", sbom.os),
+            )
+            if v
+        ],
+    )
+    bom.metadata.component = root
+    parts = []
+    for c in sbom.components:
+        part = CdxComponent(
+            name=c.name,
+            version=c.version,
+            type=ComponentType.LIBRARY if c.ecosystem == "PyPI" else ComponentType.APPLICATION,
+            purl=PackageURL.from_string(c.purl),
+            bom_ref=c.purl,
+            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=h) for h in c.hashes],
+            properties=[Property(name="envctl:debian-source", value=c.source)] if c.source else [],
+        )
+        bom.components.add(part)
+        parts.append(part)
+    bom.register_dependency(root, parts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the library warns about optional fields
+        text = JsonV1Dot6(bom).output_as_string(indent=2)
+    return _canonical(text)
+
+
+def _canonical(text: str) -> str:
+    data: Mapping[str, object] = json.loads(text)
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,208 @@
+"""The verdicts of the image gates on a finished run: pure, no container needed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from envctl.errors import InputError
+from envctl.gates import runners
+from envctl.gates.runners import command_result, http_result
+from envctl.spec import model
+from envctl.spec.model import CommandGate, HttpGate, Spec
+from tests.conftest import git
+
+# Imported by module: pytest would collect names starting with "test" as tests.
+
+TESTS: list[tuple[int, str, bool, str, str]] = [
+    # exit code, output, timed out, status, summary
+    (0, "..\n2 passed in 0.1s\n", False, "passed", "2 passed"),
+    (
+        1,
+        ".F\n1 failed, 1 passed in 0.1s\n",
+        False,
+        "failed",
+        "pytest exited 1 (1 failed, 1 passed)",
+    ),
+    (5, "no tests ran in 0.01s\n", False, "failed", "pytest exited 5 (no summary)"),
+    (0, "", False, "passed", "no summary"),
+    (137, "..", True, "failed", "pytest timed out after 30s"),
+]
+
+
+@pytest.mark.parametrize(("exit_code", "output", "timed_out", "status", "summary"), TESTS)
+def test_tests_result(
+    exit_code: int, output: str, timed_out: bool, status: str, summary: str
+) -> None:
+    gate = model.TestsGate(paths=["tests/unit"], timeout=30)
+    result = runners.tests_result(gate, exit_code=exit_code, output=output, timed_out=timed_out)
+    assert (result.kind, result.status, result.summary) == ("tests", status, summary)
+    assert result.evidence["paths"] == ["tests/unit"]
+    assert (result.evidence["exit_code"], result.evidence["timed_out"]) == (exit_code, timed_out)
+
+
+def test_tests_result_keeps_the_output_tail() -> None:
+    output = "\n".join(f"line {n}" for n in range(40)) + "\n1 passed in 0.1s\n"
+    result = runners.tests_result(model.TestsGate(), exit_code=0, output=output, timed_out=False)
+    tail = result.evidence["output_tail"].splitlines()
+    assert len(tail) == 15
+    assert tail[-1] == "1 passed in 0.1s"
+    assert result.evidence["counts"] == {"passed": 1}
+
+
+COMMANDS: list[tuple[int, bool, str, str]] = [
+    (0, False, "passed", "python -c pass exited 0"),
+    (3, False, "failed", "python -c pass exited 3"),
+    (0, True, "failed", "python -c pass timed out after 9s"),
+    (137, True, "failed", "python -c pass timed out after 9s"),
+]
+
+
+@pytest.mark.parametrize(("exit_code", "timed_out", "status", "summary"), COMMANDS)
+def test_command_result(exit_code: int, timed_out: bool, status: str, summary: str) -> None:
+    gate = CommandGate(run=["python", "-c", "pass"], timeout=9)
+    result = command_result(gate, exit_code=exit_code, output="out\n", timed_out=timed_out)
+    assert (result.kind, result.status, result.summary) == ("command", status, summary)
+    assert result.evidence == {
+        "argv": ["python", "-c", "pass"],
+        "exit_code": exit_code,
+        "timed_out": timed_out,
+        "output_tail": "out",
+    }
+
+
+def reply(status: int | None, body: str = "", error: str = "") -> str:
+    return "some log\n" + json.dumps({"status": status, "body": body, "error": error}) + "\n"
+
+
+HTTP: list[tuple[str, str, str, bool, str, str, bool]] = [
+    # stdout, stderr, server logs, timed out, status, summary, server log kept
+    (reply(200, '{"prediction": 1}'), "", "", False, "passed", "POST /predict -> 200", False),
+    (
+        reply(200, '{"prediction": 1}'),
+        "",
+        "GET /health",
+        False,
+        "passed",
+        "POST /predict -> 200",
+        False,
+    ),
+    (
+        reply(200, "{}"),
+        "",
+        "Traceback",
+        False,
+        "failed",
+        "POST /predict answer lacks prediction",
+        True,
+    ),
+    (
+        reply(None, error="server not healthy in time (health answered 503)"),
+        "",
+        "",
+        False,
+        "failed",
+        "server not healthy in time (health answered 503)",
+        False,
+    ),
+    ("", "", "boom", True, "failed", "timed out", True),
+    (
+        "garbage",
+        "Traceback\nValueError: x\n",
+        "",
+        False,
+        "failed",
+        "request failed: Traceback\nValueError: x",
+        True,
+    ),
+    ("", "", "", False, "failed", "request failed: no output", True),
+]
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "logs", "timed_out", "status", "summary", "has_log"), HTTP
+)
+def test_http_result(
+    stdout: str,
+    stderr: str,
+    logs: str,
+    timed_out: bool,
+    status: str,
+    summary: str,
+    has_log: bool,
+) -> None:
+    gate = HttpGate(expect_keys=["prediction"])
+    result = http_result(gate, stdout, stderr, logs, timed_out=timed_out)
+    assert (result.kind, result.status, result.summary) == ("http", status, summary)
+    assert ("server_log_tail" in result.evidence) is has_log
+    if has_log:
+        assert result.evidence["server_log_tail"] == logs
+
+
+def test_gate_files_come_from_git_so_a_committed_symlink_reads_as_its_link_text(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    """metrics/request/data files are read from the version's commit: git stores a
+    symlink as the text of its target, so no host file is ever read through one."""
+    from envctl.gates.checks import parse_metrics
+
+    host = tmp_path / "host" / "secret.json"
+    host.parent.mkdir()
+    host.write_text('{"CANARY-gate": 1}')
+    (git_repo / "model").mkdir()
+    (git_repo / "model" / "metrics.json").symlink_to(host)
+    (git_repo / "model" / "request.json").symlink_to("../../host/secret.json")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "links")
+    read = runners.model_file_reader(git_repo, "HEAD", "model")
+
+    assert read("metrics.json") == str(host).encode()
+    assert read("request.json") == b"../../host/secret.json"
+    assert read("../../host/secret.json") is None
+    with pytest.raises(InputError) as caught:
+        parse_metrics(read("metrics.json"), "model/metrics.json")
+    assert "CANARY" not in caught.value.message
+
+
+# ---- GPUs --------------------------------------------------------------------------
+
+
+def _gpu_spec(gpu: object) -> Spec:
+    return Spec.model_validate(
+        {
+            "name": "prod",
+            "version": 1,
+            "image": {"base": "python:3.11-slim"},
+            "python": "3.11",
+            "compute": {"gpu": gpu},
+        }
+    )
+
+
+def test_gate_containers_request_the_stage_s_gpus() -> None:
+    from envctl.gates.runners import gate_gpus
+
+    assert gate_gpus(_gpu_spec(0)) == 0
+    assert gate_gpus(_gpu_spec({"count": 2, "driver": ">=550"})) == 2
+
+
+def test_gates_of_a_stage_with_amd_gpus_cannot_run_as_it_does() -> None:
+    from envctl.errors import InputError
+    from envctl.gates.runners import gate_gpus
+
+    with pytest.raises(InputError, match="prod declares amd GPUs; gate containers can request"):
+        gate_gpus(_gpu_spec({"count": 1, "vendor": "amd"}))
+
+
+def test_a_tests_gate_on_a_gpu_stage_asks_the_engine_and_says_what_it_lacks(
+    base_image: str,
+) -> None:
+    from envctl.errors import EngineError
+
+    ctx = runners.ImageContext(
+        image=base_image, workdir="/", serve=None, read_file=lambda _: None, gpus=1
+    )
+    with pytest.raises(EngineError, match=r"^the engine could not give the container 1 GPU \("):
+        runners.run_tests(model.TestsGate(), ctx, image=base_image)
