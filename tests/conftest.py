@@ -26,6 +26,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_BASE_IMAGE = os.environ.get("ENVCTL_TEST_BASE_IMAGE", "envctl-test/debian-python:bookworm")
 
 
+def xdist_worker() -> bool:
+    """True in a pytest-xdist worker (`pytest -n N`, as .ci/run runs the tests)."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+def run_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """XDG_CACHE_HOME for the whole run, shared by xdist's workers (one basetemp
+    each, under the run's own) as one user's commands share ~/.cache: a wheel is
+    downloaded once per run. envctl's cache entries are written by rename."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if xdist_worker() else base) / "cache"
+
+
 @pytest.fixture(autouse=True)
 def _git_identity(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
@@ -40,7 +53,7 @@ def _git_identity(
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Ada Tester")
     monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ada@example.com")
     monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(run_cache(tmp_path_factory)))
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -61,6 +74,22 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     git(repo, "config", "tag.gpgsign", "false")
     monkeypatch.chdir(repo)
     return repo
+
+
+# The end-to-end runs take minutes each (docs/tutorial.md, examples/churn/retrain.sh,
+# the deploy example): collected first, longest first, so that with
+# `-n 2 --dist loadfile --no-loadscope-reorder` (.ci/run) the two longest start at
+# once on different workers, and the other files fill the time that is left.
+LONGEST_FIRST = (
+    "tests/test_tutorial.py",
+    "tests/test_retrain_example.py",
+    "tests/test_deploy_example.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: i for i, path in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))
 
 
 def docker_required() -> bool:
@@ -85,7 +114,9 @@ def docker_engine() -> Iterator[object]:
     Images are content-addressed, so the session keeps what it builds (a test
     that builds content another test built reuses it, as users' machines do) and
     removes, once at the end, every envctl image that was not there before it.
-    A test that must see a fresh build gives its image unique content."""
+    A test that must see a fresh build gives its image unique content. Under
+    pytest-xdist the workers keep every image, since one worker's end is not the
+    run's: the controller removes them after the last worker (pytest_sessionfinish)."""
     from envctl import engine
     from envctl.errors import EngineError
 
@@ -98,7 +129,35 @@ def docker_engine() -> Iterator[object]:
         pytest.skip(f"no Docker Engine: {exc}")
     before = _envctl_image_ids(client)
     yield client
-    if os.environ.get("ENVCTL_TEST_KEEP_IMAGES") != "1":  # several runs sharing one engine
+    if not keep_images() and not xdist_worker():
+        _remove_images_made_since(before)
+
+
+def keep_images() -> bool:
+    """ENVCTL_TEST_KEEP_IMAGES=1: several test runs share one engine; none removes images."""
+    return os.environ.get("ENVCTL_TEST_KEEP_IMAGES") == "1"
+
+
+_IMAGES_BEFORE_RUN = pytest.StashKey[set[str]]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under pytest-xdist, the controller notes the envctl images there before
+    any worker starts (without an engine there is nothing to clean up)."""
+    from envctl import engine
+    from envctl.errors import EngineError
+
+    if getattr(session.config.option, "dist", "no") == "no" or xdist_worker() or keep_images():
+        return
+    with suppress(EngineError):
+        session.stash[_IMAGES_BEFORE_RUN] = _envctl_image_ids(engine.client())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under pytest-xdist, the controller removes the run's images once every
+    worker has finished (the workers' docker_engine fixtures keep them)."""
+    before = session.stash.get(_IMAGES_BEFORE_RUN, None)
+    if before is not None:
         _remove_images_made_since(before)
 
 

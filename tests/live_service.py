@@ -79,7 +79,8 @@ def running_service() -> Iterator[Service]:
     service.url = f"http://127.0.0.1:{server.server_address[1]}"
     service.answer("/predict", 200, GOOD_PREDICTION)
     service.answer("/metrics.json", 200, GOOD_METRICS)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # shutdown() waits for serve_forever's next poll: 0.5 s by default, in every test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield service

@@ -3,25 +3,28 @@
 Every `envctl ...` command the CI recipes and hooks run must exist with the
 flags (and choice values) they pass, as the real CLI's `--help` says; a command
 that does not exist fails here, it is never skipped. The churn project's specs
-validate, its promotion path has no unwaived error, its training script gives
-a model over prod's bar (and a degraded one under it), and the model's own
-tests pass on this interpreter.
+validate, its promotion path has no unwaived error, the committed model is the
+one its training script makes (over prod's bar, with the scikit-learn the
+specs pin), and the model's own tests pass on this interpreter. The degraded
+model trained on the host is run end to end by the tutorial (tests/test_tutorial.py).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 import yaml
 
@@ -394,64 +397,69 @@ def test_churn_every_stage_meets_the_model_requirements_and_has_a_fresh_lock() -
         assert staleness(project, env) is None, stage
 
 
-def train(folder: Path, *args: str) -> dict[str, float]:
-    """Run folder/train.py (writing beside it) and return its metrics.json."""
+def training_script() -> ModuleType:
+    """model/train.py, imported in this process under a name of its own (training
+    takes milliseconds; a process that imports scikit-learn takes seconds)."""
+    spec = importlib.util.spec_from_file_location("churn_train", MODEL_DIR / "train.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def fitted(bundle: dict[str, Any]) -> dict[str, Any]:
+    """What a fit learned: the scaler's and the classifier's parameters."""
+    steps = bundle["model"].named_steps
+    scale, classify = steps["scale"], steps["classify"]
+    return {
+        "mean": scale.mean_,
+        "scale": scale.scale_,
+        "coef": classify.coef_,
+        "intercept": classify.intercept_,
+    }
+
+
+def pinned_scikit_learn(stage: str) -> str:
+    from envctl.spec.loading import load_environment, require_project
+
+    return load_environment(stage, require_project(CHURN)).spec.packages["scikit-learn"]
+
+
+def test_the_committed_model_is_what_train_py_makes_for_v1_0_0() -> None:
+    # The degraded v1.1.0 (trained on the host, under prod's bar, its tests still
+    # passing) is run end to end by tests/test_tutorial.py (docs/tutorial.md, 6.).
+    train = training_script()
+    committed = train.joblib.load(MODEL_DIR / "model.joblib")
+    committed_metrics = json.loads((MODEL_DIR / "metrics.json").read_text(encoding="utf-8"))
+    bundle, metrics = train.train(version="v1.0.0")
+    again, _ = train.train(version="v1.0.0")
+
+    assert {k: v for k, v in committed.items() if k != "model"} == {
+        k: v for k, v in bundle.items() if k != "model"
+    }
+    for name, learned in fitted(bundle).items():
+        np.testing.assert_array_equal(learned, fitted(again)[name], err_msg=name)
+        np.testing.assert_allclose(learned, fitted(committed)[name], rtol=1e-6, err_msg=name)
+    _, x_test, _, y_test = train.held_out_split()
+    assert train.evaluate(committed["model"], x_test, y_test) == committed_metrics == metrics
+    assert set(metrics) == {"accuracy", "f1", "roc_auc"}
+    assert metrics["accuracy"] >= prod_accuracy_bar()
+    # The images load the pickle with the scikit-learn their specs pin.
+    for stage in ("dev", "staging", "prod"):
+        assert pinned_scikit_learn(stage) == f"=={committed['sklearn_version']}", stage
+    assert (MODEL_DIR / "model.joblib").stat().st_size < 100_000
+
+
+def test_churn_model_tests_pass_here() -> None:
     result = subprocess.run(
-        [sys.executable, str(folder / "train.py"), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
-    )
-    assert result.returncode == 0, result.stderr
-    metrics: dict[str, float] = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-    return metrics
-
-
-def run_model_tests(folder: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=folder,
+        cwd=MODEL_DIR,
         capture_output=True,
         text=True,
         check=False,
         timeout=600,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
-
-
-@pytest.fixture
-def model_copy(tmp_path: Path) -> Path:
-    folder = tmp_path / "model"
-    shutil.copytree(MODEL_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    return folder
-
-
-def test_churn_training_is_deterministic_and_matches_the_committed_metrics(
-    model_copy: Path,
-) -> None:
-    committed = json.loads((MODEL_DIR / "metrics.json").read_text(encoding="utf-8"))
-    metrics = train(model_copy, "--version", "v1.0.0")
-    assert set(metrics) == {"accuracy", "f1", "roc_auc"}
-    assert metrics == pytest.approx(committed, abs=1e-4)
-    assert metrics["accuracy"] >= prod_accuracy_bar()
-    first = (model_copy / "model.joblib").read_bytes()
-    assert train(model_copy, "--version", "v1.0.0") == metrics
-    assert (model_copy / "model.joblib").read_bytes() == first
-    assert (MODEL_DIR / "model.joblib").stat().st_size < 100_000
-
-
-def test_churn_degraded_model_passes_its_tests_but_not_prods_bar(model_copy: Path) -> None:
-    # v1.1.0 of the tutorial: it enters dev (tests gate) and the metrics gate stops it.
-    metrics = train(model_copy, "--version", "v1.1.0", "--degrade")
-    assert metrics["accuracy"] < prod_accuracy_bar()
-    result = run_model_tests(model_copy)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_churn_model_tests_pass_here() -> None:
-    result = run_model_tests(MODEL_DIR)
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\b\d+ passed\b", result.stdout)
     assert "failed" not in result.stdout

@@ -25,7 +25,7 @@ from envctl.cli import _register
 from envctl.cli.app import run as cli_run
 from envctl.output.build import BuildDocument, VerifyDocument
 from envctl.spec.loading import load_environment, require_project
-from tests.conftest import TEST_BASE_IMAGE, git
+from tests.conftest import TEST_BASE_IMAGE, git, run_cache
 
 pytestmark = pytest.mark.docker
 
@@ -113,7 +113,7 @@ def project(base_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """A locked, committed project with one env, built once; removed afterwards."""
     name = f"t{uuid.uuid4().hex[:8]}"
     root = tmp_path_factory.mktemp("build") / "proj"
-    cache = tmp_path_factory.getbasetemp() / "cache"
+    cache = run_cache(tmp_path_factory)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("XDG_CACHE_HOME", str(cache))
         mp.chdir(root.parent)
@@ -241,7 +241,7 @@ def test_build_with_stale_lock_is_exit_3(
 def test_system_package_in_base_takes_offline_path(
     env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    write_spec(copy, env_name, version=2, system="[python3-venv]")
+    write_spec(copy, env_name, version=2, system="[python3-venv]", fresh=True)
     lockfile.lock(require_project(), load_environment(env_name))
     capsys.readouterr()
     assert cli("render", env_name, "--probe") == 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ import pytest
 
 from envctl import engine
 from tests.cli.conftest import Invoke
+from tests.commands.test_promote import lock
 from tests.conftest import git
 
 pytestmark = pytest.mark.docker
@@ -43,14 +44,11 @@ def project(git_repo: Path, base_image: str, tmp_path: Path) -> Path:
         (git_repo / "environments" / f"{name}.yaml").write_text(
             SPEC.format(name=name, base=base_image, env=env)
         )
-        subprocess.run(
-            [sys.executable, "-m", "envctl", "lock", name],
-            cwd=git_repo,
-            check=True,
-            capture_output=True,
-        )
+        lock(git_repo, name)
     (git_repo / "model").mkdir()
-    (git_repo / "model" / "app.py").write_text("ANSWER = 42\n")
+    # Content of its own: these tests remove their images, which another run on
+    # this engine (the session keeps images) may otherwise be using.
+    (git_repo / "model" / "app.py").write_text(f"ANSWER = 42\nRUN = {uuid.uuid4().hex!r}\n")
     bare = tmp_path / "remote.git"
     subprocess.run(["git", "init", "-q", "--bare", str(bare)], check=True)
     git(git_repo, "remote", "add", "origin", str(bare))

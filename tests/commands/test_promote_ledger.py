@@ -225,6 +225,40 @@ def test_the_stage_order_is_decided_on_the_remote_with_push(
     assert out.strip().endswith("promoted churn@v1.0.0 to staging: churn#staging#2 (pushed)")
 
 
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_a_stale_clone_decides_the_baseline_on_the_fetched_ledger(
+    churn: Path, origin: Path, tmp_path: Path, as_json: bool
+) -> None:
+    in_dev(churn, "v1.0.0", "v1.1.0")
+    git(churn, "push", "-q", "origin", "--tags")
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", "-b", "main", str(origin), str(other))
+    # Here v1.0.0 (0.986) enters staging and is pushed...
+    code, _, err = run(churn, "promote", "churn@v1.0.0", "--to", "staging", "--push")
+    assert code == 0, err
+    # ...and the other machine, which has not fetched, would see an empty staging
+    # (no baseline, so v1.1.0 at 0.867 would pass): with --push it fetches first.
+    # (The race, where the remote changes during the gates: the next test.)
+    fmt = ("--format", "json") if as_json else ()
+    code, out, err = run(other, "promote", "churn@v1.1.0", "--to", "staging", "--push", *fmt)
+
+    assert code == 1, err
+    if as_json:
+        data = json.loads(out)  # the outcome on the fetched ledger: its baseline and verdict
+        assert (data["status"], data["replaces"], data["tag"]) == ("blocked", "v1.0.0", None)
+        metrics = data["gates"][0]["evidence"]
+        assert metrics["baseline_version"] == "v1.0.0"
+        assert metrics["metrics"][0]["baseline"] == 0.986
+    else:
+        assert "origin has registry tags this clone has not seen; fetching them first" in err
+    assert err.strip().splitlines()[-1] == (
+        "error: gate metrics failed for churn@v1.1.0 -> staging: accuracy 0.867 is worse "
+        "than 0.986 (v1.0.0, now in the stage)"
+    )
+    assert tags(other, "churn#staging#*") == ["churn#staging#3"]
+    assert "churn#staging#4" not in remote_tags(churn)
+
+
 def test_a_rejected_push_rechecks_the_baseline_against_the_new_stage_version(
     churn: Path, origin: Path, tmp_path: Path
 ) -> None:

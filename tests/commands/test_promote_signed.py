@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 
 from envctl import registry as reg
 from tests.cli.conftest import Invoke
-from tests.commands.test_promote import SPEC, write_minimal_project
+from tests.commands.test_promote import SPEC, lock, write_minimal_project
 from tests.conftest import git
 
 TRUST = """\
@@ -41,10 +40,7 @@ def signed_project(git_repo: Path, base_image: str, tmp_path: Path) -> dict[str,
     write_minimal_project(git_repo, base_image, stages=("dev", "prod"))
     spec = SPEC.format(name="prod", base=base_image, gates="  - approvals: {required: 1}\n")
     (git_repo / "environments" / "prod.yaml").write_text(spec)
-    subprocess.run(
-        [sys.executable, "-m", "envctl", "lock", "prod"], cwd=git_repo, check=True,
-        capture_output=True,
-    )  # fmt: skip
+    lock(git_repo, "prod")
     keys = {who: keygen(tmp_path / who) for who in ("ada", "bob")}
     with (git_repo / "envctl.yaml").open("a") as config:
         config.write(TRUST)
