@@ -1,11 +1,13 @@
 """Writing stage events: the decision taken under the registry lock on the ledger
 the tag is written against, the next N, and publishing with prerequisites.
 
-Exactly once: `decide` re-reads the rules that depend on the ledger (the stage
-order, whether the version is already in the stage, baselines, approvals) while
-the lock is held, right before the tag is written, and again after every fetch
-when a push was rejected. Of many processes promoting one version to one stage,
-the first writes the event; the others find it there and raise AlreadyInStage.
+Exactly once, as one named loop (`record`): decide -> write -> publish, and on a
+rejected push fetch and decide again. `decide` re-reads the rules that depend on
+the ledger (the stage order, whether the version is already in the stage,
+baselines, approvals) while the lock is held, right before the tag is written.
+Of many processes promoting one version to one stage, the first writes the
+event; the others find it there: their decision is `AlreadyInStage`, a value,
+and so is their outcome. Refusals (a gate, approvals, the policy) are errors.
 docs/ledger.md states the guarantees.
 """
 
@@ -53,19 +55,26 @@ class Recorded:
     pushed: bool
 
 
-class AlreadyInStage(Exception):  # not an error: the promotion is done
-    """The version is in the stage already (another process recorded it, or an
-    earlier run did before it was killed). `pushed`: the event is on the remote."""
+@dataclass(frozen=True)
+class AlreadyInStage:
+    """Nothing to write: the version is in the stage already (another process
+    recorded it, or an earlier run did before it was killed). `pushed`: the
+    event is on the remote."""
 
-    def __init__(self, event: reg.StageEvent, *, pushed: bool = False) -> None:
-        super().__init__(f"{event.model}@{event.version} is already in {event.stage}")
-        self.event = event
-        self.pushed = pushed
+    event: reg.StageEvent
+    pushed: bool = False
 
 
-# decide(registry, entry, after_fetch) -> the entry to write, or raises (GateFailed,
-# AwaitingApproval, AlreadyInStage). Called with the registry lock held.
-Decide = Callable[[reg.Registry, Entry, bool], Entry]
+# decide(registry, entry, after_fetch) -> the entry to write, or AlreadyInStage;
+# a refusal raises (GateFailed, AwaitingApproval, NotYet). Called under the lock.
+Decide = Callable[[reg.Registry, Entry, bool], "Entry | AlreadyInStage"]
+
+
+@dataclass(frozen=True)
+class _Written:
+    entry: Entry
+    tag: str
+    tag_id: str
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,7 @@ def record(
     remote: str,
     say: Progress,
     lock_timeout: float = DEFAULT_TIMEOUT,
-) -> Recorded:
+) -> Recorded | AlreadyInStage:
     """Decide under the lock, write the assignment tag, and with `push` publish it
     with its local-only prerequisites (all or none). A rejected push (another
     machine took that N) fetches, decides again and retries."""
@@ -113,52 +122,98 @@ def record(
     user = vcs.head_user(ws.root)
     fetched = False
     for _attempt in range(PUSH_RETRIES + 1):
-        theirs = remote_view(ws, remote, entry.target.model) if push else None
-        if theirs is not None and _unseen(ws, theirs):
-            # Decide on the ledger the event will be published into, not on a stale copy.
-            say(f"{remote} has registry tags this clone has not seen; fetching them first")
-            vcs.fetch_tags(ws.root, remote)
-            fetched = True
-        with registry_lock(ws.root, timeout=lock_timeout, say=say):
-            ledger = read_ledger(ws)
-            try:
-                entry = decide(ledger.registry, entry, fetched)
-            except AlreadyInStage as done:
-                if theirs is None:
-                    raise
-                pushed = publish(ws, ledger, theirs, remote, done.event.tag, say)
-                raise AlreadyInStage(
-                    done.event, pushed=pushed or done.event.tag in theirs
-                ) from None
-            target = entry.target
-            counter = ledger.registry.next_counter(target.model)
-            name = reg.assignment_tag(target.model, target.stage, counter)
-            message = _message(user, env, entry, counter)
-            try:
-                tag_id = vcs.create_annotated_tag(
-                    ws.root, name, target.commit, message, sign=entry.sign
-                )
-            except TagExists:  # written outside envctl's lock: take the next N
-                continue
+        theirs = _remote_before_deciding(ws, remote, entry, say) if push else None
+        fetched = fetched or (theirs is not None and theirs.fetched)
+        outcome = _decide_and_write(ws, env, entry, decide, fetched, user, lock_timeout, say)
+        if outcome is None:
+            continue  # the N was taken outside envctl's lock: decide again on the next
+        if isinstance(outcome, AlreadyInStage):
+            if theirs is None:
+                return outcome
+            pushed = publish(ws, read_ledger(ws), theirs.tags, remote, outcome.event.tag, say)
+            return AlreadyInStage(outcome.event, pushed=pushed or outcome.event.tag in theirs.tags)
+        entry = outcome.entry
         if theirs is None:
-            return Recorded(entry, name, pushed=False)
-        try:
-            publish(ws, read_ledger(ws), theirs, remote, name, say)
-        except PushRejected:
-            # Someone promoted first: drop our tag, take theirs, decide again, retry.
-            vcs.delete_tag(ws.root, name, expected=tag_id)
-            say(f"{remote} already has {name}; fetching tags and retrying")
-            vcs.fetch_tags(ws.root, remote)
-            fetched = True
-            continue
-        except BaseException:
-            vcs.delete_tag(ws.root, name, expected=tag_id)
-            raise
-        return Recorded(entry, name, pushed=True)
+            return Recorded(entry, outcome.tag, pushed=False)
+        if _published(ws, theirs.tags, remote, outcome, say):
+            return Recorded(entry, outcome.tag, pushed=True)
+        fetched = True  # rejected: their tags are fetched; decide again
     raise ExternalError(
         f"could not record {entry.target.model}#{entry.target.stage}: {remote} rejected "
         f"{PUSH_RETRIES + 1} pushes (others kept promoting); retry later"
     )
+
+
+@dataclass(frozen=True)
+class _Remote:
+    tags: dict[str, str]  # the remote's tags (name -> object id)
+    fetched: bool  # this clone fetched what it had not seen
+
+
+def _remote_before_deciding(ws: Workspace, remote: str, entry: Entry, say: Progress) -> _Remote:
+    """The remote's tags; when it holds some this clone has not seen, fetch them
+    first: decide on the ledger the event will be published into."""
+    from envctl import vcs
+
+    theirs = remote_view(ws, remote, entry.target.model)
+    if not _unseen(ws, theirs):
+        return _Remote(theirs, fetched=False)
+    say(f"{remote} has registry tags this clone has not seen; fetching them first")
+    vcs.fetch_tags(ws.root, remote)
+    return _Remote(theirs, fetched=True)
+
+
+def _decide_and_write(
+    ws: Workspace,
+    env: Environment,
+    entry: Entry,
+    decide: Decide,
+    fetched: bool,
+    user: GitUser,
+    lock_timeout: float,
+    say: Progress,
+) -> _Written | AlreadyInStage | None:
+    """Under the lock: decide on the ledger as it is, then write the tag with the
+    next N. None when that name was taken meanwhile (outside envctl's lock)."""
+    from envctl import vcs
+
+    with registry_lock(ws.root, timeout=lock_timeout, say=say):
+        ledger = read_ledger(ws)
+        decided = decide(ledger.registry, entry, fetched)
+        if isinstance(decided, AlreadyInStage):
+            return decided
+        target = decided.target
+        counter = ledger.registry.next_counter(target.model)
+        name = reg.assignment_tag(target.model, target.stage, counter)
+        message = _message(user, env, decided, counter)
+        try:
+            tag_id = vcs.create_annotated_tag(
+                ws.root, name, target.commit, message, sign=decided.sign
+            )
+        except TagExists:
+            return None
+    return _Written(decided, name, tag_id)
+
+
+def _published(
+    ws: Workspace, theirs: dict[str, str], remote: str, written: _Written, say: Progress
+) -> bool:
+    """Push the written tag with what it rests on. False when the remote refused
+    it (someone promoted first): the tag is dropped and their tags fetched. Any
+    other failure drops the tag too, and propagates."""
+    from envctl import vcs
+
+    try:
+        publish(ws, read_ledger(ws), theirs, remote, written.tag, say)
+    except PushRejected:
+        vcs.delete_tag(ws.root, written.tag, expected=written.tag_id)
+        say(f"{remote} already has {written.tag}; fetching tags and retrying")
+        vcs.fetch_tags(ws.root, remote)
+        return False
+    except BaseException:
+        vcs.delete_tag(ws.root, written.tag, expected=written.tag_id)
+        raise
+    return True
 
 
 def remote_view(ws: Workspace, remote: str, model: str) -> dict[str, str]:

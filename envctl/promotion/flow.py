@@ -275,8 +275,11 @@ def _record(
     """Write the assignment tag once the decision holds on the ledger it is written
     against; a refusal then still reports the outcome as it stood."""
 
-    def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
-        target, results = redecide(project, ws, env, registry, entry)
+    def decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry | AlreadyInStage:
+        decided = redecide(project, ws, env, registry, entry)
+        if isinstance(decided, AlreadyInStage):
+            return decided
+        target, results = decided
         where = "after fetching tags, " if after_fetch else ""
         if entry.bypass is None and (order := order_problem(registry, target)) != "ok":
             raise GateFailed(
@@ -312,14 +315,14 @@ def _record(
             ws, env, entry, decide=decide, push=push, remote=remote, say=say,
             lock_timeout=lock_timeout,
         )  # fmt: skip
-    except AlreadyInStage as already:
-        return replace(gated, status="unchanged", tag=already.event.tag, pushed=already.pushed)
     except GateFailed as exc:
         if exc.report is not None:
             raise
         raise GateFailed(
             exc.message, details=exc.details, report=replace(gated, status="blocked")
         ) from None
+    if isinstance(done, AlreadyInStage):
+        return replace(gated, status="unchanged", tag=done.event.tag, pushed=done.pushed)
     return replace(
         gated,
         target=done.entry.target,
@@ -332,11 +335,11 @@ def _record(
 
 def redecide(
     project: Project, ws: Workspace, env: Environment, registry: reg.Registry, entry: Entry
-) -> tuple[Target, tuple[GateResult, ...]]:
+) -> tuple[Target, tuple[GateResult, ...]] | AlreadyInStage:
     """The target and gate results as they stand on `registry`; AlreadyInStage when
     the version is in the stage there."""
     current = current_event(registry, entry.target.model, entry.target.stage)
     if current is not None and current.version == entry.target.version:
-        raise AlreadyInStage(current)
+        return AlreadyInStage(current)
     target = replace(entry.target, replaces=current.version if current else None)
     return target, recheck_gates(project, ws, registry, target, env, entry.gates)

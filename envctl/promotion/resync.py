@@ -85,10 +85,10 @@ def _gated(
         if not verdict.allowed:
             return Reconsidered(f"the policy of {target.stage} says not now: {verdict.summary}")
     entry = Entry(target, image=None, gates=gate_results(record.get("gates")), bypass=bypass)
-    try:
-        target, results = redecide(project, ws, env, registry, entry)
-    except AlreadyInStage:  # pragma: no cover - checked before, on the same ledger
+    decided = redecide(project, ws, env, registry, entry)
+    if isinstance(decided, AlreadyInStage):  # checked before, on the same ledger
         return Reconsidered(f"{target.model}@{target.version} is already in {target.stage}")
+    target, results = decided
     held = holding_back(results)
     if held is not None:
         moved = f"{target.stage} holds {target.replaces}: " if target.replaces else ""

@@ -60,13 +60,11 @@ def record_rollback(
             ws, env, entry, decide=_decide, push=push, remote=remote, say=say,
             lock_timeout=lock_timeout,
         )  # fmt: skip
-    except AlreadyInStage as already:
-        return Outcome(
-            target, "unchanged", "rollback", tag=already.event.tag, pushed=already.pushed
-        )
     except GateFailed as exc:
         report = Outcome(target, "blocked", order="rollback")
         raise GateFailed(exc.message, details=exc.details, report=report) from None
+    if isinstance(done, AlreadyInStage):
+        return Outcome(target, "unchanged", "rollback", tag=done.event.tag, pushed=done.pushed)
     return Outcome(
         target, "rolled back", order="rollback", tag=done.tag, pushed=done.pushed,
         image=text_or_none(image.get("ref")) if image is not None else None,
@@ -75,13 +73,13 @@ def record_rollback(
     )  # fmt: skip
 
 
-def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry:
+def _decide(registry: reg.Registry, entry: Entry, after_fetch: bool) -> Entry | AlreadyInStage:
     """Roll back only what the stage still holds: if it changed meanwhile, stop."""
     target = entry.target
     current = current_event(registry, target.model, target.stage)
     now = current.version if current else None
     if current is not None and now == target.version:
-        raise AlreadyInStage(current)
+        return AlreadyInStage(current)
     if now != entry.rollback_of:
         where = "after fetching tags, " if after_fetch else ""
         raise GateFailed(
