@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from envctl.engine.connection import client, decode, engine_errors
+from envctl.engine.connection import client, decode, engine_errors, is_timeout, unreachable_error
 from envctl.engine.lifecycle import (
     REMOVE_TIMEOUT,
     ContainerOptions,
@@ -22,6 +22,7 @@ from envctl.engine.lifecycle import (
     kill,
     kill_quietly,
     logs,
+    oom_killed,
     owned_container,
     remove_quietly,
     start,
@@ -42,6 +43,7 @@ class RunResult:
     stdout: str
     stderr: str
     timed_out: bool = False
+    oom_killed: bool = False  # the kernel killed a process for going over the memory limit
 
     @property
     def ok(self) -> bool:
@@ -68,8 +70,9 @@ def run(
         stdout, stderr = logs(container)
         if exit_code is None:
             final = wait(container, REMOVE_TIMEOUT)
-            return RunResult(final if final is not None else KILLED_EXIT_CODE, stdout, stderr, True)
-        return RunResult(exit_code, stdout, stderr, False)
+            exit_code = final if final is not None else KILLED_EXIT_CODE
+            return RunResult(exit_code, stdout, stderr, True, oom_killed(container))
+        return RunResult(exit_code, stdout, stderr, False, oom_killed(container))
 
 
 def start_service(
@@ -102,6 +105,12 @@ def _start_service(
     return Service(id=str(container.id), name=name, image=image)
 
 
+def host_cpus() -> int:
+    """The CPUs of the engine's host: the most a container's quota can be."""
+    with engine_errors("reading the engine's info"):
+        return int(client().info()["NCPU"])
+
+
 def is_running(container: Service | str) -> bool:
     import docker.errors
 
@@ -111,6 +120,24 @@ def is_running(container: Service | str) -> bool:
         except docker.errors.NotFound:
             return False
     return bool(state.get("Running"))
+
+
+def wait_stopped(container: Service | str, timeout: float) -> bool:
+    """Whether the container has stopped, waiting up to `timeout` seconds for it: the
+    engine records how a container died (e.g. OOMKilled) a moment after an exec in it
+    has already failed."""
+    import docker.errors
+    import requests.exceptions
+
+    try:
+        client().api.wait(id_of(container), timeout=timeout)
+    except docker.errors.NotFound:
+        return True
+    except requests.exceptions.RequestException as exc:
+        if is_timeout(exc):
+            return False
+        raise unreachable_error(exc) from None
+    return True
 
 
 def container_logs(container: Service | str, *, tail: int | None = None) -> str:
