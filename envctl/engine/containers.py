@@ -122,7 +122,7 @@ def is_running(container: Service | str) -> bool:
     return bool(state.get("Running"))
 
 
-def wait_stopped(container: Service | str, timeout: float) -> bool:
+def wait_stopped(container: Service | str, timeout: int) -> bool:
     """Whether the container has stopped, waiting up to `timeout` seconds for it: the
     engine records how a container died (e.g. OOMKilled) a moment after an exec in it
     has already failed."""
