@@ -48,6 +48,7 @@ from envctl.engine.images import (
 )
 from envctl.engine.lifecycle import (
     HOST_LABEL,
+    OOM_SETTLE,
     OWNER,
     OWNER_LABEL,
     PID_LABEL,
@@ -67,6 +68,7 @@ __all__ = [
     "HOST_LABEL",
     "KILLED_EXIT_CODE",
     "LOG_TAIL_LINES",
+    "OOM_SETTLE",
     "OWNER",
     "OWNER_LABEL",
     "PID_LABEL",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from envctl.engine.connection import client, decode, engine_errors, is_timeout, unreachable_error
 from envctl.engine.lifecycle import (
+    OOM_SETTLE,
     REMOVE_TIMEOUT,
     ContainerOptions,
     Service,
@@ -72,7 +73,10 @@ def run(
             final = wait(container, REMOVE_TIMEOUT)
             exit_code = final if final is not None else KILLED_EXIT_CODE
             return RunResult(exit_code, stdout, stderr, True, oom_killed(container))
-        return RunResult(exit_code, stdout, stderr, False, oom_killed(container))
+        # Only a SIGKILLed main process waits for a trailing OOM flag; pytest may
+        # survive a killed child, which the flag shows as soon as the exit is recorded.
+        settle = OOM_SETTLE if exit_code == KILLED_EXIT_CODE else 0.0
+        return RunResult(exit_code, stdout, stderr, False, oom_killed(container, settle=settle))
 
 
 def start_service(

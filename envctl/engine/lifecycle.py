@@ -6,6 +6,7 @@ killed envctl left behind."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -177,11 +178,26 @@ def _resource_kwargs(options: ContainerOptions) -> dict[str, Any]:
     return limits
 
 
-def oom_killed(container: Container | Service | str) -> bool:
-    """Whether the kernel killed a process of the container for going over its memory limit."""
+OOM_SETTLE = 2.0  # seconds an OOM event may trail the exit it caused
+
+
+def oom_killed(container: Container | Service | str, *, settle: float = 0.0) -> bool:
+    """Whether the kernel killed a process of the container for going over its memory
+    limit. The engine records the OOM event and the exit separately, so the flag can
+    land a moment after the exit: `settle` seconds are given for it."""
+    container_id = container if isinstance(container, str) else str(container.id)
+    deadline = time.monotonic() + settle
+    while True:
+        if _oom_flag(container_id):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _oom_flag(container_id: str) -> bool:
     import docker.errors
 
-    container_id = container if isinstance(container, str) else str(container.id)
     with engine_errors("inspecting a container"):
         try:
             state = client().api.inspect_container(container_id)["State"]

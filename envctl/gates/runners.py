@@ -186,14 +186,14 @@ def run_http(gate: HttpGate, ctx: ImageContext) -> GateResult:
         except EngineError:
             # The server died before the client could start in it (the engine refuses
             # an exec in a stopped container): an OOM kill is the gate's failure.
-            if engine.oom_killed(svc):
+            if engine.oom_killed(svc, settle=engine.OOM_SETTLE):
                 failed = GateResult("http", FAILED, "", {"path": gate.path})
                 return under_limits(failed, limits, oom_killed=True)
             raise
         if not answer.ok:
             engine.wait_stopped(svc, _SETTLE_SECONDS)  # a dying server: let its state land
         logs = engine.container_logs(svc, tail=20) if not answer.ok else ""
-        oom = engine.oom_killed(svc)
+        oom = engine.oom_killed(svc, settle=0.0 if answer.ok else engine.OOM_SETTLE)
     verdict = http_result(gate, answer.stdout, answer.stderr, logs, timed_out=answer.timed_out)
     return under_limits(verdict, limits, oom_killed=oom)
 
