@@ -32,7 +32,6 @@ from envctl.engine.containers import (
     run,
     service,
     start_service,
-    wait_stopped,
 )
 from envctl.engine.images import (
     base_image_not_found,
@@ -106,5 +105,4 @@ __all__ = [
     "start_service",
     "tag_image",
     "unreachable_error",
-    "wait_stopped",
 ]

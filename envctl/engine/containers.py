@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from envctl.engine.connection import client, decode, engine_errors, is_timeout, unreachable_error
+from envctl.engine.connection import client, decode, engine_errors
 from envctl.engine.lifecycle import (
     OOM_SETTLE,
     REMOVE_TIMEOUT,
@@ -124,24 +124,6 @@ def is_running(container: Service | str) -> bool:
         except docker.errors.NotFound:
             return False
     return bool(state.get("Running"))
-
-
-def wait_stopped(container: Service | str, timeout: int) -> bool:
-    """Whether the container has stopped, waiting up to `timeout` seconds for it: the
-    engine records how a container died (e.g. OOMKilled) a moment after an exec in it
-    has already failed."""
-    import docker.errors
-    import requests.exceptions
-
-    try:
-        client().api.wait(id_of(container), timeout=timeout)
-    except docker.errors.NotFound:
-        return True
-    except requests.exceptions.RequestException as exc:
-        if is_timeout(exc):
-            return False
-        raise unreachable_error(exc) from None
-    return True
 
 
 def container_logs(container: Service | str, *, tail: int | None = None) -> str:
