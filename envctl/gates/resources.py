@@ -53,7 +53,7 @@ class Limits:
 
     @property
     def memory_text(self) -> str | None:
-        return format_bytes(self.memory) if self.memory is not None else None
+        return memory_text(self.memory) if self.memory is not None else None
 
     def note(self) -> str:
         """`ran with 2 of 4 CPUs` when the host had fewer than the stage asks; else ''."""
@@ -85,6 +85,18 @@ def applied(stage: StageResources, host_cpus: int | None) -> Limits:
     if cpu is not None and host_cpus is not None and host_cpus > 0:
         cpu = min(cpu, float(host_cpus))
     return Limits(stage.stage, cpu, stage.cpu, host_cpus, stage.memory, stage.env)
+
+
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+
+
+def memory_text(value: int) -> str:
+    """Bytes as a spec would write them: the shorter of the binary (`8Gi`) and the
+    decimal (`8G`) spelling, so a message quotes the limit as the stage declared it."""
+    binary = format_bytes(value)
+    exact = [f"{value // size}{unit}" for unit, size in _DECIMAL.items() if value % size == 0]
+    decimal = exact[-1] if exact else str(value)
+    return decimal if value and len(decimal) < len(binary) else binary
 
 
 def _cores(value: float | None) -> str:

@@ -84,6 +84,18 @@ def test_an_oom_kill_names_the_limit_and_the_stage() -> None:
     assert limits.oom_message() == "killed: out of memory at 8Gi, prod's limit"
 
 
+@pytest.mark.parametrize(
+    ("declared", "shown"),
+    [("8Gi", "8Gi"), ("8G", "8G"), ("512M", "512M"), ("1500Mi", "1500Mi"), ("64Mi", "64Mi"),
+     ("100000001", "100000001"), ("1000", "1k")],
+)  # fmt: skip
+def test_a_limit_is_quoted_as_the_stage_declares_it(declared: str, shown: str) -> None:
+    from envctl.gates.resources import memory_text
+    from envctl.spec.values import memory_bytes
+
+    assert memory_text(memory_bytes(declared)) == shown
+
+
 def _limits(cpu: float | None, asked: float | None, host: int | None) -> Limits:
     return Limits("staging", cpu, asked, host, 2**30)
 
