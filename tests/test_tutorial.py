@@ -68,6 +68,8 @@ SPACES = re.compile(r" {2,}")
 # Build progress whose details depend on the engine's and the wheel cache's state.
 BUILD_PROGRESS = re.compile(r"^\s*(step \d+/\d+ .*|wheels: .*|pulling base image .*)$")
 LOG_PATH = re.compile(r"\S*/envctl/logs/\S+\.log")
+# A gate says when it ran with fewer CPUs than its stage asks: that depends on the host.
+CPU_CUT = re.compile(r" \(ran with [0-9.]+ of [0-9.]+ CPUs\)")
 
 
 @dataclass(frozen=True)
@@ -145,6 +147,7 @@ def normalise(lines: Iterable[str]) -> list[str]:
 
 def normalise_line(line: str) -> str:
     line = LOG_PATH.sub("<log>", line)
+    line = CPU_CUT.sub("", line)
     line = DATE.sub("<date>", line)
     line = HEX.sub("<hex>", line)
     line = SECONDS.sub("<secs>", line)
@@ -377,6 +380,7 @@ def test_ellipsis_stands_for_any_number_of_lines(
             "accuracy 0.986 >= 0.9; 10 passed (unchanged, 1.6 s)",
             "accuracy 0.986 >= 0.9; 10 passed (unchanged, <secs>)",
         ),
+        ("  passed  tests: 10 passed (ran with 2 of 8 CPUs)", " passed tests: 10 passed"),
     ],
 )
 def test_variable_parts_are_normalised(line: str, normalised: str) -> None:

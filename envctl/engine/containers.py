@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from envctl.engine.connection import client, decode, engine_errors
 from envctl.engine.lifecycle import (
+    OOM_SETTLE,
     REMOVE_TIMEOUT,
     ContainerOptions,
     Service,
@@ -22,6 +23,7 @@ from envctl.engine.lifecycle import (
     kill,
     kill_quietly,
     logs,
+    oom_killed,
     owned_container,
     remove_quietly,
     start,
@@ -42,6 +44,7 @@ class RunResult:
     stdout: str
     stderr: str
     timed_out: bool = False
+    oom_killed: bool = False  # the kernel killed a process for going over the memory limit
 
     @property
     def ok(self) -> bool:
@@ -68,8 +71,12 @@ def run(
         stdout, stderr = logs(container)
         if exit_code is None:
             final = wait(container, REMOVE_TIMEOUT)
-            return RunResult(final if final is not None else KILLED_EXIT_CODE, stdout, stderr, True)
-        return RunResult(exit_code, stdout, stderr, False)
+            exit_code = final if final is not None else KILLED_EXIT_CODE
+            return RunResult(exit_code, stdout, stderr, True, oom_killed(container))
+        # Only a SIGKILLed main process waits for a trailing OOM flag; pytest may
+        # survive a killed child, which the flag shows as soon as the exit is recorded.
+        settle = OOM_SETTLE if exit_code == KILLED_EXIT_CODE else 0.0
+        return RunResult(exit_code, stdout, stderr, False, oom_killed(container, settle=settle))
 
 
 def start_service(
@@ -100,6 +107,12 @@ def _start_service(
         remove_quietly(name)
         raise
     return Service(id=str(container.id), name=name, image=image)
+
+
+def host_cpus() -> int:
+    """The CPUs of the engine's host: the most a container's quota can be."""
+    with engine_errors("reading the engine's info"):
+        return int(client().info()["NCPU"])
 
 
 def is_running(container: Service | str) -> bool:

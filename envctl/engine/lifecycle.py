@@ -6,6 +6,7 @@ killed envctl left behind."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -61,6 +62,8 @@ class ContainerOptions(TypedDict, total=False):
     labels: Mapping[str, str]
     entrypoint: Sequence[str]
     mem_limit: str
+    memory: int  # bytes: a hard limit with no swap beyond it (memswap_limit = mem_limit)
+    nano_cpus: int  # CPU quota in billionths of a CPU (Docker's NanoCpus)
     network_disabled: bool  # default True: network_mode "none", loopback only
     gpus: int  # NVIDIA GPUs the container must get (a device request); 0: none
 
@@ -155,12 +158,52 @@ def _create_kwargs(options: ContainerOptions) -> dict[str, Any]:
         "working_dir": options.get("workdir"),
         "user": options.get("user") or "",
         "entrypoint": list(entrypoint) if entrypoint is not None else None,
-        "mem_limit": options.get("mem_limit"),
+        **_resource_kwargs(options),
         "volumes": {
             bind.host_path: {"bind": bind.container_path, "mode": "ro" if bind.read_only else "rw"}
             for bind in binds
         },
     }
+
+
+def _resource_kwargs(options: ContainerOptions) -> dict[str, Any]:
+    memory = options.get("memory")
+    limits: dict[str, Any] = {"mem_limit": options.get("mem_limit")}
+    if memory:
+        # memswap_limit is memory plus swap: equal to mem_limit means no swap at all,
+        # so a container over its limit is OOM-killed rather than slowed by swapping.
+        limits.update(mem_limit=memory, memswap_limit=memory)
+    if options.get("nano_cpus"):
+        limits["nano_cpus"] = options["nano_cpus"]
+    return limits
+
+
+OOM_SETTLE = 2.0  # seconds an OOM event may trail the exit it caused
+
+
+def oom_killed(container: Container | Service | str, *, settle: float = 0.0) -> bool:
+    """Whether the kernel killed a process of the container for going over its memory
+    limit. The engine records the OOM event and the exit separately, so the flag can
+    land a moment after the exit: `settle` seconds are given for it."""
+    container_id = container if isinstance(container, str) else str(container.id)
+    deadline = time.monotonic() + settle
+    while True:
+        if _oom_flag(container_id):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _oom_flag(container_id: str) -> bool:
+    import docker.errors
+
+    with engine_errors("inspecting a container"):
+        try:
+            state = client().api.inspect_container(container_id)["State"]
+        except docker.errors.NotFound:
+            return False
+    return bool(state.get("OOMKilled"))
 
 
 def _creator_labels() -> dict[str, str]:

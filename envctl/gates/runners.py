@@ -1,23 +1,30 @@
 """Running the gates that need the model's image: tests, http, command.
 
 Every container runs with networking off and is removed however the gate ends
-(the engine adapter guarantees it). The http gate sends its request from a
-process exec'd inside the serving container, i.e. over that container's own
-loopback: no container network and no published port is ever needed.
+(the engine adapter guarantees it), under the target stage's CPU quota, memory
+limit (no swap beyond it), env and GPUs (`resources`), recorded in the evidence.
+The http gate sends its request from a process exec'd inside the serving
+container, i.e. over that container's own loopback (and within its budget): no
+container network and no published port is ever needed.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from envctl.errors import InputError
+from envctl.errors import EngineError, InputError
 from envctl.gates import checks
+from envctl.gates.resources import Limits, StageResources, applied
 from envctl.registry.results import FAILED, PASSED, GateResult
 from envctl.spec.model import CommandGate, HttpGate, Spec, TestsGate
 from envctl.spec.project_file import Serve
+
+if TYPE_CHECKING:
+    from envctl.engine import ContainerOptions
 
 PYTHON = "/opt/venv/bin/python"
 
@@ -59,6 +66,7 @@ class ImageContext:
     serve: Serve | None
     read_file: Callable[[str], bytes | None]  # model-relative path at the version's commit
     gpus: int = 0  # the stage's GPUs: each gate container requests them, or fails saying so
+    resources: StageResources = field(default_factory=lambda: StageResources(stage=""))
 
 
 def gate_gpus(spec: Spec) -> int:
@@ -73,25 +81,56 @@ def gate_gpus(spec: Spec) -> int:
     return gpu.count
 
 
+def stage_limits(ctx: ImageContext) -> Limits:
+    """The stage's limits cut to the engine's host (asked only when a quota is set)."""
+    from envctl import engine
+
+    host = engine.host_cpus() if ctx.resources.cpu is not None else None
+    return applied(ctx.resources, host)
+
+
+def limit_options(limits: Limits, gpus: int) -> ContainerOptions:
+    """The container options that make a gate container run as the stage runs."""
+    options: ContainerOptions = {"environment": dict(limits.env), "gpus": gpus}
+    if limits.memory is not None:
+        options["memory"] = limits.memory
+    if limits.nano_cpus is not None:
+        options["nano_cpus"] = limits.nano_cpus
+    return options
+
+
+def under_limits(result: GateResult, limits: Limits, *, oom_killed: bool) -> GateResult:
+    """`result` carrying the limits it ran under; an OOM kill fails it, named as such."""
+    evidence = {**result.evidence, "limits": limits.evidence()}
+    if oom_killed:
+        return replace(
+            result,
+            status=FAILED,
+            summary=limits.oom_message(),
+            evidence={**evidence, "oom_killed": True},
+        )
+    note = limits.note()
+    summary = f"{result.summary} ({note})" if note else result.summary
+    return replace(result, summary=summary, evidence=evidence)
+
+
 def run_tests(gate: TestsGate, ctx: ImageContext, *, image: str) -> GateResult:
     """pytest inside `image` (the target image, or a test layer built above it)."""
     from envctl import engine
 
     argv = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", *gate.paths]
-    result = engine.run(
-        image,
-        argv,
-        timeout=gate.timeout,
-        workdir=ctx.workdir,
-        environment={"PYTHONDONTWRITEBYTECODE": "1"},
-        gpus=ctx.gpus,
-    )
-    return tests_result(
+    limits = stage_limits(ctx)
+    options = limit_options(limits, ctx.gpus)
+    options["environment"] = {**options.get("environment", {}), "PYTHONDONTWRITEBYTECODE": "1"}
+    options["workdir"] = ctx.workdir
+    result = engine.run(image, argv, timeout=gate.timeout, **options)
+    verdict = tests_result(
         gate,
         exit_code=result.exit_code,
         output=result.stdout + result.stderr,
         timed_out=result.timed_out,
     )
+    return under_limits(verdict, limits, oom_killed=result.oom_killed)
 
 
 def tests_result(gate: TestsGate, *, exit_code: int, output: str, timed_out: bool) -> GateResult:
@@ -138,12 +177,24 @@ def run_http(gate: HttpGate, ctx: ImageContext) -> GateResult:
         str(gate.timeout),
     ]
     env = {"ENVCTL_HTTP_BODY": body} if body is not None else {}
-    with engine.service(
-        ctx.image, list(ctx.serve.command), workdir=ctx.workdir, gpus=ctx.gpus
-    ) as svc:
-        answer = engine.exec_in(svc, argv, timeout=gate.timeout + 15, environment=env)
+    limits = stage_limits(ctx)
+    options = limit_options(limits, ctx.gpus)
+    options["workdir"] = ctx.workdir
+    with engine.service(ctx.image, list(ctx.serve.command), **options) as svc:
+        try:
+            answer = engine.exec_in(svc, argv, timeout=gate.timeout + 15, environment=env)
+        except EngineError:
+            # The server died before the client could start in it (the engine refuses
+            # an exec in a stopped container): an OOM kill is the gate's failure.
+            if engine.oom_killed(svc, settle=engine.OOM_SETTLE):
+                failed = GateResult("http", FAILED, "", {"path": gate.path})
+                return under_limits(failed, limits, oom_killed=True)
+            raise
         logs = engine.container_logs(svc, tail=20) if not answer.ok else ""
-    return http_result(gate, answer.stdout, answer.stderr, logs, timed_out=answer.timed_out)
+        # A failed check may be a server dying of memory whose OOM flag is still landing.
+        oom = engine.oom_killed(svc, settle=0.0 if answer.ok else engine.OOM_SETTLE)
+    verdict = http_result(gate, answer.stdout, answer.stderr, logs, timed_out=answer.timed_out)
+    return under_limits(verdict, limits, oom_killed=oom)
 
 
 def http_result(
@@ -165,15 +216,17 @@ def http_result(
 def run_command(gate: CommandGate, ctx: ImageContext) -> GateResult:
     from envctl import engine
 
-    result = engine.run(
-        ctx.image, list(gate.run), timeout=gate.timeout, workdir=ctx.workdir, gpus=ctx.gpus
-    )
-    return command_result(
+    limits = stage_limits(ctx)
+    options = limit_options(limits, ctx.gpus)
+    options["workdir"] = ctx.workdir
+    result = engine.run(ctx.image, list(gate.run), timeout=gate.timeout, **options)
+    verdict = command_result(
         gate,
         exit_code=result.exit_code,
         output=result.stdout + result.stderr,
         timed_out=result.timed_out,
     )
+    return under_limits(verdict, limits, oom_killed=result.oom_killed)
 
 
 def command_result(

@@ -15,6 +15,7 @@ from envctl.errors import InputError
 from envctl.gates import checks, runners
 from envctl.gates.checks import GateSpec, gate_kind, gate_spec
 from envctl.gates.events import GateEvent, GateProgress, unwatched
+from envctl.gates.resources import StageResources
 from envctl.registry.results import FAILED, SKIPPED, GateResult
 from envctl.registry.target import Target
 from envctl.registry.workspace import Workspace
@@ -60,6 +61,7 @@ def run_gates(
         serve=project.config.models[target.model].serve,
         read_file=runners.model_file_reader(ws.root, target.commit, model_path),
         gpus=runners.gate_gpus(env.spec),
+        resources=StageResources.of(env.spec),
     )
     run = _Run(ws, registry, target, env, model_path, context)
     specs = [gate_spec(g) for g in env.spec.gates]

@@ -340,3 +340,48 @@ def lock(repo: Path, name: str) -> None:
 
     project = require_project(repo)
     lockfile.lock(project, load_environment(name, project))
+
+
+ALLOCATE = "x = bytearray(200 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096])"
+
+
+def _dev_spec(project: Path, base_image: str, compute: str, gate: str) -> None:
+    spec = SPEC.format(name="dev", base=base_image, gates=gate)
+    (project / "environments" / "dev.yaml").write_text(
+        spec + f"compute: {compute}\nenv: {{STAGE_MARK: from-dev}}\n"
+    )
+    git(project, "commit", "-qam", "dev's compute")
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_new_containers")
+def test_a_gate_over_the_stage_s_memory_is_refused_with_the_oom_named(
+    project: Path, invoke: Invoke, base_image: str
+) -> None:
+    gate = f'  - command: {{run: [/opt/venv/bin/python, -c, "{ALLOCATE}"]}}\n'
+    _dev_spec(project, base_image, "{memory: 64Mi}", gate)
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+
+    result = invoke("promote", "--to", "dev", "--format", "json")
+
+    assert result.code == 1
+    assert "killed: out of memory at 64Mi, dev's limit" in result.err
+    assert tags(project) == []
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_new_containers")
+def test_the_record_says_under_what_limits_the_gates_ran(
+    project: Path, invoke: Invoke, base_image: str
+) -> None:
+    gate = "  - command: {run: [sh, -c, 'test \"$STAGE_MARK\" = from-dev']}\n"
+    _dev_spec(project, base_image, "{cpu: 0.5, memory: 512Mi}", gate)
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+
+    result = invoke("promote", "--to", "dev", "--format", "json")
+
+    assert result.code == 0, result.err
+    [command] = json.loads(result.out)["gates"]
+    assert command["evidence"]["limits"] == {"cpu": 0.5, "memory": "512Mi", "swap": "none"}
+    record = git(project, "tag", "-l", "--format=%(contents)", "tiny#dev#1")
+    assert '"memory": "512Mi"' in record

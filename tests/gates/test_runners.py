@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,120 @@ def test_a_tests_gate_on_a_gpu_stage_asks_the_engine_and_says_what_it_lacks(
     )
     with pytest.raises(EngineError, match=r"^the engine could not give the container 1 GPU \("):
         runners.run_tests(model.TestsGate(), ctx, image=base_image)
+
+
+# ---- the stage's resources ---------------------------------------------------------------
+
+# Prints the CPU quota and period, the memory limit and the swap the kernel allows
+# the container (cgroup v2: swap beyond memory, 0; v1: memory plus swap, equal to
+# memory), and the stage's env: what was applied, not what was asked.
+_SHOW_LIMITS = (
+    "if [ -f /sys/fs/cgroup/cpu.max ]; then "
+    "echo cpu $(cat /sys/fs/cgroup/cpu.max) memory $(cat /sys/fs/cgroup/memory.max)"
+    " extra swap $(cat /sys/fs/cgroup/memory.swap.max); else "
+    "cg=/sys/fs/cgroup; echo cpu $(cat $cg/cpu/cpu.cfs_quota_us) $(cat $cg/cpu/cpu.cfs_period_us)"
+    " memory $(cat $cg/memory/memory.limit_in_bytes)"
+    " extra swap $(($(cat $cg/memory/memory.memsw.limit_in_bytes)"
+    " - $(cat $cg/memory/memory.limit_in_bytes)));"
+    " fi; echo env $STAGE_MARK"
+)
+
+_ALLOCATE = "x = bytearray(200 * 1024 * 1024); x[::4096] = b'1' * len(x[::4096]); print('survived')"
+
+
+def _ctx(image: str, cpu: float | None = None, memory: int | None = None) -> runners.ImageContext:
+    from envctl.gates.resources import StageResources
+
+    stage = StageResources("prod", cpu, memory, (("STAGE_MARK", "from-the-stage"),))
+    return runners.ImageContext(
+        image=image, workdir="/", serve=None, read_file=lambda _: None, resources=stage
+    )
+
+
+def _no_container_left() -> None:
+    import os
+
+    from envctl import engine
+
+    assert engine.owned_containers({engine.PID_LABEL: str(os.getpid())}) == []
+
+
+@pytest.mark.docker
+def test_a_command_gate_runs_under_the_stage_s_cpu_quota_memory_limit_and_env(
+    base_image: str,
+) -> None:
+    gate = CommandGate(run=["sh", "-c", _SHOW_LIMITS])
+
+    result = runners.run_command(gate, _ctx(base_image, cpu=0.5, memory=64 * 2**20))
+
+    assert result.passed, result.evidence
+    assert "cpu 50000 100000 memory 67108864 extra swap 0" in result.evidence["output_tail"]
+    assert "env from-the-stage" in result.evidence["output_tail"]
+    assert result.evidence["limits"] == {"cpu": 0.5, "memory": "64Mi", "swap": "none"}
+    _no_container_left()
+
+
+@pytest.mark.docker
+def test_a_stage_asking_more_cpus_than_the_host_has_runs_with_what_exists(
+    base_image: str,
+) -> None:
+    from envctl import engine
+
+    host = engine.host_cpus()
+    gate = CommandGate(run=["sh", "-c", _SHOW_LIMITS])
+
+    result = runners.run_command(gate, _ctx(base_image, cpu=host + 62))
+
+    assert result.passed, result.evidence
+    assert f"cpu {host * 100000} 100000 " in result.evidence["output_tail"]
+    note = f"ran with {host} of {host + 62} CPUs"
+    assert result.summary.endswith(f"({note})")
+    assert result.evidence["limits"]["cpu"] == host
+    assert result.evidence["limits"]["note"] == note
+
+
+@pytest.mark.docker
+def test_a_command_gate_over_the_stage_s_memory_fails_with_the_oom_named(
+    base_image: str,
+) -> None:
+    gate = CommandGate(run=["python3", "-c", _ALLOCATE])
+
+    result = runners.run_command(gate, _ctx(base_image, memory=64 * 2**20))
+
+    assert result.status == "failed"
+    assert result.summary == "killed: out of memory at 64Mi, prod's limit"
+    assert result.evidence["oom_killed"] is True
+    assert "survived" not in result.evidence["output_tail"]
+    _no_container_left()
+
+
+@pytest.mark.docker
+def test_the_same_command_passes_where_the_stage_gives_it_enough_memory(
+    base_image: str,
+) -> None:
+    gate = CommandGate(run=["python3", "-c", _ALLOCATE])
+
+    result = runners.run_command(gate, _ctx(base_image, memory=512 * 2**20))
+
+    assert result.passed, result.evidence
+    assert "survived" in result.evidence["output_tail"]
+
+
+@pytest.mark.docker
+def test_an_http_gate_whose_server_dies_of_the_stage_s_memory_limit_says_so(
+    base_image: str,
+) -> None:
+    from envctl.spec.project_file import Serve
+
+    serve = Serve(
+        command=["python3", "-c", _ALLOCATE + "; import time; time.sleep(60)"],
+        port=8080,
+        health="/health",
+    )
+    ctx = replace(_ctx(base_image, memory=64 * 2**20), serve=serve)
+
+    result = runners.run_http(HttpGate(path="/predict", timeout=20), ctx)
+
+    assert result.status == "failed"
+    assert result.summary == "killed: out of memory at 64Mi, prod's limit"
+    _no_container_left()
