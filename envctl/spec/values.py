@@ -12,9 +12,6 @@ import re
 from fractions import Fraction
 from urllib.parse import unquote, urlsplit
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
-
 from envctl.oci import image_ref as refs
 from envctl.oci import platforms
 
@@ -55,6 +52,10 @@ def package_key(raw: str) -> str:
         raise ValueError(
             f"{raw!r} is not a valid package name (PEP 508: letters, digits, '.', '_', '-')"
         )
+    # packaging is imported where a package name is read: `status` and `history`
+    # read envctl.yaml, which rarely names one.
+    from packaging.utils import canonicalize_name
+
     name = canonicalize_name(match["name"])
     extras = match["extras"]
     if not extras:
@@ -79,6 +80,8 @@ def specifier(raw: object) -> str:
     text = raw.strip()
     if text in ("", "*"):
         return "*"
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         spec = SpecifierSet(text)
     except InvalidSpecifier:
