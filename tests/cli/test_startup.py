@@ -73,3 +73,13 @@ def test_registry_reads_leave_the_spec_models_alone(untagged: Path, args: list[s
 def test_help_reads_nothing(untagged: Path, command: str) -> None:
     loaded = loaded_by([command, "--help"], untagged)
     assert under(loaded, HEAVY + SPEC + READING) == []
+
+
+@pytest.mark.parametrize(
+    "args", [["list"], ["validate"], ["show", "prod"], ["diff", "dev", "prod"]]
+)
+def test_spec_reads_leave_the_wheel_tags_alone(untagged: Path, args: list[str]) -> None:
+    """packaging.utils would load the wheel-tag machinery (logging, platform probes)."""
+    loaded = loaded_by(args, untagged)
+    assert "envctl.spec.model" in loaded  # the command did read a spec
+    assert under(loaded, (*HEAVY, "packaging.utils", "packaging.tags", "logging")) == []
