@@ -19,8 +19,15 @@ from tests.conftest import REPO_ROOT, git
 # Never on any path below: the engine SDK, GitPython, the build tooling.
 HEAVY = ("docker", "git", "requests", "jinja2", "uv")
 # What reading envctl.yaml and the tags does not need: the environment spec's
-# models (and the GPU tables they check against), PEP 440 parsing, JSON output models.
-SPEC = ("envctl.spec.model", "envctl.gpu", "packaging", "envctl.output.specs")
+# models (and the GPU tables they check against), PEP 440 parsing, the other
+# commands' output models.
+SPEC = (
+    "envctl.spec.model",
+    "envctl.gpu",
+    "packaging",
+    "envctl.output.specs",
+    "envctl.output.promotion",
+)
 # What printing help does not need: spec reading, YAML, rich's tables, output models.
 READING = ("envctl.spec.loading", "yaml", "rich.table", "envctl.output", "envctl.registry")
 
