@@ -18,15 +18,18 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envctl import gpu, paths
 from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
-from envctl.output.build import LockDocument
 from envctl.spec import indexes
 from envctl.spec.loading import Environment, Project, display_path
 from envctl.spec.model import Spec
 from envctl.tools import Completed, run_tool
+
+if TYPE_CHECKING:
+    from envctl.output.build import LockDocument
 
 LOCK_FORMAT = 1
 _HEADER = "# envctl-lock"
@@ -84,6 +87,9 @@ class LockResult:
     platform: str
 
     def document(self) -> LockDocument:
+        # Imported here: `diff` reads locks and never prints this document.
+        from envctl.output.build import LockDocument
+
         return LockDocument(
             environment=self.environment,
             lock=display_path(self.path),

@@ -90,3 +90,10 @@ def test_spec_reads_leave_the_wheel_tags_alone(untagged: Path, args: list[str]) 
     loaded = loaded_by(args, untagged)
     assert "envctl.spec.model" in loaded  # the command did read a spec
     assert under(loaded, (*HEAVY, "packaging.utils", "packaging.tags", "logging")) == []
+
+
+def test_diff_reads_locks_without_the_lock_document(untagged: Path) -> None:
+    """diff reads each environment's lock; the `lock` command's output model is not its."""
+    loaded = loaded_by(["diff", "dev", "prod"], untagged)
+    assert "envctl.build.lockfile" in loaded  # the locks were read
+    assert under(loaded, ("envctl.output.build",)) == []
