@@ -18,15 +18,18 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envctl import gpu, paths
 from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
-from envctl.output.build import LockDocument
 from envctl.spec import indexes
 from envctl.spec.loading import Environment, Project, display_path
 from envctl.spec.model import Spec
 from envctl.tools import Completed, run_tool
+
+if TYPE_CHECKING:
+    from envctl.output.build import LockDocument
 
 LOCK_FORMAT = 1
 _HEADER = "# envctl-lock"
@@ -84,6 +87,9 @@ class LockResult:
     platform: str
 
     def document(self) -> LockDocument:
+        # Imported here: `diff` reads locks and never prints this document.
+        from envctl.output.build import LockDocument
+
         return LockDocument(
             environment=self.environment,
             lock=display_path(self.path),
@@ -197,7 +203,7 @@ def parse_lock(text: str, path: Path) -> Lock:
 def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
     """Entries of a hashed requirements file (`name==version \\` + `--hash=` lines),
     with the `# via` / `# from` annotations uv writes below each."""
-    from packaging.utils import canonicalize_name
+    from envctl.spec.values import canonical_name  # not packaging.utils: see there
 
     logical = body.replace("\\\n", " ")
     entries: list[LockEntry] = []
@@ -230,7 +236,7 @@ def parse_entries(body: str, path: Path) -> tuple[LockEntry, ...]:
                 f"{paths.excerpt(text)!r}; re-create it with envctl lock"
             )
         hashes = tuple(m["hex"] for m in _HASH.finditer(text))
-        entries.append(LockEntry(str(canonicalize_name(match["name"])), match["version"], hashes))
+        entries.append(LockEntry(str(canonical_name(match["name"])), match["version"], hashes))
     return tuple(entries)
 
 
@@ -248,7 +254,7 @@ def _is_version(text: str) -> bool:
 def _annotated(entry: LockEntry, comment: str) -> LockEntry:
     """`entry` with one annotation line read: `# via a`, `# via` + `#   a` lines,
     `# from URL`; any other comment changes nothing."""
-    from packaging.utils import canonicalize_name
+    from envctl.spec.values import canonical_name  # not packaging.utils: see there
 
     if comment.startswith("#   "):  # an item of a `# via` list: the name is all there is
         item = comment[4:].strip()
@@ -259,7 +265,7 @@ def _annotated(entry: LockEntry, comment: str) -> LockEntry:
         if word != "via" or not rest.strip():
             return entry
         item = rest.strip()
-    source = item if item.startswith("-") else str(canonicalize_name(item.split()[0]))
+    source = item if item.startswith("-") else str(canonical_name(item.split()[0]))
     return replace(entry, required_by=(*entry.required_by, source))
 
 

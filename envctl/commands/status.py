@@ -8,7 +8,7 @@ from typing import Any
 
 from envctl import registry as reg
 from envctl.ledger.trust import VerifiedLedger, read_verified
-from envctl.output.promotion import (
+from envctl.output.registry import (
     HistoryDocument,
     ModelStatus,
     RegisteredVersion,

@@ -16,15 +16,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from envctl import paths
 from envctl.errors import InputError, SpecError, UnknownNameError
 from envctl.spec import values, yamldoc
-from envctl.spec.model import Spec
 from envctl.spec.project_file import CONFIG_FILE, ProjectConfig
 from envctl.spec.validation import raise_problems, validate
 from envctl.spec.yamldoc import Document, Problem
+
+if TYPE_CHECKING:
+    from envctl.spec.model import Spec
 
 Position = tuple[str, int, int]  # file, line, column
 MAX_EXTENDS = 10
@@ -343,7 +345,7 @@ def _read_chain(
             raise SpecError(f"{source}: file not found")
         doc = read_document(raw, source)
         if doc.problems or not isinstance(doc.data, dict):
-            validate(Spec, doc, source)  # raises with every problem in this file
+            validate(_spec_model(), doc, source)  # raises with every problem in this file
         chain.append((current, doc, source))
         current = _parent_path(doc, current, boundary, source)
     return chain
@@ -367,6 +369,14 @@ def _parent_path(doc: Document, current: Path, boundary: Path, source: str) -> P
     return target
 
 
+def _spec_model() -> type[Spec]:
+    """The environment spec's model, imported when a spec is read: reading
+    envctl.yaml alone (`status`, `history`) never defines its two dozen classes."""
+    from envctl.spec.model import Spec
+
+    return Spec
+
+
 def _merge_chain(
     chain: list[tuple[Path, Document, str]], path: Path, rev: str | None
 ) -> Environment:
@@ -384,7 +394,7 @@ def _merge_chain(
     for key_path, (file, line, col) in positions.items():
         merged_doc.positions[key_path] = (line, col)
         merged_doc.files[key_path] = file + (f"@{rev}" if rev else "")
-    spec = validate(Spec, merged_doc, child_source)
+    spec = validate(_spec_model(), merged_doc, child_source)
     problems = _name_problems(spec, path, child_doc)
     if problems:
         raise_problems(problems, child_source)

@@ -16,7 +16,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -29,58 +28,27 @@ from pydantic import (
 
 from envctl.gpu import drivers as gpu_versions
 from envctl.spec import indexes, values
+from envctl.spec.fields import (
+    AptName,
+    Classification,
+    Cpu,
+    Engine,
+    ImageRef,
+    Memory,
+    Packages,
+    Platform,
+    PythonVersion,
+    RelPath,
+    SafeText,
+    SafeToken,
+    Strict,
+    UrlPath,
+    no_twins,
+)
 from envctl.vocabulary import GATE_KINDS, GateKind
 
 SCHEMA_ID = "urn:envctl:schema:environment:v1"
 SCHEMA_FILE = "envctl-environment.schema.json"  # what `envctl init` writes beside envctl.yaml
-
-
-class Strict(BaseModel):
-    # Validators are built on first use: `envctl status` reads envctl.yaml and
-    # never pays for the environment spec's.
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-ImageRef = Annotated[str, AfterValidator(values.image_ref)]
-Platform = Annotated[str, AfterValidator(values.platform)]
-PythonVersion = Annotated[str, BeforeValidator(values.python_version)]
-Classification = Annotated[str, AfterValidator(lambda v: values.word(v, "data classification"))]
-Engine = Annotated[str, AfterValidator(lambda v: values.word(v, "engine name"))]
-SafeToken = Annotated[str, AfterValidator(values.safe_token)]
-SafeText = Annotated[str, AfterValidator(values.safe_text)]
-RelPath = Annotated[str, AfterValidator(values.relative_path)]
-UrlPath = Annotated[str, AfterValidator(values.url_path)]
-AptName = Annotated[str, AfterValidator(values.apt_package)]
-Memory = Annotated[
-    int,
-    BeforeValidator(values.memory_bytes),
-    PlainSerializer(values.format_bytes, return_type=str),
-    Field(json_schema_extra={"type": "string", "examples": ["8Gi", "512Mi"]}),
-]
-Cpu = Annotated[float, BeforeValidator(values.cpu_count)]
-
-
-PackageKey = Annotated[str, AfterValidator(values.package_key)]
-Specifier = Annotated[str, BeforeValidator(values.specifier)]
-
-
-def _no_twins(raw: Any) -> Any:
-    """Two spellings of one package would silently merge once normalised: refuse."""
-    if not isinstance(raw, dict):
-        return raw
-    seen: dict[str, str] = {}
-    for key in raw:
-        try:
-            name = values.package_key(str(key))
-        except ValueError:
-            continue  # reported per key by the field's own validation
-        if name in seen:
-            raise ValueError(f"{key!r} and {seen[name]!r} are the same package ({name}); keep one")
-        seen[name] = str(key)
-    return {str(k): v for k, v in raw.items()}
-
-
-Packages = Annotated[dict[PackageKey, Specifier], BeforeValidator(_no_twins)]
 
 
 # The one network a build may ask for, and for what: apt fetching system packages.
@@ -135,7 +103,7 @@ def _source_keys(raw: Any) -> Any:
     if not isinstance(raw, dict):
         return raw
     out: dict[str, Any] = {}
-    for key, value in _no_twins(raw).items():
+    for key, value in no_twins(raw).items():
         name = values.package_key(key)
         if "[" in name:
             raise ValueError(f"sources.{key}: route the distribution, not an extra")

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from envctl.spec import values
-from envctl.spec.model import (
+from envctl.spec.fields import (
     Classification,
     Cpu,
     Engine,

@@ -12,13 +12,11 @@ import re
 from fractions import Fraction
 from urllib.parse import unquote, urlsplit
 
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
-
 from envctl.oci import image_ref as refs
 from envctl.oci import platforms
 
 _PEP508_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])\Z")
+_RUNS = re.compile(r"[-_.]+")
 _EXTRAS = re.compile(r"^(?P<name>[^\[\]]+)(\[(?P<extras>[A-Za-z0-9._,-]+)\])?\Z")
 _APT_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?\Z")
 _PYTHON = re.compile(r"^3\.[0-9]{1,2}(\.[0-9]{1,3})?\Z")
@@ -55,12 +53,19 @@ def package_key(raw: str) -> str:
         raise ValueError(
             f"{raw!r} is not a valid package name (PEP 508: letters, digits, '.', '_', '-')"
         )
-    name = canonicalize_name(match["name"])
+    name = canonical_name(match["name"])
     extras = match["extras"]
     if not extras:
         return name
-    parts = sorted({canonicalize_name(e) for e in extras.split(",") if e})
+    parts = sorted({canonical_name(e) for e in extras.split(",") if e})
     return f"{name}[{','.join(parts)}]"
+
+
+def canonical_name(name: str) -> str:
+    """PEP 503's normal form, as `packaging.utils.canonicalize_name` writes it.
+    Not imported from there: packaging.utils loads the wheel-tag machinery
+    (logging, platform probes) that reading a spec never uses."""
+    return _RUNS.sub("-", name).lower()
 
 
 def package_name(key: str) -> str:
@@ -79,6 +84,9 @@ def specifier(raw: object) -> str:
     text = raw.strip()
     if text in ("", "*"):
         return "*"
+    # Imported here: `status` and `history` read envctl.yaml, which rarely has a specifier.
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         spec = SpecifierSet(text)
     except InvalidSpecifier:

@@ -270,3 +270,11 @@ def test_service_url_accepts_base_urls(raw: str, expected: str) -> None:
 def test_service_url_refuses(raw: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         values.service_url(raw)
+
+
+@given(st.from_regex(r"\A[A-Za-z0-9._-]{1,40}\Z"))
+def test_canonical_name_is_packagings(name: str) -> None:
+    """envctl's own PEP 503 normalisation writes what packaging's does."""
+    from packaging.utils import canonicalize_name
+
+    assert values.canonical_name(name) == canonicalize_name(name)
