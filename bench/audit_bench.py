@@ -14,6 +14,11 @@ a registration per version. Then, interleaved per round (bench/_timing.py):
 Signatures are measured apart: --signed tags made with `git tag -s` (SSH key) and
 verified by `vcs.verify_tags` (batched `git verify-tag`, which runs ssh-keygen per
 tag), reported per tag and extrapolated to --events.
+
+--signed-events N writes a project whose prod is a signed stage (envctl.yaml
+`trust:`, the allowed-signers file on main) holding N signed prod events, and
+times `envctl audit` as a fresh process cold (no verdict cached in the git
+directory) and warm (the second run), beside `git for-each-ref` of the same tags.
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ def fast_import_stream(events: int) -> bytes:
             version=f"v1.{version}.0", model=MODEL, stage=stage, counter=k,
         )  # fmt: skip
         out.append(f"tag {reg.assignment_tag(MODEL, stage, k)}\nfrom :{version + 1}\n".encode())
-        out.append(f"tagger {IDENT} {START + versions + k} +0000\n".encode())
+        out.append(f"tagger {IDENT} {START + k} +0000\n".encode())  # = the record's when
         _data(out, reg.format_record(f"{WHO} promotes {MODEL}@v1.{version}.0 to {stage}", record))
     return b"".join(out)
 
@@ -122,6 +127,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000, help="assignment tags")
     parser.add_argument("--runs", type=int, default=5, help="rounds (median)")
     parser.add_argument("--signed", type=int, default=300, help="signed tags to verify; 0: skip")
+    parser.add_argument(
+        "--signed-events", type=int, default=0, help="signed prod events for cold/warm audit"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="envctl-audit-bench-") as tmp:
         workdir = Path(tmp)
@@ -156,6 +164,72 @@ def main() -> None:
                 f"  verify {len(raws)} signed tags  {seconds:.2f} s = {per_tag * 1000:.1f} ms/tag; "
                 f"{args.events} signed events would take about {per_tag * args.events:.0f} s"
             )
+        if args.signed_events:
+            signed_audit(workdir / "signed-project", args.signed_events)
+
+
+PROJECT = """stages: [dev, staging, prod]
+models:
+  churn: {path: model}
+trust:
+  allowed_signers: allowed_signers
+  ref: main
+  stages: {prod: {promoters: [%s], approvers: [%s]}}
+"""
+PROD = 'name: prod\nversion: 1\nimage:\n  base: python:3.11-slim-bookworm\npython: "3.11"\n'
+
+
+def signed_audit(repo: Path, events: int) -> None:
+    """`envctl audit` cold and warm over `events` signed prod events."""
+    from envctl.spec.loading import load_environment, require_project
+
+    key = repo.parent / "signed-events-key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    kind, blob, *_ = key.with_suffix(".pub").read_text().split()
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "envctl.yaml").write_text(PROJECT % (WHO, WHO))
+    (repo / "allowed_signers").write_text(f"{WHO} {kind} {blob}\n")
+    (repo / "environments").mkdir()
+    (repo / "environments" / "prod.yaml").write_text(PROD)
+    (repo / "model").mkdir()
+    (repo / "model" / "app.py").write_text("ANSWER = 42\n")
+    git = ["git", "-C", str(repo), "-c", "user.name=Bench", "-c", f"user.email={WHO}",
+           "-c", "gpg.format=ssh", "-c", f"user.signingkey={key}"]  # fmt: skip
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "project"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True,
+                            text=True).stdout.strip()  # fmt: skip
+    subprocess.run([*git, "tag", "-a", f"{MODEL}@v1.0.0", "-m", "v1.0.0"], check=True)
+    fingerprint = load_environment(f"prod@{commit}", require_project(repo)).fingerprint
+    started = time.perf_counter()
+    for n in range(1, events + 1):
+        record = reg.promotion_record(
+            who_name="Bench", who_email=WHO, when=_when(n), from_stage="staging",
+            env={"name": "prod", "spec_version": 1, "fingerprint": fingerprint,
+                 "commit": commit},
+            image=None, gates=[], version="v1.0.0", model=MODEL, stage="prod", counter=n,
+        )  # fmt: skip
+        message = reg.format_record(f"{WHO} promotes {MODEL}@v1.0.0 to prod", record)
+        name = reg.assignment_tag(MODEL, "prod", n)
+        subprocess.run([*git, "tag", "-s", name, "-m", message, commit], check=True)
+    made = time.perf_counter() - started
+    caches = [
+        repo / ".git" / "envctl-signatures.json",
+        repo / ".git" / "envctl-protected-specs.json",
+    ]
+
+    def cold() -> float:
+        for cache in caches:
+            cache.unlink(missing_ok=True)
+        return process([*envctl_argv(), "audit"], cwd=repo, ok_codes=(0, 1))()
+
+    audit_run = process([*envctl_argv(), "audit"], cwd=repo, ok_codes=(0, 1))
+    refs = process(["git", "-C", str(repo), "for-each-ref", "refs/tags"])
+    samples = rounds({"for-each-ref": refs, "cold": cold, "warm": audit_run}, runs=1)
+    print(f"{events} signed prod events (made with git tag -s in {made:.0f} s)")
+    print(f"  git for-each-ref       {samples['for-each-ref'][0]:.3f} s")
+    print(f"  envctl audit, cold     {samples['cold'][0]:.2f} s (every signature verified)")
+    print(f"  envctl audit, warm     {samples['warm'][0]:.2f} s (verdicts from the git directory)")
 
 
 if __name__ == "__main__":

@@ -138,7 +138,9 @@ def vulndb_update(
     database: DatabaseOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """Import OSV data; the previous database is kept unless every record parses."""
+    """Import OSV data, replacing the whole local database: name every source in one
+    call (--from PyPI.zip --from Debian.zip). The previous database is kept unless
+    every record of every source follows the OSV schema."""
     from envctl.commands.vulndb import update as run
 
     _show(run(sources, database=database), fmt, "imported")

@@ -12,6 +12,7 @@ from envctl.output.supply import SbomWritten
 from envctl.supply import sbom as sboms
 
 if TYPE_CHECKING:
+    from envctl import probe
     from envctl.build.lockfile import Lock
 
 
@@ -55,8 +56,31 @@ def sbom(
 def _of(ref: str, lock: Lock | None) -> Made:
     from envctl import probe
 
-    made = sboms.from_reality(ref, probe.image(ref), lock)
+    reality = probe.image(ref)
+    made = sboms.from_reality(ref, reality, lock or _lock_it_was_built_from(reality))
     return Made(made, sboms.document(made))
+
+
+def _lock_it_was_built_from(reality: probe.Reality) -> Lock | None:
+    """The project's lock whose content the image's lock-hash label names, so that
+    an SBOM made from the image alone (--image, --stage) carries the same hashes,
+    and so the same bytes, as one made at build or gate time. None when no lock of
+    the project is that one (the lock changed since): the SBOM then has no hashes."""
+    from envctl.build.lockfile import read_lock
+    from envctl.spec.loading import find_project
+
+    wanted = reality.labels.get(sboms.LOCK_HASH_LABEL)
+    project = find_project()
+    if wanted is None or project is None:
+        return None
+    for path in sorted(project.env_dir.glob("*.lock")):
+        try:
+            lock = read_lock(path)
+        except InputError:
+            continue
+        if lock.content_hash == wanted:
+            return lock
+    return None
 
 
 def _of_environment(operand: str, model: str | None) -> Made:

@@ -70,17 +70,21 @@ def ecosystem_base(ecosystem: str) -> str:
 
 
 def parse_advisory(data: Mapping[str, Any]) -> Advisory:
-    """One OSV record as a value; RecordError names what is wrong."""
+    """One OSV record as a value; RecordError names what is wrong. The schema's
+    required fields (`id`, `modified` as an RFC 3339 time) must be there."""
     if not isinstance(data, Mapping) or not isinstance(data.get("id"), str):
         raise RecordError("an OSV record needs a string `id`")
     ident = data["id"]
+    modified = data.get("modified")
+    if not isinstance(modified, str) or not _is_time(modified):
+        raise RecordError(f"{ident}: `modified` must be an RFC 3339 time")
     try:
         affected = tuple(_affected(a) for a in data.get("affected") or ())
         severity = tuple(
             (str(s["type"]), str(s["score"])) for s in data.get("severity") or () if "score" in s
         )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise RecordError(f"{ident}: malformed `affected` or `severity` ({exc})") from None
+    except (KeyError, TypeError, AttributeError):
+        raise RecordError(f"{ident}: `affected` or `severity` does not follow the schema") from None
     db = data.get("database_specific")
     db_severity = db.get("severity") if isinstance(db, Mapping) else None
     return Advisory(
@@ -91,8 +95,18 @@ def parse_advisory(data: Mapping[str, Any]) -> Advisory:
         affected=affected,
         severity=severity,
         database_severity=str(db_severity) if isinstance(db_severity, str) else None,
-        modified=str(data["modified"]) if data.get("modified") else None,
+        modified=modified,
     )
+
+
+def _is_time(text: str) -> bool:
+    from datetime import datetime
+
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _affected(raw: Mapping[str, Any]) -> Affected:

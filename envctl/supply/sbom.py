@@ -99,8 +99,10 @@ def cyclonedx_json(sbom: ImageSbom) -> str:
 
     bom = Bom(serial_number=_serial(sbom))
     bom.metadata.timestamp = None  # type: ignore[assignment]  # the same image, the same bytes
+    # Named by its id, not by the reference it was asked for (a tag, a digest):
+    # the same image gives the same bytes however it was named.
     root = CdxComponent(
-        name=sbom.image,
+        name=sbom.image_id or sbom.image,
         version=sbom.image_id or "unknown",
         type=ComponentType.CONTAINER,
         bom_ref="image",

@@ -138,11 +138,31 @@ def test_parse_advisory_refuses_a_record_without_an_id() -> None:
         osv.parse_advisory({"affected": []})
 
 
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"id": "X"}, "X: `modified` must be an RFC 3339 time"),
+        ({"id": "Z", "modified": "not a date"}, "Z: `modified` must be an RFC 3339 time"),
+        (
+            {"id": "Y", "modified": "2024-01-01T00:00:00Z", "affected": ["not an object"]},
+            "Y: `affected` or `severity` does not follow the schema",
+        ),
+    ],
+)
+def test_parse_advisory_refuses_what_the_schema_requires(
+    record: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(osv.RecordError) as caught:
+        osv.parse_advisory(record)
+    assert str(caught.value) == message
+
+
 def test_merge_aliases_groups_connected_ids_even_when_one_side_names_the_other() -> None:
-    a = osv.parse_advisory({"id": "GHSA-aaaa", "aliases": ["CVE-2024-1"]})
-    b = osv.parse_advisory({"id": "PYSEC-2024-9", "aliases": ["CVE-2024-1"]})
-    c = osv.parse_advisory({"id": "CVE-2024-1"})
-    d = osv.parse_advisory({"id": "GHSA-other"})
+    t = "2024-01-01T00:00:00Z"
+    a = osv.parse_advisory({"id": "GHSA-aaaa", "modified": t, "aliases": ["CVE-2024-1"]})
+    b = osv.parse_advisory({"id": "PYSEC-2024-9", "modified": t, "aliases": ["CVE-2024-1"]})
+    c = osv.parse_advisory({"id": "CVE-2024-1", "modified": t})
+    d = osv.parse_advisory({"id": "GHSA-other", "modified": t})
     groups = sorted(sorted(x.id for x in g) for g in osv.merge_aliases([a, b, c, d]))
     assert groups == [["CVE-2024-1", "GHSA-aaaa", "PYSEC-2024-9"], ["GHSA-other"]]
 

@@ -62,6 +62,7 @@ def _check(scheme: str, raw: list[str], version: str, last_affected: bool) -> No
     record = osv.parse_advisory(
         {
             "id": "X",
+            "modified": "2024-01-01T00:00:00Z",
             "affected": [
                 {
                     "package": {"ecosystem": scheme, "name": "p"},

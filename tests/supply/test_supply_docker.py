@@ -169,3 +169,6 @@ def test_sbom_lists_exactly_what_dpkg_and_pip_hold_in_the_image(
     # The same image gives the same bytes: the hash a record keeps can be checked.
     again = invoke("sbom", "dev")
     assert again.out == out.read_text()
+    # ... and however it is named: by its id, as a stage's record names it.
+    by_id = invoke("sbom", "--image", meta["image_id"])
+    assert by_id.out == out.read_text()

@@ -51,6 +51,17 @@ def test_update_refuses_a_record_that_is_not_osv(tmp_path: Path, db_path: Path) 
     assert vulndb.open_database(db_path).records == 7
 
 
+def test_update_from_a_folder_refuses_a_record_without_modified_and_keeps_the_database(
+    tmp_path: Path, db_path: Path
+) -> None:
+    folder = tmp_path / "records"
+    folder.mkdir()
+    (folder / "X.json").write_text(json.dumps({"id": "X"}))
+    with pytest.raises(vulndb.VulnDbError, match=r"X\.json: not an OSV record \(X: `modified`"):
+        vulndb.update([folder], db_path)
+    assert vulndb.open_database(db_path).records == 7
+
+
 def test_open_database_missing_says_how_to_import(tmp_path: Path) -> None:
     with pytest.raises(vulndb.VulnDbError, match="envctl vulndb update --from") as info:
         vulndb.open_database(tmp_path / "none")
