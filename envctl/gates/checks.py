@@ -239,14 +239,16 @@ def _no_baseline(name: str, text: str, baseline: Baseline | None) -> str:
     return f"{baseline.version} has no recorded {name}: {text} passes"
 
 
-def recorded_values(record: Mapping[str, Any] | None) -> dict[str, float]:
-    """Every metric value an assignment record's metrics gates saw, whatever their
-    file (the first gate's value where two name the same metric)."""
+def recorded_values(record: Mapping[str, Any] | None, file: str | None = None) -> dict[str, float]:
+    """Every metric value an assignment record's metrics gates saw (only in `file`,
+    when given), the first gate's value where two name the same metric."""
     found: dict[str, float] = {}
     gates = record.get("gates") if record else None
     for gate in gates if isinstance(gates, list) else ():
         evidence = gate.get("evidence") if isinstance(gate, dict) else None
         if gate.get("kind") != "metrics" or not isinstance(evidence, dict):
+            continue
+        if file is not None and evidence.get("file") != file:
             continue
         rows = evidence.get("metrics")
         for row in rows if isinstance(rows, list) else ():
@@ -265,19 +267,7 @@ def _shown(row: Mapping[str, Any]) -> str:
 def recorded_metrics(record: Mapping[str, Any] | None, file: str) -> dict[str, float]:
     """The metric values an assignment record's metrics gate saw in `file` (the
     champion's numbers, as they were when it entered the stage)."""
-    found: dict[str, float] = {}
-    gates = record.get("gates") if record else None
-    for gate in gates if isinstance(gates, list) else ():
-        evidence = gate.get("evidence") if isinstance(gate, dict) else None
-        if gate.get("kind") != "metrics" or not isinstance(evidence, dict):
-            continue
-        if evidence.get("file") != file or not isinstance(evidence.get("metrics"), list):
-            continue
-        for row in evidence["metrics"]:
-            value = _number(row.get("value")) if isinstance(row, dict) else None
-            if value is not None and isinstance(row.get("metric"), str):
-                found.setdefault(row["metric"], value)
-    return found
+    return recorded_values(record, file)
 
 
 def _worse(op: str, value: float, before: float) -> bool:
