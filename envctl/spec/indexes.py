@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from envctl.spec.values import http_base_url
+
 PYPI_URL = "https://pypi.org/simple"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
-_SAFE = re.compile(r"^[^\s\x00-\x1f\x7f'\"`$\\;|&<>]+\Z")
 # `scheme://user:password@` or `scheme://token@` in any text: the part to hide.
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/\s@'\"<>]+)@")
 
@@ -42,22 +43,11 @@ def index_url(raw: str) -> str:
             f"{redact(raw)!r}: an index URL holds no credentials; set "
             "UV_INDEX_<NAME>_USERNAME and UV_INDEX_<NAME>_PASSWORD in the environment"
         )
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
-        or not _SAFE.match(raw)
-    ):
-        raise ValueError(
-            f"{raw!r} is not an index URL like 'https://download.pytorch.org/whl/cu128': "
-            "http or https, a host, no query, fragment, spaces or quotes"
-        )
-    try:
-        parts.port  # noqa: B018  # reading it validates the port
-    except ValueError:
-        raise ValueError(f"{raw!r}: the port is not a number from 0 to 65535") from None
-    return raw.rstrip("/")
+    return http_base_url(
+        raw,
+        example="an index URL like 'https://download.pytorch.org/whl/cu128'",
+        no_credentials=False,  # refused above, with how to pass them instead
+    )
 
 
 def credential_variables(name: str) -> tuple[str, str]:

@@ -224,18 +224,26 @@ def url_path(raw: str) -> str:
 def service_url(raw: str) -> str:
     """The base URL of a running service: `http(s)://host[:port][/prefix]`, without
     credentials, query or fragment (the checks' paths are appended to it)."""
+    return http_base_url(raw, example="a service URL like 'http://churn.internal:8000'")
+
+
+def http_base_url(raw: str, *, example: str, no_credentials: bool = True) -> str:
+    """`http(s)://host[:port][/prefix]`: no query, fragment, spaces or quotes, and no
+    credentials unless the caller refused them itself; the trailing `/` dropped.
+    The error names `example`, the URL the caller expects."""
     parts = urlsplit(raw)
     if (
         parts.scheme not in ("http", "https")
         or not parts.hostname
-        or "@" in parts.netloc
+        or (no_credentials and "@" in parts.netloc)
         or parts.query
         or parts.fragment
         or not _SAFE_TOKEN.match(raw)
     ):
+        banned = "credentials, query" if no_credentials else "query"
         raise ValueError(
-            f"{raw!r} is not a service URL like 'http://churn.internal:8000': http or https, "
-            "a host, no credentials, query, fragment, spaces or quotes"
+            f"{raw!r} is not {example}: http or https, a host, no {banned}, fragment, "
+            "spaces or quotes"
         )
     try:
         parts.port  # noqa: B018  # reading it validates the port
