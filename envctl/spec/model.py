@@ -417,6 +417,11 @@ class Spec(Strict):
     data: Data = Field(default_factory=lambda: Data())
     compute: Compute = Field(default_factory=lambda: Compute())
     env: dict[str, str] = Field(default_factory=dict, description="Environment variables.")
+    runner: Annotated[str, AfterValidator(values.engine_url)] | None = Field(
+        None,
+        description="The Docker Engine this stage's gates run on (unix://, tcp://, ssh://); "
+        "default: the one envctl uses (DOCKER_HOST).",
+    )
     gates: list[Gate] = Field(default_factory=list, description="Gates to ENTER this stage.")
     waivers: list[Waiver] = Field(default_factory=list)
     policy: StagePolicy | None = Field(

@@ -252,6 +252,37 @@ def http_base_url(raw: str, *, example: str, no_credentials: bool = True) -> str
     return raw.rstrip("/")
 
 
+ENGINE_SCHEMES = ("unix", "tcp", "ssh")
+
+
+def engine_url(raw: str) -> str:
+    """A Docker Engine URL a stage's gates run on: `unix:///abs/socket`,
+    `tcp://host:port` or `ssh://[user@]host[:port]`. No password, query, fragment,
+    spaces or quotes: a spec is read by everyone, credentials come from the
+    environment (DOCKER_CERT_PATH, the ssh agent)."""
+    parts = urlsplit(raw)
+    if parts.scheme not in ENGINE_SCHEMES:
+        raise ValueError(
+            f"{raw!r} is not a Docker Engine URL: unix:///path/to/docker.sock, "
+            "tcp://HOST:PORT or ssh://[USER@]HOST"
+        )
+    if not _SAFE_TOKEN.match(raw) or parts.query or parts.fragment or parts.password:
+        raise ValueError(f"{raw!r}: no password, query, fragment, spaces or quotes")
+    if parts.scheme == "unix":
+        if parts.netloc or not parts.path.startswith("/"):
+            raise ValueError(f"{raw!r}: a unix socket is an absolute path, unix:///path")
+        return raw
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{raw!r}: the port is not a number from 0 to 65535") from None
+    if not parts.hostname or parts.path not in ("", "/"):
+        raise ValueError(f"{raw!r}: a {parts.scheme} engine is {parts.scheme}://HOST[:PORT]")
+    if parts.scheme == "tcp" and port is None:
+        raise ValueError(f"{raw!r}: a tcp engine needs its port (2376 with TLS)")
+    return raw.rstrip("/")
+
+
 def memory_bytes(raw: object) -> int:
     """`8Gi`, `8192Mi`, `8G`, `512M`, or a number of bytes -> bytes."""
     if isinstance(raw, bool):

@@ -366,3 +366,24 @@ def test_project_file_symlinked_out_of_its_folder_is_refused_by_name(
         find_project(git_repo)
     assert info.value.message.startswith("envctl.yaml: project file resolves outside ")
     assert "CANARY" not in info.value.message
+
+
+def test_runner_is_an_engine_url_located_in_the_spec(tmp_path: Path) -> None:
+    path = write_spec(tmp_path, "prod", extra="runner: ssh://deploy@gpu-host\n")
+    assert load_environment(str(path)).spec.runner == "ssh://deploy@gpu-host"
+    bad = write_spec(tmp_path, "staging", extra="runner: http://gpu-host:2375\n")
+    with pytest.raises(SpecError) as info:
+        load_environment(str(bad))
+    assert info.value.exit_code == 3
+    assert info.value.message.endswith(
+        "staging.yaml:10:1: runner: 'http://gpu-host:2375' is not a Docker Engine URL: "
+        "unix:///path/to/docker.sock, tcp://HOST:PORT or ssh://[USER@]HOST"
+    )
+
+
+def test_no_runner_leaves_the_fingerprint_as_it_was(tmp_path: Path) -> None:
+    """`runner` is where gates run, not what the stage is: absent, the canonical form
+    (and every recorded fingerprint) is unchanged."""
+    env = load_environment(str(write_spec(tmp_path, "prod")))
+    assert env.spec.runner is None
+    assert "runner" not in env.spec.canonical()

@@ -278,3 +278,38 @@ def test_canonical_name_is_packagings(name: str) -> None:
     from packaging.utils import canonicalize_name
 
     assert values.canonical_name(name) == canonicalize_name(name)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("unix:///var/run/docker.sock", "unix:///var/run/docker.sock"),
+        ("tcp://gpu-host.internal:2376", "tcp://gpu-host.internal:2376"),
+        ("tcp://127.0.0.1:2375/", "tcp://127.0.0.1:2375"),
+        ("ssh://deploy@gpu-host", "ssh://deploy@gpu-host"),
+        ("ssh://gpu-host:2222", "ssh://gpu-host:2222"),
+    ],
+)
+def test_engine_url_accepts_the_three_schemes(raw: str, expected: str) -> None:
+    assert values.engine_url(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("http://gpu-host:2375", "is not a Docker Engine URL: unix:///path/to/docker.sock"),
+        ("npipe:////./pipe/docker_engine", "is not a Docker Engine URL"),
+        ("gpu-host:2376", "is not a Docker Engine URL"),
+        ("unix://docker.sock", "a unix socket is an absolute path"),
+        ("tcp://gpu-host", "a tcp engine needs its port"),
+        ("tcp://gpu-host:99999", "the port is not a number"),
+        ("tcp://gpu-host:2376/v1", "a tcp engine is tcp://HOST"),
+        ("ssh://deploy:secret@gpu-host", "no password"),
+        ("ssh://gpu-host?x=1", "no password, query"),
+        ("ssh://gpu-host;reboot", "no password, query, fragment, spaces or quotes"),
+        ("ssh://gpu-host\n", "no password, query, fragment, spaces or quotes"),
+    ],
+)
+def test_engine_url_refuses(raw: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        values.engine_url(raw)
