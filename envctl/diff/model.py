@@ -49,6 +49,8 @@ KINDS: dict[str, str] = {
     "compute.gpu": "compute",
     "compute.cpu": "compute",
     "compute.memory": "compute",
+    "compute.smaller": "compute",
+    "compute.runner": "compute",
     "gpu.build": "compute",
     "gpu.cuda": "compute",
     "gpu.driver": "compute",
@@ -136,6 +138,7 @@ class ComputeFacts:
     memory: int | None = None
     gpu: int = 0
     engines: tuple[str, ...] = ()
+    runner: str | None = None  # the engine its gates run on; None: envctl's own
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,7 @@ class Side:
                 spec.compute.memory,
                 spec.compute.gpu.count,
                 tuple(spec.compute.engines),
+                spec.runner,
             ),
             gpu=_gpu_facts(spec),
             gpu_stack=gpu_stack,

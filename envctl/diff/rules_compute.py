@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from envctl.diff.model import Finding, Side, make_finding
+from envctl.diff.model import ComputeFacts, Finding, Side, make_finding
 from envctl.spec import values
 
 _EXCEEDS = "development must not exceed what production permits"
+_OWN_ENGINE = "envctl's own engine"
 
 
 def compare_compute(left: Side, right: Side) -> Iterator[Finding]:
@@ -40,6 +41,8 @@ def compare_compute(left: Side, right: Side) -> Iterator[Finding]:
                 f"{rn} has {e} but {ln} does not.",
             )
     yield from _gpu(left, right, a.gpu, b.gpu)
+    yield from _smaller(left, right, a, b)
+    yield from _runner(left, right, a.runner, b.runner)
     if a.cpu is not None and b.cpu is not None and a.cpu > b.cpu:
         yield make_finding(
             left,
@@ -91,3 +94,44 @@ def _gpu(left: Side, right: Side, a: int, b: int) -> Iterator[Finding]:
             str(b),
             f"{left.label} has {a} GPUs but {right.label} permits {b}: {_EXCEEDS}.",
         )
+
+
+def _smaller(left: Side, right: Side, a: ComputeFacts, b: ComputeFacts) -> Iterator[Finding]:
+    """The source stage runs on less than the target: its gates passed on smaller
+    machines than the target's, so they say less about the target's load (the
+    "staging does not mirror prod" finding)."""
+    ln, rn = left.label, right.label
+    why = f"so {ln} does not mirror {rn}: what passes {ln}'s gates ran on less than {rn} runs on."
+    if a.cpu is not None and b.cpu is not None and a.cpu < b.cpu:
+        lc, rc = f"{a.cpu:g}", f"{b.cpu:g}"
+        yield _below(left, right, "compute.cpu", lc, rc, f"{ln} has {lc} CPUs and {rn} {rc}, {why}")
+    if a.memory is not None and b.memory is not None and a.memory < b.memory:
+        lm, rm = values.format_bytes(a.memory), values.format_bytes(b.memory)
+        text = f"{ln} has {lm} of memory and {rn} {rm}, {why}"
+        yield _below(left, right, "compute.memory", lm, rm, text)
+    if a.gpu < b.gpu:
+        has = "no GPU" if a.gpu == 0 else f"{a.gpu} GPU{'s' if a.gpu > 1 else ''}"
+        text = f"{ln} has {has} and {rn} {b.gpu}, {why}"
+        yield _below(left, right, "compute.gpu", str(a.gpu), str(b.gpu), text)
+
+
+def _below(left: Side, right: Side, path: str, lval: str, rval: str, message: str) -> Finding:
+    return make_finding(left, right, "compute.smaller", "warning", path, lval, rval, message)
+
+
+def _runner(left: Side, right: Side, a: str | None, b: str | None) -> Iterator[Finding]:
+    """Gates that run on another engine than the target's ran on other hardware."""
+    if a == b:
+        return
+    ln, rn = left.label, right.label
+    yield make_finding(
+        left,
+        right,
+        "compute.runner",
+        "warning",
+        "runner",
+        a,
+        b,
+        f"{ln}'s gates run on {a or _OWN_ENGINE}, {rn}'s on {b or _OWN_ENGINE}: "
+        f"what passes in {ln} ran on other hardware than {rn}'s gates run on.",
+    )

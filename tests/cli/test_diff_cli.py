@@ -63,8 +63,9 @@ def test_bundled_dev_vs_prod_shows_every_area_and_fails(bundled: Path, invoke: I
     ("args", "code"),
     [
         (("dev", "prod", "--fail-on", "never"), 0),
-        (("staging", "prod", "--fail-on", "warning"), 0),
-        (("staging", "prod", "--fail-on", "info"), 0),
+        (("staging", "prod"), 0),  # staging is smaller than prod: warnings
+        (("staging", "prod", "--fail-on", "warning"), 1),
+        (("prod", "prod", "--fail-on", "info"), 0),
         (("prod", "staging"), 0),  # prod has more cpu and memory than staging: warnings
         (("prod", "staging", "--fail-on", "warning"), 1),
         (("dev", "prod", "--fail-on", "warning"), 1),
@@ -77,12 +78,21 @@ def test_fail_on_sets_the_exit_code(
 
 
 def test_no_differences(bundled: Path, invoke: Invoke) -> None:
-    result = invoke("diff", "staging", "prod")
-    assert (result.code, result.out, result.err) == (
-        0,
-        "staging v5 → prod v8: no findings\n",
-        "",
-    )
+    result = invoke("diff", "prod", "prod")
+    assert (result.code, result.out, result.err) == (0, "prod v8 → prod v8: no findings\n", "")
+
+
+def test_staging_smaller_than_prod_is_a_warning(bundled: Path, invoke: Invoke) -> None:
+    """The bundled staging is a smaller copy of prod: it does not mirror prod's load."""
+    result = invoke("diff", "staging", "prod", "--format", "json")
+    assert result.code == 0
+    (comparison,) = json.loads(result.out)["comparisons"]
+    found = [(f["kind"], f["severity"], f["path"], f["left"], f["right"])
+             for f in comparison["findings"]]  # fmt: skip
+    assert found == [
+        ("compute.smaller", "warning", "compute.cpu", "2", "4"),
+        ("compute.smaller", "warning", "compute.memory", "4Gi", "8Gi"),
+    ]
 
 
 def test_json_shape(bundled: Path, invoke: Invoke) -> None:
@@ -211,7 +221,7 @@ def test_path_compares_consecutive_stages(bundled: Path, invoke: Invoke) -> None
         (c["left"]["name"], c["right"]["name"], len(c["findings"]))
         for c in json.loads(result.out)["comparisons"]
     ]
-    assert pairs == [("dev", "staging", 20), ("staging", "prod", 0)]
+    assert pairs == [("dev", "staging", 20), ("staging", "prod", 2)]
 
 
 @pytest.mark.parametrize(

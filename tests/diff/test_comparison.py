@@ -326,7 +326,46 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str, str]
         [("compute.gpu", "warning", "compute.gpu")],
     ),
     ("more cpu left", {"compute": {"cpu": 16}}, {}, [("compute.cpu", "warning", "compute.cpu")]),
-    ("less cpu left", {"compute": {"cpu": "500m"}}, {}, []),
+    # the source smaller than the target: it does not mirror it (warning)
+    (
+        "less cpu left",
+        {"compute": {"cpu": "500m"}},
+        {},
+        [("compute.smaller", "warning", "compute.cpu")],
+    ),
+    (
+        "less memory left",
+        {"compute": {"memory": "4Gi"}},
+        {},
+        [("compute.smaller", "warning", "compute.memory")],
+    ),
+    (
+        "fewer gpus left",
+        {},
+        {"compute": {"gpu": 2}},
+        [("compute.smaller", "warning", "compute.gpu")],
+    ),
+    ("cpu unknown on one side", {"compute": {"cpu": None}}, {"compute": {"cpu": 8}}, []),
+    # runner: where each stage's gates run
+    (
+        "runner only right",
+        {},
+        {"runner": "ssh://deploy@gpu-host"},
+        [("compute.runner", "warning", "runner")],
+    ),
+    (
+        "runner only left",
+        {"runner": "tcp://10.0.0.7:2376"},
+        {},
+        [("compute.runner", "warning", "runner")],
+    ),
+    (
+        "runners differ",
+        {"runner": "tcp://10.0.0.7:2376"},
+        {"runner": "ssh://deploy@gpu-host"},
+        [("compute.runner", "warning", "runner")],
+    ),
+    ("same runner", {"runner": "ssh://gpu-host"}, {"runner": "ssh://gpu-host"}, []),
     (
         "more memory left",
         {"compute": {"memory": "64Gi"}},
@@ -427,6 +466,43 @@ def test_messages_are_plain_sentences_naming_both_sides(tmp_path: Path) -> None:
         "dev has 64Gi of memory but prod permits 8Gi: development must not exceed what "
         "production permits, or the model may not fit in prod."
     )
+
+
+def test_smaller_and_runner_messages_say_the_source_does_not_mirror_the_target(
+    tmp_path: Path,
+) -> None:
+    findings = diff(
+        tmp_path,
+        {"compute": {"cpu": 2, "memory": "4Gi"}},
+        {"compute": {"gpu": 1}, "runner": "ssh://deploy@gpu-host"},
+    )
+    messages = {(f.kind, f.path): (f.left, f.right, f.message) for f in findings}
+    mirror = "so dev does not mirror prod: what passes dev's gates ran on less than prod runs on."
+    assert messages == {
+        ("compute.smaller", "compute.cpu"): ("2", "4", f"dev has 2 CPUs and prod 4, {mirror}"),
+        ("compute.smaller", "compute.memory"): (
+            "4Gi",
+            "8Gi",
+            f"dev has 4Gi of memory and prod 8Gi, {mirror}",
+        ),
+        ("compute.smaller", "compute.gpu"): ("0", "1", f"dev has no GPU and prod 1, {mirror}"),
+        ("compute.runner", "runner"): (
+            None,
+            "ssh://deploy@gpu-host",
+            "dev's gates run on envctl's own engine, prod's on ssh://deploy@gpu-host: "
+            "what passes in dev ran on other hardware than prod's gates run on.",
+        ),
+    }
+
+
+def test_smaller_is_a_warning_an_override_or_a_waiver_can_settle(tmp_path: Path) -> None:
+    """Severity by kind (envctl.yaml policy.severity), waiver by kind and path."""
+    left = {"compute": {"cpu": 2}}
+    (raised,) = diff(tmp_path, left, {}, severity_overrides={"compute.smaller": "error"})
+    assert (raised.kind, raised.severity) == ("compute.smaller", "error")
+    waiver = {"kind": "compute.smaller", "path": "compute.cpu", "reason": "a smaller copy"}
+    (waived,) = diff(tmp_path, {**left, "waivers": [waiver]}, {})
+    assert waived.waived == "a smaller copy"
 
 
 def test_values_and_positions_point_at_the_spec_lines(tmp_path: Path) -> None:
