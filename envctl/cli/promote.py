@@ -164,6 +164,15 @@ def promote(
     reason: Annotated[
         str | None, typer.Option("--reason", metavar="TEXT", help="Why (with --force).")
     ] = None,
+    accept_no_gpu: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-no-gpu",
+            metavar="REASON",
+            help="Run the gates without the stage's GPUs when its gate engine has none "
+            "(recorded as a bypass, with REASON).",
+        ),
+    ] = None,
     remote: RemoteOpt = "origin",
     lock_timeout: LockTimeoutOpt = DEFAULT_LOCK_TIMEOUT,
     verbose: VerboseOpt = False,
@@ -191,6 +200,7 @@ def promote(
         outcome = run(
             ref, to=chosen, plan=plan, push=push, force=force, reason=reason, remote=remote,
             lock_timeout=lock_timeout, progress=report.say, on_gate=report.on_gate,
+            accept_no_gpu=accept_no_gpu,
         )  # fmt: skip
     if fmt is Format.json:
         console.print_json(outcome.to_json())
@@ -294,6 +304,7 @@ def _show_outcome(doc: PromotionDocument) -> None:
         return
     for gate in doc.gates:
         console.print_text(clean(f"  {gate.status:7} {gate.kind}: {gate.summary}"))
+    _show_runner(doc)
     if doc.reused_from:
         console.print_text(
             f"{doc.stage} runs the image {doc.reused_from} tested: {doc.digest or doc.image_id}"
@@ -311,10 +322,27 @@ def _show_outcome(doc: PromotionDocument) -> None:
 
 def _show_bypass(doc: PromotionDocument) -> None:
     """A forced promotion says so where people read it, not only in the tag."""
+    if doc.gpu_bypass is not None:
+        gpus, why = doc.gpu_bypass.get("gpus"), doc.gpu_bypass.get("reason")
+        console.print_text(
+            clean(
+                f"  BYPASSED (--accept-no-gpu): the gates ran without {doc.stage}'s "
+                f"{gpus} GPU(s); reason: {why}"
+            )
+        )
     if doc.bypass_reason is None:
         return
     bypassed = doc.order if doc.order not in ("ok", "rollback") else "the stage policy"
     console.print_text(f"  BYPASSED (--force): {bypassed}; reason: {doc.bypass_reason}")
+
+
+def _show_runner(doc: PromotionDocument) -> None:
+    """The engine a stage's `runner:` named, as its gates' evidence records it."""
+    engines = (gate.evidence.get("engine") for gate in doc.gates)
+    ran_on = next((e for e in engines if isinstance(e, dict) and e.get("runner")), None)
+    if ran_on is not None:
+        name, engine_id, url = (str(ran_on.get(k) or "?") for k in ("name", "id", "url"))
+        console.print_text(clean(f"  gates ran on {name} ({engine_id}) at {url}"))
 
 
 @app.command()
@@ -412,6 +440,8 @@ def history(
         extra = ""
         if e.bypass_reason:
             extra = f"  BYPASS: {e.bypass_reason}"
+        if e.gpu_bypass_reason:
+            extra += f"  NO GPU (accepted): {e.gpu_bypass_reason}"
         if e.rollback_of:
             extra = f"  ROLLBACK of {e.rollback_of}"
             extra += f" ({e.rollback_reason})" if e.rollback_reason else ""

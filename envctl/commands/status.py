@@ -33,6 +33,7 @@ def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> St
     record = event.record or {}
     bypass = record.get("bypass") or None
     cause = record.get("cause")
+    gpu = record.get("gpu_bypass")
     image = recorded_image(event) or {}
     return StageEvent(
         n=event.counter,
@@ -45,6 +46,7 @@ def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> St
         when=_when(event.date),
         tag=event.tag,
         bypass_reason=_text(bypass.get("reason")) if isinstance(bypass, dict) else None,
+        gpu_bypass_reason=_text(gpu.get("reason")) if isinstance(gpu, dict) else None,
         rollback_of=_text(record.get("rollback_of")),
         rollback_reason=_text(cause.get("reason")) if isinstance(cause, dict) else None,
         summary=event.summary,

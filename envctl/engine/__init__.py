@@ -6,7 +6,8 @@ first. Every container envctl creates carries OWNER_LABEL so strays can be found
 and is removed however the call ends (errors, timeouts, Ctrl-C included).
 
 Layout: `connection` (the client, error translation, stream readers), `images`
-(exists, inspect, tag, pull, push, remove), `lifecycle` (a container's naming,
+(exists, inspect, tag, pull, push, remove), `info` (what an engine says about
+itself, whether it gives GPUs), `lifecycle` (a container's naming,
 creation, removal, and reaping strays), `containers` (run, service, exec, copy
 out of an image), `builder` (build and its log stream). Callers use this
 package's names only: `from envctl import engine; engine.run(...)`.
@@ -18,6 +19,7 @@ from envctl.engine.builder import LOG_TAIL_LINES, BuildResult, build
 from envctl.engine.connection import (
     DEFAULT_HOST,
     client,
+    engine_at,
     engine_host,
     unreachable_error,
 )
@@ -45,6 +47,7 @@ from envctl.engine.images import (
     remove_image,
     tag_image,
 )
+from envctl.engine.info import EngineInfo, engine_info, gpu_refusal
 from envctl.engine.lifecycle import (
     HOST_LABEL,
     OOM_SETTLE,
@@ -76,6 +79,7 @@ __all__ = [
     "BuildResult",
     "ContainerOptions",
     "EngineError",
+    "EngineInfo",
     "RunResult",
     "Service",
     "base_image_not_found",
@@ -83,9 +87,12 @@ __all__ = [
     "client",
     "container_logs",
     "copy_from_image",
+    "engine_at",
     "engine_host",
+    "engine_info",
     "ensure_image",
     "exec_in",
+    "gpu_refusal",
     "host_cpus",
     "image_exists",
     "inspect_image",

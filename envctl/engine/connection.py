@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -19,23 +20,71 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 
 
+# The engine a block of work is addressed to instead of DOCKER_HOST's: a stage's
+# `runner:` while its image is made and its gates run (`engine_at`).
+_RUNNER: ContextVar[str | None] = ContextVar("envctl_engine_runner", default=None)
+
+
 def engine_host() -> str:
-    return os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    return _RUNNER.get() or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def is_runner() -> bool:
+    """Whether the engine in use is a stage's runner rather than DOCKER_HOST's."""
+    return _RUNNER.get() is not None
+
+
+@contextmanager
+def engine_at(host: str | None) -> Iterator[None]:
+    """Every engine call in the block (in this thread) goes to `host`, a Docker Engine
+    URL, with the environment's TLS settings; None leaves the engine as it is."""
+    if host is None:
+        yield
+        return
+    token = _RUNNER.set(host)
+    try:
+        yield
+    finally:
+        _RUNNER.reset(token)
+
+
+class _Clients:
+    """`client()`: the engine client for `engine_host()`, connected and pinged once
+    per host. `client.cache_clear()` drops them (after changing the environment)."""
+
+    def __call__(self) -> DockerClient:
+        return _connect(engine_host())
+
+    def cache_clear(self) -> None:
+        _connect.cache_clear()
+
+
+client = _Clients()
 
 
 @cache
-def client() -> DockerClient:
-    """The engine client configured from the environment (DOCKER_HOST, DOCKER_TLS_VERIFY,
-    DOCKER_CERT_PATH), pinged once. Cached: call `client.cache_clear()` after
-    changing the environment."""
+def _connect(host: str) -> DockerClient:
     import docker
 
     try:
-        engine = docker.from_env()
+        engine = docker.from_env(environment=sdk_environment(host))
         engine.ping()
     except Exception as exc:  # from_env wraps every transport failure differently
         raise unreachable_error(exc) from None
     return engine
+
+
+def fresh_client() -> DockerClient:
+    """A new, unpinged client for the engine in use (cleanup after a Ctrl-C, whose
+    pooled connection may be broken)."""
+    import docker
+
+    return docker.from_env(environment=sdk_environment(engine_host()))
+
+
+def sdk_environment(host: str) -> dict[str, str]:
+    """The environment the SDK reads its settings from, addressed to `host`."""
+    return {**os.environ, "DOCKER_HOST": host}
 
 
 def unreachable_error(exc: BaseException) -> EngineError:
@@ -48,17 +97,20 @@ def unreachable_error(exc: BaseException) -> EngineError:
             f"the Docker Engine at {host} is reached over ssh, which needs paramiko: "
             "pip install 'envctl[ssh]'"
         )
+    fix = (
+        "start dockerd there or change the stage's runner:"
+        if is_runner()
+        else ("start dockerd or set DOCKER_HOST")
+    )
     if _has(causes, FileNotFoundError):
-        return EngineError(f"no Docker Engine at {host}: start dockerd or set DOCKER_HOST")
+        return EngineError(f"no Docker Engine at {host}: {fix}")
     if _has(causes, PermissionError):
         return EngineError(
             f"permission denied on the Docker Engine at {host}: "
             "add yourself to the docker group or use sudo"
         )
     if _has(causes, ConnectionRefusedError):
-        return EngineError(
-            f"the Docker Engine at {host} refused the connection: start dockerd or set DOCKER_HOST"
-        )
+        return EngineError(f"the Docker Engine at {host} refused the connection: {fix}")
     if is_timeout(exc):
         return EngineError(
             f"the Docker Engine at {host} did not answer in time: "

@@ -187,10 +187,11 @@ def _exec_with_deadline(exec_id: str, timeout: float) -> tuple[bytes, bytes] | N
     exec_start blocks in poll() with no timeout of its own, so it runs in a
     daemon thread and the deadline is kept here."""
     result: dict[str, Any] = {}
+    api = client().api  # here: the thread does not see this one's engine (a runner)
 
     def attach() -> None:
         try:
-            result["output"] = client().api.exec_start(exec_id, demux=True)
+            result["output"] = api.exec_start(exec_id, demux=True)
         except Exception as exc:  # handed to the calling thread, translated there
             result["error"] = exc
 

@@ -18,6 +18,7 @@ from envctl.engine.connection import (
     client,
     decode,
     engine_errors,
+    fresh_client,
     is_timeout,
     unreachable_error,
 )
@@ -97,10 +98,8 @@ def remove_quietly(name: str) -> None:
     """Cleanup on the error path. A Ctrl-C can land in the middle of a request on
     the cached client's pooled connection, leaving it unusable; so the removal
     uses a fresh client, and falls back to the cached one."""
-    import docker
-
     with suppress(Exception):
-        docker.from_env().api.remove_container(name, force=True, v=True)
+        fresh_client().api.remove_container(name, force=True, v=True)
     with suppress(EngineError):
         remove_container(name)
 

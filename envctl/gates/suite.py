@@ -15,6 +15,7 @@ from envctl.errors import InputError
 from envctl.gates import checks, runners
 from envctl.gates.checks import GateSpec, gate_kind, gate_spec
 from envctl.gates.events import GateEvent, GateProgress, unwatched
+from envctl.gates.placement import GateEngine, ran_on
 from envctl.gates.resources import StageResources
 from envctl.registry.results import FAILED, SKIPPED, GateResult
 from envctl.registry.target import Target
@@ -51,21 +52,24 @@ def run_gates(
     *,
     image: str,
     on_gate: GateProgress = unwatched,
+    where: GateEngine | None = None,
 ) -> tuple[GateResult, ...]:
     """Each gate in order, one result per gate; after a failure the rest are not
-    run (their results say skipped)."""
+    run (their results say skipped). `where`: the engine they run on (in use now),
+    named in their evidence; with its GPU bypass, containers ask for no GPUs."""
     model_path = _model_rel(project, ws, target)
+    gpus = runners.gate_gpus(env.spec)
     context = runners.ImageContext(
         image=image,
         workdir="/opt/model",
         serve=project.config.models[target.model].serve,
         read_file=runners.model_file_reader(ws.root, target.commit, model_path),
-        gpus=runners.gate_gpus(env.spec),
+        gpus=0 if where is not None and where.gpu_bypass is not None else gpus,
         resources=StageResources.of(env.spec),
     )
     run = _Run(ws, registry, target, env, model_path, context)
     specs = [gate_spec(g) for g in env.spec.gates]
-    return run_in_order(specs, lambda spec: _run_gate(spec, run), on_gate=on_gate)
+    return run_in_order(specs, lambda spec: ran_on(_run_gate(spec, run), where), on_gate=on_gate)
 
 
 def run_in_order(

@@ -46,6 +46,7 @@ class Entry:
     rollback_of: str | None = None
     sign: bool = False  # a signed stage: git signs the tag (`git tag -s`)
     cause: Mapping[str, Any] | None = None  # why a rollback was made, with its evidence
+    gpu_bypass: Mapping[str, Any] | None = None  # gates ran without the stage's GPUs, accepted
 
 
 @dataclass(frozen=True)
@@ -285,6 +286,7 @@ def _message(user: GitUser, env: Environment, entry: Entry, counter: int) -> str
         bypass=entry.bypass,
         rollback_of=entry.rollback_of,
         cause=entry.cause,
+        gpu_bypass=entry.gpu_bypass,
         version=target.version,
         model=target.model,
         stage=target.stage,

@@ -96,6 +96,11 @@ class PromotionDocument(Document):
         description="ISO 8601: when the stage's policy will allow the promotion (status "
         "waiting); null otherwise, or when a person must promote (auto: false)."
     )
+    gpu_bypass: dict[str, Any] | None = Field(
+        None,
+        description="The gates ran without the stage's GPUs (its gate engine has none) "
+        "and the promoter accepted it (--accept-no-gpu): {gpus, reason, engine_said}.",
+    )
 
 
 class Renumbered(Item):

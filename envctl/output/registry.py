@@ -27,6 +27,10 @@ class StageEvent(Item):
     when: str | None = Field(description="ISO 8601.")
     tag: str
     bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
+    gpu_bypass_reason: str | None = Field(
+        None,
+        description="Why the gates ran without the stage's GPUs (--accept-no-gpu REASON).",
+    )
     rollback_of: str | None = Field(description="The version a rollback replaced.")
     rollback_reason: str | None = Field(
         None, description="Why, when the record says (check-live: check-live failed)."

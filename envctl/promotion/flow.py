@@ -19,9 +19,11 @@ from datetime import datetime, timezone
 
 from envctl import registry as reg
 from envctl.errors import AwaitingApproval, GateFailed, NotYet, UsageError
+from envctl.gates import placement
 from envctl.gates.checks import holding_back
 from envctl.gates.compat import compatibility
 from envctl.gates.events import GateProgress, unwatched
+from envctl.gates.runners import gate_gpus
 from envctl.gates.suite import recheck_gates, run_gates
 from envctl.ledger.lock import DEFAULT_TIMEOUT
 from envctl.ledger.trust import read_verified, require_signing, stage_environment
@@ -65,12 +67,16 @@ def promote(
     progress: Progress | None = None,
     on_gate: GateProgress = unwatched,
     unattended: bool = False,
+    accept_no_gpu: str | None = None,
 ) -> Outcome:
     """`unattended`: no person runs it (advance), so a stage whose policy says
-    `auto: false` waits for one. `on_gate` sees each gate start and end."""
+    `auto: false` waits for one. `on_gate` sees each gate start and end.
+    `accept_no_gpu`: why the gates may run without the stage's GPUs when its gate
+    engine has none (recorded as a bypass)."""
     say = progress or silent
     if force and not (reason and reason.strip()):
         raise UsageError("--force needs --reason TEXT: a bypass is recorded with its reason")
+    accept_no_gpu = placement.accepted_reason(accept_no_gpu)
     ws = workspace()
     project = require_project(ws)
     registry = read_verified(ws).trusted  # in signed stages, only events that count
@@ -104,7 +110,10 @@ def promote(
     if not force:
         _refuse_not_yet(checked, verdict)
     _refuse_incompatible(checked)
-    gated = _run(project, ws, registry, env, checked, say, progress, push=push, on_gate=on_gate)
+    gated = _run(
+        project, ws, registry, env, checked, say, progress,
+        push=push, on_gate=on_gate, accept_no_gpu=accept_no_gpu,
+    )  # fmt: skip
     _refuse_unpassed(gated)
     return _record(
         project, ws, env, gated, push=push, remote=remote, say=say, lock_timeout=lock_timeout,
@@ -226,19 +235,35 @@ def _run(
     *,
     push: bool,
     on_gate: GateProgress = unwatched,
+    accept_no_gpu: str | None = None,
 ) -> Outcome:
-    """Reuse the image the previous stage tested when the content is the same,
-    else build it (and push it, with `push` and a registry); then run the
-    stage's gates in it."""
+    """On the stage's gate engine (its `runner:`, else envctl's own): reuse the
+    image the previous stage tested when the content is the same, else build it
+    (and push it, with `push` and a registry); check the engine gives the stage's
+    GPUs; then run the stage's gates in the image."""
     from envctl import engine
 
     t = checked.target
-    for orphan in engine.reap_orphans():
-        say(f"removed container {orphan[:12]} left by a killed envctl run")
-    before = previous_image(registry, t)
-    image = stage_image(t, checked.findings, before, push=push, on_line=progress, say=say)
-    results = run_gates(project, ws, registry, t, env, image=image.ref, on_gate=on_gate)
-    return replace(checked, gates=results, image=image.ref, image_id=image.id, stage_image=image)
+    with engine.engine_at(env.spec.runner):
+        where = placement.reach(env.spec)
+        if where.runner:
+            say(f"{t.stage}'s gates run on {where.shown()}")
+        for orphan in engine.reap_orphans():
+            say(f"removed container {orphan[:12]} left by a killed envctl run")
+        before = previous_image(registry, t)
+        image = stage_image(t, checked.findings, before, push=push, on_line=progress, say=say)
+        built = replace(checked, image=image.ref, image_id=image.id, stage_image=image)
+        try:
+            where = placement.with_gpus(
+                where, env.spec, gate_gpus(env.spec), image.ref, accept=accept_no_gpu
+            )
+        except GateFailed as exc:
+            raise GateFailed(exc.message, report=replace(built, status="blocked")) from None
+        results = run_gates(
+            project, ws, registry, t, env, image=image.ref, on_gate=on_gate, where=where
+        )
+    bypass = where.gpu_bypass.to_json() if where.gpu_bypass is not None else None
+    return replace(built, gates=results, gpu_bypass=bypass)
 
 
 def _refuse_unpassed(gated: Outcome) -> None:
@@ -309,7 +334,9 @@ def _record(
         return replace(entry, target=target, gates=results)
 
     image = gated.stage_image.to_json() if gated.stage_image else gated.image_id or gated.image
-    entry = Entry(gated.target, image, gated.gates, gated.bypass, sign=sign)
+    entry = Entry(
+        gated.target, image, gated.gates, gated.bypass, sign=sign, gpu_bypass=gated.gpu_bypass
+    )
     try:
         done = record(
             ws, env, entry, decide=decide, push=push, remote=remote, say=say,

@@ -31,6 +31,7 @@ class Outcome:
     bypass: str | None = None  # the reason a stage was skipped (--force)
     stage_image: StageImage | None = None  # the image gated (and recorded)
     policy: Mapping[str, Any] | None = None  # the stage policy's verdict (Verdict.to_json())
+    gpu_bypass: Mapping[str, Any] | None = None  # gates ran without the stage's GPUs, accepted
 
     def to_document(self) -> PromotionDocument:
         t = self.target
@@ -59,6 +60,7 @@ class Outcome:
             image_differences=list(built.differences) if built else [],
             policy=dict(self.policy) if self.policy is not None else None,
             not_before=self.policy.get("not_before") if self.policy else None,
+            gpu_bypass=dict(self.gpu_bypass) if self.gpu_bypass is not None else None,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -71,6 +71,9 @@ def record_problems(data: Mapping[str, Any], kind: str) -> list[str]:
     cause = data.get("cause")
     if cause is not None and not (isinstance(cause, dict) and _is_text(cause.get("reason"))):
         problems.append("cause is not {reason, ...}")
+    gpu = data.get("gpu_bypass")
+    if gpu is not None and not (isinstance(gpu, dict) and _is_text(gpu.get("reason"))):
+        problems.append("gpu_bypass is not {reason, ...}")
     gates = data.get("gates")
     if not (isinstance(gates, list) and all(_is_gate(g) for g in gates)):
         problems.append("gates is not a list of {kind, status}")
@@ -135,6 +138,7 @@ def promotion_record(
     bypass: str | None = None,
     rollback_of: str | None = None,
     cause: Mapping[str, Any] | None = None,
+    gpu_bypass: Mapping[str, Any] | None = None,
     version: str | None = None,
     model: str | None = None,
     stage: str | None = None,
@@ -148,7 +152,8 @@ def promotion_record(
     written for, so that a signature over the record covers the name it is read
     under (a signed event copied under another name does not count). `cause`,
     only when given: why a rollback was made (`reason`) and what showed it
-    (`checks`, ...)."""
+    (`checks`, ...). `gpu_bypass`, only when given: the gates ran without the
+    stage's GPUs and the promoter accepted it (`gpus`, `reason`, `engine_said`)."""
     named = {
         key: value
         for key, value in (("model", model), ("stage", stage), ("n", counter), ("version", version))
@@ -168,6 +173,8 @@ def promotion_record(
     }
     if cause is not None:
         data["cause"] = dict(cause)
+    if gpu_bypass is not None:
+        data["gpu_bypass"] = dict(gpu_bypass)
     return data
 
 

@@ -37,6 +37,7 @@ def run_without_image(
     *,
     push: bool,
     on_gate: GateProgress = unwatched,
+    accept_no_gpu: str | None = None,
 ) -> Outcome:
     say("gates: faked (no image)")
     if arrived := os.environ.get("FAKE_GATE_ARRIVED"):

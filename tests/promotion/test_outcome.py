@@ -43,6 +43,7 @@ FIELDS = [
     "image_differences",
     "policy",
     "not_before",
+    "gpu_bypass",
 ]
 
 
@@ -87,6 +88,7 @@ def test_outcome_to_json_blocked_carries_the_gates_and_their_evidence() -> None:
         "image_differences": [],
         "policy": None,
         "not_before": None,
+        "gpu_bypass": None,
     }
 
 
