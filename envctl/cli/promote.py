@@ -299,6 +299,8 @@ def _show_outcome(doc: PromotionDocument) -> None:
             else:
                 console.print_text(f"  diff {f['severity']}: {f['message']}")
         console.print_text(f"  gates: {', '.join(doc.planned_gates) or 'none'}")
+        if doc.runner is not None:
+            console.print_text(f"  gates run on: {doc.runner} (runner:)")
         if doc.policy is not None:
             console.print_text(clean(f"  policy: {doc.policy['summary']}"))
         return

@@ -101,6 +101,11 @@ class PromotionDocument(Document):
         description="The gates ran without the stage's GPUs (its gate engine has none) "
         "and the promoter accepted it (--accept-no-gpu): {gpus, reason, engine_said}.",
     )
+    runner: str | None = Field(
+        None,
+        description="The Docker Engine URL the stage's gates run on (its runner:); null: "
+        "envctl's own engine (DOCKER_HOST).",
+    )
 
 
 class Renumbered(Item):

@@ -104,6 +104,7 @@ def promote(
         planned_gates=tuple(g.kind for g in env.spec.gates),
         bypass=reason if order != "ok" or (force and not verdict.allowed) else None,
         policy=verdict.to_json() if env.spec.policy is not None else None,
+        runner=env.spec.runner,
     )
     if plan:
         return checked

@@ -32,6 +32,7 @@ class Outcome:
     stage_image: StageImage | None = None  # the image gated (and recorded)
     policy: Mapping[str, Any] | None = None  # the stage policy's verdict (Verdict.to_json())
     gpu_bypass: Mapping[str, Any] | None = None  # gates ran without the stage's GPUs, accepted
+    runner: str | None = None  # the stage's runner: URL; None: envctl's own engine
 
     def to_document(self) -> PromotionDocument:
         t = self.target
@@ -61,6 +62,7 @@ class Outcome:
             policy=dict(self.policy) if self.policy is not None else None,
             not_before=self.policy.get("not_before") if self.policy else None,
             gpu_bypass=dict(self.gpu_bypass) if self.gpu_bypass is not None else None,
+            runner=self.runner,
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -115,6 +115,9 @@ def test_an_unreachable_runner_is_one_line_naming_the_stage_and_url_and_writes_n
     write_dev(project, base_image, "runner: tcp://127.0.0.1:1\n")
     commit(project, "dev's gates run on a closed port")
     assert invoke("register", "tiny", "v1.0.0").code == 0
+    plan = invoke("promote", "--to", "dev", "--plan")  # runs nothing, so reaches nothing
+    assert plan.code == 0, plan.err
+    assert "  gates run on: tcp://127.0.0.1:1 (runner:)\n" in plan.out
 
     result = invoke("promote", "--to", "dev")
 

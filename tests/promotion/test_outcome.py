@@ -44,6 +44,7 @@ FIELDS = [
     "policy",
     "not_before",
     "gpu_bypass",
+    "runner",
 ]
 
 
@@ -89,6 +90,7 @@ def test_outcome_to_json_blocked_carries_the_gates_and_their_evidence() -> None:
         "policy": None,
         "not_before": None,
         "gpu_bypass": None,
+        "runner": None,
     }
 
 
