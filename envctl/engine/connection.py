@@ -71,7 +71,17 @@ def _connect(host: str) -> DockerClient:
         engine.ping()
     except Exception as exc:  # from_env wraps every transport failure differently
         raise unreachable_error(exc) from None
+    _USED.setdefault(host, None)
     return engine
+
+
+# Every engine this process has reached, in order: a Ctrl-C's last sweep for the
+# containers it started visits each (a stage's runner as well as DOCKER_HOST's).
+_USED: dict[str, None] = {}
+
+
+def hosts_used() -> tuple[str, ...]:
+    return tuple(_USED)
 
 
 def fresh_client() -> DockerClient:

@@ -17,8 +17,11 @@ from envctl.engine.connection import (
     api_reason,
     client,
     decode,
+    engine_at,
     engine_errors,
+    engine_host,
     fresh_client,
+    hosts_used,
     is_timeout,
     unreachable_error,
 )
@@ -292,12 +295,15 @@ def owned_containers(labels: Mapping[str, str] | None = None) -> list[str]:
 
 
 def remove_own_containers() -> list[str]:
-    """Remove every container this process created: the last line of defence when a
-    Ctrl-C lands where a block's own cleanup could not finish."""
+    """Remove every container this process created, on every engine it reached (a
+    stage's runner too): the last line of defence when a Ctrl-C lands where a
+    block's own cleanup could not finish."""
     removed = []
-    for container_id in owned_containers({PID_LABEL: str(os.getpid())}):
-        remove_quietly(container_id)
-        removed.append(container_id)
+    for host in hosts_used() or (engine_host(),):
+        with engine_at(host), suppress(EngineError):
+            for container_id in owned_containers({PID_LABEL: str(os.getpid())}):
+                remove_quietly(container_id)
+                removed.append(container_id)
     return removed
 
 

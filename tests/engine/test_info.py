@@ -62,3 +62,17 @@ def test_an_engine_without_the_nvidia_toolkit_refuses_a_gpu_at_start(base_image:
     assert reason == 'could not select device driver "" with capabilities: [[gpu]]'
     assert engine.gpu_refusal(base_image, ["true"], 0) is None  # no device request: started
     assert engine.owned_containers({engine.PID_LABEL: str(os.getpid())}) == []
+
+
+def test_the_last_sweep_removes_this_process_s_containers_on_a_runner_too(
+    engine_b: str, base_image: str
+) -> None:
+    """A Ctrl-C that cuts a gate's own cleanup short on a stage's runner: the CLI's
+    last sweep (remove_own_containers, outside any runner block) finds it there."""
+    with engine.engine_at(engine_b):
+        left = engine.start_service(base_image, ["sleep", "60"])
+    assert engine.owned_containers({engine.PID_LABEL: str(os.getpid())}) == []  # not here
+    assert left.id in engine.remove_own_containers()
+    with engine.engine_at(engine_b):
+        assert not engine.is_running(left)
+        assert engine.owned_containers({engine.PID_LABEL: str(os.getpid())}) == []
