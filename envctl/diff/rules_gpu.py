@@ -27,6 +27,7 @@ def compare_gpu(left: Side, right: Side) -> Iterator[Finding]:
         return
     yield from _needs_against_gpus(left, right, right.gpu)
     yield from _capability(left, right, right.gpu)
+    yield from _weaker_gpus(left, right, right.gpu)
 
 
 def _gpu_builds_without_gpu(left: Side, right: Side) -> Iterator[Finding]:
@@ -197,6 +198,29 @@ def _capability(left: Side, right: Side, gpus: GpuFacts) -> Iterator[Finding]:
         f"{left.label}'s GPUs have compute capability >= {ours}; {right.label} "
         f"{_says(gpus)} {gpus.capability}: kernels and dtypes (bf16 needs 8.0) that work in "
         f"{left.label} may not in {right.label}.",
+    )
+
+
+def _weaker_gpus(left: Side, right: Side, gpus: GpuFacts) -> Iterator[Finding]:
+    """The source's GPUs are of a lower compute capability than the target's: its
+    gates ran on older GPUs than the target's (staging does not mirror prod)."""
+    ours = left.gpu.capability if left.gpu is not None and left.gpu.count else None
+    if ours is None or gpus.capability is None or gpus.measured or left.is_reality:
+        return  # a machine's GPUs are what they are: `_capability` compares them
+    if version_key(ours) >= version_key(gpus.capability):
+        return
+    ln, rn = left.label, right.label
+    yield make_finding(
+        left,
+        right,
+        "compute.smaller",
+        "warning",
+        "compute.gpu.capability",
+        ours,
+        gpus.capability,
+        f"{ln}'s GPUs have compute capability >= {ours} and {rn}'s >= {gpus.capability}, "
+        f"so {ln} does not mirror {rn}: what passes {ln}'s gates ran on older GPUs than "
+        f"{rn} runs on.",
     )
 
 

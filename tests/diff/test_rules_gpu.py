@@ -122,6 +122,23 @@ def test_capability_lower_than_dev_s(prod: GpuFacts, expected: str) -> None:
     assert found(findings) == [("gpu.capability", expected, "compute.gpu.capability")]
 
 
+def test_staging_on_older_gpus_than_prod_does_not_mirror_it() -> None:
+    staging = side("staging", GpuFacts(1, capability="7.5"))
+    [finding] = compare(staging, side("prod", GpuFacts(1, capability="9.0")))
+    assert (finding.kind, finding.severity, finding.path) == (
+        "compute.smaller",
+        "warning",
+        "compute.gpu.capability",
+    )
+    assert finding.message == (
+        "staging's GPUs have compute capability >= 7.5 and prod's >= 9.0, so staging does "
+        "not mirror prod: what passes staging's gates ran on older GPUs than prod runs on."
+    )
+    assert compare(staging, side("prod", GpuFacts(1, capability="7.5"))) == []
+    measured = GpuFacts(1, driver="570.26", capability="9.0", measured=True)
+    assert compare(staging, side("local", measured)) == []  # a machine, not a stage
+
+
 def test_unknown_sides_say_nothing() -> None:
     dev = side("dev", DEV, "torch-2.8.0-pypi.lock")
     assert compare(dev, side("image", None)) == []  # an image cannot show its GPUs
