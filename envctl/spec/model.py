@@ -309,7 +309,7 @@ class LoadGate(Strict):
     ready_timeout: Seconds = Field(60.0, description="Seconds the server has to become healthy.")
     connections: int = Field(256, ge=1, le=10000, description="Most requests in flight at once.")
     calibration_p99_ms: float = Field(
-        50.0,
+        100.0,
         gt=0,
         description="Most the generator's own p99 against a trivial server may be; "
         "above it (or below 95% of the rate) the gate cannot check (exit 4).",
