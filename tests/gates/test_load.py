@@ -144,7 +144,7 @@ def test_the_champion_s_load_is_read_from_its_record_for_the_same_path() -> None
                     "path": "/predict",
                     "measured": {"p95_ms": 12.5, "error_rate": 0, "flag": True},
                 },
-            },  # fmt: skip
+            },
         ]
     }
 
@@ -255,7 +255,7 @@ def test_a_model_that_sleeps_200_ms_is_refused_by_a_p95_of_100_ms(base_image: st
 @pytest.mark.docker
 def test_a_fast_model_passes_with_its_load_and_peaks_recorded(base_image: str) -> None:
     gate = _gate(slo={"p95_ms": "<= 10000", "error_rate": "<= 0.1%"}, request="request.json")
-    requires = Requires(memory="1Ki", cpu=64)  # type: ignore[arg-type]  # parsed like YAML
+    requires = Requires(memory="1Ki", cpu=64)  # parsed as the YAML is
 
     result = load.run_load(
         gate, _ctx(base_image, 0.0), LoadContext(requires=requires, python="python3")
@@ -276,7 +276,7 @@ def test_a_fast_model_passes_with_its_load_and_peaks_recorded(base_image: str) -
 @pytest.mark.docker
 def test_a_peak_above_requires_fails_the_gate_where_it_is_an_error(base_image: str) -> None:
     gate = _gate(slo={"p95_ms": "<= 10000"}, duration="1s")
-    requires = Requires(memory="1Ki")  # type: ignore[arg-type]  # parsed like YAML
+    requires = Requires(memory="1Ki")  # parsed as the YAML is
 
     result = load.run_load(
         gate, _ctx(base_image, 0.0), LoadContext(requires, "error", python="python3")
@@ -306,6 +306,6 @@ def test_a_generator_that_cannot_meet_its_bound_refuses_to_judge_the_model(
 ) -> None:
     gate = _gate(slo={"p95_ms": "<= 100"}, duration="1s", calibration_p99_ms=0.001)
 
-    with pytest.raises(LoadCalibrationError, match="its own p99 was .* ms \\(bound 0.001\\)"):
+    with pytest.raises(LoadCalibrationError, match=r"its own p99 was .* ms \(bound 0.001\)"):
         load.run_load(gate, _ctx(base_image, 0.0), LoadContext(python="python3"))
     _no_container_left()
