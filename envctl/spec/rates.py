@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 _RATE = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?:/\s*(?P<unit>s|m|min))?\Z")
 _SECONDS = re.compile(r"^(?P<n>[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>ms|s|m)?\Z")
@@ -28,7 +29,13 @@ def rate_per_second(raw: object) -> float:
 
 
 def format_rate(rate: float) -> str:
-    return f"{rate:g}/s"
+    return f"{_plain(rate)}/s"
+
+
+def _plain(value: float) -> str:
+    """A float with no exponent (`1e+06` is not a number the patterns read)."""
+    text = format(Decimal(repr(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def seconds(raw: object) -> float:
@@ -45,7 +52,7 @@ def seconds(raw: object) -> float:
 
 
 def format_seconds(value: float) -> str:
-    return f"{value:g}s"
+    return f"{_plain(value)}s"
 
 
 def percent_rule(rule: object) -> str:
