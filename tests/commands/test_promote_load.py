@@ -34,9 +34,9 @@ def _with_load_gate(repo: Path, base_image: str) -> None:
 @pytest.mark.docker
 @pytest.mark.usefixtures("no_new_containers")
 def test_a_load_gate_records_its_load_and_the_next_version_is_compared_with_it(
-    project: Path,
+    project: Path,  # noqa: F811  # the fixture imported above
     invoke: Invoke,
-    base_image: str,  # noqa: F811  # the imported fixture
+    base_image: str,
 ) -> None:
     _with_load_gate(project, base_image)
     assert invoke("register", "tiny", "v1.0.0").code == 0
