@@ -372,6 +372,28 @@ def shown_measures(measured: Measured) -> str:
     )
 
 
+def rejudged(gate: LoadGate, result: GateResult, baseline: Baseline | None) -> GateResult:
+    """A passed load gate's SLO judged again against another champion, from the load
+    it measured (pure: nothing is run again; the rest of its evidence stands)."""
+    evidence = result.evidence
+    measured = Measured(
+        dict(evidence["measured"]),
+        int(evidence["requests"]),
+        int(evidence["errors"]),
+        dict(evidence["statuses"]),
+        float(evidence["generator_lag_p99_ms"]),
+    )
+    again = evaluate_load(gate, measured, baseline)
+    kept = {k: v for k, v in evidence.items() if k not in ("baseline_version", "baseline_source")}
+    merged = {**kept, **{k: v for k, v in again.evidence.items() if k in _JUDGED}}
+    if again.passed:
+        return replace(result, evidence=merged)
+    return replace(result, status=FAILED, summary=again.summary, evidence=merged)
+
+
+_JUDGED = ("slo", "baseline_version", "baseline_source")
+
+
 def recorded_load(record: dict[str, Any] | None, path: str) -> dict[str, float]:
     """The load an assignment record's load gate on `path` measured (the champion's)."""
     gates = record.get("gates") if record else None

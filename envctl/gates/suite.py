@@ -135,6 +135,14 @@ def _load(gate: LoadGate, run: _Run) -> GateResult:
     return load.run_load(gate, run.context, context)
 
 
+def _load_again(
+    gate: LoadGate, result: GateResult, registry: reg.Registry, target: Target
+) -> GateResult:
+    from envctl.gates.load import rejudged
+
+    return rejudged(gate, result, _load_baseline(gate, registry, target))
+
+
 def _load_baseline(
     gate: LoadGate, registry: reg.Registry, target: Target
 ) -> checks.Baseline | None:
@@ -235,9 +243,10 @@ def recheck_gates(
     results: tuple[GateResult, ...],
 ) -> tuple[GateResult, ...]:
     """The results as they stand on `registry` (the ledger a tag is about to be
-    written against): `baseline: no_worse` metrics compared again when the stage
-    now holds another version than the one compared with (pure: the metrics files
-    are read from the commits), approvals counted again. Gates run in the image
+    written against): `baseline: no_worse` metrics, and a load gate's relative SLO
+    rules, compared again when the stage now holds another version than the one
+    compared with (pure: the metrics files are read from the commits, the load is
+    the one measured), approvals counted again. The other gates run in the image
     keep their results: nothing they checked depends on the ledger."""
     model_path = _model_rel(project, ws, target)
     specs = [gate_spec(g) for g in env.spec.gates]
@@ -248,6 +257,9 @@ def recheck_gates(
         if isinstance(spec, MetricsGate) and spec.compares and result.passed:
             if result.evidence.get("baseline_version") != target.replaces:
                 result = timed(partial(_metrics, spec, ws, registry, target, model_path))
+        elif isinstance(spec, LoadGate) and spec.compares and result.passed:
+            if result.evidence.get("baseline_version") != target.replaces:
+                result = _load_again(spec, result, registry, target)
         elif isinstance(spec, ApprovalsGate) and result.status != SKIPPED:
             result = timed(partial(_approvals, spec, ws, registry, target))
         again.append(result)

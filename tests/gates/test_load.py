@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -122,6 +123,24 @@ def test_a_relative_rule_compares_with_the_champion_s_recorded_load(
     assert result.evidence["baseline_version"] == "v1.0.0"
     if status == "failed":
         assert result.summary.startswith("p95_ms 5.003 is not <= 3.9 (<= baseline * 1.3, v1.0.0)")
+
+
+def test_a_passed_load_is_judged_again_against_a_champion_that_arrived_meanwhile() -> None:
+    gate = _gate(slo={"p95_ms": ["<= 100", "<= baseline * 1.3"]})
+    first = load.load_result(gate, _output(_samples([5] * 40)), None)
+    first = replace(first, evidence={**first.evidence, "calibration": {"rate": 20}}, seconds=6.5)
+
+    kept = load.rejudged(gate, first, Baseline({"p95_ms": 4.0}, "v1.1.0", "record"))
+    refused = load.rejudged(gate, first, Baseline({"p95_ms": 3.0}, "v1.1.0", "record"))
+
+    assert kept.status == "passed"
+    assert kept.evidence["slo"][1]["bound"] == pytest.approx(5.2)
+    assert kept.evidence["baseline_version"] == "v1.1.0"
+    assert kept.evidence["calibration"] == {"rate": 20}
+    assert kept.seconds == 6.5
+    assert refused.status == "failed"
+    assert refused.summary.startswith("p95_ms 5.003 is not <= 3.9 (<= baseline * 1.3, v1.1.0)")
+    assert refused.evidence["measured"] == first.evidence["measured"]
 
 
 def test_a_server_that_never_answered_fails_the_gate_saying_why() -> None:
