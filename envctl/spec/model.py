@@ -337,6 +337,15 @@ class LoadGate(Strict):
                 parse_rule(rule, metric)
         return out
 
+    @model_validator(mode="after")
+    def _some_requests(self) -> LoadGate:
+        if round(self.rate * self.duration) < 1:
+            raise ValueError(
+                f"a rate of {self.rate:g}/s for {self.duration:g}s sends no request: "
+                "raise the rate or the duration"
+            )
+        return self
+
     @property
     def compares(self) -> bool:
         """Whether the gate reads the champion's recorded load."""

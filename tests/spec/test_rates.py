@@ -72,3 +72,8 @@ def test_a_load_gate_reads_k6_like_thresholds() -> None:
 def test_a_load_gate_s_slo_is_checked(slo: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         LoadGate.model_validate({"rate": 5, "duration": "1s", "slo": slo})
+
+
+def test_a_load_gate_that_would_send_nothing_is_refused() -> None:
+    with pytest.raises(ValidationError, match=r"a rate of 0\.1/s for 2s sends no request"):
+        LoadGate.model_validate({"rate": "6/m", "duration": "2s", "slo": {"p95_ms": "<= 1"}})
