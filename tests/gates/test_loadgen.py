@@ -145,3 +145,43 @@ def test_a_server_that_never_becomes_healthy_is_said_on_the_first_line() -> None
 
     assert lines[0].startswith('{"error": "server not healthy in time')
     assert len(lines) == 1
+
+
+SLOW_SERVER = """
+import sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        self.answer()
+    def do_POST(self):
+        time.sleep(0.2)
+        self.answer()
+    def answer(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+def test_a_stalled_server_cannot_hide_its_stall_from_the_latencies() -> None:
+    """One connection, a server taking 0.2 s a request, 20 requests due in 1 s: the
+    server cannot answer the last before 4 s, though it was due at 0.95 s. Measured
+    from the intended time its latency is at least 3.05 s; a closed-loop client
+    (latency from when it got to send) would report about 0.2 s for every request."""
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-c", SLOW_SERVER, str(port)])
+    try:
+        lines = _generate(port, rate=20, duration=1, connections=1)
+    finally:
+        server.kill()
+        server.wait()
+
+    rows = sorted((int(row[0]), int(row[1])) for row in (line.split() for line in lines[1:]))
+    assert len(rows) == 20
+    intended, latency = rows[-1]
+    assert intended == 950_000
+    assert latency >= 3_050_000
