@@ -15,6 +15,7 @@ from tests.conftest import git
 
 LOAD = (
     "  - load: {path: /predict, request: request.json, rate: 10/s, duration: 1s,\n"
+    "           calibration_p99_ms: 5000,\n"
     "           slo: {p95_ms: ['<= 10000', '<= baseline * 1000'], error_rate: '<= 0'}}\n"
 )
 

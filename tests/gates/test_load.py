@@ -252,11 +252,15 @@ def _no_container_left() -> None:
 
 
 SLO = {"p95_ms": "<= 100", "error_rate": "<= 0.1%"}
+# These runs test the model's verdicts, not the calibration: a loaded CI machine's
+# latency spike (the calibration's p99 over 40 requests is about their maximum)
+# must not stop them. The calibration's own bound is tested below.
+CALM = {"calibration_p99_ms": 5000}
 
 
 @pytest.mark.docker
 def test_a_model_that_sleeps_200_ms_is_refused_by_a_p95_of_100_ms(base_image: str) -> None:
-    gate = _gate(slo=SLO, request="request.json")
+    gate = _gate(slo=SLO, request="request.json", **CALM)
 
     result = load.run_load(gate, _ctx(base_image, 0.2), LoadContext(python="python3"))
 
@@ -273,7 +277,8 @@ def test_a_model_that_sleeps_200_ms_is_refused_by_a_p95_of_100_ms(base_image: st
 
 @pytest.mark.docker
 def test_a_fast_model_passes_with_its_load_and_peaks_recorded(base_image: str) -> None:
-    gate = _gate(slo={"p95_ms": "<= 10000", "error_rate": "<= 0.1%"}, request="request.json")
+    slo = {"p95_ms": "<= 10000", "error_rate": "<= 0.1%"}
+    gate = _gate(slo=slo, request="request.json", **CALM)
     requires = Requires(memory="1Ki", cpu=64)  # parsed as the YAML is
 
     result = load.run_load(
@@ -294,7 +299,7 @@ def test_a_fast_model_passes_with_its_load_and_peaks_recorded(base_image: str) -
 
 @pytest.mark.docker
 def test_a_peak_above_requires_fails_the_gate_where_it_is_an_error(base_image: str) -> None:
-    gate = _gate(slo={"p95_ms": "<= 10000"}, duration="1s")
+    gate = _gate(slo={"p95_ms": "<= 10000"}, duration="1s", **CALM)
     requires = Requires(memory="1Ki")  # parsed as the YAML is
 
     result = load.run_load(
@@ -308,7 +313,7 @@ def test_a_peak_above_requires_fails_the_gate_where_it_is_an_error(base_image: s
 
 @pytest.mark.docker
 def test_a_slower_challenger_fails_against_the_champion_s_recorded_load(base_image: str) -> None:
-    gate = _gate(slo={"p95_ms": "<= baseline * 1.2"}, duration="1s")
+    gate = _gate(slo={"p95_ms": "<= baseline * 1.2"}, duration="1s", **CALM)
     champion = Baseline({"p95_ms": 50.0}, "v1.0.0", "record")
 
     result = load.run_load(
