@@ -34,6 +34,7 @@ from envctl.engine.containers import (
     run,
     service,
     start_service,
+    stats_stream,
 )
 from envctl.engine.images import (
     base_image_not_found,
@@ -110,6 +111,7 @@ __all__ = [
     "run",
     "service",
     "start_service",
+    "stats_stream",
     "tag_image",
     "unreachable_error",
 ]

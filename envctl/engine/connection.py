@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from contextvars import ContextVar
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -20,32 +19,34 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 
 
-# The engine a block of work is addressed to instead of DOCKER_HOST's: a stage's
-# `runner:` while its image is made and its gates run (`engine_at`).
-_RUNNER: ContextVar[str | None] = ContextVar("envctl_engine_runner", default=None)
+# The engines blocks of work are addressed to instead of DOCKER_HOST's, innermost
+# last: a stage's `runner:` while its image is made and its gates run (`engine_at`).
+# Process-wide, not a context variable: threads a gate starts (an exec's reader,
+# a stats sampler) must reach the same engine as the gate.
+_RUNNERS: list[str] = []
 
 
 def engine_host() -> str:
-    return _RUNNER.get() or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
+    return _RUNNERS[-1] if _RUNNERS else os.environ.get("DOCKER_HOST") or DEFAULT_HOST
 
 
 def is_runner() -> bool:
     """Whether the engine in use is a stage's runner rather than DOCKER_HOST's."""
-    return _RUNNER.get() is not None
+    return bool(_RUNNERS)
 
 
 @contextmanager
 def engine_at(host: str | None) -> Iterator[None]:
-    """Every engine call in the block (in this thread) goes to `host`, a Docker Engine
-    URL, with the environment's TLS settings; None leaves the engine as it is."""
+    """Every engine call during the block (from any thread) goes to `host`, a Docker
+    Engine URL, with the environment's TLS settings; None leaves the engine as it is."""
     if host is None:
         yield
         return
-    token = _RUNNER.set(host)
+    _RUNNERS.append(host)
     try:
         yield
     finally:
-        _RUNNER.reset(token)
+        _RUNNERS.pop()
 
 
 class _Clients:

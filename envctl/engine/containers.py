@@ -115,6 +115,19 @@ def host_cpus() -> int:
         return int(client().info()["NCPU"])
 
 
+def stats_stream(container: Service | str) -> Iterator[dict[str, Any]]:
+    """The engine's usage samples of a running container (about one a second), as
+    `docker stats` reads them; ends when the container stops or is removed."""
+    with engine_errors("reading container stats"):
+        stream = client().api.stats(id_of(container), decode=True, stream=True)
+    while True:
+        with engine_errors("reading container stats"):
+            sample = next(stream, None)
+        if not isinstance(sample, dict):
+            return
+        yield sample
+
+
 def is_running(container: Service | str) -> bool:
     import docker.errors
 
@@ -187,7 +200,7 @@ def _exec_with_deadline(exec_id: str, timeout: float) -> tuple[bytes, bytes] | N
     exec_start blocks in poll() with no timeout of its own, so it runs in a
     daemon thread and the deadline is kept here."""
     result: dict[str, Any] = {}
-    api = client().api  # here: the thread does not see this one's engine (a runner)
+    api = client().api  # one client for the exec's whole life, whatever happens meanwhile
 
     def attach() -> None:
         try:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from envctl.errors import EngineError, GateFailed, UsageError
+from envctl.gates.runners import PYTHON
 from envctl.registry.results import GateResult
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from envctl.spec.model import Spec
 
 ACCEPT_NO_GPU = "--accept-no-gpu"
-PROBE_COMMAND = ("/opt/venv/bin/python", "-c", "")  # every model image runs it
+PROBE_COMMAND = (PYTHON, "-c", "")  # every model image runs it
 
 
 @dataclass(frozen=True)

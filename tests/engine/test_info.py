@@ -5,6 +5,7 @@ this machine's and the second one the tests start."""
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import docker
@@ -43,6 +44,21 @@ def test_engine_at_sends_every_call_in_the_block_to_that_engine(
     assert (there.url, own.url) == (engine_b, engine.engine_host())
     with engine.engine_at(None):
         assert engine.engine_info() == own
+
+
+def test_threads_a_gate_starts_in_the_block_reach_the_same_engine(engine_b: str) -> None:
+    """A gate's helper threads (the load gate's stats sampler, an exec's reader) call
+    the engine from threads of their own: they must not fall back to DOCKER_HOST's."""
+    seen: list[str] = []
+
+    def ask() -> None:
+        seen.append(engine.engine_info().url)
+
+    with engine.engine_at(engine_b):
+        worker = threading.Thread(target=ask)
+        worker.start()
+        worker.join(60)
+    assert seen == [engine_b]
 
 
 def test_an_unreachable_runner_says_to_fix_the_runner_not_docker_host() -> None:
