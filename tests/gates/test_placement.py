@@ -118,3 +118,37 @@ def test_an_unreachable_runner_names_the_stage(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(EngineError) as own:
         placement.reach(spec())  # envctl's own engine: its message as it always was
     assert own.value.message.startswith("the Docker Engine at")
+
+
+@pytest.mark.docker
+def test_a_load_gate_on_a_runner_samples_the_service_there(engine_b: str, base_image: str) -> None:
+    """The load gate's sidecar, calibration and stats sampler (a thread of its own)
+    all run on the stage's runner: the peaks are the runner's container's."""
+    import os
+
+    import docker
+
+    from envctl.gates import load
+    from envctl.gates.load import LoadContext
+    from tests.gates.test_load import CALM, _ctx, _gate
+
+    slo = {"p95_ms": "<= 10000", "error_rate": "<= 0.1%"}
+    engine.client.cache_clear()
+    try:
+        with engine.engine_at(engine_b):
+            result = load.run_load(
+                _gate(slo=slo, request="request.json", **CALM),
+                _ctx(base_image, 0.0),
+                LoadContext(python="python3"),
+            )
+            assert engine.owned_containers({engine.PID_LABEL: str(os.getpid())}) == []
+    finally:
+        engine.client.cache_clear()
+    assert result.status == "passed", result.summary
+    assert result.evidence["service"]["samples"] >= 1
+    assert result.evidence["service"]["peak_memory_bytes"] > 0
+    on_b = docker.DockerClient(base_url=engine_b)
+    try:
+        assert on_b.containers.list(all=True, filters={"label": "dev.envctl.owner"}) == []
+    finally:
+        on_b.close()
