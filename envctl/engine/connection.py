@@ -108,11 +108,9 @@ def unreachable_error(exc: BaseException) -> EngineError:
             f"the Docker Engine at {host} is reached over ssh, which needs paramiko: "
             "pip install 'envctl[ssh]'"
         )
-    fix = (
-        "start dockerd there or change the stage's runner:"
-        if is_runner()
-        else ("start dockerd or set DOCKER_HOST")
-    )
+    fix = "start dockerd or set DOCKER_HOST"
+    if is_runner():
+        fix = "start dockerd there or change the stage's runner:"
     if _has(causes, FileNotFoundError):
         return EngineError(f"no Docker Engine at {host}: {fix}")
     if _has(causes, PermissionError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from envctl.engine.connection import api_reason, client, engine_errors, engine_host
 from envctl.engine.lifecycle import create, owned_container, unique_name, wait
@@ -20,26 +19,13 @@ class EngineInfo:
     url: str
     id: str
     name: str
-    version: str
-    cpus: int
-    runtimes: tuple[str, ...]  # OCI runtimes it offers (`nvidia` where the toolkit set one)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "id": self.id, "name": self.name, "version": self.version}
 
 
 def engine_info() -> EngineInfo:
     """`docker info` of the engine in use (a stage's runner inside `engine_at`)."""
     with engine_errors("reading the engine's info"):
         info = client().info()
-    return EngineInfo(
-        url=engine_host(),
-        id=str(info.get("ID") or ""),
-        name=str(info.get("Name") or ""),
-        version=str(info.get("ServerVersion") or ""),
-        cpus=int(info.get("NCPU") or 0),
-        runtimes=tuple(sorted(info.get("Runtimes") or {})),
-    )
+    return EngineInfo(engine_host(), str(info.get("ID") or ""), str(info.get("Name") or ""))
 
 
 def gpu_refusal(image: str, command: Sequence[str], count: int) -> str | None:

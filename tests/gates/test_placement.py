@@ -96,7 +96,7 @@ def test_a_blank_accept_reason_is_a_usage_error() -> None:
 
 
 def test_reach_names_a_runner_by_what_the_engine_says(monkeypatch: pytest.MonkeyPatch) -> None:
-    info = EngineInfo("tcp://10.0.0.7:2376", "ID9", "gpu-7", "27.3.1", 64, ("nvidia", "runc"))
+    info = EngineInfo("tcp://10.0.0.7:2376", "ID9", "gpu-7")
     monkeypatch.setattr(engine, "engine_info", lambda: info)
     assert placement.reach(spec(runner="tcp://10.0.0.7:2376")) == GateEngine(
         "tcp://10.0.0.7:2376", "ID9", "gpu-7", runner=True
