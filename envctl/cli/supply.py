@@ -71,6 +71,7 @@ def sbom(
         clean(
             f"wrote {output} ({written.sha256}): {written.python_packages} Python and "
             f"{written.debian_packages} Debian packages in {written.image}"
+            + (" (fetched from the registry)" if written.source == "registry" else "")
         )
     )
 

@@ -33,6 +33,7 @@ from envctl.engine.containers import (
     service,
     start_service,
 )
+from envctl.engine.credentials import registry_credentials
 from envctl.engine.images import (
     base_image_not_found,
     ensure_image,
@@ -97,6 +98,7 @@ __all__ = [
     "pull",
     "push",
     "reap_orphans",
+    "registry_credentials",
     "remove_container",
     "remove_image",
     "remove_own_containers",

@@ -22,6 +22,16 @@ class SbomWritten(Document):
     hashes_from_lock: bool = Field(
         description="The lock's hashes are in the SBOM (the image was built from that lock)."
     )
+    source: str = Field(
+        "image",
+        description="image: made from the image here; registry: fetched from beside the "
+        "image (--stage, when its promotion pushed it).",
+    )
+    recorded_sha256: str | None = Field(
+        None,
+        description="With --stage: the sha256 the promotion record holds (the document's "
+        "equals it, else exit 1); null for records without one.",
+    )
 
 
 class DatabaseInfo(Item):

@@ -22,7 +22,7 @@ from envctl.errors import AwaitingApproval, GateFailed, NotYet, UsageError
 from envctl.gates.checks import holding_back
 from envctl.gates.compat import compatibility
 from envctl.gates.events import GateProgress, unwatched
-from envctl.gates.suite import recheck_gates, run_gates
+from envctl.gates.suite import recheck_gates, run_gates, sbom_once
 from envctl.ledger.lock import DEFAULT_TIMEOUT
 from envctl.ledger.trust import read_verified, require_signing, stage_environment
 from envctl.ledger.write import (
@@ -34,7 +34,7 @@ from envctl.ledger.write import (
     remote_view,
 )
 from envctl.progress import Progress, silent
-from envctl.promotion.handoff import previous_image, stage_image
+from envctl.promotion.handoff import previous_image, stage_image, with_sbom
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.policy import Verdict, entered_at, evaluate
 from envctl.promotion.rules import default_version, order_problem
@@ -229,7 +229,8 @@ def _run(
 ) -> Outcome:
     """Reuse the image the previous stage tested when the content is the same,
     else build it (and push it, with `push` and a registry); then run the
-    stage's gates in it."""
+    stage's gates in it. When they pass, the image's SBOM goes into the record
+    (and beside the image in the registry when it was pushed)."""
     from envctl import engine
 
     t = checked.target
@@ -237,7 +238,13 @@ def _run(
         say(f"removed container {orphan[:12]} left by a killed envctl run")
     before = previous_image(registry, t)
     image = stage_image(t, checked.findings, before, push=push, on_line=progress, say=say)
-    results = run_gates(project, ws, registry, t, env, image=image.ref, on_gate=on_gate)
+    sbom = sbom_once(image.ref)
+    results = run_gates(project, ws, registry, t, env, image=image.ref, on_gate=on_gate, sbom=sbom)
+    if holding_back(results) is None:
+        say(
+            f"SBOM of {image.ref}" + (" (pushed beside the image)" if push and image.digest else "")
+        )
+        image = with_sbom(image, before, sbom, push=push)
     return replace(checked, gates=results, image=image.ref, image_id=image.id, stage_image=image)
 
 
