@@ -49,25 +49,26 @@ def sbom(
     model: str | None = None,
     stage: str | None = None,
     image: str | None = None,
+    fmt: sboms.SbomFormat = "cyclonedx-json",
 ) -> Made:
     """SBOM of ENV's image (with `model`: NAME@VERSION's image in ENV), of `image`,
-    or (`stage`, operand the model) of what the stage runs now."""
+    or (`stage`, operand the model) of what the stage runs now, in `fmt`."""
     if sum(x is not None for x in (stage, image)) + (operand is not None and stage is None) != 1:
         raise UsageError("name one of: ENV, --image REF, or MODEL --stage STAGE")
     if image is not None:
-        return _of(image, lock=None)
+        return _of(image, lock=None, fmt=fmt)
     if stage is not None:
-        return _of_stage(operand, stage)
+        return _of_stage(operand, stage, fmt)
     assert operand is not None
-    return _of_environment(operand, model)
+    return _of_environment(operand, model, fmt)
 
 
-def _of(ref: str, lock: Lock | None, recorded: str | None = None) -> Made:
-    made = sboms.of_image(ref, lock)
+def _of(ref: str, lock: Lock | None, *, fmt: sboms.SbomFormat, recorded: str | None = None) -> Made:
+    made = sboms.of_image(ref, lock, fmt)
     return Made(ref, made.sbom.image_id, made.text, made.format, "image", recorded)
 
 
-def _of_environment(operand: str, model: str | None) -> Made:
+def _of_environment(operand: str, model: str | None, fmt: sboms.SbomFormat) -> Made:
     from envctl import engine
     from envctl.build.plan import plan
 
@@ -77,10 +78,10 @@ def _of_environment(operand: str, model: str | None) -> Made:
             f"{the_plan.tag} is not built here; build it first: envctl build {operand}"
             + (f" --model {model}" if model else "")
         )
-    return _of(the_plan.tag, the_plan.lock)
+    return _of(the_plan.tag, the_plan.lock, fmt=fmt)
 
 
-def _of_stage(name: str | None, stage: str) -> Made:
+def _of_stage(name: str | None, stage: str, fmt: sboms.SbomFormat) -> Made:
     from envctl.ledger.trust import read_verified
     from envctl.promotion.handoff import recorded_image, running_image
     from envctl.registry.workspace import pick_model, require_stage, workspace
@@ -92,6 +93,8 @@ def _of_stage(name: str | None, stage: str) -> Made:
     event, ref = running_image(ledger.trusted, model, stage)
     image = recorded_image(event) or {}
     recorded = sboms.Recorded.from_json(image.get("sbom"))
+    if recorded is not None and recorded.format != fmt:
+        recorded = None  # the record's hash is of another format's document: nothing to check
     image_id = image.get("id") if isinstance(image.get("id"), str) else None
     if recorded is not None and recorded.artifact is not None:
         made = _fetched(ref, image_id, recorded)
@@ -99,7 +102,7 @@ def _of_stage(name: str | None, stage: str) -> Made:
         from envctl import engine
 
         engine.ensure_image(ref)
-        made = _of(ref, lock=None, recorded=recorded.sha256 if recorded else None)
+        made = _of(ref, lock=None, fmt=fmt, recorded=recorded.sha256 if recorded else None)
     if recorded is not None and sboms.digest(made.text) != recorded.sha256:
         raise CheckFailed(
             f"the SBOM of {ref} ({sboms.digest(made.text)}) is not the one {event.tag} "

@@ -15,7 +15,7 @@ class SbomWritten(Document):
     image: str = Field(description="The image reference the SBOM describes.")
     image_id: str | None
     file: str
-    format: str = Field(description="cyclonedx-json")
+    format: str = Field(description="cyclonedx-json or spdx-json")
     sha256: str = Field(description="sha256:... of the document's bytes.")
     python_packages: int
     debian_packages: int

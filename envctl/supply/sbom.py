@@ -1,5 +1,5 @@
 """An image's SBOM: what a probe of the image finds (Python distributions, dpkg's
-installed packages), with the lock's hashes, as CycloneDX JSON.
+installed packages), with the lock's hashes, as CycloneDX JSON (or SPDX: spdx.py).
 
 The document is a function of the image alone: the serial number derives from
 the image id and no timestamp is written, so the same image always gives the
@@ -28,10 +28,13 @@ if TYPE_CHECKING:
     from envctl.build.lockfile import Lock
     from envctl.probe import Reality
 
-SbomFormat = Literal["cyclonedx-json"]
-FORMATS: tuple[SbomFormat, ...] = ("cyclonedx-json",)
+SbomFormat = Literal["cyclonedx-json", "spdx-json"]
+FORMATS: tuple[SbomFormat, ...] = ("cyclonedx-json", "spdx-json")
 # The IANA media types, which an OCI referrer carries as its artifactType.
-MEDIA_TYPES: dict[str, str] = {"cyclonedx-json": "application/vnd.cyclonedx+json"}
+MEDIA_TYPES: dict[str, str] = {
+    "cyclonedx-json": "application/vnd.cyclonedx+json",
+    "spdx-json": "application/spdx+json",
+}
 LOCK_HASH_LABEL = "dev.envctl.lock-hash"
 BASE_LABEL = "org.opencontainers.image.base.name"
 
@@ -152,10 +155,21 @@ class Counts:
 
 
 def counts(text: str) -> Counts:
-    """What a document envctl wrote lists (for one fetched, not made here)."""
+    """What a document envctl wrote lists (CycloneDX or SPDX; for one fetched,
+    not made here)."""
     data = json.loads(text)
-    purls = [str(c.get("purl", "")) for c in data.get("components", [])]
-    hashed = any(c.get("hashes") for c in data.get("components", []))
+    if "spdxVersion" in data:
+        packages = data.get("packages", [])
+        purls = [
+            str(ref.get("referenceLocator", ""))
+            for p in packages
+            for ref in p.get("externalRefs", [])
+            if ref.get("referenceType") == "purl"
+        ]
+        hashed = any(p.get("checksums") for p in packages)
+    else:
+        purls = [str(c.get("purl", "")) for c in data.get("components", [])]
+        hashed = any(c.get("hashes") for c in data.get("components", []))
     return Counts(
         python=sum(p.startswith("pkg:pypi/") for p in purls),
         debian=sum(p.startswith("pkg:deb/") for p in purls),
@@ -164,6 +178,10 @@ def counts(text: str) -> Counts:
 
 
 def document(sbom: ImageSbom, fmt: SbomFormat = "cyclonedx-json") -> str:
+    if fmt == "spdx-json":
+        from envctl.supply.spdx import spdx_json
+
+        return spdx_json(sbom)
     return cyclonedx_json(sbom)
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from envctl import engine
 from tests.conftest import git
@@ -172,3 +174,23 @@ def test_sbom_lists_exactly_what_dpkg_and_pip_hold_in_the_image(
     # ... and however it is named: by its id, as a stage's record names it.
     by_id = invoke("sbom", "--image", meta["image_id"])
     assert by_id.out == out.read_text()
+
+    # SPDX: the same packages by PURL, valid by spdx-tools' own validator.
+    spdx_file = tmp_path / "sbom.spdx.json"
+    spdx = invoke("sbom", "dev", "-o", str(spdx_file), "--format", "json", "--sbom-format",
+                  "spdx-json")  # fmt: skip
+    assert spdx.code == 0, spdx.err
+    assert json.loads(spdx.out)["format"] == "spdx-json"
+    assert validate_full_spdx_document(parse_file(str(spdx_file))) == []
+    purls = {
+        ref["referenceLocator"]
+        for p in json.loads(spdx_file.read_text())["packages"]
+        for ref in p.get("externalRefs", [])
+    }
+    assert purls == {c["purl"] for c in comps}
+    assert invoke("sbom", "dev", "--format", "spdx-json").out == spdx_file.read_text()
+    wrong = invoke("sbom", "dev", "--format", "spdx")
+    assert (wrong.code, wrong.err) == (
+        2,
+        "error: --format spdx: choose cyclonedx-json, spdx-json, table or json\n",
+    )
