@@ -82,9 +82,11 @@ class Client:
         ref = image_ref.parse(repository)
         if ref.host is None:
             raise ExternalError(f"{repository} names no registry host")
-        scheme = "http" if LOOPBACK.match(ref.host) else "https"
+        # Docker Hub's API is not served at the name images carry.
+        host = "registry-1.docker.io" if ref.host in image_ref.DOCKER_HUB else ref.host
+        scheme = "http" if LOOPBACK.match(host) else "https"
         self.repository = ref.repository
-        self.base = f"{scheme}://{ref.host}/v2/{ref.path}"
+        self.base = f"{scheme}://{host}/v2/{ref.path}"
         self.credentials = credentials
         self._authorization: str | None = None
 
@@ -113,7 +115,10 @@ class Client:
             user, password = self.credentials
             return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
         if scheme.lower() != "bearer":
-            raise ExternalError(f"{self.repository}: the registry asks for {scheme or 'nothing'}")
+            raise ExternalError(
+                f"{self.repository}: the registry wants {scheme or 'credentials'} "
+                "credentials the Docker client does not have; docker login to it"
+            )
         fields = dict(re.findall(r'(\w+)="([^"]*)"', params))
         realm = fields.pop("realm", None)
         if realm is None:
