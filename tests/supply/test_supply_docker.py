@@ -113,6 +113,12 @@ def test_vulnerabilities_gate_refuses_waives_and_needs_its_database(
     (tag,) = tags(project)
     evidence = record(project, tag)["gates"][0]["evidence"]
     assert evidence["sbom"].startswith("sha256:")
+    # The gate's SBOM is the one the record keeps beside the digest (one probe).
+    assert record(project, tag)["image"]["sbom"] == {
+        "format": "cyclonedx-json",
+        "sha256": evidence["sbom"],
+        "artifact": None,
+    }
     waived = next(f for f in evidence["findings"] if f["id"] == "CVE-2099-0001")
     assert waived["waived_by"] == "not reachable from the model"
 
@@ -126,6 +132,25 @@ def test_vulnerabilities_gate_refuses_waives_and_needs_its_database(
         "dev",
         "v1.0.1",
         ["CVE-2099-0001"],
+    )
+
+    # Not pushed: the SBOM is made again from the image and checked against the record.
+    again = invoke("sbom", "tiny", "--stage", "dev", "-o", str(project / "s.json"), "-f", "json")
+    assert again.code == 0, again.err
+    written = json.loads(again.out)
+    assert (written["source"], written["sha256"], written["recorded_sha256"]) == (
+        "image",
+        evidence["sbom"],
+        evidence["sbom"],
+    )
+    # Without the lock the image was built from, its hashes are missing: other bytes.
+    (project / "environments" / "dev.lock").unlink()
+    other = invoke("sbom", "tiny", "--stage", "dev")
+    assert (other.code, other.out) == (1, "")
+    assert other.err.startswith(f"error: the SBOM of {stage['image']} (sha256:")
+    assert other.err.rstrip().endswith(
+        f"is not the one {tag} recorded ({evidence['sbom']}): the image differs, or the lock "
+        "it was built from is no longer in the project"
     )
 
 
