@@ -197,6 +197,11 @@ def check(
         for f in report.findings:
             console.print_text(f"{f.file}: {f.message}")
         if report.ok:
-            console.print_text(f"ok: {report.checked} specs checked against {report.base}")
+            against = (
+                f"against {report.base}"
+                if report.base is not None
+                else "(not in git, or no commit yet: versions not compared)"
+            )
+            console.print_text(f"ok: {report.checked} specs checked {against}")
     if (error := failure(report)) is not None:
         raise error

@@ -14,12 +14,27 @@ def check(*, base: str | None = None) -> CheckDocument:
     project = require_project()
     if base is not None:
         _require_base(project, base)
-    base_rev = base or "HEAD"
+    base_rev = base or _head(project)
     findings: list[CheckFinding] = []
     names = project.env_names()
     for name in names:
         findings.extend(_check_one(project, name, base_rev))
     return CheckDocument(base=base_rev, checked=len(names), ok=not findings, findings=findings)
+
+
+def _head(project: Project) -> str | None:
+    """HEAD, when there is one to compare with: outside git, or before the first
+    commit, the version check has nothing to compare and the report says so
+    (base null) rather than claiming a comparison it did not make."""
+    from envctl import vcs
+
+    if not vcs.is_repo(project.root):
+        return None
+    try:
+        vcs.resolve_commit(project.root, "HEAD")
+    except InputError:
+        return None
+    return "HEAD"
 
 
 def failure(report: CheckDocument) -> CheckFailed | None:
@@ -50,7 +65,7 @@ def _finding(name: str, source: str, kind: CheckKind, message: str) -> CheckFind
     return CheckFinding(environment=name, file=source, kind=kind, message=message)
 
 
-def _check_one(project: Project, name: str, base: str) -> list[CheckFinding]:
+def _check_one(project: Project, name: str, base: str | None) -> list[CheckFinding]:
     source = project.relative(project.spec_path(name))
     try:
         current = load_environment(name, project)
@@ -65,9 +80,9 @@ def _check_one(project: Project, name: str, base: str) -> list[CheckFinding]:
 
 
 def _version_findings(
-    project: Project, current: Environment, name: str, base: str, source: str
+    project: Project, current: Environment, name: str, base: str | None, source: str
 ) -> list[CheckFinding]:
-    previous = _at_base(project, name, base)
+    previous = _at_base(project, name, base) if base is not None else None
     if previous is None or previous.fingerprint == current.fingerprint:
         return []
     if current.spec.version > previous.spec.version:
@@ -85,10 +100,6 @@ def _version_findings(
 
 def _at_base(project: Project, name: str, base: str) -> Environment | None:
     """The spec at `base`, or None when it did not exist or was invalid there."""
-    from envctl import vcs
-
-    if not vcs.is_repo(project.root):
-        return None
     try:
         return load_environment(f"{name}@{base}", project)
     except EnvctlError:

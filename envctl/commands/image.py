@@ -60,10 +60,13 @@ def _digest(
     digest = record.get("digest")
     if not isinstance(digest, str) or not digest:
         configured = ws.project is not None and ws.project.config.registry is not None
+        # The version is already in the stage, so promoting it again with --push
+        # would do nothing: only the stage's next promotion can record a digest.
+        next_push = f"{event.stage}'s next promotion made with --push records one"
         how = (
-            "promote with --push"
+            f"it was promoted without --push; {next_push}"
             if configured
-            else "set registry: in envctl.yaml and promote with --push"
+            else f"set registry: in envctl.yaml; {next_push}"
         )
         made = " (no envctl record: made by GTO or by hand)" if verdict.evidence == "none" else ""
         raise InputError(f"{where} records no registry digest{made}; {how}")

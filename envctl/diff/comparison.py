@@ -13,6 +13,7 @@ from envctl.diff.rules_compute import compare_compute
 from envctl.diff.rules_data import compare_data
 from envctl.diff.rules_gpu import compare_gpu
 from envctl.diff.rules_indexes import compare_indexes
+from envctl.diff.rules_load import compare_load
 from envctl.diff.rules_packages import compare_packages
 from envctl.diff.rules_policy import compare_policy
 from envctl.diff.rules_runtime import compare_image, compare_python
@@ -39,6 +40,7 @@ def compare(
         *compare_data(left, right),
         *compare_compute(left, right),
         *compare_gpu(left, right),
+        *compare_load(left, right),
         *compare_policy(left, right),
     ]
     rules = left.waivers + right.waivers

@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
 RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(reversed(SEVERITIES))}
 
-AREAS = ("python", "os/image", "packages", "system packages", "data", "compute", "policy")
+AREAS = (
+    "python", "os/image", "packages", "system packages", "data", "compute", "service level",
+    "policy",
+)  # fmt: skip
 
 # Every finding kind and its area. Kinds are stable: they appear in JSON output,
 # in `waivers:` and in envctl.yaml `policy.severity`.
@@ -54,6 +57,10 @@ KINDS: dict[str, str] = {
     "gpu.driver": "compute",
     "gpu.capability": "compute",
     "gpu.libraries": "compute",
+    "load.missing": "service level",
+    "load.rate": "service level",
+    "load.duration": "service level",
+    "load.slo": "service level",
     "policy.changed": "policy",
 }
 FAMILIES = tuple(sorted({k.split(".", 1)[0] for k in KINDS}))
@@ -151,6 +158,18 @@ class GpuFacts:
 
 
 @dataclass(frozen=True)
+class LoadFacts:
+    """One load gate of a spec: what it asks, and where (its index in `gates:`)."""
+
+    index: int
+    path: str
+    rate: float
+    duration: float
+    # metric -> (op, threshold) of each absolute rule
+    bounds: Mapping[str, tuple[tuple[str, float], ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Side:
     """What one operand says. `None` means unknown (a probe cannot see data access),
     which is never a finding; an empty value means "none"."""
@@ -179,6 +198,8 @@ class Side:
     policy: Mapping[str, str] | None = None
     waivers: tuple[WaiverRule, ...] = ()
     positions: Mapping[str, Pos] = field(default_factory=dict, compare=False)
+    load: tuple[LoadFacts, ...] | None = None  # its load gates; None: unknown (reality)
+    gated: bool = False  # whether it declares gates at all
 
     @property
     def is_reality(self) -> bool:
@@ -221,6 +242,8 @@ class Side:
                 for w in spec.waivers
             ),
             positions=dotted_positions(env),
+            load=_load_facts(spec),
+            gated=bool(spec.gates),
         )
 
     def index_for(self, package: str) -> str:
@@ -246,6 +269,25 @@ def _default_index(spec: Spec) -> str:
     default = next((i.url for i in spec.indexes if i.default), PYPI_URL)
     extra = [i.url for i in spec.indexes if not i.explicit and not i.default]
     return " then ".join([*extra, default])
+
+
+def _load_facts(spec: Spec) -> tuple[LoadFacts, ...]:
+    from envctl.spec.model import parse_rule
+
+    found = []
+    for index, gate in enumerate(spec.gates):
+        if gate.load is None:
+            continue
+        bounds = {
+            metric: tuple(
+                (rule.op, rule.threshold)
+                for rule in map(parse_rule, rules)
+                if rule.threshold is not None
+            )
+            for metric, rules in gate.load.slo.items()
+        }
+        found.append(LoadFacts(index, gate.load.path, gate.load.rate, gate.load.duration, bounds))
+    return tuple(found)
 
 
 def _gpu_facts(spec: Spec) -> GpuFacts:

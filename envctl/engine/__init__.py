@@ -32,6 +32,7 @@ from envctl.engine.containers import (
     run,
     service,
     start_service,
+    stats_stream,
 )
 from envctl.engine.credentials import registry_credentials
 from envctl.engine.images import (
@@ -105,6 +106,7 @@ __all__ = [
     "run",
     "service",
     "start_service",
+    "stats_stream",
     "tag_image",
     "unreachable_error",
 ]

@@ -115,6 +115,19 @@ def host_cpus() -> int:
         return int(client().info()["NCPU"])
 
 
+def stats_stream(container: Service | str) -> Iterator[dict[str, Any]]:
+    """The engine's usage samples of a running container (about one a second), as
+    `docker stats` reads them; ends when the container stops or is removed."""
+    with engine_errors("reading container stats"):
+        stream = client().api.stats(id_of(container), decode=True, stream=True)
+    while True:
+        with engine_errors("reading container stats"):
+            sample = next(stream, None)
+        if not isinstance(sample, dict):
+            return
+        yield sample
+
+
 def is_running(container: Service | str) -> bool:
     import docker.errors
 

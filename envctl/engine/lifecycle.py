@@ -65,6 +65,7 @@ class ContainerOptions(TypedDict, total=False):
     memory: int  # bytes: a hard limit with no swap beyond it (memswap_limit = mem_limit)
     nano_cpus: int  # CPU quota in billionths of a CPU (Docker's NanoCpus)
     network_disabled: bool  # default True: network_mode "none", loopback only
+    network_container: str  # join this container's network namespace (a sidecar)
     gpus: int  # NVIDIA GPUs the container must get (a device request); 0: none
 
 
@@ -153,7 +154,7 @@ def _create_kwargs(options: ContainerOptions) -> dict[str, Any]:
     entrypoint = options.get("entrypoint")
     return {
         "labels": {**(options.get("labels") or {}), **_creator_labels()},
-        "network_mode": "none" if options.get("network_disabled", True) else None,
+        "network_mode": _network_mode(options),
         "environment": dict(options.get("environment") or {}),
         "working_dir": options.get("workdir"),
         "user": options.get("user") or "",
@@ -164,6 +165,14 @@ def _create_kwargs(options: ContainerOptions) -> dict[str, Any]:
             for bind in binds
         },
     }
+
+
+def _network_mode(options: ContainerOptions) -> str | None:
+    # A sidecar shares its service's namespace: the same loopback, no network of its own.
+    joined = options.get("network_container")
+    if joined:
+        return f"container:{joined}"
+    return "none" if options.get("network_disabled", True) else None
 
 
 def _resource_kwargs(options: ContainerOptions) -> dict[str, Any]:

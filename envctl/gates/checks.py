@@ -25,6 +25,7 @@ from envctl.spec.model import (
     CommandGate,
     Gate,
     HttpGate,
+    LoadGate,
     MetricsGate,
     TestsGate,
     VulnerabilitiesGate,
@@ -32,7 +33,15 @@ from envctl.spec.model import (
 )
 from envctl.vocabulary import GATE_KINDS, GateKind
 
-GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate | VulnerabilitiesGate
+GateSpec = (
+    TestsGate
+    | MetricsGate
+    | HttpGate
+    | ApprovalsGate
+    | CommandGate
+    | VulnerabilitiesGate
+    | LoadGate
+)
 
 
 def gate_spec(gate: Gate) -> GateSpec:
@@ -58,6 +67,8 @@ def gate_kind(spec: GateSpec) -> GateKind:
             return "command"
         case VulnerabilitiesGate():
             return "vulnerabilities"
+        case LoadGate():
+            return "load"
         case _:
             assert_never(spec)
 

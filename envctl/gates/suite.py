@@ -23,6 +23,7 @@ from envctl.spec.model import (
     ApprovalsGate,
     CommandGate,
     HttpGate,
+    LoadGate,
     MetricsGate,
     TestsGate,
     VulnerabilitiesGate,
@@ -40,6 +41,7 @@ class _Run:
     env: Environment
     model_path: str  # the model's folder, relative to the repository root
     context: runners.ImageContext
+    project: Project
     sbom: Callable[[], Made]  # the image's SBOM, made once (a probe) when first asked
 
 
@@ -74,7 +76,7 @@ def run_gates(
         gpus=runners.gate_gpus(env.spec),
         resources=StageResources.of(env.spec),
     )
-    run = _Run(ws, registry, target, env, model_path, context, sbom or sbom_once(image))
+    run = _Run(ws, registry, target, env, model_path, context, project, sbom or sbom_once(image))
     specs = [gate_spec(g) for g in env.spec.gates]
     return run_in_order(specs, lambda spec: _run_gate(spec, run), on_gate=on_gate)
 
@@ -125,8 +127,47 @@ def _run_gate(spec: GateSpec, run: _Run) -> GateResult:
             return _approvals(spec, run.ws, run.registry, run.target)
         case VulnerabilitiesGate():
             return _vulnerabilities(spec, run)
+        case LoadGate():
+            return _load(spec, run)
         case _:
             assert_never(spec)
+
+
+def _load(gate: LoadGate, run: _Run) -> GateResult:
+    from envctl.gates import declared, load
+
+    model = run.project.config.models[run.target.model]
+    severity = declared.gravity(run.target.stage, run.project.config.stages, gate.requires)
+    context = load.LoadContext(
+        requires=model.requires,
+        severity=severity,
+        baseline=_load_baseline(gate, run.registry, run.target) if gate.compares else None,
+    )
+    return load.run_load(gate, run.context, context)
+
+
+def _load_again(
+    gate: LoadGate, result: GateResult, registry: reg.Registry, target: Target
+) -> GateResult:
+    from envctl.gates.load import rejudged
+
+    return rejudged(gate, result, _load_baseline(gate, registry, target))
+
+
+def _load_baseline(
+    gate: LoadGate, registry: reg.Registry, target: Target
+) -> checks.Baseline | None:
+    """The load the champion (the version now in the stage) was recorded with when it
+    entered the stage; None when the stage holds no other version."""
+    from envctl.gates.load import recorded_load
+
+    current = registry.model(target.model) if target.replaces is not None else None
+    version = current.version(target.replaces) if current and target.replaces else None
+    if current is None or version is None:
+        return None
+    event = current.stages.get(target.stage)
+    recorded = recorded_load(event.record if event else None, gate.path)
+    return checks.Baseline(recorded, version.version, "record" if recorded else None)
 
 
 def _vulnerabilities(gate: VulnerabilitiesGate, run: _Run) -> GateResult:
@@ -201,9 +242,10 @@ def recheck_gates(
     results: tuple[GateResult, ...],
 ) -> tuple[GateResult, ...]:
     """The results as they stand on `registry` (the ledger a tag is about to be
-    written against): `baseline: no_worse` metrics compared again when the stage
-    now holds another version than the one compared with (pure: the metrics files
-    are read from the commits), approvals counted again. Gates run in the image
+    written against): `baseline: no_worse` metrics, and a load gate's relative SLO
+    rules, compared again when the stage now holds another version than the one
+    compared with (pure: the metrics files are read from the commits, the load is
+    the one measured), approvals counted again. The other gates run in the image
     keep their results: nothing they checked depends on the ledger."""
     model_path = _model_rel(project, ws, target)
     specs = [gate_spec(g) for g in env.spec.gates]
@@ -214,6 +256,9 @@ def recheck_gates(
         if isinstance(spec, MetricsGate) and spec.compares and result.passed:
             if result.evidence.get("baseline_version") != target.replaces:
                 result = timed(partial(_metrics, spec, ws, registry, target, model_path))
+        elif isinstance(spec, LoadGate) and spec.compares and result.passed:
+            if result.evidence.get("baseline_version") != target.replaces:
+                result = _load_again(spec, result, registry, target)
         elif isinstance(spec, ApprovalsGate) and result.status != SKIPPED:
             result = timed(partial(_approvals, spec, ws, registry, target))
         again.append(result)

@@ -70,7 +70,10 @@ class CheckFinding(Item):
 class CheckDocument(Document):
     """envctl check --format json: what the CI step wants fixed."""
 
-    base: str = Field(description="The git revision compared with.")
+    base: str | None = Field(
+        description="The git revision compared with; null outside git or before the first "
+        "commit, where versions were not compared."
+    )
     checked: int = Field(description="How many specs were checked.")
     ok: bool = Field(description="True when there are no findings.")
     findings: list[CheckFinding]

@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from envctl.gpu import drivers as gpu_versions
-from envctl.spec import indexes, values
+from envctl.spec import indexes, rates, values
 from envctl.spec.fields import (
     AptName,
     Classification,
@@ -265,6 +265,93 @@ class VulnerabilitiesGate(Strict):
     waivers: list[VulnerabilityWaiver] = Field(default_factory=list)
 
 
+Rate = Annotated[
+    float,
+    BeforeValidator(rates.rate_per_second),
+    PlainSerializer(rates.format_rate, return_type=str),
+    Field(json_schema_extra={"type": ["string", "number"], "examples": ["50/s", "3000/m"]}),
+]
+Seconds = Annotated[
+    float,
+    BeforeValidator(rates.seconds),
+    PlainSerializer(rates.format_seconds, return_type=str),
+    Field(json_schema_extra={"type": ["string", "number"], "examples": ["30s", "2m"]}),
+]
+# What a load run measures, each a name an SLO rule may use.
+LOAD_METRICS: tuple[str, ...] = (
+    "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_rate", "achieved_rps",
+)  # fmt: skip
+RequiresSeverity = Literal["error", "warning", "off"]
+
+
+class LoadGate(Strict):
+    """Serve the model under the stage's resources and hold an open-loop load at a
+    constant arrival rate against it, from a calibrated generator outside its budget."""
+
+    path: UrlPath = "/predict"
+    method: Literal["GET", "POST"] = "POST"
+    request: RelPath | None = Field(None, description="JSON file with the request body sent.")
+    expect_status: int = Field(200, ge=100, le=599, description="Any other answer is an error.")
+    rate: Rate = Field(description='Constant arrival rate ("50/s", "3000/m").')
+    duration: Seconds = Field(description='How long the rate is held ("30s", "2m").')
+    slo: dict[str, list[str]] = Field(
+        min_length=1,
+        description="Metric -> a rule or a list of rules (k6's thresholds): "
+        f'{", ".join(LOAD_METRICS)}; absolute ("<= 100", "<= 0.1%") or relative to '
+        'the champion\'s recorded load ("<= baseline * 1.2").',
+        json_schema_extra={
+            "additionalProperties": {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            }
+        },
+    )
+    timeout: Seconds = Field(10.0, description="Seconds one request may take: later is an error.")
+    ready_timeout: Seconds = Field(60.0, description="Seconds the server has to become healthy.")
+    connections: int = Field(256, ge=1, le=10000, description="Most requests in flight at once.")
+    calibration_p99_ms: float = Field(
+        100.0,
+        gt=0,
+        description="Most the generator's own p99 against a trivial server may be; "
+        "above it (or below 95% of the rate) the gate cannot check (exit 4).",
+    )
+    requires: RequiresSeverity | None = Field(
+        None,
+        description="A measured peak above the model's requires: (memory, cpu): "
+        "error, warning or off; default error in the last stage, warning before it.",
+    )
+
+    @field_validator("slo", mode="before")
+    @classmethod
+    def _rules(cls, raw: Any) -> Any:
+        if not isinstance(raw, dict):
+            return raw
+        out: dict[str, list[str]] = {}
+        for metric, rules in raw.items():
+            if metric not in LOAD_METRICS:
+                raise ValueError(f"slo: {metric!r} is not one of {', '.join(LOAD_METRICS)}")
+            listed = rules if isinstance(rules, list) else [rules]
+            if not listed:
+                raise ValueError(f"slo.{metric}: give at least one rule")
+            out[metric] = [rates.percent_rule(rule) for rule in listed]
+            for rule in out[metric]:
+                parse_rule(rule, metric)
+        return out
+
+    @model_validator(mode="after")
+    def _some_requests(self) -> LoadGate:
+        if round(self.rate * self.duration) < 1:
+            raise ValueError(
+                f"a rate of {self.rate:g}/s for {self.duration:g}s sends no request: "
+                "raise the rate or the duration"
+            )
+        return self
+
+    @property
+    def compares(self) -> bool:
+        """Whether the gate reads the champion's recorded load."""
+        return any(parse_rule(r).relative is not None for rs in self.slo.values() for r in rs)
+
+
 class Gate(Strict):
     tests: TestsGate | None = None
     metrics: MetricsGate | None = None
@@ -272,6 +359,7 @@ class Gate(Strict):
     approvals: ApprovalsGate | None = None
     command: CommandGate | None = None
     vulnerabilities: VulnerabilitiesGate | None = None
+    load: LoadGate | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Gate:

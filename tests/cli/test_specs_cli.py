@@ -39,6 +39,20 @@ def test_init_scaffolds_and_refuses_to_overwrite(git_repo: Path, invoke: Invoke)
     assert invoke("init", "--force").code == 0
 
 
+@pytest.mark.parametrize("pair", [("dev", "staging"), ("staging", "prod"), ("dev", "prod")])
+def test_the_scaffold_passes_its_own_diff_and_check(
+    initialised: Path, invoke: Invoke, pair: tuple[str, str]
+) -> None:
+    """A new project starts clean: every error or warning in it would be one the
+    user did not write."""
+    shown = invoke("diff", *pair, "--format", "json")
+    assert shown.code == 0, shown.out + shown.err
+    (comparison,) = json.loads(shown.out)["comparisons"]
+    severities = {f["severity"] for f in comparison["findings"]}
+    assert severities <= {"info"}
+    assert invoke("check").code == 0
+
+
 def test_validate_all_ok_and_json(initialised: Path, invoke: Invoke) -> None:
     result = invoke("validate", "--format", "json")
     assert result.code == 0
@@ -234,4 +248,28 @@ def test_check_with_a_base_outside_git_exits_3(
     result = invoke("check", "--base", "HEAD")
     assert result.code == 3
     assert result.err.startswith(f"error: --base HEAD: {outside} is not in a git repository")
-    assert invoke("check").code == 0  # no --base: the specs are still checked
+    plain = invoke("check")  # no --base: the specs are still checked, and it says what was not
+    assert (plain.code, plain.out.splitlines()[-1]) == (
+        0,
+        "ok: 3 specs checked (not in git, or no commit yet: versions not compared)",
+    )
+    assert json.loads(invoke("check", "--format", "json").out)["base"] is None
+
+
+def test_check_before_the_first_commit_claims_no_comparison(
+    initialised: Path, invoke: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fresh = tmp_path / "fresh"
+    shutil.copytree(initialised, fresh, ignore=shutil.ignore_patterns(".git"))
+    subprocess.run(["git", "init", "-q", str(fresh)], check=True)
+    monkeypatch.chdir(fresh)
+    result = invoke("check")
+    assert result.code == 0
+    assert result.out.splitlines()[-1].endswith(
+        "(not in git, or no commit yet: versions not compared)"
+    )
+
+
+def test_check_in_git_names_the_base_it_compared_with(initialised: Path, invoke: Invoke) -> None:
+    result = invoke("check")
+    assert (result.code, result.out.splitlines()[-1]) == (0, "ok: 3 specs checked against HEAD")

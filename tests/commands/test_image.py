@@ -95,7 +95,7 @@ def test_image_of_a_record_without_a_digest_is_exit_3(
     assert (result.code, result.out) == (3, "")
     assert result.err == (
         "error: tiny#dev#1 (tiny@v1.0.0 in dev) records no registry digest; "
-        "set registry: in envctl.yaml and promote with --push\n"
+        "set registry: in envctl.yaml; dev's next promotion made with --push records one\n"
     )
 
 
@@ -108,7 +108,8 @@ def test_image_without_a_digest_where_a_registry_is_set_says_push(
     result = invoke("image", "tiny", "--stage", "dev")
     assert (result.code, result.err) == (
         3,
-        "error: tiny#dev#1 (tiny@v1.0.0 in dev) records no registry digest; promote with --push\n",
+        "error: tiny#dev#1 (tiny@v1.0.0 in dev) records no registry digest; it was promoted "
+        "without --push; dev's next promotion made with --push records one\n",
     )
 
 
@@ -173,7 +174,8 @@ def test_an_unsigned_stage_counts_a_hand_made_event_for_every_command(
     assert (result.code, result.out) == (3, "")
     assert result.err == (
         "error: tiny#dev#2 (tiny@v1.0.0 in dev) records no registry digest (no envctl record: "
-        "made by GTO or by hand); set registry: in envctl.yaml and promote with --push\n"
+        "made by GTO or by hand); set registry: in envctl.yaml; "
+        "dev's next promotion made with --push records one\n"
     )
     dev = json.loads(invoke("status", "--format", "json").out)["models"][0]["stages"]["dev"]
     assert (dev["tag"], dev["evidence"], dev["counts"]) == ("tiny#dev#2", "none", True)

@@ -260,5 +260,5 @@ def test_image_refuses_when_the_event_that_counts_records_no_digest(
     assert (code, out) == (3, "")
     assert err.strip().splitlines()[-1] == (
         "error: churn#staging#2 (churn@v1.0.0 in staging) records no registry digest; "
-        "set registry: in envctl.yaml and promote with --push"
+        "set registry: in envctl.yaml; staging's next promotion made with --push records one"
     )

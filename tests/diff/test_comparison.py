@@ -377,8 +377,10 @@ def test_compare_table(
 def test_compare_covers_every_kind() -> None:
     covered = {kind for case in CASES for kind, _, _ in case[3]}
     # os.release needs two probed sides; it is covered by the reality tests below.
-    # gpu.* kinds need locks: tests/diff/test_rules_gpu.py covers each of them.
-    assert set(KINDS) - covered == {"os.release"} | {k for k in KINDS if k.startswith("gpu.")}
+    # gpu.* kinds need locks: tests/diff/test_rules_gpu.py covers each of them;
+    # tests/diff/test_rules_load.py covers the load.* kinds.
+    elsewhere = {k for k in KINDS if k.startswith(("gpu.", "load."))}
+    assert set(KINDS) - covered == {"os.release"} | elsewhere
 
 
 def test_findings_are_ordered_by_area_then_path(tmp_path: Path) -> None:
