@@ -93,6 +93,7 @@ def test_diff_images_lists_package_and_finding_changes_between_stages(
     checked = invoke(
         "diff", "staging", "prod", "--images", "--format", "json", "--fail-on", "never"
     )
+    assert checked.code == 0, checked.err
     images = json.loads(checked.out)["comparisons"][0]["images"]
     assert images["database"]["records"] == 7
     assert [(f["id"], f["package"]) for f in images["only_left"]] == [
