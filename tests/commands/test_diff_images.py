@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,8 @@ def project(
             capture_output=True,
         )
     (git_repo / "model").mkdir()
-    (git_repo / "model" / "app.py").write_text("ANSWER = 42\n")
+    # Content of its own: another run on this engine may remove an image of the same content.
+    (git_repo / "model" / "app.py").write_text(f"ANSWER = 42\nRUN = {uuid.uuid4().hex!r}\n")
     git(git_repo, "add", "-A")
     git(git_repo, "commit", "-qm", "tiny v1")
     return git_repo
