@@ -241,10 +241,12 @@ def _run(
     sbom = sbom_once(image.ref)
     results = run_gates(project, ws, registry, t, env, image=image.ref, on_gate=on_gate, sbom=sbom)
     if holding_back(results) is None:
-        say(
-            f"SBOM of {image.ref}" + (" (pushed beside the image)" if push and image.digest else "")
-        )
         image = with_sbom(image, before, sbom, push=push)
+        if image.sbom is not None:
+            where = (
+                f", stored beside the image as {image.sbom.artifact}" if image.sbom.artifact else ""
+            )
+            say(f"SBOM of the image: {image.sbom.sha256}{where}")
     return replace(checked, gates=results, image=image.ref, image_id=image.id, stage_image=image)
 
 
