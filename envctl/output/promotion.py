@@ -153,6 +153,14 @@ class ImageDocument(Document):
     reused_from: str | None = Field(
         description="The previous stage, when the stage runs the very image that stage tested."
     )
+    sbom: str | None = Field(
+        None, description="sha256:... of the image's SBOM, as the record holds it."
+    )
+    sbom_artifact: str | None = Field(
+        None,
+        description="REPO@sha256:... of that SBOM beside the image (an OCI referrer); null "
+        "when the promotion did not push it.",
+    )
 
 
 class AuditViolation(Item):

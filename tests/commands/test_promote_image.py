@@ -132,6 +132,9 @@ def test_push_records_the_digest_and_image_prints_it(
     assert (sbom["sha256"], sbom["artifact"]) == (pushed["sbom"], pushed["sbom_artifact"])
     assert sbom["artifact"].startswith(f"{repository}@sha256:")
 
+    shown = json.loads(invoke("image", "tiny", "--stage", "dev", "--format", "json").out)
+    assert (shown["sbom"], shown["sbom_artifact"]) == (sbom["sha256"], sbom["artifact"])
+
     printed = invoke("image", "tiny", "--stage", "dev")
     assert (printed.code, printed.out) == (0, pushed["digest"] + "\n")
     stages = json.loads(invoke("status", "--format", "json").out)["models"][0]["stages"]
