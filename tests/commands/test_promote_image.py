@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from envctl import engine
+from envctl import engine, referrers
 from tests.cli.conftest import Invoke
 from tests.commands.test_promote import lock
 from tests.conftest import git
@@ -189,6 +189,16 @@ def test_the_sbom_a_stage_runs_is_fetched_from_the_registry_and_checked(
     again = invoke("sbom", "--image", pushed["digest"])
     assert again.out == out.read_text()
     engine.remove_image(pushed["digest"])
+
+    # Who can push to the registry attaches another SBOM to the image (it is listed
+    # beside ours in the referrers index): the record names ours, so ours is read.
+    forged = out.read_text().replace('"components"', '"components" ', 1).encode()
+    referrers.push(pushed["digest"], forged, "application/vnd.cyclonedx+json", None)
+    client = referrers.Client(pushed["digest"].partition("@")[0])
+    index = client.manifest(pushed["digest"].partition("@")[2].replace(":", "-"))[0]
+    assert len(json.loads(index)["manifests"]) == 2
+    still = invoke("sbom", "tiny", "--stage", "dev")
+    assert (still.code, still.out) == (0, out.read_text())
 
     # Who can write the registry's storage swaps the document: refused, exit 4.
     blob = pushed["sbom"].partition(":")[2]
