@@ -1,9 +1,10 @@
 """What recording an image's SBOM adds to a promotion.
 
-    python bench/sbom_record_bench.py IMAGE [--registry HOST:PORT] [--runs 5]
+    python bench/sbom_record_bench.py [IMAGE] [--registry HOST:PORT] [--runs 5]
 
-Times, in one process per step as a promotion does them: making the SBOM of
-IMAGE (one probe container with networking off, then the CycloneDX document),
+Times, in this process, the steps a promotion adds: making the SBOM of IMAGE
+(default: the base image; one probe container with networking off, then the
+CycloneDX document),
 and with --registry (a registry on 127.0.0.1 the engine may push to) pushing it
 beside the image as an OCI referrer, the image itself pushed once beforehand.
 A stage that runs the very image the previous stage tested pays neither: its
@@ -31,7 +32,9 @@ def timed(runs: int, step: object) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("image")
+    parser.add_argument(
+        "image", nargs="?", default="envctl-test/debian-python:bookworm", help="an image here"
+    )
     parser.add_argument("--registry", default=None)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
