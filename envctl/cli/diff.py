@@ -80,6 +80,23 @@ def diff(
             "or github (workflow annotations).",
         ),
     ] = DiffFormat.table,
+    images: Annotated[
+        bool,
+        typer.Option(
+            "--images",
+            help="A and B are stages: also compare the images they run now (from the "
+            "ledger): packages added, removed or changed in their SBOMs, Debian's included, "
+            "and vulnerability findings in one and not the other (with a database).",
+        ),
+    ] = False,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            metavar="NAME",
+            help="Whose images --images compares (default: the only model).",
+        ),
+    ] = None,
 ) -> None:
     """Every mismatch that can break a model or a policy between two environments.
 
@@ -90,7 +107,7 @@ def diff(
     """
     from envctl.commands.diff import diff as run
 
-    report = run(operands or [], path=path, python=python)
+    report = run(operands or [], path=path, python=python, images=images, model=model)
     render(report, fmt, fail_on.value)
     if (failure := report.failure(fail_on.value)) is not None:
         raise failure
@@ -150,6 +167,39 @@ def _print_table(c: Comparison) -> None:
     out.print(summary_line(c))
     for note in c.notes:
         out.print(f"note: {note}", style="dim")
+    for line in image_lines(c):
+        out.print(line)
+
+
+def image_lines(c: Comparison) -> list[str]:
+    """--images: what differs between the images the two stages run."""
+    found = c.images
+    if found is None:
+        return []
+    left, right = found.left, found.right
+    head = (
+        f"images of {found.model}: {left.version} in {left.stage} → {right.version} in "
+        f"{right.stage}"
+    )
+    if found.same_image:
+        return [f"{head}: the same image ({right.image})"]
+    counted = {
+        k: sum(p.change == k for p in found.packages) for k in ("added", "removed", "changed")
+    }
+    lines = [head + ": " + ", ".join(f"{n} {k}" for k, n in counted.items()) + " package(s)"]
+    for p in found.packages:
+        versions = {"added": f"added {p.right}", "removed": f"removed {p.left}"}
+        lines.append(
+            f"  {p.ecosystem:<6} {p.name} {versions.get(p.change, f'{p.left} → {p.right}')}"
+        )
+    if found.database is None:
+        lines.append("  findings not compared: no vulnerability database (envctl vulndb update)")
+    for stage, only in ((left.stage, found.only_left), (right.stage, found.only_right)):
+        for f in only:
+            lines.append(
+                f"  only in {stage}: {f['id']} {f['package']} {f['installed']} ({f['severity']})"
+            )
+    return lines
 
 
 def _table(c: Comparison, width: int) -> Table:
@@ -220,6 +270,8 @@ def markdown(c: Comparison) -> str:
         lines += [_md_row(f) for f in c.findings]
     if c.notes:
         lines += ["", *(f"> note: {_md(n)}" for n in c.notes)]
+    if c.images is not None:
+        lines += ["", "```", *image_lines(c), "```"]
     return "\n".join(lines)
 
 
@@ -260,6 +312,7 @@ def github_lines(c: Comparison) -> Iterator[str]:
         props = _github_props(f, f"envctl diff {_title(c)}: {f.kind} {f.path}")
         yield f"::{level} {props}::{escape_data(_finding_text(f))}"
     yield summary_line(c)
+    yield from image_lines(c)
 
 
 def _github_props(f: Finding, title: str) -> str:

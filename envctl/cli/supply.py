@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from envctl.cli import console
 from envctl.cli.app import Format, FormatOpt, app
 from envctl.progress import clean
+
+if TYPE_CHECKING:
+    from envctl.supply.sbom import SbomFormat
 
 SeverityOpt = Annotated[
     str | None,
@@ -49,28 +52,50 @@ def sbom(
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write the SBOM here (else stdout)."),
     ] = None,
-    fmt: FormatOpt = Format.table,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            metavar="cyclonedx-json|spdx-json|table|json",
+            help="The SBOM's format (cyclonedx-json, the default, or spdx-json); with "
+            "--output, json prints what was written as JSON (table: one line).",
+        ),
+    ] = "table",
+    sbom_format: Annotated[
+        str | None,
+        typer.Option(
+            "--sbom-format",
+            metavar="cyclonedx-json|spdx-json",
+            help="The SBOM's format when --format names the report's (json).",
+        ),
+    ] = None,
 ) -> None:
-    """Write the CycloneDX SBOM of an image: every Python distribution it holds (with
-    the lock's hashes when it was built from that lock) and every Debian package in
-    its dpkg status, read from the image itself.
+    """Write the SBOM of an image (CycloneDX, or SPDX with --format spdx-json):
+    every Python distribution it holds (with the lock's hashes when it was built
+    from that lock) and every Debian package in its dpkg status, read from the
+    image itself. With --stage: the one the promotion stored beside the image in
+    the registry (else made again from the image), checked against its record.
 
-    Exit 3 when the image is not built or the stage holds nothing, 4 when the engine fails."""
+    Exit 1 when it is not the SBOM the stage's record names, 3 when the image is
+    not built or the stage holds nothing, 4 when the engine or registry fails."""
     from envctl.commands.sbom import sbom as run
 
-    made = run(operand, model=model, stage=stage, image=image)
+    document, report = _sbom_formats(fmt, sbom_format)
+    made = run(operand, model=model, stage=stage, image=image, fmt=document)
     if output is None:
         console.print_text(made.text.rstrip("\n"))
         return
     output.write_text(made.text)
     written = made.written(output)
-    if fmt is Format.json:
+    if report is Format.json:
         console.print_json(written.to_json())
         return
     console.print_text(
         clean(
             f"wrote {output} ({written.sha256}): {written.python_packages} Python and "
             f"{written.debian_packages} Debian packages in {written.image}"
+            + (" (fetched from the registry)" if written.source == "registry" else "")
         )
     )
 
@@ -168,6 +193,22 @@ def _show(doc: object, fmt: Format, verb: str) -> None:
             f"imported {db.imported} ({db.age_days:g} days ago)"
         )
     )
+
+
+def _sbom_formats(fmt: str, sbom_format: str | None) -> tuple[SbomFormat, Format]:
+    """(the document's format, the report's) from --format and --sbom-format."""
+    from envctl.errors import UsageError
+    from envctl.supply.sbom import FORMATS
+
+    report = Format(fmt) if fmt in ("table", "json") else Format.table
+    document = sbom_format or (fmt if fmt not in ("table", "json") else "cyclonedx-json")
+    if fmt not in (*FORMATS, "table", "json"):
+        raise UsageError(f"--format {fmt}: choose cyclonedx-json, spdx-json, table or json")
+    if document not in FORMATS:
+        raise UsageError(f"--sbom-format {document}: choose cyclonedx-json or spdx-json")
+    if sbom_format and fmt in FORMATS and fmt != sbom_format:
+        raise UsageError(f"--format {fmt} and --sbom-format {sbom_format} disagree")
+    return document, report
 
 
 def _severity(raw: str | None) -> Literal["low", "medium", "high", "critical"] | None:

@@ -26,7 +26,15 @@ from envctl.errors import (
     UnknownNameError,
     UsageError,
 )
-from envctl.output.diff import DiffComparison, DiffDocument, DiffOperand, DiffSummary
+from envctl.output.diff import (
+    DiffComparison,
+    DiffDocument,
+    DiffOperand,
+    DiffSummary,
+    ImageChanges,
+    PackageChange,
+    StageImageSide,
+)
 from envctl.spec.loading import (
     Environment,
     Project,
@@ -38,7 +46,10 @@ from envctl.spec.loading import (
 from envctl.spec.project_file import CONFIG_FILE
 
 if TYPE_CHECKING:
+    from envctl import registry as reg
     from envctl.probe import Reality
+    from envctl.supply.components import Component
+    from envctl.supply.vulndb import Database
 
 LOCAL = "local"
 IMAGE_PREFIX = "image:"
@@ -61,6 +72,7 @@ class Comparison:
     right: Loaded
     findings: tuple[core.Finding, ...]
     notes: tuple[str, ...] = ()
+    images: ImageChanges | None = None  # --images: the two stages' images compared
 
     @property
     def summary(self) -> dict[str, int]:
@@ -76,6 +88,7 @@ class Comparison:
             findings=[f.item() for f in self.findings],
             summary=DiffSummary(**self.summary),
             notes=list(self.notes),
+            images=self.images,
         )
 
 
@@ -127,20 +140,118 @@ def diff(
     path: bool = False,
     python: str | None = None,
     today: date | None = None,
+    images: bool = False,
+    model: str | None = None,
 ) -> DiffReport:
     """Compare two operands, or (`path=True`) each consecutive pair of stages.
-    `python` is the interpreter `local` means (default: the active virtualenv)."""
+    `python` is the interpreter `local` means (default: the active virtualenv).
+    `images`: the operands are stages, and the images they run now (`model`'s,
+    from the ledger) are compared too: their SBOMs' packages and findings."""
     project = find_project()
     pairs = _stage_pairs(operands, project) if path else [_two(operands)]
+    if model is not None and not images:
+        raise UsageError("--model names whose images --images compares; give --images too")
     overrides = _overrides(project)
     loaded: dict[str, Loaded] = {}
     for operand in dict.fromkeys(o for pair in pairs for o in pair):
         loaded[operand] = load_operand(operand, project, python=python)
-    return DiffReport(
-        tuple(
-            compare_loaded(loaded[a], loaded[b], project, overrides=overrides, today=today)
-            for a, b in pairs
+    comparisons = tuple(
+        compare_loaded(loaded[a], loaded[b], project, overrides=overrides, today=today)
+        for a, b in pairs
+    )
+    if images:
+        comparisons = _with_images(comparisons, pairs, model)
+    return DiffReport(comparisons)
+
+
+# ---- --images: what two stages run, from their SBOMs ---------------------------
+
+
+def _with_images(
+    comparisons: tuple[Comparison, ...], pairs: list[tuple[str, str]], model: str | None
+) -> tuple[Comparison, ...]:
+    from envctl.ledger.trust import read_verified
+    from envctl.registry.workspace import pick_model, workspace
+
+    ws = workspace()
+    counted = read_verified(ws).trusted
+    for stage in dict.fromkeys(o for pair in pairs for o in pair):
+        if stage not in ws.stages:
+            raise UsageError(
+                f"--images compares what two stages run: {stage!r} is not a stage "
+                f"({', '.join(ws.stages)})"
+            )
+    name = pick_model(ws, counted, model)
+    database = _database_if_any()
+    sides: dict[str, tuple[StageImageSide, list[Component]]] = {}
+    for stage in dict.fromkeys(o for pair in pairs for o in pair):
+        sides[stage] = _stage_side(counted, name, stage)
+    return tuple(
+        replace(c, images=_image_changes(name, sides[a], sides[b], database))
+        for c, (a, b) in zip(comparisons, pairs, strict=True)
+    )
+
+
+def _stage_side(
+    counted: reg.Registry, model: str, stage: str
+) -> tuple[StageImageSide, list[Component]]:
+    """The image `stage` runs (the digest its record names, else the image id) and
+    its SBOM's components, read from the image (pulled when not here)."""
+    from envctl import engine
+    from envctl.promotion.handoff import running_image
+    from envctl.supply import sbom
+
+    event, ref = running_image(counted, model, stage)
+    engine.ensure_image(ref)
+    made = sbom.of_image(ref)
+    side = StageImageSide(stage=stage, version=event.version or "", image=ref)
+    return side, list(made.sbom.components)
+
+
+def _database_if_any() -> Database | None:
+    """envctl's database when there is one: diff reports, it does not gate, so
+    without one the findings are left out (`database: null`), not an error; a
+    damaged one is still exit 3."""
+    from envctl.supply import vulndb
+
+    if not (vulndb.default_path() / vulndb.INDEX).is_file():
+        return None
+    return vulndb.open_database()
+
+
+def _image_changes(
+    model: str,
+    left: tuple[StageImageSide, list[Component]],
+    right: tuple[StageImageSide, list[Component]],
+    database: Database | None,
+) -> ImageChanges:
+    from envctl.supply import changes, matching
+
+    only_left: list[matching.Finding] = []
+    only_right: list[matching.Finding] = []
+    if database is not None:
+        only_left, only_right = changes.finding_changes(
+            matching.match(left[1], database).findings,
+            matching.match(right[1], database).findings,
         )
+    return ImageChanges(
+        model=model,
+        left=left[0],
+        right=right[0],
+        same_image=left[0].image == right[0].image,
+        packages=[
+            PackageChange(
+                ecosystem=c.ecosystem,
+                name=c.name,
+                change=c.change,
+                left=c.left,
+                right=c.right,
+            )
+            for c in changes.package_changes(left[1], right[1])
+        ],
+        database=database.info() if database is not None else None,
+        only_left=[f.to_json() for f in only_left],
+        only_right=[f.to_json() for f in only_right],
     )
 
 

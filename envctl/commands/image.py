@@ -22,6 +22,7 @@ from envctl.output.promotion import ImageDocument
 from envctl.promotion.handoff import recorded_image
 from envctl.registry.records import text_or_none
 from envctl.registry.workspace import Workspace, pick_model, require_stage, workspace
+from envctl.supply.sbom import Recorded
 
 
 def image(name: str | None, *, stage: str) -> ImageDocument:
@@ -37,6 +38,7 @@ def image(name: str | None, *, stage: str) -> ImageDocument:
         raise InputError(f"no version of {model} is in {stage}: nothing to deploy")
     record = recorded_image(event) or {}
     digest = _digest(ws, event, ledger.audit.verdict(event.tag), record)
+    sbom = Recorded.from_json(record.get("sbom"))
     return ImageDocument(
         model=model,
         stage=stage,
@@ -47,6 +49,8 @@ def image(name: str | None, *, stage: str) -> ImageDocument:
         image_id=text_or_none(record.get("id")),
         content_fingerprint=text_or_none(record.get("content_fingerprint")),
         reused_from=text_or_none(record.get("reused_from")),
+        sbom=sbom.sha256 if sbom else None,
+        sbom_artifact=sbom.artifact if sbom else None,
     )
 
 

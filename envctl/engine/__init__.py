@@ -36,6 +36,7 @@ from envctl.engine.containers import (
     start_service,
     stats_stream,
 )
+from envctl.engine.credentials import registry_credentials
 from envctl.engine.images import (
     base_image_not_found,
     ensure_image,
@@ -105,6 +106,7 @@ __all__ = [
     "pull",
     "push",
     "reap_orphans",
+    "registry_credentials",
     "remove_container",
     "remove_image",
     "remove_own_containers",

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from functools import partial
-from pathlib import Path
+from functools import cache, partial
 from typing import Any, assert_never
 
 from envctl import registry as reg
@@ -30,6 +29,7 @@ from envctl.spec.model import (
     TestsGate,
     VulnerabilitiesGate,
 )
+from envctl.supply.sbom import Made
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,15 @@ class _Run:
     model_path: str  # the model's folder, relative to the repository root
     context: runners.ImageContext
     project: Project
+    sbom: Callable[[], Made]  # the image's SBOM, made once (a probe) when first asked
+
+
+def sbom_once(image: str) -> Callable[[], Made]:
+    """The SBOM of `image`, made by the first call only: the vulnerabilities gate
+    and the promotion record share one probe of the image."""
+    from envctl.supply import sbom
+
+    return cache(partial(sbom.of_image, image))
 
 
 def run_gates(
@@ -55,10 +64,12 @@ def run_gates(
     image: str,
     on_gate: GateProgress = unwatched,
     where: GateEngine | None = None,
+    sbom: Callable[[], Made] | None = None,
 ) -> tuple[GateResult, ...]:
     """Each gate in order, one result per gate; after a failure the rest are not
     run (their results say skipped). `where`: the engine they run on (in use now),
-    named in their evidence; with its GPU bypass, containers ask for no GPUs."""
+    named in their evidence; with its GPU bypass, containers ask for no GPUs.
+    `sbom`: the image's SBOM, when the caller needs it too (sbom_once)."""
     model_path = _model_rel(project, ws, target)
     gpus = runners.gate_gpus(env.spec)
     context = runners.ImageContext(
@@ -69,7 +80,7 @@ def run_gates(
         gpus=0 if where is not None and where.gpu_bypass is not None else gpus,
         resources=StageResources.of(env.spec),
     )
-    run = _Run(ws, registry, target, env, model_path, context, project)
+    run = _Run(ws, registry, target, env, model_path, context, project, sbom or sbom_once(image))
     specs = [gate_spec(g) for g in env.spec.gates]
     return run_in_order(specs, lambda spec: ran_on(_run_gate(spec, run), where), on_gate=on_gate)
 
@@ -166,24 +177,12 @@ def _load_baseline(
 def _vulnerabilities(gate: VulnerabilitiesGate, run: _Run) -> GateResult:
     from datetime import date
 
-    from envctl import probe
-    from envctl.build.lockfile import lock_path, read_lock
     from envctl.gates import vulnerabilities
-    from envctl.supply import sbom
 
     db = vulnerabilities.database_for(gate, run.ws.root)  # no database: exit 3 before probing
-    try:
-        path: Path | None = lock_path(None, run.env)
-    except InputError:
-        path = None  # a spec read from git: the SBOM carries no lock hashes
-    lock = read_lock(path) if path is not None and path.is_file() else None
-    made = sbom.from_reality(run.context.image, probe.image(run.context.image), lock)
+    made = run.sbom()
     return vulnerabilities.evaluate(
-        gate,
-        made.components,
-        db,
-        today=date.today(),
-        sbom_digest=sbom.digest(sbom.document(made)),
+        gate, made.sbom.components, db, today=date.today(), sbom_digest=made.sha256
     )
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from envctl.output import Document, Item
+from envctl.output.supply import DatabaseInfo
 from envctl.vocabulary import FailOn, Severity
 
 
@@ -54,6 +55,44 @@ class DiffSummary(Item):
     waived: int
 
 
+class StageImageSide(Item):
+    """The image one stage runs, as the ledger names it."""
+
+    stage: str
+    version: str = Field(description="The model version the stage holds.")
+    image: str = Field(description="The recorded digest (REPO@sha256:...), else the image id.")
+
+
+class PackageChange(Item):
+    """A package present on one side only, or at another version."""
+
+    ecosystem: str = Field(description="PyPI or Debian (any Debian release).")
+    name: str
+    change: Literal["added", "removed", "changed"]
+    left: str | None = Field(description="Its version in the left image; null when absent.")
+    right: str | None = Field(description="Its version in the right image; null when absent.")
+
+
+class ImageChanges(Item):
+    """diff --images: what the two stages' images hold, from their SBOMs."""
+
+    model: str
+    left: StageImageSide
+    right: StageImageSide
+    same_image: bool = Field(description="Both stages run one image: nothing differs.")
+    packages: list[PackageChange]
+    database: DatabaseInfo | None = Field(
+        description="The vulnerability database the findings come from; null when there is "
+        "none (findings are then not compared)."
+    )
+    only_left: list[dict[str, Any]] = Field(
+        description="Findings of the left image the right one does not have (as in scan)."
+    )
+    only_right: list[dict[str, Any]] = Field(
+        description="Findings of the right image the left one does not have."
+    )
+
+
 class DiffComparison(Item):
     """Left (where a model comes from) against right (where it goes)."""
 
@@ -62,6 +101,9 @@ class DiffComparison(Item):
     findings: list[DiffFinding]
     summary: DiffSummary
     notes: list[str] = Field(description="E.g. that a lock was stale and not used.")
+    images: ImageChanges | None = Field(
+        None, description="With --images only (the key is absent otherwise)."
+    )
 
 
 class DiffDocument(Document):
@@ -72,3 +114,9 @@ class DiffDocument(Document):
     comparisons: list[DiffComparison] = Field(
         description="One, or with --path one per consecutive pair of stages."
     )
+
+    def to_json(self) -> dict[str, Any]:
+        """Without --images the document is what it always was: no `images` key."""
+        if any(c.images is not None for c in self.comparisons):
+            return super().to_json()
+        return self.model_dump(mode="json", exclude={"comparisons": {"__all__": {"images"}}})

@@ -88,6 +88,16 @@ class PromotionDocument(Document):
     image_differences: list[str] = Field(
         description="How the image content differs from the previous stage's (diff findings)."
     )
+    sbom: str | None = Field(
+        None,
+        description="sha256:... of the image's CycloneDX SBOM, as the record holds it; null "
+        "until the gates passed.",
+    )
+    sbom_artifact: str | None = Field(
+        None,
+        description="REPO@sha256:... of the SBOM pushed beside the image (an OCI referrer); "
+        "null when the image is in no registry or --push was not given.",
+    )
     policy: dict[str, Any] | None = Field(
         description="The stage policy's verdict (allowed, summary, not_before, evidence); "
         "null when the stage has no policy or it was not evaluated."
@@ -152,6 +162,14 @@ class ImageDocument(Document):
     content_fingerprint: str | None = Field(description="sha256 of what is in the image.")
     reused_from: str | None = Field(
         description="The previous stage, when the stage runs the very image that stage tested."
+    )
+    sbom: str | None = Field(
+        None, description="sha256:... of the image's SBOM, as the record holds it."
+    )
+    sbom_artifact: str | None = Field(
+        None,
+        description="REPO@sha256:... of that SBOM beside the image (an OCI referrer); null "
+        "when the promotion did not push it.",
     )
 
 

@@ -15,12 +15,22 @@ class SbomWritten(Document):
     image: str = Field(description="The image reference the SBOM describes.")
     image_id: str | None
     file: str
-    format: str = Field(description="cyclonedx-json")
+    format: str = Field(description="cyclonedx-json or spdx-json")
     sha256: str = Field(description="sha256:... of the document's bytes.")
     python_packages: int
     debian_packages: int
     hashes_from_lock: bool = Field(
         description="The lock's hashes are in the SBOM (the image was built from that lock)."
+    )
+    source: str = Field(
+        "image",
+        description="image: made from the image here; registry: fetched from beside the "
+        "image (--stage, when its promotion pushed it).",
+    )
+    recorded_sha256: str | None = Field(
+        None,
+        description="With --stage: the sha256 the promotion record holds (the document's "
+        "equals it, else exit 1); null for records without one.",
     )
 
 

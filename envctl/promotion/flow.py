@@ -24,7 +24,7 @@ from envctl.gates.checks import holding_back
 from envctl.gates.compat import compatibility
 from envctl.gates.events import GateProgress, unwatched
 from envctl.gates.runners import gate_gpus
-from envctl.gates.suite import recheck_gates, run_gates
+from envctl.gates.suite import recheck_gates, run_gates, sbom_once
 from envctl.ledger.lock import DEFAULT_TIMEOUT
 from envctl.ledger.trust import read_verified, require_signing, stage_environment
 from envctl.ledger.write import (
@@ -36,7 +36,7 @@ from envctl.ledger.write import (
     remote_view,
 )
 from envctl.progress import Progress, silent
-from envctl.promotion.handoff import previous_image, stage_image
+from envctl.promotion.handoff import previous_image, stage_image, with_sbom
 from envctl.promotion.outcome import Outcome
 from envctl.promotion.policy import Verdict, entered_at, evaluate
 from envctl.promotion.rules import default_version, order_problem
@@ -241,7 +241,9 @@ def _run(
     """On the stage's gate engine (its `runner:`, else envctl's own): reuse the
     image the previous stage tested when the content is the same, else build it
     (and push it, with `push` and a registry); check the engine gives the stage's
-    GPUs; then run the stage's gates in the image."""
+    GPUs; then run the stage's gates in the image. When they pass, the image's
+    SBOM goes into the record (and beside the image in the registry when it was
+    pushed)."""
     from envctl import engine
 
     t = checked.target
@@ -260,11 +262,28 @@ def _run(
             )
         except GateFailed as exc:
             raise GateFailed(exc.message, report=replace(built, status="blocked")) from None
+        sbom = sbom_once(image.ref)
         results = run_gates(
-            project, ws, registry, t, env, image=image.ref, on_gate=on_gate, where=where
+            project, ws, registry, t, env, image=image.ref, on_gate=on_gate, where=where, sbom=sbom
         )
+        if holding_back(results) is None:
+            image = with_sbom(image, before, sbom, push=push)
+            if image.sbom is not None:
+                stored = (
+                    f", stored beside the image as {image.sbom.artifact}"
+                    if image.sbom.artifact
+                    else ""
+                )
+                say(f"SBOM of the image: {image.sbom.sha256}{stored}")
     bypass = where.gpu_bypass.to_json() if where.gpu_bypass is not None else None
-    return replace(built, gates=results, gpu_bypass=bypass)
+    return replace(
+        built,
+        gates=results,
+        image=image.ref,
+        image_id=image.id,
+        stage_image=image,
+        gpu_bypass=bypass,
+    )
 
 
 def _refuse_unpassed(gated: Outcome) -> None:

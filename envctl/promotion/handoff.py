@@ -8,8 +8,8 @@ registry by its tag. Only new content is built. The record says which.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from envctl import registry as reg
@@ -17,6 +17,7 @@ from envctl.errors import EngineError, InputError
 from envctl.progress import Progress
 from envctl.registry.records import text_or_none
 from envctl.registry.target import Target
+from envctl.supply.sbom import MEDIA_TYPES, Made, Recorded
 
 # Diff findings about what goes into an image (not data, compute or gates).
 CONTENT_PATHS = ("packages.", "python", "image.", "system_packages.", "env.")
@@ -32,9 +33,10 @@ class StageImage:
     content_fingerprint: str
     reused_from: str | None  # the stage whose tested image this is, when it is one
     differences: tuple[str, ...] = ()  # how the content differs from that stage's image
+    sbom: Recorded | None = None  # its SBOM's hash, and where it is stored
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "ref": self.ref,
             "id": self.id,
             "digest": self.digest,
@@ -42,6 +44,9 @@ class StageImage:
             "reused_from": self.reused_from,
             "differences": list(self.differences),
         }
+        if self.sbom is not None:
+            out["sbom"] = self.sbom.to_json()
+        return out
 
     @classmethod
     def from_json(cls, record: Mapping[str, Any]) -> StageImage | None:
@@ -59,6 +64,7 @@ class StageImage:
             content_fingerprint=fingerprint,
             reused_from=text_or_none(record.get("reused_from")),
             differences=tuple(str(d) for d in differences) if isinstance(differences, list) else (),
+            sbom=Recorded.from_json(record.get("sbom")),
         )
 
 
@@ -162,3 +168,40 @@ def _fetch_tested(tag: str, before: Mapping[str, Any], target: Target) -> None:
             "push it again from a machine that has it"
         )
     engine.tag_image(digest, tag)
+
+
+def with_sbom(
+    image: StageImage,
+    before: Mapping[str, Any] | None,
+    make: Callable[[], Made],
+    *,
+    push: bool,
+) -> StageImage:
+    """`image` with its SBOM's hash, and with `push` (and a digest: the image is in
+    a registry) the SBOM pushed beside it as an OCI referrer. The previous
+    stage's record answers for the very image it tested (the document is a
+    function of the image), so only a new image, or one first pushed now, is
+    probed; `make` is the gate's SBOM when a vulnerabilities gate made one."""
+    same = before is not None and before.get("id") == image.id
+    previous = Recorded.from_json(before.get("sbom")) if before and same else None
+    publish = push and image.digest is not None
+    if previous is not None and (previous.artifact is not None or not publish):
+        return replace(image, sbom=previous)
+    made = make()
+    artifact = push_sbom(image.digest, made) if publish and image.digest else None
+    return replace(image, sbom=Recorded(made.format, made.sha256, artifact))
+
+
+def push_sbom(image_digest: str, made: Made) -> str:
+    """Attach the document to the image `REPO@sha256:...` in its registry; its
+    `REPO@sha256:...` (exit 4 when the registry refuses it)."""
+    from envctl import engine, referrers
+    from envctl.oci import image_ref
+
+    host = image_ref.parse(image_digest).host or ""
+    return referrers.push(
+        image_digest,
+        made.text.encode(),
+        MEDIA_TYPES[made.format],
+        engine.registry_credentials(host),
+    )

@@ -59,6 +59,8 @@ class Outcome:
             content_fingerprint=built.content_fingerprint if built else None,
             reused_from=built.reused_from if built else None,
             image_differences=list(built.differences) if built else [],
+            sbom=built.sbom.sha256 if built and built.sbom else None,
+            sbom_artifact=built.sbom.artifact if built and built.sbom else None,
             policy=dict(self.policy) if self.policy is not None else None,
             not_before=self.policy.get("not_before") if self.policy else None,
             gpu_bypass=dict(self.gpu_bypass) if self.gpu_bypass is not None else None,

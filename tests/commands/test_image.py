@@ -77,7 +77,16 @@ def test_image_json(project: Path, invoke: Invoke) -> None:
         "image_id": IMAGE["id"],
         "content_fingerprint": IMAGE["content_fingerprint"],
         "reused_from": "dev",
+        "sbom": None,  # a record made before SBOMs were recorded
+        "sbom_artifact": None,
     }
+
+
+def test_image_json_names_the_recorded_sbom(project: Path, invoke: Invoke) -> None:
+    sbom = {"format": "cyclonedx-json", "sha256": "sha256:" + "5" * 64, "artifact": None}
+    assign(project, "staging", 1, {**IMAGE, "sbom": sbom})
+    shown = json.loads(invoke("image", "tiny", "--stage", "staging", "--format", "json").out)
+    assert (shown["sbom"], shown["sbom_artifact"]) == (sbom["sha256"], None)
 
 
 def test_image_of_an_empty_stage_is_exit_3(project: Path, invoke: Invoke) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from envctl import engine
+from envctl import engine, referrers
 from tests.cli.conftest import Invoke
 from tests.commands.test_promote import lock
 from tests.conftest import git
@@ -97,7 +97,10 @@ def test_same_content_is_one_image_and_new_content_a_new_one(
         "content_fingerprint": built["content_fingerprint"],
         "reused_from": "dev",
         "differences": [],
+        # The very image dev tested: dev's record answers for its SBOM (no probe).
+        "sbom": record(project, "tiny#dev#1")["image"]["sbom"],
     }
+    assert image["sbom"] == {"format": "cyclonedx-json", "sha256": built["sbom"], "artifact": None}
 
     prod = invoke("promote", "--to", "prod", "--format", "json")
     assert prod.code == 0, prod.err
@@ -124,6 +127,13 @@ def test_push_records_the_digest_and_image_prints_it(
     repository = f"{image_registry}/team/{pushed['image'].rsplit(':', 1)[0]}"
     assert pushed["digest"].startswith(f"{repository}@sha256:")
     assert record(project, "tiny#dev#1")["image"]["digest"] == pushed["digest"]
+    # The SBOM is beside the image in the registry, and the record names it.
+    sbom = record(project, "tiny#dev#1")["image"]["sbom"]
+    assert (sbom["sha256"], sbom["artifact"]) == (pushed["sbom"], pushed["sbom_artifact"])
+    assert sbom["artifact"].startswith(f"{repository}@sha256:")
+
+    shown = json.loads(invoke("image", "tiny", "--stage", "dev", "--format", "json").out)
+    assert (shown["sbom"], shown["sbom_artifact"]) == (sbom["sha256"], sbom["artifact"])
 
     printed = invoke("image", "tiny", "--stage", "dev")
     assert (printed.code, printed.out) == (0, pushed["digest"] + "\n")
@@ -145,7 +155,58 @@ def test_push_records_the_digest_and_image_prints_it(
         pushed["digest"],
         "dev",
     )
+    assert record(project, "tiny#staging#2")["image"]["sbom"] == sbom
     engine.remove_image(pushed["digest"])
+
+
+def test_the_sbom_a_stage_runs_is_fetched_from_the_registry_and_checked(
+    project: Path, invoke: Invoke, image_registry: str, tmp_path: Path
+) -> None:
+    """A deployer with the ledger and the registry: `envctl sbom --stage` fetches
+    the document the promotion pushed and refuses one that is not it."""
+    with_registry(project, image_registry)
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    dev = invoke("promote", "--to", "dev", "--push", "--format", "json")
+    assert dev.code == 0, dev.err
+    pushed = json.loads(dev.out)
+    engine.remove_image(pushed["image"])  # nothing to probe here: it comes from the registry
+    engine.remove_image(f"{image_registry}/team/{pushed['image']}")
+
+    out = tmp_path / "sbom.json"
+    fetched = invoke("sbom", "tiny", "--stage", "dev", "-o", str(out), "--format", "json")
+    assert fetched.code == 0, fetched.err
+    written = json.loads(fetched.out)
+    assert (written["source"], written["sha256"], written["recorded_sha256"]) == (
+        "registry",
+        pushed["sbom"],
+        pushed["sbom"],
+    )
+    assert json.loads(out.read_text())["metadata"]["component"]["name"] == pushed["image_id"]
+    assert written["debian_packages"] > 0  # the base image's dpkg status, as pushed
+
+    # Made again from the image, it is the same bytes as the one pushed.
+    engine.ensure_image(pushed["digest"])
+    again = invoke("sbom", "--image", pushed["digest"])
+    assert again.out == out.read_text()
+    engine.remove_image(pushed["digest"])
+
+    # Who can push to the registry attaches another SBOM to the image (it is listed
+    # beside ours in the referrers index): the record names ours, so ours is read.
+    forged = out.read_text().replace('"components"', '"components" ', 1).encode()
+    referrers.push(pushed["digest"], forged, "application/vnd.cyclonedx+json", None)
+    client = referrers.Client(pushed["digest"].partition("@")[0])
+    index = client.manifest(pushed["digest"].partition("@")[2].replace(":", "-"))[0]
+    assert len(json.loads(index)["manifests"]) == 2
+    still = invoke("sbom", "tiny", "--stage", "dev")
+    assert (still.code, still.out) == (0, out.read_text())
+
+    # Who can write the registry's storage swaps the document: refused, exit 4.
+    blob = pushed["sbom"].partition(":")[2]
+    stored = tmp_path / "r" / "docker/registry/v2/blobs/sha256" / blob[:2] / blob / "data"
+    stored.write_text(out.read_text().replace('"components"', '"components" ', 1))
+    swapped = invoke("sbom", "tiny", "--stage", "dev")
+    assert (swapped.code, swapped.out) == (4, "")
+    assert "the registry sent other bytes than the digest names" in swapped.err
 
 
 def test_a_recorded_digest_gone_from_the_registry_is_exit_4(

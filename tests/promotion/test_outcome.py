@@ -10,6 +10,7 @@ from envctl.promotion.handoff import StageImage
 from envctl.promotion.outcome import Outcome
 from envctl.registry.results import GateResult
 from envctl.registry.target import Target
+from envctl.supply.sbom import Recorded
 
 TARGET = Target("churn", "v1.1.0", "c" * 40, "staging", "dev", "v1.0.0")
 METRICS = GateResult(
@@ -41,6 +42,8 @@ FIELDS = [
     "content_fingerprint",
     "reused_from",
     "image_differences",
+    "sbom",
+    "sbom_artifact",
     "policy",
     "not_before",
     "gpu_bypass",
@@ -87,6 +90,8 @@ def test_outcome_to_json_blocked_carries_the_gates_and_their_evidence() -> None:
         "content_fingerprint": None,
         "reused_from": None,
         "image_differences": [],
+        "sbom": None,
+        "sbom_artifact": None,
         "policy": None,
         "not_before": None,
         "gpu_bypass": None,
@@ -135,3 +140,20 @@ def test_outcome_to_json_carries_the_image_the_stage_reused() -> None:
         [],
     )
     assert data["content_fingerprint"] == image.content_fingerprint
+    assert (data["sbom"], data["sbom_artifact"]) == (None, None)
+
+
+def test_outcome_to_json_and_the_record_carry_the_sbom() -> None:
+    sbom = Recorded("cyclonedx-json", "sha256:" + "3" * 64, "r:5000/t/m@sha256:" + "4" * 64)
+    image = StageImage(
+        ref="envctl/model-churn:v1.1.0-0123456789ab",
+        id="sha256:" + "1" * 64,
+        digest="r:5000/t/m@sha256:" + "2" * 64,
+        content_fingerprint="0" * 64,
+        reused_from=None,
+        sbom=sbom,
+    )
+    data = Outcome(TARGET, "promoted", "ok", stage_image=image).to_json()
+    assert (data["sbom"], data["sbom_artifact"]) == (sbom.sha256, sbom.artifact)
+    assert image.to_json()["sbom"] == sbom.to_json()
+    assert StageImage.from_json(image.to_json()) == image

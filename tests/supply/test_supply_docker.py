@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from envctl import engine
 from tests.conftest import git
@@ -111,6 +113,12 @@ def test_vulnerabilities_gate_refuses_waives_and_needs_its_database(
     (tag,) = tags(project)
     evidence = record(project, tag)["gates"][0]["evidence"]
     assert evidence["sbom"].startswith("sha256:")
+    # The gate's SBOM is the one the record keeps beside the digest (one probe).
+    assert record(project, tag)["image"]["sbom"] == {
+        "format": "cyclonedx-json",
+        "sha256": evidence["sbom"],
+        "artifact": None,
+    }
     waived = next(f for f in evidence["findings"] if f["id"] == "CVE-2099-0001")
     assert waived["waived_by"] == "not reachable from the model"
 
@@ -124,6 +132,25 @@ def test_vulnerabilities_gate_refuses_waives_and_needs_its_database(
         "dev",
         "v1.0.1",
         ["CVE-2099-0001"],
+    )
+
+    # Not pushed: the SBOM is made again from the image and checked against the record.
+    again = invoke("sbom", "tiny", "--stage", "dev", "-o", str(project / "s.json"), "-f", "json")
+    assert again.code == 0, again.err
+    written = json.loads(again.out)
+    assert (written["source"], written["sha256"], written["recorded_sha256"]) == (
+        "image",
+        evidence["sbom"],
+        evidence["sbom"],
+    )
+    # Without the lock the image was built from, its hashes are missing: other bytes.
+    (project / "environments" / "dev.lock").unlink()
+    other = invoke("sbom", "tiny", "--stage", "dev")
+    assert (other.code, other.out) == (1, "")
+    assert other.err.startswith(f"error: the SBOM of {stage['image']} (sha256:")
+    assert other.err.rstrip().endswith(
+        f"is not the one {tag} recorded ({evidence['sbom']}): the image differs, or the lock "
+        "it was built from is no longer in the project"
     )
 
 
@@ -172,3 +199,23 @@ def test_sbom_lists_exactly_what_dpkg_and_pip_hold_in_the_image(
     # ... and however it is named: by its id, as a stage's record names it.
     by_id = invoke("sbom", "--image", meta["image_id"])
     assert by_id.out == out.read_text()
+
+    # SPDX: the same packages by PURL, valid by spdx-tools' own validator.
+    spdx_file = tmp_path / "sbom.spdx.json"
+    spdx = invoke("sbom", "dev", "-o", str(spdx_file), "--format", "json", "--sbom-format",
+                  "spdx-json")  # fmt: skip
+    assert spdx.code == 0, spdx.err
+    assert json.loads(spdx.out)["format"] == "spdx-json"
+    assert validate_full_spdx_document(parse_file(str(spdx_file))) == []
+    purls = {
+        ref["referenceLocator"]
+        for p in json.loads(spdx_file.read_text())["packages"]
+        for ref in p.get("externalRefs", [])
+    }
+    assert purls == {c["purl"] for c in comps}
+    assert invoke("sbom", "dev", "--format", "spdx-json").out == spdx_file.read_text()
+    wrong = invoke("sbom", "dev", "--format", "spdx")
+    assert (wrong.code, wrong.err) == (
+        2,
+        "error: --format spdx: choose cyclonedx-json, spdx-json, table or json\n",
+    )
