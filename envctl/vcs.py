@@ -10,6 +10,7 @@ InputError here, message first.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 import tempfile
@@ -185,19 +186,106 @@ def _error_line(data: bytes | str) -> str:
 
 def read_tags(root: Path) -> list[RawTag]:
     """Every tag of the repository with its target and tagger, in one git call."""
-    proc = _git_bytes(root, "for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags")
+    return [_raw_tag(fields) for fields in _tag_fields(root, "refs/tags")]
+
+
+def _tag_fields(root: Path, *patterns: str) -> list[list[str]]:
+    """The `_TAG_FIELDS` of each ref `patterns` match, in one git call."""
+    proc = _git_bytes(root, "for-each-ref", f"--format={_TAG_FORMAT}", *patterns)
     if proc.returncode != 0:
         raise GitError(f"git for-each-ref failed in {root}: {_error_line(proc.stderr)}")
-    return parse_tag_records(proc.stdout.decode("utf-8", "replace"))
+    return _split_records(proc.stdout.decode("utf-8", "replace"))
 
 
 def parse_tag_records(text: str) -> list[RawTag]:
     """Parse `for-each-ref --format=_TAG_FORMAT` output (each record ends in NUL + LF)."""
+    return [_raw_tag(fields) for fields in _split_records(text)]
+
+
+def _split_records(text: str) -> list[list[str]]:
     parts = text.split("\0")
     width = len(_TAG_FIELDS)
     if len(parts) % width != 1:
         raise GitError("git for-each-ref gave output envctl cannot read; check the git version")
-    return [_raw_tag(parts[i : i + width]) for i in range(0, len(parts) - 1, width)]
+    return [parts[i : i + width] for i in range(0, len(parts) - 1, width)]
+
+
+# --- the tag index: each tag object's fields, read from git once -----------------
+#
+# Everything `_TAG_FORMAT` reads but the ref name comes from the tag object itself
+# (its type, target, tagger, date, `tag` header and message), and a git object never
+# changes: so it is kept per object id in the git directory, and a read lists the
+# refs with their object ids only (git then opens no tag object) and asks git for
+# the fields of the objects it has not seen. Parsed fields only, never a verdict.
+
+_INDEX = "envctl-tag-index"
+_INDEX_HEADER = "envctl-tag-index v1\n"
+_INDEX_WIDTH = len(_TAG_FIELDS) - 1  # the object's own fields: all but the ref name
+_FULL_READ = 256  # more new tag objects than this: one pass over every tag instead
+
+
+def read_tags_indexed(root: Path) -> list[RawTag]:
+    """What `read_tags` returns, each tag object's fields read from the index when
+    git gave them before (two cheap git calls instead of parsing every object)."""
+    listing = [line.split(" ", 2) for line in _list_tags(root)]
+    path = common_dir(root) / _INDEX
+    known = _load_index(path)
+    new = [ref for oid, kind, ref in listing if kind == "tag" and oid not in known]
+    if len(new) > _FULL_READ:
+        fields = _tag_fields(root, "refs/tags")
+        _save_index(path, {f[2]: f[1:] for f in fields if f[1] == "tag"})
+        return [_raw_tag(f) for f in fields]
+    read = {f[0].lstrip("\n"): f for f in _tag_fields(root, *new)} if new else {}
+    found = []
+    for oid, kind, ref in listing:
+        if kind != "tag":
+            found.append([ref, kind, oid, "", "", "", "", "", "", ""])
+        elif oid in known:
+            found.append([ref, *known[oid]])
+        elif ref in read:  # else deleted since it was listed
+            found.append(read[ref])
+    if new:
+        _save_index(path, {f[2]: f[1:] for f in found if f[1] == "tag"})
+    return [_raw_tag(f) for f in found]
+
+
+def _list_tags(root: Path) -> list[str]:
+    """`OID TYPE REFNAME` per tag (a ref name holds no space)."""
+    form = "--format=%(objectname) %(objecttype) %(refname)"
+    proc = _git_bytes(root, "for-each-ref", form, "refs/tags")
+    if proc.returncode != 0:
+        raise GitError(f"git for-each-ref failed in {root}: {_error_line(proc.stderr)}")
+    return proc.stdout.decode("utf-8", "replace").splitlines()
+
+
+def _load_index(path: Path) -> dict[str, list[str]]:
+    """object id -> its fields; empty when absent, damaged or of another version."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if not text.startswith(_INDEX_HEADER):
+        return {}
+    parts = text[len(_INDEX_HEADER) :].split("\0")
+    width = _INDEX_WIDTH
+    if len(parts) % width != 1:
+        return {}
+    entries = (parts[i : i + width] for i in range(0, len(parts) - 1, width))
+    return {entry[1]: entry for entry in entries if entry[0] == "tag"}
+
+
+def _save_index(path: Path, entries: dict[str, list[str]]) -> None:
+    """Replace the index atomically with `entries` (the tags now present): a reader
+    sees the old file or the new one. A git directory envctl may not write to
+    (a read-only clone) only means the next read asks git again."""
+    body = "".join("\0".join(fields) + "\0" for fields in entries.values())
+    partial = path.parent / f"{path.name}.{os.getpid()}.tmp"
+    try:
+        partial.write_bytes((_INDEX_HEADER + body).encode("utf-8"))
+        partial.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def _raw_tag(fields: list[str]) -> RawTag:

@@ -96,7 +96,7 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
     """Read every tag once, verify the signatures signed stages need, replay."""
     from envctl import vcs
 
-    tags = vcs.read_tags(ws.root)
+    tags = vcs.read_tags_indexed(ws.root)
     registry = parse_registry(tags)
     config = trust_config(ws)
     policy = trust_policy(config)
