@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -116,10 +116,9 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
         shadows = shadowing_tags(tags, config.ref, ref)
     specs = protected_specs(ws, registry, policy, ref) if ref is not None else {}
     audit = reg.audit_registry(
-        registry, tags, stages=ws.stages, trust=policy, signatures=signatures, specs=specs
-    )
-    if shadows:
-        audit = replace(audit, violations=(*audit.violations, *shadows))
+        registry, tags, stages=ws.stages, trust=policy, signatures=signatures, specs=specs,
+        also=shadows,
+    )  # fmt: skip
     approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
     return VerifiedLedger(registry, audit, tuple(warnings), approvals, tuple(tags))
 
