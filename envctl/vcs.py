@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -27,15 +28,25 @@ from envctl.tools import Completed, run_tool
 
 def toplevel(path: Path) -> Path:
     """The work tree root of the repository containing `path`."""
-    code, out, _ = _git_text(path, "rev-parse", "--show-toplevel")
-    if code != 0:
+    code, out, _ = _git_text(path, "rev-parse", "--show-toplevel", "--git-common-dir")
+    top, _, common = out.rstrip("\n").partition("\n")
+    if code != 0 or not common:
         raise InputError(f"{path} is not inside a git repository; run git init")
-    return Path(out.strip())
+    root = Path(top)
+    # Asked in the same call: every reader of the registry needs both.
+    _COMMON_DIRS[root] = (path / common).resolve()  # relative to where git ran
+    return root
+
+
+_COMMON_DIRS: dict[Path, Path] = {}
 
 
 def common_dir(root: Path) -> Path:
     """The git directory shared by every work tree of the repository at `root`
     (`.git` is a file in a linked work tree or a submodule)."""
+    known = _COMMON_DIRS.get(root)
+    if known is not None:
+        return known
     # Relative output is relative to the directory git ran in.
     return (root / run(root, "rev-parse", "--git-common-dir").strip()).resolve()
 
@@ -236,17 +247,26 @@ def read_tags_indexed(root: Path) -> list[RawTag]:
         _save_index(path, {f[2]: f[1:] for f in fields if f[1] == "tag"})
         return [_raw_tag(f) for f in fields]
     read = {f[0].lstrip("\n"): f for f in _tag_fields(root, *new)} if new else {}
+    if new:
+        _save_index(path, _still_there(listing, known, read))
     found = []
     for oid, kind, ref in listing:
         if kind != "tag":
-            found.append([ref, kind, oid, "", "", "", "", "", "", ""])
-        elif oid in known:
-            found.append([ref, *known[oid]])
+            found.append(_raw_tag([ref, kind, oid, "", "", "", "", "", "", ""]))
+        elif (entry := known.get(oid)) is not None:
+            found.append(_annotated(ref.removeprefix("refs/tags/"), entry))
         elif ref in read:  # else deleted since it was listed
-            found.append(read[ref])
-    if new:
-        _save_index(path, {f[2]: f[1:] for f in found if f[1] == "tag"})
-    return [_raw_tag(f) for f in found]
+            found.append(_raw_tag(read[ref]))
+    return found
+
+
+def _still_there(
+    listing: list[list[str]], known: dict[str, list[str]], read: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The index entries of the tag objects the refs now point at."""
+    entries = {oid: known[oid] for oid, kind, _ in listing if kind == "tag" and oid in known}
+    entries |= {fields[2]: fields[1:] for fields in read.values() if fields[1] == "tag"}
+    return entries
 
 
 def _list_tags(root: Path) -> list[str]:
@@ -289,13 +309,19 @@ def _save_index(path: Path, entries: dict[str, list[str]]) -> None:
 
 
 def _raw_tag(fields: list[str]) -> RawTag:
-    ref, kind, oid, target_kind, target, tagger, email, date, header, message = fields
+    ref, kind, oid = fields[:3]
     name = ref.lstrip("\n").removeprefix("refs/tags/")
     if kind != "tag":  # lightweight: %(contents) would be the commit's message
         return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "", "")
+    return _annotated(name, fields[1:])
+
+
+def _annotated(name: str, fields: list[str]) -> RawTag:
+    """The tag `name` of the tag object whose `_TAG_FIELDS` after the ref are `fields`."""
+    _, oid, target_kind, target, tagger, email, date, header, message = fields
     commit = target if target_kind == "commit" else ""
     return RawTag(
-        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message,
+        name, "tag", oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message,
         header,
     )  # fmt: skip
 
@@ -303,12 +329,24 @@ def _raw_tag(fields: list[str]) -> RawTag:
 def _git_date(raw: str) -> datetime | None:
     """`1700000000 +0130` -> an aware datetime in the tagger's offset."""
     seconds, _, zone = raw.partition(" ")
-    if not (seconds.isdigit() and len(zone) == 5 and zone[0] in "+-" and zone[1:].isdigit()):
+    tz = _zone(zone)
+    if tz is None or not seconds.isdigit():
+        return None
+    try:
+        return datetime.fromtimestamp(int(seconds), tz)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)  # a ledger's tags share a few offsets
+def _zone(zone: str) -> timezone | None:
+    """`+0130` -> its timezone; None when it is not one."""
+    if not (len(zone) == 5 and zone[0] in "+-" and zone[1:].isdigit()):
         return None
     offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:]))
     try:
-        return datetime.fromtimestamp(int(seconds), timezone(-offset if zone[0] == "-" else offset))
-    except (OverflowError, ValueError, OSError):
+        return timezone(-offset if zone[0] == "-" else offset)
+    except ValueError:  # 24 hours or more
         return None
 
 
