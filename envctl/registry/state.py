@@ -125,7 +125,7 @@ def parse_registry(tags: Iterable[RawTag]) -> Registry:
     for raw in sorted(tags, key=attrgetter("name")):
         name = parse_tag_name(raw.name)
         if name is not None:
-            if name.counter is not None and name.counter > counters.get(name.model, 0):
+            if name.counter is not None and name.counter >= counters.get(name.model, 0):
                 counters[name.model] = name.counter
             if _is_usable(raw, warnings) and not _is_copied_version(raw, name, warnings):
                 by_model.setdefault(name.model, []).append((name, raw))
