@@ -22,6 +22,10 @@ with the git processes it waited for) by default: on a shared machine it moves
 less with load than wall time does. The ratios are medians of per-round ratios
 with their min-max.
 
+With --baseline TREE, `status` and `audit` of the envctl source tree TREE
+(`python -m envctl` with PYTHONPATH=TREE; `git archive REV | tar -x -C TREE`)
+run in the same rounds, and their ratio to this tree's is reported.
+
 At --gto-size, `gto show --json` ($ENVCTL_GTO, `gto` on PATH or
 /tmp/gto-venv/bin/gto) runs too, and every model's stages are compared with
 envctl's.
@@ -61,13 +65,15 @@ def find_gto() -> str | None:
 
 
 def cpu_process(
-    argv: Sequence[str], *, cwd: Path | None = None, ok_codes: Sequence[int] = (0,)
+    argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> Measure:
     """A measure that runs `argv` as a whole process and returns its CPU time
     (user + system, with that of the processes it waited for, such as git)."""
+    ok_codes = (0,)
 
     def run() -> float:
-        proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
         _, status, usage = os.wait4(proc.pid, 0)
         if os.waitstatus_to_exitcode(status) not in ok_codes:
             raise SystemExit(f"{' '.join(argv)} exited {os.waitstatus_to_exitcode(status)}")
@@ -84,11 +90,29 @@ def without_index(measure: Measure, repo: Path) -> Measure:
     return run
 
 
-def measures(repo: Path, empty: Path, clock: str) -> dict[str, Measure]:
-    timed = cpu_process if clock == "cpu" else process
+def wall_process(
+    argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Measure:
+    if env is None:
+        return process(argv, cwd=cwd)
+    command = ["env", *(f"{k}={v}" for k, v in env.items() if k == "PYTHONPATH"), *argv]
+    return process(command, cwd=cwd)
+
+
+def measures(repo: Path, empty: Path, args: argparse.Namespace) -> dict[str, Measure]:
+    timed = cpu_process if args.clock == "cpu" else wall_process
     envctl = envctl_argv()
     status = timed([*envctl, "status", "--format", "json"], cwd=repo)
+    before = {}
+    if args.baseline:
+        env = {**os.environ, "PYTHONPATH": str(Path(args.baseline).resolve())}
+        old = [sys.executable, "-m", "envctl"]
+        before = {
+            "status, baseline": timed([*old, "status", *JSON], cwd=repo, env=env),
+            "audit, baseline": timed([*old, "audit"], cwd=repo, env=env),
+        }
     return {
+        **before,
         "for-each-ref": timed(["git", "for-each-ref", FLOOR, "refs/tags"], cwd=repo),
         "status, no tags": timed([*envctl, "status", "--format", "json"], cwd=empty),
         "status": status,
@@ -120,6 +144,16 @@ def gto_show(gto: str, repo: Path, timeout: float) -> tuple[float | None, str]:
     shown = json.loads(proc.stdout)
     theirs = {m: {s: v for s, v in shown[m]["stage"].items() if v} for m in model_names()}
     return seconds, "yes" if theirs == envctl_stages(repo) else f"NO {theirs}"
+
+
+def baseline_note(tags: int, samples: dict[str, list[float]]) -> str:
+    status = Ratio.of(samples["status, baseline"], samples["status"])
+    audit = Ratio.of(samples["audit, baseline"], samples["audit"])
+    return (
+        f"{tags:,} tags, the baseline in the same rounds: `status` {status.base_seconds:.3f} s "
+        f"(now {status.median:.2f}× of it [{status.low:.2f}-{status.high:.2f}]), `audit` "
+        f"{audit.base_seconds:.3f} s (now {audit.median:.2f}× [{audit.low:.2f}-{audit.high:.2f}])"
+    )
 
 
 def git_version() -> str:
@@ -158,6 +192,9 @@ def main() -> None:
     parser.add_argument("--gto-timeout", type=float, default=600.0, help="seconds per gto run")
     parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     parser.add_argument("--keep", action="store_true", help="keep the generated repositories")
+    parser.add_argument(
+        "--baseline", help="another envctl source tree (envctl/ compiled) to run beside this one"
+    )
     args = parser.parse_args()
     gto = find_gto()
     workdir = Path(tempfile.mkdtemp(prefix="envctl-registry-bench-"))
@@ -173,9 +210,12 @@ def main() -> None:
         generate(repo, size)
         tags = len(subprocess.run(["git", "for-each-ref", "refs/tags"], cwd=repo, check=True,
                                   capture_output=True).stdout.splitlines())  # fmt: skip
-        samples = rounds(measures(repo, empty, args.clock), runs=args.runs)
+        samples = rounds(measures(repo, empty, args), runs=args.runs)
         rows.append(row(size, tags, samples))
         print(rows[-1], flush=True)
+        if args.baseline:
+            notes.append(baseline_note(tags, samples))
+            print(notes[-1], flush=True)
         if gto and size == args.gto_size:
             seconds, agree = gto_show(gto, repo, args.gto_timeout)
             shown = f"{seconds:.2f} s" if seconds is not None else f"> {args.gto_timeout:.0f} s"
