@@ -235,6 +235,7 @@ class _Checker:
         self.raws = list(raws)
         self.headers = {raw.name: raw.header for raw in self.raws}
         self._counted: dict[ApprovalKey, set[str]] = {}
+        self._by_key: dict[str, dict[ApprovalKey, list[StageEvent]]] = {}
         self._approval_raws: dict[ApprovalKey, list[tuple[RawTag, ApprovalTag]]] | None = None
 
     def principals(self, tag: str) -> tuple[str, ...]:
@@ -334,16 +335,27 @@ class _Checker:
         alone (an approval's rules look only at the promoters of its own key)."""
         found = self._counted.get(key)
         if found is None:
-            found_model = self.registry.model(key[0])
-            events = found_model.events if found_model else ()
-            candidates = [e for e in events if (e.version, e.stage) == key[1:]]
-            promoters = _promoter_identities(candidates, self)
             found = set()
-            for raw, parsed in self._approvals_of().get(key, []):
+            approvals = self._approvals_of().get(key, [])
+            events = self._assignments(key[0]).get(key, []) if approvals else []
+            promoters = _promoter_identities(events, self)  # they matter to approvals only
+            for raw, parsed in approvals:
                 who = self._approval(raw, parsed, promoters)[1]
                 if who is not None:
                     found.add(who)
             self._counted[key] = found
+        return found
+
+    def _assignments(self, model: str) -> dict[ApprovalKey, list[StageEvent]]:
+        """The model's events by (model, version, stage), built once per model."""
+        found = self._by_key.get(model)
+        if found is None:
+            found = {}
+            events = self.registry.model(model)
+            for event in events.events if events else ():
+                key = (event.model, event.version or "", event.stage)
+                found.setdefault(key, []).append(event)
+            self._by_key[model] = found
         return found
 
     def _approvals_of(self) -> dict[ApprovalKey, list[tuple[RawTag, ApprovalTag]]]:
