@@ -167,6 +167,10 @@ HEADER = (
 )
 
 
+def exact(r: Ratio) -> str:
+    return f"{r.median:.2f}× [{r.low:.2f}-{r.high:.2f}]"
+
+
 def row(size: int, tags: int, samples: dict[str, list[float]]) -> str:
     base = samples["for-each-ref"]
     start = samples["status, no tags"]
@@ -179,7 +183,7 @@ def row(size: int, tags: int, samples: dict[str, list[float]]) -> str:
 
     return (
         f"| {tags:,} | {status.base_seconds:.3f} s | {startup.base_seconds:.3f} s "
-        f"| {status.other_seconds:.3f} s | {status} | {startup} | {cell('history')} "
+        f"| {status.other_seconds:.3f} s | {exact(status)} | {exact(startup)} | {cell('history')} "
         f"| {cell('image')} | {cell('audit')} | {cell('status, no index')} |"
     )
 
