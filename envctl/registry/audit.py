@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -84,13 +85,17 @@ class Audit:
         self._checker = checker
         self._raws = raws
         self._also = also
+        self._judged: dict[str, Verdict] = {}  # shared by the replays: tag -> verdict
         self._replays = {
-            name: ModelReplay(model, checker.judge, _counts)
+            name: ModelReplay(model, checker.judge, _counts, self._judged)
             for name, model in checker.registry.models.items()
         }
         self._where: dict[str, tuple[ModelReplay[Verdict], int]] | None = None
 
     def verdict(self, tag: str) -> Verdict:
+        judged = self._judged.get(tag)
+        if judged is not None:  # `stages` judged it on the way
+            return judged
         found = self._positions().get(tag)
         return found[0].verdict(found[1]) if found else Verdict("none", True)
 
@@ -186,7 +191,7 @@ def audit_registry(
     (signed stage, commit on the protected branch) to the fingerprint of the
     stage's spec there; `also`: violations found outside the ledger's rules,
     listed after them."""
-    raws = sorted(tags, key=lambda t: t.name)
+    raws = sorted(tags, key=attrgetter("name"))
     checker = _Checker(registry, stages, trust, signatures, raws, specs)
     return Audit(checker, raws, tuple(also))
 

@@ -30,12 +30,17 @@ class ModelReplay(Generic[V]):
     decides one event, asking `entered` about the events before it."""
 
     def __init__(
-        self, model: Model, judge: Callable[[StageEvent, Entered], V], counts: Callable[[V], bool]
+        self,
+        model: Model,
+        judge: Callable[[StageEvent, Entered], V],
+        counts: Callable[[V], bool],
+        judged: dict[str, V] | None = None,
     ) -> None:
         self.model = model
         self._judge = judge
         self._counts = counts
         self._verdicts: dict[int, V] = {}
+        self.judged = judged if judged is not None else {}  # tag -> verdict, once judged
         self._assigned: dict[tuple[str, str], list[int]] | None = None
         self._scanned: dict[tuple[str, str], int] = {}  # key -> positions examined
         self._first: dict[tuple[str, str], int] = {}  # key -> its first counted position
@@ -43,8 +48,9 @@ class ModelReplay(Generic[V]):
     def verdict(self, position: int) -> V:
         found = self._verdicts.get(position)
         if found is None:
-            found = self._judge(self.model.events[position], self._entered_before(position))
-            self._verdicts[position] = found
+            event = self.model.events[position]
+            found = self._judge(event, self._entered_before(position))
+            self._verdicts[position] = self.judged[event.tag] = found
         return found
 
     def _entered_before(self, position: int) -> Entered:
