@@ -303,6 +303,21 @@ def test_common_dir_of_a_linked_worktree_is_the_main_git_dir(
     assert vcs.common_dir(git_repo) == (git_repo / ".git").resolve()
 
 
+def test_toplevel_from_a_subfolder_of_a_linked_worktree_knows_its_common_dir(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(git_repo)
+    linked = tmp_path / "linked"
+    git(git_repo, "worktree", "add", "-q", str(linked))
+    (linked / "a" / "b").mkdir(parents=True)
+    monkeypatch.setattr(vcs, "_COMMON_DIRS", {})
+
+    root = vcs.toplevel(linked / "a" / "b")
+
+    assert root == linked.resolve()
+    assert vcs.common_dir(root) == (git_repo / ".git").resolve()
+
+
 # ---- signatures -------------------------------------------------------------------
 
 
