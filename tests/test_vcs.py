@@ -316,6 +316,8 @@ def test_toplevel_from_a_subfolder_of_a_linked_worktree_knows_its_common_dir(
 
     assert root == linked.resolve()
     assert vcs.common_dir(root) == (git_repo / ".git").resolve()
+    (git_repo / "c" / "d").mkdir(parents=True)  # git answers `../../.git` there
+    assert vcs.common_dir(vcs.toplevel(git_repo / "c" / "d")) == (git_repo / ".git").resolve()
 
 
 # ---- signatures -------------------------------------------------------------------
