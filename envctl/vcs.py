@@ -242,11 +242,14 @@ def read_tags_indexed(root: Path) -> list[RawTag]:
     path = common_dir(root) / _INDEX
     known = _load_index(path)
     new = [ref for oid, kind, ref in listing if kind == "tag" and oid not in known]
-    if len(new) > _FULL_READ:
+    few = 0 < len(new) <= _FULL_READ
+    read = {f[0].lstrip("\n"): f for f in _tag_fields(root, *new)} if few else {}
+    if len(new) > _FULL_READ or any(ref not in read for ref in new):
+        # Many new objects; or a ref gone since it was listed, or one whose name
+        # did not come back as itself (not UTF-8): one pass over every tag.
         fields = _tag_fields(root, "refs/tags")
         _save_index(path, {f[2]: f[1:] for f in fields if f[1] == "tag"})
         return [_raw_tag(f) for f in fields]
-    read = {f[0].lstrip("\n"): f for f in _tag_fields(root, *new)} if new else {}
     if new:
         _save_index(path, _still_there(listing, known, read))
     found = []
@@ -255,7 +258,7 @@ def read_tags_indexed(root: Path) -> list[RawTag]:
             found.append(_raw_tag([ref, kind, oid, "", "", "", "", "", "", ""]))
         elif (entry := known.get(oid)) is not None:
             found.append(_annotated(ref.removeprefix("refs/tags/"), entry))
-        elif ref in read:  # else deleted since it was listed
+        else:
             found.append(_raw_tag(read[ref]))
     return found
 

@@ -466,6 +466,27 @@ def test_many_new_tags_are_read_in_one_pass(
     assert vcs.read_tags_indexed(git_repo) == vcs.read_tags(git_repo)
 
 
+def test_a_tag_whose_name_is_not_utf8_is_read_as_the_full_read_reads_it(
+    git_repo: Path,
+) -> None:
+    every_kind_of_tag(git_repo)
+    vcs.read_tags_indexed(git_repo)
+    git(git_repo, "tag", "-a", "-m", "approved", "made-here", "HEAD")
+    oid = git(git_repo, "rev-parse", "made-here")  # an object the index has not seen
+    git(git_repo, "tag", "-d", "made-here")
+    subprocess.run(
+        [b"git", b"update-ref", b"refs/tags/envctl/approval/m\xff", oid.encode()],
+        cwd=git_repo,
+        check=True,
+    )
+    git(git_repo, "tag", "-a", "-m", "new", "m#dev#2", "HEAD")
+
+    tags = vcs.read_tags_indexed(git_repo)
+
+    assert tags == vcs.read_tags(git_repo)
+    assert "envctl/approval/m\N{REPLACEMENT CHARACTER}" in {t.name for t in tags}
+
+
 def test_a_git_directory_envctl_cannot_write_only_costs_the_index(
     git_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
