@@ -1,24 +1,34 @@
-"""Reading the model registry: envctl vs `gto show`, on the same generated repositories.
+"""Reading the model registry: `envctl status`, `history`, `image` and `audit` beside
+their two floors, and `gto show`, on GTO-shaped registries of 1k, 5k and 50k tags.
 
-    python bench/registry_bench.py [--sizes 5000,50000] [--runs 5] [--gto-timeout 600]
+    python bench/registry_bench.py [--sizes 1000,5000,50000] [--runs 5] [--gto-size 1000]
+                                   [--clock cpu|wall]
 
-For each size N it writes a repository (git fast-import: real annotated tag objects)
-holding one model with N/10 registered versions and N assignment tags `model#STAGE#k`
-cycling dev/staging/prod, each carrying an envctl record, tagger times 1 s apart so
-gto's time ordering is also correct. It then times:
+Each size is a repository made by bench/_ledger.py: 10 models, one registration
+per ten tags and nine assignment tags per version (dev -> staging -> prod, three
+times), every assignment with a valid envctl record, refs packed. Per size, in
+interleaved rounds (bench/_timing.py; one untimed warm-up round first, which
+also fills the tag index as any earlier envctl command would have):
 
-- envctl in process: `vcs.read_tags` + `registry.parse_registry` (median of --runs);
-- envctl cold: the same in a fresh interpreter, start-up and imports included
-  (median of --runs), which is what `gto show` is compared with;
-- `gto show --json` (--gto-runs runs, each capped at --gto-timeout seconds), and checks
-  that gto and envctl agree on the version in each stage.
+- floor 1: `git for-each-ref` of every tag's name, type, target, tagger, date,
+  `tag` header and message (what envctl needs from each tag, in one git call);
+- floor 2: `envctl status --format json` in the same project with no tags (start-up);
+- `envctl status --format json`, `history model0 --format json`, `image model0
+  --stage prod --format json`, `audit` (every event judged), and `status` with
+  the tag index removed before each run (what the first read of a clone pays).
 
-The three run interleaved, once per round (in-process, cold, gto; gto only in the
-first --gto-runs rounds), so a change of machine load hits them alike; gto/cold
-is the median of the per-round ratios, with their min-max.
+Each is a fresh process. The clock is the process's CPU time (user + system,
+with the git processes it waited for) by default: on a shared machine it moves
+less with load than wall time does. The ratios are medians of per-round ratios
+with their min-max.
 
-gto is $ENVCTL_GTO, `gto` on PATH or /tmp/gto-venv/bin/gto; without it those columns
-say "n/a".
+With --baseline TREE, `status` and `audit` of the envctl source tree TREE
+(`python -m envctl` with PYTHONPATH=TREE; `git archive REV | tar -x -C TREE`)
+run in the same rounds, and their ratio to this tree's is reported.
+
+At --gto-size, `gto show --json` ($ENVCTL_GTO, `gto` on PATH or
+/tmp/gto-venv/bin/gto) runs too, and every model's stages are compared with
+envctl's.
 """
 
 from __future__ import annotations
@@ -27,34 +37,26 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 sys.path.insert(0, str(ROOT / "bench"))
-from _timing import Ratio  # noqa: E402  (script-local helper)
+from _ledger import generate, model_names  # noqa: E402  (script-local helper)
+from _timing import Measure, Ratio, envctl_argv, process, rounds  # noqa: E402
 
-from envctl import vcs  # noqa: E402  (run as a script from anywhere)
-from envctl.registry import assignment_tag, format_record  # noqa: E402
-from envctl.registry.state import parse_registry  # noqa: E402  (the raw view, measured alone)
-
-MODEL = "churn"
-STAGES = ("dev", "staging", "prod")
-START = 1_700_000_000
-IDENT = "Bench Tester <bench@example.com>"
-COLD = (
-    "import sys; from pathlib import Path; from envctl import vcs; "
-    "from envctl.registry import state; "
-    "r = state.parse_registry(vcs.read_tags(Path(sys.argv[1]))); "
-    "print(len(r.model(sys.argv[2]).events))"
+FLOOR_FORMAT = (
+    "%(refname)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00"
+    "%(taggername)%00%(taggeremail)%00%(taggerdate:raw)%00%(tag)%00%(contents)%00"
 )
+FLOOR = f"--format={FLOOR_FORMAT}"
+JSON = ("--format", "json")
+INDEX = Path(".git") / "envctl-tag-index"
 
 
 def find_gto() -> str | None:
@@ -62,108 +64,96 @@ def find_gto() -> str | None:
     return next((c for c in candidates if c and os.access(c, os.X_OK)), None)
 
 
-def _data(chunks: list[bytes], text: str) -> None:
-    raw = text.encode()
-    chunks.append(b"data %d\n%s\n" % (len(raw), raw))
+def cpu_process(
+    argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Measure:
+    """A measure that runs `argv` as a whole process and returns its CPU time
+    (user + system, with that of the processes it waited for, such as git)."""
+    ok_codes = (0,)
+
+    def run() -> float:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)  # fmt: skip
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) not in ok_codes:
+            raise SystemExit(f"{' '.join(argv)} exited {os.waitstatus_to_exitcode(status)}")
+        return usage.ru_utime + usage.ru_stime
+
+    return run
 
 
-def fast_import_stream(assignments: int) -> bytes:
-    """Commits, one registration tag per commit, then `assignments` assignment tags."""
-    versions = max(1, assignments // 10)
-    out: list[bytes] = []
-    for i in range(versions):
-        out.append(b"commit refs/heads/main\nmark :%d\n" % (i + 1))
-        out.append(f"committer {IDENT} {START + i} +0000\n".encode())
-        _data(out, f"train model {i}")
-        out.append(b"M 644 inline model.txt\n")
-        _data(out, f"weights {i}")
-    for i in range(versions):
-        out.append(f"tag {MODEL}@v1.{i}.0\nfrom :{i + 1}\n".encode())
-        out.append(f"tagger {IDENT} {START + i} +0000\n".encode())
-        _data(out, f"Registering artifact {MODEL} version v1.{i}.0")
-    for k in range(1, assignments + 1):
-        stage = STAGES[(k - 1) % len(STAGES)]
-        version = min(versions - 1, (k - 1) * versions // assignments)
-        record = {
-            "kind": "promotion", "from_stage": STAGES[STAGES.index(stage) - 1],
-            "who": {"name": "Bench Tester", "email": "bench@example.com"},
-            "env": {"name": stage, "spec_version": 3, "fingerprint": "sha256:" + "ab" * 32},
-            "image": "sha256:" + "cd" * 32, "bypass": None, "rollback_of": None,
-            "gates": [{"name": "tests", "result": "pass", "evidence": {"passed": 42}}],
-        }  # fmt: skip
-        out.append(f"tag {assignment_tag(MODEL, stage, k)}\nfrom :{version + 1}\n".encode())
-        out.append(f"tagger {IDENT} {START + versions + k} +0000\n".encode())
-        _data(out, format_record(f"Promote {MODEL} v1.{version}.0 to {stage}", record))
-    return b"".join(out)
+def without_index(measure: Measure, repo: Path) -> Measure:
+    def run() -> float:
+        (repo / INDEX).unlink(missing_ok=True)
+        return measure()
+
+    return run
 
 
-def generate(repo: Path, assignments: int) -> float:
-    start = time.perf_counter()
-    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
-    subprocess.run(
-        ["git", "fast-import", "--quiet"], cwd=repo, input=fast_import_stream(assignments),
-        check=True,
-    )  # fmt: skip
-    return time.perf_counter() - start
+def wall_process(
+    argv: Sequence[str], *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> Measure:
+    if env is None:
+        return process(argv, cwd=cwd)
+    command = ["env", *(f"{k}={v}" for k, v in env.items() if k == "PYTHONPATH"), *argv]
+    return process(command, cwd=cwd)
 
 
-def read_in_process(repo: Path) -> dict[str, str | None]:
-    registry = parse_registry(vcs.read_tags(repo))
-    model = registry.model(MODEL)
-    assert model is not None and not registry.warnings, registry.warnings[:3]
-    return {s: e.version for s, e in model.stages.items()}
+def measures(repo: Path, empty: Path, args: argparse.Namespace) -> dict[str, Measure]:
+    timed = cpu_process if args.clock == "cpu" else wall_process
+    envctl = envctl_argv()
+    status = timed([*envctl, "status", "--format", "json"], cwd=repo)
+    before = {}
+    if args.baseline:
+        env = {**os.environ, "PYTHONPATH": str(Path(args.baseline).resolve())}
+        old = [sys.executable, "-m", "envctl"]
+        before = {
+            "status, baseline": timed([*old, "status", *JSON], cwd=repo, env=env),
+            "audit, baseline": timed([*old, "audit"], cwd=repo, env=env),
+        }
+    return {
+        **before,
+        "for-each-ref": timed(["git", "for-each-ref", FLOOR, "refs/tags"], cwd=repo),
+        "status, no tags": timed([*envctl, "status", "--format", "json"], cwd=empty),
+        "status": status,
+        "history": timed([*envctl, "history", "model0", "--format", "json"], cwd=repo),
+        "image": timed([*envctl, "image", "model0", "--stage", "prod", *JSON], cwd=repo),
+        "audit": timed([*envctl, "audit"], cwd=repo),
+        "status, no index": without_index(status, repo),
+    }
 
 
-def run_gto(gto: str, repo: Path, timeout: float) -> tuple[float | None, dict[str, str]]:
-    """Seconds and stages of one `gto show --json`; None if it timed out."""
+def envctl_stages(repo: Path) -> dict[str, dict[str, str]]:
+    out = subprocess.run([*envctl_argv(), "status", "--format", "json"], cwd=repo, check=True,
+                         capture_output=True, text=True).stdout  # fmt: skip
+    return {
+        m["model"]: {s: e["version"] for s, e in m["stages"].items() if e}
+        for m in json.loads(out)["models"]
+    }
+
+
+def gto_show(gto: str, repo: Path, timeout: float) -> tuple[float | None, str]:
+    """Wall seconds of one `gto show --json` and whether it agrees with envctl."""
     start = time.perf_counter()
     try:
-        proc = subprocess.run([gto, "show", "--json"], cwd=repo, capture_output=True,
-                              text=True, timeout=timeout, check=True)  # fmt: skip
+        proc = subprocess.run([gto, "show", "--json"], cwd=repo, capture_output=True, text=True,
+                              timeout=timeout, check=True)  # fmt: skip
     except subprocess.TimeoutExpired:
-        return None, {}
-    return time.perf_counter() - start, json.loads(proc.stdout)[MODEL]["stage"]
+        return None, "n/a"
+    seconds = time.perf_counter() - start
+    shown = json.loads(proc.stdout)
+    theirs = {m: {s: v for s, v in shown[m]["stage"].items() if v} for m in model_names()}
+    return seconds, "yes" if theirs == envctl_stages(repo) else f"NO {theirs}"
 
 
-@dataclass
-class Timings:
-    warm: list[float] = field(default_factory=list)
-    cold: list[float] = field(default_factory=list)
-    gto: list[float] = field(default_factory=list)
-    gto_timed_out: bool = False
-    gto_stages: dict[str, str] = field(default_factory=dict)
-    ours: dict[str, str | None] = field(default_factory=dict)
-
-
-def time_rounds(gto: str | None, repo: Path, args: argparse.Namespace) -> Timings:
-    """In-process, cold and gto once per round; gto in the first --gto-runs
-    rounds only, and never again once it has timed out."""
-    out = Timings()
-    for i in range(max(args.runs, args.gto_runs if gto else 0)):
-        if i < args.runs:
-            start = time.perf_counter()
-            out.ours = read_in_process(repo)
-            out.warm.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", COLD, str(repo), MODEL], cwd=ROOT, check=True,
-                           capture_output=True)  # fmt: skip
-            out.cold.append(time.perf_counter() - start)
-        if gto and i < args.gto_runs and not out.gto_timed_out:
-            seconds, stages = run_gto(gto, repo, args.gto_timeout)
-            if seconds is None:
-                out.gto_timed_out = True
-            else:
-                out.gto.append(seconds)
-                out.gto_stages = stages
-    return out
-
-
-COLUMNS = ("assignments", "tags", "envctl s", "cold s", "gto show s", "gto/cold [min-max]", "agree")
-WIDTHS = (11, 7, 9, 7, 11, 20, 6)
-
-
-def row(*cells: str) -> str:
-    return " ".join(cell.rjust(width) for cell, width in zip(cells, WIDTHS, strict=True))
+def baseline_note(tags: int, samples: dict[str, list[float]]) -> str:
+    status = Ratio.of(samples["status, baseline"], samples["status"])
+    audit = Ratio.of(samples["audit, baseline"], samples["audit"])
+    return (
+        f"{tags:,} tags, the baseline in the same rounds: `status` {status.base_seconds:.3f} s "
+        f"(now {status.median:.2f}× of it [{status.low:.2f}-{status.high:.2f}]), `audit` "
+        f"{audit.base_seconds:.3f} s (now {audit.median:.2f}× [{audit.low:.2f}-{audit.high:.2f}])"
+    )
 
 
 def git_version() -> str:
@@ -171,43 +161,73 @@ def git_version() -> str:
     return out.stdout.split()[-1]
 
 
-def compare(gto: str | None, t: Timings, args: argparse.Namespace) -> tuple[str, str, str]:
-    """(gto seconds, gto/cold ratio [min-max], agreement) cells for one repository."""
-    if gto is None:
-        return "n/a", "n/a", "n/a"
-    if t.gto_timed_out and not t.gto:
-        cold = statistics.median(t.cold)
-        return f"> {args.gto_timeout:.0f}", f"> {args.gto_timeout / cold:.0f}x", "n/a"
-    ratio = Ratio.of(t.cold, t.gto)
-    agree = {s: v for s, v in t.gto_stages.items() if v} == t.ours
-    cell = f"{ratio.median:.0f}x [{ratio.low:.0f}-{ratio.high:.0f}]"
-    return f"{ratio.other_seconds:.2f}", cell, "yes" if agree else f"NO {t.gto_stages}"
+HEADER = (
+    "| tags | for-each-ref | status, no tags | `status` | × for-each-ref | × no tags "
+    "| `history` | `image` | `audit` | `status`, no index |"
+)
+
+
+def exact(r: Ratio) -> str:
+    return f"{r.median:.2f}× [{r.low:.2f}-{r.high:.2f}]"
+
+
+def row(size: int, tags: int, samples: dict[str, list[float]]) -> str:
+    base = samples["for-each-ref"]
+    start = samples["status, no tags"]
+    status = Ratio.of(base, samples["status"])
+    startup = Ratio.of(start, samples["status"])
+
+    def cell(name: str) -> str:
+        r = Ratio.of(base, samples[name])
+        return f"{r.other_seconds:.3f} s ({r.median:.1f}×)"
+
+    return (
+        f"| {tags:,} | {status.base_seconds:.3f} s | {startup.base_seconds:.3f} s "
+        f"| {status.other_seconds:.3f} s | {exact(status)} | {exact(startup)} | {cell('history')} "
+        f"| {cell('image')} | {cell('audit')} | {cell('status, no index')} |"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="5000,50000", help="assignment tags per repository")
-    parser.add_argument("--runs", type=int, default=5, help="envctl runs per size (median)")
-    parser.add_argument("--gto-runs", type=int, default=1, help="gto runs per size (median)")
+    parser.add_argument("--sizes", default="1000,5000,50000", help="tags per repository")
+    parser.add_argument("--runs", type=int, default=5, help="rounds per size (median)")
+    parser.add_argument("--gto-size", type=int, default=1000, help="the size gto runs at; 0: none")
     parser.add_argument("--gto-timeout", type=float, default=600.0, help="seconds per gto run")
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu")
     parser.add_argument("--keep", action="store_true", help="keep the generated repositories")
+    parser.add_argument(
+        "--baseline", help="another envctl source tree (envctl/ compiled) to run beside this one"
+    )
     args = parser.parse_args()
     gto = find_gto()
     workdir = Path(tempfile.mkdtemp(prefix="envctl-registry-bench-"))
     python = sys.version.split()[0]
-    print(f"git {git_version()}, python {python}, gto {gto or 'not found'}, repos in {workdir}")
-    rows = [row(*COLUMNS)]
+    load = os.getloadavg()[0]
+    print(f"git {git_version()}, python {python}, gto {gto or 'not found'}, clock {args.clock}, "
+          f"{args.runs} rounds, load average {load:.1f}, repos in {workdir}")  # fmt: skip
+    empty = workdir / "no-tags"
+    generate(empty, 0)
+    rows, notes = [HEADER, "|" + "---|" * 10], []
     for size in (int(s) for s in args.sizes.split(",")):
         repo = workdir / f"repo-{size}"
-        made = generate(repo, size)
-        tags = len(vcs.read_tags(repo))
-        timings = time_rounds(gto, repo, args)
-        warm, cold = statistics.median(timings.warm), statistics.median(timings.cold)
-        print(f"{size}: {tags} tags made in {made:.1f}s; envctl {warm:.3f}s, cold {cold:.3f}s")
-        gto_cells = compare(gto, timings, args)
-        print(f"{size}: gto show {gto_cells[0]}s", flush=True)
-        rows.append(row(f"{size:,}", f"{tags:,}", f"{warm:.3f}", f"{cold:.3f}", *gto_cells))
-    print("\n".join(rows))
+        generate(repo, size)
+        tags = len(subprocess.run(["git", "for-each-ref", "refs/tags"], cwd=repo, check=True,
+                                  capture_output=True).stdout.splitlines())  # fmt: skip
+        samples = rounds(measures(repo, empty, args), runs=args.runs)
+        rows.append(row(size, tags, samples))
+        print(rows[-1], flush=True)
+        if args.baseline:
+            notes.append(baseline_note(tags, samples))
+            print(notes[-1], flush=True)
+        if gto and size == args.gto_size:
+            seconds, agree = gto_show(gto, repo, args.gto_timeout)
+            shown = f"{seconds:.2f} s" if seconds is not None else f"> {args.gto_timeout:.0f} s"
+            notes.append(f"{tags:,} tags: `gto show --json` {shown} (wall, one run); "
+                         f"same stages as envctl for every model: {agree}")  # fmt: skip
+            print(notes[-1], flush=True)
+    print(f"\nload average at the end {os.getloadavg()[0]:.1f}\n")
+    print("\n".join([*rows, "", *notes]))
     if not args.keep:
         shutil.rmtree(workdir)
 

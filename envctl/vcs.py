@@ -10,6 +10,8 @@ InputError here, message first.
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -26,15 +28,25 @@ from envctl.tools import Completed, run_tool
 
 def toplevel(path: Path) -> Path:
     """The work tree root of the repository containing `path`."""
-    code, out, _ = _git_text(path, "rev-parse", "--show-toplevel")
-    if code != 0:
+    code, out, _ = _git_text(path, "rev-parse", "--show-toplevel", "--git-common-dir")
+    top, _, common = out.rstrip("\n").partition("\n")
+    if code != 0 or not common:
         raise InputError(f"{path} is not inside a git repository; run git init")
-    return Path(out.strip())
+    root = Path(top)
+    # Asked in the same call: every reader of the registry needs both.
+    _COMMON_DIRS[root] = (path / common).resolve()  # relative to where git ran
+    return root
+
+
+_COMMON_DIRS: dict[Path, Path] = {}
 
 
 def common_dir(root: Path) -> Path:
     """The git directory shared by every work tree of the repository at `root`
     (`.git` is a file in a linked work tree or a submodule)."""
+    known = _COMMON_DIRS.get(root)
+    if known is not None:
+        return known
     # Relative output is relative to the directory git ran in.
     return (root / run(root, "rev-parse", "--git-common-dir").strip()).resolve()
 
@@ -185,29 +197,134 @@ def _error_line(data: bytes | str) -> str:
 
 def read_tags(root: Path) -> list[RawTag]:
     """Every tag of the repository with its target and tagger, in one git call."""
-    proc = _git_bytes(root, "for-each-ref", f"--format={_TAG_FORMAT}", "refs/tags")
+    return [_raw_tag(fields) for fields in _tag_fields(root, "refs/tags")]
+
+
+def _tag_fields(root: Path, *patterns: str) -> list[list[str]]:
+    """The `_TAG_FIELDS` of each ref `patterns` match, in one git call."""
+    proc = _git_bytes(root, "for-each-ref", f"--format={_TAG_FORMAT}", *patterns)
     if proc.returncode != 0:
         raise GitError(f"git for-each-ref failed in {root}: {_error_line(proc.stderr)}")
-    return parse_tag_records(proc.stdout.decode("utf-8", "replace"))
+    return _split_records(proc.stdout.decode("utf-8", "replace"))
 
 
 def parse_tag_records(text: str) -> list[RawTag]:
     """Parse `for-each-ref --format=_TAG_FORMAT` output (each record ends in NUL + LF)."""
+    return [_raw_tag(fields) for fields in _split_records(text)]
+
+
+def _split_records(text: str) -> list[list[str]]:
     parts = text.split("\0")
     width = len(_TAG_FIELDS)
     if len(parts) % width != 1:
         raise GitError("git for-each-ref gave output envctl cannot read; check the git version")
-    return [_raw_tag(parts[i : i + width]) for i in range(0, len(parts) - 1, width)]
+    return [parts[i : i + width] for i in range(0, len(parts) - 1, width)]
+
+
+# --- the tag index: each tag object's fields, read from git once -----------------
+#
+# Everything `_TAG_FORMAT` reads but the ref name comes from the tag object itself
+# (its type, target, tagger, date, `tag` header and message), and a git object never
+# changes: so it is kept per object id in the git directory, and a read lists the
+# refs with their object ids only (git then opens no tag object) and asks git for
+# the fields of the objects it has not seen. Parsed fields only, never a verdict.
+
+_INDEX = "envctl-tag-index"
+_INDEX_HEADER = "envctl-tag-index v1\n"
+_INDEX_WIDTH = len(_TAG_FIELDS) - 1  # the object's own fields: all but the ref name
+_FULL_READ = 256  # more new tag objects than this: one pass over every tag instead
+
+
+def read_tags_indexed(root: Path) -> list[RawTag]:
+    """What `read_tags` returns, each tag object's fields read from the index when
+    git gave them before (two cheap git calls instead of parsing every object)."""
+    listing = [line.split(" ", 2) for line in _list_tags(root)]
+    path = common_dir(root) / _INDEX
+    known = _load_index(path)
+    new = [ref for oid, kind, ref in listing if kind == "tag" and oid not in known]
+    few = 0 < len(new) <= _FULL_READ
+    read = {f[0].lstrip("\n"): f for f in _tag_fields(root, *new)} if few else {}
+    if len(new) > _FULL_READ or any(ref not in read for ref in new):
+        # Many new objects; or a ref gone since it was listed, or one whose name
+        # did not come back as itself (not UTF-8): one pass over every tag.
+        fields = _tag_fields(root, "refs/tags")
+        _save_index(path, {f[2]: f[1:] for f in fields if f[1] == "tag"})
+        return [_raw_tag(f) for f in fields]
+    if new:
+        _save_index(path, _still_there(listing, known, read))
+    found = []
+    for oid, kind, ref in listing:
+        if kind != "tag":
+            found.append(_raw_tag([ref, kind, oid, "", "", "", "", "", "", ""]))
+        elif (entry := known.get(oid)) is not None:
+            found.append(_annotated(ref.removeprefix("refs/tags/"), entry))
+        else:
+            found.append(_raw_tag(read[ref]))
+    return found
+
+
+def _still_there(
+    listing: list[list[str]], known: dict[str, list[str]], read: dict[str, list[str]]
+) -> dict[str, list[str]]:
+    """The index entries of the tag objects the refs now point at."""
+    entries = {oid: known[oid] for oid, kind, _ in listing if kind == "tag" and oid in known}
+    entries |= {fields[2]: fields[1:] for fields in read.values() if fields[1] == "tag"}
+    return entries
+
+
+def _list_tags(root: Path) -> list[str]:
+    """`OID TYPE REFNAME` per tag (a ref name holds no space)."""
+    form = "--format=%(objectname) %(objecttype) %(refname)"
+    proc = _git_bytes(root, "for-each-ref", form, "refs/tags")
+    if proc.returncode != 0:
+        raise GitError(f"git for-each-ref failed in {root}: {_error_line(proc.stderr)}")
+    return proc.stdout.decode("utf-8", "replace").splitlines()
+
+
+def _load_index(path: Path) -> dict[str, list[str]]:
+    """object id -> its fields; empty when absent, damaged or of another version."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    if not text.startswith(_INDEX_HEADER):
+        return {}
+    parts = text[len(_INDEX_HEADER) :].split("\0")
+    width = _INDEX_WIDTH
+    if len(parts) % width != 1:
+        return {}
+    entries = (parts[i : i + width] for i in range(0, len(parts) - 1, width))
+    return {entry[1]: entry for entry in entries if entry[0] == "tag"}
+
+
+def _save_index(path: Path, entries: dict[str, list[str]]) -> None:
+    """Replace the index atomically with `entries` (the tags now present): a reader
+    sees the old file or the new one. A git directory envctl may not write to
+    (a read-only clone) only means the next read asks git again."""
+    body = "".join("\0".join(fields) + "\0" for fields in entries.values())
+    partial = path.parent / f"{path.name}.{os.getpid()}.tmp"
+    try:
+        partial.write_bytes((_INDEX_HEADER + body).encode("utf-8"))
+        partial.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
 
 
 def _raw_tag(fields: list[str]) -> RawTag:
-    ref, kind, oid, target_kind, target, tagger, email, date, header, message = fields
+    ref, kind, oid = fields[:3]
     name = ref.lstrip("\n").removeprefix("refs/tags/")
     if kind != "tag":  # lightweight: %(contents) would be the commit's message
         return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "", "")
+    return _annotated(name, fields[1:])
+
+
+def _annotated(name: str, fields: list[str]) -> RawTag:
+    """The tag `name` of the tag object whose `_TAG_FIELDS` after the ref are `fields`."""
+    _, oid, target_kind, target, tagger, email, date, header, message = fields
     commit = target if target_kind == "commit" else ""
     return RawTag(
-        name, kind, oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message,
+        name, "tag", oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message,
         header,
     )  # fmt: skip
 
@@ -215,12 +332,24 @@ def _raw_tag(fields: list[str]) -> RawTag:
 def _git_date(raw: str) -> datetime | None:
     """`1700000000 +0130` -> an aware datetime in the tagger's offset."""
     seconds, _, zone = raw.partition(" ")
-    if not (seconds.isdigit() and len(zone) == 5 and zone[0] in "+-" and zone[1:].isdigit()):
+    tz = _zone(zone)
+    if tz is None or not seconds.isdigit():
+        return None
+    try:
+        return datetime.fromtimestamp(int(seconds), tz)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)  # a ledger's tags share a few offsets
+def _zone(zone: str) -> timezone | None:
+    """`+0130` -> its timezone; None when it is not one."""
+    if not (len(zone) == 5 and zone[0] in "+-" and zone[1:].isdigit()):
         return None
     offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:]))
     try:
-        return datetime.fromtimestamp(int(seconds), timezone(-offset if zone[0] == "-" else offset))
-    except (OverflowError, ValueError, OSError):
+        return timezone(-offset if zone[0] == "-" else offset)
+    except ValueError:  # 24 hours or more
         return None
 
 

@@ -303,6 +303,23 @@ def test_common_dir_of_a_linked_worktree_is_the_main_git_dir(
     assert vcs.common_dir(git_repo) == (git_repo / ".git").resolve()
 
 
+def test_toplevel_from_a_subfolder_of_a_linked_worktree_knows_its_common_dir(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(git_repo)
+    linked = tmp_path / "linked"
+    git(git_repo, "worktree", "add", "-q", str(linked))
+    (linked / "a" / "b").mkdir(parents=True)
+    monkeypatch.setattr(vcs, "_COMMON_DIRS", {})
+
+    root = vcs.toplevel(linked / "a" / "b")
+
+    assert root == linked.resolve()
+    assert vcs.common_dir(root) == (git_repo / ".git").resolve()
+    (git_repo / "c" / "d").mkdir(parents=True)  # git answers `../../.git` there
+    assert vcs.common_dir(vcs.toplevel(git_repo / "c" / "d")) == (git_repo / ".git").resolve()
+
+
 # ---- signatures -------------------------------------------------------------------
 
 
@@ -367,3 +384,114 @@ def test_create_annotated_tag_signs_when_asked(git_repo: Path, tmp_path: Path) -
     found = vcs.verify_tags(git_repo, vcs.read_tags(git_repo), f"ada@example.com {kind} {blob}\n")
     assert found["m#prod#1"].status == "good"
     assert found["m#prod#2"].status == "none"
+
+
+# --- the tag index ------------------------------------------------------------------
+
+
+def every_kind_of_tag(repo: Path) -> None:
+    head = commit(repo, "the commit message")
+    vcs.create_annotated_tag(repo, "m#prod#1", head, "Summary\n\n\nZoë ✓ trailing  \n")
+    git(repo, "tag", "light")
+    git(repo, "tag", "-a", "-m", "tree", "treetag", "HEAD^{tree}")
+    git(repo, "tag", "-a", "-m", "nested", "nested", "m#prod#1")
+    git(repo, "tag", "-a", "-m", "in a folder", "a/b", "HEAD")
+    git(repo, "tag", "-a", "-m", "beside it", "a/c", "HEAD")
+
+
+def index_file(repo: Path) -> Path:
+    return vcs.common_dir(repo) / "envctl-tag-index"
+
+
+def test_the_indexed_read_is_the_full_read_before_and_after_the_index_exists(
+    git_repo: Path,
+) -> None:
+    every_kind_of_tag(git_repo)
+    assert not index_file(git_repo).exists()
+
+    first = vcs.read_tags_indexed(git_repo)
+    assert index_file(git_repo).exists()
+    again = vcs.read_tags_indexed(git_repo)
+
+    assert first == again == vcs.read_tags(git_repo)
+
+
+def test_the_indexed_read_sees_tags_added_deleted_and_moved_since(git_repo: Path) -> None:
+    every_kind_of_tag(git_repo)
+    vcs.read_tags_indexed(git_repo)
+    git(git_repo, "tag", "-d", "a/b")  # its object stays in the index: not its name
+    git(git_repo, "tag", "-a", "-f", "-m", "moved", "m#prod#1", "HEAD")
+    git(git_repo, "tag", "-a", "-m", "new", "m#dev#2", "HEAD")
+    git(git_repo, "pack-refs", "--all")
+
+    assert vcs.read_tags_indexed(git_repo) == vcs.read_tags(git_repo)
+    assert {t.name for t in vcs.read_tags_indexed(git_repo)} >= {"m#dev#2", "a/c"}
+
+
+def test_a_tag_object_copied_under_another_name_keeps_its_own_header(git_repo: Path) -> None:
+    every_kind_of_tag(git_repo)
+    vcs.read_tags_indexed(git_repo)
+    oid = git(git_repo, "rev-parse", "m#prod#1")
+    git(git_repo, "update-ref", "refs/tags/m#prod#9", oid)
+
+    tags = {t.name: t for t in vcs.read_tags_indexed(git_repo)}
+
+    assert (tags["m#prod#9"].header, tags["m#prod#9"].object_id) == ("m#prod#1", oid)
+    assert list(tags.values()) == vcs.read_tags(git_repo)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [b"", b"envctl-tag-index v0\n", b"envctl-tag-index v1\ntag\0abc\0", b"\xff\xfe garbage"],
+)
+def test_a_damaged_index_is_read_again_from_git(git_repo: Path, damage: bytes) -> None:
+    every_kind_of_tag(git_repo)
+    vcs.read_tags_indexed(git_repo)
+    index_file(git_repo).write_bytes(damage)
+
+    assert vcs.read_tags_indexed(git_repo) == vcs.read_tags(git_repo)
+    assert index_file(git_repo).read_bytes().startswith(b"envctl-tag-index v1\n")
+
+
+def test_many_new_tags_are_read_in_one_pass(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vcs, "_FULL_READ", 2)
+    every_kind_of_tag(git_repo)
+    vcs.read_tags_indexed(git_repo)
+    for n in range(3, 8):
+        git(git_repo, "tag", "-a", "-m", f"event {n}", f"m#dev#{n}", "HEAD")
+
+    assert vcs.read_tags_indexed(git_repo) == vcs.read_tags(git_repo)
+    assert vcs.read_tags_indexed(git_repo) == vcs.read_tags(git_repo)
+
+
+def test_a_tag_whose_name_is_not_utf8_is_read_as_the_full_read_reads_it(
+    git_repo: Path,
+) -> None:
+    every_kind_of_tag(git_repo)
+    vcs.read_tags_indexed(git_repo)
+    git(git_repo, "tag", "-a", "-m", "approved", "made-here", "HEAD")
+    oid = git(git_repo, "rev-parse", "made-here")  # an object the index has not seen
+    git(git_repo, "tag", "-d", "made-here")
+    subprocess.run(
+        [b"git", b"update-ref", b"refs/tags/envctl/approval/m\xff", oid.encode()],
+        cwd=git_repo,
+        check=True,
+    )
+    git(git_repo, "tag", "-a", "-m", "new", "m#dev#2", "HEAD")
+
+    tags = vcs.read_tags_indexed(git_repo)
+
+    assert tags == vcs.read_tags(git_repo)
+    assert "envctl/approval/m\N{REPLACEMENT CHARACTER}" in {t.name for t in tags}
+
+
+def test_a_git_directory_envctl_cannot_write_only_costs_the_index(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    every_kind_of_tag(git_repo)
+    monkeypatch.setattr(vcs, "_INDEX", "no-such-folder/envctl-tag-index")
+
+    assert vcs.read_tags_indexed(git_repo) == vcs.read_tags(git_repo)
+    assert not (vcs.common_dir(git_repo) / "no-such-folder").exists()

@@ -29,11 +29,10 @@ def image(name: str | None, *, stage: str) -> ImageDocument:
     """The image the version now in `stage` was promoted with."""
     ws = workspace()
     ledger = read_verified(ws)
-    registry = ledger.trusted
     require_stage(ws, stage)
-    model = pick_model(ws, registry, name)
-    found = registry.model(model)
-    event = found.stages.get(stage) if found else None
+    model = pick_model(ws, ledger.registry, name)
+    found = ledger.registry.model(model)
+    event = ledger.audit.stages(found).get(stage) if found else None  # counted events only
     if event is None or event.version is None:
         raise InputError(f"no version of {model} is in {stage}: nothing to deploy")
     record = recorded_image(event) or {}

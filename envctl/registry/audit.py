@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -31,6 +33,7 @@ from envctl.registry.records import (
     record_problems,
     spec_commit,
 )
+from envctl.registry.replay import Entered, ModelReplay
 from envctl.registry.state import ApprovalKey, Model, Registry, StageEvent, current_stages
 from envctl.registry.timing import skew_problems
 from envctl.registry.violation import Violation
@@ -70,21 +73,88 @@ class Verdict:
     signer: str | None = None
 
 
-@dataclass(frozen=True)
 class Audit:
-    verdicts: Mapping[str, Verdict]  # stage event tag -> verdict
-    approvals: Mapping[ApprovalKey, frozenset[str]]  # -> approvers that count
-    violations: tuple[Violation, ...]
+    """The ledger replayed: one verdict per stage event, the approvals that count,
+    every violation. Immutable; a verdict is computed when first asked for, by the
+    same rules (`replay`), so `verdict` and `stages` judge only the events they
+    depend on, while `verdicts` and `violations` judge every event."""
+
+    def __init__(
+        self, checker: _Checker, raws: list[RawTag], also: tuple[Violation, ...] = ()
+    ) -> None:
+        self._checker = checker
+        self._raws = raws
+        self._also = also
+        self._judged: dict[str, Verdict] = {}  # shared by the replays: tag -> verdict
+        self._replays = {
+            name: ModelReplay(model, checker.judge, _counts, self._judged)
+            for name, model in checker.registry.models.items()
+        }
+        self._where: dict[str, tuple[ModelReplay[Verdict], int]] | None = None
 
     def verdict(self, tag: str) -> Verdict:
-        return self.verdicts.get(tag) or Verdict("none", True)
+        judged = self._judged.get(tag)
+        if judged is not None:  # `stages` judged it on the way
+            return judged
+        found = self._positions().get(tag)
+        return found[0].verdict(found[1]) if found else Verdict("none", True)
+
+    def _positions(self) -> dict[str, tuple[ModelReplay[Verdict], int]]:
+        if self._where is None:
+            self._where = {
+                event.tag: (replay, position)
+                for replay in self._replays.values()
+                for position, event in enumerate(replay.model.events)
+            }
+        return self._where
 
     def stages(self, model: Model) -> Mapping[str, StageEvent]:
         """The stage -> event in force, counting only the events that count."""
-        if all(self.verdict(e.tag).counts for e in model.events):
-            return model.stages
+        replay = self._replays.get(model.name)
+        if replay is not None and replay.model is model:
+            return replay.stages()
         counted = [e for e in model.events if self.verdict(e.tag).counts]
         return MappingProxyType(current_stages(counted, model.versions))
+
+    @cached_property
+    def verdicts(self) -> Mapping[str, Verdict]:
+        """Stage event tag -> its verdict, for every event of every model."""
+        return MappingProxyType(
+            {
+                event.tag: replay.verdict(position)
+                for replay in self._replays.values()
+                for position, event in enumerate(replay.model.events)
+            }
+        )
+
+    @cached_property
+    def _approvals(self) -> tuple[Mapping[ApprovalKey, frozenset[str]], list[Violation]]:
+        raws = [t for t in self._raws if t.name.startswith(APPROVAL_PREFIX)]
+        events = (e for m in self._checker.registry.models.values() for e in m.events)
+        counted, violations = self._checker.approvals(
+            raws, _promoter_identities(events, self._checker)
+        )
+        approvals = {k: frozenset(v) for k, v in sorted(counted.items())}
+        return MappingProxyType(approvals), violations
+
+    @property
+    def approvals(self) -> Mapping[ApprovalKey, frozenset[str]]:
+        """(model, version, stage) -> the approvers whose approval counts."""
+        return self._approvals[0]
+
+    @cached_property
+    def violations(self) -> tuple[Violation, ...]:
+        registry, raws = self._checker.registry, self._raws
+        violations = list(self._approvals[1])
+        violations += [v for verdict in self.verdicts.values() for v in verdict.problems]
+        violations += _counter_problems(registry, raws)
+        # Flagged, not a reason not to count: soak counts from the later time (timing).
+        skewed = skew_problems(registry)
+        violations += [Violation(e.tag, "clock-skew", e.model, why) for e, why in skewed]
+        violations += copied_or_lightweight(raws)
+        order = {tag: i for i, tag in enumerate(sorted({v.tag for v in violations}))}
+        ordered = sorted(violations, key=lambda v: (order[v.tag], v.kind))
+        return (*ordered, *self._also)
 
     def trusted(self, registry: Registry) -> Registry:
         """`registry` as the rules see it: events that do not count left out, and
@@ -102,6 +172,10 @@ class Audit:
         )
 
 
+def _counts(verdict: Verdict) -> bool:
+    return verdict.counts
+
+
 def audit_registry(
     registry: Registry,
     tags: Iterable[RawTag],
@@ -110,56 +184,41 @@ def audit_registry(
     trust: TrustPolicy,
     signatures: Mapping[str, Signature],
     specs: Mapping[tuple[str, str], str],
+    also: Iterable[Violation] = (),
 ) -> Audit:
     """Replay the ledger. `stages` is the project's order (empty: no order rule);
     `signatures` holds git's verdict for each tag of a signed stage; `specs` maps
     (signed stage, commit on the protected branch) to the fingerprint of the
-    stage's spec there."""
-    raws = sorted(tags, key=lambda t: t.name)
+    stage's spec there; `also`: violations found outside the ledger's rules,
+    listed after them."""
+    raws = sorted(tags, key=attrgetter("name"))
     checker = _Checker(registry, stages, trust, signatures, raws, specs)
-    promoters = _promoter_identities(registry, checker)
-    approvals, violations = checker.approvals(
-        [t for t in raws if t.name.startswith(APPROVAL_PREFIX)], promoters
-    )
-    verdicts: dict[str, Verdict] = {}
-    for model in registry.models.values():
-        verdicts |= checker.events(model, approvals)
-    violations += [v for verdict in verdicts.values() for v in verdict.problems]
-    violations += _counter_problems(registry, raws)
-    # Flagged, not a reason not to count: soak counts from the later time (timing).
-    skewed = skew_problems(registry)
-    violations += [Violation(e.tag, "clock-skew", e.model, why) for e, why in skewed]
-    violations += copied_or_lightweight(raws)
-    order = {tag: i for i, tag in enumerate(sorted({v.tag for v in violations}))}
-    return Audit(
-        verdicts=MappingProxyType(verdicts),
-        approvals=MappingProxyType({k: frozenset(v) for k, v in sorted(approvals.items())}),
-        violations=tuple(sorted(violations, key=lambda v: (order[v.tag], v.kind))),
-    )
+    return Audit(checker, raws, tuple(also))
 
 
-def _promoter_identities(registry: Registry, checker: _Checker) -> dict[ApprovalKey, set[str]]:
+def _promoter_identities(
+    events: Iterable[StageEvent], checker: _Checker
+) -> dict[ApprovalKey, set[str]]:
     """Who put each (model, version, stage) there: tagger, record and signer. In a
     signed stage only events signed by an allowed promoter under their own name
     say who promoted: anyone could otherwise push an event naming an approver as
     its promoter and so make that approver's approval a self-approval."""
     found: dict[ApprovalKey, set[str]] = {}
-    for model in registry.models.values():
-        for e in model.events:
-            if e.version is None or e.action is not Action.ASSIGN:
-                continue
-            if checker.headers.get(e.tag, "") != e.tag or (
-                checker.trust.is_signed(e.stage)
-                and checker.signature_problem(
-                    e.tag, e.model, checker.trust.stages[e.stage].promoters, "promote"
-                )[0]
-            ):
-                continue
-            who = {e.author_email.strip().lower()}
-            who |= set(checker.principals(e.tag))
-            if (email := record_email(e.record or {})) is not None:
-                who.add(email)
-            found.setdefault((e.model, e.version, e.stage), set()).update(who)
+    for e in events:
+        if e.version is None or e.action is not Action.ASSIGN:
+            continue
+        if checker.headers.get(e.tag, "") != e.tag or (
+            checker.trust.is_signed(e.stage)
+            and checker.signature_problem(
+                e.tag, e.model, checker.trust.stages[e.stage].promoters, "promote"
+            )[0]
+        ):
+            continue
+        who = {e.author_email.strip().lower()}
+        who |= set(checker.principals(e.tag))
+        if (email := record_email(e.record or {})) is not None:
+            who.add(email)
+        found.setdefault((e.model, e.version, e.stage), set()).update(who)
     return found
 
 
@@ -178,7 +237,11 @@ class _Checker:
         self.stages = stages
         self.trust = trust
         self.signatures = signatures
-        self.headers = {raw.name: raw.header for raw in raws}
+        self.raws = list(raws)
+        self.headers = {raw.name: raw.header for raw in self.raws}
+        self._counted: dict[ApprovalKey, set[str]] = {}
+        self._by_key: dict[str, dict[ApprovalKey, list[StageEvent]]] = {}
+        self._approval_raws: dict[ApprovalKey, list[tuple[RawTag, ApprovalTag]]] | None = None
 
     def principals(self, tag: str) -> tuple[str, ...]:
         sig = self.signatures.get(tag)
@@ -272,24 +335,50 @@ class _Checker:
             problems.append("who is not the tagger")
         return [Violation(raw.name, "invalid-record", model, p) for p in problems]
 
+    def counted_approvals(self, key: ApprovalKey) -> set[str]:
+        """The approvers of `key` whose approval counts: `approvals` for that key
+        alone (an approval's rules look only at the promoters of its own key)."""
+        found = self._counted.get(key)
+        if found is None:
+            found = set()
+            approvals = self._approvals_of().get(key, [])
+            events = self._assignments(key[0]).get(key, []) if approvals else []
+            promoters = _promoter_identities(events, self)  # they matter to approvals only
+            for raw, parsed in approvals:
+                who = self._approval(raw, parsed, promoters)[1]
+                if who is not None:
+                    found.add(who)
+            self._counted[key] = found
+        return found
+
+    def _assignments(self, model: str) -> dict[ApprovalKey, list[StageEvent]]:
+        """The model's events by (model, version, stage), built once per model."""
+        found = self._by_key.get(model)
+        if found is None:
+            found = {}
+            events = self.registry.model(model)
+            for event in events.events if events else ():
+                key = (event.model, event.version or "", event.stage)
+                found.setdefault(key, []).append(event)
+            self._by_key[model] = found
+        return found
+
+    def _approvals_of(self) -> dict[ApprovalKey, list[tuple[RawTag, ApprovalTag]]]:
+        if self._approval_raws is None:
+            self._approval_raws = {}
+            for raw in self.raws:
+                parsed = _parse_approval(raw.name)
+                if parsed is not None:
+                    key = (parsed.model, parsed.version, parsed.stage)
+                    self._approval_raws.setdefault(key, []).append((raw, parsed))
+        return self._approval_raws
+
     # --- stage events ------------------------------------------------------------
 
-    def events(self, model: Model, approvals: Mapping[ApprovalKey, set[str]]) -> dict[str, Verdict]:
-        entered: set[tuple[str, str]] = set()
-        verdicts: dict[str, Verdict] = {}
-        for event in model.events:  # in #N order: the order rule as it stood then
-            verdict = self._event(event, entered, approvals)
-            verdicts[event.tag] = verdict
-            if verdict.counts and event.version and event.action is Action.ASSIGN:
-                entered.add((event.version, event.stage))
-        return verdicts
-
-    def _event(
-        self,
-        event: StageEvent,
-        entered: set[tuple[str, str]],
-        approvals: Mapping[ApprovalKey, set[str]],
-    ) -> Verdict:
+    def judge(self, event: StageEvent, entered: Entered) -> Verdict:
+        """The verdict on `event`; `entered(version, stage)`: whether an earlier
+        assignment of that version to that stage counts (the order rule as it
+        stood then)."""
         tag, model = event.tag, event.model
         problems, record = self._event_record(event)
         problems += event_binding(event, self.headers.get(tag, ""), record)
@@ -312,7 +401,8 @@ class _Checker:
             if record is not None and (why := self._spec_problem(event, record)):
                 problems.append(Violation(tag, "spec-not-protected", model, why))
         if record is not None and event.version is not None:
-            problems += _approval_evidence(event, record, approvals, signer)
+            counted = self.counted_approvals((event.model, event.version, event.stage))
+            problems += _approval_evidence(event, record, counted, signer)
         return _verdict(problems, signed=self.trust.is_signed(event.stage), signer=signer)
 
     def _spec_problem(self, event: StageEvent, record: Mapping[str, Any]) -> str | None:
@@ -351,13 +441,13 @@ class _Checker:
         return problems, record
 
     def _order(
-        self, event: StageEvent, entered: set[tuple[str, str]], record: Mapping[str, Any] | None
+        self, event: StageEvent, entered: Entered, record: Mapping[str, Any] | None
     ) -> str | None:
         index = self.stages.index(event.stage) if self.stages else 0
         if index == 0 or event.version is None:
             return None
         before = self.stages[index - 1]
-        if (event.version, before) in entered or (event.version, event.stage) in entered:
+        if entered(event.version, before) or entered(event.version, event.stage):
             return None
         if record is not None and record.get("bypass"):
             return None
@@ -365,14 +455,10 @@ class _Checker:
 
 
 def _approval_evidence(
-    event: StageEvent,
-    record: Mapping[str, Any],
-    approvals: Mapping[ApprovalKey, set[str]],
-    signer: str | None,
+    event: StageEvent, record: Mapping[str, Any], counted: set[str], signer: str | None
 ) -> list[Violation]:
-    """The approvals a recorded gate counted must be approvals that count."""
-    version = event.version or ""
-    counted = approvals.get((event.model, version, event.stage), set())
+    """The approvals a recorded gate counted (`counted`: the approvers of its
+    model, version and stage whose approval counts) must be approvals that count."""
     promoter = {signer, record_email(record)}
     problems = []
     for gate in record["gates"]:

@@ -63,21 +63,20 @@ def parse_tag_name(tag: str) -> TagName | None:
     match = _TAG_RE.fullmatch(tag)
     if match is None or match["created"]:
         return None
-    cancel = match["cancel"] == "!"
-    if match["version"]:
+    # One call for the groups: every read parses every tag name.
+    artifact, version, stage, cancel, counter = match.group(
+        "artifact", "version", "stage", "cancel", "counter"
+    )
+    if version:
         action = Action.DEREGISTER if cancel else Action.REGISTER
-    elif match["stage"]:
+    elif stage:
         action = Action.UNASSIGN if cancel else Action.ASSIGN
     else:
         action = Action.DEPRECATE
-    counter = match["counter"]
     return TagName(
-        model=match["artifact"].replace("=", ":"),
-        action=action,
-        version=match["version"],
-        stage=match["stage"],
-        counter=int(counter) if counter is not None else None,
-    )
+        artifact.replace("=", ":"), action, version, stage,
+        int(counter) if counter is not None else None,
+    )  # fmt: skip
 
 
 def malformed_reason(tag: str) -> str | None:

@@ -16,7 +16,7 @@ from envctl.registry.grammar import Action, TagName
 if TYPE_CHECKING:
     from envctl.vcs import RawTag
 
-_REMOVALS = frozenset({Action.DEREGISTER, Action.UNASSIGN, Action.DEPRECATE})
+_REMOVALS = (Action.DEREGISTER, Action.UNASSIGN, Action.DEPRECATE)  # a tuple: no Enum hash
 
 
 class Event(NamedTuple):  # internal and built per tag: a tuple is cheaper to make

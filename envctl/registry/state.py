@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
+from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -121,11 +122,11 @@ def parse_registry(tags: Iterable[RawTag]) -> Registry:
     counters: dict[str, int] = {}
     by_model: dict[str, list[tuple[TagName, RawTag]]] = {}
     approvals: dict[ApprovalKey, set[str]] = {}
-    for raw in sorted(tags, key=lambda t: t.name):
+    for raw in sorted(tags, key=attrgetter("name")):
         name = parse_tag_name(raw.name)
         if name is not None:
-            if name.counter is not None:
-                counters[name.model] = max(counters.get(name.model, 0), name.counter)
+            if name.counter is not None and name.counter >= counters.get(name.model, 0):
+                counters[name.model] = name.counter
             if _is_usable(raw, warnings) and not _is_copied_version(raw, name, warnings):
                 by_model.setdefault(name.model, []).append((name, raw))
         elif raw.name.startswith(APPROVAL_PREFIX):
@@ -204,6 +205,9 @@ def _build_model(
 
 
 def _warn_shared_counters(events: list[Event], warnings: list[RegistryWarning]) -> None:
+    numbered = [event.name.counter for event in events if event.name.counter is not None]
+    if len(numbered) == len(set(numbered)):
+        return  # the common case, told cheaply
     seen: dict[int, list[str]] = {}
     for event in events:
         if event.name.counter is not None:

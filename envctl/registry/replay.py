@@ -1,0 +1,112 @@
+"""One model's events judged on demand, each at most once. Pure.
+
+The audit's order rule reads the ledger as it stood before an event: a version
+enters a stage only after it entered the stage before (or that stage itself)
+through an event that counts. Replaying every event in #N order answers that for
+all of them; `status`, `image` and `history` need the verdicts of a few events
+only (each stage's newest counted assignment, one model's events), so this
+answers the same question per event: did an earlier assignment of (version,
+stage) count? Each (version, stage) is scanned oldest first and at most once, so
+judging every event costs what the replay in order costs, and judging one costs
+only the events its verdict depends on. Which events those are is the rules'
+own: a verdict here is computed by the same judge, never recalled from a cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Generic, TypeVar
+
+from envctl.registry.grammar import Action
+from envctl.registry.state import Model, StageEvent
+
+Entered = Callable[[str, str], bool]  # (version, stage) entered before this event?
+V = TypeVar("V")
+
+
+class ModelReplay(Generic[V]):
+    """`verdict(position)` of `model.events[position]`; `judge(event, entered)`
+    decides one event, asking `entered` about the events before it."""
+
+    def __init__(
+        self,
+        model: Model,
+        judge: Callable[[StageEvent, Entered], V],
+        counts: Callable[[V], bool],
+        judged: dict[str, V] | None = None,
+    ) -> None:
+        self.model = model
+        self._judge = judge
+        self._counts = counts
+        self._verdicts: dict[int, V] = {}
+        self.judged = judged if judged is not None else {}  # tag -> verdict, once judged
+        self._assigned: dict[tuple[str, str], list[int]] | None = None
+        self._scanned: dict[tuple[str, str], int] = {}  # key -> positions examined
+        self._first: dict[tuple[str, str], int] = {}  # key -> its first counted position
+
+    def verdict(self, position: int) -> V:
+        found = self._verdicts.get(position)
+        if found is None:
+            event = self.model.events[position]
+            found = self._judge(event, self._entered_before(position))
+            self._verdicts[position] = self.judged[event.tag] = found
+        return found
+
+    def _entered_before(self, position: int) -> Entered:
+        def entered(version: str, stage: str) -> bool:
+            return self._has_counted((version, stage), position)
+
+        return entered
+
+    def _has_counted(self, key: tuple[str, str], before: int) -> bool:
+        """Whether an assignment of `key` (version, stage) at a position before
+        `before` counts. The positions of `key` are examined oldest first, each
+        once: one examined and found not to count is never asked about again."""
+        first = self._first.get(key)
+        if first is not None:
+            return first < before
+        positions = self._positions().get(key, [])
+        at = self._scanned.get(key, 0)
+        while at < len(positions) and positions[at] < before:
+            position = positions[at]
+            at += 1
+            self._scanned[key] = at  # before judging: its own rule asks about earlier ones
+            if self._counts(self.verdict(position)):
+                self._first[key] = position
+                return True
+        return False
+
+    def _positions(self) -> dict[tuple[str, str], list[int]]:
+        if self._assigned is None:
+            self._assigned = {}
+            for position, event in enumerate(self.model.events):
+                if event.version and event.action is Action.ASSIGN:
+                    key = (event.version, event.stage)
+                    self._assigned.setdefault(key, []).append(position)
+        return self._assigned
+
+    def stages(self) -> Mapping[str, StageEvent]:
+        """The stage -> event in force, counting only the events that count: per
+        stage, among (stage, version) pairs whose last counted event is an
+        assignment of an active version, the latest (`state.current_stages`),
+        found from the newest event back, judging only the events it passes."""
+        events = self.model.events
+        inactive = {v.version for v in self.model.versions if not v.active}
+        left = {event.stage for event in events}
+        found: dict[str, StageEvent] = {}
+        seen: set[tuple[str, str]] = set()
+        for position in range(len(events) - 1, -1, -1):
+            if not left:
+                break
+            event = events[position]
+            pair = (event.stage, event.version or event.commit)
+            if event.stage not in left or pair in seen:
+                continue
+            if not self._counts(self.verdict(position)):
+                continue
+            seen.add(pair)
+            if event.action is Action.ASSIGN and pair[1] not in inactive:
+                found[event.stage] = event
+                left.discard(event.stage)
+        return MappingProxyType(dict(sorted(found.items())))
