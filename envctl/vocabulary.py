@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-GateKind = Literal["tests", "metrics", "http", "approvals", "command", "vulnerabilities"]
+GateKind = Literal[
+    "tests", "metrics", "http", "approvals", "command", "vulnerabilities", "evaluate"
+]
 GATE_KINDS: Final[tuple[GateKind, ...]] = get_args(GateKind)
 GateStatus = Literal["passed", "failed", "waiting", "skipped"]  # waiting: approvals only
 

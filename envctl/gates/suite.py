@@ -23,6 +23,7 @@ from envctl.spec.loading import Environment, Project
 from envctl.spec.model import (
     ApprovalsGate,
     CommandGate,
+    EvaluateGate,
     HttpGate,
     MetricsGate,
     TestsGate,
@@ -114,6 +115,8 @@ def _run_gate(spec: GateSpec, run: _Run) -> GateResult:
             return _approvals(spec, run.ws, run.registry, run.target)
         case VulnerabilitiesGate():
             return _vulnerabilities(spec, run)
+        case EvaluateGate():
+            return _evaluate(spec, run)
         case _:
             assert_never(spec)
 
@@ -140,6 +143,53 @@ def _vulnerabilities(gate: VulnerabilitiesGate, run: _Run) -> GateResult:
         today=date.today(),
         sbom_digest=sbom.digest(sbom.document(made)),
     )
+
+
+def _evaluate(gate: EvaluateGate, run: _Run) -> GateResult:
+    from envctl.gates import answers, evaluation
+
+    held = run.env.spec.data.evaluation[gate.data]
+    data = evaluation.labelled_set(gate.data, held, _evaluation_file(run, held.file))
+    claimed = None
+    if gate.claims is not None:
+        raw = run.context.read_file(gate.claims)
+        claimed = checks.parse_metrics(raw, gate.claims) if raw is not None else None
+    baseline = _measured_baseline(gate, run.registry, run.target)
+    return answers.run_evaluate(gate, run.context, data, baseline, claimed=claimed)
+
+
+def _evaluation_file(run: _Run, file: str) -> bytes | None:
+    """An evaluation set's bytes, read where the stage's spec was read: the work
+    tree, or the revision a signed stage's spec comes from. Never the version's
+    commit: what a model is measured on is not the model's to change."""
+    from envctl import paths, vcs
+
+    project = run.ws.project
+    if project is None:
+        raise InputError("the evaluate gate reads its data relative to a project (envctl.yaml)")
+    path = project.root / file
+    if run.env.rev is not None:
+        relpath = path.resolve().relative_to(run.ws.root.resolve()).as_posix()
+        return vcs.read_at(run.ws.root, run.env.rev, relpath)
+    path = paths.inside(path, project.root, what=f"evaluation set {file}")
+    return path.read_bytes() if path.is_file() else None
+
+
+def _measured_baseline(
+    gate: EvaluateGate, registry: reg.Registry, target: Target
+) -> checks.Baseline | None:
+    """What the version now in the stage (the champion) measured on the same named
+    set when it entered: its record's evaluate evidence."""
+    if not gate.compares or target.replaces is None:
+        return None
+    current = registry.model(target.model)
+    version = current.version(target.replaces) if current else None
+    if version is None:
+        return None
+    event = current.stages.get(target.stage) if current else None
+    record = event.record if event else None
+    values = checks.recorded_values(record, gate.data, kind="evaluate", key="data")
+    return checks.Baseline(values, version.version, "record" if values else None)
 
 
 def _approvals(
@@ -215,6 +265,13 @@ def recheck_gates(
         if isinstance(spec, MetricsGate) and spec.compares and result.passed:
             if result.evidence.get("baseline_version") != target.replaces:
                 result = timed(partial(_metrics, spec, ws, registry, target, model_path))
+        elif isinstance(spec, EvaluateGate) and spec.compares and result.passed:
+            if result.evidence.get("baseline_version") != target.replaces:
+                from envctl.gates import evaluation
+
+                baseline = _measured_baseline(spec, registry, target)
+                empty = checks.Baseline({}, None)
+                result = evaluation.rejudged(spec, result, baseline or empty)
         elif isinstance(spec, ApprovalsGate) and result.status != SKIPPED:
             result = timed(partial(_approvals, spec, ws, registry, target))
         again.append(result)

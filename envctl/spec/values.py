@@ -159,6 +159,17 @@ def platform(raw: str) -> str:
     return platforms.target(raw).name
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+
+
+def sha256_hex(raw: str) -> str:
+    """A sha256 digest in lowercase hex (an optional `sha256:` prefix is dropped)."""
+    text = raw.removeprefix("sha256:")
+    if not _SHA256.match(text):
+        raise ValueError(f"{raw!r} is not a sha256 (64 lowercase hex digits)")
+    return text
+
+
 def word(raw: str, what: str) -> str:
     if not _WORD.match(raw):
         raise ValueError(f"{raw!r} is not a valid {what} (lowercase letters, digits, '_', '-')")
