@@ -23,6 +23,7 @@ from envctl.registry.results import (
 from envctl.spec.model import (
     ApprovalsGate,
     CommandGate,
+    EvaluateGate,
     Gate,
     HttpGate,
     MetricsGate,
@@ -32,7 +33,15 @@ from envctl.spec.model import (
 )
 from envctl.vocabulary import GATE_KINDS, GateKind
 
-GateSpec = TestsGate | MetricsGate | HttpGate | ApprovalsGate | CommandGate | VulnerabilitiesGate
+GateSpec = (
+    TestsGate
+    | MetricsGate
+    | HttpGate
+    | ApprovalsGate
+    | CommandGate
+    | VulnerabilitiesGate
+    | EvaluateGate
+)
 
 
 def gate_spec(gate: Gate) -> GateSpec:
@@ -58,6 +67,8 @@ def gate_kind(spec: GateSpec) -> GateKind:
             return "command"
         case VulnerabilitiesGate():
             return "vulnerabilities"
+        case EvaluateGate():
+            return "evaluate"
         case _:
             assert_never(spec)
 
