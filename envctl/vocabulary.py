@@ -16,6 +16,13 @@ GateKind = Literal[
 GATE_KINDS: Final[tuple[GateKind, ...]] = get_args(GateKind)
 GateStatus = Literal["passed", "failed", "waiting", "skipped"]  # waiting: approvals only
 
+# How a recorded metric value was obtained: read from a file the version's author
+# committed (the metrics gate: claimed), or computed by envctl from the model's own
+# answers on the stage's evaluation set (the evaluate gate: measured).
+MetricBasis = Literal["claimed", "measured"]
+CLAIMED: Final[MetricBasis] = "claimed"
+MEASURED: Final[MetricBasis] = "measured"
+
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: Final[tuple[Severity, ...]] = get_args(Severity)  # gravest first
 FailOn = Literal[Severity, "never"]  # `diff --fail-on`: a severity, or never fail

@@ -21,6 +21,7 @@ from envctl.gates import checks, evaluation
 from envctl.gates.runners import PYTHON, ImageContext, limit_options, stage_limits, under_limits
 from envctl.registry.results import FAILED, GateResult
 from envctl.spec.model import EvaluateGate
+from envctl.vocabulary import MEASURED
 
 INPUTS_DIR = "/tmp"  # every image has it; the file is copied in before the server starts
 INPUTS_NAME = "envctl-evaluate-inputs.json"
@@ -155,7 +156,7 @@ def measured(
             error = f"could not measure: {exc}"
         else:
             return evaluation.verdict(gate, data.evidence(), values, baseline, claimed=claimed)
-    evidence: dict[str, Any] = {"basis": checks.MEASURED, **data.evidence()}
+    evidence: dict[str, Any] = {"basis": MEASURED, **data.evidence()}
     if logs:
         evidence["server_log_tail"] = logs
     return GateResult("evaluate", FAILED, error or "the model gave no answers", evidence)

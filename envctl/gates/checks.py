@@ -31,7 +31,7 @@ from envctl.spec.model import (
     VulnerabilitiesGate,
     parse_rule,
 )
-from envctl.vocabulary import GATE_KINDS, GateKind
+from envctl.vocabulary import CLAIMED, GATE_KINDS, GateKind
 
 GateSpec = (
     TestsGate
@@ -143,12 +143,6 @@ def evaluate_metrics(
     if failures:
         return GateResult("metrics", FAILED, "; ".join(failures), evidence)
     return GateResult("metrics", PASSED, ", ".join(shown(r) for r in rows), evidence)
-
-
-# How a gate's metric values were obtained: read from a file the version's author
-# committed (claimed), or computed by envctl from the model's answers (measured).
-CLAIMED: Final = "claimed"
-MEASURED: Final = "measured"
 
 
 def judge_metrics(

@@ -22,6 +22,7 @@ from envctl.errors import InputError
 from envctl.gates import checks
 from envctl.registry.results import FAILED, PASSED, GateResult
 from envctl.spec.model import SCORE_METRICS, EvaluateGate, EvaluationSet
+from envctl.vocabulary import MEASURED
 
 Value = float | int | str  # one cell of a CSV row, or a label
 
@@ -250,7 +251,7 @@ def verdict(
         claim = checks.finite_number(claimed.get(row["metric"])) if claimed is not None else None
         if claim is not None:
             row["claimed"] = claim
-    evidence: dict[str, Any] = {"basis": checks.MEASURED, **data, "metrics": rows}
+    evidence: dict[str, Any] = {"basis": MEASURED, **data, "metrics": rows}
     evidence["baseline_version"] = baseline.version if baseline is not None else None
     if baseline is not None and baseline.source is not None:
         evidence["baseline_source"] = baseline.source

@@ -132,6 +132,10 @@ def test_evaluate_measures_the_served_model_and_refuses_what_it_does_not_earn(
     }
     record = git(project, "tag", "-l", "--format=%(contents)", "tiny#staging#2")
     assert evidence["sha256"] in record
+    history = invoke("history", "tiny")
+    assert "staging    v1.0.0  by ada@example.com  accuracy 1 measured, roc_auc 1 measured" in (
+        history.out
+    )
 
     # Claims 0.99 in its metrics.json; its answers earn 0.5 (it says 1 for everything).
     _release(project, invoke, "v1.1.0", threshold=-1, claims=0.99)
