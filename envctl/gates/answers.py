@@ -18,7 +18,14 @@ from typing import Any
 
 from envctl.errors import EngineError, InputError
 from envctl.gates import checks, evaluation
-from envctl.gates.runners import PYTHON, ImageContext, limit_options, stage_limits, under_limits
+from envctl.gates.runners import (
+    PYTHON,
+    WAIT_HEALTHY,
+    ImageContext,
+    limit_options,
+    stage_limits,
+    under_limits,
+)
 from envctl.registry.results import FAILED, GateResult
 from envctl.spec.model import EvaluateGate
 from envctl.vocabulary import MEASURED
@@ -28,7 +35,8 @@ INPUTS_NAME = "envctl-evaluate-inputs.json"
 INPUTS_FILE = f"{INPUTS_DIR}/{INPUTS_NAME}"
 
 # Waits for health, then sends the inputs in batches; prints one JSON line. Runs in the image.
-_BATCH_CLIENT = r"""
+_BATCH_CLIENT = (
+    r"""
 import json, sys, time, urllib.error, urllib.request
 port, health, path, key, batch, budget, inputs = sys.argv[1:8]
 deadline, batch, base = time.time() + float(budget), int(batch), "http://127.0.0.1:" + port
@@ -43,18 +51,11 @@ def call(url, data=None):
 def done(answers, error):
     print(json.dumps({"answers": answers, "error": error}))
     sys.exit(0)
-last = ""
-while True:
-    try:
-        status, _ = call(base + health)
-        if status == 200:
-            break
-        last = "health answered %d" % status
-    except Exception as e:
-        last = "health: %s" % (e,)
-    if time.time() > deadline:
-        done([], "server not healthy in time (" + last + ")")
-    time.sleep(0.25)
+def unhealthy(error):
+    done([], error)
+"""
+    + WAIT_HEALTHY
+    + r"""
 rows, answers = json.load(open(inputs)), []
 for start in range(0, len(rows), batch):
     body = json.dumps({key: rows[start:start + batch]}).encode()
@@ -71,6 +72,7 @@ for start in range(0, len(rows), batch):
         done(answers, "POST %s answered %r, not JSON" % (path, text[:200]))
 done(answers, "")
 """
+)
 
 
 def run_evaluate(
