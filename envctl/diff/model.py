@@ -258,7 +258,7 @@ def _evaluated(spec: Spec) -> dict[str, EvaluationFacts]:
     declared = spec.data.evaluation
     return {
         name: EvaluationFacts(
-            declared[name].file,
+            declared[name].where,
             declared[name].label,
             declared[name].classification,
             declared[name].sha256,

@@ -8,7 +8,8 @@ and is removed however the call ends (errors, timeouts, Ctrl-C included).
 Layout: `connection` (the client, error translation, stream readers), `images`
 (exists, inspect, tag, pull, push, remove), `lifecycle` (a container's naming,
 creation, removal, and reaping strays), `containers` (run, service, exec, copy
-out of an image), `builder` (build and its log stream). Callers use this
+out of an image), `hostfiles` (a file on the engine's host, through a read-only
+mount), `builder` (build and its log stream). Callers use this
 package's names only: `from envctl import engine; engine.run(...)`.
 """
 
@@ -33,6 +34,7 @@ from envctl.engine.containers import (
     service,
     start_service,
 )
+from envctl.engine.hostfiles import read_host_file
 from envctl.engine.images import (
     base_image_not_found,
     ensure_image,
@@ -96,6 +98,7 @@ __all__ = [
     "owned_containers",
     "pull",
     "push",
+    "read_host_file",
     "reap_orphans",
     "remove_container",
     "remove_image",

@@ -47,18 +47,18 @@ class LabelledSet:
 def labelled_set(name: str, held: EvaluationSet, raw: bytes | None) -> LabelledSet:
     """`raw` (the file's bytes) read as `held` declares it; its hash checked when pinned."""
     if raw is None:
-        raise InputError(f"evaluation set {name}: {held.file} does not exist")
+        raise InputError(f"evaluation set {name}: {held.where} does not exist")
     digest = hashlib.sha256(raw).hexdigest()
     if held.sha256 is not None and digest != held.sha256:
         raise InputError(
-            f"evaluation set {name}: {held.file} has sha256 {digest}, but the spec pins "
+            f"evaluation set {name}: {held.where} has sha256 {digest}, but the spec pins "
             f"{held.sha256}; restore the file or pin its new hash"
         )
-    reader = _jsonl_rows if held.file.endswith((".jsonl", ".ndjson")) else _csv_rows
-    inputs, labels = reader(raw, held.file, held.label)
+    reader = _jsonl_rows if held.where.endswith((".jsonl", ".ndjson")) else _csv_rows
+    inputs, labels = reader(raw, held.where, held.label)
     if not labels:
-        raise InputError(f"evaluation set {name}: {held.file} has no rows")
-    return LabelledSet(name, held.file, digest, tuple(inputs), tuple(labels))
+        raise InputError(f"evaluation set {name}: {held.where} has no rows")
+    return LabelledSet(name, held.where, digest, tuple(inputs), tuple(labels))
 
 
 def _csv_rows(raw: bytes, source: str, label: str) -> tuple[list[Any], list[Value]]:

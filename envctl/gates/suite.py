@@ -149,7 +149,14 @@ def _evaluate(gate: EvaluateGate, run: _Run) -> GateResult:
     from envctl.gates import answers, evaluation
 
     held = run.env.spec.data.evaluation[gate.data]
-    data = evaluation.labelled_set(gate.data, held, _evaluation_file(run, held.file))
+    if held.host_file is not None:
+        from envctl import engine
+
+        raw = engine.read_host_file(run.context.image, held.host_file)
+    else:
+        assert held.file is not None  # the spec gives exactly one of them
+        raw = evaluation_file(run.ws, run.env, held.file)
+    data = evaluation.labelled_set(gate.data, held, raw)
     claimed = None
     if gate.claims is not None:
         raw = run.context.read_file(gate.claims)
@@ -158,19 +165,19 @@ def _evaluate(gate: EvaluateGate, run: _Run) -> GateResult:
     return answers.run_evaluate(gate, run.context, data, baseline, claimed=claimed)
 
 
-def _evaluation_file(run: _Run, file: str) -> bytes | None:
+def evaluation_file(ws: Workspace, env: Environment, file: str) -> bytes | None:
     """An evaluation set's bytes, read where the stage's spec was read: the work
     tree, or the revision a signed stage's spec comes from. Never the version's
     commit: what a model is measured on is not the model's to change."""
     from envctl import paths, vcs
 
-    project = run.ws.project
+    project = ws.project
     if project is None:
         raise InputError("the evaluate gate reads its data relative to a project (envctl.yaml)")
     path = project.root / file
-    if run.env.rev is not None:
-        relpath = path.resolve().relative_to(run.ws.root.resolve()).as_posix()
-        return vcs.read_at(run.ws.root, run.env.rev, relpath)
+    if env.rev is not None:
+        relpath = path.resolve().relative_to(ws.root.resolve()).as_posix()
+        return vcs.read_at(ws.root, env.rev, relpath)
     path = paths.inside(path, project.root, what=f"evaluation set {file}")
     return path.read_bytes() if path.is_file() else None
 

@@ -119,9 +119,15 @@ class EvaluationSet(Strict):
     API. It is read where the stage's spec is read (the work tree, or a signed stage's
     trust ref), never at the version's commit: a version cannot change its own exam."""
 
-    file: RelPath = Field(
+    file: RelPath | None = Field(
+        None,
         description="CSV (with a header) or JSON Lines file, relative to the project root; "
-        "keep it outside the model's folder, which is copied into its images."
+        "keep it outside the model's folder, which is copied into its images.",
+    )
+    host_file: Annotated[str, AfterValidator(values.host_path)] | None = Field(
+        None,
+        description="Instead of file: an absolute path on the engine's host, read through "
+        "a read-only mount of a container that runs nothing.",
     )
     label: SafeToken = Field(
         "label", description="The column (CSV) or key (JSON Lines) holding the label."
@@ -132,6 +138,17 @@ class EvaluationSet(Strict):
     sha256: Annotated[str, AfterValidator(values.sha256_hex)] | None = Field(
         None, description="The file's sha256, when pinned: other content is refused."
     )
+
+    @model_validator(mode="after")
+    def _one_place(self) -> EvaluationSet:
+        if (self.file is None) == (self.host_file is None):
+            raise ValueError("give exactly one of file (in the project) and host_file")
+        return self
+
+    @property
+    def where(self) -> str:
+        """The file as envctl names it: project-relative, or `host:/path` on the engine's host."""
+        return self.file if self.file is not None else f"host:{self.host_file}"
 
 
 class Data(Strict):

@@ -201,6 +201,14 @@ def relative_path(raw: str) -> str:
     return raw
 
 
+def host_path(raw: str) -> str:
+    """An absolute, normalised path on the engine's host (`/srv/eval/churn.csv`)."""
+    parts = raw.split("/")
+    if not raw.startswith("/") or not _REL_PATH.match(raw[1:]) or {"..", "."} & set(parts):
+        raise ValueError(f"{raw!r} must be an absolute path on the engine's host, without '..'")
+    return raw
+
+
 def quantity(text: str) -> Fraction | None:
     """The exact value of a Kubernetes quantity (`8Gi`, `500m`, `1.5e9`); None if
     `text` is not one."""

@@ -182,3 +182,29 @@ def test_a_stage_that_does_not_allow_restricted_data_refuses_to_evaluate_on_it(
         "evaluation.holdout: restricted data is not allowed here "
         "(data.allowed: public, internal); this stage may not read it"
     ) in result.err
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_new_containers")
+def test_evaluate_reads_a_set_on_the_engine_s_host(
+    project: Path, invoke: Invoke, base_image: str, tmp_path: Path
+) -> None:
+    # The engine runs on this machine: a file in tmp_path is on its host.
+    on_host = tmp_path / "engine-host" / "holdout.csv"
+    on_host.parent.mkdir()
+    on_host.write_text(HOLDOUT)
+    (project / "evaluation" / "holdout.csv").unlink()
+    spec = project / "environments" / "staging.yaml"
+    spec.write_text(
+        spec.read_text().replace("file: evaluation/holdout.csv", f"host_file: {on_host}")
+    )
+    git(project, "commit", "-qam", "staging measures on the engine host's copy")
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    assert invoke("promote", "--to", "dev").code == 0
+
+    result = invoke("promote", "--to", "staging", "--format", "json")
+
+    assert result.code == 0, result.err
+    [gate] = json.loads(result.out)["gates"]
+    assert gate["evidence"]["file"] == f"host:{on_host}"
+    assert gate["evidence"]["sha256"] == hashlib.sha256(HOLDOUT.encode()).hexdigest()
