@@ -207,6 +207,7 @@ class Baseline:
     values: Mapping[str, float]
     version: str | None = None
     source: str | None = None
+    data_sha256: str | None = None  # evaluate: the hash of the set the values were measured on
 
 
 def evaluate_live_metrics(
@@ -289,7 +290,9 @@ def recorded_values(
     found: dict[str, float] = {}
     gates = record.get("gates") if record else None
     for gate in gates if isinstance(gates, list) else ():
-        evidence = gate.get("evidence") if isinstance(gate, dict) else None
+        if not isinstance(gate, dict):  # a record is a tag message anyone could write
+            continue
+        evidence = gate.get("evidence")
         if gate.get("kind") != kind or not isinstance(evidence, dict):
             continue
         if file is not None and evidence.get(key) != file:

@@ -255,6 +255,10 @@ def verdict(
     evidence["baseline_version"] = baseline.version if baseline is not None else None
     if baseline is not None and baseline.source is not None:
         evidence["baseline_source"] = baseline.source
+    if baseline is not None and baseline.data_sha256 not in (None, data["sha256"]):
+        # The champion was measured on another version of the set: say so, and
+        # which, rather than let two numbers from two exams look comparable.
+        evidence["baseline_sha256"] = baseline.data_sha256
     if gate.claims is not None:
         evidence["claims_file"] = gate.claims
     where = f"on {data['data']} ({data['rows']} rows)"
@@ -284,3 +288,16 @@ def rejudged(gate: EvaluateGate, result: GateResult, baseline: checks.Baseline) 
     return GateResult(
         "evaluate", again.status, again.summary, {**result.evidence, **again.evidence}
     )
+
+
+def recorded_sha256(record: Mapping[str, Any] | None, name: str) -> str | None:
+    """The hash of set `name` as an assignment record's evaluate gate measured on it."""
+    gates = record.get("gates") if record else None
+    for gate in gates if isinstance(gates, list) else ():
+        if not isinstance(gate, dict) or gate.get("kind") != "evaluate":
+            continue
+        evidence = gate.get("evidence")
+        if isinstance(evidence, dict) and evidence.get("data") == name:
+            sha256 = evidence.get("sha256")
+            return sha256 if isinstance(sha256, str) else None
+    return None

@@ -195,8 +195,11 @@ def _measured_baseline(
         return None
     event = current.stages.get(target.stage) if current else None
     record = event.record if event else None
+    from envctl.gates.evaluation import recorded_sha256
+
     values = checks.recorded_values(record, gate.data, kind="evaluate", key="data")
-    return checks.Baseline(values, version.version, "record" if values else None)
+    source = "record" if values else None
+    return checks.Baseline(values, version.version, source, recorded_sha256(record, gate.data))
 
 
 def _approvals(

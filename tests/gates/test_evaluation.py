@@ -188,6 +188,7 @@ def test_recorded_measured_values_are_read_by_data_name() -> None:
     }  # fmt: skip
     assert checks.recorded_values(record, "hold", kind="evaluate", key="data") == {"accuracy": 0.91}
     assert checks.recorded_values(record, "other", kind="evaluate", key="data") == {}
+    assert checks.recorded_values({"gates": ["junk", 3, None]}, "hold") == {}
 
 
 def test_inputs_archive_holds_the_inputs_only() -> None:
@@ -200,3 +201,24 @@ def test_inputs_archive_holds_the_inputs_only() -> None:
         member = tar.extractfile(answers.INPUTS_NAME)
         assert member is not None
         assert json.loads(member.read()) == [[1, 2.5], [3, 4], [5, 6], [7, 8]]
+
+
+def test_a_champion_measured_on_other_data_is_named_with_its_hash() -> None:
+    data = evaluation.labelled_set("hold", held(), CSV)
+    reply = {"answers": [{"predictions": [1, 0, 1, 0]}], "error": ""}
+    spec = gate(baseline="no_worse")
+    same = checks.Baseline({"accuracy": 0.9}, "v1.0.0", "record", data.sha256)
+    other = checks.Baseline({"accuracy": 0.9}, "v1.0.0", "record", "f" * 64)
+    assert "baseline_sha256" not in answers.measured(spec, data, reply, same).evidence
+    assert answers.measured(spec, data, reply, other).evidence["baseline_sha256"] == "f" * 64
+
+
+def test_recorded_sha256_is_the_named_set_s() -> None:
+    record = {"gates": [
+        "junk",
+        {"kind": "evaluate", "evidence": {"data": "other", "sha256": "a" * 64}},
+        {"kind": "evaluate", "evidence": {"data": "hold", "sha256": "b" * 64}},
+    ]}  # fmt: skip
+    assert evaluation.recorded_sha256(record, "hold") == "b" * 64
+    assert evaluation.recorded_sha256(record, "none") is None
+    assert evaluation.recorded_sha256(None, "hold") is None
