@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
-GateKind = Literal["tests", "metrics", "http", "approvals", "command", "vulnerabilities", "load"]
+GateKind = Literal[
+    "tests", "metrics", "http", "approvals", "command", "vulnerabilities", "load", "evaluate"
+]
 GATE_KINDS: Final[tuple[GateKind, ...]] = get_args(GateKind)
 GateStatus = Literal["passed", "failed", "waiting", "skipped"]  # waiting: approvals only
+
+# How a recorded metric value was obtained: read from a file the version's author
+# committed (the metrics gate: claimed), or computed by envctl from the model's own
+# answers on the stage's evaluation set (the evaluate gate: measured).
+MetricBasis = Literal["claimed", "measured"]
+CLAIMED: Final[MetricBasis] = "claimed"
+MEASURED: Final[MetricBasis] = "measured"
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: Final[tuple[Severity, ...]] = get_args(Severity)  # gravest first

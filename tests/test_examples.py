@@ -311,7 +311,7 @@ def prod_accuracy_bar() -> float:
     from envctl.spec.model import parse_rule
 
     prod = load_environment("prod", require_project(CHURN))
-    rule = next(g.metrics for g in prod.spec.gates if g.metrics is not None)
+    rule = next(g.evaluate for g in prod.spec.gates if g.evaluate is not None)
     accuracy = parse_rule(rule.require["accuracy"], "accuracy")
     assert (accuracy.op, accuracy.relative) == (">=", None)
     assert accuracy.threshold is not None
@@ -340,9 +340,9 @@ def test_churn_staging_mirrors_prod_but_approvals(
         assert specs["staging"][key] == specs["prod"][key], key
     kinds = {name: [next(iter(g)) for g in spec["gates"]] for name, spec in specs.items()}
     assert kinds == {
-        # The instant metrics gate first: a worse version never costs the tests.
-        "staging": ["metrics", "tests", "http"],
-        "prod": ["metrics", "tests", "http", "approvals"],
+        # Measured metrics first: a worse version never costs the tests.
+        "staging": ["evaluate", "tests", "http"],
+        "prod": ["evaluate", "tests", "http", "approvals"],
     }
 
 
@@ -463,3 +463,23 @@ def test_churn_model_tests_pass_here() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"\b\d+ passed\b", result.stdout)
     assert "failed" not in result.stdout
+
+
+def test_the_committed_holdout_is_train_py_s_held_out_split_and_pinned(tmp_path: Path) -> None:
+    import hashlib
+
+    from envctl.spec.loading import load_environment, require_project
+
+    train = training_script()
+    written = tmp_path / "holdout.csv"
+    train.write_holdout(written)
+    committed = CHURN / "evaluation" / "holdout.csv"
+    assert committed.read_bytes() == written.read_bytes()
+    _, x_test, _, _ = train.held_out_split()
+    assert len(committed.read_text(encoding="utf-8").splitlines()) == len(x_test) + 1
+    for stage in ("staging", "prod"):
+        held = load_environment(stage, require_project(CHURN)).spec.data.evaluation["holdout"]
+        assert held.file == "evaluation/holdout.csv"
+        assert held.sha256 == hashlib.sha256(committed.read_bytes()).hexdigest(), stage
+    # Outside the model's folder: no image of the model holds the labels.
+    assert not any(MODEL_DIR.rglob("*.csv"))

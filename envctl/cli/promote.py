@@ -450,6 +450,8 @@ def history(
         if e.evidence in ("none", "invalid"):
             extra += "  NO EVIDENCE" if e.evidence == "none" else f"  INVALID: {e.problems[0]}"
             extra += "" if e.counts else " (does not count)"
+        if e.metrics:
+            extra += "  " + ", ".join(f"{m.metric} {m.value:g} {m.basis}" for m in e.metrics)
         console.print_text(
             clean(
                 f"#{e.n!s:<4} {(e.when or '')[:19]}  {e.action:8} "

@@ -11,12 +11,14 @@ from envctl.ledger.trust import VerifiedLedger, read_verified
 from envctl.output.registry import (
     HistoryDocument,
     ModelStatus,
+    RecordedMetric,
     RegisteredVersion,
     StageEvent,
     StatusDocument,
 )
 from envctl.promotion.handoff import recorded_image
 from envctl.registry.workspace import pick_model, workspace
+from envctl.vocabulary import CLAIMED, MEASURED
 
 
 def _when(date: datetime | None) -> str | None:
@@ -57,7 +59,40 @@ def stage_event(event: reg.StageEvent, verdict: reg.Verdict | None = None) -> St
         counts=verdict.counts,
         signer=verdict.signer,
         problems=[f"{p.kind}: {p.message}" for p in verdict.problems],
+        metrics=recorded_metrics(record),
     )
+
+
+# A record's metric values, by gate kind: what its evidence names them by.
+_METRIC_GATES = {"metrics": (CLAIMED, "file"), "evaluate": (MEASURED, "data")}
+
+
+def recorded_metrics(record: dict[str, Any]) -> list[RecordedMetric]:
+    """The metric values the record's metrics and evaluate gates decided on. A metrics
+    gate's values are claimed whatever its evidence says: records written before the
+    evidence named a basis, or by hand, say nothing that could make them measured."""
+    found: list[RecordedMetric] = []
+    gates = record.get("gates")
+    for gate in gates if isinstance(gates, list) else ():
+        kind = gate.get("kind") if isinstance(gate, dict) else None
+        evidence = gate.get("evidence") if isinstance(gate, dict) else None
+        if kind not in _METRIC_GATES or not isinstance(evidence, dict):
+            continue
+        basis, key = _METRIC_GATES[kind]
+        rows = evidence.get("metrics")
+        for row in rows if isinstance(rows, list) else ():
+            value = row.get("value") if isinstance(row, dict) else None
+            name = row.get("metric") if isinstance(row, dict) else None
+            if isinstance(name, str) and _is_number(value):
+                found.append(RecordedMetric(metric=name, value=value, basis=basis,
+                                            source=_text(evidence.get(key))))  # fmt: skip
+    return found
+
+
+def _is_number(value: Any) -> bool:
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def status(name: str | None = None) -> StatusDocument:

@@ -10,7 +10,7 @@ from datetime import date
 
 from envctl.diff.model import AREAS, FAMILIES, KINDS, RANK, Finding, Side, WaiverRule
 from envctl.diff.rules_compute import compare_compute
-from envctl.diff.rules_data import compare_data
+from envctl.diff.rules_data import compare_data, compare_evaluation
 from envctl.diff.rules_gpu import compare_gpu
 from envctl.diff.rules_indexes import compare_indexes
 from envctl.diff.rules_load import compare_load
@@ -38,6 +38,7 @@ def compare(
         *compare_system_packages(left, right),
         *compare_build_network(left, right),
         *compare_data(left, right),
+        *compare_evaluation(left, right),
         *compare_compute(left, right),
         *compare_gpu(left, right),
         *compare_load(left, right),

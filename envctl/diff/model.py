@@ -48,6 +48,7 @@ KINDS: dict[str, str] = {
     "system_package.version": "system packages",
     "data.classification": "data",
     "data.source": "data",
+    "data.evaluation": "data",
     "compute.engine": "compute",
     "compute.gpu": "compute",
     "compute.cpu": "compute",
@@ -134,9 +135,26 @@ class WaiverRule:
 
 
 @dataclass(frozen=True)
+class EvaluationFacts:
+    """An evaluation set as a spec declares it; two specs that say the same file,
+    label, classification and pin measure on the same data."""
+
+    file: str
+    label: str
+    classification: str
+    sha256: str | None = None
+
+    def shown(self) -> str:
+        pin = f" sha256:{self.sha256[:12]}" if self.sha256 else " (no sha256 pinned)"
+        return f"{self.file}{pin}, label {self.label}, {self.classification}"
+
+
+@dataclass(frozen=True)
 class DataFacts:
     allowed: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
+    # The sets the spec's evaluate gates measure on, by name; empty: no evaluate gate.
+    evaluated: Mapping[str, EvaluationFacts] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -230,7 +248,7 @@ class Side:
             default_index=_default_index(spec),
             system_packages=tuple(spec.system_packages),
             build_network=spec.image.network,
-            data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources)),
+            data=DataFacts(tuple(spec.data.allowed), tuple(spec.data.sources), _evaluated(spec)),
             compute=ComputeFacts(
                 spec.compute.cpu,
                 spec.compute.memory,
@@ -260,6 +278,20 @@ class Side:
             if pos is not None or exact or "." not in path:
                 return pos
             path = path.rsplit(".", 1)[0]
+
+
+def _evaluated(spec: Spec) -> dict[str, EvaluationFacts]:
+    used = [g.evaluate.data for g in spec.gates if g.evaluate is not None]
+    declared = spec.data.evaluation
+    return {
+        name: EvaluationFacts(
+            declared[name].where,
+            declared[name].label,
+            declared[name].classification,
+            declared[name].sha256,
+        )
+        for name in used
+    }
 
 
 def _routes(spec: Spec) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Rules for the data area: data classifications and sources each side may read."""
+"""Rules for the data area: data classifications and sources each side may read,
+and the evaluation sets each side's evaluate gates measure versions on."""
 
 from __future__ import annotations
 
@@ -70,3 +71,33 @@ def compare_data(left: Side, right: Side) -> Iterator[Finding]:
                 f"{rn} may read {s} but {ln} does not: check that {rn} is meant to "
                 "have this access.",
             )
+
+
+def compare_evaluation(left: Side, right: Side) -> Iterator[Finding]:
+    """Where both sides measure versions (evaluate gates), they should measure on the
+    same data: staging's numbers are evidence for prod only if prod's exam is the same.
+    A side with no evaluate gate is not compared (dev may well decide on its tests)."""
+    a, b = left.data, right.data
+    if a is None or b is None or not a.evaluated or not b.evaluated:
+        return
+    ln, rn = left.label, right.label
+    for name in sorted({*a.evaluated, *b.evaluated}):
+        mine, theirs = a.evaluated.get(name), b.evaluated.get(name)
+        if mine == theirs:
+            continue
+        if theirs is None:
+            why = f"{ln} measures versions on {name} but {rn} does not"
+        elif mine is None:
+            why = f"{rn} measures versions on {name} but {ln} does not"
+        else:
+            why = f"{ln} and {rn} measure versions on different {name} data"
+        yield make_finding(
+            left,
+            right,
+            "data.evaluation",
+            "warning",
+            f"data.evaluation.{name}",
+            mine.shown() if mine else None,
+            theirs.shown() if theirs else None,
+            f"{why}: what {ln} measured is no evidence of what {rn} will measure.",
+        )

@@ -9,7 +9,8 @@ Layout: `connection` (the client, error translation, stream readers), `images`
 (exists, inspect, tag, pull, push, remove), `info` (what an engine says about
 itself, whether it gives GPUs), `lifecycle` (a container's naming,
 creation, removal, and reaping strays), `containers` (run, service, exec, copy
-out of an image), `builder` (build and its log stream). Callers use this
+out of an image), `hostfiles` (a file on the engine's host, through a read-only
+mount), `builder` (build and its log stream). Callers use this
 package's names only: `from envctl import engine; engine.run(...)`.
 """
 
@@ -37,6 +38,7 @@ from envctl.engine.containers import (
     stats_stream,
 )
 from envctl.engine.credentials import registry_credentials
+from envctl.engine.hostfiles import read_host_file
 from envctl.engine.images import (
     base_image_not_found,
     ensure_image,
@@ -105,6 +107,7 @@ __all__ = [
     "owned_containers",
     "pull",
     "push",
+    "read_host_file",
     "reap_orphans",
     "registry_credentials",
     "remove_container",

@@ -155,7 +155,7 @@ def _create_kwargs(options: ContainerOptions) -> dict[str, Any]:
     binds = options.get("binds") or ()
     entrypoint = options.get("entrypoint")
     return {
-        "labels": {**(options.get("labels") or {}), **_creator_labels()},
+        "labels": {**(options.get("labels") or {}), **creator_labels()},
         "network_mode": _network_mode(options),
         "environment": dict(options.get("environment") or {}),
         "working_dir": options.get("workdir"),
@@ -217,7 +217,7 @@ def _oom_flag(container_id: str) -> bool:
     return bool(state.get("OOMKilled"))
 
 
-def _creator_labels() -> dict[str, str]:
+def creator_labels() -> dict[str, str]:
     """Who made a container: lets a later run remove what a killed one left behind."""
     import socket
 

@@ -23,6 +23,7 @@ from envctl.registry.results import (
 from envctl.spec.model import (
     ApprovalsGate,
     CommandGate,
+    EvaluateGate,
     Gate,
     HttpGate,
     LoadGate,
@@ -31,7 +32,7 @@ from envctl.spec.model import (
     VulnerabilitiesGate,
     parse_rule,
 )
-from envctl.vocabulary import GATE_KINDS, GateKind
+from envctl.vocabulary import CLAIMED, GATE_KINDS, GateKind
 
 GateSpec = (
     TestsGate
@@ -41,6 +42,7 @@ GateSpec = (
     | CommandGate
     | VulnerabilitiesGate
     | LoadGate
+    | EvaluateGate
 )
 
 
@@ -69,6 +71,8 @@ def gate_kind(spec: GateSpec) -> GateKind:
             return "vulnerabilities"
         case LoadGate():
             return "load"
+        case EvaluateGate():
+            return "evaluate"
         case _:
             assert_never(spec)
 
@@ -122,18 +126,50 @@ def evaluate_metrics(
     baseline_version: str | None,
     baseline_source: str | None = None,
 ) -> GateResult:
+    """The metrics gate: the numbers a committed file claims, against the spec's
+    thresholds (`judge_metrics`). Its evidence says `claimed`: nothing measured them."""
+    rows, failures = judge_metrics(
+        gate.require,
+        metrics,
+        baseline,
+        no_worse=gate.baseline == "no_worse",
+        source=gate.file,
+        baseline_version=baseline_version,
+    )
+    evidence = {
+        "file": gate.file,
+        "basis": CLAIMED,
+        "metrics": rows,
+        "baseline_version": baseline_version,
+    }
+    if baseline_source is not None:
+        evidence["baseline_source"] = baseline_source
+    if failures:
+        return GateResult("metrics", FAILED, "; ".join(failures), evidence)
+    return GateResult("metrics", PASSED, ", ".join(shown(r) for r in rows), evidence)
+
+
+def judge_metrics(
+    require: Mapping[str, str],
+    metrics: Mapping[str, Any],
+    baseline: Mapping[str, Any] | None,
+    *,
+    no_worse: bool,
+    source: str,
+    baseline_version: str | None,
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Thresholds from the spec, absolute (`>= 0.90`) or relative to the version
     now in the stage, the champion (`>= baseline + 0.005`, `<= baseline * 1.10`:
     with no champion, or none of that metric, the rule passes with a note); then
     (optionally) no worse than the champion: a metric with a `>`/`>=` rule must
-    not drop, one with `<`/`<=` must not rise."""
+    not drop, one with `<`/`<=` must not rise. One row per rule, and what failed."""
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
-    for name, raw_rule in gate.require.items():
+    for name, raw_rule in require.items():
         rule = parse_rule(raw_rule, name)
         op = rule.op
-        value = _number(metrics.get(name))
-        before = _number(baseline.get(name)) if baseline is not None else None
+        value = finite_number(metrics.get(name))
+        before = finite_number(baseline.get(name)) if baseline is not None else None
         row: dict[str, Any] = {"metric": name, "value": value, "rule": rule.text}
         if rule.relative is None:
             assert rule.threshold is not None
@@ -144,7 +180,7 @@ def evaluate_metrics(
             row["bound"] = bound
         ok = value is not None and (bound is None or satisfies(value, op, bound))
         if value is None:
-            failures.append(f"{name} is missing from {gate.file}")
+            failures.append(f"{name} is missing from {source}")
         elif bound is None:
             row["note"] = (
                 f"no version in the stage to compare with: {rule.text} passes"
@@ -154,7 +190,7 @@ def evaluate_metrics(
         elif not ok:
             failures.append(f"{name} {value:g} is not {op} {bound:g}" + _against(rule.relative,
                             rule.text, before, baseline_version))  # fmt: skip
-        if gate.baseline == "no_worse" and baseline is not None and value is not None:
+        if no_worse and baseline is not None and value is not None:
             row["baseline"] = before
             if before is not None and _worse(op, value, before):
                 ok = False
@@ -164,13 +200,7 @@ def evaluate_metrics(
                 )
         row["passed"] = ok
         rows.append(row)
-    evidence = {"file": gate.file, "metrics": rows, "baseline_version": baseline_version}
-    if baseline_source is not None:
-        evidence["baseline_source"] = baseline_source
-    if failures:
-        return GateResult("metrics", FAILED, "; ".join(failures), evidence)
-    shown = ", ".join(_shown(r) for r in rows)
-    return GateResult("metrics", PASSED, shown, evidence)
+    return rows, failures
 
 
 @dataclass(frozen=True)
@@ -181,6 +211,7 @@ class Baseline:
     values: Mapping[str, float]
     version: str | None = None
     source: str | None = None
+    data_sha256: str | None = None  # evaluate: the hash of the set the values were measured on
 
 
 def evaluate_live_metrics(
@@ -197,7 +228,7 @@ def evaluate_live_metrics(
     failures: list[str] = []
     for name, raw_rule in require.items():
         rule = parse_rule(raw_rule, name)
-        value = _number(metrics.get(name))
+        value = finite_number(metrics.get(name))
         row: dict[str, Any] = {"metric": name, "value": value, "rule": rule.text}
         before = baseline.values.get(name) if baseline is not None else None
         if rule.relative is None:
@@ -222,7 +253,7 @@ def evaluate_live_metrics(
         evidence |= {"baseline_version": baseline.version, "baseline_source": baseline.source}
     if failures:
         return GateResult("metrics", FAILED, "; ".join(failures), evidence)
-    return GateResult("metrics", PASSED, ", ".join(_shown(r) for r in rows), evidence)
+    return GateResult("metrics", PASSED, ", ".join(shown(r) for r in rows), evidence)
 
 
 def _not_there(name: str, raw: Any, source: str) -> str:
@@ -250,26 +281,35 @@ def _no_baseline(name: str, text: str, baseline: Baseline | None) -> str:
     return f"{baseline.version} has no recorded {name}: {text} passes"
 
 
-def recorded_values(record: Mapping[str, Any] | None, file: str | None = None) -> dict[str, float]:
-    """Every metric value an assignment record's metrics gates saw (only in `file`,
-    when given), the first gate's value where two name the same metric."""
+def recorded_values(
+    record: Mapping[str, Any] | None,
+    file: str | None = None,
+    *,
+    kind: GateKind = "metrics",
+    key: str = "file",
+) -> dict[str, float]:
+    """Every metric value an assignment record's gates of `kind` saw (only those
+    whose evidence has `key` equal to `file`, when given), the first gate's value
+    where two name the same metric."""
     found: dict[str, float] = {}
     gates = record.get("gates") if record else None
     for gate in gates if isinstance(gates, list) else ():
-        evidence = gate.get("evidence") if isinstance(gate, dict) else None
-        if gate.get("kind") != "metrics" or not isinstance(evidence, dict):
+        if not isinstance(gate, dict):  # a record is a tag message anyone could write
             continue
-        if file is not None and evidence.get("file") != file:
+        evidence = gate.get("evidence")
+        if gate.get("kind") != kind or not isinstance(evidence, dict):
+            continue
+        if file is not None and evidence.get(key) != file:
             continue
         rows = evidence.get("metrics")
         for row in rows if isinstance(rows, list) else ():
-            value = _number(row.get("value")) if isinstance(row, dict) else None
+            value = finite_number(row.get("value")) if isinstance(row, dict) else None
             if value is not None and isinstance(row.get("metric"), str):
                 found.setdefault(row["metric"], value)
     return found
 
 
-def _shown(row: Mapping[str, Any]) -> str:
+def shown(row: Mapping[str, Any]) -> str:
     if row.get("bound") is not None:
         return f"{row['metric']} {row['value']:g} {row['rule']} ({row['bound']:g})"
     return f"{row['metric']} {row['value']:g} {row['rule']}"
@@ -289,7 +329,7 @@ def _worse(op: str, value: float, before: float) -> bool:
     return False
 
 
-def _number(raw: Any) -> float | None:
+def finite_number(raw: Any) -> float | None:
     """A finite number, else None (a record or an answer with inf or NaN is not one)."""
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         return None

@@ -28,18 +28,10 @@ if TYPE_CHECKING:
 
 PYTHON = "/opt/venv/bin/python"
 
-# Polls health, then sends the request; prints one JSON line. Runs inside the image.
-_HTTP_CLIENT = r"""
-import json, os, sys, time, urllib.error, urllib.request
-port, health, path, method, deadline = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], time.time() + float(sys.argv[5])
-base = "http://127.0.0.1:" + port
-def call(url, data=None, method="GET"):
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode("utf-8", "replace")
+# The in-container clients' wait for the server: polls `health` until it answers
+# 200, else calls `unhealthy(error)` at `deadline`. Needs call, base, health,
+# deadline and unhealthy defined before it.
+WAIT_HEALTHY = r"""
 last = ""
 while True:
     try:
@@ -50,13 +42,34 @@ while True:
     except Exception as e:
         last = "health: %s" % (e,)
     if time.time() > deadline:
-        print(json.dumps({"status": None, "body": "", "error": "server not healthy in time (" + last + ")"}))
-        sys.exit(0)
+        unhealthy("server not healthy in time (" + last + ")")
     time.sleep(0.25)
+"""
+
+# Polls health, then sends the request; prints one JSON line. Runs inside the image.
+_HTTP_CLIENT = (
+    r"""
+import json, os, sys, time, urllib.error, urllib.request
+port, health, path, method, deadline = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], time.time() + float(sys.argv[5])
+base = "http://127.0.0.1:" + port
+def call(url, data=None, method="GET"):
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+def unhealthy(error):
+    print(json.dumps({"status": None, "body": "", "error": error}))
+    sys.exit(0)
+"""
+    + WAIT_HEALTHY
+    + r"""
 body = os.environ.get("ENVCTL_HTTP_BODY")
 status, text = call(base + path, body.encode() if body is not None else None, method)
 print(json.dumps({"status": status, "body": text, "error": ""}))
 """
+)
 
 
 @dataclass(frozen=True)

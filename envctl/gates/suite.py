@@ -23,6 +23,7 @@ from envctl.spec.loading import Environment, Project
 from envctl.spec.model import (
     ApprovalsGate,
     CommandGate,
+    EvaluateGate,
     HttpGate,
     LoadGate,
     MetricsGate,
@@ -133,6 +134,8 @@ def _run_gate(spec: GateSpec, run: _Run) -> GateResult:
             return _vulnerabilities(spec, run)
         case LoadGate():
             return _load(spec, run)
+        case EvaluateGate():
+            return _evaluate(spec, run)
         case _:
             assert_never(spec)
 
@@ -184,6 +187,63 @@ def _vulnerabilities(gate: VulnerabilitiesGate, run: _Run) -> GateResult:
     return vulnerabilities.evaluate(
         gate, made.sbom.components, db, today=date.today(), sbom_digest=made.sha256
     )
+
+
+def _evaluate(gate: EvaluateGate, run: _Run) -> GateResult:
+    from envctl.gates import answers, evaluation
+
+    held = run.env.spec.data.evaluation[gate.data]
+    if held.host_file is not None:
+        from envctl import engine
+
+        raw = engine.read_host_file(run.context.image, held.host_file)
+    else:
+        assert held.file is not None  # the spec gives exactly one of them
+        raw = evaluation_file(run.ws, run.env, held.file)
+    data = evaluation.labelled_set(gate.data, held, raw)
+    claimed = None
+    if gate.claims is not None:
+        raw = run.context.read_file(gate.claims)
+        claimed = checks.parse_metrics(raw, gate.claims) if raw is not None else None
+    baseline = _measured_baseline(gate, run.registry, run.target)
+    return answers.run_evaluate(gate, run.context, data, baseline, claimed=claimed)
+
+
+def evaluation_file(ws: Workspace, env: Environment, file: str) -> bytes | None:
+    """An evaluation set's bytes, read where the stage's spec was read: the work
+    tree, or the revision a signed stage's spec comes from. Never the version's
+    commit: what a model is measured on is not the model's to change."""
+    from envctl import paths, vcs
+
+    project = ws.project
+    if project is None:
+        raise InputError("the evaluate gate reads its data relative to a project (envctl.yaml)")
+    path = project.root / file
+    if env.rev is not None:
+        relpath = path.resolve().relative_to(ws.root.resolve()).as_posix()
+        return vcs.read_at(ws.root, env.rev, relpath)
+    path = paths.inside(path, project.root, what=f"evaluation set {file}")
+    return path.read_bytes() if path.is_file() else None
+
+
+def _measured_baseline(
+    gate: EvaluateGate, registry: reg.Registry, target: Target
+) -> checks.Baseline | None:
+    """What the version now in the stage (the champion) measured on the same named
+    set when it entered: its record's evaluate evidence."""
+    if not gate.compares or target.replaces is None:
+        return None
+    current = registry.model(target.model)
+    version = current.version(target.replaces) if current else None
+    if version is None:
+        return None
+    event = current.stages.get(target.stage) if current else None
+    record = event.record if event else None
+    from envctl.gates.evaluation import recorded_sha256
+
+    values = checks.recorded_values(record, gate.data, kind="evaluate", key="data")
+    source = "record" if values else None
+    return checks.Baseline(values, version.version, source, recorded_sha256(record, gate.data))
 
 
 def _approvals(
@@ -263,6 +323,13 @@ def recheck_gates(
         elif isinstance(spec, LoadGate) and spec.compares and result.passed:
             if result.evidence.get("baseline_version") != target.replaces:
                 result = _load_again(spec, result, registry, target)
+        elif isinstance(spec, EvaluateGate) and spec.compares and result.passed:
+            if result.evidence.get("baseline_version") != target.replaces:
+                from envctl.gates import evaluation
+
+                baseline = _measured_baseline(spec, registry, target)
+                empty = checks.Baseline({}, None)
+                result = evaluation.rejudged(spec, result, baseline or empty)
         elif isinstance(spec, ApprovalsGate) and result.status != SKIPPED:
             result = timed(partial(_approvals, spec, ws, registry, target))
         again.append(result)

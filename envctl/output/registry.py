@@ -12,6 +12,19 @@ from typing import Literal
 from pydantic import Field
 
 from envctl.output import Document, Item
+from envctl.vocabulary import MetricBasis
+
+
+class RecordedMetric(Item):
+    """A metric value a gate decided on, as the record keeps it."""
+
+    metric: str
+    value: float
+    basis: MetricBasis = Field(
+        description="claimed: read from the version's committed file (metrics gate); "
+        "measured: computed by envctl from the model's answers (evaluate gate)."
+    )
+    source: str | None = Field(description="The metrics file, or the evaluation set's name.")
 
 
 class StageEvent(Item):
@@ -53,6 +66,10 @@ class StageEvent(Item):
     signer: str | None = Field(None, description="The verified signer, in a signed stage.")
     problems: list[str] = Field(
         default_factory=list, description="What reading found wrong, as `envctl audit` lists it."
+    )
+    metrics: list[RecordedMetric] = Field(
+        default_factory=list,
+        description="The metric values the stage's gates decided on, each claimed or measured.",
     )
 
 

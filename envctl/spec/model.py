@@ -114,11 +114,66 @@ def _source_keys(raw: Any) -> Any:
 Sources = Annotated[dict[str, Source], BeforeValidator(_source_keys)]
 
 
+class EvaluationSet(Strict):
+    """A labelled evaluation set the `evaluate` gate sends through the model's serving
+    API. It is read where the stage's spec is read (the work tree, or a signed stage's
+    trust ref), never at the version's commit: a version cannot change its own exam."""
+
+    file: RelPath | None = Field(
+        None,
+        description="CSV (with a header) or JSON Lines file, relative to the project root; "
+        "keep it outside the model's folder, which is copied into its images.",
+    )
+    host_file: Annotated[str, AfterValidator(values.host_path)] | None = Field(
+        None,
+        description="Instead of file: an absolute path on the engine's host, read through "
+        "a read-only mount of a container that runs nothing.",
+    )
+    label: SafeToken = Field(
+        "label", description="The column (CSV) or key (JSON Lines) holding the label."
+    )
+    classification: Classification = Field(
+        description="The data's classification: the stage must allow it (data.allowed)."
+    )
+    sha256: Annotated[str, AfterValidator(values.sha256_hex)] | None = Field(
+        None, description="The file's sha256, when pinned: other content is refused."
+    )
+
+    @model_validator(mode="after")
+    def _one_place(self) -> EvaluationSet:
+        if (self.file is None) == (self.host_file is None):
+            raise ValueError("give exactly one of file (in the project) and host_file")
+        return self
+
+    @property
+    def where(self) -> str:
+        """The file as envctl names it: project-relative, or `host:/path` on the engine's host."""
+        return self.file if self.file is not None else f"host:{self.host_file}"
+
+
 class Data(Strict):
     allowed: list[Classification] = Field(
         default_factory=list, description="Data classifications readable here."
     )
     sources: list[SafeToken] = Field(default_factory=list, description="Allowed data sources.")
+    evaluation: dict[
+        Annotated[str, AfterValidator(lambda v: values.word(v, "evaluation set name"))],
+        EvaluationSet,
+    ] = Field(
+        default_factory=dict,
+        description="Labelled evaluation sets by name, for the evaluate gate.",
+    )
+
+    @model_validator(mode="after")
+    def _readable_here(self) -> Data:
+        for name, held in self.evaluation.items():
+            if held.classification not in self.allowed:
+                allowed = ", ".join(self.allowed) or "none"
+                raise ValueError(
+                    f"evaluation.{name}: {held.classification} data is not allowed here "
+                    f"(data.allowed: {allowed}); this stage may not read it"
+                )
+        return self
 
 
 def _floor(what: str) -> Any:
@@ -201,9 +256,80 @@ class MetricsGate(Strict):
     @property
     def compares(self) -> bool:
         """Whether the gate reads the metrics of the version now in the stage."""
-        return self.baseline is not None or any(
-            parse_rule(rule).relative is not None for rule in self.require.values()
-        )
+        return compares(self.require, self.baseline)
+
+
+def compares(require: dict[str, str], baseline: str | None) -> bool:
+    """Whether threshold rules read the champion's values: a baseline, or a relative rule."""
+    return baseline is not None or any(
+        parse_rule(rule).relative is not None for rule in require.values()
+    )
+
+
+# The metrics the evaluate gate computes, each with scikit-learn's own function
+# (envctl.gates.evaluation); those marked scores need the model's score per input.
+EVALUATION_METRICS: tuple[str, ...] = (
+    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "f1_macro",
+    "roc_auc", "log_loss", "mae", "mse", "rmse", "r2",
+)  # fmt: skip
+SCORE_METRICS: tuple[str, ...] = ("roc_auc", "log_loss")
+
+
+class EvaluateGate(Strict):
+    """Metrics envctl computes itself from the model's answers, served in the stage's
+    image, on a labelled evaluation set whose labels the model never sees."""
+
+    data: str = Field(description="The name of an evaluation set under data.evaluation.")
+    require: dict[str, str] = Field(
+        min_length=1,
+        description='Metric -> threshold, as the metrics gate has them ({accuracy: ">= 0.90"}); '
+        f"metrics: {', '.join(EVALUATION_METRICS)}.",
+    )
+    baseline: Literal["no_worse"] | None = None
+    path: UrlPath = Field("/predict", description="The serving API's prediction path (POST).")
+    batch: int = Field(64, ge=1, le=10_000, description="Inputs per request.")
+    inputs: SafeToken = Field(
+        "instances", description="Request key holding a batch of inputs (a list)."
+    )
+    predictions: SafeToken = Field(
+        "predictions", description="Answer key holding one prediction per input."
+    )
+    scores: SafeToken | None = Field(
+        None,
+        description="Answer key holding one positive-class score per input "
+        "(needed by roc_auc and log_loss).",
+    )
+    positive: str | int = Field(1, description="The positive class (precision, recall, f1).")
+    claims: RelPath | None = Field(
+        None,
+        description="The model's own metrics file (metrics.json), shown beside the measured "
+        "values as a claim; it never decides.",
+    )
+    timeout: int = Field(300, gt=0, description="Seconds for the whole evaluation.")
+
+    @field_validator("require")
+    @classmethod
+    def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
+        for metric, rule in raw.items():
+            if metric not in EVALUATION_METRICS:
+                raise ValueError(
+                    f"{metric!r} is not a metric the evaluate gate computes "
+                    f"({', '.join(EVALUATION_METRICS)})"
+                )
+            parse_rule(rule, metric)
+        return raw
+
+    @model_validator(mode="after")
+    def _scores_named(self) -> EvaluateGate:
+        needing = [m for m in self.require if m in SCORE_METRICS]
+        if needing and self.scores is None:
+            raise ValueError(f"{', '.join(needing)} needs scores: (the answer key of the scores)")
+        return self
+
+    @property
+    def compares(self) -> bool:
+        """Whether the gate reads the champion's recorded metrics."""
+        return compares(self.require, self.baseline)
 
 
 class HttpGate(Strict):
@@ -360,6 +486,7 @@ class Gate(Strict):
     command: CommandGate | None = None
     vulnerabilities: VulnerabilitiesGate | None = None
     load: LoadGate | None = None
+    evaluate: EvaluateGate | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Gate:
@@ -534,6 +661,17 @@ class Spec(Strict):
         return out
 
     @model_validator(mode="after")
+    def _evaluation_declared(self) -> Spec:
+        for gate in self.gates:
+            if gate.evaluate is not None and gate.evaluate.data not in self.data.evaluation:
+                declared = ", ".join(self.data.evaluation) or "none declared"
+                raise ValueError(
+                    f"gates: evaluate: data {gate.evaluate.data!r} is not under "
+                    f"data.evaluation ({declared})"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _routing(self) -> Spec:
         names = [index.name for index in self.indexes]
         twice = sorted({n for n in names if names.count(n) > 1})
@@ -567,6 +705,8 @@ class Spec(Strict):
         for key in ("indexes", "sources"):
             if not data[key]:
                 del data[key]
+        if not data["data"]["evaluation"]:
+            del data["data"]["evaluation"]
         if "sources" in data:
             data["sources"] = dict(sorted(data["sources"].items()))
         data["packages"] = dict(sorted(data["packages"].items()))

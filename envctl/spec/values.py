@@ -159,6 +159,17 @@ def platform(raw: str) -> str:
     return platforms.target(raw).name
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
+
+
+def sha256_hex(raw: str) -> str:
+    """A sha256 digest in lowercase hex (an optional `sha256:` prefix is dropped)."""
+    text = raw.removeprefix("sha256:")
+    if not _SHA256.match(text):
+        raise ValueError(f"{raw!r} is not a sha256 (64 lowercase hex digits)")
+    return text
+
+
 def word(raw: str, what: str) -> str:
     if not _WORD.match(raw):
         raise ValueError(f"{raw!r} is not a valid {what} (lowercase letters, digits, '_', '-')")
@@ -187,6 +198,14 @@ def relative_path(raw: str) -> str:
     parts = raw.split("/")
     if not _REL_PATH.match(raw) or ".." in parts:
         raise ValueError(f"{raw!r} must be a relative path inside the project, without '..'")
+    return raw
+
+
+def host_path(raw: str) -> str:
+    """An absolute, normalised path on the engine's host (`/srv/eval/churn.csv`)."""
+    parts = raw.split("/")
+    if not raw.startswith("/") or not _REL_PATH.match(raw[1:]) or {"..", "."} & set(parts):
+        raise ValueError(f"{raw!r} must be an absolute path on the engine's host, without '..'")
     return raw
 
 

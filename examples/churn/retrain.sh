@@ -53,20 +53,23 @@ trap stop_service EXIT
 
 say "working copy: $WORK"
 mkdir -p "$WORK"
-cp -R "$HERE/envctl.yaml" "$HERE/environments" "$HERE/model" "$WORK/"
+cp -R "$HERE/envctl.yaml" "$HERE/environments" "$HERE/evaluation" "$HERE/model" "$WORK/"
 find "$WORK" -name __pycache__ -prune -exec rm -rf {} +
 cd "$WORK"
 # No image registry in the loop: images stay on this engine.
 sed -i '/^registry:/d' envctl.yaml
 # prod: the same environment, the loop's gates and policy (gates: is its last key).
-sed -i -e 's/^version: 1$/version: 2/' -e '/^gates:/,$d' environments/prod.yaml
+sed -i -e 's/^version: 2$/version: 3/' -e '/^gates:/,$d' environments/prod.yaml
 cat >>environments/prod.yaml <<EOF
 gates:
   # The challenger must beat the champion (the version prod serves) by half a
-  # point; checked first, so a refused version costs no test run.
-  - metrics:
-      file: metrics.json
+  # point, both measured by envctl on the held-out set; checked first, so a
+  # refused version costs no test run.
+  - evaluate:
+      data: holdout
       require: {accuracy: ">= baseline + 0.005", roc_auc: ">= 0.95"}
+      scores: probabilities
+      claims: metrics.json
   - tests:
       paths: [tests]
       packages: {pytest: "==9.0.3", httpx2: "==2.16.2"}

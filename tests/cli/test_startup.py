@@ -16,8 +16,9 @@ import pytest
 
 from tests.conftest import REPO_ROOT, git
 
-# Never on any path below: the engine SDK, GitPython, the build tooling.
-HEAVY = ("docker", "git", "requests", "jinja2", "uv")
+# Never on any path below: the engine SDK, GitPython, the build tooling, and
+# scikit-learn (only an evaluate gate computing its metrics imports it).
+HEAVY = ("docker", "git", "requests", "jinja2", "uv", "sklearn")
 # What reading envctl.yaml and the tags does not need: the environment spec's
 # models (and the GPU tables they check against), PEP 440 parsing, the other
 # commands' output models.

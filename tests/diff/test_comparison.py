@@ -28,6 +28,18 @@ BASE: dict[str, Any] = {
 }
 
 
+SHA_A, SHA_B = "a" * 64, "b" * 64
+
+
+def _evaluating(name: str, sha256: str | None) -> dict[str, Any]:
+    """A spec whose evaluate gate measures on evaluation set `name`."""
+    held = {"file": f"eval/{name}.csv", "classification": "internal"}
+    return {
+        "data": {"evaluation": {name: held | ({"sha256": sha256} if sha256 else {})}},
+        "gates": [{"evaluate": {"data": name, "require": {"accuracy": ">= 0.9"}}}],
+    }
+
+
 CU128 = {"name": "cu128", "url": "https://download.pytorch.org/whl/cu128", "explicit": True}
 
 
@@ -305,6 +317,35 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, str, str]
         {},
         [("data.source", "warning", "data.sources.s3://features/*")],
     ),
+    # evaluation data: compared only where both sides measure (evaluate gates)
+    (
+        "the same evaluation set on both sides",
+        _evaluating("holdout", SHA_A),
+        _evaluating("holdout", SHA_A),
+        [],
+    ),
+    (
+        "evaluation set with another pinned hash",
+        _evaluating("holdout", SHA_A),
+        _evaluating("holdout", SHA_B),
+        [("data.evaluation", "warning", "data.evaluation.holdout")],
+    ),
+    (
+        "evaluation set pinned on one side only",
+        _evaluating("holdout", None),
+        _evaluating("holdout", SHA_B),
+        [("data.evaluation", "warning", "data.evaluation.holdout")],
+    ),
+    (
+        "each side measures on a set of its own",
+        _evaluating("small", SHA_A),
+        _evaluating("holdout", SHA_A),
+        [
+            ("data.evaluation", "warning", "data.evaluation.holdout"),
+            ("data.evaluation", "warning", "data.evaluation.small"),
+        ],
+    ),
+    ("only one side measures: not compared", {}, _evaluating("holdout", SHA_B), []),
     # compute
     (
         "engine only left",
@@ -836,3 +877,13 @@ def test_bundled_dev_and_prod_differ_in_every_area() -> None:
         "packages.scikit-learn": "warning",
         "packages.pandas": "warning",
     }
+
+
+def test_different_evaluation_data_says_what_each_side_measures_on(tmp_path: Path) -> None:
+    [finding] = diff(tmp_path, _evaluating("holdout", SHA_A), _evaluating("holdout", SHA_B))
+    assert finding.left == f"eval/holdout.csv sha256:{'a' * 12}, label label, internal"
+    assert finding.right == f"eval/holdout.csv sha256:{'b' * 12}, label label, internal"
+    assert finding.message == (
+        "dev and prod measure versions on different holdout data: what dev measured "
+        "is no evidence of what prod will measure."
+    )

@@ -81,6 +81,7 @@ def test_evaluate_metrics_passed_summary_and_evidence() -> None:
     assert result.summary == "accuracy 0.95 >= 0.9"
     assert result.evidence == {
         "file": "metrics.json",
+        "basis": "claimed",  # read from a committed file: nothing measured it
         "metrics": [{"metric": "accuracy", "value": 0.95, "rule": ">= 0.9", "passed": True}],
         "baseline_version": None,
     }

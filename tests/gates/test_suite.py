@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from envctl.gates.events import GateEvent
 from envctl.gates.suite import run_in_order, timed
 from envctl.registry.results import GateResult
 from envctl.spec.model import Gate
+from tests.conftest import git
 
 TESTS = gate_spec(Gate.model_validate({"tests": {}}))
 METRICS = gate_spec(
@@ -119,3 +121,71 @@ def test_timed_keeps_the_result_and_adds_the_seconds(clock: Clock) -> None:
     result = timed(gate, clock)
 
     assert result == GateResult("command", "passed", "exited 0", {"exit_code": 0}, 3.0)
+
+
+# ---- where the evaluate gate reads its data -------------------------------------------
+
+EVAL_SPEC = """\
+name: staging
+version: 1
+image: {base: "debian:12"}
+python: "3.11"
+data:
+  allowed: [internal]
+  evaluation:
+    holdout: {file: evaluation/holdout.csv, classification: internal}
+gates:
+  - evaluate: {data: holdout, require: {accuracy: ">= 0.9"}}
+"""
+
+
+def test_evaluation_data_is_read_where_the_stage_s_spec_is_read(git_repo: Path) -> None:
+    from envctl.gates.suite import evaluation_file
+    from envctl.registry.workspace import Workspace
+    from envctl.spec.loading import load_environment, require_project
+
+    (git_repo / "envctl.yaml").write_text("stages: [staging]\n")
+    (git_repo / "environments").mkdir()
+    (git_repo / "environments" / "staging.yaml").write_text(EVAL_SPEC)
+    (git_repo / "evaluation").mkdir()
+    holdout = git_repo / "evaluation" / "holdout.csv"
+    holdout.write_text("x,label\n1,1\n")
+    git(git_repo, "add", "-A")
+    git(git_repo, "commit", "-qm", "the exam")
+    trusted = git(git_repo, "rev-parse", "HEAD").strip()
+    # A later commit (say, a model version's) rewrites the labels in its favour.
+    holdout.write_text("x,label\n1,0\n")
+    git(git_repo, "commit", "-qam", "easier labels")
+    project = require_project(git_repo)
+    ws = Workspace(git_repo, project)
+
+    # A signed stage's spec is read at its trust ref: so is its data.
+    at_ref = load_environment(f"staging@{trusted}", project)
+    assert evaluation_file(ws, at_ref, "evaluation/holdout.csv") == b"x,label\n1,1\n"
+    # An unsigned stage's spec is the work tree's: so is its data.
+    in_tree = load_environment("staging", project)
+    assert evaluation_file(ws, in_tree, "evaluation/holdout.csv") == b"x,label\n1,0\n"
+    assert evaluation_file(ws, in_tree, "evaluation/missing.csv") is None
+
+
+def test_evaluation_data_may_not_lead_out_of_the_project(git_repo: Path, tmp_path: Path) -> None:
+    from envctl.errors import InputError
+    from envctl.gates.suite import evaluation_file
+    from envctl.registry.workspace import Workspace
+    from envctl.spec.loading import load_environment, require_project
+
+    (git_repo / "envctl.yaml").write_text("stages: [staging]\n")
+    (git_repo / "environments").mkdir()
+    (git_repo / "environments" / "staging.yaml").write_text(EVAL_SPEC)
+    outside = tmp_path / "secret.csv"
+    outside.write_text("x,label\n1,1\n")
+    (git_repo / "evaluation").mkdir()
+    (git_repo / "evaluation" / "holdout.csv").symlink_to(outside)
+    project = require_project(git_repo)
+
+    with pytest.raises(InputError, match=r"evaluation set evaluation/holdout\.csv"):
+        evaluation_file(
+            Workspace(git_repo, project),
+            load_environment("staging", project),
+            "evaluation/holdout.csv",
+        )

@@ -3,11 +3,13 @@ the stage policy's live checks."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from envctl.spec.model import MetricRule, MetricsGate, StagePolicy, parse_rule
+from envctl.spec.model import MetricRule, MetricsGate, Spec, StagePolicy, parse_rule
 
 
 @pytest.mark.parametrize(
@@ -91,3 +93,51 @@ def test_live_metrics_take_relative_rules() -> None:
 def test_stage_policy_live_checks_refuse(live: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         StagePolicy.model_validate({"live": live})
+
+
+# ---- evaluation sets (data.evaluation) and the evaluate gate ------------------------
+
+
+def _evaluating(held: dict[str, Any], allowed: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "name": "prod",
+        "version": 1,
+        "image": {"base": "debian:12"},
+        "python": "3.11",
+        "data": {"allowed": allowed or ["internal"], "evaluation": {"holdout": held}},
+        "gates": [{"evaluate": {"data": "holdout", "require": {"accuracy": ">= 0.9"}}}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("held", "message"),
+    [
+        ({"classification": "internal"}, "give exactly one of file (in the project) and host_file"),
+        (
+            {"file": "e.csv", "host_file": "/srv/e.csv", "classification": "internal"},
+            "give exactly one of file",
+        ),
+        ({"host_file": "srv/e.csv", "classification": "internal"}, "absolute path"),
+        ({"host_file": "/srv/../etc/e.csv", "classification": "internal"}, "without '..'"),
+        ({"file": "../e.csv", "classification": "internal"}, "without '..'"),
+        ({"file": "e.csv", "classification": "internal", "sha256": "abc"}, "is not a sha256"),
+        ({"file": "e.csv", "classification": "restricted"}, "this stage may not read it"),
+    ],
+)
+def test_evaluation_set_refusals(held: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Spec.model_validate(_evaluating(held))
+
+
+def test_evaluation_set_on_the_engine_host_is_named_as_such() -> None:
+    spec = Spec.model_validate(
+        _evaluating({"host_file": "/srv/e.csv", "classification": "internal"})
+    )
+    assert spec.data.evaluation["holdout"].where == "host:/srv/e.csv"
+
+
+def test_no_evaluation_sets_keep_a_spec_s_canonical_form() -> None:
+    # Specs from before data.evaluation keep their fingerprints (and image tags).
+    plain = _evaluating({"file": "e.csv", "classification": "internal"})
+    del plain["data"]["evaluation"], plain["gates"]
+    assert "evaluation" not in Spec.model_validate(plain).canonical()["data"]

@@ -9,6 +9,12 @@ features and labels are the dataset's own.
     python model/train.py --version v1.0.0            # the committed model
     python model/train.py --version v1.1.0 --degrade  # one the metrics gate blocks
     python model/train.py --version v0.9.0 --regularization 0.1   # a weaker one (retrain.sh)
+    python model/train.py --holdout-out evaluation/holdout.csv    # staging's and prod's exam
+
+The held-out split is never trained on. metrics.json is this script's own
+measure of it: a claim. Staging and prod measure each version themselves on
+the same rows, committed as evaluation/holdout.csv outside the model's folder
+(so no image holds its labels), with envctl's evaluate gate.
 
 Deterministic: a fixed split and solver, so the same versions of numpy, scipy
 and scikit-learn give the same model and the same metrics.
@@ -17,6 +23,7 @@ and scikit-learn give the same model and the same metrics.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -57,6 +64,17 @@ def held_out_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         data.data, data.target, test_size=TEST_SIZE, stratify=data.target, random_state=SEED
     )
     return x_train, x_test, y_train, y_test
+
+
+def write_holdout(path: Path) -> None:
+    """The held-out split as CSV: the 30 features in the API's order, then `label`."""
+    _, x_test, _, y_test = held_out_split()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        rows = csv.writer(out, lineterminator="\n")
+        rows.writerow([*feature_names(), "label"])
+        for features, label in zip(x_test, y_test, strict=True):
+            rows.writerow([*(repr(float(v)) for v in features), int(label)])
 
 
 def build_pipeline(*, degrade: bool, regularization: float = 1.0) -> Pipeline:
@@ -110,7 +128,7 @@ def train(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", required=True, help="Model version, e.g. v1.0.0.")
+    parser.add_argument("--version", help="Model version, e.g. v1.0.0 (required to train).")
     parser.add_argument(
         "--degrade",
         action="store_true",
@@ -125,7 +143,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model-out", type=Path, default=MODEL_FILE)
     parser.add_argument("--metrics-out", type=Path, default=METRICS_FILE)
+    parser.add_argument(
+        "--holdout-out",
+        type=Path,
+        help="Write the held-out split (features and label) as CSV here, and train nothing.",
+    )
     args = parser.parse_args(argv)
+    if args.holdout_out is not None:
+        write_holdout(args.holdout_out)
+        return 0
+    if args.version is None:
+        parser.error("--version is required to train")
     bundle, metrics = train(
         version=args.version, degrade=args.degrade, regularization=args.regularization
     )

@@ -3,8 +3,9 @@ metrics.json says, and the web API answers. Offline: the data ships inside
 scikit-learn.
 
 They check that the model works at all; the business bar (accuracy >= 0.90)
-is the metrics gate's job in staging and prod, so a weaker version still passes
-here and is stopped there, with the gate's explanation.
+is the evaluate gate's job in staging and prod (envctl measures it there on
+held-out rows), so a weaker version still passes here and is stopped there,
+with the gate's explanation.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def test_accuracy_on_held_out_data_is_above_the_floor() -> None:
 
 
 def test_metrics_file_describes_this_model() -> None:
-    # The metrics gate reads metrics.json: it must be the committed model's own numbers.
+    # metrics.json is the model's claim (the evaluate gate shows it beside what it
+    # measures): it must be the committed model's own numbers.
     metrics = json.loads((ROOT / "metrics.json").read_text(encoding="utf-8"))
     _, x_test, _, y_test = held_out_split()
     accuracy = accuracy_score(y_test, BUNDLE["model"].predict(x_test))
