@@ -14,10 +14,11 @@ import io
 import json
 import tarfile
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from envctl.errors import EngineError, InputError
-from envctl.gates import checks, evaluation
+from envctl.gates import checks, declared, evaluation, peaks
 from envctl.gates.runners import (
     PYTHON,
     WAIT_HEALTHY,
@@ -28,6 +29,7 @@ from envctl.gates.runners import (
 )
 from envctl.registry.results import FAILED, GateResult
 from envctl.spec.model import EvaluateGate
+from envctl.spec.project_file import Requires
 from envctl.vocabulary import MEASURED
 
 INPUTS_DIR = "/tmp"  # every image has it; the file is copied in before the server starts
@@ -82,8 +84,11 @@ def run_evaluate(
     baseline: checks.Baseline | None,
     *,
     claimed: Mapping[str, Any] | None = None,
+    requires: Requires | None = None,
+    severity: declared.Gravity = "warning",
 ) -> GateResult:
-    """Serve the model, send it the inputs, measure its answers against the labels."""
+    """Serve the model, send it the inputs, measure its answers against the labels;
+    the server's peak memory and CPU meanwhile are checked against `requires`."""
     from envctl import engine
 
     if ctx.serve is None:
@@ -99,7 +104,8 @@ def run_evaluate(
     options["archives"] = {INPUTS_DIR: inputs_archive(data)}
     with engine.service(ctx.image, list(ctx.serve.command), **options) as svc:
         try:
-            reply = engine.exec_in(svc, argv, timeout=gate.timeout + 15)
+            with peaks.sampling(svc) as sampler:
+                reply = engine.exec_in(svc, argv, timeout=gate.timeout + 15)
         except EngineError:
             # The server died before the client could start in it: an OOM kill is
             # the gate's failure, as in the http gate.
@@ -113,7 +119,10 @@ def run_evaluate(
     if reply.timed_out:
         answered = {"answers": [], "error": f"no answer within {gate.timeout}s"}
     result = measured(gate, data, answered, baseline, claimed=claimed, logs=logs)
-    return under_limits(result, limits, oom_killed=oom)
+    seen = sampler.peaks
+    result = replace(result, evidence={**result.evidence, "service": seen.evidence()})
+    found = declared.excesses(seen, requires or Requires(), severity)
+    return under_limits(declared.judged(result, found), limits, oom_killed=oom)
 
 
 def inputs_archive(data: evaluation.LabelledSet) -> bytes:

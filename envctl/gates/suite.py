@@ -190,7 +190,7 @@ def _vulnerabilities(gate: VulnerabilitiesGate, run: _Run) -> GateResult:
 
 
 def _evaluate(gate: EvaluateGate, run: _Run) -> GateResult:
-    from envctl.gates import answers, evaluation
+    from envctl.gates import answers, declared, evaluation
 
     held = run.env.spec.data.evaluation[gate.data]
     if held.host_file is not None:
@@ -206,7 +206,16 @@ def _evaluate(gate: EvaluateGate, run: _Run) -> GateResult:
         raw = run.context.read_file(gate.claims)
         claimed = checks.parse_metrics(raw, gate.claims) if raw is not None else None
     baseline = _measured_baseline(gate, run.registry, run.target)
-    return answers.run_evaluate(gate, run.context, data, baseline, claimed=claimed)
+    model = run.project.config.models[run.target.model]
+    return answers.run_evaluate(
+        gate,
+        run.context,
+        data,
+        baseline,
+        claimed=claimed,
+        requires=model.requires,
+        severity=declared.gravity(run.target.stage, run.project.config.stages, gate.requires),
+    )
 
 
 def evaluation_file(ws: Workspace, env: Environment, file: str) -> bytes | None:

@@ -275,6 +275,9 @@ EVALUATION_METRICS: tuple[str, ...] = (
 SCORE_METRICS: tuple[str, ...] = ("roc_auc", "log_loss")
 
 
+RequiresSeverity = Literal["error", "warning", "off"]
+
+
 class EvaluateGate(Strict):
     """Metrics envctl computes itself from the model's answers, served in the stage's
     image, on a labelled evaluation set whose labels the model never sees."""
@@ -306,6 +309,11 @@ class EvaluateGate(Strict):
         "values as a claim; it never decides.",
     )
     timeout: int = Field(300, gt=0, description="Seconds for the whole evaluation.")
+    requires: RequiresSeverity | None = Field(
+        None,
+        description="A measured peak above the model's requires: (memory, cpu): "
+        "error, warning or off; default error in the last stage, warning before it.",
+    )
 
     @field_validator("require")
     @classmethod
@@ -407,7 +415,6 @@ Seconds = Annotated[
 LOAD_METRICS: tuple[str, ...] = (
     "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_rate", "achieved_rps",
 )  # fmt: skip
-RequiresSeverity = Literal["error", "warning", "off"]
 
 
 class LoadGate(Strict):

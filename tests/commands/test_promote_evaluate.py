@@ -208,3 +208,42 @@ def test_evaluate_reads_a_set_on_the_engine_s_host(
     [gate] = json.loads(result.out)["gates"]
     assert gate["evidence"]["file"] == f"host:{on_host}"
     assert gate["evidence"]["sha256"] == hashlib.sha256(HOLDOUT.encode()).hexdigest()
+
+
+@pytest.mark.docker
+@pytest.mark.usefixtures("no_new_containers")
+def test_evaluate_checks_the_model_s_declared_needs_against_its_measured_peaks(
+    project: Path, invoke: Invoke
+) -> None:
+    """The server's peak memory while it answers is measured; above the model's
+    requires.memory it fails the last stage by default, and a gate that says
+    `requires: warning` passes saying so."""
+    config = project / "envctl.yaml"
+    config.write_text(config.read_text() + "    requires: {memory: 1Ki}\n")
+    git(project, "commit", "-qam", "tiny declares 1Ki")
+    assert invoke("register", "tiny", "v1.0.0").code == 0
+    assert invoke("promote", "--to", "dev").code == 0
+
+    refused = invoke("promote", "--to", "staging", "--format", "json")
+
+    assert refused.code == 1
+    [gate] = json.loads(refused.out)["gates"]
+    assert gate["evidence"]["service"]["peak_memory_bytes"] > 1024
+    assert [f["resource"] for f in gate["evidence"]["requires"]] == ["memory"]
+    assert " is above requires.memory 1Ki (error)" in refused.err
+    assert tags(project, "tiny#staging*") == []
+
+    staging = project / "environments" / "staging.yaml"
+    staging.write_text(
+        staging.read_text()
+        .replace("claims: metrics.json}", "claims: metrics.json, requires: warning}")
+        .replace("version: 1", "version: 2")
+    )
+    lock(project, "staging")
+    git(project, "commit", "-qam", "staging: requires: warning")
+
+    warned = invoke("promote", "--to", "staging", "--format", "json")
+
+    assert warned.code == 0, warned.err
+    [gate] = json.loads(warned.out)["gates"]
+    assert gate["summary"].endswith(" is above requires.memory 1Ki (warning)")
