@@ -14,7 +14,8 @@ from envctl.progress import clean
 from envctl.vocabulary import LOCK_TIMEOUT_SECONDS as DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
-    from envctl.output.promotion import PromotionDocument, StageEvent
+    from envctl.output.promotion import PromotionDocument
+    from envctl.output.registry import StageEvent
     from envctl.promotion.outcome import Outcome
 
 AllModelsArg = Annotated[str | None, typer.Argument(metavar="NAME", help="Model (default: all).")]

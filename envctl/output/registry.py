@@ -1,89 +1,103 @@
-"""status and history documents: what reading the registry reports.
-
-Their own module so that `envctl status` and `history` define these five
-models and not every promotion document (envctl.output.promotion imports them
-from here, so both names work).
+"""status and history documents: what reading the registry reports, as plain
+frozen data. Their models, with descriptions and JSON Schema, are in
+envctl.output.registry_models (envctl.output.promotion names them); building
+these instead keeps pydantic off `envctl status`, `history` and `image`
+(defining and validating a model costs more than reading a ledger of hundreds of
+events). `to_json()` is what the model's `model_dump(mode="json")` is, and
+tests/output/test_registry_documents.py holds the two to the same fields.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field
-
-from envctl.output import Document, Item
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 
-class StageEvent(Item):
+@dataclass(frozen=True, kw_only=True)
+class _Plain:
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StageEvent(_Plain):
     """One assignment of a version to a stage (a promotion or a rollback)."""
 
-    n: int | None = Field(description="The stage assignment counter, from the tag.")
+    n: int | None
     model: str
     stage: str
-    action: Literal["assign", "unassign"] = Field(description="A rollback is an assign too.")
+    action: Literal["assign", "unassign"]
     version: str | None
     commit: str
-    by: str = Field(description="The tagger's email, or name.")
-    when: str | None = Field(description="ISO 8601.")
+    by: str
+    when: str | None
     tag: str
-    bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
-    rollback_of: str | None = Field(description="The version a rollback replaced.")
-    rollback_reason: str | None = Field(
-        None, description="Why, when the record says (check-live: check-live failed)."
-    )
-    summary: str = Field(description="The tag message's first line.")
-    image: str | None = Field(
-        description="The image the stage runs, from the record: its content tag (or, in "
-        "older records, its id)."
-    )
-    image_id: str | None = Field(description="The image id, sha256:...")
-    digest: str | None = Field(
-        description="REPO@sha256:... to pull it by, when it was pushed; `envctl image` prints it."
-    )
-    evidence: Literal["signed", "recorded", "none", "invalid"] = Field(
-        "recorded",
-        description="signed: valid record, signed by an allowed principal; recorded: valid "
-        "record; none: no record (GTO or by hand); invalid: a rule is broken.",
-    )
-    counts: bool = Field(True, description="False in a signed stage unless evidence is signed.")
-    signer: str | None = Field(None, description="The verified signer, in a signed stage.")
-    problems: list[str] = Field(
-        default_factory=list, description="What reading found wrong, as `envctl audit` lists it."
-    )
+    bypass_reason: str | None
+    rollback_of: str | None
+    rollback_reason: str | None = None
+    summary: str
+    image: str | None
+    image_id: str | None
+    digest: str | None
+    evidence: Literal["signed", "recorded", "none", "invalid"] = "recorded"
+    counts: bool = True
+    signer: str | None = None
+    problems: list[str] = field(default_factory=list)
 
 
-class ModelStatus(Item):
+@dataclass(frozen=True, kw_only=True)
+class ModelStatus(_Plain):
     """One model across the stages."""
 
     model: str
-    latest: str | None = Field(description="The newest registered version.")
-    stages: dict[str, StageEvent | None] = Field(
-        description="By stage: the event that put the current version there, or null."
-    )
+    latest: str | None
+    stages: dict[str, StageEvent | None]
 
 
-class StatusDocument(Document):
+@dataclass(frozen=True, kw_only=True)
+class StatusDocument(_Plain):
     """envctl status [NAME] --format json: each model's version per stage."""
 
-    stages: list[str] = Field(description="The stages, in order.")
+    schema_version: Literal[1] = 1
+    stages: list[str]
     models: list[ModelStatus]
-    warnings: list[str] = Field(description="Tags that were ignored, and why.")
+    warnings: list[str]
 
 
-class RegisteredVersion(Item):
+@dataclass(frozen=True, kw_only=True)
+class RegisteredVersion(_Plain):
     """One registered version."""
 
     version: str
     commit: str
     by: str
-    when: str | None = Field(description="ISO 8601.")
-    active: bool = Field(description="False once deregistered.")
+    when: str | None
+    active: bool
 
 
-class HistoryDocument(Document):
+@dataclass(frozen=True, kw_only=True)
+class HistoryDocument(_Plain):
     """envctl history NAME --format json: a model's ledger, newest first."""
 
+    schema_version: Literal[1] = 1
     model: str
-    events: list[StageEvent] = Field(description="Newest first, by n.")
-    versions: list[RegisteredVersion] = Field(description="Newest version first.")
-    warnings: list[str] = Field(description="Tags that were ignored, and why.")
+    events: list[StageEvent]
+    versions: list[RegisteredVersion]
+    warnings: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageDocument(_Plain):
+    """envctl image NAME --stage STAGE --format json: the image a stage runs (its
+    model: envctl.output.promotion.ImageDocument)."""
+
+    schema_version: Literal[1] = 1
+    model: str
+    stage: str
+    version: str
+    tag: str
+    digest: str
+    image: str | None
+    image_id: str | None
+    content_fingerprint: str | None
+    reused_from: str | None

@@ -161,3 +161,14 @@ def test_read_commands_print_without_rich_off_a_terminal(
     loaded = loaded_by(args, promoted(untagged))
     assert f"envctl.commands.{runs}" in loaded  # the command did run
     assert under(loaded, (*HEAVY, *CONVERTERS, "rich")) == []
+
+
+@pytest.mark.parametrize(
+    "args", [["status"], ["history", "churn"], ["image", "churn", "--stage", "dev"]]
+)
+def test_ledger_reads_build_no_model(untagged: Path, args: list[str]) -> None:
+    """envctl.yaml is read as plain settings and the documents are plain data:
+    defining pydantic models costs more than reading the ledger."""
+    loaded = loaded_by(args, promoted(untagged))
+    assert "envctl.ledger.trust" in loaded  # the ledger was read
+    assert under(loaded, ("pydantic", "pydantic_core", "envctl.spec.project_file")) == []
