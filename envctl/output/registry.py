@@ -26,7 +26,7 @@ class StageEvent(_Plain):
     n: int | None
     model: str
     stage: str
-    action: Literal["assign", "unassign"]
+    action: str  # "assign" or "unassign": the registry's EventAction value
     version: str | None
     commit: str
     by: str

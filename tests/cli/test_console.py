@@ -58,7 +58,7 @@ def rich_prints(columns: list[str], rows: list[list[str]]) -> str:
         file=io.StringIO(),
     )
     wide.print(table)
-    return wide.file.getvalue()  # type: ignore[attr-defined]  # a StringIO
+    return str(wide.file.getvalue())  # type: ignore[attr-defined]  # a StringIO
 
 
 @settings(max_examples=150, deadline=None)
