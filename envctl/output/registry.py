@@ -1,26 +1,42 @@
-"""status and history documents: what reading the registry reports, as plain
-frozen data. Their models, with descriptions and JSON Schema, are in
-envctl.output.registry_models (envctl.output.promotion names them); building
-these instead keeps pydantic off `envctl status`, `history` and `image`
-(defining and validating a model costs more than reading a ledger of hundreds of
-events). `to_json()` is what the model's `model_dump(mode="json")` is, and
-tests/output/test_registry_documents.py holds the two to the same fields.
+"""status, history and image documents: what reading the registry reports, as
+plain immutable data. Their models, with descriptions and JSON Schema, are in
+envctl.output.registry_models and envctl.output.promotion; building these
+instead keeps pydantic off `envctl status`, `history` and `image` (defining and
+validating a model costs more than reading a ledger of hundreds of events).
+Named tuples because a class of them is defined without generating code (a
+dataclass costs its module several times as much at import). `to_json()` is
+what the model's `model_dump(mode="json")` is, keys in the model's order
+(`schema_version` first), and tests/output/test_registry_documents.py holds
+the two to the same fields.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Plain:
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+def _json(value: Any) -> Any:
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    return value
 
 
-@dataclass(frozen=True, kw_only=True)
-class StageEvent(_Plain):
+def _fields(item: NamedTuple) -> dict[str, Any]:
+    return {name: _json(value) for name, value in zip(item._fields, item, strict=True)}
+
+
+def _document(item: NamedTuple) -> dict[str, Any]:
+    """A document's fields, `schema_version` first as in every JSON document (it
+    comes last in the tuple, being the one field with a default)."""
+    fields = _fields(item)
+    return {"schema_version": fields.pop("schema_version"), **fields}
+
+
+class StageEvent(NamedTuple):
     """One assignment of a version to a stage (a promotion or a rollback)."""
 
     n: int | None
@@ -34,38 +50,44 @@ class StageEvent(_Plain):
     tag: str
     bypass_reason: str | None
     rollback_of: str | None
-    rollback_reason: str | None = None
+    rollback_reason: str | None
     summary: str
     image: str | None
     image_id: str | None
     digest: str | None
-    evidence: Literal["signed", "recorded", "none", "invalid"] = "recorded"
-    counts: bool = True
-    signer: str | None = None
-    problems: list[str] = field(default_factory=list)
+    evidence: Literal["signed", "recorded", "none", "invalid"]
+    counts: bool
+    signer: str | None
+    problems: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return _fields(self)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ModelStatus(_Plain):
+class ModelStatus(NamedTuple):
     """One model across the stages."""
 
     model: str
     latest: str | None
     stages: dict[str, StageEvent | None]
 
+    def to_json(self) -> dict[str, Any]:
+        return _fields(self)
 
-@dataclass(frozen=True, kw_only=True)
-class StatusDocument(_Plain):
+
+class StatusDocument(NamedTuple):
     """envctl status [NAME] --format json: each model's version per stage."""
 
-    schema_version: Literal[1] = 1
     stages: list[str]
     models: list[ModelStatus]
     warnings: list[str]
+    schema_version: Literal[1] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return _document(self)
 
 
-@dataclass(frozen=True, kw_only=True)
-class RegisteredVersion(_Plain):
+class RegisteredVersion(NamedTuple):
     """One registered version."""
 
     version: str
@@ -74,24 +96,27 @@ class RegisteredVersion(_Plain):
     when: str | None
     active: bool
 
+    def to_json(self) -> dict[str, Any]:
+        return _fields(self)
 
-@dataclass(frozen=True, kw_only=True)
-class HistoryDocument(_Plain):
+
+class HistoryDocument(NamedTuple):
     """envctl history NAME --format json: a model's ledger, newest first."""
 
-    schema_version: Literal[1] = 1
     model: str
     events: list[StageEvent]
     versions: list[RegisteredVersion]
     warnings: list[str]
+    schema_version: Literal[1] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return _document(self)
 
 
-@dataclass(frozen=True, kw_only=True)
-class ImageDocument(_Plain):
+class ImageDocument(NamedTuple):
     """envctl image NAME --stage STAGE --format json: the image a stage runs (its
     model: envctl.output.promotion.ImageDocument)."""
 
-    schema_version: Literal[1] = 1
     model: str
     stage: str
     version: str
@@ -101,3 +126,7 @@ class ImageDocument(_Plain):
     image_id: str | None
     content_fingerprint: str | None
     reused_from: str | None
+    schema_version: Literal[1] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return _document(self)

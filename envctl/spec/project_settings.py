@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from envctl.spec import values
 
@@ -30,22 +29,20 @@ MODEL_NAME = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$")
 SEVERITIES = ("error", "warning", "info")
 
 
-@dataclass(frozen=True)
-class StageTrustSettings:
+class StageTrustSettings(NamedTuple):
     promoters: tuple[str, ...]
     approvers: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class TrustSettings:
+class TrustSettings(NamedTuple):
     allowed_signers: str
     ref: str
     stages: Mapping[str, StageTrustSettings]
 
 
-@dataclass(frozen=True)
-class ProjectSettings:
-    """What reading the ledger needs from envctl.yaml."""
+class ProjectSettings(NamedTuple):
+    """What reading the ledger needs from envctl.yaml (named tuples: defined
+    without the generated code a dataclass costs at import)."""
 
     stages: tuple[str, ...]
     environments: str
