@@ -75,7 +75,14 @@ def _listed_only() -> None:  # pragma: no cover - never run: only listed
 
 
 def _command(argv: list[str] | None) -> str | None:
-    return next((a for a in argv or () if not a.startswith("-")), None)
+    """The command `argv` runs; None for the root's own help (`envctl -h status`
+    is the list of commands, as click reads it)."""
+    for arg in argv or ():
+        if arg in ("-h", "--help"):
+            return None
+        if not arg.startswith("-"):
+            return arg
+    return None
 
 
 def _keep_only(argv: list[str]) -> None:

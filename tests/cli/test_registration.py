@@ -33,7 +33,7 @@ def test_a_command_registers_its_module_alone(argv: list[str], loaded: str) -> N
     assert out.stdout.strip() == repr([f"envctl.cli.{loaded}"])
 
 
-@pytest.mark.parametrize("argv", [["--help"], [], ["nope"]])
+@pytest.mark.parametrize("argv", [["--help"], [], ["nope"], ["-h", "status"]])
 def test_the_listing_imports_no_command_module(argv: list[str]) -> None:
     code = (
         "import sys\nfrom envctl.cli import _register\n"
