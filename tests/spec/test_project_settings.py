@@ -151,3 +151,64 @@ def test_reading_a_project_defines_no_model(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split("\n")[:2] == ["('dev', 'staging', 'prod') False", "True"]
+
+
+# Only values the rules allow: the plain rules must vouch for every such file
+# (else the models would be defined anyway) and read it as the models do.
+good_words = st.sampled_from(["dev", "staging", "prod", "qa", "x-1"])
+good_models = st.fixed_dictionaries(
+    {"path": st.sampled_from(["model", "src/m", "m.py"])},
+    optional={
+        "requires": st.fixed_dictionaries(
+            {},
+            optional={
+                "python": st.sampled_from([">=3.11", "3.11", "==3.12.*", "*", None]),
+                "packages": st.dictionaries(
+                    st.sampled_from(["numpy", "scikit-learn", "torch"]),
+                    st.sampled_from(["==1.26.4", ">=1.0,<2", "*"]),
+                    max_size=3,
+                ),
+                "data": st.lists(good_words, max_size=2),
+                "cpu": st.sampled_from([4, 0.5, "500m", None]),
+                "memory": st.sampled_from(["8Gi", "512Mi", 1024, None]),
+                "gpu": st.integers(min_value=0, max_value=8),
+                "engines": st.lists(good_words, max_size=2),
+            },
+        ),
+        "serve": st.none()
+        | st.fixed_dictionaries(
+            {"command": st.just(["python", "serve.py"])},
+            optional={"port": st.integers(1, 65535), "health": st.just("/ready")},
+        ),
+    },
+)
+
+
+@st.composite
+def good_documents(draw: st.DrawFn) -> dict[str, Any]:
+    stages = draw(st.lists(good_words, min_size=1, max_size=4, unique=True))
+    doc: dict[str, Any] = {"stages": stages}
+    doc["models"] = draw(st.dictionaries(st.sampled_from(["churn", "c-1", "m_2"]), good_models))
+    doc["policy"] = {
+        "pin_exact": draw(st.lists(good_words, max_size=2)),
+        "severity": draw(
+            st.dictionaries(st.just("package.version"), st.sampled_from(["error", "info"]))
+        ),
+    }
+    if draw(st.booleans()):
+        signed = draw(st.lists(st.sampled_from(stages), max_size=2, unique=True))
+        doc["trust"] = {
+            "allowed_signers": "trust/allowed_signers",
+            "stages": {s: {"promoters": [" Ada@Example.com "], "approvers": []} for s in signed},
+        }
+    if draw(st.booleans()):
+        doc["registry"] = "127.0.0.1:5000/team"
+    return doc
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(good_documents())
+def test_a_valid_file_is_read_plainly_as_the_models_read_it(data: dict[str, Any]) -> None:
+    plain = plain_settings(data)
+    assert plain is not None
+    assert settings_of(ProjectConfig.model_validate(data)) == plain
