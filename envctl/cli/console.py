@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +61,49 @@ def print_table(table: Any) -> None:
     # Console.print clamps `width` to the console's own: print through one as wide.
     wide = Console(markup=False, highlight=False, soft_wrap=True, width=max(natural, console.width))
     wide.print(table)
+
+
+def print_rows(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """A plain table (no borders, columns two spaces apart) on stdout. Off a
+    terminal, where Rich would print it at its natural width anyway, text that
+    Rich would print as is (printable ASCII: no wide characters, no `:emoji:`
+    codes, no line breaks) is laid out here, without importing Rich: the
+    everyday read commands then start without it. The same characters either way
+    (tests/cli/test_console.py compares them)."""
+    table = [list(columns), *(list(row) for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
+    if (
+        sys.stdout.isatty()
+        or os.environ.get("COLUMNS")
+        or not all(map(_plain, table))
+        or widths == [0]  # Rich prints a blank for it
+    ):
+        print_table(_rich_table(table))
+        return
+    sys.stdout.write("".join(_plain_line(row, widths) for row in table))
+
+
+def _plain(cells: list[str]) -> bool:
+    return all(_PLAIN.fullmatch(cell) and not _EMOJI.search(cell) for cell in cells)
+
+
+_PLAIN = re.compile(r"[ -~]*")  # printable ASCII
+_EMOJI = re.compile(r":\S*:")  # what Rich could take for an :emoji: code
+
+
+def _plain_line(row: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) + "\n"
+
+
+def _rich_table(table: list[list[str]]) -> Any:
+    from rich.table import Table
+
+    rich_table = Table(box=None, pad_edge=False)
+    for column in table[0]:
+        rich_table.add_column(column)
+    for row in table[1:]:
+        rich_table.add_row(*row)
+    return rich_table
 
 
 _json_documents = 0  # written to stdout in this run: the error boundary adds none after one

@@ -16,8 +16,10 @@ from collections.abc import Callable
 from typing import Any
 
 import typer
-from typer.core import TyperCommand
+from typer.core import TyperCommand, TyperGroup
 from typer.models import CommandFunctionType
+
+from envctl.cli.lean_params import lean
 
 # click's Context, HelpFormatter and Parameter: envctl never imports click (Typer
 # vendors its own in newer releases), so these stay untyped here.
@@ -26,7 +28,12 @@ _Click = Any
 
 class PlainHelpCommand(TyperCommand):
     """A command whose usage line and Arguments section show each argument's
-    metavar alone; options show their own `metavar=`."""
+    metavar alone; options show their own `metavar=`. Its parameters convert
+    without pydantic where they can (see lean_params)."""
+
+    def parse_args(self, ctx: _Click, args: list[str]) -> list[str]:
+        lean(self.get_params(ctx))
+        return list(super().parse_args(ctx, args))
 
     def collect_usage_pieces(self, ctx: _Click) -> list[str]:
         pieces = [self.options_metavar] if self.options_metavar else []
@@ -68,8 +75,20 @@ def choices(kind: type[enum.Enum]) -> str:
     return "[" + "|".join(str(member.value) for member in kind) + "]"
 
 
+class LeanGroup(TyperGroup):
+    """The root command: its own options (`--version`, `--help`) convert without
+    pydantic too (see lean_params)."""
+
+    def parse_args(self, ctx: _Click, args: list[str]) -> list[str]:
+        lean(self.get_params(ctx))
+        return list(super().parse_args(ctx, args))
+
+
 class PlainHelpTyper(typer.Typer):
     """A Typer whose commands are PlainHelpCommands unless they name another class."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=kwargs.pop("cls", LeanGroup), **kwargs)
 
     def command(
         self, name: str | None = None, *, cls: type[TyperCommand] | None = None, **kwargs: Any

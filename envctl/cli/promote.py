@@ -14,7 +14,8 @@ from envctl.progress import clean
 from envctl.vocabulary import LOCK_TIMEOUT_SECONDS as DEFAULT_LOCK_TIMEOUT
 
 if TYPE_CHECKING:
-    from envctl.output.promotion import PromotionDocument, StageEvent
+    from envctl.output.promotion import PromotionDocument
+    from envctl.output.registry import StageEvent
     from envctl.promotion.outcome import Outcome
 
 AllModelsArg = Annotated[str | None, typer.Argument(metavar="NAME", help="Model (default: all).")]
@@ -395,17 +396,17 @@ def status(
     if fmt is Format.json:
         console.print_json(result.to_json())
         return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False)
-    table.add_column("model")
-    table.add_column("latest")
-    for stage in result.stages:
-        table.add_column(stage)
-    for row in result.models:
-        cells = [_cell(row.stages[s]) for s in result.stages]
-        table.add_row(clean(row.model), clean(row.latest or "-"), *cells)
-    console.print_table(table)
+    console.print_rows(
+        ("model", "latest", *result.stages),
+        (
+            (
+                clean(row.model),
+                clean(row.latest or "-"),
+                *(_cell(row.stages[s]) for s in result.stages),
+            )
+            for row in result.models
+        ),
+    )
 
 
 def _cell(event: StageEvent | None) -> str:

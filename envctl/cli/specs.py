@@ -109,20 +109,19 @@ def list_(fmt: FormatOpt = Format.table) -> None:
     if fmt is Format.json:
         console.print_json(listed.to_json())
         return
-    from rich.table import Table
-
-    table = Table(box=None, pad_edge=False)
-    for column in ("stage", "environment", "version", "fingerprint", "file"):
-        table.add_column(column)
-    for r in listed.environments:
-        table.add_row(
-            str(r.stage or "-"),
-            r.name,
-            f"v{r.version}" if r.version else "invalid",
-            (r.fingerprint or "")[:12] or (r.error or ""),
-            r.file,
-        )
-    console.print_table(table)
+    console.print_rows(
+        ("stage", "environment", "version", "fingerprint", "file"),
+        (
+            (
+                str(r.stage or "-"),
+                r.name,
+                f"v{r.version}" if r.version else "invalid",
+                (r.fingerprint or "")[:12] or (r.error or ""),
+                r.file,
+            )
+            for r in listed.environments
+        ),
+    )
 
 
 class SchemaKind(str, enum.Enum):

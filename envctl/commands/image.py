@@ -18,7 +18,7 @@ from envctl import registry as reg
 from envctl.errors import CheckFailed, InputError
 from envctl.ledger.trust import read_verified
 from envctl.oci import image_ref
-from envctl.output.promotion import ImageDocument
+from envctl.output.registry import ImageDocument
 from envctl.promotion.handoff import recorded_image
 from envctl.registry.records import text_or_none
 from envctl.registry.workspace import Workspace, pick_model, require_stage, workspace
@@ -62,7 +62,7 @@ def _digest(
     where = f"{event.tag} ({event.model}@{event.version} in {event.stage})"
     digest = record.get("digest")
     if not isinstance(digest, str) or not digest:
-        configured = ws.project is not None and ws.project.config.registry is not None
+        configured = ws.project is not None and ws.project.settings.registry is not None
         # The version is already in the stage, so promoting it again with --push
         # would do nothing: only the stage's next promotion can record a digest.
         next_push = f"{event.stage}'s next promotion made with --push records one"

@@ -83,8 +83,8 @@ def recorded_metrics(record: dict[str, Any]) -> list[RecordedMetric]:
         for row in rows if isinstance(rows, list) else ():
             value = row.get("value") if isinstance(row, dict) else None
             name = row.get("metric") if isinstance(row, dict) else None
-            if isinstance(name, str) and _is_number(value):
-                found.append(RecordedMetric(metric=name, value=value, basis=basis,
+            if isinstance(name, str) and isinstance(value, (int, float)) and _is_number(value):
+                found.append(RecordedMetric(metric=name, value=float(value), basis=basis,
                                             source=_text(evidence.get(key))))  # fmt: skip
     return found
 

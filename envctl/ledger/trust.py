@@ -22,7 +22,7 @@ from envctl.registry.workspace import Workspace
 
 if TYPE_CHECKING:
     from envctl.spec.loading import Environment
-    from envctl.spec.project_file import Trust
+    from envctl.spec.project_settings import TrustSettings as Trust
     from envctl.vcs import RawTag, Signature
 
 _CACHE = "envctl-signatures.json"
@@ -45,7 +45,7 @@ class VerifiedLedger:
 
 
 def trust_config(ws: Workspace) -> Trust | None:
-    return ws.project.config.trust if ws.project else None
+    return ws.project.settings.trust if ws.project else None
 
 
 def trust_policy(config: Trust | None) -> reg.TrustPolicy:

@@ -10,28 +10,19 @@ keeps docs/reference.md in step with them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+if TYPE_CHECKING:
+    from envctl.output.base import Document, Item
 
-
-class Item(BaseModel):
-    """An object inside a document."""
-
-    # Serialization-mode schemas list every field as required: every one is printed.
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        json_schema_serialization_defaults_required=True,
-        # Built on first use: a table-printing command never pays for its JSON model.
-        defer_build=True,
-    )
-
-    def to_json(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+__all__ = ["Document", "Item"]
 
 
-class Document(Item):
-    """One JSON output document."""
+def __getattr__(name: str) -> Any:
+    """`Item` and `Document` are defined on first use (they import pydantic):
+    `envctl status` imports envctl.output.registry, whose documents are plain."""
+    if name in __all__:
+        from envctl.output import base
 
-    schema_version: Literal[1] = Field(1, description="Version of this document's shape.")
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

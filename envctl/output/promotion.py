@@ -1,5 +1,5 @@
-"""register, approve and promote (rollback) documents; status and history are
-in envctl.output.registry, re-exported here."""
+"""register, approve and promote (rollback) documents; the status and history
+models are in envctl.output.registry_models, re-exported here."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any, Literal
 from pydantic import Field
 
 from envctl.output import Document, Item
-from envctl.output.registry import HistoryDocument as HistoryDocument
-from envctl.output.registry import ModelStatus as ModelStatus
-from envctl.output.registry import RegisteredVersion as RegisteredVersion
-from envctl.output.registry import StageEvent as StageEvent
-from envctl.output.registry import StatusDocument as StatusDocument
+from envctl.output.registry_models import HistoryDocument as HistoryDocument
+from envctl.output.registry_models import ModelStatus as ModelStatus
+from envctl.output.registry_models import RegisteredVersion as RegisteredVersion
+from envctl.output.registry_models import StageEvent as StageEvent
+from envctl.output.registry_models import StatusDocument as StatusDocument
 from envctl.vocabulary import GateKind, GateStatus
 
 

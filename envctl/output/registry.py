@@ -1,110 +1,150 @@
-"""status and history documents: what reading the registry reports.
-
-Their own module so that `envctl status` and `history` define these five
-models and not every promotion document (envctl.output.promotion imports them
-from here, so both names work).
+"""status, history and image documents: what reading the registry reports, as
+plain immutable data. Their models, with descriptions and JSON Schema, are in
+envctl.output.registry_models and envctl.output.promotion; building these
+instead keeps pydantic off `envctl status`, `history` and `image` (defining and
+validating a model costs more than reading a ledger of hundreds of events).
+Named tuples because a class of them is defined without generating code (a
+dataclass costs its module several times as much at import). `to_json()` is
+what the model's `model_dump(mode="json")` is, keys in the model's order
+(`schema_version` first), and tests/output/test_registry_documents.py holds
+the two to the same fields.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, NamedTuple
 
-from pydantic import Field
-
-from envctl.output import Document, Item
 from envctl.vocabulary import MetricBasis
 
 
-class RecordedMetric(Item):
+def _json(value: Any) -> Any:
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if isinstance(value, list):
+        return [_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    return value
+
+
+def _fields(item: NamedTuple) -> dict[str, Any]:
+    return {name: _json(value) for name, value in zip(item._fields, item, strict=True)}
+
+
+def _document(item: NamedTuple) -> dict[str, Any]:
+    """A document's fields, `schema_version` first as in every JSON document (it
+    comes last in the tuple, being the one field with a default)."""
+    fields = _fields(item)
+    return {"schema_version": fields.pop("schema_version"), **fields}
+
+
+class RecordedMetric(NamedTuple):
     """A metric value a gate decided on, as the record keeps it."""
 
     metric: str
     value: float
-    basis: MetricBasis = Field(
-        description="claimed: read from the version's committed file (metrics gate); "
-        "measured: computed by envctl from the model's answers (evaluate gate)."
-    )
-    source: str | None = Field(description="The metrics file, or the evaluation set's name.")
+    basis: MetricBasis  # claimed (metrics gate) or measured (evaluate gate)
+    source: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return _fields(self)
 
 
-class StageEvent(Item):
+class StageEvent(NamedTuple):
     """One assignment of a version to a stage (a promotion or a rollback)."""
 
-    n: int | None = Field(description="The stage assignment counter, from the tag.")
+    n: int | None
     model: str
     stage: str
-    action: Literal["assign", "unassign"] = Field(description="A rollback is an assign too.")
+    action: str  # "assign" or "unassign": the registry's EventAction value
     version: str | None
     commit: str
-    by: str = Field(description="The tagger's email, or name.")
-    when: str | None = Field(description="ISO 8601.")
+    by: str
+    when: str | None
     tag: str
-    bypass_reason: str | None = Field(description="Why a stage was skipped (--force --reason).")
-    gpu_bypass_reason: str | None = Field(
-        None,
-        description="Why the gates ran without the stage's GPUs (--accept-no-gpu REASON).",
-    )
-    rollback_of: str | None = Field(description="The version a rollback replaced.")
-    rollback_reason: str | None = Field(
-        None, description="Why, when the record says (check-live: check-live failed)."
-    )
-    summary: str = Field(description="The tag message's first line.")
-    image: str | None = Field(
-        description="The image the stage runs, from the record: its content tag (or, in "
-        "older records, its id)."
-    )
-    image_id: str | None = Field(description="The image id, sha256:...")
-    digest: str | None = Field(
-        description="REPO@sha256:... to pull it by, when it was pushed; `envctl image` prints it."
-    )
-    evidence: Literal["signed", "recorded", "none", "invalid"] = Field(
-        "recorded",
-        description="signed: valid record, signed by an allowed principal; recorded: valid "
-        "record; none: no record (GTO or by hand); invalid: a rule is broken.",
-    )
-    counts: bool = Field(True, description="False in a signed stage unless evidence is signed.")
-    signer: str | None = Field(None, description="The verified signer, in a signed stage.")
-    problems: list[str] = Field(
-        default_factory=list, description="What reading found wrong, as `envctl audit` lists it."
-    )
-    metrics: list[RecordedMetric] = Field(
-        default_factory=list,
-        description="The metric values the stage's gates decided on, each claimed or measured.",
-    )
+    bypass_reason: str | None
+    gpu_bypass_reason: str | None
+    rollback_of: str | None
+    rollback_reason: str | None
+    summary: str
+    image: str | None
+    image_id: str | None
+    digest: str | None
+    evidence: Literal["signed", "recorded", "none", "invalid"]
+    counts: bool
+    signer: str | None
+    problems: list[str]
+    metrics: list[RecordedMetric]
+
+    def to_json(self) -> dict[str, Any]:
+        return _fields(self)
 
 
-class ModelStatus(Item):
+class ModelStatus(NamedTuple):
     """One model across the stages."""
 
     model: str
-    latest: str | None = Field(description="The newest registered version.")
-    stages: dict[str, StageEvent | None] = Field(
-        description="By stage: the event that put the current version there, or null."
-    )
+    latest: str | None
+    stages: dict[str, StageEvent | None]
+
+    def to_json(self) -> dict[str, Any]:
+        return _fields(self)
 
 
-class StatusDocument(Document):
+class StatusDocument(NamedTuple):
     """envctl status [NAME] --format json: each model's version per stage."""
 
-    stages: list[str] = Field(description="The stages, in order.")
+    stages: list[str]
     models: list[ModelStatus]
-    warnings: list[str] = Field(description="Tags that were ignored, and why.")
+    warnings: list[str]
+    schema_version: Literal[1] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return _document(self)
 
 
-class RegisteredVersion(Item):
+class RegisteredVersion(NamedTuple):
     """One registered version."""
 
     version: str
     commit: str
     by: str
-    when: str | None = Field(description="ISO 8601.")
-    active: bool = Field(description="False once deregistered.")
+    when: str | None
+    active: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return _fields(self)
 
 
-class HistoryDocument(Document):
+class HistoryDocument(NamedTuple):
     """envctl history NAME --format json: a model's ledger, newest first."""
 
     model: str
-    events: list[StageEvent] = Field(description="Newest first, by n.")
-    versions: list[RegisteredVersion] = Field(description="Newest version first.")
-    warnings: list[str] = Field(description="Tags that were ignored, and why.")
+    events: list[StageEvent]
+    versions: list[RegisteredVersion]
+    warnings: list[str]
+    schema_version: Literal[1] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return _document(self)
+
+
+class ImageDocument(NamedTuple):
+    """envctl image NAME --stage STAGE --format json: the image a stage runs (its
+    model: envctl.output.promotion.ImageDocument)."""
+
+    model: str
+    stage: str
+    version: str
+    tag: str
+    digest: str
+    image: str | None
+    image_id: str | None
+    content_fingerprint: str | None
+    reused_from: str | None
+    sbom: str | None
+    sbom_artifact: str | None
+    schema_version: Literal[1] = 1
+
+    def to_json(self) -> dict[str, Any]:
+        return _document(self)

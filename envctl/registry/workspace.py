@@ -26,7 +26,7 @@ class Workspace:
 
     @property
     def stages(self) -> list[str]:
-        return list(self.project.config.stages) if self.project else []
+        return list(self.project.settings.stages) if self.project else []
 
 
 def workspace() -> Workspace:
@@ -39,7 +39,7 @@ def workspace() -> Workspace:
 
 def pick_model(ws: Workspace, registry: reg.Registry, name: str | None) -> str:
     """The named model, or the only one the project (or registry) knows."""
-    declared = set(ws.project.config.models) if ws.project else set()
+    declared = set(ws.project.settings.models) if ws.project else set()
     known = sorted(declared | set(registry.models))
     if name is not None:
         if name in known:

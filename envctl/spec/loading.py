@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from envctl import paths
 from envctl.errors import InputError, SpecError, UnknownNameError
 from envctl.spec import values, yamldoc
-from envctl.spec.project_file import CONFIG_FILE, ProjectConfig
-from envctl.spec.validation import raise_problems, validate
+from envctl.spec.project_settings import CONFIG_FILE, ProjectSettings, settings, settings_of
 from envctl.spec.yamldoc import Document, Problem
 
 if TYPE_CHECKING:
     from envctl.spec.model import Spec
+    from envctl.spec.project_file import ProjectConfig
 
 Position = tuple[str, int, int]  # file, line, column
 MAX_EXTENDS = 10
@@ -64,13 +64,29 @@ class Environment:
 
 @dataclass(frozen=True)
 class Project:
+    """A project and its envctl.yaml: as plain settings (what reading the ledger
+    needs, see project_settings) and, on first use, as the validated models."""
+
     root: Path
-    config: ProjectConfig
+    settings: ProjectSettings
     config_path: Path | None
+    source: str = field(default="", compare=False)  # envctl.yaml as errors name it
+    document: Document | None = field(default=None, compare=False, repr=False)
+    validated: ProjectConfig | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def config(self) -> ProjectConfig:
+        """envctl.yaml as the models read it. A document the plain rules accepted
+        is one the models accept (see project_settings), so this raises nothing
+        that loading the project did not."""
+        if self.validated is not None:
+            return self.validated
+        assert self.document is not None
+        return _validated(self.document, self.source)
 
     @property
     def env_dir(self) -> Path:
-        return self.root / self.config.environments
+        return self.root / self.settings.environments
 
     def spec_path(self, name: str) -> Path:
         return self.env_dir / f"{name}.yaml"
@@ -80,7 +96,7 @@ class Project:
         Files whose name starts with `_` are partials, used only through `extends`."""
         found = {p.stem for p in self.env_dir.glob("*.yaml") if not p.stem.startswith("_")}
         found |= {p.stem for p in self.env_dir.glob("*.yml") if not p.stem.startswith("_")}
-        staged = [s for s in self.config.stages if s in found or self.spec_path(s).exists()]
+        staged = [s for s in self.settings.stages if s in found or self.spec_path(s).exists()]
         return staged + sorted(found - set(staged))
 
     def relative(self, path: Path) -> str:
@@ -102,7 +118,7 @@ def find_project(start: Path | None = None) -> Project | None:
     for folder in (here, *here.parents):
         config_path = folder / CONFIG_FILE
         if config_path.is_file():
-            return Project(folder, load_config(config_path), config_path)
+            return _project(folder, config_path)
     return None
 
 
@@ -117,16 +133,40 @@ def require_project(start: Path | None = None) -> Project:
 
 
 def load_config(path: Path) -> ProjectConfig:
+    return _validated(*_read_config(path))
+
+
+def _project(root: Path, config_path: Path) -> Project:
+    """The project, its envctl.yaml read as plain settings when the plain rules
+    vouch for every value, else validated by the models now (their messages)."""
+    doc, source = _read_config(config_path)
+    plain = None if doc.problems else settings(doc.data)
+    if plain is not None:
+        return Project(root, plain, config_path, source, document=doc)
+    config = _validated(doc, source)
+    return Project(root, settings_of(config), config_path, source, validated=config)
+
+
+def _read_config(path: Path) -> tuple[Document, str]:
     source = display_path(path)
     # envctl.yaml linked to a host file would have its lines quoted in errors.
     raw = paths.inside(path, path.parent, what="project file").read_bytes()
-    return validate(ProjectConfig, read_document(raw, source), source)
+    return read_document(raw, source), source
+
+
+def _validated(doc: Document, source: str) -> ProjectConfig:
+    from envctl.spec.project_file import ProjectConfig
+    from envctl.spec.validation import validate
+
+    return validate(ProjectConfig, doc, source)
 
 
 def read_document(raw: bytes, source: str) -> Document:
     try:
         text = yamldoc.decode(raw)
     except ValueError as exc:
+        from envctl.spec.validation import raise_problems
+
         raise_problems([Problem(str(exc))], source)
     return yamldoc.parse(text)
 
@@ -331,6 +371,8 @@ def _read_chain(
     path: Path, reader: Callable[[Path], bytes | None], boundary: Path, rev: str | None
 ) -> list[tuple[Path, Document, str]]:
     """The spec and its `extends` parents, child first, each parsed and checked alone."""
+    from envctl.spec.validation import validate
+
     chain: list[tuple[Path, Document, str]] = []
     current: Path | None = path
     while current is not None:
@@ -380,6 +422,8 @@ def _spec_model() -> type[Spec]:
 def _merge_chain(
     chain: list[tuple[Path, Document, str]], path: Path, rev: str | None
 ) -> Environment:
+    from envctl.spec.validation import raise_problems, validate
+
     _refuse_partial_policy(chain[1:])
     merged: dict[str, Any] = {}
     positions: dict[yamldoc.Path, Position] = {}

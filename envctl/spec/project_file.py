@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -19,9 +18,10 @@ from envctl.spec.fields import (
     Strict,
     UrlPath,
 )
+from envctl.spec.project_settings import CONFIG_FILE as CONFIG_FILE
+from envctl.spec.project_settings import DEFAULT_STAGES, MODEL_NAME, principal, repo_path
 from envctl.vocabulary import Severity
 
-CONFIG_FILE = "envctl.yaml"
 StageName = Annotated[str, AfterValidator(lambda v: values.word(v, "stage name"))]
 
 
@@ -75,21 +75,7 @@ class Policy(Strict):
     )
 
 
-def _principal(raw: str) -> str:
-    text = raw.strip().lower()
-    if not re.fullmatch(r"[^\s@,]+@[^\s@,]+", text):
-        raise ValueError(f"{raw!r} is not a principal: an email as in allowed_signers")
-    return text
-
-
-Principal = Annotated[str, AfterValidator(_principal)]
-
-
-def _repo_path(raw: str) -> str:
-    parts = raw.split("/")
-    if not raw or raw.startswith("/") or ".." in parts or "" in parts or re.search(r"\s", raw):
-        raise ValueError(f"{raw!r} must be a path from the repository root, without '..'")
-    return raw
+Principal = Annotated[str, AfterValidator(principal)]
 
 
 class StageTrust(Strict):
@@ -106,7 +92,7 @@ class StageTrust(Strict):
 class Trust(Strict):
     """Signed stages: their events count only when signed by an allowed principal."""
 
-    allowed_signers: Annotated[str, AfterValidator(_repo_path)] = Field(
+    allowed_signers: Annotated[str, AfterValidator(repo_path)] = Field(
         description="git's allowed_signers file (principals are emails), from the repository root."
     )
     ref: Annotated[str, AfterValidator(values.safe_token)] = Field(
@@ -122,9 +108,7 @@ class Trust(Strict):
 
 
 class ProjectConfig(Strict):
-    stages: list[StageName] = Field(
-        default_factory=lambda: ["dev", "staging", "prod"], min_length=1
-    )
+    stages: list[StageName] = Field(default_factory=lambda: list(DEFAULT_STAGES), min_length=1)
     environments: RelPath = "environments"
     registry: Annotated[str, AfterValidator(values.safe_token)] | None = Field(
         None, description="Image registry to push to, e.g. 127.0.0.1:5000/team."
@@ -137,7 +121,7 @@ class ProjectConfig(Strict):
     @classmethod
     def _model_names(cls, raw: dict[str, Model]) -> dict[str, Model]:
         for name in raw:
-            if not re.match(r"^[a-zA-Z0-9]([a-zA-Z0-9_-]*[a-zA-Z0-9])?$", name):
+            if not MODEL_NAME.match(name):
                 raise ValueError(f"{name!r} is not a model name (letters, digits, '-', '_')")
         return raw
 

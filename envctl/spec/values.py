@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from fractions import Fraction
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from envctl.oci import image_ref as refs
-from envctl.oci import platforms
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+# fractions and the OCI parsers are imported where they are used: every command
+# imports this module, and `status` (envctl.yaml only) uses neither.
 
 _PEP508_NAME = re.compile(r"^([A-Za-z0-9]|[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9])\Z")
 _RUNS = re.compile(r"[-_.]+")
@@ -117,6 +120,8 @@ def spec_version(raw: object) -> int:
 
 
 def image_ref(raw: str) -> str:
+    from envctl.oci import image_ref as refs
+
     try:
         refs.parse(raw)
     except ValueError:
@@ -128,6 +133,8 @@ def image_ref(raw: str) -> str:
 
 
 def image_digest(ref: str) -> str | None:
+    from envctl.oci import image_ref as refs
+
     try:
         return refs.parse(ref).digest
     except ValueError:
@@ -156,6 +163,8 @@ def python_version(raw: object) -> str:
 
 def platform(raw: str) -> str:
     """A platform of envctl's table: one that locks, wheels and the base-image check know."""
+    from envctl.oci import platforms
+
     return platforms.target(raw).name
 
 
@@ -212,6 +221,8 @@ def host_path(raw: str) -> str:
 def quantity(text: str) -> Fraction | None:
     """The exact value of a Kubernetes quantity (`8Gi`, `500m`, `1.5e9`); None if
     `text` is not one."""
+    from fractions import Fraction
+
     match = _QUANTITY.fullmatch(text)
     if not match:
         return None
@@ -306,6 +317,8 @@ def memory_bytes(raw: object) -> int:
     """`8Gi`, `8192Mi`, `8G`, `512M`, or a number of bytes -> bytes."""
     if isinstance(raw, bool):
         raise ValueError('memory must be a quantity such as "8Gi"')
+    from fractions import Fraction
+
     text = str(raw).strip()
     value = Fraction(raw) if isinstance(raw, int) else quantity(text)
     if value is None:

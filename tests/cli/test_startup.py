@@ -7,6 +7,7 @@ does, and checks which modules it loaded.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -42,10 +43,13 @@ _REPORT = (
 
 
 def loaded_by(args: list[str], cwd: Path) -> set[str]:
-    """The modules `envctl ARGS` had imported when it finished."""
+    """The modules `envctl ARGS` had imported when it finished, run off a terminal
+    as in CI (pytest may set COLUMNS, which asks for Rich's layout: not here)."""
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     proc = subprocess.run(
         [sys.executable, "-c", _REPORT, *args],
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
@@ -98,3 +102,74 @@ def test_diff_reads_locks_without_the_lock_document(untagged: Path) -> None:
     loaded = loaded_by(["diff", "dev", "prod"], untagged)
     assert "envctl.build.lockfile" in loaded  # the locks were read
     assert under(loaded, ("envctl.output.build",)) == []
+
+
+# ---- the start-up budget (issue 25) ------------------------------------------
+# What a command that only reads and prints does without: typer's pydantic
+# parameter converters (envctl.cli.lean_params converts instead), and Rich off a
+# terminal (console.print_rows lays the table out). Help reads no YAML and
+# builds no model at all.
+CONVERTERS = ("typer._adapters",)
+HELP = (*HEAVY, *CONVERTERS, "pydantic", "pydantic_core", "yaml", "rich", "envctl.output")
+
+
+def promoted(repo: Path) -> Path:
+    """`repo` with churn@v1.0.0 registered and promoted to dev, its record naming
+    the image by registry digest (what `envctl image` prints)."""
+    from envctl.registry import assignment_tag, format_record
+
+    (repo / "model.txt").write_text("weights\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "model")
+    git(repo, "tag", "-a", "churn@v1.0.0", "-m", "Registering artifact churn version v1.0.0")
+    record = {
+        "kind": "promotion",
+        "model": "churn",
+        "version": "v1.0.0",
+        "stage": "dev",
+        "n": 1,
+        "from_stage": None,
+        "who": {"name": "T", "email": "t@example.com"},
+        "when": "2026-12-05T08:00:00+00:00",
+        "bypass": None,
+        "rollback_of": None,
+        "image": {"ref": "envctl/dev:0123456789ab", "digest": "r.example/e@sha256:" + "a" * 64},
+        "gates": [],
+    }
+    message = format_record("Promote churn v1.0.0 to dev", record)
+    git(repo, "tag", "-a", assignment_tag("churn", "dev", 1), "-m", message)
+    return repo
+
+
+@pytest.mark.parametrize("command", [[], ["status"], ["history"], ["image"], ["list"], ["diff"]])
+def test_help_builds_no_model_and_prints_without_rich(untagged: Path, command: list[str]) -> None:
+    loaded = loaded_by([*command, "--help"], untagged)
+    assert under(loaded, HELP) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "runs"),
+    [
+        (["status"], "status"),
+        (["history", "churn"], "status"),
+        (["image", "churn", "--stage", "dev"], "image"),
+        (["list"], "specs"),
+    ],
+)
+def test_read_commands_print_without_rich_off_a_terminal(
+    untagged: Path, args: list[str], runs: str
+) -> None:
+    loaded = loaded_by(args, promoted(untagged))
+    assert f"envctl.commands.{runs}" in loaded  # the command did run
+    assert under(loaded, (*HEAVY, *CONVERTERS, "rich")) == []
+
+
+@pytest.mark.parametrize(
+    "args", [["status"], ["history", "churn"], ["image", "churn", "--stage", "dev"]]
+)
+def test_ledger_reads_build_no_model(untagged: Path, args: list[str]) -> None:
+    """envctl.yaml is read as plain settings and the documents are plain data:
+    defining pydantic models costs more than reading the ledger."""
+    loaded = loaded_by(args, promoted(untagged))
+    assert "envctl.ledger.trust" in loaded  # the ledger was read
+    assert under(loaded, ("pydantic", "pydantic_core", "envctl.spec.project_file")) == []
