@@ -88,7 +88,7 @@ def run_evaluate(
     severity: declared.Gravity = "warning",
 ) -> GateResult:
     """Serve the model, send it the inputs, measure its answers against the labels;
-    the server's peak memory and CPU meanwhile are checked against `requires`."""
+    the server's peak memory meanwhile is checked against `requires.memory`."""
     from envctl import engine
 
     if ctx.serve is None:
@@ -121,7 +121,10 @@ def run_evaluate(
     result = measured(gate, data, answered, baseline, claimed=claimed, logs=logs)
     seen = sampler.peaks
     result = replace(result, evidence={**result.evidence, "service": seen.evidence()})
-    found = declared.excesses(seen, requires or Requires(), severity)
+    # Memory only: the client sends batches as fast as the model answers, so the
+    # server uses every CPU it is given, whatever it needs at prod's rate (what
+    # the load gate measures); its peak memory is what it needs to load and answer.
+    found = declared.excesses(replace(seen, cpu=None), requires or Requires(), severity)
     return under_limits(declared.judged(result, found), limits, oom_killed=oom)
 
 
