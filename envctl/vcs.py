@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from envctl.errors import GitError, InputError, PushRejected, TagExists, ToolError
+from envctl.frozen import made
 from envctl.tools import Completed, run_tool
 
 
@@ -323,9 +324,10 @@ def _annotated(name: str, fields: list[str]) -> RawTag:
     """The tag `name` of the tag object whose `_TAG_FIELDS` after the ref are `fields`."""
     _, oid, target_kind, target, tagger, email, date, header, message = fields
     commit = target if target_kind == "commit" else ""
-    return RawTag(
-        name, "tag", oid, target_kind, commit, tagger, email.strip("<>"), _git_date(date), message,
-        header,
+    return made(
+        RawTag, name=name, object_type="tag", object_id=oid, target_type=target_kind,
+        commit=commit, tagger_name=tagger, tagger_email=email.strip("<>"), date=_git_date(date),
+        message=message, header=header,
     )  # fmt: skip
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import time
@@ -68,6 +69,18 @@ def test_read_tags_reads_the_name_the_tag_object_carries(git_repo: Path) -> None
     git(git_repo, "tag", "light")
     tags = {t.name: t.header for t in vcs.read_tags(git_repo)}
     assert tags == {"m#prod#1": "m#prod#1", "m#prod#2": "m#prod#1", "light": ""}
+
+
+def test_read_tags_are_the_values_their_constructor_makes(git_repo: Path) -> None:
+    """Annotated tags are made without RawTag's __init__ (envctl.frozen), for speed."""
+    head = commit(git_repo, "one")
+    vcs.create_annotated_tag(git_repo, "m#prod#1", head, "x")
+    git(git_repo, "tag", "light")
+    for tag in [*vcs.read_tags(git_repo), *vcs.read_tags_indexed(git_repo)]:
+        again = vcs.RawTag(**{f.name: getattr(tag, f.name) for f in dataclasses.fields(tag)})
+        assert (tag, hash(tag), vars(tag)) == (again, hash(again), vars(again))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            tag.name = "other"  # type: ignore[misc]
 
 
 def test_full_refname_never_expands_to_a_tag_and_refuses_ambiguity(git_repo: Path) -> None:

@@ -11,6 +11,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from envctl.frozen import made
 from envctl.registry.approvals import APPROVAL_PREFIX, approver_slug, parse_approval_tag
 from envctl.registry.grammar import Action, TagName, malformed_reason, parse_tag_name, semver_key
 from envctl.registry.ordering import Event, ordered_events
@@ -299,9 +300,10 @@ def _stage_event(event: Event, version: str | None, warnings: list[RegistryWarni
     if version is None:
         message = f"commit {raw.commit[:12]} has no registered version of {name.model}"
         warnings.append(RegistryWarning(raw.name, message))
-    return StageEvent(
-        raw.message, name.model, name.stage or "", name.action, name.counter, version,
-        raw.commit, raw.tagger_name, raw.tagger_email, raw.date, raw.name,
+    return made(
+        StageEvent, message=raw.message, model=name.model, stage=name.stage or "",
+        action=name.action, counter=name.counter, version=version, commit=raw.commit,
+        author=raw.tagger_name, author_email=raw.tagger_email, date=raw.date, tag=raw.name,
     )  # fmt: skip
 
 

@@ -166,3 +166,23 @@ def test_semver_key_sorts_the_semver_org_example() -> None:
         "v2.0.0",
     ]
     assert sorted(reversed(ordered), key=semver_key) == ordered
+
+
+# Names near `NAME#STAGE#N`: every character the grammar gives a meaning to.
+NEAR_ASSIGNMENT = st.text("ab09-_/.#@!=:v\u0663", max_size=12) | st.builds(
+    lambda model, stage, n, bang: f"{model}#{stage}{bang}#{n}",
+    MODEL.map(lambda m: m.replace(":", "=")),
+    NAME,
+    st.text("0123456789\u0663", min_size=0, max_size=3),
+    st.sampled_from(["", "!"]),
+)
+
+
+@given(NEAR_ASSIGNMENT)
+@settings(max_examples=500)
+def test_the_split_reads_assignment_names_as_the_grammar_does(name: str) -> None:
+    from envctl.registry import grammar
+
+    fast = grammar._counted_assignment(name)
+    assert fast is None or fast == grammar._parse_by_grammar(name)
+    assert parse_tag_name(name) == grammar._parse_by_grammar(name)
