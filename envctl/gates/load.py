@@ -126,9 +126,7 @@ def _body(gate: LoadGate, ctx: runners.ImageContext) -> bytes | None:
         return None
     raw = ctx.read_file(gate.request)
     if raw is None:
-        raise InputError(
-            f"load gate: request file {gate.request} does not exist at that version's commit"
-        )
+        raise runners.missing_model_file("load", "request", gate.request, ctx)
     return raw
 
 

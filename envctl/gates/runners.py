@@ -80,6 +80,18 @@ class ImageContext:
     read_file: Callable[[str], bytes | None]  # model-relative path at the version's commit
     gpus: int = 0  # the stage's GPUs: each gate container requests them, or fails saying so
     resources: StageResources = field(default_factory=lambda: StageResources(stage=""))
+    model_dir: str = "."  # the model's folder in the repository, which read_file is under
+
+
+def missing_model_file(gate: str, key: str, relpath: str, ctx: ImageContext) -> InputError:
+    """A gate's file absent at the version's commit. Says where it was looked for:
+    a new user writes a path from the project's root, but gate paths are the model's."""
+    where = f"{ctx.model_dir.rstrip('/')}/{relpath}"
+    return InputError(
+        f"{gate} gate: {key} file {where} does not exist at that version's commit "
+        f"(the gate's {key}: {relpath} is relative to the model's folder, models.<name>.path): "
+        f"commit it there or correct {key}: in the stage's spec"
+    )
 
 
 def gate_gpus(spec: Spec) -> int:
@@ -175,9 +187,7 @@ def run_http(gate: HttpGate, ctx: ImageContext) -> GateResult:
     if gate.request is not None:
         raw = ctx.read_file(gate.request)
         if raw is None:
-            raise InputError(
-                f"http gate: request file {gate.request} does not exist at that version's commit"
-            )
+            raise missing_model_file("http", "request", gate.request, ctx)
         body = raw.decode("utf-8")
     argv = [
         PYTHON,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from envctl.errors import InputError
 from envctl.gates import load, runners
 from envctl.gates.checks import Baseline
 from envctl.gates.load import LoadCalibrationError, LoadContext, Sample
@@ -172,6 +173,22 @@ def test_the_champion_s_load_is_read_from_its_record_for_the_same_path() -> None
 
 
 # ---- calibration (pure) ----------------------------------------------------------
+
+
+def test_a_missing_request_file_names_where_it_was_looked_for_and_what_to_do() -> None:
+    # A new user writes the path from the project's root; gate paths are the model's.
+    serve = Serve(command=["python3", "server.py"], port=8080, health="/health")
+    ctx = runners.ImageContext(image="unused", workdir="/opt/model", serve=serve,
+                               read_file=lambda _: None, model_dir="model")  # fmt: skip
+
+    with pytest.raises(InputError) as raised:
+        load.run_load(_gate(request="samples/request.json", slo=SLO), ctx, LoadContext())
+
+    assert str(raised.value) == (
+        "load gate: request file model/samples/request.json does not exist at that version's "
+        "commit (the gate's request: samples/request.json is relative to the model's folder, "
+        "models.<name>.path): commit it there or correct request: in the stage's spec"
+    )
 
 
 def test_a_generator_that_held_the_rate_is_calibrated() -> None:
