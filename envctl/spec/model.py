@@ -45,6 +45,7 @@ from envctl.spec.fields import (
     UrlPath,
     no_twins,
 )
+from envctl.spec.yamldoc import AtKeyError
 from envctl.vocabulary import GATE_KINDS, GateKind
 
 SCHEMA_ID = "urn:envctl:schema:environment:v1"
@@ -669,12 +670,13 @@ class Spec(Strict):
 
     @model_validator(mode="after")
     def _evaluation_declared(self) -> Spec:
-        for gate in self.gates:
+        for index, gate in enumerate(self.gates):
             if gate.evaluate is not None and gate.evaluate.data not in self.data.evaluation:
                 declared = ", ".join(self.data.evaluation) or "none declared"
-                raise ValueError(
-                    f"gates: evaluate: data {gate.evaluate.data!r} is not under "
-                    f"data.evaluation ({declared})"
+                raise AtKeyError(
+                    f"{gate.evaluate.data!r} is not a set under data.evaluation ({declared}): "
+                    "name one of those, or declare it there",
+                    ("gates", index, "evaluate", "data"),
                 )
         return self
 
