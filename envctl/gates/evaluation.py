@@ -47,7 +47,11 @@ class LabelledSet:
 def labelled_set(name: str, held: EvaluationSet, raw: bytes | None) -> LabelledSet:
     """`raw` (the file's bytes) read as `held` declares it; its hash checked when pinned."""
     if raw is None:
-        raise InputError(f"evaluation set {name}: {held.where} does not exist")
+        raise InputError(
+            f"evaluation set {name}: {held.where} does not exist in the project "
+            f"(data.evaluation.{name}.file is relative to the project's root): "
+            "add the file there or correct the path"
+        )
     digest = hashlib.sha256(raw).hexdigest()
     if held.sha256 is not None and digest != held.sha256:
         raise InputError(

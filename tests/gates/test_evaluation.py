@@ -54,7 +54,13 @@ def test_labelled_set_pinned_hash_refuses_other_content() -> None:
 @pytest.mark.parametrize(
     ("file", "raw", "message"),
     [
-        ("eval.csv", None, "eval.csv does not exist"),
+        (
+            "eval.csv",
+            None,
+            r"^evaluation set hold: eval\.csv does not exist in the project "
+            r"\(data\.evaluation\.hold\.file is relative to the project's root\): "
+            "add the file there or correct the path$",
+        ),
         ("eval.csv", b"a,b\n1,2\n", "has no column 'y'"),
         ("eval.csv", b"a,y\n1\n", r"eval.csv:2: 1 values, the header names 2"),
         ("eval.csv", b"a,y\n", "has no rows"),
