@@ -462,10 +462,10 @@ class LoadGate(Strict):
         out: dict[str, list[str]] = {}
         for metric, rules in raw.items():
             if metric not in LOAD_METRICS:
-                raise ValueError(f"slo: {metric!r} is not one of {', '.join(LOAD_METRICS)}")
+                raise AtKeyError(f"{metric!r} is not one of {', '.join(LOAD_METRICS)}", (metric,))
             listed = rules if isinstance(rules, list) else [rules]
             if not listed:
-                raise ValueError(f"slo.{metric}: give at least one rule")
+                raise AtKeyError("give at least one rule", (metric,))
             out[metric] = [rates.percent_rule(rule) for rule in listed]
             for rule in out[metric]:
                 parse_rule(rule, metric)

@@ -34,3 +34,18 @@ def test_an_evaluate_gate_naming_an_undeclared_set_is_reported_at_its_data_key()
         "staging.yaml:12:16: gates[1].evaluate.data: 'holdot' is not a set under "
         "data.evaluation (holdout): name one of those, or declare it there",
     )
+
+
+def test_an_unknown_slo_metric_is_reported_at_its_own_line_once_named() -> None:
+    spec = SPEC.replace(
+        '  - command: {run: ["true"]}\n',
+        "  - load:\n      rate: 5/s\n      duration: 1s\n      slo:\n        p96_ms: '<= 100'\n",
+    ).replace("holdot", "holdout")
+
+    with pytest.raises(SpecError) as raised:
+        validate(Spec, read_document(spec.encode(), "staging.yaml"), "staging.yaml")
+
+    assert raised.value.details == (
+        "staging.yaml:15:9: gates[0].load.slo.p96_ms: 'p96_ms' is not one of p50_ms, p90_ms, "
+        "p95_ms, p99_ms, max_ms, mean_ms, error_rate, achieved_rps",
+    )
