@@ -82,7 +82,10 @@ def running_image(registry: reg.Registry, model: str, stage: str) -> tuple[reg.S
     found = registry.model(model)
     event = found.stages.get(stage) if found else None
     if event is None or event.version is None:
-        raise InputError(f"no version of {model} is in {stage}")
+        raise InputError(
+            f"no version of {model} is in {stage}, so it runs no image: "
+            f"promote one there first (envctl promote {model}@VERSION --to {stage})"
+        )
     record = recorded_image(event) or {}
     ref = text_or_none(record.get("digest")) or text_or_none(record.get("id"))
     if ref is None:

@@ -9,8 +9,16 @@ from typing import Any
 import pytest
 
 from envctl import registry as reg
-from envctl.promotion.handoff import StageImage, content_differences, previous_image, recorded_image
+from envctl.errors import InputError
+from envctl.promotion.handoff import (
+    StageImage,
+    content_differences,
+    previous_image,
+    recorded_image,
+    running_image,
+)
 from envctl.registry.target import Target
+from tests.registry.test_registry import reg as reg_of
 
 IMAGE = {"ref": "envctl/model-churn:v1.0.0-abc", "id": "sha256:1", "content_fingerprint": "abc"}
 
@@ -107,3 +115,14 @@ def test_stage_image_from_json_round_trips() -> None:
 )
 def test_stage_image_from_json_needs_ref_id_and_fingerprint(record: dict[str, Any]) -> None:
     assert StageImage.from_json(record) is None
+
+
+def test_running_image_of_an_empty_stage_says_how_to_fill_it() -> None:
+    # diff --images, scan and sbom --stage all ask this of a new project's empty prod.
+    with pytest.raises(InputError) as raised:
+        running_image(reg_of(), "churn", "prod")
+
+    assert str(raised.value) == (
+        "no version of churn is in prod, so it runs no image: "
+        "promote one there first (envctl promote churn@VERSION --to prod)"
+    )
