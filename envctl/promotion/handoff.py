@@ -93,6 +93,30 @@ def running_image(registry: reg.Registry, model: str, stage: str) -> tuple[reg.S
     return event, ref
 
 
+def fetch_running_image(event: reg.StageEvent, ref: str) -> None:
+    """Have the image `running_image` named in the engine: a recorded digest is
+    pulled when missing; an image id cannot be pulled, so it must still be here.
+    (Not engine.ensure_image: its errors speak of a spec's base image.)"""
+    from envctl import engine
+
+    if engine.image_exists(ref):
+        return
+    what = f"{event.tag}'s image {ref} ({event.model}@{event.version} in {event.stage})"
+    if "@" not in ref:
+        raise EngineError(
+            f"{what} is not in this engine (removed since, or promoted on another engine) and "
+            "its record names no registry digest to pull it by: set registry: in envctl.yaml "
+            "so that promotions push their images and record one"
+        )
+    reason = engine.pull(ref)
+    if reason:
+        first = reason.strip().splitlines()[0] if reason.strip() else "no reason"
+        raise EngineError(
+            f"{what} is not in this engine and cannot be pulled ({first}); "
+            "check that this engine can reach the registry"
+        )
+
+
 def previous_image(registry: reg.Registry, target: Target) -> Mapping[str, Any] | None:
     """The image the previous stage tested this version in, from its record."""
     if target.from_stage is None:
