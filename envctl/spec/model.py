@@ -467,8 +467,8 @@ class LoadGate(Strict):
             if not listed:
                 raise AtKeyError("give at least one rule", (metric,))
             out[metric] = [rates.percent_rule(rule) for rule in listed]
-            for rule in out[metric]:
-                parse_rule(rule, metric)
+            for written, rule in zip(listed, out[metric], strict=True):
+                _check_slo_rule(metric, str(written), parse_rule(rule, metric))
         return out
 
     @model_validator(mode="after")
@@ -757,6 +757,27 @@ class MetricRule:
 
 
 _RELATIVE = re.compile(r"baseline(?:\s*(?P<sign>[-+*])\s*(?P<number>\S+))?")
+
+
+def _check_slo_rule(metric: str, written: str, rule: MetricRule) -> None:
+    """Refuse SLO rules that parse but cannot mean what was written: a percent of a
+    latency or a rate (it was silently read as a fraction), and an error rate above 1
+    (`"<= 5"` allows every request to fail: a fraction, not a percent)."""
+    if metric != "error_rate" and written.strip().endswith("%"):
+        raise AtKeyError(
+            f"{written!r}: only error_rate takes a percent; write {metric} in its own unit",
+            (metric,),
+        )
+    if metric == "error_rate" and rule.threshold is not None and rule.threshold > 1:
+        meant = (
+            "at most 100%"
+            if written.strip().endswith("%")
+            else f'"{rule.op} {rule.threshold:g}%" or "{rule.op} {rule.threshold / 100:g}"'
+        )
+        raise AtKeyError(
+            f"{written!r}: error_rate is a fraction of the requests (0 to 1): write {meant}",
+            (metric,),
+        )
 
 
 def parse_rule(rule: str, metric: str = "metric") -> MetricRule:
