@@ -350,3 +350,22 @@ def test_a_generator_that_cannot_meet_its_bound_refuses_to_judge_the_model(
     with pytest.raises(LoadCalibrationError, match=r"its own p99 was .* ms \(bound 0.001\)"):
         load.run_load(gate, _ctx(base_image, 0.0), LoadContext(python="python3"))
     _no_container_left()
+
+
+@pytest.mark.docker
+def test_a_server_that_exits_at_start_fails_the_load_gate_with_its_log(base_image: str) -> None:
+    # Was an engine error (exit 4): "cannot join network of a non running container".
+    serve = Serve(command=["sh", "-c", "echo 'boom: missing weights'; exit 3"], port=8080,
+                  health="/health")  # fmt: skip
+    ctx = replace(_ctx(base_image, 0.0), serve=serve)
+
+    result = load.run_load(_gate(slo=SLO, request="request.json", **CALM), ctx,
+                           LoadContext(python="python3"))  # fmt: skip
+
+    assert (result.kind, result.status) == ("load", "failed")
+    assert "boom: missing weights" in result.evidence["server_log_tail"]
+    if result.summary.startswith("the model's server"):  # else the generator started first
+        assert result.summary == (
+            "the model's server exited before it answered; its log ends: boom: missing weights"
+        )
+    _no_container_left()
