@@ -76,6 +76,18 @@ def test_labelled_set_refuses_what_it_cannot_read(
         evaluation.labelled_set("hold", held(file), raw)
 
 
+def test_a_host_file_missing_on_the_engine_s_host_is_named_as_such() -> None:
+    # Not "host:/srv/e.csv does not exist in the project": it was never in it.
+    on_host = EvaluationSet(host_file="/srv/e.csv", classification="internal", label="y")
+    with pytest.raises(InputError) as raised:
+        evaluation.labelled_set("hold", on_host, None)
+    assert str(raised.value) == (
+        "evaluation set hold: /srv/e.csv is not a file on the engine's host "
+        "(data.evaluation.hold.host_file): put it on the host of the engine the stage's "
+        "gates run on, or correct the path"
+    )
+
+
 @pytest.mark.parametrize("name", EVALUATION_METRICS)
 def test_compute_is_scikit_learns_function(name: str) -> None:
     labels = (1, 0, 1, 1, 0, 0, 1, 0)
