@@ -57,6 +57,7 @@ def validate(
             f"{len(bad)} {noun} invalid ({names}): {problems[0]}"
             + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
             details=problems,
+            location=bad[0].location,
         )
 
 

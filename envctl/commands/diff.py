@@ -197,12 +197,11 @@ def _stage_side(
 ) -> tuple[StageImageSide, list[Component]]:
     """The image `stage` runs (the digest its record names, else the image id) and
     its SBOM's components, read from the image (pulled when not here)."""
-    from envctl import engine
-    from envctl.promotion.handoff import running_image
+    from envctl.promotion.handoff import fetch_running_image, running_image
     from envctl.supply import sbom
 
     event, ref = running_image(counted, model, stage)
-    engine.ensure_image(ref)
+    fetch_running_image(event, ref)
     made = sbom.of_image(ref)
     side = StageImageSide(stage=stage, version=event.version or "", image=ref)
     return side, list(made.sbom.components)

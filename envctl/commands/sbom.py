@@ -83,7 +83,7 @@ def _of_environment(operand: str, model: str | None, fmt: sboms.SbomFormat) -> M
 
 def _of_stage(name: str | None, stage: str, fmt: sboms.SbomFormat) -> Made:
     from envctl.ledger.trust import read_verified
-    from envctl.promotion.handoff import recorded_image, running_image
+    from envctl.promotion.handoff import fetch_running_image, recorded_image, running_image
     from envctl.registry.workspace import pick_model, require_stage, workspace
 
     ws = workspace()
@@ -99,9 +99,7 @@ def _of_stage(name: str | None, stage: str, fmt: sboms.SbomFormat) -> Made:
     if recorded is not None and recorded.artifact is not None:
         made = _fetched(ref, image_id, recorded)
     else:
-        from envctl import engine
-
-        engine.ensure_image(ref)
+        fetch_running_image(event, ref)
         made = _of(ref, lock=None, fmt=fmt, recorded=recorded.sha256 if recorded else None)
     if recorded is not None and sboms.digest(made.text) != recorded.sha256:
         raise CheckFailed(

@@ -57,9 +57,9 @@ def _scan_one(
     fail_on: VulnerabilityRating | None,
     databases: dict[str | None, Database],
 ) -> StageScan | None:
-    from envctl import engine, probe
+    from envctl import probe
     from envctl.gates import vulnerabilities
-    from envctl.promotion.handoff import running_image
+    from envctl.promotion.handoff import fetch_running_image, running_image
     from envctl.supply import sbom
 
     try:
@@ -69,7 +69,7 @@ def _scan_one(
     gate = _stage_gate(stage)
     if fail_on is not None:
         gate = gate.model_copy(update={"fail_on": fail_on})
-    engine.ensure_image(ref)
+    fetch_running_image(event, ref)
     made = sbom.from_reality(ref, probe.image(ref), None)
     result = vulnerabilities.evaluate(
         gate, made.components, _database(ws, gate, databases), today=date.today()

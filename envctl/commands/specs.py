@@ -31,7 +31,8 @@ def _validated(operand: str, project: Project | None) -> Validated:
     except SpecError as exc:
         source = _own_file(operand, project) or _source_of(exc)
         problems = list(exc.details) or [exc.message]
-        return Validated(environment=operand, file=source, valid=False, problems=problems)
+        invalid = Validated(environment=operand, file=source, valid=False, problems=problems)
+        return invalid.located(exc.location)
     return Validated(
         environment=operand,
         file=env.source,

@@ -24,6 +24,7 @@ from envctl.gates.runners import (
     WAIT_HEALTHY,
     ImageContext,
     limit_options,
+    server_exited,
     stage_limits,
     under_limits,
 )
@@ -107,12 +108,10 @@ def run_evaluate(
             with peaks.sampling(svc) as sampler:
                 reply = engine.exec_in(svc, argv, timeout=gate.timeout + 15)
         except EngineError:
-            # The server died before the client could start in it: an OOM kill is
-            # the gate's failure, as in the http gate.
-            if engine.oom_killed(svc, settle=engine.OOM_SETTLE):
-                failed = GateResult("evaluate", FAILED, "", data.evidence())
-                return under_limits(failed, limits, oom_killed=True)
-            raise
+            died = server_exited("evaluate", svc, limits, data.evidence())
+            if died is None:
+                raise
+            return died
         answered = _reply(reply.stdout)
         logs = engine.container_logs(svc, tail=20) if answered.get("error", "?") else ""
         oom = engine.oom_killed(svc, settle=engine.OOM_SETTLE if logs else 0.0)

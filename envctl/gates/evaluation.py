@@ -44,10 +44,24 @@ class LabelledSet:
         return len(self.labels)
 
 
+def _missing(name: str, held: EvaluationSet) -> str:
+    if held.host_file is not None:
+        return (
+            f"evaluation set {name}: {held.host_file} is not a file on the engine's host "
+            f"(data.evaluation.{name}.host_file): put it on the host of the engine the "
+            "stage's gates run on, or correct the path"
+        )
+    return (
+        f"evaluation set {name}: {held.where} does not exist in the project "
+        f"(data.evaluation.{name}.file is relative to the project's root): "
+        "add the file there or correct the path"
+    )
+
+
 def labelled_set(name: str, held: EvaluationSet, raw: bytes | None) -> LabelledSet:
     """`raw` (the file's bytes) read as `held` declares it; its hash checked when pinned."""
     if raw is None:
-        raise InputError(f"evaluation set {name}: {held.where} does not exist")
+        raise InputError(_missing(name, held))
     digest = hashlib.sha256(raw).hexdigest()
     if held.sha256 is not None and digest != held.sha256:
         raise InputError(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from envctl.errors import ExternalError, InputError
+from envctl.errors import EngineError, ExternalError, InputError
 from envctl.gates import checks, declared, peaks, runners
 from envctl.gates.checks import Baseline
 from envctl.registry.results import FAILED, PASSED, GateResult
@@ -106,9 +106,15 @@ def run_load(gate: LoadGate, ctx: runners.ImageContext, load: LoadContext) -> Ga
     options = runners.limit_options(limits, ctx.gpus)
     options["workdir"] = ctx.workdir
     with engine.service(ctx.image, list(ctx.serve.command), **options) as svc:
-        with peaks.sampling(svc) as sampler:
-            output = generate(gate, ctx.image, svc.id, ctx.serve.port, ctx.serve.health, files,
-                              load.python)  # fmt: skip
+        try:
+            with peaks.sampling(svc) as sampler:
+                output = generate(gate, ctx.image, svc.id, ctx.serve.port, ctx.serve.health,
+                                  files, load.python)  # fmt: skip
+        except EngineError:  # the engine refuses a sidecar in a stopped container's network
+            died = runners.server_exited("load", svc, limits, {"path": gate.path})
+            if died is None:
+                raise
+            return replace(died, evidence={**died.evidence, "calibration": calibration})
         oom = engine.oom_killed(svc, settle=engine.OOM_SETTLE if not output.ok else 0.0)
         logs = engine.container_logs(svc, tail=20)
     seen = sampler.peaks
@@ -126,9 +132,7 @@ def _body(gate: LoadGate, ctx: runners.ImageContext) -> bytes | None:
         return None
     raw = ctx.read_file(gate.request)
     if raw is None:
-        raise InputError(
-            f"load gate: request file {gate.request} does not exist at that version's commit"
-        )
+        raise runners.missing_model_file("load", "request", gate.request, ctx)
     return raw
 
 

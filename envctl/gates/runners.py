@@ -11,10 +11,10 @@ container network and no published port is ever needed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from envctl.errors import EngineError, InputError
 from envctl.gates import checks
@@ -22,9 +22,10 @@ from envctl.gates.resources import Limits, StageResources, applied
 from envctl.registry.results import FAILED, PASSED, GateResult
 from envctl.spec.model import CommandGate, HttpGate, Spec, TestsGate
 from envctl.spec.project_file import Serve
+from envctl.vocabulary import GateKind
 
 if TYPE_CHECKING:
-    from envctl.engine import ContainerOptions
+    from envctl.engine import ContainerOptions, Service
 
 PYTHON = "/opt/venv/bin/python"
 
@@ -80,6 +81,18 @@ class ImageContext:
     read_file: Callable[[str], bytes | None]  # model-relative path at the version's commit
     gpus: int = 0  # the stage's GPUs: each gate container requests them, or fails saying so
     resources: StageResources = field(default_factory=lambda: StageResources(stage=""))
+    model_dir: str = "."  # the model's folder in the repository, which read_file is under
+
+
+def missing_model_file(gate: str, key: str, relpath: str, ctx: ImageContext) -> InputError:
+    """A gate's file absent at the version's commit. Says where it was looked for:
+    a new user writes a path from the project's root, but gate paths are the model's."""
+    where = f"{ctx.model_dir.rstrip('/')}/{relpath}"
+    return InputError(
+        f"{gate} gate: {key} file {where} does not exist at that version's commit "
+        f"(the gate's {key}: {relpath} is relative to the model's folder, models.<name>.path): "
+        f"commit it there or correct {key}: in the stage's spec"
+    )
 
 
 def gate_gpus(spec: Spec) -> int:
@@ -125,6 +138,25 @@ def under_limits(result: GateResult, limits: Limits, *, oom_killed: bool) -> Gat
     note = limits.note()
     summary = f"{result.summary} ({note})" if note else result.summary
     return replace(result, summary=summary, evidence=evidence)
+
+
+def server_exited(
+    kind: GateKind, svc: Service, limits: Limits, evidence: Mapping[str, Any]
+) -> GateResult | None:
+    """The gate's failure when the model's server stopped before a client could start
+    beside it (the engine refuses an exec in a stopped container, or a sidecar in its
+    network): killed for memory, or exited on its own, its log's last line in the
+    summary. None while it still runs: then the engine failed, not the model."""
+    from envctl import engine
+
+    if engine.is_running(svc):
+        return None
+    oom = engine.oom_killed(svc, settle=engine.OOM_SETTLE)
+    logs = engine.container_logs(svc, tail=20)
+    last = _tail(logs, 1) or "no output"
+    summary = f"the model's server exited before it answered; its log ends: {last}"
+    failed = GateResult(kind, FAILED, summary, {**evidence, "server_log_tail": logs})
+    return under_limits(failed, limits, oom_killed=oom)
 
 
 def run_tests(gate: TestsGate, ctx: ImageContext, *, image: str) -> GateResult:
@@ -175,9 +207,7 @@ def run_http(gate: HttpGate, ctx: ImageContext) -> GateResult:
     if gate.request is not None:
         raw = ctx.read_file(gate.request)
         if raw is None:
-            raise InputError(
-                f"http gate: request file {gate.request} does not exist at that version's commit"
-            )
+            raise missing_model_file("http", "request", gate.request, ctx)
         body = raw.decode("utf-8")
     argv = [
         PYTHON,
@@ -197,12 +227,10 @@ def run_http(gate: HttpGate, ctx: ImageContext) -> GateResult:
         try:
             answer = engine.exec_in(svc, argv, timeout=gate.timeout + 15, environment=env)
         except EngineError:
-            # The server died before the client could start in it (the engine refuses
-            # an exec in a stopped container): an OOM kill is the gate's failure.
-            if engine.oom_killed(svc, settle=engine.OOM_SETTLE):
-                failed = GateResult("http", FAILED, "", {"path": gate.path})
-                return under_limits(failed, limits, oom_killed=True)
-            raise
+            died = server_exited("http", svc, limits, {"path": gate.path})
+            if died is None:
+                raise
+            return died
         logs = engine.container_logs(svc, tail=20) if not answer.ok else ""
         # A failed check may be a server dying of memory whose OOM flag is still landing.
         oom = engine.oom_killed(svc, settle=0.0 if answer.ok else engine.OOM_SETTLE)

@@ -80,6 +80,7 @@ def run_gates(
         read_file=runners.model_file_reader(ws.root, target.commit, model_path),
         gpus=0 if where is not None and where.gpu_bypass is not None else gpus,
         resources=StageResources.of(env.spec),
+        model_dir=model_path,
     )
     run = _Run(ws, registry, target, env, model_path, context, project, sbom or sbom_once(image))
     specs = [gate_spec(g) for g in env.spec.gates]

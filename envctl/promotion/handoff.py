@@ -82,12 +82,39 @@ def running_image(registry: reg.Registry, model: str, stage: str) -> tuple[reg.S
     found = registry.model(model)
     event = found.stages.get(stage) if found else None
     if event is None or event.version is None:
-        raise InputError(f"no version of {model} is in {stage}")
+        raise InputError(
+            f"no version of {model} is in {stage}, so it runs no image: "
+            f"promote one there first (envctl promote {model}@VERSION --to {stage})"
+        )
     record = recorded_image(event) or {}
     ref = text_or_none(record.get("digest")) or text_or_none(record.get("id"))
     if ref is None:
         raise InputError(f"{event.tag} ({model}@{event.version} in {stage}) records no image")
     return event, ref
+
+
+def fetch_running_image(event: reg.StageEvent, ref: str) -> None:
+    """Have the image `running_image` named in the engine: a recorded digest is
+    pulled when missing; an image id cannot be pulled, so it must still be here.
+    (Not engine.ensure_image: its errors speak of a spec's base image.)"""
+    from envctl import engine
+
+    if engine.image_exists(ref):
+        return
+    what = f"{event.tag}'s image {ref} ({event.model}@{event.version} in {event.stage})"
+    if "@" not in ref:
+        raise EngineError(
+            f"{what} is not in this engine (removed since, or promoted on another engine) and "
+            "its record names no registry digest to pull it by: set registry: in envctl.yaml "
+            "so that promotions push their images and record one"
+        )
+    reason = engine.pull(ref)
+    if reason:
+        first = reason.strip().splitlines()[0] if reason.strip() else "no reason"
+        raise EngineError(
+            f"{what} is not in this engine and cannot be pulled ({first}); "
+            "check that this engine can reach the registry"
+        )
 
 
 def previous_image(registry: reg.Registry, target: Target) -> Mapping[str, Any] | None:

@@ -45,6 +45,7 @@ from envctl.spec.fields import (
     UrlPath,
     no_twins,
 )
+from envctl.spec.yamldoc import AtKeyError
 from envctl.vocabulary import GATE_KINDS, GateKind
 
 SCHEMA_ID = "urn:envctl:schema:environment:v1"
@@ -461,13 +462,13 @@ class LoadGate(Strict):
         out: dict[str, list[str]] = {}
         for metric, rules in raw.items():
             if metric not in LOAD_METRICS:
-                raise ValueError(f"slo: {metric!r} is not one of {', '.join(LOAD_METRICS)}")
+                raise AtKeyError(f"{metric!r} is not one of {', '.join(LOAD_METRICS)}", (metric,))
             listed = rules if isinstance(rules, list) else [rules]
             if not listed:
-                raise ValueError(f"slo.{metric}: give at least one rule")
+                raise AtKeyError("give at least one rule", (metric,))
             out[metric] = [rates.percent_rule(rule) for rule in listed]
-            for rule in out[metric]:
-                parse_rule(rule, metric)
+            for written, rule in zip(listed, out[metric], strict=True):
+                _check_slo_rule(metric, str(written), parse_rule(rule, metric))
         return out
 
     @model_validator(mode="after")
@@ -669,12 +670,13 @@ class Spec(Strict):
 
     @model_validator(mode="after")
     def _evaluation_declared(self) -> Spec:
-        for gate in self.gates:
+        for index, gate in enumerate(self.gates):
             if gate.evaluate is not None and gate.evaluate.data not in self.data.evaluation:
                 declared = ", ".join(self.data.evaluation) or "none declared"
-                raise ValueError(
-                    f"gates: evaluate: data {gate.evaluate.data!r} is not under "
-                    f"data.evaluation ({declared})"
+                raise AtKeyError(
+                    f"{gate.evaluate.data!r} is not a set under data.evaluation ({declared}): "
+                    "name one of those, or declare it there",
+                    ("gates", index, "evaluate", "data"),
                 )
         return self
 
@@ -755,6 +757,27 @@ class MetricRule:
 
 
 _RELATIVE = re.compile(r"baseline(?:\s*(?P<sign>[-+*])\s*(?P<number>\S+))?")
+
+
+def _check_slo_rule(metric: str, written: str, rule: MetricRule) -> None:
+    """Refuse SLO rules that parse but cannot mean what was written: a percent of a
+    latency or a rate (it was silently read as a fraction), and an error rate above 1
+    (`"<= 5"` allows every request to fail: a fraction, not a percent)."""
+    if metric != "error_rate" and written.strip().endswith("%"):
+        raise AtKeyError(
+            f"{written!r}: only error_rate takes a percent; write {metric} in its own unit",
+            (metric,),
+        )
+    if metric == "error_rate" and rule.threshold is not None and rule.threshold > 1:
+        meant = (
+            "at most 100%"
+            if written.strip().endswith("%")
+            else f'"{rule.op} {rule.threshold:g}%" or "{rule.op} {rule.threshold / 100:g}"'
+        )
+        raise AtKeyError(
+            f"{written!r}: error_rate is a fraction of the requests (0 to 1): write {meant}",
+            (metric,),
+        )
 
 
 def parse_rule(rule: str, metric: str = "metric") -> MetricRule:

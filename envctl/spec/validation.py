@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 
 from envctl.errors import Location, SpecError
 from envctl.spec import indexes
-from envctl.spec.yamldoc import Document, Path, Problem, format_path
+from envctl.spec.yamldoc import AtKeyError, Document, Path, Problem, format_path
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -69,6 +69,9 @@ def _problem(model: type[BaseModel], doc: Document, err: Any) -> Problem:
         return doc.problem(f"unknown key {key!r}{hint}", loc)
     if kind == "missing":
         return doc.problem(f"required key {loc[-1]!r} is missing", loc)
+    cause = err.get("ctx", {}).get("error")
+    if isinstance(cause, AtKeyError):
+        loc = (*loc, *cause.path)
     message = indexes.redact(str(err["msg"]).removeprefix("Value error, "))
     if kind in ("dict_type", "list_type", "string_type", "int_type", "float_type", "bool_type"):
         message = f"{message} (got {type(err.get('input')).__name__}: {err.get('input')!r})"

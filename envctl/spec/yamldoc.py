@@ -29,6 +29,17 @@ MAX_NODES = 100_000
 
 Path = tuple[str | int, ...]
 
+
+class AtKeyError(ValueError):
+    """A model validator's error about one key below it: a check across keys (a gate
+    naming a set under data:) runs on the whole model, whose location is the
+    document's first line; this carries the key the user must fix."""
+
+    def __init__(self, message: str, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",

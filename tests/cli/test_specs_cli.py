@@ -92,6 +92,12 @@ def test_validate_json_prints_the_error_document_when_a_spec_is_invalid(
     assert (data["ok"], data["exit_code"], data["error"]["kind"]) == (False, 3, "spec")
     assert data["error"]["message"].startswith("1 spec is invalid (prod): ")
     assert any("unknown key 'compte'" in line for line in data["error"]["details"])
+    # Where the first problem is, as show and promote give it for the same spec.
+    where = {k: data["error"][k] for k in ("file", "line", "column", "key_path")}
+    shown = json.loads(invoke("show", "prod", "--format", "json").out)["error"]
+    assert where == {k: shown[k] for k in where}
+    assert (where["file"], where["key_path"]) == ("environments/prod.yaml", "compte")
+    assert isinstance(where["line"], int)
 
 
 def test_validate_spec_file_outside_project(

@@ -54,7 +54,13 @@ def test_labelled_set_pinned_hash_refuses_other_content() -> None:
 @pytest.mark.parametrize(
     ("file", "raw", "message"),
     [
-        ("eval.csv", None, "eval.csv does not exist"),
+        (
+            "eval.csv",
+            None,
+            r"^evaluation set hold: eval\.csv does not exist in the project "
+            r"\(data\.evaluation\.hold\.file is relative to the project's root\): "
+            "add the file there or correct the path$",
+        ),
         ("eval.csv", b"a,b\n1,2\n", "has no column 'y'"),
         ("eval.csv", b"a,y\n1\n", r"eval.csv:2: 1 values, the header names 2"),
         ("eval.csv", b"a,y\n", "has no rows"),
@@ -68,6 +74,18 @@ def test_labelled_set_refuses_what_it_cannot_read(
 ) -> None:
     with pytest.raises(InputError, match=message):
         evaluation.labelled_set("hold", held(file), raw)
+
+
+def test_a_host_file_missing_on_the_engine_s_host_is_named_as_such() -> None:
+    # Not "host:/srv/e.csv does not exist in the project": it was never in it.
+    on_host = EvaluationSet(host_file="/srv/e.csv", classification="internal", label="y")
+    with pytest.raises(InputError) as raised:
+        evaluation.labelled_set("hold", on_host, None)
+    assert str(raised.value) == (
+        "evaluation set hold: /srv/e.csv is not a file on the engine's host "
+        "(data.evaluation.hold.host_file): put it on the host of the engine the stage's "
+        "gates run on, or correct the path"
+    )
 
 
 @pytest.mark.parametrize("name", EVALUATION_METRICS)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from envctl.errors import InputError
 from envctl.gates import load, runners
 from envctl.gates.checks import Baseline
 from envctl.gates.load import LoadCalibrationError, LoadContext, Sample
@@ -174,6 +175,22 @@ def test_the_champion_s_load_is_read_from_its_record_for_the_same_path() -> None
 # ---- calibration (pure) ----------------------------------------------------------
 
 
+def test_a_missing_request_file_names_where_it_was_looked_for_and_what_to_do() -> None:
+    # A new user writes the path from the project's root; gate paths are the model's.
+    serve = Serve(command=["python3", "server.py"], port=8080, health="/health")
+    ctx = runners.ImageContext(image="unused", workdir="/opt/model", serve=serve,
+                               read_file=lambda _: None, model_dir="model")  # fmt: skip
+
+    with pytest.raises(InputError) as raised:
+        load.run_load(_gate(request="samples/request.json", slo=SLO), ctx, LoadContext())
+
+    assert str(raised.value) == (
+        "load gate: request file model/samples/request.json does not exist at that version's "
+        "commit (the gate's request: samples/request.json is relative to the model's folder, "
+        "models.<name>.path): commit it there or correct request: in the stage's spec"
+    )
+
+
 def test_a_generator_that_held_the_rate_is_calibrated() -> None:
     evidence = load.calibration_verdict(_gate(slo={"p95_ms": "<= 1"}), _samples([1] * 40), 2.0)
 
@@ -332,4 +349,23 @@ def test_a_generator_that_cannot_meet_its_bound_refuses_to_judge_the_model(
 
     with pytest.raises(LoadCalibrationError, match=r"its own p99 was .* ms \(bound 0.001\)"):
         load.run_load(gate, _ctx(base_image, 0.0), LoadContext(python="python3"))
+    _no_container_left()
+
+
+@pytest.mark.docker
+def test_a_server_that_exits_at_start_fails_the_load_gate_with_its_log(base_image: str) -> None:
+    # Was an engine error (exit 4): "cannot join network of a non running container".
+    serve = Serve(command=["sh", "-c", "echo 'boom: missing weights'; exit 3"], port=8080,
+                  health="/health")  # fmt: skip
+    ctx = replace(_ctx(base_image, 0.0), serve=serve)
+
+    result = load.run_load(_gate(slo=SLO, request="request.json", **CALM), ctx,
+                           LoadContext(python="python3"))  # fmt: skip
+
+    assert (result.kind, result.status) == ("load", "failed")
+    assert "boom: missing weights" in result.evidence["server_log_tail"]
+    if result.summary.startswith("the model's server"):  # else the generator started first
+        assert result.summary == (
+            "the model's server exited before it answered; its log ends: boom: missing weights"
+        )
     _no_container_left()

@@ -324,3 +324,38 @@ def test_an_http_gate_whose_server_dies_of_the_stage_s_memory_limit_says_so(
     assert result.status == "failed"
     assert result.summary == "killed: out of memory at 64Mi, prod's limit"
     _no_container_left()
+
+
+_CRASH = ["sh", "-c", "echo 'boom: missing weights'; exit 3"]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("kind", ["http", "evaluate"])
+def test_a_server_that_exits_at_start_fails_its_gate_with_its_log(
+    base_image: str, kind: str
+) -> None:
+    # Was an engine error (exit 4): "exec in a container failed: Container … is not
+    # running". A model that cannot start is the model's failure, with its reason.
+    from envctl.gates import answers, evaluation
+    from envctl.spec.model import EvaluateGate, EvaluationSet
+    from envctl.spec.project_file import Serve
+
+    serve = Serve(command=_CRASH, port=8080, health="/health")
+    ctx = replace(_ctx(base_image), serve=serve)
+    if kind == "http":
+        result = runners.run_http(HttpGate(path="/predict", timeout=20), ctx)
+    else:
+        held = EvaluationSet(file="e.csv", classification="internal", label="y")
+        data = evaluation.labelled_set("hold", held, b"x,y\n1,1\n")
+        gate = EvaluateGate.model_validate(
+            {"data": "hold", "require": {"accuracy": ">= 0.9"}, "timeout": 20}
+        )
+        result = answers.run_evaluate(gate, ctx, data, None)
+
+    assert (result.kind, result.status) == (kind, "failed")
+    assert "boom: missing weights" in result.evidence["server_log_tail"]
+    if result.summary.startswith("the model's server"):  # else the client started first
+        assert result.summary == (
+            "the model's server exited before it answered; its log ends: boom: missing weights"
+        )
+    _no_container_left()

@@ -9,8 +9,17 @@ from typing import Any
 import pytest
 
 from envctl import registry as reg
-from envctl.promotion.handoff import StageImage, content_differences, previous_image, recorded_image
+from envctl.errors import EngineError, InputError
+from envctl.promotion.handoff import (
+    StageImage,
+    content_differences,
+    fetch_running_image,
+    previous_image,
+    recorded_image,
+    running_image,
+)
 from envctl.registry.target import Target
+from tests.registry.test_registry import reg as reg_of
 
 IMAGE = {"ref": "envctl/model-churn:v1.0.0-abc", "id": "sha256:1", "content_fingerprint": "abc"}
 
@@ -107,3 +116,43 @@ def test_stage_image_from_json_round_trips() -> None:
 )
 def test_stage_image_from_json_needs_ref_id_and_fingerprint(record: dict[str, Any]) -> None:
     assert StageImage.from_json(record) is None
+
+
+def test_running_image_of_an_empty_stage_says_how_to_fill_it() -> None:
+    # diff --images, scan and sbom --stage all ask this of a new project's empty prod.
+    with pytest.raises(InputError) as raised:
+        running_image(reg_of(), "churn", "prod")
+
+    assert str(raised.value) == (
+        "no version of churn is in prod, so it runs no image: "
+        "promote one there first (envctl promote churn@VERSION --to prod)"
+    )
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        (
+            "sha256:" + "0" * 64,
+            "churn#prod#1's image sha256:{z} (churn@v1.0.0 in prod) is not in this engine "
+            "(removed since, or promoted on another engine) and its record names no registry "
+            "digest to pull it by: set registry: in envctl.yaml so that promotions push their "
+            "images and record one",
+        ),
+        (
+            "127.0.0.1:1/churn@sha256:" + "0" * 64,
+            "churn#prod#1's image 127.0.0.1:1/churn@sha256:{z} (churn@v1.0.0 in prod) is not in "
+            "this engine and cannot be pulled (",
+        ),
+    ],
+)
+def test_a_stage_s_image_gone_from_the_engine_is_named_as_the_stage_s_not_a_base_image(
+    ref: str, message: str
+) -> None:
+    # Was "base image sha256:... is not present ...; pin one your engine can reach".
+    with pytest.raises(EngineError) as raised:
+        fetch_running_image(event("prod", "v1.0.0", {"image": {"id": ref}}), ref)
+
+    assert str(raised.value).startswith(message.format(z="0" * 64))
+    assert "base image" not in str(raised.value)

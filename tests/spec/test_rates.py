@@ -67,6 +67,14 @@ def test_a_load_gate_reads_k6_like_thresholds() -> None:
         ({"p95_ms": "fast"}, "is not a threshold"),
         ({"p95_ms": []}, "give at least one rule"),
         ({}, "at least 1 item"),
+        ({"p95_ms": "<= 10%"}, "'<= 10%': only error_rate takes a percent; write p95_ms in"),
+        ({"achieved_rps": ">= 95%"}, "only error_rate takes a percent"),
+        (
+            {"error_rate": "<= 200%"},
+            r"'<= 200%': error_rate is a fraction of the requests \(0 to 1\): "
+            "write at most 100%",
+        ),
+        ({"error_rate": "<= 5"}, r'write "<= 5%" or "<= 0.05"'),
     ],
 )
 def test_a_load_gate_s_slo_is_checked(slo: dict[str, object], message: str) -> None:
