@@ -84,7 +84,11 @@ def _csv_rows(raw: bytes, source: str, label: str) -> tuple[list[Any], list[Valu
         raise InputError(f"evaluation set {source} is not a UTF-8 CSV file: {exc}") from None
     header, body = (rows[0], rows[1:]) if rows else ([], [])
     if label not in header:
-        raise InputError(f"evaluation set {source} has no column {label!r} (the label)")
+        columns = ", ".join(header) or "none"
+        raise InputError(
+            f"evaluation set {source} has no column {label!r} (the set's label:); its header "
+            f"names {columns}: set label: to the column that holds the labels"
+        )
     at = header.index(label)
     inputs, labels = [], []
     for line, row in enumerate(body, start=2):

@@ -84,7 +84,17 @@ def run_gates(
     )
     run = _Run(ws, registry, target, env, model_path, context, project, sbom or sbom_once(image))
     specs = [gate_spec(g) for g in env.spec.gates]
+    require_request_files(specs, context)
     return run_in_order(specs, lambda spec: ran_on(_run_gate(spec, run), where), on_gate=on_gate)
+
+
+def require_request_files(specs: Sequence[GateSpec], context: runners.ImageContext) -> None:
+    """Every http and load gate's request file, before any gate runs: a missing one
+    stops the promotion now, not after the gates before it have served the model."""
+    for spec in specs:
+        request = spec.request if isinstance(spec, (HttpGate, LoadGate)) else None
+        if request is not None and context.read_file(request) is None:
+            raise runners.missing_model_file(gate_kind(spec), "request", request, context)
 
 
 def run_in_order(

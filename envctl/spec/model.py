@@ -468,7 +468,11 @@ class LoadGate(Strict):
                 raise AtKeyError("give at least one rule", (metric,))
             out[metric] = [rates.percent_rule(rule) for rule in listed]
             for written, rule in zip(listed, out[metric], strict=True):
-                _check_slo_rule(metric, str(written), parse_rule(rule, metric))
+                try:
+                    parsed = parse_rule(rule, metric)
+                except ValueError as exc:  # said at the metric's own line, not slo:'s
+                    raise AtKeyError(str(exc).removeprefix(f"{metric}: "), (metric,)) from None
+                _check_slo_rule(metric, str(written), parsed)
         return out
 
     @model_validator(mode="after")

@@ -61,7 +61,12 @@ def test_labelled_set_pinned_hash_refuses_other_content() -> None:
             r"\(data\.evaluation\.hold\.file is relative to the project's root\): "
             "add the file there or correct the path$",
         ),
-        ("eval.csv", b"a,b\n1,2\n", "has no column 'y'"),
+        (
+            "eval.csv",
+            b"a,b\n1,2\n",
+            r"^evaluation set eval\.csv has no column 'y' \(the set's label:\); its header names "
+            "a, b: set label: to the column that holds the labels$",
+        ),
         ("eval.csv", b"a,y\n1\n", r"eval.csv:2: 1 values, the header names 2"),
         ("eval.csv", b"a,y\n", "has no rows"),
         ("eval.txt", b"a,y\n1,0\n", "write it as .csv or .jsonl"),

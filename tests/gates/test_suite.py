@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from envctl.errors import InputError
+from envctl.gates import runners
 from envctl.gates.checks import GateSpec, gate_kind, gate_spec
 from envctl.gates.events import GateEvent
-from envctl.gates.suite import run_in_order, timed
+from envctl.gates.suite import require_request_files, run_in_order, timed
 from envctl.registry.results import GateResult
 from envctl.spec.model import Gate
 from tests.conftest import git
@@ -189,3 +191,29 @@ def test_evaluation_data_may_not_lead_out_of_the_project(git_repo: Path, tmp_pat
             load_environment("staging", project),
             "evaluation/holdout.csv",
         )
+
+
+def test_a_missing_request_file_stops_the_gates_before_any_runs() -> None:
+    # The load gate is last: without this the gates before it served the
+    # model first, and the promotion then stopped on the missing file anyway.
+    gates = [
+        Gate.model_validate({"evaluate": {"data": "h", "require": {"accuracy": ">= 0.9"}}}),
+        Gate.model_validate({"http": {"path": "/predict", "request": "ok.json"}}),
+        Gate.model_validate(
+            {
+                "load": {
+                    "rate": 5,
+                    "duration": "1s",
+                    "request": "samples/r.json",
+                    "slo": {"p95_ms": "<= 100"},
+                }
+            }
+        ),
+    ]
+    read = {"ok.json": b"{}"}.get
+    ctx = runners.ImageContext(image="i", workdir="/opt/model", serve=None, read_file=read,
+                               model_dir="model")  # fmt: skip
+
+    with pytest.raises(InputError, match=r"^load gate: request file model/samples/r\.json "):
+        require_request_files([gate_spec(g) for g in gates], ctx)
+    require_request_files([gate_spec(g) for g in gates[:2]], ctx)  # all present: no error

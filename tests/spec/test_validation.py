@@ -49,3 +49,18 @@ def test_an_unknown_slo_metric_is_reported_at_its_own_line_once_named() -> None:
         "staging.yaml:15:9: gates[0].load.slo.p96_ms: 'p96_ms' is not one of p50_ms, p90_ms, "
         "p95_ms, p99_ms, max_ms, mean_ms, error_rate, achieved_rps",
     )
+
+
+def test_an_slo_rule_that_is_no_threshold_is_reported_at_its_metric_s_line() -> None:
+    spec = SPEC.replace(
+        '  - command: {run: ["true"]}\n',
+        "  - load:\n      rate: 5/s\n      duration: 1s\n      slo:\n        p95_ms: '<== 100'\n",
+    ).replace("holdot", "holdout")
+
+    with pytest.raises(SpecError) as raised:
+        validate(Spec, read_document(spec.encode(), "staging.yaml"), "staging.yaml")
+
+    assert raised.value.details == (
+        "staging.yaml:15:9: gates[0].load.slo.p95_ms: '<== 100' is not a threshold like "
+        '">= 0.90", ">= baseline + 0.005" or "<= baseline * 1.10"',
+    )
