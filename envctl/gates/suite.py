@@ -179,13 +179,27 @@ def _load_baseline(
     entered the stage; None when the stage holds no other version."""
     from envctl.gates.load import recorded_load
 
-    current = registry.model(target.model) if target.replaces is not None else None
-    version = current.version(target.replaces) if current and target.replaces else None
+    found = _champion(registry, target)
+    if found is None:
+        return None
+    version, record = found
+    recorded = recorded_load(record, gate.path)
+    return checks.Baseline(recorded, version.version, "record" if recorded else None)
+
+
+def _champion(
+    registry: reg.Registry, target: Target
+) -> tuple[reg.ModelVersion, dict[str, Any] | None] | None:
+    """The version now in the stage (the champion, which `target` replaces) and the
+    record of the stage's last assignment; None when the stage holds no other version."""
+    if target.replaces is None:
+        return None
+    current = registry.model(target.model)
+    version = current.version(target.replaces) if current else None
     if current is None or version is None:
         return None
     event = current.stages.get(target.stage)
-    recorded = recorded_load(event.record if event else None, gate.path)
-    return checks.Baseline(recorded, version.version, "record" if recorded else None)
+    return version, event.record if event else None
 
 
 def _vulnerabilities(gate: VulnerabilitiesGate, run: _Run) -> GateResult:
@@ -251,14 +265,10 @@ def _measured_baseline(
 ) -> checks.Baseline | None:
     """What the version now in the stage (the champion) measured on the same named
     set when it entered: its record's evaluate evidence."""
-    if not gate.compares or target.replaces is None:
+    found = _champion(registry, target) if gate.compares else None
+    if found is None:
         return None
-    current = registry.model(target.model)
-    version = current.version(target.replaces) if current else None
-    if version is None:
-        return None
-    event = current.stages.get(target.stage) if current else None
-    record = event.record if event else None
+    version, record = found
     from envctl.gates.evaluation import recorded_sha256
 
     values = checks.recorded_values(record, gate.data, kind="evaluate", key="data")
@@ -293,14 +303,11 @@ def _baseline(
     """The metrics of the version now in the stage (the champion), when the gate
     compares with it, and where they came from: its recorded evidence in the
     stage's last assignment record, else its metrics file at its commit."""
-    if not gate.compares or target.replaces is None:
+    found = _champion(registry, target) if gate.compares else None
+    if found is None:
         return None, None, None
-    current = registry.model(target.model)
-    version = current.version(target.replaces) if current else None
-    if version is None:
-        return None, None, None
-    event = current.stages.get(target.stage) if current else None
-    recorded = checks.recorded_metrics(event.record if event else None, gate.file)
+    version, record = found
+    recorded = checks.recorded_metrics(record, gate.file)
     if recorded and all(name in recorded for name in gate.require):
         return recorded, version.version, "record"
     raw = runners.model_file_reader(ws.root, version.commit, model_path)(gate.file)
