@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from itertools import groupby
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from envctl.commands.diff import Comparison, DiffReport
     from envctl.diff import Finding
+    from envctl.vocabulary import FailOn as FailOnLevel
 
 
 class DiffFormat(str, enum.Enum):
@@ -115,7 +116,8 @@ def diff(
 
 def render(report: DiffReport, fmt: DiffFormat, fail_on: str) -> None:
     if fmt is DiffFormat.json:
-        console.print_json(report.document(fail_on).to_json())
+        # --fail-on's choices are the vocabulary's FailOn values.
+        console.print_json(report.document(cast("FailOnLevel", fail_on)).to_json())
     elif fmt is DiffFormat.markdown:
         console.print_text("\n\n".join(markdown(c) for c in report.comparisons))
     elif fmt is DiffFormat.github:

@@ -13,7 +13,7 @@ from envctl.cli.plain_help import choices
 from envctl.errors import SpecError, UsageError
 
 if TYPE_CHECKING:
-    from envctl.output.specs import Validated
+    from envctl.output.plain_specs import Validated
 
 
 @app.command()

@@ -5,7 +5,8 @@ Operands: an environment name (`prod`), `name@REV` / `name@vN`, a spec file path
 off). A spec compared with `local`/`image:` is checked against what is really
 installed: its pins, and its lock (`<env>.lock`) when one is there and fresh.
 
-JSON output: `envctl.output.diff.DiffDocument` (`envctl schema --output diff`).
+JSON output: `envctl.output.diff.DiffDocument` (`envctl schema --output diff`), built as
+plain data (envctl.output.plain_diff).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from envctl import diff as core
 from envctl.errors import (
@@ -26,15 +27,7 @@ from envctl.errors import (
     UnknownNameError,
     UsageError,
 )
-from envctl.output.diff import (
-    DiffComparison,
-    DiffDocument,
-    DiffOperand,
-    DiffSummary,
-    ImageChanges,
-    PackageChange,
-    StageImageSide,
-)
+from envctl.output.plain_diff import DiffComparison, DiffDocument, DiffOperand, DiffSummary
 from envctl.spec.loading import (
     Environment,
     Project,
@@ -47,12 +40,15 @@ from envctl.spec.project_file import CONFIG_FILE
 
 if TYPE_CHECKING:
     from envctl import registry as reg
+    from envctl.output.diff import ImageChanges, StageImageSide
     from envctl.probe import Reality
     from envctl.supply.components import Component
     from envctl.supply.vulndb import Database
+    from envctl.vocabulary import FailOn
 
 LOCAL = "local"
 IMAGE_PREFIX = "image:"
+OperandKind = Literal["spec", "local", "image"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +56,7 @@ class Loaded:
     """One operand: its Side, plus the Environment when it is a spec."""
 
     side: core.Side
-    kind: str  # spec | local | image
+    kind: OperandKind
     env: Environment | None = None
     note: str | None = None  # shown with the comparison, e.g. which interpreter `local` is
     gpu_note: str | None = None  # what nvidia-smi said; shown where GPUs are in play
@@ -115,7 +111,7 @@ class DiffReport:
             "fix them, or waive them in the spec with a reason"
         )
 
-    def document(self, fail_on: str) -> DiffDocument:
+    def document(self, fail_on: FailOn) -> DiffDocument:
         return DiffDocument(
             fail_on=fail_on,
             failed=bool(self.blocking(fail_on)),
@@ -197,6 +193,7 @@ def _stage_side(
 ) -> tuple[StageImageSide, list[Component]]:
     """The image `stage` runs (the digest its record names, else the image id) and
     its SBOM's components, read from the image (pulled when not here)."""
+    from envctl.output.diff import StageImageSide
     from envctl.promotion.handoff import fetch_running_image, running_image
     from envctl.supply import sbom
 
@@ -224,6 +221,7 @@ def _image_changes(
     right: tuple[StageImageSide, list[Component]],
     database: Database | None,
 ) -> ImageChanges:
+    from envctl.output.diff import ImageChanges, PackageChange
     from envctl.supply import changes, matching
 
     only_left: list[matching.Finding] = []
@@ -267,12 +265,12 @@ def _stage_pairs(operands: list[str], project: Project | None) -> list[tuple[str
     if operands:
         raise UsageError("--path compares the stages of envctl.yaml; give no environments with it")
     project = project or require_project()
-    stages = [s for s in project.config.stages if project.spec_path(s).is_file()]
+    stages = [s for s in project.settings.stages if project.spec_path(s).is_file()]
     if len(stages) < 2:
         raise InputError(
             f"--path needs specs for at least two stages of "
-            f"{', '.join(project.config.stages)}; found {', '.join(stages) or 'none'} "
-            f"in {project.config.environments}/"
+            f"{', '.join(project.settings.stages)}; found {', '.join(stages) or 'none'} "
+            f"in {project.settings.environments}/"
         )
     return list(itertools.pairwise(stages))
 
@@ -280,7 +278,7 @@ def _stage_pairs(operands: list[str], project: Project | None) -> list[tuple[str
 def _overrides(project: Project | None) -> Mapping[str, str]:
     if project is None:
         return {}
-    overrides = project.config.policy.severity
+    overrides = project.settings.policy.severity
     for kind in overrides:
         problem = core.unknown_kind(kind)
         if problem:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from envctl.errors import SpecError
-from envctl.output.specs import ListDocument, Listed, ShowDocument, Validated, ValidateDocument
+from envctl.output.plain_specs import (
+    ListDocument,
+    Listed,
+    ShowDocument,
+    Validated,
+    ValidateDocument,
+)
 from envctl.spec.loading import (
     Environment,
     Project,
@@ -31,8 +37,13 @@ def _validated(operand: str, project: Project | None) -> Validated:
     except SpecError as exc:
         source = _own_file(operand, project) or _source_of(exc)
         problems = list(exc.details) or [exc.message]
-        invalid = Validated(environment=operand, file=source, valid=False, problems=problems)
-        return invalid.located(exc.location)
+        return Validated(
+            environment=operand,
+            file=source,
+            valid=False,
+            problems=problems,
+            location=exc.location,
+        )
     return Validated(
         environment=operand,
         file=env.source,
@@ -80,8 +91,9 @@ def show(operand: str) -> ShowDocument:
 def list_environments() -> ListDocument:
     project = require_project()
     rows = []
+    stages = project.settings.stages
     for name in project.env_names():
-        stage = project.config.stages.index(name) + 1 if name in project.config.stages else None
+        stage = stages.index(name) + 1 if name in stages else None
         path = project.relative(project.spec_path(name))
         try:
             env = load_environment(name, project)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from envctl.diff.positions import Pos, canonical_path, dotted_positions
 from envctl.gpu import Stack
-from envctl.output.diff import DiffFinding, Location
+from envctl.output.plain_diff import DiffFinding, Location
 from envctl.spec.indexes import PYPI_URL
 from envctl.vocabulary import SEVERITIES, Severity
 

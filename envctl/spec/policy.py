@@ -9,7 +9,7 @@ from envctl.spec.yamldoc import Problem
 
 
 def policy_problems(env: Environment, project: Project) -> list[Problem]:
-    policy = project.config.policy
+    policy = project.settings.policy
     problems: list[Problem] = []
     name = env.spec.name
     if name in policy.pin_exact:

@@ -1,7 +1,8 @@
 """envctl.yaml as plain data, for the commands that only read the ledger.
 
 `status`, `history` and `image` need the stage order, the model names, the image
-registry and the trust section; defining and running the pydantic models of
+registry and the trust section, `list`, `validate` and `diff` the stage order
+and the policy; defining and running the pydantic models of
 envctl.yaml (envctl.spec.project_file) costs them more than the rest of their
 start-up. `settings()` checks a document with the same rules, in plain Python,
 and answers only when every value passes them; anything it is not sure of
@@ -40,15 +41,22 @@ class TrustSettings(NamedTuple):
     stages: Mapping[str, StageTrustSettings]
 
 
+class PolicySettings(NamedTuple):
+    pin_exact: tuple[str, ...] = ()
+    pin_digest: tuple[str, ...] = ()
+    severity: Mapping[str, str] = MappingProxyType({})  # finding kind -> severity
+
+
 class ProjectSettings(NamedTuple):
-    """What reading the ledger needs from envctl.yaml (named tuples: defined
-    without the generated code a dataclass costs at import)."""
+    """What reading the ledger and the specs needs from envctl.yaml (named
+    tuples: defined without the generated code a dataclass costs at import)."""
 
     stages: tuple[str, ...]
     environments: str
     registry: str | None
     models: tuple[str, ...]  # the declared model names
     trust: TrustSettings | None
+    policy: PolicySettings = PolicySettings()
 
 
 class _Unsure(Exception):
@@ -66,6 +74,7 @@ def settings(data: object) -> ProjectSettings | None:
 def settings_of(config: ProjectConfig) -> ProjectSettings:
     """The same settings, from a document the models validated."""
     trust = config.trust
+    policy = config.policy
     return ProjectSettings(
         stages=tuple(config.stages),
         environments=config.environments,
@@ -82,6 +91,11 @@ def settings_of(config: ProjectConfig) -> ProjectSettings:
                     for stage, rule in trust.stages.items()
                 }
             ),
+        ),
+        policy=PolicySettings(
+            tuple(policy.pin_exact),
+            tuple(policy.pin_digest),
+            MappingProxyType(dict(policy.severity)),
         ),
     )
 
@@ -117,11 +131,11 @@ def _project(data: object) -> ProjectSettings:
         if not MODEL_NAME.match(_text(name)):
             raise _Unsure
         _model(model)
-    _policy(doc.get("policy", {}))
+    policy = _policy(doc.get("policy", {}))
     trust = None if doc.get("trust") is None else _trust(doc["trust"])
     if trust is not None and not set(trust.stages) <= set(stages):
         raise _Unsure
-    return ProjectSettings(stages, environments, registry, tuple(models), trust)
+    return ProjectSettings(stages, environments, registry, tuple(models), trust, policy)
 
 
 def _model(data: object) -> None:
@@ -160,14 +174,16 @@ def _requires(data: object) -> None:
         raise _Unsure
 
 
-def _policy(data: object) -> None:
+def _policy(data: object) -> PolicySettings:
     policy = _mapping(data, {"pin_exact", "pin_digest", "severity"})
-    _list(policy.get("pin_exact", []), _stage)
-    _list(policy.get("pin_digest", []), _stage)
-    for kind, severity in _mapping(policy.get("severity", {})).items():
+    pin_exact = tuple(_list(policy.get("pin_exact", []), _stage))
+    pin_digest = tuple(_list(policy.get("pin_digest", []), _stage))
+    severity = _mapping(policy.get("severity", {}))
+    for kind, gravity in severity.items():
         _text(kind)
-        if severity not in SEVERITIES:
+        if type(gravity) is not str or gravity not in SEVERITIES:
             raise _Unsure
+    return PolicySettings(pin_exact, pin_digest, MappingProxyType(dict(severity)))
 
 
 def _trust(data: object) -> TrustSettings:
