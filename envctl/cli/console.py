@@ -38,12 +38,41 @@ def err() -> Console:
     return Console(markup=False, highlight=False, soft_wrap=True, stderr=True, width=_log_width())
 
 
+LOG_WIDTH = 120
+
+
 def _log_width() -> int | None:
     """Off a terminal (CI logs), Rich would wrap tables at 80 columns and split
     values such as timestamps; use 120 unless COLUMNS says otherwise."""
     if os.environ.get("COLUMNS") or sys.stdout.isatty():
         return None
-    return 120
+    return LOG_WIDTH
+
+
+# What makes Rich lay out or colour stdout otherwise than as a plain log.
+_RICH_SETTINGS = ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "JUPYTER_COLUMNS")
+
+
+def is_plain_log() -> bool:
+    """Is stdout what out() prints to without colour, LOG_WIDTH columns wide, in
+    UTF-8 (a pipe or a CI log)? Output that is the same characters either way
+    can then be written without importing Rich."""
+    return (
+        not sys.stdout.isatty()
+        and not any(os.environ.get(name) is not None for name in _RICH_SETTINGS)
+        # Rich draws the box in ASCII for any other encoding.
+        and (getattr(sys.stdout, "encoding", None) or "utf-8").lower().startswith("utf")
+    )
+
+
+def print_line(text: str, *, style: str | None = None) -> None:
+    """One line of results as out().print writes it (`style` only on a terminal)."""
+    from envctl.cli.text_table import is_plain
+
+    if is_plain_log() and is_plain(text):
+        sys.stdout.write(text + "\n")
+        return
+    out().print(text, style=style)
 
 
 def print_table(table: Any) -> None:

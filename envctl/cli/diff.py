@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import sys
 from collections.abc import Iterator
 from itertools import groupby
 from typing import TYPE_CHECKING, Annotated, cast
@@ -16,6 +17,7 @@ from envctl.cli.plain_help import choices
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from envctl.cli.text_table import Column, Row
     from envctl.commands.diff import Comparison, DiffReport
     from envctl.diff import Finding
     from envctl.vocabulary import FailOn as FailOnLevel
@@ -163,14 +165,30 @@ _WIDE = 110  # columns needed to show both values beside the message
 
 
 def _print_table(c: Comparison) -> None:
-    out = console.out()
     if c.findings:
-        out.print(_table(c, out.width))
-    out.print(summary_line(c))
+        _print_findings(c)
+    console.print_line(summary_line(c))
     for note in c.notes:
-        out.print(f"note: {note}", style="dim")
+        console.print_line(f"note: {note}", style="dim")
     for line in image_lines(c):
-        out.print(line)
+        console.print_line(line)
+
+
+def _print_findings(c: Comparison) -> None:
+    """Off a terminal the table is laid out here, as Rich would lay it out
+    (envctl.cli.text_table), unless its text is Rich's to print."""
+    if console.is_plain_log():
+        from envctl.cli import text_table
+
+        wide = console.LOG_WIDTH >= _WIDE
+        text = text_table.render(
+            _heading(c), _columns(c, wide), [row for row, _ in _rows(c, wide)], console.LOG_WIDTH
+        )
+        if text is not None:
+            sys.stdout.write(text)
+            return
+    out = console.out()
+    out.print(_table(c, out.width))
 
 
 def image_lines(c: Comparison) -> list[str]:
@@ -204,12 +222,45 @@ def image_lines(c: Comparison) -> list[str]:
     return lines
 
 
+def _columns(c: Comparison, wide: bool) -> list[Column]:
+    # Every message names both values, so narrow terminals drop the value columns
+    # rather than fold every cell into a sliver.
+    from envctl.cli.text_table import Column
+
+    values = [
+        Column(c.left.side.label, fold=True, max_width=24),
+        Column(c.right.side.label, fold=True, max_width=24),
+    ]
+    return [
+        Column("severity", no_wrap=True),
+        Column("path", no_wrap=True),
+        *(values if wide else []),
+        Column("finding", min_width=32),
+    ]
+
+
+def _rows(c: Comparison, wide: bool) -> Iterator[tuple[Row, str]]:
+    """Each row, and the style of its first cell: an area's name, then its findings."""
+    from envctl.cli.text_table import Row
+
+    for area, group in groupby(c.findings, key=lambda f: f.area):
+        yield Row((area,)), "bold underline"
+        found = list(group)
+        for index, f in enumerate(found):
+            values = (_short(f.left), _short(f.right)) if wide else ()
+            yield (
+                Row(
+                    (_severity_text(f), f.path, *values, _finding_text(f)),
+                    end_section=index == len(found) - 1,
+                ),
+                "dim" if f.waived else _STYLES[f.severity],
+            )
+
+
 def _table(c: Comparison, width: int) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    # Every message names both values, so narrow terminals drop the value columns
-    # rather than fold every cell into a sliver.
     wide = width >= _WIDE
     table = Table(
         title=_heading(c),
@@ -218,23 +269,18 @@ def _table(c: Comparison, width: int) -> Table:
         pad_edge=False,
         header_style="bold",
     )
-    table.add_column("severity", no_wrap=True)
-    table.add_column("path", no_wrap=True)
-    if wide:
-        table.add_column(c.left.side.label, max_width=24, overflow="fold")
-        table.add_column(c.right.side.label, max_width=24, overflow="fold")
-    table.add_column("finding", ratio=1, min_width=32)
-    for area, group in groupby(c.findings, key=lambda f: f.area):
-        table.add_row(Text(area, style="bold underline"))
-        for f in group:
-            values = [_short(f.left), _short(f.right)] if wide else []
-            table.add_row(
-                Text(_severity_text(f), style="dim" if f.waived else _STYLES[f.severity]),
-                f.path,
-                *values,
-                _finding_text(f),
-            )
-        table.add_section()
+    for column in _columns(c, wide):
+        table.add_column(
+            column.header,
+            no_wrap=column.no_wrap,
+            overflow="fold" if column.fold else "ellipsis",
+            min_width=column.min_width,
+            max_width=column.max_width,
+        )
+    for row, style in _rows(c, wide):
+        table.add_row(Text(row.cells[0], style=style), *row.cells[1:])
+        if row.end_section:
+            table.add_section()
     return table
 
 

@@ -36,7 +36,7 @@ from envctl.spec.loading import (
     load_environment,
     require_project,
 )
-from envctl.spec.project_file import CONFIG_FILE
+from envctl.spec.project_settings import CONFIG_FILE
 
 if TYPE_CHECKING:
     from envctl import registry as reg

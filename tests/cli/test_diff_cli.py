@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -455,6 +456,45 @@ def test_diff_of_specs_imports_neither_docker_nor_git(bundled: Path) -> None:
         [sys.executable, "-c", code], cwd=bundled, capture_output=True, text=True, check=False
     )
     assert proc.stderr.strip().splitlines()[-1] == "1 []"
+
+
+def printed_table(cwd: Path, *args: str, columns: str | None = None) -> str:
+    """What `envctl diff ARGS` writes to a pipe: laid out by envctl (no COLUMNS),
+    or by Rich (COLUMNS=120: the same width, Rich's own layout)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "FORCE_COLOR")}
+    if columns is not None:
+        env["COLUMNS"] = columns
+    proc = subprocess.run(
+        [sys.executable, "-m", "envctl", "diff", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        check=False,
+    )
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.stdout
+
+
+@pytest.mark.parametrize("args", [("dev", "prod"), ("--path",), ("staging", "dev")])
+def test_the_table_off_a_terminal_is_what_rich_prints(bundled: Path, args: tuple[str, ...]) -> None:
+    plain = printed_table(bundled, *args)
+    assert "┃ finding" in plain
+    assert plain == printed_table(bundled, *args, columns="120")
+
+
+def test_text_rich_must_print_is_printed_by_rich(project: Path) -> None:
+    """A waiver reason with an emoji code and a wide character: Rich's to lay out."""
+    spec = project / "environments" / "dev.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "reason: notebook server", "reason: notebook :smile:日本 server", 1
+        )
+    )
+    plain = printed_table(project, "dev", "prod")
+    assert "notebook 😄日本" in plain
+    assert plain == printed_table(project, "dev", "prod", columns="120")
 
 
 # ---- a real image -------------------------------------------------------------
