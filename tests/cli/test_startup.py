@@ -42,10 +42,15 @@ _REPORT = (
 )
 
 
+# Settings that ask for Rich's layout or colours off a terminal (pytest may set
+# COLUMNS): not here.
+RICH_SETTINGS = ("COLUMNS", "FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")
+
+
 def loaded_by(args: list[str], cwd: Path) -> set[str]:
     """The modules `envctl ARGS` had imported when it finished, run off a terminal
-    as in CI (pytest may set COLUMNS, which asks for Rich's layout: not here)."""
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    as in CI."""
+    env = {k: v for k, v in os.environ.items() if k not in RICH_SETTINGS}
     proc = subprocess.run(
         [sys.executable, "-c", _REPORT, *args],
         cwd=cwd,
@@ -173,3 +178,45 @@ def test_ledger_reads_build_no_model(untagged: Path, args: list[str]) -> None:
     loaded = loaded_by(args, promoted(untagged))
     assert "envctl.ledger.trust" in loaded  # the ledger was read
     assert under(loaded, ("pydantic", "pydantic_core", "envctl.spec.project_file")) == []
+
+
+# The pydantic output models (the documents' schemas; the commands build plain
+# documents: envctl.output.plain_specs, plain_diff) and envctl.yaml's models (the
+# commands read its plain settings). pydantic itself is still imported by the
+# environment spec's models, which these commands validate.
+OUTPUT_MODELS = (
+    "envctl.output.base",
+    "envctl.output.specs",
+    "envctl.output.diff",
+    "envctl.output.supply",
+    "envctl.output.promotion",
+    "envctl.output.registry_models",
+    "envctl.output.build",
+    "envctl.output.errors",
+    "envctl.spec.project_file",
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "runs"),
+    [
+        (["list"], "specs"),
+        (["list", "--format", "json"], "specs"),
+        (["validate"], "specs"),
+        (["validate", "--format", "json"], "specs"),
+        (["show", "prod"], "specs"),
+        (["show", "prod", "--format", "json"], "specs"),
+        (["diff", "dev", "prod"], "diff"),
+        (["diff", "dev", "prod", "--format", "json"], "diff"),
+        (["diff", "--path"], "diff"),
+    ],
+)
+def test_spec_reads_print_without_rich_or_output_models(
+    untagged: Path, args: list[str], runs: str
+) -> None:
+    """Off a terminal the tables are laid out without Rich (diff's boxed one by
+    envctl.cli.text_table) and the documents are plain data."""
+    loaded = loaded_by(args, untagged)
+    assert f"envctl.commands.{runs}" in loaded  # the command did run
+    assert "envctl.spec.model" in loaded  # and read the specs
+    assert under(loaded, ("rich", *OUTPUT_MODELS)) == []
