@@ -1,15 +1,14 @@
-"""validate, show, list and check documents."""
+"""validate, show, list, check and import documents. validate, show and list
+build theirs as plain data (envctl.output.plain_specs); these models are their
+schema."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from envctl.output import Document, Item
-
-if TYPE_CHECKING:
-    from envctl.errors import Location
 
 
 class Validated(Item):
@@ -21,17 +20,6 @@ class Validated(Item):
     version: int | None = Field(None, description="The spec's version; null when invalid.")
     fingerprint: str | None = Field(None, description="sha256 of the resolved spec.")
     problems: list[str] = Field(default_factory=list, description="Every problem, one a line.")
-    # Where the first problem is, for the error document's file/line/column/key_path;
-    # not printed in this document, whose problems already say it.
-    _location: Location | None = PrivateAttr(None)
-
-    def located(self, location: Location | None) -> Validated:
-        self._location = location
-        return self
-
-    @property
-    def location(self) -> Location | None:
-        return self._location
 
 
 class ValidateDocument(Document):
