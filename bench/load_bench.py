@@ -33,8 +33,8 @@ from envctl import engine
 from envctl.gates import load, runners
 from envctl.gates.load import LoadCalibrationError, LoadContext
 from envctl.gates.resources import StageResources
-from envctl.spec.model import HttpGate, LoadGate
 from envctl.spec.project_file import Serve
+from envctl.spec.types import HttpGate, LoadGate
 
 SERVER = """
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -308,7 +308,7 @@ def envctl(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, st
 
 def prod_accuracy_bar() -> float:
     from envctl.spec.loading import load_environment, require_project
-    from envctl.spec.model import parse_rule
+    from envctl.spec.rules import parse_rule
 
     prod = load_environment("prod", require_project(CHURN))
     rule = next(g.evaluate for g in prod.spec.gates if g.evaluate is not None)

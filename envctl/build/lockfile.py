@@ -25,7 +25,7 @@ from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
 from envctl.spec import indexes
 from envctl.spec.loading import Environment, Project, display_path
-from envctl.spec.model import Spec
+from envctl.spec.types import Spec
 from envctl.tools import Completed, run_tool
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def input_hash(spec: Spec) -> str:
     }
     # Only when present, so the locks of specs without indexes stay fresh.
     if spec.indexes:
-        data["indexes"] = [index.model_dump(mode="json") for index in spec.indexes]
+        data["indexes"] = [index.to_json() for index in spec.indexes]
     if spec.sources:
         data["sources"] = {k: v.index for k, v in sorted(spec.sources.items())}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

@@ -15,7 +15,7 @@ from pathlib import Path
 from envctl.build.installer import pip_argv
 from envctl.build.render import LOCK_IN_CONTEXT, VENV, dockerfile_json
 from envctl.spec.loading import Environment
-from envctl.spec.model import TestsGate
+from envctl.spec.types import TestsGate
 
 _WORK = "/tmp/envctl-tests"
 _PYTHON = f"{VENV}/bin/python"
@@ -45,7 +45,7 @@ def test_image(env: Environment, image: str, gate: TestsGate) -> str:
     from envctl import engine
     from envctl.build import lockfile, recipe, wheels
 
-    spec = env.spec.model_copy(update={"packages": {**env.spec.packages, **gate.packages}})
+    spec = env.spec.replace(packages={**env.spec.packages, **gate.packages})
     seed = _lock_text(env)
     with tempfile.TemporaryDirectory(prefix="envctl-testlock-") as tmp:
         body = lockfile._compile(spec, Path(tmp), seed, False)

@@ -26,7 +26,7 @@ from envctl.build.lockfile import Lock, LockEntry, lock_target
 from envctl.errors import ExternalError, InputError
 from envctl.progress import Progress
 from envctl.spec import indexes as index_rules
-from envctl.spec.model import PackageIndex
+from envctl.spec.types import PackageIndex
 from envctl.tools import run_tool
 
 

@@ -41,8 +41,8 @@ from envctl.registry.workspace import (
 )
 from envctl.spec import values
 from envctl.spec.loading import Environment, Project
-from envctl.spec.model import LiveChecks
 from envctl.spec.project_file import Serve
+from envctl.spec.types import LiveChecks
 
 REASON = "check-live failed"
 

@@ -155,7 +155,7 @@ def _shown(path: Path, project: Project) -> str:
 
 
 def _schema(project: Project) -> str | None:
-    from envctl.spec.model import SCHEMA_FILE
+    from envctl.spec.types import SCHEMA_FILE
 
     return SCHEMA_FILE if (project.root / SCHEMA_FILE).is_file() else None
 
@@ -185,13 +185,12 @@ def _own_version(path: Path) -> int:
 def _check(text: str, path: Path, project: Project) -> None:
     """What is written must validate, policy included (pin_exact, pin_digest)."""
     from envctl.spec import yamldoc
-    from envctl.spec.model import Spec
+    from envctl.spec.loading import read_spec
     from envctl.spec.policy import check_policy
-    from envctl.spec.validation import validate
 
     source = project.relative(path)
     try:
-        spec = validate(Spec, yamldoc.parse(text), source)
+        spec = read_spec(yamldoc.parse(text), source)
         check_policy(Environment(spec=spec, source=source, path=path), project)
     except SpecError as exc:
         raise SpecError(f"{exc.message}; {source} not written", details=exc.details) from None

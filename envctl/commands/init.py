@@ -78,7 +78,8 @@ def init(*, force: bool = False, root: Path | None = None) -> list[Path]:
     point at; refuse to overwrite unless `force`."""
     import json
 
-    from envctl.spec.model import SCHEMA_FILE, json_schema
+    from envctl.spec.model import json_schema
+    from envctl.spec.types import SCHEMA_FILE
 
     here = root or Path.cwd()
     files = {here / CONFIG_FILE: CONFIG}

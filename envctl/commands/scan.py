@@ -8,7 +8,7 @@ from envctl import registry as reg
 from envctl.errors import CheckFailed, InputError
 from envctl.output.supply import ScanDocument, StageScan
 from envctl.registry.workspace import Workspace
-from envctl.spec.model import VulnerabilitiesGate, VulnerabilityRating
+from envctl.spec.types import VulnerabilitiesGate, VulnerabilityRating
 from envctl.supply.vulndb import Database
 
 
@@ -68,7 +68,7 @@ def _scan_one(
         return None  # nothing in the stage, or nothing recorded to look at
     gate = _stage_gate(stage)
     if fail_on is not None:
-        gate = gate.model_copy(update={"fail_on": fail_on})
+        gate = gate.replace(fail_on=fail_on)
     fetch_running_image(event, ref)
     made = sbom.from_reality(ref, probe.image(ref), None)
     result = vulnerabilities.evaluate(

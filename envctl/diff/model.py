@@ -17,7 +17,7 @@ from envctl.vocabulary import SEVERITIES, Severity
 
 if TYPE_CHECKING:
     from envctl.spec.loading import Environment
-    from envctl.spec.model import Spec
+    from envctl.spec.types import Spec
 
 RANK: dict[str, int] = {severity: rank for rank, severity in enumerate(reversed(SEVERITIES))}
 
@@ -308,7 +308,7 @@ def _default_index(spec: Spec) -> str:
 
 
 def _load_facts(spec: Spec) -> tuple[LoadFacts, ...]:
-    from envctl.spec.model import parse_rule
+    from envctl.spec.rules import parse_rule
 
     found = []
     for index, gate in enumerate(spec.gates):
@@ -341,7 +341,7 @@ def _policy_facts(spec: Spec) -> dict[str, str]:
     """The fields a stage's policy sets (defaults left out), each as compact JSON."""
     if spec.policy is None:
         return {}
-    data = spec.policy.model_dump(mode="json", exclude_defaults=True, by_alias=True)
+    data = spec.policy.to_json(exclude_defaults=True)
     return {
         key: value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
         for key, value in data.items()

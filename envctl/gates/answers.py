@@ -29,8 +29,8 @@ from envctl.gates.runners import (
     under_limits,
 )
 from envctl.registry.results import FAILED, GateResult
-from envctl.spec.model import EvaluateGate
 from envctl.spec.project_file import Requires
+from envctl.spec.types import EvaluateGate
 from envctl.vocabulary import MEASURED
 
 INPUTS_DIR = "/tmp"  # every image has it; the file is copied in before the server starts

@@ -20,7 +20,8 @@ from envctl.registry.results import (
     WAITING,
     GateResult,
 )
-from envctl.spec.model import (
+from envctl.spec.rules import parse_rule
+from envctl.spec.types import (
     ApprovalsGate,
     CommandGate,
     EvaluateGate,
@@ -30,7 +31,6 @@ from envctl.spec.model import (
     MetricsGate,
     TestsGate,
     VulnerabilitiesGate,
-    parse_rule,
 )
 from envctl.vocabulary import CLAIMED, GATE_KINDS, GateKind
 

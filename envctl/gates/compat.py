@@ -12,8 +12,8 @@ from packaging.version import InvalidVersion, Version
 from envctl.registry.target import Target
 from envctl.spec import values
 from envctl.spec.loading import Environment, Project, load_environment
-from envctl.spec.model import Spec
 from envctl.spec.project_file import Requires
+from envctl.spec.types import Spec
 
 
 def unmet_requirements(requires: Requires, spec: Spec) -> list[str]:

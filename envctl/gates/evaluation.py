@@ -21,7 +21,8 @@ from typing import Any
 from envctl.errors import InputError
 from envctl.gates import checks
 from envctl.registry.results import FAILED, PASSED, GateResult
-from envctl.spec.model import SCORE_METRICS, EvaluateGate, EvaluationSet
+from envctl.spec.rules import SCORE_METRICS
+from envctl.spec.types import EvaluateGate, EvaluationSet
 from envctl.vocabulary import MEASURED
 
 Value = float | int | str  # one cell of a CSV row, or a label

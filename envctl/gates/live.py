@@ -26,7 +26,7 @@ from envctl.gates.suite import timed
 from envctl.output.promotion import CheckLiveDocument, GateOutcome
 from envctl.registry.results import FAILED, GateResult
 from envctl.registry.rollbacks import choose_previous
-from envctl.spec.model import HttpGate, LiveMetrics
+from envctl.spec.types import HttpGate, LiveMetrics
 
 # Evidence only the local report shows: what the service said. A record (the
 # rollback's cause, a pushed tag) keeps its status, the keys checked and a hash.

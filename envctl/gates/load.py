@@ -31,8 +31,9 @@ from envctl.errors import EngineError, ExternalError, InputError
 from envctl.gates import checks, declared, peaks, runners
 from envctl.gates.checks import Baseline
 from envctl.registry.results import FAILED, PASSED, GateResult
-from envctl.spec.model import LoadGate, parse_rule
 from envctl.spec.project_file import Requires
+from envctl.spec.rules import parse_rule
+from envctl.spec.types import LoadGate
 
 FOLDER = "/tmp/envctl-load"  # where the generator's files are put in the sidecar
 CALIBRATION_SECONDS = 5.0  # the longest calibration run (shorter when the gate's is)

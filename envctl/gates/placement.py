@@ -18,7 +18,7 @@ from envctl.registry.results import GateResult
 
 if TYPE_CHECKING:
     from envctl.engine import EngineInfo
-    from envctl.spec.model import Spec
+    from envctl.spec.types import Spec
 
 ACCEPT_NO_GPU = "--accept-no-gpu"
 PROBE_COMMAND = (PYTHON, "-c", "")  # every model image runs it

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from envctl.spec.model import Spec
+from envctl.spec.types import Spec
 from envctl.spec.values import format_bytes
 
 NANO = 1_000_000_000  # Docker's NanoCpus: billionths of a CPU

@@ -20,8 +20,8 @@ from envctl.errors import EngineError, InputError
 from envctl.gates import checks
 from envctl.gates.resources import Limits, StageResources, applied
 from envctl.registry.results import FAILED, PASSED, GateResult
-from envctl.spec.model import CommandGate, HttpGate, Spec, TestsGate
 from envctl.spec.project_file import Serve
+from envctl.spec.types import CommandGate, HttpGate, Spec, TestsGate
 from envctl.vocabulary import GateKind
 
 if TYPE_CHECKING:

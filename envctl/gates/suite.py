@@ -20,7 +20,7 @@ from envctl.registry.results import FAILED, SKIPPED, GateResult
 from envctl.registry.target import Target
 from envctl.registry.workspace import Workspace
 from envctl.spec.loading import Environment, Project
-from envctl.spec.model import (
+from envctl.spec.types import (
     ApprovalsGate,
     CommandGate,
     EvaluateGate,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from envctl.registry.results import FAILED, PASSED, GateResult
-from envctl.spec.model import VulnerabilitiesGate
+from envctl.spec.types import VulnerabilitiesGate
 from envctl.supply import matching
 from envctl.supply.components import Component
 from envctl.supply.vulndb import Database, open_database

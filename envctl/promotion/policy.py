@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from envctl import registry as reg
 from envctl.spec import values
-from envctl.spec.model import WEEKDAYS, Freeze, StagePolicy
+from envctl.spec.types import WEEKDAYS, Freeze, StagePolicy
 
 SEARCH_STEPS = 1000  # windows and freezes met before giving up on finding an opening
 

@@ -7,11 +7,12 @@ field collection at import even when its validator is built on first use.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from envctl.spec import values
+from envctl.spec.plain import no_twins
 
 
 class Strict(BaseModel):
@@ -41,22 +42,6 @@ Cpu = Annotated[float, BeforeValidator(values.cpu_count)]
 
 PackageKey = Annotated[str, AfterValidator(values.package_key)]
 Specifier = Annotated[str, BeforeValidator(values.specifier)]
-
-
-def no_twins(raw: Any) -> Any:
-    """Two spellings of one package would silently merge once normalised: refuse."""
-    if not isinstance(raw, dict):
-        return raw
-    seen: dict[str, str] = {}
-    for key in raw:
-        try:
-            name = values.package_key(str(key))
-        except ValueError:
-            continue  # reported per key by the field's own validation
-        if name in seen:
-            raise ValueError(f"{key!r} and {seen[name]!r} are the same package ({name}); keep one")
-        seen[name] = str(key)
-    return {str(k): v for k, v in raw.items()}
 
 
 Packages = Annotated[dict[PackageKey, Specifier], BeforeValidator(no_twins)]

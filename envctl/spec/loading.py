@@ -25,8 +25,9 @@ from envctl.spec.project_settings import CONFIG_FILE, ProjectSettings, settings,
 from envctl.spec.yamldoc import Document, Problem
 
 if TYPE_CHECKING:
-    from envctl.spec.model import Spec
+    from envctl.spec.model import Spec as ModelSpec
     from envctl.spec.project_file import ProjectConfig
+    from envctl.spec.types import Spec
 
 Position = tuple[str, int, int]  # file, line, column
 MAX_EXTENDS = 10
@@ -411,7 +412,22 @@ def _parent_path(doc: Document, current: Path, boundary: Path, source: str) -> P
     return target
 
 
-def _spec_model() -> type[Spec]:
+def read_spec(doc: Document, source: str) -> Spec:
+    """The spec `doc` holds: read plainly when it plainly follows every rule (no
+    pydantic), else validated by the model, which raises SpecError naming every
+    problem. Both give the same value (tests/spec/test_plain_reader.py)."""
+    from envctl.spec import plain
+    from envctl.spec.types import from_model
+    from envctl.spec.validation import validate
+
+    spec = plain.read(doc.data) if not doc.problems else None
+    if spec is None:
+        converted: Spec = from_model(validate(_spec_model(), doc, source))
+        return converted
+    return spec
+
+
+def _spec_model() -> type[ModelSpec]:
     """The environment spec's model, imported when a spec is read: reading
     envctl.yaml alone (`status`, `history`) never defines its two dozen classes."""
     from envctl.spec.model import Spec
@@ -422,7 +438,7 @@ def _spec_model() -> type[Spec]:
 def _merge_chain(
     chain: list[tuple[Path, Document, str]], path: Path, rev: str | None
 ) -> Environment:
-    from envctl.spec.validation import raise_problems, validate
+    from envctl.spec.validation import raise_problems
 
     _refuse_partial_policy(chain[1:])
     merged: dict[str, Any] = {}
@@ -438,7 +454,7 @@ def _merge_chain(
     for key_path, (file, line, col) in positions.items():
         merged_doc.positions[key_path] = (line, col)
         merged_doc.files[key_path] = file + (f"@{rev}" if rev else "")
-    spec = validate(_spec_model(), merged_doc, child_source)
+    spec = read_spec(merged_doc, child_source)
     problems = _name_problems(spec, path, child_doc)
     if problems:
         raise_problems(problems, child_source)

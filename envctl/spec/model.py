@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -26,8 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from envctl.gpu import drivers as gpu_versions
-from envctl.spec import indexes, rates, values
+from envctl.spec import indexes, plain, rates, types, values
 from envctl.spec.fields import (
     AptName,
     Classification,
@@ -43,17 +39,28 @@ from envctl.spec.fields import (
     SafeToken,
     Strict,
     UrlPath,
-    no_twins,
+)
+from envctl.spec.rules import (
+    EVALUATION_METRICS,
+    LOAD_METRICS,
+    SCORE_METRICS,
+    compares,
+    parse_rule,
+)
+from envctl.spec.types import (
+    SCHEMA_ID,
+    WEEKDAYS,
+    BuildNetwork,
+    RequiresSeverity,
+    VulnerabilityRating,
+    Weekday,
 )
 from envctl.spec.yamldoc import AtKeyError
 from envctl.vocabulary import GATE_KINDS, GateKind
 
-SCHEMA_ID = "urn:envctl:schema:environment:v1"
-SCHEMA_FILE = "envctl-environment.schema.json"  # what `envctl init` writes beside envctl.yaml
-
+_P = TypeVar("_P", bound=types.Part)
 
 # The one network a build may ask for, and for what: apt fetching system packages.
-BuildNetwork = Literal["none", "apt"]
 
 
 class Image(Strict):
@@ -99,20 +106,7 @@ class Source(Strict):
     index: IndexName = Field(description="The name of an index under indexes:.")
 
 
-def _source_keys(raw: Any) -> Any:
-    """`sources:` keys are distribution names: normalised, twins refused."""
-    if not isinstance(raw, dict):
-        return raw
-    out: dict[str, Any] = {}
-    for key, value in no_twins(raw).items():
-        name = values.package_key(key)
-        if "[" in name:
-            raise ValueError(f"sources.{key}: route the distribution, not an extra")
-        out[name] = value
-    return out
-
-
-Sources = Annotated[dict[str, Source], BeforeValidator(_source_keys)]
+Sources = Annotated[dict[str, Source], BeforeValidator(plain.source_keys)]
 
 
 class EvaluationSet(Strict):
@@ -178,14 +172,7 @@ class Data(Strict):
 
 
 def _floor(what: str) -> Any:
-    return AfterValidator(lambda v: f">={gpu_versions.floor(v, what)}")
-
-
-def _cuda_version(raw: Any) -> str:
-    text = str(raw).strip()
-    if not re.fullmatch(r"\d+\.\d+", text):
-        raise ValueError(f'cuda: {raw!r} is not a CUDA version like "12.2"')
-    return text
+    return AfterValidator(lambda v: plain.gpu_floor(v, what))
 
 
 class Gpu(Strict):
@@ -197,7 +184,7 @@ class Gpu(Strict):
     driver: Annotated[str, _floor("driver")] | None = Field(
         None, description='Least NVIDIA driver on the nodes (">=535.104").'
     )
-    cuda: Annotated[str, BeforeValidator(_cuda_version)] | None = Field(
+    cuda: Annotated[str, BeforeValidator(plain.cuda_version)] | None = Field(
         None, description='Newest CUDA the nodes run ("12.2"); implies its driver floor.'
     )
     capability: Annotated[str, _floor("capability")] | None = Field(
@@ -211,10 +198,6 @@ class Gpu(Strict):
         return self.count if self == Gpu(count=self.count) else handler(self)
 
 
-def _gpu_count(raw: Any) -> Any:
-    return {"count": raw} if isinstance(raw, int) and not isinstance(raw, bool) else raw
-
-
 def _count_or_object(schema: dict[str, Any]) -> None:
     """Editors accept both spellings: `gpu: 1` and `gpu: {count: 1, driver: ...}`."""
     target = {"$ref": schema.pop("$ref")} if "$ref" in schema else {"allOf": schema.pop("allOf")}
@@ -224,7 +207,7 @@ def _count_or_object(schema: dict[str, Any]) -> None:
 class Compute(Strict):
     cpu: Cpu | None = Field(None, description='Cores (4, 0.5 or "500m").')
     memory: Memory | None = Field(None, description='Memory ("8Gi", "512Mi").')
-    gpu: Annotated[Gpu, BeforeValidator(_gpu_count)] = Field(
+    gpu: Annotated[Gpu, BeforeValidator(plain.gpu_count)] = Field(
         default_factory=lambda: Gpu(count=0),
         description="Number of GPUs, or {count, driver, cuda, capability, vendor}.",
         json_schema_extra=_count_or_object,
@@ -250,33 +233,12 @@ class MetricsGate(Strict):
     @field_validator("require")
     @classmethod
     def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
-        for metric, rule in raw.items():
-            parse_rule(rule, metric)
-        return raw
+        return plain.thresholds(raw)
 
     @property
     def compares(self) -> bool:
         """Whether the gate reads the metrics of the version now in the stage."""
         return compares(self.require, self.baseline)
-
-
-def compares(require: dict[str, str], baseline: str | None) -> bool:
-    """Whether threshold rules read the champion's values: a baseline, or a relative rule."""
-    return baseline is not None or any(
-        parse_rule(rule).relative is not None for rule in require.values()
-    )
-
-
-# The metrics the evaluate gate computes, each with scikit-learn's own function
-# (envctl.gates.evaluation); those marked scores need the model's score per input.
-EVALUATION_METRICS: tuple[str, ...] = (
-    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "f1_macro",
-    "roc_auc", "log_loss", "mae", "mse", "rmse", "r2",
-)  # fmt: skip
-SCORE_METRICS: tuple[str, ...] = ("roc_auc", "log_loss")
-
-
-RequiresSeverity = Literal["error", "warning", "off"]
 
 
 class EvaluateGate(Strict):
@@ -319,14 +281,7 @@ class EvaluateGate(Strict):
     @field_validator("require")
     @classmethod
     def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
-        for metric, rule in raw.items():
-            if metric not in EVALUATION_METRICS:
-                raise ValueError(
-                    f"{metric!r} is not a metric the evaluate gate computes "
-                    f"({', '.join(EVALUATION_METRICS)})"
-                )
-            parse_rule(rule, metric)
-        return raw
+        return plain.evaluation_thresholds(raw)
 
     @model_validator(mode="after")
     def _scores_named(self) -> EvaluateGate:
@@ -361,11 +316,7 @@ class CommandGate(Strict):
     @field_validator("run", mode="before")
     @classmethod
     def _split(cls, raw: Any) -> Any:
-        if isinstance(raw, str):
-            import shlex
-
-            return shlex.split(raw)
-        return raw
+        return plain.command_argv(raw)
 
 
 Duration = Annotated[
@@ -374,7 +325,6 @@ Duration = Annotated[
     PlainSerializer(values.format_duration, return_type=str),
     Field(json_schema_extra={"type": "string", "examples": ["24h", "30m", "2d"]}),
 ]
-VulnerabilityRating = Literal["low", "medium", "high", "critical"]
 
 
 class VulnerabilityWaiver(Strict):
@@ -412,10 +362,6 @@ Seconds = Annotated[
     PlainSerializer(rates.format_seconds, return_type=str),
     Field(json_schema_extra={"type": ["string", "number"], "examples": ["30s", "2m"]}),
 ]
-# What a load run measures, each a name an SLO rule may use.
-LOAD_METRICS: tuple[str, ...] = (
-    "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms", "error_rate", "achieved_rps",
-)  # fmt: skip
 
 
 class LoadGate(Strict):
@@ -457,23 +403,7 @@ class LoadGate(Strict):
     @field_validator("slo", mode="before")
     @classmethod
     def _rules(cls, raw: Any) -> Any:
-        if not isinstance(raw, dict):
-            return raw
-        out: dict[str, list[str]] = {}
-        for metric, rules in raw.items():
-            if metric not in LOAD_METRICS:
-                raise AtKeyError(f"{metric!r} is not one of {', '.join(LOAD_METRICS)}", (metric,))
-            listed = rules if isinstance(rules, list) else [rules]
-            if not listed:
-                raise AtKeyError("give at least one rule", (metric,))
-            out[metric] = [rates.percent_rule(rule) for rule in listed]
-            for written, rule in zip(listed, out[metric], strict=True):
-                try:
-                    parsed = parse_rule(rule, metric)
-                except ValueError as exc:  # said at the metric's own line, not slo:'s
-                    raise AtKeyError(str(exc).removeprefix(f"{metric}: "), (metric,)) from None
-                _check_slo_rule(metric, str(written), parsed)
-        return out
+        return plain.slo_rules(raw)
 
     @model_validator(mode="after")
     def _some_requests(self) -> LoadGate:
@@ -519,10 +449,6 @@ class Waiver(Strict):
     expires: date | None = None
 
 
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
 class Window(Strict):
     days: list[Weekday] = Field(
         default_factory=lambda: list(WEEKDAYS), min_length=1, description="Weekdays (mon ... sun)."
@@ -563,9 +489,7 @@ class LiveMetrics(Strict):
     @field_validator("require")
     @classmethod
     def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
-        for metric, rule in raw.items():
-            parse_rule(rule, metric)
-        return raw
+        return plain.thresholds(raw)
 
 
 class LiveChecks(Strict):
@@ -660,17 +584,7 @@ class Spec(Strict):
     @field_validator("env", mode="before")
     @classmethod
     def _env(cls, raw: Any) -> Any:
-        if not isinstance(raw, dict):
-            return raw
-        out: dict[str, str] = {}
-        for key, value in raw.items():
-            values.env_key(str(key))
-            if isinstance(value, (dict, list)) or value is None:
-                raise ValueError(f"env.{key} must be a plain value")
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            values.safe_text(text)
-            out[str(key)] = text
-        return out
+        return plain.env_values(raw)
 
     @model_validator(mode="after")
     def _evaluation_declared(self) -> Spec:
@@ -731,87 +645,15 @@ class Spec(Strict):
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-_OPS = (">=", "<=", "==", "!=", ">", "<")
-
-
-@dataclass(frozen=True)
-class MetricRule:
-    """`>= 0.90` (absolute: `threshold`), or relative to the version now in the stage
-    (the champion): `>= baseline + 0.005` (`relative` "+", `margin` 0.005),
-    `<= baseline * 1.10` (`relative` "*", `margin` 1.1), `>= baseline - 0.01`."""
-
-    op: str
-    threshold: float | None = None
-    relative: Literal["+", "*"] | None = None
-    margin: float = 0.0
-
-    def bound(self, baseline: float) -> float:
-        return baseline * self.margin if self.relative == "*" else baseline + self.margin
-
-    @property
-    def text(self) -> str:
-        if self.relative is None:
-            return f"{self.op} {self.threshold:g}"
-        if self.relative == "*":
-            return f"{self.op} baseline * {self.margin:g}"
-        if self.margin == 0:
-            return f"{self.op} baseline"
-        sign = "-" if self.margin < 0 else "+"
-        return f"{self.op} baseline {sign} {abs(self.margin):g}"
-
-
-_RELATIVE = re.compile(r"baseline(?:\s*(?P<sign>[-+*])\s*(?P<number>\S+))?")
-
-
-def _check_slo_rule(metric: str, written: str, rule: MetricRule) -> None:
-    """Refuse SLO rules that parse but cannot mean what was written: a percent of a
-    latency or a rate (it was silently read as a fraction), and an error rate above 1
-    (`"<= 5"` allows every request to fail: a fraction, not a percent)."""
-    if metric != "error_rate" and written.strip().endswith("%"):
-        raise AtKeyError(
-            f"{written!r}: only error_rate takes a percent; write {metric} in its own unit",
-            (metric,),
-        )
-    if metric == "error_rate" and rule.threshold is not None and rule.threshold > 1:
-        meant = (
-            "at most 100%"
-            if written.strip().endswith("%")
-            else f'"{rule.op} {rule.threshold:g}%" or "{rule.op} {rule.threshold / 100:g}"'
-        )
-        raise AtKeyError(
-            f"{written!r}: error_rate is a fraction of the requests (0 to 1): write {meant}",
-            (metric,),
-        )
-
-
-def parse_rule(rule: str, metric: str = "metric") -> MetricRule:
-    """`">= 0.90"`, `">= baseline + 0.005"`, `"<= baseline * 1.10"` -> a MetricRule."""
-    text = str(rule).strip()
-    for op in _OPS:
-        if not text.startswith(op):
-            continue
-        rest = text[len(op) :].strip()
-        match = _RELATIVE.fullmatch(rest)
-        try:
-            number = float(match["number"] or 0) if match else float(rest)
-        except ValueError:
-            break
-        if not math.isfinite(number):
-            break
-        if match is None:
-            return MetricRule(op, threshold=number)
-        if match["sign"] == "*":
-            if number <= 0:
-                raise ValueError(f"{metric}: {rule!r}: a factor of the baseline is above 0")
-            return MetricRule(op, relative="*", margin=number)
-        return MetricRule(op, relative="+", margin=-number if match["sign"] == "-" else number)
-    raise ValueError(
-        f'{metric}: {rule!r} is not a threshold like ">= 0.90", ">= baseline + 0.005" '
-        'or "<= baseline * 1.10"'
-    )
-
-
 def json_schema() -> dict[str, Any]:
     schema = Spec.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     return schema
+
+
+def validated(kind: type[_P], data: Any) -> _P:
+    """`data` validated by the model of `kind`'s name and made the plain value `kind`
+    (tests and fixtures write a part of a spec as a dict)."""
+    model: type[Strict] = globals()[kind.__name__]
+    value: _P = types.from_model(model.model_validate(data))
+    return value

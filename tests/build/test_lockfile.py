@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from envctl.build import lockfile, wheels
 from envctl.errors import ExternalError, InputError
 from envctl.spec.loading import Environment, load_environment, require_project
-from envctl.spec.model import Spec
+from envctl.spec.model import validated
+from envctl.spec.types import Spec
 
 SPEC = """name: dev
 version: 1
@@ -89,8 +90,8 @@ def test_parse_lock_reads_via_and_index_annotations() -> None:
 
 
 def test_uv_command_asks_for_the_index_annotation() -> None:
-    spec = Spec.model_validate(
-        {"name": "dev", "version": 1, "image": {"base": "python:3.11-slim"}, "python": "3.11"}
+    spec = validated(
+        Spec, {"name": "dev", "version": 1, "image": {"base": "python:3.11-slim"}, "python": "3.11"}
     )
     cmd = lockfile.uv_command(spec, Path("r.in"), Path("r.lock"), False)
     assert "--emit-index-annotation" in cmd
@@ -109,18 +110,16 @@ def test_input_hash_follows_packages_python_and_platform() -> None:
         "python": "3.11",
         "packages": {"six": "==1.16.0"},
     }
-    spec = Spec.model_validate(base)
+    spec = validated(Spec, base)
     assert lockfile.input_hash(spec) == lockfile.input_hash(
-        Spec.model_validate({**base, "version": 2, "env": {"A": "1"}})
+        validated(Spec, {**base, "version": 2, "env": {"A": "1"}})
     )
     for change in (
         {"python": "3.12"},
         {"packages": {"six": "==1.17.0"}},
         {"image": {"base": "x:1", "platform": "linux/arm64"}},
     ):
-        assert lockfile.input_hash(Spec.model_validate({**base, **change})) != lockfile.input_hash(
-            spec
-        )
+        assert lockfile.input_hash(validated(Spec, {**base, **change})) != lockfile.input_hash(spec)
 
 
 def test_lock_target_refuses_a_platform_outside_the_table() -> None:
@@ -133,8 +132,8 @@ def test_lock_target_refuses_a_platform_outside_the_table() -> None:
 
 
 def test_resolution_error_names_package_and_platform() -> None:
-    spec = Spec.model_validate(
-        {"name": "dev", "version": 1, "image": {"base": "x:1"}, "python": "3.11"}
+    spec = validated(
+        Spec, {"name": "dev", "version": 1, "image": {"base": "x:1"}, "python": "3.11"}
     )
     stderr = (
         "error: No solution found when resolving dependencies\n  cause: Because "

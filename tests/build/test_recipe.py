@@ -16,8 +16,9 @@ from envctl.build.render import ModelSource
 from envctl.errors import InputError
 from envctl.registry.workspace import split_ref
 from envctl.spec.loading import Environment
-from envctl.spec.model import Spec
+from envctl.spec.model import validated
 from envctl.spec.project_file import Serve
+from envctl.spec.types import Spec
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ def make_env(**overrides: Any) -> Environment:
         "gates": [{"approvals": {"required": 1}}],
     }
     data.update(overrides)
-    return Environment(spec=Spec.model_validate(data), source="x.yaml", path=None)
+    return Environment(spec=validated(Spec, data), source="x.yaml", path=None)
 
 
 def content(env: Environment, *, lock_name: str = "staging", **kwargs: Any) -> str:
@@ -201,7 +202,7 @@ def test_digest_ref_and_the_repo_digest_of_a_registry() -> None:
 def test_repository_of_envctls_own_layers_is_refused(repository: str) -> None:
     """envctl reuses its apt and test layers by tag: a spec must not plant one."""
     spec = make_env().spec
-    image = spec.image.model_copy(update={"repository": repository})
-    env = Environment(spec=spec.model_copy(update={"image": image}), source="x", path=None)
+    image = spec.image.replace(**{"repository": repository})
+    env = Environment(spec=spec.replace(**{"image": image}), source="x", path=None)
     with pytest.raises(InputError, match="is reserved for envctl's own layers"):
         recipe.repository(env)

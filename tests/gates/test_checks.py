@@ -23,7 +23,8 @@ from envctl.gates.checks import (
     skipped,
 )
 from envctl.registry.results import FAILED, GateResult
-from envctl.spec.model import Gate, HttpGate, MetricsGate
+from envctl.spec.model import validated
+from envctl.spec.types import Gate, HttpGate, MetricsGate
 from envctl.vocabulary import GateKind
 
 
@@ -367,7 +368,7 @@ GATES: list[tuple[dict[str, Any], GateKind]] = [
 
 @pytest.mark.parametrize(("entry", "kind"), GATES)
 def test_gate_spec_and_kind(entry: dict[str, Any], kind: GateKind) -> None:
-    gate = Gate.model_validate(entry)
+    gate = validated(Gate, entry)
     spec = gate_spec(gate)
     assert spec == getattr(gate, kind)
     assert gate_kind(spec) == kind == gate.kind
@@ -390,7 +391,7 @@ WAIT = GateResult("approvals", "waiting", "0/1 approvals")
     [
         ((), None),
         ((passed(), passed("http")), None),
-        ((passed(), failed(), skipped(gate_spec(Gate.model_validate({"http": {}})))), failed()),
+        ((passed(), failed(), skipped(gate_spec(validated(Gate, {"http": {}})))), failed()),
         ((WAIT, passed()), WAIT),
         ((WAIT, failed("command")), failed("command")),  # a failure outranks waiting
     ],

@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from envctl.gates.compat import unmet_requirements
-from envctl.spec.model import Spec
+from envctl.spec.model import validated
 from envctl.spec.project_file import Requires
+from envctl.spec.types import Spec
 
 
 def spec(**overrides: Any) -> Spec:
@@ -22,7 +23,7 @@ def spec(**overrides: Any) -> Spec:
         "compute": {"cpu": 4, "memory": "8Gi", "gpu": 0, "engines": ["spark"]},
     }
     data.update(overrides)
-    return Spec.model_validate(data)
+    return validated(Spec, data)
 
 
 MET: list[dict[str, Any]] = [

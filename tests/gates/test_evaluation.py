@@ -12,7 +12,9 @@ from sklearn import metrics as sk
 
 from envctl.errors import InputError
 from envctl.gates import answers, checks, evaluation
-from envctl.spec.model import EVALUATION_METRICS, EvaluateGate, EvaluationSet
+from envctl.spec.model import validated
+from envctl.spec.rules import EVALUATION_METRICS
+from envctl.spec.types import EvaluateGate, EvaluationSet
 
 CSV = b"a,b,y\n1,2.5,1\n3,4,0\n5,6,1\n7,8,0\n"
 
@@ -22,7 +24,7 @@ def held(file: str = "eval.csv", **extra: Any) -> EvaluationSet:
 
 
 def gate(**extra: Any) -> EvaluateGate:
-    return EvaluateGate.model_validate({"data": "hold", "require": {"accuracy": ">= 0.9"}} | extra)
+    return validated(EvaluateGate, {"data": "hold", "require": {"accuracy": ">= 0.9"}} | extra)
 
 
 def test_labelled_set_keeps_the_labels_out_of_the_inputs() -> None:

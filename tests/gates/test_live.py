@@ -10,7 +10,7 @@ import pytest
 
 from envctl.errors import InputError
 from envctl.gates import live
-from envctl.spec.model import HttpGate, LiveMetrics
+from envctl.spec.types import HttpGate, LiveMetrics
 from tests.conftest import free_port
 from tests.live_service import Service, running_service
 
@@ -116,7 +116,7 @@ def test_a_trickling_answer_ends_at_the_checks_deadline(service: Service) -> Non
     """Headers at once, then one byte every 0.2 s: each read is quick, the whole
     answer would take 20 s. The check's one deadline (1 s) covers all of it."""
     service.trickle.add("/predict")
-    gate = GATE.model_copy(update={"timeout": 1})
+    gate = GATE.replace(**{"timeout": 1})
     result = live.check_http(gate, service.url, files, allow_loopback=True)
     assert result.status == "failed"
     assert result.summary == (
@@ -128,7 +128,7 @@ def test_a_trickling_answer_ends_at_the_checks_deadline(service: Service) -> Non
 
 def test_a_trickling_metrics_endpoint_ends_at_its_deadline(service: Service) -> None:
     service.trickle.add("/metrics.json")
-    metrics = METRICS.model_copy(update={"timeout": 1})
+    metrics = METRICS.replace(**{"timeout": 1})
     result = live.check_metrics(metrics, service.url, allow_loopback=True)
     assert result.status == "failed"
     assert "no complete answer within 1 s" in result.summary

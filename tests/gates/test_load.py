@@ -18,12 +18,13 @@ from envctl.gates import load, runners
 from envctl.gates.checks import Baseline
 from envctl.gates.load import LoadCalibrationError, LoadContext, Sample
 from envctl.gates.resources import StageResources
-from envctl.spec.model import LoadGate
+from envctl.spec.model import validated
 from envctl.spec.project_file import Requires, Serve
+from envctl.spec.types import LoadGate
 
 
 def _gate(**fields: Any) -> LoadGate:
-    return LoadGate.model_validate({"rate": "20/s", "duration": "2s", **fields})
+    return validated(LoadGate, {"rate": "20/s", "duration": "2s", **fields})
 
 
 def _samples(latencies_ms: Sequence[float], rate: float = 20, status: int = 200) -> list[Sample]:

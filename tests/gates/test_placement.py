@@ -12,7 +12,8 @@ from envctl.errors import EngineError, GateFailed, UsageError
 from envctl.gates import placement
 from envctl.gates.placement import GateEngine, GpuBypass
 from envctl.registry.results import PASSED, GateResult
-from envctl.spec.model import Spec
+from envctl.spec.model import validated
+from envctl.spec.types import Spec
 
 HOST = GateEngine("ssh://deploy@gpu-host", "5AAF:BVFW", "gpu-host", runner=True)
 NO_DRIVER = 'could not select device driver "" with capabilities: [[gpu]]'
@@ -25,7 +26,7 @@ def spec(**changes: object) -> Spec:
         "image": {"base": "python:3.11-slim"},
         "python": "3.11",
     }
-    return Spec.model_validate({**base, **changes})
+    return validated(Spec, {**base, **changes})
 
 
 def test_an_engine_that_gives_the_gpus_keeps_the_gates_as_the_stage_runs() -> None:

@@ -7,11 +7,13 @@ import pytest
 from envctl.gates.resources import Limits, StageResources, applied
 from envctl.gates.runners import limit_options, under_limits
 from envctl.registry.results import FAILED, PASSED, GateResult
-from envctl.spec.model import Spec
+from envctl.spec.model import validated
+from envctl.spec.types import Spec
 
 
 def _spec(compute: dict[str, object], env: dict[str, str] | None = None) -> Spec:
-    return Spec.model_validate(
+    return validated(
+        Spec,
         {
             "name": "prod",
             "version": 1,
@@ -19,7 +21,7 @@ def _spec(compute: dict[str, object], env: dict[str, str] | None = None) -> Spec
             "python": "3.11",
             "compute": compute,
             "env": env or {},
-        }
+        },
     )
 
 

@@ -11,8 +11,9 @@ import pytest
 from envctl.errors import InputError
 from envctl.gates import runners
 from envctl.gates.runners import command_result, http_result
-from envctl.spec import model
-from envctl.spec.model import CommandGate, HttpGate, Spec
+from envctl.spec import types
+from envctl.spec.model import validated
+from envctl.spec.types import CommandGate, HttpGate, Spec
 from tests.conftest import git
 
 # Imported by module: pytest would collect names starting with "test" as tests.
@@ -37,7 +38,7 @@ TESTS: list[tuple[int, str, bool, str, str]] = [
 def test_tests_result(
     exit_code: int, output: str, timed_out: bool, status: str, summary: str
 ) -> None:
-    gate = model.TestsGate(paths=["tests/unit"], timeout=30)
+    gate = types.TestsGate(paths=["tests/unit"], timeout=30)
     result = runners.tests_result(gate, exit_code=exit_code, output=output, timed_out=timed_out)
     assert (result.kind, result.status, result.summary) == ("tests", status, summary)
     assert result.evidence["paths"] == ["tests/unit"]
@@ -46,7 +47,7 @@ def test_tests_result(
 
 def test_tests_result_keeps_the_output_tail() -> None:
     output = "\n".join(f"line {n}" for n in range(40)) + "\n1 passed in 0.1s\n"
-    result = runners.tests_result(model.TestsGate(), exit_code=0, output=output, timed_out=False)
+    result = runners.tests_result(types.TestsGate(), exit_code=0, output=output, timed_out=False)
     tail = result.evidence["output_tail"].splitlines()
     assert len(tail) == 15
     assert tail[-1] == "1 passed in 0.1s"
@@ -171,14 +172,15 @@ def test_gate_files_come_from_git_so_a_committed_symlink_reads_as_its_link_text(
 
 
 def _gpu_spec(gpu: object) -> Spec:
-    return Spec.model_validate(
+    return validated(
+        Spec,
         {
             "name": "prod",
             "version": 1,
             "image": {"base": "python:3.11-slim"},
             "python": "3.11",
             "compute": {"gpu": gpu},
-        }
+        },
     )
 
 
@@ -206,7 +208,7 @@ def test_a_tests_gate_on_a_gpu_stage_asks_the_engine_and_says_what_it_lacks(
         image=base_image, workdir="/", serve=None, read_file=lambda _: None, gpus=1
     )
     with pytest.raises(EngineError, match=r"^the engine could not give the container 1 GPU \("):
-        runners.run_tests(model.TestsGate(), ctx, image=base_image)
+        runners.run_tests(types.TestsGate(), ctx, image=base_image)
 
 
 # ---- the stage's resources ---------------------------------------------------------------
@@ -337,8 +339,8 @@ def test_a_server_that_exits_at_start_fails_its_gate_with_its_log(
     # Was an engine error (exit 4): "exec in a container failed: Container … is not
     # running". A model that cannot start is the model's failure, with its reason.
     from envctl.gates import answers, evaluation
-    from envctl.spec.model import EvaluateGate, EvaluationSet
     from envctl.spec.project_file import Serve
+    from envctl.spec.types import EvaluateGate, EvaluationSet
 
     serve = Serve(command=_CRASH, port=8080, health="/health")
     ctx = replace(_ctx(base_image), serve=serve)
@@ -347,8 +349,8 @@ def test_a_server_that_exits_at_start_fails_its_gate_with_its_log(
     else:
         held = EvaluationSet(file="e.csv", classification="internal", label="y")
         data = evaluation.labelled_set("hold", held, b"x,y\n1,1\n")
-        gate = EvaluateGate.model_validate(
-            {"data": "hold", "require": {"accuracy": ">= 0.9"}, "timeout": 20}
+        gate = validated(
+            EvaluateGate, {"data": "hold", "require": {"accuracy": ">= 0.9"}, "timeout": 20}
         )
         result = answers.run_evaluate(gate, ctx, data, None)
 

@@ -14,14 +14,15 @@ from envctl.gates.checks import GateSpec, gate_kind, gate_spec
 from envctl.gates.events import GateEvent
 from envctl.gates.suite import require_request_files, run_in_order, timed
 from envctl.registry.results import GateResult
-from envctl.spec.model import Gate
+from envctl.spec.model import validated
+from envctl.spec.types import Gate
 from tests.conftest import git
 
-TESTS = gate_spec(Gate.model_validate({"tests": {}}))
+TESTS = gate_spec(validated(Gate, {"tests": {}}))
 METRICS = gate_spec(
-    Gate.model_validate({"metrics": {"file": "m.json", "require": {"accuracy": ">= 0.9"}}})
+    validated(Gate, {"metrics": {"file": "m.json", "require": {"accuracy": ">= 0.9"}}})
 )
-HTTP = gate_spec(Gate.model_validate({"http": {}}))
+HTTP = gate_spec(validated(Gate, {"http": {}}))
 
 
 class Clock:
@@ -197,9 +198,10 @@ def test_a_missing_request_file_stops_the_gates_before_any_runs() -> None:
     # The load gate is last: without this the gates before it served the
     # model first, and the promotion then stopped on the missing file anyway.
     gates = [
-        Gate.model_validate({"evaluate": {"data": "h", "require": {"accuracy": ">= 0.9"}}}),
-        Gate.model_validate({"http": {"path": "/predict", "request": "ok.json"}}),
-        Gate.model_validate(
+        validated(Gate, {"evaluate": {"data": "h", "require": {"accuracy": ">= 0.9"}}}),
+        validated(Gate, {"http": {"path": "/predict", "request": "ok.json"}}),
+        validated(
+            Gate,
             {
                 "load": {
                     "rate": 5,
@@ -207,7 +209,7 @@ def test_a_missing_request_file_stops_the_gates_before_any_runs() -> None:
                     "request": "samples/r.json",
                     "slo": {"p95_ms": "<= 100"},
                 }
-            }
+            },
         ),
     ]
     read = {"ok.json": b"{}"}.get

@@ -11,6 +11,7 @@ from envctl.build import lockfile, wheels
 from envctl.build.lockfile import Lock
 from envctl.oci import platforms
 from envctl.spec.model import Spec
+from envctl.spec.types import from_model
 
 # Docker's platform names, including ones envctl has no lock target for.
 CANDIDATES = [
@@ -60,7 +61,7 @@ def test_every_accepted_platform_can_be_locked_fetched_and_checked(
     spec = spec_for(platform)
     target = platforms.PLATFORMS[platform]
 
-    uv = lockfile.uv_command(spec, tmp_path / "in", tmp_path / "out", False)
+    uv = lockfile.uv_command(from_model(spec), tmp_path / "in", tmp_path / "out", False)
     assert uv[uv.index("--python-platform") + 1] == target.uv_platform
     lock = Lock(tmp_path / "dev.lock", None, spec.python, platform, (), "")
     pip = wheels.pip_command(tmp_path / "req", tmp_path / "dest", lock)

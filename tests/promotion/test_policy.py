@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from envctl.promotion.policy import entered_at, evaluate, next_opening
-from envctl.spec.model import StagePolicy
+from envctl.spec.model import validated
+from envctl.spec.types import StagePolicy
 from tests.registry.test_registry import C1, C2, tag
 from tests.registry.test_registry import reg as make_registry
 
@@ -18,7 +19,7 @@ TUE_10 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 def policy(**raw: Any) -> StagePolicy:
-    return StagePolicy.model_validate(raw)
+    return validated(StagePolicy, raw)
 
 
 OFFICE = {"timezone": "UTC", "windows": [{"days": ["mon", "tue", "wed"], "hours": "09:00-17:00"}]}

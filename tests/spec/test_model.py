@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from envctl.spec.model import MetricRule, MetricsGate, Spec, StagePolicy, parse_rule
+from envctl.spec.model import MetricsGate, Spec, StagePolicy
+from envctl.spec.rules import MetricRule, parse_rule
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,7 @@ import yaml
 
 from envctl.spec import yamldoc
 from envctl.spec.imports import Imported, default_name, detect_format, spec_text
-from envctl.spec.model import Spec
-from envctl.spec.validation import validate
+from envctl.spec.loading import read_spec
 
 
 @pytest.mark.parametrize(
@@ -52,7 +51,7 @@ def test_spec_text_validates_and_round_trips() -> None:
         packages=(("requests[socks]", "==2.32.3"), ("six", "==1.16.0")),
     )
     text = spec_text("prod", imported, version=4, schema="envctl-environment.schema.json")
-    spec = validate(Spec, yamldoc.parse(text), "prod.yaml")
+    spec = read_spec(yamldoc.parse(text), "prod.yaml")
     assert spec.packages == {"requests[socks]": "==2.32.3", "six": "==1.16.0"}
     assert (spec.name, spec.version, spec.python) == ("prod", 4, "3.12")
     assert (spec.image.base, spec.image.platform) == ("python:3.12-slim-bookworm", "linux/arm64")
