@@ -372,8 +372,6 @@ def _read_chain(
     path: Path, reader: Callable[[Path], bytes | None], boundary: Path, rev: str | None
 ) -> list[tuple[Path, Document, str]]:
     """The spec and its `extends` parents, child first, each parsed and checked alone."""
-    from envctl.spec.validation import validate
-
     chain: list[tuple[Path, Document, str]] = []
     current: Path | None = path
     while current is not None:
@@ -388,6 +386,8 @@ def _read_chain(
             raise SpecError(f"{source}: file not found")
         doc = read_document(raw, source)
         if doc.problems or not isinstance(doc.data, dict):
+            from envctl.spec.validation import validate
+
             validate(_spec_model(), doc, source)  # raises with every problem in this file
         chain.append((current, doc, source))
         current = _parent_path(doc, current, boundary, source)
@@ -417,11 +417,12 @@ def read_spec(doc: Document, source: str) -> Spec:
     pydantic), else validated by the model, which raises SpecError naming every
     problem. Both give the same value (tests/spec/test_plain_reader.py)."""
     from envctl.spec import plain
-    from envctl.spec.types import from_model
-    from envctl.spec.validation import validate
 
     spec = plain.read(doc.data) if not doc.problems else None
     if spec is None:
+        from envctl.spec.types import from_model
+        from envctl.spec.validation import validate
+
         converted: Spec = from_model(validate(_spec_model(), doc, source))
         return converted
     return spec
@@ -438,8 +439,6 @@ def _spec_model() -> type[ModelSpec]:
 def _merge_chain(
     chain: list[tuple[Path, Document, str]], path: Path, rev: str | None
 ) -> Environment:
-    from envctl.spec.validation import raise_problems
-
     _refuse_partial_policy(chain[1:])
     merged: dict[str, Any] = {}
     positions: dict[yamldoc.Path, Position] = {}
@@ -457,6 +456,8 @@ def _merge_chain(
     spec = read_spec(merged_doc, child_source)
     problems = _name_problems(spec, path, child_doc)
     if problems:
+        from envctl.spec.validation import raise_problems
+
         raise_problems(problems, child_source)
     return Environment(
         spec=spec, source=child_source, path=None if rev else path, rev=rev, positions=positions

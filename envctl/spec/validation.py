@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from envctl.errors import Location, SpecError
 from envctl.spec import indexes
 from envctl.spec.yamldoc import AtKeyError, Document, Path, Problem, format_path
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic is imported by validate(): raise_problems needs none of it
+    from pydantic import BaseModel
+
+M = TypeVar("M", bound="BaseModel")
 
 
 def validate(model: type[M], doc: Document, source: str) -> M:
     """Validate `doc` against `model`; raise SpecError with all problems at once."""
+    from pydantic import ValidationError
+
     problems = list(doc.problems)
     result: M | None = None
     if doc.data is not None and not isinstance(doc.data, dict):
@@ -93,6 +96,8 @@ def _known_keys(model: type[BaseModel], loc: Path) -> list[str]:
 
 
 def _inner_model(annotation: Any) -> Any:
+    from pydantic import BaseModel
+
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()):

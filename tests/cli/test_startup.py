@@ -213,12 +213,21 @@ OUTPUT_MODELS = (
         (["diff", "--path"], "diff"),
     ],
 )
-def test_spec_reads_print_without_rich_or_output_models(
+def test_spec_reads_need_neither_pydantic_nor_rich(
     untagged: Path, args: list[str], runs: str
 ) -> None:
     """Off a terminal the tables are laid out without Rich (diff's boxed one by
-    envctl.cli.text_table) and the documents are plain data."""
+    envctl.cli.text_table), the documents are plain data, and valid specs are read
+    by the plain reader (envctl.spec.plain): pydantic is never imported."""
     loaded = loaded_by(args, untagged)
     assert f"envctl.commands.{runs}" in loaded  # the command did run
-    assert "envctl.spec.model" in loaded  # and read the specs
-    assert under(loaded, ("rich", *OUTPUT_MODELS)) == []
+    assert "envctl.spec.plain" in loaded  # and read the specs
+    assert under(loaded, ("rich", "pydantic", "envctl.spec.model", *OUTPUT_MODELS)) == []
+
+
+def test_an_invalid_spec_is_explained_by_the_model(untagged: Path) -> None:
+    """The plain reader steps aside on a mistake: the model names it."""
+    prod = untagged / "environments" / "prod.yaml"
+    prod.write_text(prod.read_text().replace("  cpu: 4\n", "  cpu: lots\n"))
+    loaded = loaded_by(["validate"], untagged)
+    assert "envctl.spec.model" in loaded
