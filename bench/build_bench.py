@@ -112,7 +112,7 @@ def lock_bundled_prod(work: Path) -> tuple[float, int] | str:
     shutil.copytree(ROOT / "environments", copy / "environments")
     shutil.copy(ROOT / "envctl.yaml", copy / "envctl.yaml")
     env = load_environment("prod", require_project(copy))
-    loose = env.spec.model_copy(update={"packages": dict.fromkeys(env.spec.packages, "*")})
+    loose = env.spec.replace(packages=dict.fromkeys(env.spec.packages, "*"))
     env = type(env)(spec=loose, source=env.source, path=env.path)
     try:
         result = lockfile.lock(require_project(copy), env)

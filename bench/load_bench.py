@@ -33,6 +33,7 @@ from envctl import engine
 from envctl.gates import load, runners
 from envctl.gates.load import LoadCalibrationError, LoadContext
 from envctl.gates.resources import StageResources
+from envctl.spec.model import validated
 from envctl.spec.project_file import Serve
 from envctl.spec.types import HttpGate, LoadGate
 
@@ -63,7 +64,7 @@ def ceiling(base: str, rates: list[float], seconds: float) -> list[dict[str, obj
     files = load.generator_files(None)
     rows: list[dict[str, object]] = []
     for rate in rates:
-        gate = LoadGate.model_validate({"rate": rate, "duration": seconds,
+        gate = validated(LoadGate, {"rate": rate, "duration": seconds,
                                         "slo": {"p95_ms": "<= 1"}})  # fmt: skip
         target = ["python3", f"{load.FOLDER}/loadtarget.py", "8080"]
         with engine.service(base, target, archives=files) as svc:
@@ -89,7 +90,7 @@ def overhead(base: str, runs: int) -> dict[str, list[float]]:
         read_file=lambda _: b'{"x": [1]}',
         resources=StageResources("prod", 1.0, 256 * 2**20),
     )
-    gate = LoadGate.model_validate({"rate": "20/s", "duration": "2s", "request": "r.json",
+    gate = validated(LoadGate, {"rate": "20/s", "duration": "2s", "request": "r.json",
                                     "slo": {"p95_ms": "<= 10000"}})  # fmt: skip
     files = load.generator_files(b'{"x": [1]}')
     http = HttpGate(path="/predict", request="r.json")
