@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from envctl.errors import EngineError
 from envctl.oci import platforms
-from envctl.probe import dpkg_installed
 
 PROBE_TIMEOUT = 120.0
 # dpkg's database written in its status file's format, so the probe's parser reads it.
@@ -33,6 +32,7 @@ def missing_system_packages(base: str, wanted: list[str]) -> list[str]:
     if not wanted:
         return []
     from envctl import engine
+    from envctl.probe import dpkg_installed  # here: an unchanged build probes nothing
 
     result = engine.run(base, DPKG_QUERY, timeout=PROBE_TIMEOUT)
     installed = dict(dpkg_installed(result.stdout)) if result.ok else {}

@@ -18,11 +18,11 @@ from envctl.build.base_image import check_platform, missing_system_packages
 from envctl.build.logfile import LogFile
 from envctl.build.plan import Plan, dockerfile_for, model_archive, plan
 from envctl.errors import EngineError, InputError
-from envctl.output.build import BuildDocument
 from envctl.progress import Progress
 
 if TYPE_CHECKING:
     from envctl.build.wheels import Wheel
+    from envctl.output.build import BuildDocument
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class BuildResult:
     reference: str | None = None  # REPO@sha256:... any machine can pull, once known
 
     def document(self) -> BuildDocument:
+        # Imported here: an unchanged build printed as text defines no model.
+        from envctl.output.build import BuildDocument
+
         return BuildDocument(
             environment=self.environment,
             image=self.image,
@@ -120,7 +123,7 @@ def _pull_from_registry(the_plan: Plan, on_line: Progress | None, raw: LogFile) 
     does not have it (or cannot be reached: then the image is built here)."""
     from envctl import engine
 
-    source = recipe.push_ref(the_plan.tag, the_plan.project.config.registry)
+    source = recipe.push_ref(the_plan.tag, the_plan.project.settings.registry)
     if source is None:
         return None
     reason = engine.pull(source, on_line=raw)
@@ -214,7 +217,7 @@ def _result(
     from envctl import engine
 
     attrs = engine.inspect_image(the_plan.tag)
-    target = recipe.push_ref(the_plan.tag, the_plan.project.config.registry)
+    target = recipe.push_ref(the_plan.tag, the_plan.project.settings.registry)
     return BuildResult(
         the_plan.env.name,
         the_plan.tag,
@@ -237,7 +240,7 @@ def _push(
 ) -> BuildResult:
     from envctl import engine
 
-    target = recipe.push_ref(the_plan.tag, the_plan.project.config.registry)
+    target = recipe.push_ref(the_plan.tag, the_plan.project.settings.registry)
     if target is None:
         raise InputError(
             "nothing says where to push: set `registry:` in envctl.yaml or "

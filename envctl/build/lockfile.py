@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from envctl import gpu, paths
+from envctl import paths
 from envctl.errors import ExternalError, InputError
 from envctl.oci import platforms
 from envctl.spec import indexes
@@ -29,6 +29,7 @@ from envctl.spec.types import Spec
 from envctl.tools import Completed, run_tool
 
 if TYPE_CHECKING:
+    from envctl import gpu
     from envctl.output.build import LockDocument
 
 LOCK_FORMAT = 1
@@ -70,6 +71,8 @@ class Lock:
 
     def gpu_stack(self) -> gpu.Stack:
         """The CUDA stack this lock installs (envctl.gpu reads it from the pins)."""
+        from envctl import gpu
+
         return gpu.read_stack(
             gpu.Pin(e.name, e.version, e.required_by, e.index) for e in self.entries
         )

@@ -9,12 +9,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import tarfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from envctl import registry as reg
 from envctl.build.lockfile import Lock
 from envctl.build.render import LOCK_IN_CONTEXT, ModelSource
 from envctl.errors import InputError
@@ -133,6 +131,8 @@ def digest_in(repo_digests: Iterable[str], ref: str | None) -> str | None:
 
 def parse_model_ref(operand: str) -> tuple[str, str]:
     """`churn@v1.3.0` -> ("churn", "v1.3.0"), versions read as the registry reads them."""
+    from envctl import registry as reg  # here: an unchanged build reads no ledger
+
     name, version = reg.split_version_ref(operand)
     if not name or version is None:
         raise InputError(f"{operand!r} is not a model version like churn@v1.3.0")
@@ -187,6 +187,8 @@ def context_files(
 def model_files(archive: bytes) -> list[ContextFile]:
     """Regular files of a `git archive` tar, under `model/`. Symlinks and other
     special members are dropped: model code is copied, never linked out of it."""
+    import tarfile  # here: an unchanged build packs no context
+
     out: list[ContextFile] = []
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         for member in tar.getmembers():
@@ -201,6 +203,8 @@ def model_files(archive: bytes) -> list[ContextFile]:
 def context_tar(files: Iterable[ContextFile]) -> bytes:
     """A build context as an uncompressed tar. Owner, times and order are fixed
     so the engine's layer cache sees the same bytes for the same inputs."""
+    import tarfile
+
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
         for item in sorted(files, key=lambda f: f.name):

@@ -59,9 +59,9 @@ class ModelSource:
 
 def builtin_templates() -> Path:
     """Where the built-in templates are: in the wheel, else in the source tree."""
-    from importlib.resources import files
-
-    packaged = Path(str(files("envctl"))) / "templates"
+    # The package's own folder (what importlib.resources.files("envctl") is for an
+    # installed package), without importing importlib.resources on every build.
+    packaged = Path(__file__).resolve().parents[1] / "templates"
     if (packaged / TEMPLATE).is_file():
         return packaged
     return Path(__file__).resolve().parents[2] / "templates"

@@ -8,7 +8,6 @@ back through the engine's archive API, exactly as they are."""
 from __future__ import annotations
 
 import io
-import tarfile
 
 from envctl.engine.connection import api_reason, client, engine_errors
 from envctl.engine.images import missing_image_error
@@ -43,6 +42,8 @@ def read_host_file(image: str, host_path: str) -> bytes | None:
 
 
 def _only_file(archive: bytes) -> bytes | None:
+    import tarfile  # here: `import envctl.engine` (every engine call) need not load it
+
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         member = tar.next()
         extracted = tar.extractfile(member) if member is not None and member.isfile() else None

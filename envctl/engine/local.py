@@ -14,7 +14,6 @@ DOCKER_HOST is set: a tcp://, ssh:// or npipe:// engine is the SDK's alone
 
 from __future__ import annotations
 
-import http.client
 import json
 import socket
 from typing import Any
@@ -23,18 +22,34 @@ from urllib.parse import quote
 from envctl.engine.connection import engine_host
 
 _TIMEOUT = 10.0
+_MOST = 64 * 2**20  # an image's inspect document is kilobytes; more is not an answer
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str) -> None:
-        super().__init__("localhost", timeout=_TIMEOUT)
-        self._path = path
-
-    def connect(self) -> None:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+def _get(path: str, target: str) -> tuple[int, bytes] | None:
+    """(status, body) of an HTTP/1.0 GET over the unix socket `path`. HTTP/1.0: the
+    engine answers without chunked encoding and closes the connection, so the body
+    is all that follows the headers (http.client would import ssl and email for this)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(_TIMEOUT)
-        sock.connect(self._path)
-        self.sock = sock
+        sock.connect(path)
+        sock.sendall(f"GET {target} HTTP/1.0\r\nHost: localhost\r\n\r\n".encode("ascii"))
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > _MOST:
+                return None
+    head, sep, body = b"".join(chunks).partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split(b" ")
+    if (
+        not sep
+        or len(status) < 2
+        or not status[0].startswith(b"HTTP/1.")
+        or not status[1].isdigit()
+    ):
+        return None
+    return int(status[1]), body
 
 
 def socket_path(host: str | None = None) -> str | None:
@@ -54,18 +69,16 @@ def image_json(ref: str) -> tuple[int, dict[str, Any] | None] | None:
     path = socket_path()
     if path is None:
         return None
-    conn = _UnixConnection(path)
     try:
-        conn.request("GET", f"/images/{quote(ref, safe='')}/json")
-        response = conn.getresponse()
-        body = response.read()
+        answer = _get(path, f"/images/{quote(ref, safe='')}/json")
     except OSError:
         return None
-    finally:
-        conn.close()
-    if response.status == 404:
+    if answer is None:
+        return None
+    status, body = answer
+    if status == 404:
         return 404, None
-    if response.status != 200:
+    if status != 200:
         return None
     try:
         data = json.loads(body)

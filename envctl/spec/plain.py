@@ -22,7 +22,6 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from envctl.gpu import drivers as gpu_versions
 from envctl.spec import indexes, rates, rules, values
 from envctl.spec import types as t
 from envctl.spec.yamldoc import AtKeyError
@@ -89,7 +88,9 @@ def cuda_version(raw: Any) -> str:
 
 
 def gpu_floor(raw: str, what: str) -> str:
-    return f">={gpu_versions.floor(raw, what)}"
+    from envctl.gpu import drivers  # here: a spec without GPU floors needs no driver table
+
+    return f">={drivers.floor(raw, what)}"
 
 
 def env_values(raw: Any) -> Any:

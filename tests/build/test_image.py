@@ -202,6 +202,17 @@ def test_second_build_is_cached_and_starts_no_build(
     assert data["size_bytes"] == built.size_bytes > 0
 
 
+def test_an_unchanged_build_loads_no_sdk_model_or_rich(built: BuildResult, env_name: str) -> None:
+    """The unchanged build's path (issue 25's budget): the engine is asked over its
+    socket by the stdlib fast path, the spec read plainly, the result printed as text."""
+    from tests.cli.test_startup import loaded_by, under
+
+    loaded = loaded_by(["build", env_name], Path.cwd())
+    assert "envctl.engine.local" in loaded  # the command did ask the engine
+    heavy = ("docker", "requests", "jinja2", "pydantic", "rich", "http.client", "ssl", "tarfile")
+    assert under(loaded, (*heavy, "envctl.spec.model", "envctl.output.build")) == []
+
+
 def test_image_from_another_spec_version_drifts(
     built: BuildResult, env_name: str, copy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

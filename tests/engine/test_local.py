@@ -6,6 +6,7 @@ machine's own, and check each answer came from the one DOCKER_HOST names."""
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import uuid
@@ -201,3 +202,63 @@ def test_socket_connect_is_recorded() -> None:
     with connects() as seen, socket.socket(socket.AF_UNIX) as sock, pytest.raises(OSError):
         sock.connect("/nonexistent/engine.sock")
     assert seen == ["/nonexistent/engine.sock"]
+
+
+@contextmanager
+def answering(tmp_path: Path, reply: bytes) -> Iterator[list[bytes]]:
+    """A unix socket named by DOCKER_HOST that answers every request with `reply`
+    and records the requests it read."""
+    import threading
+
+    path = tmp_path / "engine.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen()
+    requests: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                requests.append(conn.recv(65536))
+                conn.sendall(reply)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DOCKER_HOST", f"unix://{path}")
+        try:
+            yield requests
+        finally:
+            server.close()
+
+
+BIG = {"Id": "sha256:" + "a" * 64, "Config": {"Labels": {f"k{i}": "v" * 100 for i in range(2000)}}}
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        (b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n" + json.dumps(BIG).encode(),
+         (200, BIG)),
+        (b"HTTP/1.1 404 Not Found\r\n\r\n{\"message\": \"No such image\"}", (404, None)),
+        (b"HTTP/1.0 500 Internal Server Error\r\n\r\n{}", None),
+        (b"HTTP/1.0 200 OK\r\n\r\n[1, 2]", None),
+        (b"HTTP/1.0 200 OK\r\n\r\n{not json", None),
+        (b"SSH-2.0-OpenSSH_9.2\r\n", None),
+        (b"", None),
+    ],
+)  # fmt: skip
+def test_the_fast_path_reads_only_a_plain_answer(
+    tmp_path: Path, reply: bytes, expected: Any
+) -> None:
+    """Anything but a 200 with a JSON object, or a 404, is left to the SDK (None):
+    a body larger than one read included."""
+    from envctl.engine.local import image_json
+
+    with answering(tmp_path, reply) as requests:
+        assert image_json("team/img:1") == expected
+    assert requests == [b"GET /images/team%2Fimg%3A1/json HTTP/1.0\r\nHost: localhost\r\n\r\n"]
