@@ -44,8 +44,6 @@ from envctl.spec.rules import (
     EVALUATION_METRICS,
     LOAD_METRICS,
     SCORE_METRICS,
-    compares,
-    parse_rule,
 )
 from envctl.spec.types import (
     SCHEMA_ID,
@@ -56,7 +54,7 @@ from envctl.spec.types import (
     Weekday,
 )
 from envctl.spec.yamldoc import AtKeyError
-from envctl.vocabulary import GATE_KINDS, GateKind
+from envctl.vocabulary import GATE_KINDS
 
 _P = TypeVar("_P", bound=types.Part)
 
@@ -139,11 +137,6 @@ class EvaluationSet(Strict):
         if (self.file is None) == (self.host_file is None):
             raise ValueError("give exactly one of file (in the project) and host_file")
         return self
-
-    @property
-    def where(self) -> str:
-        """The file as envctl names it: project-relative, or `host:/path` on the engine's host."""
-        return self.file if self.file is not None else f"host:{self.host_file}"
 
 
 class Data(Strict):
@@ -235,11 +228,6 @@ class MetricsGate(Strict):
     def _thresholds(cls, raw: dict[str, str]) -> dict[str, str]:
         return plain.thresholds(raw)
 
-    @property
-    def compares(self) -> bool:
-        """Whether the gate reads the metrics of the version now in the stage."""
-        return compares(self.require, self.baseline)
-
 
 class EvaluateGate(Strict):
     """Metrics envctl computes itself from the model's answers, served in the stage's
@@ -289,11 +277,6 @@ class EvaluateGate(Strict):
         if needing and self.scores is None:
             raise ValueError(f"{', '.join(needing)} needs scores: (the answer key of the scores)")
         return self
-
-    @property
-    def compares(self) -> bool:
-        """Whether the gate reads the champion's recorded metrics."""
-        return compares(self.require, self.baseline)
 
 
 class HttpGate(Strict):
@@ -414,11 +397,6 @@ class LoadGate(Strict):
             )
         return self
 
-    @property
-    def compares(self) -> bool:
-        """Whether the gate reads the champion's recorded load."""
-        return any(parse_rule(r).relative is not None for rs in self.slo.values() for r in rs)
-
 
 class Gate(Strict):
     tests: TestsGate | None = None
@@ -436,10 +414,6 @@ class Gate(Strict):
         if len(kinds) != 1:
             raise ValueError(f"each gate has exactly one of: {', '.join(GATE_KINDS)}")
         return self
-
-    @property
-    def kind(self) -> GateKind:
-        return next(k for k in GATE_KINDS if getattr(self, k) is not None)
 
 
 class Waiver(Strict):
@@ -617,13 +591,6 @@ class Spec(Strict):
             if package not in declared:
                 raise ValueError(f"sources.{package}: {package} is not under packages:")
         return self
-
-    def index_of(self, package: str) -> PackageIndex | None:
-        """The index `package` (a distribution name) is routed to, if any."""
-        source = self.sources.get(values.package_name(values.package_key(package)))
-        if source is None:
-            return None
-        return next(index for index in self.indexes if index.name == source.index)
 
     def canonical(self) -> dict[str, Any]:
         """The resolved spec as plain data in canonical form (no `extends`)."""

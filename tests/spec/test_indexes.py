@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envctl.errors import SpecError
-from envctl.spec import indexes
+from envctl.spec import indexes, types
 from envctl.spec.loading import load_environment
-from envctl.spec.model import Spec
+from envctl.spec.model import validated
 
 BASE: dict[str, Any] = {
     "name": "dev",
@@ -30,8 +30,8 @@ CU128 = {
 }
 
 
-def spec(**changes: Any) -> Spec:
-    return Spec.model_validate({**BASE, **changes})
+def spec(**changes: Any) -> types.Spec:
+    return validated(types.Spec, {**BASE, **changes})
 
 
 def test_spec_routes_a_package_to_a_named_index() -> None:

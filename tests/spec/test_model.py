@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from envctl.spec.model import MetricsGate, Spec, StagePolicy
+from envctl.spec import types
+from envctl.spec.model import MetricsGate, Spec, StagePolicy, validated
 from envctl.spec.rules import MetricRule, parse_rule
 
 
@@ -131,8 +132,8 @@ def test_evaluation_set_refusals(held: dict[str, Any], message: str) -> None:
 
 
 def test_evaluation_set_on_the_engine_host_is_named_as_such() -> None:
-    spec = Spec.model_validate(
-        _evaluating({"host_file": "/srv/e.csv", "classification": "internal"})
+    spec = validated(
+        types.Spec, _evaluating({"host_file": "/srv/e.csv", "classification": "internal"})
     )
     assert spec.data.evaluation["holdout"].where == "host:/srv/e.csv"
 

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from envctl.spec import rates
 from envctl.spec.model import LoadGate
+from envctl.spec.types import from_model
 
 
 @pytest.mark.parametrize(
@@ -55,7 +56,7 @@ def test_a_load_gate_reads_k6_like_thresholds() -> None:
 
     assert (gate.rate, gate.duration) == (50.0, 30.0)
     assert gate.slo == {"p95_ms": ["<= 100", "<= baseline * 1.2"], "error_rate": ["<= 0.001"]}
-    assert gate.compares
+    assert from_model(gate).compares
     assert gate.model_dump(mode="json")["rate"] == "50/s"
     assert gate.model_dump(mode="json")["duration"] == "30s"
 
