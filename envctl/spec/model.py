@@ -594,7 +594,7 @@ class Spec(Strict):
 
     def canonical(self) -> dict[str, Any]:
         """The resolved spec as plain data in canonical form (no `extends`)."""
-        data = self.model_dump(mode="json", exclude={"extends"}, exclude_none=True)
+        data = self.model_dump(mode="json", by_alias=True, exclude={"extends"}, exclude_none=True)
         # Absent and empty are the same spec: fingerprints from before indexes stay.
         for key in ("indexes", "sources"):
             if not data[key]:
