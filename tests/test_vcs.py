@@ -463,7 +463,7 @@ def test_a_damaged_index_is_read_again_from_git(git_repo: Path, damage: bytes) -
     index_file(git_repo).write_bytes(damage)
 
     assert vcs.read_tags_indexed(git_repo) == vcs.read_tags(git_repo)
-    assert index_file(git_repo).read_bytes().startswith(b"envctl-tag-index v1\n")
+    assert index_file(git_repo).read_bytes().startswith(b"envctl-tag-index v2 ")
 
 
 def test_many_new_tags_are_read_in_one_pass(

@@ -14,12 +14,12 @@ own: a verdict here is computed by the same judge, never recalled from a cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from envctl.registry.grammar import Action
-from envctl.registry.state import Model, StageEvent
+from envctl.registry.state import EventHead, Model, StageEvent, event_heads
 
 Entered = Callable[[str, str], bool]  # (version, stage) entered before this event?
 V = TypeVar("V")
@@ -80,33 +80,35 @@ class ModelReplay(Generic[V]):
     def _positions(self) -> dict[tuple[str, str], list[int]]:
         if self._assigned is None:
             self._assigned = {}
-            for position, event in enumerate(self.model.events):
-                if event.version and event.action is Action.ASSIGN:
-                    key = (event.version, event.stage)
-                    self._assigned.setdefault(key, []).append(position)
+            for position, (stage, action, version, _, _) in enumerate(self._heads()):
+                if version and action is Action.ASSIGN:
+                    self._assigned.setdefault((version, stage), []).append(position)
         return self._assigned
+
+    def _heads(self) -> Sequence[EventHead]:
+        return event_heads(self.model.events)
 
     def stages(self) -> Mapping[str, StageEvent]:
         """The stage -> event in force, counting only the events that count: per
         stage, among (stage, version) pairs whose last counted event is an
         assignment of an active version, the latest (`state.current_stages`),
         found from the newest event back, judging only the events it passes."""
-        events = self.model.events
+        heads = self._heads()
         inactive = {v.version for v in self.model.versions if not v.active}
-        left = {event.stage for event in events}
+        left = {head[0] for head in heads}
         found: dict[str, StageEvent] = {}
         seen: set[tuple[str, str]] = set()
-        for position in range(len(events) - 1, -1, -1):
+        for position in range(len(heads) - 1, -1, -1):
             if not left:
                 break
-            event = events[position]
-            pair = (event.stage, event.version or event.commit)
-            if event.stage not in left or pair in seen:
+            stage, action, version, commit, _ = heads[position]
+            pair = (stage, version or commit)
+            if stage not in left or pair in seen:
                 continue
             if not self._counts(self.verdict(position)):
                 continue
             seen.add(pair)
-            if event.action is Action.ASSIGN and pair[1] not in inactive:
-                found[event.stage] = event
-                left.discard(event.stage)
+            if action is Action.ASSIGN and pair[1] not in inactive:
+                found[stage] = self.model.events[position]
+                left.discard(stage)
         return MappingProxyType(dict(sorted(found.items())))
