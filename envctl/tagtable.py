@@ -113,7 +113,7 @@ class TagObjects:
 
     def positions(self, oids: Iterable[str]) -> list[int]:
         """Each object id's position here, -1 for one not here."""
-        return list(map(self.where.get, oids, repeat(-1)))  # type: ignore[arg-type]  # get(key, default)
+        return list(map(self.where.get, oids, repeat(-1)))
 
     def body(self, at: int) -> bytes:
         """Target type, tagger, <email>, raw date and message of the object at

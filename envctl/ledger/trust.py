@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import methodcaller
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -124,7 +125,7 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
         registry, tags, stages=ws.stages, trust=policy, signatures=signatures, specs=specs,
         also=shadows,
     )  # fmt: skip
-    approvals = tuple(n for n in tags.names if n.startswith(reg.APPROVAL_PREFIX))
+    approvals = tuple(filter(methodcaller("startswith", reg.APPROVAL_PREFIX), tags.names))
     return VerifiedLedger(registry, audit, tuple(warnings), approvals, tags)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -381,10 +381,9 @@ class _Checker:
         if self._approval_raws is None:
             self._approval_raws = {}
             names = self.table.names
-            for i in sorted(
-                (i for i, name in enumerate(names) if name.startswith(APPROVAL_PREFIX)),
-                key=names.__getitem__,
-            ):
+            approving = sorted(filter(methodcaller("startswith", APPROVAL_PREFIX), names))
+            where = dict(zip(names, range(len(names)), strict=True)) if approving else {}
+            for i in map(where.__getitem__, approving):
                 parsed = _parse_approval(names[i])
                 if parsed is not None:
                     key = (parsed.model, parsed.version, parsed.stage)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
-from operator import itemgetter
 from typing import Any
 
 from envctl.registry.grammar import Action, TagName
@@ -29,14 +28,13 @@ def ordered_events(items: list[Item], names: Sequence[str], stamps: Sequence[flo
     counted = sorted((stamps[i], name.counter) for name, i in items if name.counter is not None)
     times = [stamp for stamp, _ in counted]
     highest = list(accumulate((n for _, n in counted), max))
-    keyed: list[tuple[tuple[Any, ...], TagName, int]] = []
+    keys: list[tuple[Any, ...]] = []
     for name, i in items:
         rank = 1 if name.action in _REMOVALS else 0
         if name.counter is not None:
-            key: tuple[Any, ...] = (name.counter, 0, 0.0, rank, names[i])
+            keys.append((name.counter, 0, 0.0, rank, names[i]))
         else:
             at = (bisect_right if rank else bisect_left)(times, stamps[i])
-            key = (highest[at - 1] if at else 0, 1, stamps[i], rank, names[i])
-        keyed.append((key, name, i))
-    keyed.sort(key=itemgetter(0))  # every key holds its tag's name: no two are equal
-    return [(name, i) for _, name, i in keyed]
+            keys.append((highest[at - 1] if at else 0, 1, stamps[i], rank, names[i]))
+    # Every key holds its tag's name: no two are equal.
+    return [items[k] for k in sorted(range(len(items)), key=keys.__getitem__)]

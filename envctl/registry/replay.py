@@ -23,6 +23,7 @@ from envctl.registry.state import EventHead, Model, StageEvent, event_heads
 
 Entered = Callable[[str, str], bool]  # (version, stage) entered before this event?
 V = TypeVar("V")
+_ASSIGN = Action.ASSIGN  # read per event: a member read from its Enum class costs a lookup
 
 
 class ModelReplay(Generic[V]):
@@ -81,7 +82,7 @@ class ModelReplay(Generic[V]):
         if self._assigned is None:
             self._assigned = {}
             for position, (stage, action, version, _, _) in enumerate(self._heads()):
-                if version and action is Action.ASSIGN:
+                if version and action is _ASSIGN:
                     self._assigned.setdefault((version, stage), []).append(position)
         return self._assigned
 
@@ -108,7 +109,7 @@ class ModelReplay(Generic[V]):
             if not self._counts(self.verdict(position)):
                 continue
             seen.add(pair)
-            if action is Action.ASSIGN and pair[1] not in inactive:
+            if action is _ASSIGN and pair[1] not in inactive:
                 found[stage] = self.model.events[position]
                 left.discard(stage)
         return MappingProxyType(dict(sorted(found.items())))

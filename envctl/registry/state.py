@@ -12,12 +12,13 @@ from typing import Any, overload
 
 from envctl.frozen import made
 from envctl.registry.approvals import APPROVAL_PREFIX, approver_slug, parse_approval_tag
-from envctl.registry.grammar import Action, TagName, malformed_reason, parse_tag_name, semver_key
+from envctl.registry.grammar import Action, TagName, malformed_reason, parse_tag_names, semver_key
 from envctl.registry.ordering import Item, ordered_events
 from envctl.registry.records import parse_record
 from envctl.tagtable import RawTag, TagTable
 
 _STAGE_ACTIONS = (Action.ASSIGN, Action.UNASSIGN)  # a tuple: no Enum hash
+_ASSIGN = Action.ASSIGN  # read per tag: a member read from its Enum class costs a lookup
 
 
 @dataclass(frozen=True)
@@ -125,13 +126,14 @@ def parse_registry(tags: Iterable[RawTag]) -> Registry:
     counters: dict[str, int] = {}
     by_model: dict[str, list[Item]] = {}
     approvals: dict[ApprovalKey, set[str]] = {}
+    parsed = parse_tag_names(names)
     for i in sorted(range(len(names)), key=names.__getitem__):
-        name = parse_tag_name(names[i])
+        name = parsed[i]
         if name is not None:
             model, counter = name.model, name.counter
             if counter is not None and counter >= counters.get(model, 0):
                 counters[model] = counter
-            if kinds[i] == "tag" and commits[i] and name.action is Action.ASSIGN:
+            if kinds[i] == "tag" and commits[i] and name.action is _ASSIGN:
                 by_model.setdefault(model, []).append((name, i))  # the common case, told cheaply
             elif _is_usable(table, i, warnings) and not _is_copied_version(
                 table, i, name, warnings
@@ -204,23 +206,28 @@ def _build_model(
     at_commit = _version_at_commit(versions, warnings)
     shared = _shared_commits(versions)
     heads: list[EventHead] = []
-    made_from: list[tuple[TagName, int, str | None]] = []
-    for name, i in events:
+    made_from: list[Item] = []
+    names, commits = table.names, table.commits
+    for item in events:
+        name, i = item
         if name.action in _STAGE_ACTIONS:
-            commit = table.commits[i]
-            version = _event_version(table, i, at_commit, shared)
+            commit = commits[i]
+            if commit in shared:
+                version = _event_version(table, i, at_commit, shared)
+            else:
+                version = at_commit.get(commit)
             if version is None:
                 message = f"commit {commit[:12]} has no registered version of {name.model}"
-                warnings.append(RegistryWarning(table.names[i], message))
-            heads.append((name.stage or "", name.action, version, commit, table.names[i]))
-            made_from.append((name, i, version))
+                warnings.append(RegistryWarning(names[i], message))
+            heads.append((name.stage or "", name.action, version, commit, names[i]))
+            made_from.append(item)
     stage_events = StageEvents(table, heads, made_from)
     inactive = {v.version for v in versions if not v.active}
     return Model(
         name=model,
         versions=tuple(sorted(versions, key=lambda v: semver_key(v.version))),
         events=stage_events,
-        stages=MappingProxyType(_current_stages(stage_events, inactive)),
+        stages=_StagesInForce(stage_events, inactive),
         deprecated=events[-1][0].action is Action.DEPRECATE,
     )
 
@@ -332,12 +339,7 @@ class StageEvents(Sequence[StageEvent]):
     `heads`) but at the whole event of a few (those a command judges or shows):
     each StageEvent, its message and date, is made when first asked for."""
 
-    def __init__(
-        self,
-        table: TagTable,
-        heads: list[EventHead],
-        made_from: list[tuple[TagName, int, str | None]],
-    ) -> None:
+    def __init__(self, table: TagTable, heads: list[EventHead], made_from: list[Item]) -> None:
         self.heads = heads
         self._table = table
         self._from = made_from
@@ -352,10 +354,12 @@ class StageEvents(Sequence[StageEvent]):
             return tuple(self[i] for i in range(*index.indices(len(self))))
         found = self._made[index]
         if found is None:
-            found = self._made[index] = self._make(*self._from[index])
+            found = self._made[index] = self._make(index)
         return found
 
-    def _make(self, name: TagName, i: int, version: str | None) -> StageEvent:
+    def _make(self, position: int) -> StageEvent:
+        name, i = self._from[position]
+        version = self.heads[position][2]
         raw = self._table[i]
         return made(
             StageEvent, message=raw.message, model=name.model, stage=name.stage or "",
@@ -379,6 +383,32 @@ class StageEvents(Sequence[StageEvent]):
 
     def __repr__(self) -> str:
         return repr(tuple(self))
+
+
+class _StagesInForce(Mapping[str, StageEvent]):
+    """`Model.stages` as parse_registry makes it: found when first looked at (the
+    commands that read the ledger look at the stages the rules let count)."""
+
+    def __init__(self, events: StageEvents, inactive: set[str]) -> None:
+        self._events, self._inactive = events, inactive
+        self._found: Mapping[str, StageEvent] | None = None
+
+    def _stages(self) -> Mapping[str, StageEvent]:
+        if self._found is None:
+            self._found = MappingProxyType(_current_stages(self._events, self._inactive))
+        return self._found
+
+    def __getitem__(self, stage: str) -> StageEvent:
+        return self._stages()[stage]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stages())
+
+    def __len__(self) -> int:
+        return len(self._stages())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._stages()))
 
 
 def event_heads(events: Sequence[StageEvent]) -> Sequence[EventHead]:
@@ -405,6 +435,6 @@ def _current_stages(events: Sequence[StageEvent], inactive: set[str]) -> dict[st
         last[(stage, version or commit)] = position  # in #N order: later overwrites earlier
     current: dict[str, int] = {}
     for (stage, version), position in last.items():
-        if heads[position][1] is Action.ASSIGN and version not in inactive:
+        if heads[position][1] is _ASSIGN and version not in inactive:
             current[stage] = max(position, current.get(stage, -1))
     return {stage: events[position] for stage, position in sorted(current.items())}
