@@ -90,12 +90,13 @@ class TagObjects:
 
     def __init__(
         self, oids: list[str], commits: list[str], headers: list[str], stamps: list[float],
-        buffer: bytes, offsets: list[int],
+        bodies: bytes, starts: list[str], base: int = 0,
     ) -> None:  # fmt: skip
         self.oids = oids
-        self.where = dict(zip(oids, range(len(oids)), strict=True))
         self.commits, self.headers, self.stamps = [*commits, ""], [*headers, ""], [*stamps, 0.0]
-        self._buffer, self._offsets = buffer, offsets  # body `at`: offsets[at]:offsets[at + 1]
+        # Body `at` is bodies[base + starts[at] : base + starts[at + 1]]; the starts stay
+        # text until a body is asked for (a read asks for a few).
+        self._bodies, self._starts, self._base = bodies, starts, base
 
     @classmethod
     def from_fields(cls, rows: Iterable[Sequence[str]]) -> TagObjects:
@@ -108,22 +109,33 @@ class TagObjects:
         stamps = [stamp(git_date(date)) for date in dates]
         fields = zip(kinds, taggers, emails, dates, messages, strict=True)
         bodies = ["\0".join(body).encode("utf-8") for body in fields]
-        offsets = [0, *accumulate(map(len, bodies))]
-        return cls(list(oids), commits, list(headers), stamps, b"".join(bodies), offsets)
+        starts = list(map(str, accumulate(map(len, bodies), initial=0)))
+        return cls(list(oids), commits, list(headers), stamps, b"".join(bodies), starts)
 
-    def positions(self, oids: Iterable[str]) -> list[int]:
+    @functools.cached_property
+    def where(self) -> dict[str, int]:
+        """object id -> its position."""
+        return dict(zip(self.oids, range(len(self.oids)), strict=True))
+
+    def positions(self, oids: list[str]) -> list[int]:
         """Each object id's position here, -1 for one not here."""
+        if oids == self.oids:  # the index keeps the objects in the order of the refs
+            return list(range(len(oids)))
         return list(map(self.where.get, oids, repeat(-1)))
 
     def body(self, at: int) -> bytes:
         """Target type, tagger, <email>, raw date and message of the object at
-        `at`, NUL between them, as UTF-8."""
-        return self._buffer[self._offsets[at] : self._offsets[at + 1]]
+        `at`, NUL between them, as UTF-8 (empty in an index damaged there)."""
+        try:
+            start, end = int(self._starts[at]), int(self._starts[at + 1])
+        except ValueError:
+            return b""
+        return self._bodies[self._base + start : self._base + end]
 
     def raw(self, name: str, at: int) -> RawTag:
         """The tag `name` of the object at position `at`."""
         body = self.body(at).decode("utf-8", "replace").split("\0", 4)
-        kind, tagger, email, date, message = [*body, "", "", "", ""][:5]  # never short but damaged
+        kind, tagger, email, date, message = [*body, "", "", "", ""][:5]  # short: damaged
         return made(
             RawTag, name=name, object_type="tag", object_id=self.oids[at], target_type=kind,
             commit=self.commits[at], tagger_name=tagger, tagger_email=email.strip("<>"),
@@ -132,20 +144,20 @@ class TagObjects:
 
     def merged(self, other: TagObjects) -> TagObjects:
         """These objects and `other`'s (objects not here: a read's new ones)."""
-        end = self._offsets[-1]  # the buffer's length: each constructor holds it so
+        mine, theirs = self._all_bodies(), other._all_bodies()
+        starts = self._starts[:-1] + [str(len(mine) + int(s)) for s in other._starts]
         return TagObjects(
             self.oids + other.oids, self.commits[:-1] + other.commits[:-1],
             self.headers[:-1] + other.headers[:-1], self.stamps[:-1] + other.stamps[:-1],
-            self._buffer + other._buffer,
-            self._offsets[:-1] + [end + offset for offset in other._offsets],
+            mine + theirs, starts,
         )  # fmt: skip
 
-    def entry(self, at: int) -> bytes:
-        """The index file's columns of the object at `at` (its body apart)."""
-        fields = (
-            self.oids[at], self.commits[at], self.headers[at], repr(self.stamps[at]),
-            str(self._offsets[at + 1] - self._offsets[at]),
-        )  # fmt: skip
+    def _all_bodies(self) -> bytes:
+        return self._bodies[self._base : self._base + int(self._starts[-1])]
+
+    def entry(self, at: int, start: int) -> bytes:
+        """The index file's columns of the object at `at`, its body at `start`."""
+        fields = (self.oids[at], self.commits[at], self.headers[at], repr(self.stamps[at]), start)
         return "".join(f"{field}\0" for field in fields).encode("utf-8")
 
     def __len__(self) -> int:
@@ -154,10 +166,12 @@ class TagObjects:
 
 # --- the index file ---------------------------------------------------------------
 #
-# `envctl-tag-index v2 SIZE\n`, then SIZE bytes of columns (per object: its id,
-# commit, `tag` header, date in seconds and body length in bytes; each ends in NUL,
-# which no field can hold), then the bodies back to back. A read splits the
-# columns, never the bodies.
+# `envctl-tag-index v2 COLUMNS BODIES\n`, then COLUMNS bytes of columns (per object:
+# its id, commit, `tag` header, date in seconds and where its body starts among the
+# bodies; each ends in NUL, which no field can hold), then BODIES bytes of bodies
+# back to back. Objects are in the order of the refs that point at them, so the
+# next read usually finds them where its refs are. A read splits the columns, never
+# the bodies.
 
 _MAGIC = b"envctl-tag-index v2 "
 _WIDTH = 5
@@ -169,34 +183,38 @@ def load_index(path: Path) -> TagObjects | None:
     try:
         data = path.read_bytes()
         start = data.find(b"\n") + 1
-        line = data[: start - 1]
-        if not (start and line.startswith(_MAGIC) and line[len(_MAGIC) :].isdigit()):
+        sizes = data[len(_MAGIC) : start - 1].split(b" ")
+        if not (start and data.startswith(_MAGIC) and len(sizes) == 2):
             return None
-        end = start + int(line[len(_MAGIC) :])
+        end = start + int(sizes[0])
+        if not (all(size.isdigit() for size in sizes) and end + int(sizes[1]) == len(data)):
+            return None
         parts = data[start:end].decode("utf-8").split("\0")
         if len(parts) % _WIDTH != 1 or parts[-1]:
             return None
-        oids, commits, headers, stamps, sizes = (parts[k:-1:_WIDTH] for k in range(_WIDTH))
-        offsets = list(accumulate(map(int, sizes), initial=end))
+        oids, commits, headers, stamps, starts = (parts[k:-1:_WIDTH] for k in range(_WIDTH))
         seconds = list(map(float, stamps))
     except (OSError, UnicodeDecodeError, ValueError):
         return None
-    if offsets[-1] != len(data) or any(map(int.__lt__, offsets[1:], offsets)):
-        return None
-    return TagObjects(oids, commits, headers, seconds, data, offsets)
+    starts.append(sizes[1].decode())
+    return TagObjects(oids, commits, headers, seconds, data, starts, base=end)
 
 
 def save_index(path: Path, objects: TagObjects, keep: Iterable[int]) -> None:
     """Replace the index atomically with the objects at positions `keep` (those
-    the refs point at now): a reader sees the old file or the new one. A git
-    directory envctl may not write to (a read-only clone) only means the next
-    read asks git again."""
-    kept = sorted(set(keep) - {-1})
-    columns = b"".join(map(objects.entry, kept))
-    bodies = b"".join(map(objects.body, kept))
+    the refs point at now, in their order): a reader sees the old file or the new
+    one. A git directory envctl may not write to (a read-only clone) only means
+    the next read asks git again."""
+    kept = list(dict.fromkeys(at for at in keep if at >= 0))
+    bodies = list(map(objects.body, kept))
+    starts = accumulate(map(len, bodies), initial=0)
+    columns = b"".join(map(objects.entry, kept, starts))
+    payload = b"".join(bodies)
     partial = path.parent / f"{path.name}.{os.getpid()}.tmp"
     try:
-        partial.write_bytes(b"%s%d\n%s%s" % (_MAGIC, len(columns), columns, bodies))
+        partial.write_bytes(
+            b"%s%d %d\n%s%s" % (_MAGIC, len(columns), len(payload), columns, payload)
+        )
         partial.replace(path)
     except OSError:
         with contextlib.suppress(OSError):
@@ -228,7 +246,16 @@ class TagTable(Sequence[RawTag]):
         """The refs as listed (name, object type, object id), their objects' fields
         from `objects`, at positions `at` there (`objects.positions(oids)`; -1 for
         a ref that points at no tag object: every annotated tag's must be there)."""
-        commits = list(map(objects.commits.__getitem__, at))
+        if oids == objects.oids:  # every ref where the index keeps its object
+            commits, headers, stamps = (
+                objects.commits[:-1],
+                objects.headers[:-1],
+                objects.stamps[:-1],
+            )
+        else:
+            commits = list(map(objects.commits.__getitem__, at))
+            headers = list(map(objects.headers.__getitem__, at))
+            stamps = list(map(objects.stamps.__getitem__, at))
         for i in unknown(at):
             commits[i] = oids[i] if kinds[i] == "commit" else ""
 
@@ -237,8 +264,6 @@ class TagTable(Sequence[RawTag]):
                 return lightweight(names[i], kinds[i], oids[i])
             return objects.raw(names[i], at[i])
 
-        headers = list(map(objects.headers.__getitem__, at))
-        stamps = list(map(objects.stamps.__getitem__, at))
         return cls(names, kinds, commits, headers, stamps, make)
 
     @classmethod

@@ -239,7 +239,8 @@ def read_tag_table(root: Path) -> TagTable:
     names, kinds, oids = _list_tags(root)
     path = common_dir(root) / _INDEX
     objects = load_index(path) or TagObjects.from_fields(())
-    new = [f"refs/tags/{names[i]}" for i in _annotated(objects.positions(oids), kinds)]
+    at = objects.positions(oids)
+    new = [f"refs/tags/{names[i]}" for i in _annotated(at, kinds)]
     if len(new) > _FULL_READ:
         return _read_all(root, path)
     if new:
@@ -249,10 +250,9 @@ def read_tag_table(root: Path) -> TagTable:
             # as itself (not UTF-8): one pass over every tag.
             return _read_all(root, path)
         objects = objects.merged(TagObjects.from_fields(read[ref][1:] for ref in new))
-    at = objects.positions(oids)
-    if _annotated(at, kinds):  # a ref moved to another object between the two calls
-        return _read_all(root, path)
-    if new:
+        at = objects.positions(oids)
+        if _annotated(at, kinds):  # a ref moved to another object between the two calls
+            return _read_all(root, path)
         save_index(path, objects, at)
     return TagTable.listed(names, kinds, oids, objects, at)
 
