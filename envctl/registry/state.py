@@ -206,10 +206,8 @@ def _build_model(
     at_commit = _version_at_commit(versions, warnings)
     shared = _shared_commits(versions)
     heads: list[EventHead] = []
-    made_from: list[Item] = []
     names, commits = table.names, table.commits
-    for item in events:
-        name, i = item
+    for name, i in events:
         if name.action in _STAGE_ACTIONS:
             commit = commits[i]
             if commit in shared:
@@ -219,9 +217,10 @@ def _build_model(
             if version is None:
                 message = f"commit {commit[:12]} has no registered version of {name.model}"
                 warnings.append(RegistryWarning(names[i], message))
-            heads.append((name.stage or "", name.action, version, commit, names[i]))
-            made_from.append(item)
-    stage_events = StageEvents(table, heads, made_from)
+            heads.append(
+                (name.stage or "", name.action, version, commit, names[i], name.counter, i)
+            )
+    stage_events = StageEvents(table, model, heads)
     inactive = {v.version for v in versions if not v.active}
     return Model(
         name=model,
@@ -330,7 +329,10 @@ def _version_at_commit(
 
 # --- a model's stage events, each made when first asked for -------------------------
 
-EventHead = tuple[str, Action, str | None, str, str]  # stage, action, version, commit, tag
+# An event's stage, action, version, commit, tag, #N and position among the tags read
+# (-1: not read from a TagTable): what a read looks at of every event, in one tuple
+# per event (the fewer objects a read leaves, the less Python's collector walks).
+EventHead = tuple[str, Action, str | None, str, str, int | None, int]
 
 
 class StageEvents(Sequence[StageEvent]):
@@ -339,10 +341,9 @@ class StageEvents(Sequence[StageEvent]):
     `heads`) but at the whole event of a few (those a command judges or shows):
     each StageEvent, its message and date, is made when first asked for."""
 
-    def __init__(self, table: TagTable, heads: list[EventHead], made_from: list[Item]) -> None:
+    def __init__(self, table: TagTable, model: str, heads: list[EventHead]) -> None:
         self.heads = heads
-        self._table = table
-        self._from = made_from
+        self._table, self._model = table, model
         self._made: list[StageEvent | None] = [None] * len(heads)
 
     @overload
@@ -358,12 +359,11 @@ class StageEvents(Sequence[StageEvent]):
         return found
 
     def _make(self, position: int) -> StageEvent:
-        name, i = self._from[position]
-        version = self.heads[position][2]
+        stage, action, version, _, _, counter, i = self.heads[position]
         raw = self._table[i]
         return made(
-            StageEvent, message=raw.message, model=name.model, stage=name.stage or "",
-            action=name.action, counter=name.counter, version=version, commit=raw.commit,
+            StageEvent, message=raw.message, model=self._model, stage=stage,
+            action=action, counter=counter, version=version, commit=raw.commit,
             author=raw.tagger_name, author_email=raw.tagger_email, date=raw.date, tag=raw.name,
         )  # fmt: skip
 
@@ -412,11 +412,11 @@ class _StagesInForce(Mapping[str, StageEvent]):
 
 
 def event_heads(events: Sequence[StageEvent]) -> Sequence[EventHead]:
-    """Each event's stage, action, version, commit and tag, without making the
-    events `parse_registry` has not made yet."""
+    """Each event's head (`EventHead`), without making the events that
+    `parse_registry` has not made yet."""
     if isinstance(events, StageEvents):
         return events.heads
-    return [(e.stage, e.action, e.version, e.commit, e.tag) for e in events]
+    return [(e.stage, e.action, e.version, e.commit, e.tag, e.counter, -1) for e in events]
 
 
 def current_stages(
@@ -431,7 +431,7 @@ def _current_stages(events: Sequence[StageEvent], inactive: set[str]) -> dict[st
     event is an assignment, the one assigned most recently — by #N, not time."""
     heads = event_heads(events)
     last: dict[tuple[str, str], int] = {}
-    for position, (stage, _, version, commit, _) in enumerate(heads):
+    for position, (stage, _, version, commit, _, _, _) in enumerate(heads):
         last[(stage, version or commit)] = position  # in #N order: later overwrites earlier
     current: dict[str, int] = {}
     for (stage, version), position in last.items():
