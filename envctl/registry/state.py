@@ -268,9 +268,10 @@ def _versions(
             found[version] = _replace_active(known, active=True)
         else:
             raw = table[i]
-            found[version] = ModelVersion(
-                raw.message, model, version, raw.commit, raw.tagger_name, raw.tagger_email,
-                raw.date, raw.name, True,
+            found[version] = made(
+                ModelVersion, message=raw.message, model=model, version=version,
+                commit=raw.commit, author=raw.tagger_name, author_email=raw.tagger_email,
+                date=raw.date, tag=raw.name, active=True,
             )  # fmt: skip
     return list(found.values())
 
