@@ -24,7 +24,10 @@ with their min-max.
 
 With --baseline TREE, `status` and `audit` of the envctl source tree TREE
 (`python -m envctl` with PYTHONPATH=TREE; `git archive REV | tar -x -C TREE`)
-run in the same rounds, and their ratio to this tree's is reported.
+run in the same rounds, and their ratio to this tree's is reported. Both read
+the same repository, so a TREE whose tag index has another format (before
+`envctl-tag-index v2`) makes each side rebuild the index on every run: compare
+such trees on separate copies of a repository instead.
 
 At --gto-size, `gto show --json` ($ENVCTL_GTO, `gto` on PATH or
 /tmp/gto-venv/bin/gto) runs too, and every model's stages are compared with

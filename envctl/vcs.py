@@ -10,20 +10,29 @@ InputError here, message first.
 from __future__ import annotations
 
 import base64
-import contextlib
-import functools
 import os
 import re
 import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
 from envctl.errors import GitError, InputError, PushRejected, TagExists, ToolError
 from envctl.frozen import made
+from envctl.tagtable import (  # RawTag's home was here: `vcs.RawTag` still names it
+    RawTag as RawTag,
+)
+from envctl.tagtable import (
+    TagObjects,
+    TagTable,
+    git_date,
+    lightweight,
+    load_index,
+    save_index,
+    unknown,
+)
 from envctl.tools import Completed, run_tool
 
 
@@ -143,27 +152,6 @@ def is_repo(path: Path) -> bool:
 
 
 @dataclass(frozen=True)
-class RawTag:
-    """One ref under refs/tags as git stores it. `object_type` is "tag" for an
-    annotated tag and "commit" for a lightweight one; `commit` is the commit it
-    points at ("" when it points at something else); tagger fields and `message`
-    are empty for lightweight tags. `header` is the name the tag object itself
-    carries (its `tag` header, inside what a signature covers); "" for a
-    lightweight tag. A tag object copied under another ref name keeps it."""
-
-    name: str
-    object_type: str
-    object_id: str
-    target_type: str
-    commit: str
-    tagger_name: str
-    tagger_email: str
-    date: datetime | None
-    message: str
-    header: str
-
-
-@dataclass(frozen=True)
 class GitUser:
     name: str
     email: str
@@ -226,133 +214,87 @@ def _split_records(text: str) -> list[list[str]]:
 #
 # Everything `_TAG_FORMAT` reads but the ref name comes from the tag object itself
 # (its type, target, tagger, date, `tag` header and message), and a git object never
-# changes: so it is kept per object id in the git directory, and a read lists the
-# refs with their object ids only (git then opens no tag object) and asks git for
-# the fields of the objects it has not seen. Parsed fields only, never a verdict.
+# changes: so it is kept per object id in the git directory (envctl.tagtable), and a
+# read lists the refs with their object ids only (git then opens no tag object) and
+# asks git for the fields of the objects it has not seen. Parsed fields only, never
+# a verdict.
 
 _INDEX = "envctl-tag-index"
-_INDEX_HEADER = "envctl-tag-index v1\n"
-_INDEX_WIDTH = len(_TAG_FIELDS) - 1  # the object's own fields: all but the ref name
 _FULL_READ = 256  # more new tag objects than this: one pass over every tag instead
+# Three lines per ref (no field holds a newline: git refuses control characters in
+# ref names), so one split of the output gives the three columns.
+_LISTING = "--format=%(objectname)%0a%(objecttype)%0a%(refname:lstrip=2)"
 
 
 def read_tags_indexed(root: Path) -> list[RawTag]:
     """What `read_tags` returns, each tag object's fields read from the index when
     git gave them before (two cheap git calls instead of parsing every object)."""
-    listing = [line.split(" ", 2) for line in _list_tags(root)]
+    return list(read_tag_table(root))
+
+
+def read_tag_table(root: Path) -> TagTable:
+    """Every tag, as `read_tags` reads them, in a table whose RawTags are made when
+    first asked for; each tag object's fields come from the index when git gave
+    them before."""
+    names, kinds, oids = _list_tags(root)
     path = common_dir(root) / _INDEX
-    known = _load_index(path)
-    new = [ref for oid, kind, ref in listing if kind == "tag" and oid not in known]
-    few = 0 < len(new) <= _FULL_READ
-    read = {f[0].lstrip("\n"): f for f in _tag_fields(root, *new)} if few else {}
-    if len(new) > _FULL_READ or any(ref not in read for ref in new):
-        # Many new objects; or a ref gone since it was listed, or one whose name
-        # did not come back as itself (not UTF-8): one pass over every tag.
-        fields = _tag_fields(root, "refs/tags")
-        _save_index(path, {f[2]: f[1:] for f in fields if f[1] == "tag"})
-        return [_raw_tag(f) for f in fields]
+    objects = load_index(path) or TagObjects.from_fields(())
+    at = objects.positions(oids)
+    new = [f"refs/tags/{names[i]}" for i in _annotated(at, kinds)]
+    if len(new) > _FULL_READ:
+        return _read_all(root, path)
     if new:
-        _save_index(path, _still_there(listing, known, read))
-    found = []
-    for oid, kind, ref in listing:
-        if kind != "tag":
-            found.append(_raw_tag([ref, kind, oid, "", "", "", "", "", "", ""]))
-        elif (entry := known.get(oid)) is not None:
-            found.append(_annotated(ref.removeprefix("refs/tags/"), entry))
-        else:
-            found.append(_raw_tag(read[ref]))
-    return found
+        read = {f[0].lstrip("\n"): f for f in _tag_fields(root, *new)}
+        if any(ref not in read for ref in new):
+            # A ref gone since it was listed, or one whose name did not come back
+            # as itself (not UTF-8): one pass over every tag.
+            return _read_all(root, path)
+        objects = objects.merged(TagObjects.from_fields(read[ref][1:] for ref in new))
+        at = objects.positions(oids)
+        if _annotated(at, kinds):  # a ref moved to another object between the two calls
+            return _read_all(root, path)
+        save_index(path, objects, at)
+    return TagTable.listed(names, kinds, oids, objects, at)
 
 
-def _still_there(
-    listing: list[list[str]], known: dict[str, list[str]], read: dict[str, list[str]]
-) -> dict[str, list[str]]:
-    """The index entries of the tag objects the refs now point at."""
-    entries = {oid: known[oid] for oid, kind, _ in listing if kind == "tag" and oid in known}
-    entries |= {fields[2]: fields[1:] for fields in read.values() if fields[1] == "tag"}
-    return entries
+def _annotated(at: list[int], kinds: list[str]) -> list[int]:
+    """The positions of the annotated tags whose object is not at hand."""
+    return [i for i in unknown(at) if kinds[i] == "tag"]
 
 
-def _list_tags(root: Path) -> list[str]:
-    """`OID TYPE REFNAME` per tag (a ref name holds no space)."""
-    form = "--format=%(objectname) %(objecttype) %(refname)"
-    proc = _git_bytes(root, "for-each-ref", form, "refs/tags")
+def _read_all(root: Path, path: Path) -> TagTable:
+    """Every tag's fields in one pass; the index rewritten with them."""
+    fields = _tag_fields(root, "refs/tags")
+    names = [f[0].lstrip("\n").removeprefix("refs/tags/") for f in fields]
+    kinds, oids = [f[1] for f in fields], [f[2] for f in fields]
+    objects = TagObjects.from_fields(f[1:] for f in fields)
+    save_index(path, objects, range(len(objects)))
+    return TagTable.listed(names, kinds, oids, objects, objects.positions(oids))
+
+
+def _list_tags(root: Path) -> tuple[list[str], list[str], list[str]]:
+    """The name, object type and object id of each tag, in three columns."""
+    proc = _git_bytes(root, "for-each-ref", _LISTING, "refs/tags")
     if proc.returncode != 0:
         raise GitError(f"git for-each-ref failed in {root}: {_error_line(proc.stderr)}")
-    return proc.stdout.decode("utf-8", "replace").splitlines()
-
-
-def _load_index(path: Path) -> dict[str, list[str]]:
-    """object id -> its fields; empty when absent, damaged or of another version."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return {}
-    if not text.startswith(_INDEX_HEADER):
-        return {}
-    parts = text[len(_INDEX_HEADER) :].split("\0")
-    width = _INDEX_WIDTH
-    if len(parts) % width != 1:
-        return {}
-    entries = (parts[i : i + width] for i in range(0, len(parts) - 1, width))
-    return {entry[1]: entry for entry in entries if entry[0] == "tag"}
-
-
-def _save_index(path: Path, entries: dict[str, list[str]]) -> None:
-    """Replace the index atomically with `entries` (the tags now present): a reader
-    sees the old file or the new one. A git directory envctl may not write to
-    (a read-only clone) only means the next read asks git again."""
-    body = "".join("\0".join(fields) + "\0" for fields in entries.values())
-    partial = path.parent / f"{path.name}.{os.getpid()}.tmp"
-    try:
-        partial.write_bytes((_INDEX_HEADER + body).encode("utf-8"))
-        partial.replace(path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
+    parts = proc.stdout.decode("utf-8", "replace").split("\n")
+    if len(parts) % 3 != 1:
+        raise GitError("git for-each-ref gave output envctl cannot read; check the git version")
+    return parts[2:-1:3], parts[1:-1:3], parts[0:-1:3]
 
 
 def _raw_tag(fields: list[str]) -> RawTag:
     ref, kind, oid = fields[:3]
     name = ref.lstrip("\n").removeprefix("refs/tags/")
     if kind != "tag":  # lightweight: %(contents) would be the commit's message
-        return RawTag(name, kind, oid, kind, oid if kind == "commit" else "", "", "", None, "", "")
-    return _annotated(name, fields[1:])
-
-
-def _annotated(name: str, fields: list[str]) -> RawTag:
-    """The tag `name` of the tag object whose `_TAG_FIELDS` after the ref are `fields`."""
-    _, oid, target_kind, target, tagger, email, date, header, message = fields
+        return lightweight(name, kind, oid)
+    _, oid, target_kind, target, tagger, email, date, header, message = fields[1:]
     commit = target if target_kind == "commit" else ""
     return made(
         RawTag, name=name, object_type="tag", object_id=oid, target_type=target_kind,
-        commit=commit, tagger_name=tagger, tagger_email=email.strip("<>"), date=_git_date(date),
+        commit=commit, tagger_name=tagger, tagger_email=email.strip("<>"), date=git_date(date),
         message=message, header=header,
     )  # fmt: skip
-
-
-def _git_date(raw: str) -> datetime | None:
-    """`1700000000 +0130` -> an aware datetime in the tagger's offset."""
-    seconds, _, zone = raw.partition(" ")
-    tz = _zone(zone)
-    if tz is None or not seconds.isdigit():
-        return None
-    try:
-        return datetime.fromtimestamp(int(seconds), tz)
-    except (OverflowError, ValueError, OSError):
-        return None
-
-
-@functools.lru_cache(maxsize=256)  # a ledger's tags share a few offsets
-def _zone(zone: str) -> timezone | None:
-    """`+0130` -> its timezone; None when it is not one."""
-    if not (len(zone) == 5 and zone[0] in "+-" and zone[1:].isdigit()):
-        return None
-    offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:]))
-    try:
-        return timezone(-offset if zone[0] == "-" else offset)
-    except ValueError:  # 24 hours or more
-        return None
 
 
 def tag_exists(root: Path, name: str) -> bool:

@@ -455,7 +455,14 @@ def test_a_tag_object_copied_under_another_name_keeps_its_own_header(git_repo: P
 
 @pytest.mark.parametrize(
     "damage",
-    [b"", b"envctl-tag-index v0\n", b"envctl-tag-index v1\ntag\0abc\0", b"\xff\xfe garbage"],
+    [
+        b"",
+        b"envctl-tag-index v0\n",
+        b"envctl-tag-index v1\ntag\0abc\0",
+        b"\xff\xfe garbage",
+        b"envctl-tag-index v2 5 9\nabc\0\0",  # shorter than it says
+        b"envctl-tag-index v2 4 0\nabc\0",  # a column short
+    ],
 )
 def test_a_damaged_index_is_read_again_from_git(git_repo: Path, damage: bytes) -> None:
     every_kind_of_tag(git_repo)
@@ -463,7 +470,7 @@ def test_a_damaged_index_is_read_again_from_git(git_repo: Path, damage: bytes) -
     index_file(git_repo).write_bytes(damage)
 
     assert vcs.read_tags_indexed(git_repo) == vcs.read_tags(git_repo)
-    assert index_file(git_repo).read_bytes().startswith(b"envctl-tag-index v1\n")
+    assert index_file(git_repo).read_bytes().startswith(b"envctl-tag-index v2 ")
 
 
 def test_many_new_tags_are_read_in_one_pass(

@@ -7,9 +7,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import methodcaller
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
@@ -23,7 +24,8 @@ from envctl.registry.workspace import Workspace
 if TYPE_CHECKING:
     from envctl.spec.loading import Environment
     from envctl.spec.project_settings import TrustSettings as Trust
-    from envctl.vcs import RawTag, Signature
+    from envctl.tagtable import RawTag, TagTable
+    from envctl.vcs import Signature
 
 _CACHE = "envctl-signatures.json"
 _SSH_ARMOR = "-----BEGIN SSH SIGNATURE-----"
@@ -37,7 +39,7 @@ class VerifiedLedger:
     audit: reg.Audit
     warnings: tuple[str, ...]  # about the trust root itself
     approval_tags: tuple[str, ...] = ()
-    tags: tuple[RawTag, ...] = ()  # as read: what publishing compares with a remote
+    tags: Sequence[RawTag] = ()  # as read: what publishing compares with a remote
 
     @property
     def trusted(self) -> reg.Registry:
@@ -100,7 +102,7 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
     from envctl import vcs
 
     with _acyclic():
-        tags = vcs.read_tags_indexed(ws.root)
+        tags = vcs.read_tag_table(ws.root)
         registry = parse_registry(tags)
     config = trust_config(ws)
     policy = trust_policy(config)
@@ -123,8 +125,8 @@ def read_verified(ws: Workspace) -> VerifiedLedger:
         registry, tags, stages=ws.stages, trust=policy, signatures=signatures, specs=specs,
         also=shadows,
     )  # fmt: skip
-    approvals = tuple(t.name for t in tags if t.name.startswith(reg.APPROVAL_PREFIX))
-    return VerifiedLedger(registry, audit, tuple(warnings), approvals, tuple(tags))
+    approvals = tuple(filter(methodcaller("startswith", reg.APPROVAL_PREFIX), tags.names))
+    return VerifiedLedger(registry, audit, tuple(warnings), approvals, tags)
 
 
 @contextmanager
@@ -162,13 +164,13 @@ def stage_environment(ws: Workspace, stage: str) -> Environment:
     return load_environment(f"{stage}@{vcs.resolve_commit(ws.root, ref)}", project)
 
 
-def shadowing_tags(tags: list[RawTag], name: str, ref: str | None) -> list[reg.Violation]:
+def shadowing_tags(tags: TagTable, name: str, ref: str | None) -> list[reg.Violation]:
     """Tags named like the trust ref (`origin/main`): envctl never reads them for
     trust, but a tool that expands short names as git does would."""
     short = {name, *(ref.removeprefix(p) for p in ("refs/remotes/", "refs/heads/", "refs/") if ref)}
     message = f"a tag named like the trust ref; trust is read at {ref or name}, never at this tag"
     return [
-        reg.Violation(t.name, "trust-ref-shadow", None, message) for t in tags if t.name in short
+        reg.Violation(tag, "trust-ref-shadow", None, message) for tag in tags.names if tag in short
     ]
 
 
@@ -216,15 +218,15 @@ def _save_cache(path: Path, key: str, entries: dict[str, Signature]) -> None:
     write_json(path, data)
 
 
-def signed_tags(tags: list[RawTag], policy: reg.TrustPolicy) -> list[RawTag]:
+def signed_tags(tags: TagTable, policy: reg.TrustPolicy) -> list[RawTag]:
     """The tags whose signature matters: events of signed stages and their approvals."""
     found = []
-    for tag in tags:
-        name = reg.parse_tag_name(tag.name)
-        approval = reg.parse_approval_tag(tag.name) if name is None else None
+    for i, tag in enumerate(tags.names):
+        name = reg.parse_tag_name(tag)
+        approval = reg.parse_approval_tag(tag) if name is None else None
         stage = name.stage if name is not None else approval.stage if approval else None
         if stage is not None and policy.is_signed(stage):
-            found.append(tag)
+            found.append(tags[i])
     return found
 
 

@@ -13,7 +13,7 @@ docs/ledger.md states the guarantees.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -88,7 +88,7 @@ class Ledger:
     verified: VerifiedLedger
 
     @property
-    def tags(self) -> tuple[RawTag, ...]:
+    def tags(self) -> Sequence[RawTag]:
         return self.verified.tags
 
     @property

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from operator import attrgetter
+from operator import attrgetter, methodcaller
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -34,12 +34,20 @@ from envctl.registry.records import (
     spec_commit,
 )
 from envctl.registry.replay import Entered, ModelReplay
-from envctl.registry.state import ApprovalKey, Model, Registry, StageEvent, current_stages
+from envctl.registry.state import (
+    ApprovalKey,
+    Model,
+    Registry,
+    StageEvent,
+    current_stages,
+    event_heads,
+)
 from envctl.registry.timing import skew_problems
 from envctl.registry.violation import Violation
+from envctl.tagtable import RawTag, TagTable
 
 if TYPE_CHECKING:
-    from envctl.vcs import RawTag, Signature
+    from envctl.vcs import Signature
 
 Evidence = Literal["signed", "recorded", "none", "invalid"]
 # Problems of an event that leave it without evidence rather than with false evidence.
@@ -79,11 +87,8 @@ class Audit:
     same rules (`replay`), so `verdict` and `stages` judge only the events they
     depend on, while `verdicts` and `violations` judge every event."""
 
-    def __init__(
-        self, checker: _Checker, raws: list[RawTag], also: tuple[Violation, ...] = ()
-    ) -> None:
+    def __init__(self, checker: _Checker, also: tuple[Violation, ...] = ()) -> None:
         self._checker = checker
-        self._raws = raws
         self._also = also
         self._judged: dict[str, Verdict] = {}  # shared by the replays: tag -> verdict
         self._replays = {
@@ -102,9 +107,9 @@ class Audit:
     def _positions(self) -> dict[str, tuple[ModelReplay[Verdict], int]]:
         if self._where is None:
             self._where = {
-                event.tag: (replay, position)
+                head[4]: (replay, position)
                 for replay in self._replays.values()
-                for position, event in enumerate(replay.model.events)
+                for position, head in enumerate(event_heads(replay.model.events))
             }
         return self._where
 
@@ -129,7 +134,7 @@ class Audit:
 
     @cached_property
     def _approvals(self) -> tuple[Mapping[ApprovalKey, frozenset[str]], list[Violation]]:
-        raws = [t for t in self._raws if t.name.startswith(APPROVAL_PREFIX)]
+        raws = [t for t in self._checker.raws if t.name.startswith(APPROVAL_PREFIX)]
         events = (e for m in self._checker.registry.models.values() for e in m.events)
         counted, violations = self._checker.approvals(
             raws, _promoter_identities(events, self._checker)
@@ -144,7 +149,7 @@ class Audit:
 
     @cached_property
     def violations(self) -> tuple[Violation, ...]:
-        registry, raws = self._checker.registry, self._raws
+        registry, raws = self._checker.registry, self._checker.raws
         violations = list(self._approvals[1])
         violations += [v for verdict in self.verdicts.values() for v in verdict.problems]
         violations += _counter_problems(registry, raws)
@@ -191,9 +196,9 @@ def audit_registry(
     (signed stage, commit on the protected branch) to the fingerprint of the
     stage's spec there; `also`: violations found outside the ledger's rules,
     listed after them."""
-    raws = sorted(tags, key=attrgetter("name"))
-    checker = _Checker(registry, stages, trust, signatures, raws, specs)
-    return Audit(checker, raws, tuple(also))
+    table = tags if isinstance(tags, TagTable) else TagTable.of(tags)
+    checker = _Checker(registry, stages, trust, signatures, table, specs)
+    return Audit(checker, tuple(also))
 
 
 def _promoter_identities(
@@ -229,7 +234,7 @@ class _Checker:
         stages: list[str],
         trust: TrustPolicy,
         signatures: Mapping[str, Signature],
-        raws: Iterable[RawTag] = (),
+        table: TagTable,
         specs: Mapping[tuple[str, str], str] | None = None,
     ) -> None:
         self.specs = specs or {}
@@ -237,11 +242,20 @@ class _Checker:
         self.stages = stages
         self.trust = trust
         self.signatures = signatures
-        self.raws = list(raws)
-        self.headers = {raw.name: raw.header for raw in self.raws}
+        self.table = table
         self._counted: dict[ApprovalKey, set[str]] = {}
         self._by_key: dict[str, dict[ApprovalKey, list[StageEvent]]] = {}
         self._approval_raws: dict[ApprovalKey, list[tuple[RawTag, ApprovalTag]]] | None = None
+
+    @cached_property
+    def raws(self) -> list[RawTag]:
+        """Every tag, by name (what the audit of the whole ledger reads)."""
+        return sorted(self.table, key=attrgetter("name"))
+
+    @cached_property
+    def headers(self) -> dict[str, str]:
+        """tag -> the name its tag object carries ("" for a lightweight tag)."""
+        return dict(zip(self.table.names, self.table.headers, strict=True))
 
     def principals(self, tag: str) -> tuple[str, ...]:
         sig = self.signatures.get(tag)
@@ -366,11 +380,14 @@ class _Checker:
     def _approvals_of(self) -> dict[ApprovalKey, list[tuple[RawTag, ApprovalTag]]]:
         if self._approval_raws is None:
             self._approval_raws = {}
-            for raw in self.raws:
-                parsed = _parse_approval(raw.name)
+            names = self.table.names
+            approving = sorted(filter(methodcaller("startswith", APPROVAL_PREFIX), names))
+            where = dict(zip(names, range(len(names)), strict=True)) if approving else {}
+            for i in map(where.__getitem__, approving):
+                parsed = _parse_approval(names[i])
                 if parsed is not None:
                     key = (parsed.model, parsed.version, parsed.stage)
-                    self._approval_raws.setdefault(key, []).append((raw, parsed))
+                    self._approval_raws.setdefault(key, []).append((self.table[i], parsed))
         return self._approval_raws
 
     # --- stage events ------------------------------------------------------------

@@ -9,6 +9,7 @@ verbatim so that gto, gto-action and envctl read the same registry:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -31,7 +32,10 @@ _TAG_RE = re.compile(
     r"(#(?P<counter>[0-9]+))?"
 )
 _NAME_RE = re.compile(_NAME)
-_COUNTED_ASSIGNMENT_RE = re.compile(rf"(?P<model>{_NAME})#(?P<stage>{_NAME})#(?P<counter>[0-9]+)")
+# `_NAME` again, without backtracking (it reads every tag): allowed characters taken
+# possessively, then the last one must be a letter or digit. Groups: model, stage, N.
+_NAME_AT_ONCE = r"[a-zA-Z0-9][a-zA-Z0-9/_-]*+(?<=[a-zA-Z0-9])"
+_COUNTED_ASSIGNMENT_RE = re.compile(rf"({_NAME_AT_ONCE})#({_NAME_AT_ONCE})#([0-9]++)")
 _FULLNAME_RE = re.compile(rf"(?:{_DIRNAME}:)?{_NAME}")
 _VERSION_RE = re.compile(rf"v{_SEMVER}")
 # Tags that are probably meant for the registry but do not parse: worth a warning.
@@ -65,6 +69,21 @@ def parse_tag_name(tag: str) -> TagName | None:
     return fast if fast is not None else _parse_by_grammar(tag)
 
 
+def parse_tag_names(tags: Iterable[str]) -> list[TagName | None]:
+    """`parse_tag_name` of each tag, in one call: every read parses every tag's
+    name, and a call per name (two, for the common form) was a fifth of it."""
+    found: list[TagName | None] = []
+    fast, make, assign = _COUNTED_ASSIGNMENT_RE.fullmatch, _new_name, _ASSIGN
+    for tag in tags:
+        match = fast(tag)
+        if match is None:
+            found.append(_parse_by_grammar(tag))
+        else:
+            model, stage, counter = match.groups()
+            found.append(make(TagName, (model, assign, None, stage, int(counter))))
+    return found
+
+
 def _parse_by_grammar(tag: str) -> TagName | None:
     match = _TAG_RE.fullmatch(tag)
     if match is None or match["created"]:
@@ -93,8 +112,14 @@ def _counted_assignment(tag: str) -> TagName | None:
     match = _COUNTED_ASSIGNMENT_RE.fullmatch(tag)
     if match is None:
         return None
-    model, stage, counter = match.group("model", "stage", "counter")
-    return TagName(model, Action.ASSIGN, None, stage, int(counter))
+    model, stage, counter = match.groups()
+    return _new_name(TagName, (model, _ASSIGN, None, stage, int(counter)))
+
+
+# A named tuple's own __new__ is a Python function that checks its arguments; the
+# tuple's makes the same value for a third of the cost (every read parses every name).
+_new_name = tuple.__new__
+_ASSIGN = Action.ASSIGN  # a member read from its Enum class costs a lookup each time
 
 
 def malformed_reason(tag: str) -> str | None:

@@ -14,15 +14,20 @@ own: a verdict here is computed by the same judge, never recalled from a cache.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
 from envctl.registry.grammar import Action
-from envctl.registry.state import Model, StageEvent
+from envctl.registry.state import EventHead, Model, StageEvent, event_heads
 
 Entered = Callable[[str, str], bool]  # (version, stage) entered before this event?
 V = TypeVar("V")
+_ASSIGN = Action.ASSIGN  # read per event: a member read from its Enum class costs a lookup
+_KEY = itemgetter(2, 0, 1)  # of an event's head: version, stage, action
+_SCANS = 16
 
 
 class ModelReplay(Generic[V]):
@@ -42,7 +47,9 @@ class ModelReplay(Generic[V]):
         self._verdicts: dict[int, V] = {}
         self.judged = judged if judged is not None else {}  # tag -> verdict, once judged
         self._assigned: dict[tuple[str, str], list[int]] | None = None
-        self._scanned: dict[tuple[str, str], int] = {}  # key -> positions examined
+        self._keys: list[tuple[str | None, str, Action]] | None = None
+        self._looked = 0  # positions looked up by scanning, before `_assigned` is built
+        self._scanned: dict[tuple[str, str], int] = {}  # key -> the positions before examined
         self._first: dict[tuple[str, str], int] = {}  # key -> its first counted position
 
     def verdict(self, position: int) -> V:
@@ -66,47 +73,64 @@ class ModelReplay(Generic[V]):
         first = self._first.get(key)
         if first is not None:
             return first < before
-        positions = self._positions().get(key, [])
         at = self._scanned.get(key, 0)
-        while at < len(positions) and positions[at] < before:
-            position = positions[at]
-            at += 1
+        while (position := self._next(key, at)) is not None and position < before:
+            at = position + 1
             self._scanned[key] = at  # before judging: its own rule asks about earlier ones
             if self._counts(self.verdict(position)):
                 self._first[key] = position
                 return True
         return False
 
+    def _next(self, key: tuple[str, str], at: int) -> int | None:
+        """The first position from `at` on that assigns `key`, or None. The first
+        _SCANS are found by a search (in C) of the events' keys: status and image
+        ask a few. Then every key's positions are indexed at once: audit and
+        history ask about every event, and a search per key would cost more."""
+        if self._assigned is None and self._looked < _SCANS:
+            self._looked += 1
+            if self._keys is None:
+                self._keys = list(map(_KEY, self._heads()))
+            try:
+                return self._keys.index((*key, _ASSIGN), at)
+            except ValueError:
+                return None
+        positions = self._positions().get(key, [])
+        found = bisect_left(positions, at)
+        return positions[found] if found < len(positions) else None
+
     def _positions(self) -> dict[tuple[str, str], list[int]]:
         if self._assigned is None:
             self._assigned = {}
-            for position, event in enumerate(self.model.events):
-                if event.version and event.action is Action.ASSIGN:
-                    key = (event.version, event.stage)
-                    self._assigned.setdefault(key, []).append(position)
+            for position, (stage, action, version, _, _, _, _) in enumerate(self._heads()):
+                if version and action is _ASSIGN:
+                    self._assigned.setdefault((version, stage), []).append(position)
         return self._assigned
+
+    def _heads(self) -> Sequence[EventHead]:
+        return event_heads(self.model.events)
 
     def stages(self) -> Mapping[str, StageEvent]:
         """The stage -> event in force, counting only the events that count: per
         stage, among (stage, version) pairs whose last counted event is an
         assignment of an active version, the latest (`state.current_stages`),
         found from the newest event back, judging only the events it passes."""
-        events = self.model.events
+        heads = self._heads()
         inactive = {v.version for v in self.model.versions if not v.active}
-        left = {event.stage for event in events}
+        left = set(map(itemgetter(0), heads))
         found: dict[str, StageEvent] = {}
         seen: set[tuple[str, str]] = set()
-        for position in range(len(events) - 1, -1, -1):
+        for position in range(len(heads) - 1, -1, -1):
             if not left:
                 break
-            event = events[position]
-            pair = (event.stage, event.version or event.commit)
-            if event.stage not in left or pair in seen:
+            stage, action, version, commit, _, _, _ = heads[position]
+            pair = (stage, version or commit)
+            if stage not in left or pair in seen:
                 continue
             if not self._counts(self.verdict(position)):
                 continue
             seen.add(pair)
-            if event.action is Action.ASSIGN and pair[1] not in inactive:
-                found[event.stage] = event
-                left.discard(event.stage)
+            if action is _ASSIGN and pair[1] not in inactive:
+                found[stage] = self.model.events[position]
+                left.discard(stage)
         return MappingProxyType(dict(sorted(found.items())))

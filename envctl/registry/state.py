@@ -3,22 +3,22 @@ a bad tag becomes a warning, never an exception. Events are in #N order (`orderi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cached_property
-from operator import attrgetter
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any, overload
 
 from envctl.frozen import made
 from envctl.registry.approvals import APPROVAL_PREFIX, approver_slug, parse_approval_tag
-from envctl.registry.grammar import Action, TagName, malformed_reason, parse_tag_name, semver_key
-from envctl.registry.ordering import Event, ordered_events
+from envctl.registry.grammar import Action, TagName, malformed_reason, parse_tag_names, semver_key
+from envctl.registry.ordering import Item, ordered_events
 from envctl.registry.records import parse_record
+from envctl.tagtable import RawTag, TagTable
 
-if TYPE_CHECKING:
-    from envctl.vcs import RawTag
+_STAGE_ACTIONS = (Action.ASSIGN, Action.UNASSIGN)  # a tuple: no Enum hash
+_ASSIGN = Action.ASSIGN  # read per tag: a member read from its Enum class costs a lookup
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class StageEvent(_Message):
 class Model:
     name: str
     versions: tuple[ModelVersion, ...]  # SemVer ascending, deregistered included
-    events: tuple[StageEvent, ...]  # by #N
+    events: Sequence[StageEvent]  # by #N (a tuple, or StageEvents as parse_registry makes them)
     stages: Mapping[str, StageEvent]  # stage -> the assignment now in force
     deprecated: bool
 
@@ -118,23 +118,32 @@ class Registry:
 
 
 def parse_registry(tags: Iterable[RawTag]) -> Registry:
-    """The registry described by `tags`. Never raises on a bad tag: it becomes a warning."""
+    """The registry described by `tags` (a TagTable as envctl.vcs reads it, or the
+    tags themselves). Never raises on a bad tag: it becomes a warning."""
+    table = tags if isinstance(tags, TagTable) else TagTable.of(tags)
+    names, kinds, commits = table.names, table.object_types, table.commits
     warnings: list[RegistryWarning] = []
     counters: dict[str, int] = {}
-    by_model: dict[str, list[tuple[TagName, RawTag]]] = {}
+    by_model: dict[str, list[Item]] = {}
     approvals: dict[ApprovalKey, set[str]] = {}
-    for raw in sorted(tags, key=attrgetter("name")):
-        name = parse_tag_name(raw.name)
+    parsed = parse_tag_names(names)
+    for i in sorted(range(len(names)), key=names.__getitem__):
+        name = parsed[i]
         if name is not None:
-            if name.counter is not None and name.counter >= counters.get(name.model, 0):
-                counters[name.model] = name.counter
-            if _is_usable(raw, warnings) and not _is_copied_version(raw, name, warnings):
-                by_model.setdefault(name.model, []).append((name, raw))
-        elif raw.name.startswith(APPROVAL_PREFIX):
-            _add_approval(raw, approvals, warnings)
-        elif (reason := malformed_reason(raw.name)) is not None:
-            warnings.append(RegistryWarning(raw.name, reason))
-    models = {m: _build_model(m, items, warnings) for m, items in sorted(by_model.items())}
+            model, counter = name.model, name.counter
+            if counter is not None and counter >= counters.get(model, 0):
+                counters[model] = counter
+            if kinds[i] == "tag" and commits[i] and name.action is _ASSIGN:
+                by_model.setdefault(model, []).append((name, i))  # the common case, told cheaply
+            elif _is_usable(table, i, warnings) and not _is_copied_version(
+                table, i, name, warnings
+            ):
+                by_model.setdefault(model, []).append((name, i))
+        elif names[i].startswith(APPROVAL_PREFIX):
+            _add_approval(table[i], approvals, warnings)
+        elif (reason := malformed_reason(names[i])) is not None:
+            warnings.append(RegistryWarning(names[i], reason))
+    models = {m: _build_model(m, table, items, warnings) for m, items in sorted(by_model.items())}
     return Registry(
         models=MappingProxyType(models),
         counters=MappingProxyType(counters),
@@ -143,24 +152,30 @@ def parse_registry(tags: Iterable[RawTag]) -> Registry:
     )
 
 
-def _is_usable(raw: RawTag, warnings: list[RegistryWarning]) -> bool:
-    if raw.object_type != "tag":
-        warnings.append(RegistryWarning(raw.name, "lightweight tag ignored; re-create it with -a"))
+def _is_usable(table: TagTable, i: int, warnings: list[RegistryWarning]) -> bool:
+    if table.object_types[i] != "tag":
+        warnings.append(
+            RegistryWarning(table.names[i], "lightweight tag ignored; re-create it with -a")
+        )
         return False
-    if not raw.commit:
-        warnings.append(RegistryWarning(raw.name, f"points at a {raw.target_type}, not a commit"))
+    if not table.commits[i]:
+        message = f"points at a {table[i].target_type}, not a commit"
+        warnings.append(RegistryWarning(table.names[i], message))
         return False
     return True
 
 
-def _is_copied_version(raw: RawTag, name: TagName, warnings: list[RegistryWarning]) -> bool:
+def _is_copied_version(
+    table: TagTable, i: int, name: TagName, warnings: list[RegistryWarning]
+) -> bool:
     """A version tag whose tag object carries another name is a copy of another
     tag (anyone who can push tags can make one): it registers nothing. Stage
     events are kept, for the audit to judge (`name-mismatch`)."""
-    if name.action in (Action.ASSIGN, Action.UNASSIGN) or raw.header == raw.name:
+    header = table.headers[i]
+    if name.action in _STAGE_ACTIONS or header == table.names[i]:
         return False
-    message = f"the tag object is named {raw.header or '(nothing)'}: a copy; ignored"
-    warnings.append(RegistryWarning(raw.name, message))
+    message = f"the tag object is named {header or '(nothing)'}: a copy; ignored"
+    warnings.append(RegistryWarning(table.names[i], message))
     return True
 
 
@@ -183,36 +198,49 @@ def _add_approval(
 
 
 def _build_model(
-    model: str, items: list[tuple[TagName, RawTag]], warnings: list[RegistryWarning]
+    model: str, table: TagTable, items: list[Item], warnings: list[RegistryWarning]
 ) -> Model:
-    events = ordered_events(items)
-    _warn_shared_counters(events, warnings)
-    versions = _versions(model, events, warnings)
+    events = ordered_events(items, table.names, table.stamps)
+    _warn_shared_counters(events, table.names, warnings)
+    versions = _versions(model, events, table, warnings)
     at_commit = _version_at_commit(versions, warnings)
     shared = _shared_commits(versions)
-    stage_events = tuple(
-        _stage_event(e, _event_version(e, at_commit, shared), warnings)
-        for e in events
-        if e.name.action in (Action.ASSIGN, Action.UNASSIGN)
-    )
+    heads: list[EventHead] = []
+    names, commits = table.names, table.commits
+    for name, i in events:
+        if name.action in _STAGE_ACTIONS:
+            commit = commits[i]
+            if commit in shared:
+                version = _event_version(table, i, at_commit, shared)
+            else:
+                version = at_commit.get(commit)
+            if version is None:
+                message = f"commit {commit[:12]} has no registered version of {name.model}"
+                warnings.append(RegistryWarning(names[i], message))
+            heads.append(
+                (name.stage or "", name.action, version, commit, names[i], name.counter, i)
+            )
+    stage_events = StageEvents(table, model, heads)
     inactive = {v.version for v in versions if not v.active}
     return Model(
         name=model,
         versions=tuple(sorted(versions, key=lambda v: semver_key(v.version))),
         events=stage_events,
-        stages=MappingProxyType(_current_stages(stage_events, inactive)),
-        deprecated=events[-1].name.action is Action.DEPRECATE,
+        stages=_StagesInForce(stage_events, inactive),
+        deprecated=events[-1][0].action is Action.DEPRECATE,
     )
 
 
-def _warn_shared_counters(events: list[Event], warnings: list[RegistryWarning]) -> None:
-    numbered = [event.name.counter for event in events if event.name.counter is not None]
+def _warn_shared_counters(
+    events: list[Item], names: list[str], warnings: list[RegistryWarning]
+) -> None:
+    numbered = [name.counter for name, _ in events if name.counter is not None]
     if len(numbered) == len(set(numbered)):
         return  # the common case, told cheaply
     seen: dict[int, list[str]] = {}
-    for event in events:
-        if event.name.counter is not None:
-            seen.setdefault(event.name.counter, []).append(event.raw.name)
+    for name, i in events:
+        if name.counter is not None:
+            seen.setdefault(name.counter, []).append(names[i])
     for counter, tags in seen.items():
         if len(tags) > 1:
             message = f"#{counter} shared with {', '.join(tags[1:])}; additions first, then name"
@@ -220,28 +248,30 @@ def _warn_shared_counters(events: list[Event], warnings: list[RegistryWarning]) 
 
 
 def _versions(
-    model: str, events: list[Event], warnings: list[RegistryWarning]
+    model: str, events: list[Item], table: TagTable, warnings: list[RegistryWarning]
 ) -> list[ModelVersion]:
     found: dict[str, ModelVersion] = {}
-    for event in events:
-        version, raw = event.name.version, event.raw
+    for name, i in events:
+        version = name.version
         if version is None:
             continue
         known = found.get(version)
-        if known is not None and known.commit != raw.commit:
+        if known is not None and known.commit != table.commits[i]:
             message = f"{version} is registered at {known.commit[:12]}; ignored"
-            warnings.append(RegistryWarning(raw.name, message))
-        elif event.name.action is Action.DEREGISTER:
+            warnings.append(RegistryWarning(table.names[i], message))
+        elif name.action is Action.DEREGISTER:
             if known is None:
-                warnings.append(RegistryWarning(raw.name, f"deregisters unknown {version}"))
+                warnings.append(RegistryWarning(table.names[i], f"deregisters unknown {version}"))
             else:
                 found[version] = _replace_active(known, active=False)
         elif known is not None:
             found[version] = _replace_active(known, active=True)
         else:
-            found[version] = ModelVersion(
-                raw.message, model, version, raw.commit, raw.tagger_name, raw.tagger_email,
-                raw.date, raw.name, True,
+            raw = table[i]
+            found[version] = made(
+                ModelVersion, message=raw.message, model=model, version=version,
+                commit=raw.commit, author=raw.tagger_name, author_email=raw.tagger_email,
+                date=raw.date, tag=raw.name, active=True,
             )  # fmt: skip
     return list(found.values())
 
@@ -259,14 +289,14 @@ def _shared_commits(versions: list[ModelVersion]) -> dict[str, set[str]]:
 
 
 def _event_version(
-    event: Event, at_commit: Mapping[str, str], shared: Mapping[str, set[str]]
+    table: TagTable, i: int, at_commit: Mapping[str, str], shared: Mapping[str, set[str]]
 ) -> str | None:
     """The version an event assigns: on a commit registered as several versions, the
     one its envctl record names (one of those); else, and for events without a
     record (GTO's, hand-made), the version at its commit."""
-    commit = event.raw.commit
+    commit = table.commits[i]
     if commit in shared:
-        named = (parse_record(event.raw.message) or {}).get("version")
+        named = (parse_record(table[i].message) or {}).get("version")
         if isinstance(named, str) and named in shared[commit]:
             return named
     return at_commit.get(commit)
@@ -283,6 +313,9 @@ def _version_at_commit(
         at.setdefault(version.commit, []).append(version)
     chosen: dict[str, str] = {}
     for commit, here in at.items():
+        if len(here) == 1:  # the common case, told cheaply
+            chosen[commit] = here[0].version
+            continue
         best = max(here, key=lambda v: (v.active, semver_key(v.version)))
         chosen[commit] = best.version
         for other in here:
@@ -295,16 +328,96 @@ def _version_at_commit(
     return chosen
 
 
-def _stage_event(event: Event, version: str | None, warnings: list[RegistryWarning]) -> StageEvent:
-    raw, name = event.raw, event.name
-    if version is None:
-        message = f"commit {raw.commit[:12]} has no registered version of {name.model}"
-        warnings.append(RegistryWarning(raw.name, message))
-    return made(
-        StageEvent, message=raw.message, model=name.model, stage=name.stage or "",
-        action=name.action, counter=name.counter, version=version, commit=raw.commit,
-        author=raw.tagger_name, author_email=raw.tagger_email, date=raw.date, tag=raw.name,
-    )  # fmt: skip
+# --- a model's stage events, each made when first asked for -------------------------
+
+# An event's stage, action, version, commit, tag, #N and position among the tags read
+# (-1: not read from a TagTable): what a read looks at of every event, in one tuple
+# per event (the fewer objects a read leaves, the less Python's collector walks).
+EventHead = tuple[str, Action, str | None, str, str, int | None, int]
+
+
+class StageEvents(Sequence[StageEvent]):
+    """A model's stage events in #N order, as `parse_registry` reads them. Reading
+    the ledger looks at every event's stage, action, version, commit and tag (the
+    `heads`) but at the whole event of a few (those a command judges or shows):
+    each StageEvent, its message and date, is made when first asked for."""
+
+    def __init__(self, table: TagTable, model: str, heads: list[EventHead]) -> None:
+        self.heads = heads
+        self._table, self._model = table, model
+        self._made: list[StageEvent | None] = [None] * len(heads)
+
+    @overload
+    def __getitem__(self, index: int) -> StageEvent: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[StageEvent, ...]: ...
+    def __getitem__(self, index: int | slice) -> StageEvent | tuple[StageEvent, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        found = self._made[index]
+        if found is None:
+            found = self._made[index] = self._make(index)
+        return found
+
+    def _make(self, position: int) -> StageEvent:
+        stage, action, version, _, _, counter, i = self.heads[position]
+        raw = self._table[i]
+        return made(
+            StageEvent, message=raw.message, model=self._model, stage=stage,
+            action=action, counter=counter, version=version, commit=raw.commit,
+            author=raw.tagger_name, author_email=raw.tagger_email, date=raw.date, tag=raw.name,
+        )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.heads)
+
+    def __iter__(self) -> Iterator[StageEvent]:
+        return map(self.__getitem__, range(len(self.heads)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, StageEvents)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+
+class _StagesInForce(Mapping[str, StageEvent]):
+    """`Model.stages` as parse_registry makes it: found when first looked at (the
+    commands that read the ledger look at the stages the rules let count)."""
+
+    def __init__(self, events: StageEvents, inactive: set[str]) -> None:
+        self._events, self._inactive = events, inactive
+        self._found: Mapping[str, StageEvent] | None = None
+
+    def _stages(self) -> Mapping[str, StageEvent]:
+        if self._found is None:
+            self._found = MappingProxyType(_current_stages(self._events, self._inactive))
+        return self._found
+
+    def __getitem__(self, stage: str) -> StageEvent:
+        return self._stages()[stage]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stages())
+
+    def __len__(self) -> int:
+        return len(self._stages())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._stages()))
+
+
+def event_heads(events: Sequence[StageEvent]) -> Sequence[EventHead]:
+    """Each event's head (`EventHead`), without making the events that
+    `parse_registry` has not made yet."""
+    if isinstance(events, StageEvents):
+        return events.heads
+    return [(e.stage, e.action, e.version, e.commit, e.tag, e.counter, -1) for e in events]
 
 
 def current_stages(
@@ -314,14 +427,15 @@ def current_stages(
     return _current_stages(tuple(events), {v.version for v in versions if not v.active})
 
 
-def _current_stages(events: tuple[StageEvent, ...], inactive: set[str]) -> dict[str, StageEvent]:
+def _current_stages(events: Sequence[StageEvent], inactive: set[str]) -> dict[str, StageEvent]:
     """GTO's "environments" view: per stage, among (version, stage) pairs whose last
     event is an assignment, the one assigned most recently — by #N, not time."""
+    heads = event_heads(events)
     last: dict[tuple[str, str], int] = {}
-    for position, event in enumerate(events):  # in #N order: later overwrites earlier
-        last[(event.stage, event.version or event.commit)] = position
+    for position, (stage, _, version, commit, _, _, _) in enumerate(heads):
+        last[(stage, version or commit)] = position  # in #N order: later overwrites earlier
     current: dict[str, int] = {}
     for (stage, version), position in last.items():
-        if events[position].action is Action.ASSIGN and version not in inactive:
+        if heads[position][1] is _ASSIGN and version not in inactive:
             current[stage] = max(position, current.get(stage, -1))
     return {stage: events[position] for stage, position in sorted(current.items())}

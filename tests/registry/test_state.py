@@ -40,3 +40,22 @@ def test_stage_events_equal_what_their_constructor_makes() -> None:
     assert events[0].record == {"kind": "promotion", "version": "v1.0.0"}
     assert events[0].version == "v1.0.0"
     assert events[1].action is reg.Action.UNASSIGN
+
+
+def test_versions_equal_what_their_constructor_makes() -> None:
+    registry = parse_registry(
+        [
+            annotated("m@v1.0.0", 0, "Registering"),
+            annotated("m@v2.0.0", 1),
+            annotated("m@v2.0.0!", 2),
+        ]
+    )
+    versions = registry.models["m"].versions
+    assert [(v.version, v.active) for v in versions] == [("v1.0.0", True), ("v2.0.0", False)]
+    for version in versions:
+        fields = {f.name: getattr(version, f.name) for f in dataclasses.fields(reg.ModelVersion)}
+        made = reg.ModelVersion(**fields)
+        assert (version, hash(version), vars(version)) == (made, hash(made), vars(made))
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            version.active = True  # type: ignore[misc]
+    assert versions[0].summary == "Registering"
