@@ -22,25 +22,20 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from envctl.spec import indexes, rates, rules, values
+from envctl.spec import exact, indexes, rates, rules, values
 from envctl.spec import types as t
 from envctl.spec.yamldoc import AtKeyError
 from envctl.vocabulary import GATE_KINDS
 
 _T = TypeVar("_T")
-
-
-class _Unsure(Exception):
-    """The document is not plainly valid here: the model decides (and explains)."""
+_P = TypeVar("_P", bound=t.Part)
 
 
 def read(data: Any) -> t.Spec | None:
     """The spec `data` (a merged document) is, or None when the model must decide."""
     try:
         return _spec(data)
-    except _Unsure:
-        return None
-    except (ValueError, TypeError, KeyError, LookupError):
+    except (exact.Unsure, ValueError, TypeError, LookupError):
         return None
 
 
@@ -155,44 +150,20 @@ def evaluation_thresholds(raw: dict[str, str]) -> dict[str, str]:
 
 def _obj(raw: Any, kind: type[t.Part]) -> dict[str, Any]:
     if type(raw) is not dict or not raw.keys() <= kind._names:
-        raise _Unsure
-    return raw
-
-
-def _str(raw: Any) -> str:
-    if type(raw) is not str:
-        raise _Unsure
-    return raw
-
-
-def _int(raw: Any, low: int | None = None, high: int | None = None) -> int:
-    if type(raw) is not int or (low is not None and raw < low) or (high is not None and raw > high):
-        raise _Unsure
-    return raw
-
-
-def _bool(raw: Any) -> bool:
-    if type(raw) is not bool:
-        raise _Unsure
+        raise exact.Unsure
     return raw
 
 
 def _choice(raw: Any, options: tuple[str, ...]) -> Any:
     if type(raw) is not str or raw not in options:
-        raise _Unsure
+        raise exact.Unsure
     return raw
-
-
-def _list(raw: Any, item: Callable[[Any], _T], least: int = 0) -> list[_T]:
-    if type(raw) is not list or len(raw) < least:
-        raise _Unsure
-    return [item(each) for each in raw]
 
 
 def _strings(raw: Any, least: int = 0) -> dict[str, str]:
     if type(raw) is not dict or len(raw) < least:
-        raise _Unsure
-    return {_str(key): _str(value) for key, value in raw.items()}
+        raise exact.Unsure
+    return {exact.text(key): exact.text(value) for key, value in raw.items()}
 
 
 def _take(
@@ -200,8 +171,18 @@ def _take(
 ) -> dict[str, Any]:
     """Each field present in `raw` read by its function; the required ones present."""
     if any(name not in raw for name in required):
-        raise _Unsure
+        raise exact.Unsure
     return {name: fields[name](value) for name, value in raw.items()}
+
+
+def _part(
+    kind: type[_P],
+    raw: Any,
+    fields: dict[str, Callable[[Any], Any]],
+    required: tuple[str, ...] = (),
+) -> _P:
+    """The part `kind` that `raw` is: a mapping of its own keys, each read by its function."""
+    return kind(**_take(_obj(raw, kind), fields, required))
 
 
 def _optional(read: Callable[[Any], _T]) -> Callable[[Any], _T | None]:
@@ -209,11 +190,11 @@ def _optional(read: Callable[[Any], _T]) -> Callable[[Any], _T | None]:
 
 
 def _checked(check: Callable[[str], str]) -> Callable[[Any], str]:
-    return lambda raw: check(_str(raw))
+    return lambda raw: check(exact.text(raw))
 
 
 def _positive(raw: Any) -> int:
-    return _int(raw, 1)
+    return exact.integer(raw, 1)
 
 
 _safe_token = _checked(values.safe_token)
@@ -228,26 +209,26 @@ _baseline = _optional(lambda raw: _choice(raw, ("no_worse",)))
 
 def _date(raw: Any) -> date | None:
     if raw is not None and type(raw) is not date:
-        raise _Unsure
+        raise exact.Unsure
     return raw
 
 
 def _datetime(raw: Any) -> datetime:
     if type(raw) is not datetime:
-        raise _Unsure
+        raise exact.Unsure
     return raw
 
 
 def _reason(raw: Any) -> str:
     text = _safe_text(raw)
     if len(text) < 3:
-        raise _Unsure
+        raise exact.Unsure
     return text
 
 
 def _float(raw: Any) -> float:
     if type(raw) is not float and type(raw) is not int:
-        raise _Unsure
+        raise exact.Unsure
     return float(raw)
 
 
@@ -258,16 +239,19 @@ def _as_float(convert: Callable[[Any], float]) -> Callable[[Any], float]:
 def _packages(raw: Any) -> dict[str, str]:
     twins = no_twins(raw)
     if type(twins) is not dict:
-        raise _Unsure
-    return {values.package_key(key): _str(values.specifier(spec)) for key, spec in twins.items()}
+        raise exact.Unsure
+    return {
+        values.package_key(key): exact.text(values.specifier(spec)) for key, spec in twins.items()
+    }
 
 
 # ---- the spec's parts, as the model has them --------------------------------
 
 
 def _image(raw: Any) -> t.Image:
-    fields = _take(
-        _obj(raw, t.Image),
+    return _part(
+        t.Image,
+        raw,
         {
             "base": _checked(values.image_ref),
             "platform": _checked(values.platform),
@@ -276,184 +260,183 @@ def _image(raw: Any) -> t.Image:
         },
         ("base",),
     )
-    return t.Image(**fields)
 
 
 def _index(raw: Any) -> t.PackageIndex:
-    fields = _take(
-        _obj(raw, t.PackageIndex),
+    return _part(
+        t.PackageIndex,
+        raw,
         {
             "name": _checked(indexes.index_name),
             "url": _checked(indexes.index_url),
-            "explicit": _bool,
-            "default": _bool,
+            "explicit": exact.flag,
+            "default": exact.flag,
         },
         ("name", "url"),
     )
-    return t.PackageIndex(**fields)
 
 
 def _source(raw: Any) -> t.Source:
-    return t.Source(
-        **_take(_obj(raw, t.Source), {"index": _checked(indexes.index_name)}, ("index",))
-    )
+    return _part(t.Source, raw, {"index": _checked(indexes.index_name)}, ("index",))
 
 
 def _evaluation_set(raw: Any) -> t.EvaluationSet:
-    held = t.EvaluationSet(
-        **_take(
-            _obj(raw, t.EvaluationSet),
-            {
-                "file": _optional(_rel_path),
-                "host_file": _optional(_checked(values.host_path)),
-                "label": _safe_token,
-                "classification": _classification,
-                "sha256": _optional(_checked(values.sha256_hex)),
-            },
-            ("classification",),
-        )
+    held = _part(
+        t.EvaluationSet,
+        raw,
+        {
+            "file": _optional(_rel_path),
+            "host_file": _optional(_checked(values.host_path)),
+            "label": _safe_token,
+            "classification": _classification,
+            "sha256": _optional(_checked(values.sha256_hex)),
+        },
+        ("classification",),
     )
     if (held.file is None) == (held.host_file is None):
-        raise _Unsure
+        raise exact.Unsure
     return held
 
 
 def _evaluation_sets(raw: Any) -> dict[str, t.EvaluationSet]:
     if type(raw) is not dict:
-        raise _Unsure
+        raise exact.Unsure
     return {
-        values.word(_str(name), "evaluation set name"): _evaluation_set(held)
+        values.word(exact.text(name), "evaluation set name"): _evaluation_set(held)
         for name, held in raw.items()
     }
 
 
 def _data(raw: Any) -> t.Data:
-    data = t.Data(
-        **_take(
-            _obj(raw, t.Data),
-            {
-                "allowed": lambda v: _list(v, _classification),
-                "sources": lambda v: _list(v, _safe_token),
-                "evaluation": _evaluation_sets,
-            },
-        )
+    data = _part(
+        t.Data,
+        raw,
+        {
+            "allowed": lambda v: exact.listed(v, _classification),
+            "sources": lambda v: exact.listed(v, _safe_token),
+            "evaluation": _evaluation_sets,
+        },
     )
     if any(held.classification not in data.allowed for held in data.evaluation.values()):
-        raise _Unsure
+        raise exact.Unsure
     return data
 
 
 def _gpu(raw: Any) -> t.Gpu:
-    fields = _take(
-        _obj(gpu_count(raw), t.Gpu),
+    return _part(
+        t.Gpu,
+        gpu_count(raw),
         {
-            "count": lambda v: _int(v, 0),
+            "count": lambda v: exact.integer(v, 0),
             "vendor": lambda v: _choice(v, ("nvidia", "amd")),
-            "driver": _optional(lambda v: gpu_floor(_str(v), "driver")),
+            "driver": _optional(lambda v: gpu_floor(exact.text(v), "driver")),
             "cuda": _optional(cuda_version),
-            "capability": _optional(lambda v: gpu_floor(_str(v), "capability")),
+            "capability": _optional(lambda v: gpu_floor(exact.text(v), "capability")),
         },
         ("count",),
     )
-    return t.Gpu(**fields)
 
 
 def _compute(raw: Any) -> t.Compute:
-    fields = _take(
-        _obj(raw, t.Compute),
+    return _part(
+        t.Compute,
+        raw,
         {
             "cpu": _optional(_as_float(values.cpu_count)),
-            "memory": _optional(lambda v: _int(values.memory_bytes(v))),
+            "memory": _optional(lambda v: exact.integer(values.memory_bytes(v))),
             "gpu": _gpu,
-            "engines": lambda v: _list(v, _checked(lambda e: values.word(e, "engine name"))),
+            "engines": lambda v: exact.listed(v, _checked(lambda e: values.word(e, "engine name"))),
         },
     )
-    return t.Compute(**fields)
 
 
 def _tests_gate(raw: Any) -> t.TestsGate:
-    fields = _take(
-        _obj(raw, t.TestsGate),
-        {"paths": lambda v: _list(v, _rel_path), "packages": _packages, "timeout": _positive},
+    return _part(
+        t.TestsGate,
+        raw,
+        {
+            "paths": lambda v: exact.listed(v, _rel_path),
+            "packages": _packages,
+            "timeout": _positive,
+        },
     )
-    return t.TestsGate(**fields)
 
 
 def _metrics_gate(raw: Any) -> t.MetricsGate:
-    fields = _take(
-        _obj(raw, t.MetricsGate),
+    return _part(
+        t.MetricsGate,
+        raw,
         {"file": _rel_path, "require": lambda v: thresholds(_strings(v)), "baseline": _baseline},
         ("file", "require"),
     )
-    return t.MetricsGate(**fields)
 
 
 def _positive_class(raw: Any) -> str | int:
     if type(raw) is not str and type(raw) is not int:
-        raise _Unsure
+        raise exact.Unsure
     return raw
 
 
 def _evaluate_gate(raw: Any) -> t.EvaluateGate:
-    gate = t.EvaluateGate(
-        **_take(
-            _obj(raw, t.EvaluateGate),
-            {
-                "data": _str,
-                "require": lambda v: evaluation_thresholds(_strings(v, 1)),
-                "baseline": _baseline,
-                "path": _url_path,
-                "batch": lambda v: _int(v, 1, 10_000),
-                "inputs": _safe_token,
-                "predictions": _safe_token,
-                "scores": _optional(_safe_token),
-                "positive": _positive_class,
-                "claims": _optional(_rel_path),
-                "timeout": _positive,
-                "requires": _requires,
-            },
-            ("data", "require"),
-        )
+    gate = _part(
+        t.EvaluateGate,
+        raw,
+        {
+            "data": exact.text,
+            "require": lambda v: evaluation_thresholds(_strings(v, 1)),
+            "baseline": _baseline,
+            "path": _url_path,
+            "batch": lambda v: exact.integer(v, 1, 10_000),
+            "inputs": _safe_token,
+            "predictions": _safe_token,
+            "scores": _optional(_safe_token),
+            "positive": _positive_class,
+            "claims": _optional(_rel_path),
+            "timeout": _positive,
+            "requires": _requires,
+        },
+        ("data", "require"),
     )
     if gate.scores is None and any(m in rules.SCORE_METRICS for m in gate.require):
-        raise _Unsure
+        raise exact.Unsure
     return gate
 
 
 def _http_gate(raw: Any) -> t.HttpGate:
-    fields = _take(
-        _obj(raw, t.HttpGate),
+    return _part(
+        t.HttpGate,
+        raw,
         {
             "path": _url_path,
             "method": _method,
             "request": _optional(_rel_path),
-            "expect_status": lambda v: _int(v, 100, 599),
-            "expect_keys": lambda v: _list(v, _str),
+            "expect_status": lambda v: exact.integer(v, 100, 599),
+            "expect_keys": lambda v: exact.listed(v, exact.text),
             "timeout": _positive,
         },
     )
-    return t.HttpGate(**fields)
 
 
 def _approvals_gate(raw: Any) -> t.ApprovalsGate:
-    return t.ApprovalsGate(**_take(_obj(raw, t.ApprovalsGate), {"required": _positive}))
+    return _part(t.ApprovalsGate, raw, {"required": _positive})
 
 
 def _command_gate(raw: Any) -> t.CommandGate:
-    fields = _take(
-        _obj(raw, t.CommandGate),
-        {"run": lambda v: _list(command_argv(v), _safe_text, 1), "timeout": _positive},
+    return _part(
+        t.CommandGate,
+        raw,
+        {"run": lambda v: exact.listed(command_argv(v), _safe_text, 1), "timeout": _positive},
         ("run",),
     )
-    return t.CommandGate(**fields)
 
 
 _RATING = ("low", "medium", "high", "critical")
 
 
 def _vulnerability_waiver(raw: Any) -> t.VulnerabilityWaiver:
-    fields = _take(
-        _obj(raw, t.VulnerabilityWaiver),
+    return _part(
+        t.VulnerabilityWaiver,
+        raw,
         {
             "id": _safe_token,
             "package": _optional(_safe_token),
@@ -462,64 +445,62 @@ def _vulnerability_waiver(raw: Any) -> t.VulnerabilityWaiver:
         },
         ("id", "reason"),
     )
-    return t.VulnerabilityWaiver(**fields)
 
 
 def _vulnerabilities_gate(raw: Any) -> t.VulnerabilitiesGate:
-    fields = _take(
-        _obj(raw, t.VulnerabilitiesGate),
+    return _part(
+        t.VulnerabilitiesGate,
+        raw,
         {
             "fail_on": lambda v: _choice(v, _RATING),
             "unknown": lambda v: _choice(v, _RATING),
-            "database": _optional(_str),
-            "max_age": lambda v: _int(values.duration_seconds(v)),
-            "waivers": lambda v: _list(v, _vulnerability_waiver),
+            "database": _optional(exact.text),
+            "max_age": lambda v: exact.integer(values.duration_seconds(v)),
+            "waivers": lambda v: exact.listed(v, _vulnerability_waiver),
         },
     )
-    return t.VulnerabilitiesGate(**fields)
 
 
 def _slo(raw: Any) -> dict[str, list[str]]:
     if type(raw) is not dict or not raw:
-        raise _Unsure
+        raise exact.Unsure
     for key, written in raw.items():
-        _str(key)
+        exact.text(key)
         for rule in written if type(written) is list else [written]:
-            _str(rule)
-    return {metric: _list(listed, _str) for metric, listed in slo_rules(raw).items()}
+            exact.text(rule)
+    return {metric: exact.listed(listed, exact.text) for metric, listed in slo_rules(raw).items()}
 
 
 def _load_gate(raw: Any) -> t.LoadGate:
     seconds = _as_float(rates.seconds)
-    gate = t.LoadGate(
-        **_take(
-            _obj(raw, t.LoadGate),
-            {
-                "path": _url_path,
-                "method": _method,
-                "request": _optional(_rel_path),
-                "expect_status": lambda v: _int(v, 100, 599),
-                "rate": _as_float(rates.rate_per_second),
-                "duration": seconds,
-                "slo": _slo,
-                "timeout": seconds,
-                "ready_timeout": seconds,
-                "connections": lambda v: _int(v, 1, 10_000),
-                "calibration_p99_ms": _above_zero,
-                "requires": _requires,
-            },
-            ("rate", "duration", "slo"),
-        )
+    gate = _part(
+        t.LoadGate,
+        raw,
+        {
+            "path": _url_path,
+            "method": _method,
+            "request": _optional(_rel_path),
+            "expect_status": lambda v: exact.integer(v, 100, 599),
+            "rate": _as_float(rates.rate_per_second),
+            "duration": seconds,
+            "slo": _slo,
+            "timeout": seconds,
+            "ready_timeout": seconds,
+            "connections": lambda v: exact.integer(v, 1, 10_000),
+            "calibration_p99_ms": _above_zero,
+            "requires": _requires,
+        },
+        ("rate", "duration", "slo"),
     )
     if round(gate.rate * gate.duration) < 1:
-        raise _Unsure
+        raise exact.Unsure
     return gate
 
 
 def _above_zero(raw: Any) -> float:
     value = _float(raw)
     if not value > 0:
-        raise _Unsure
+        raise exact.Unsure
     return value
 
 
@@ -538,28 +519,28 @@ _GATES: dict[str, Callable[[Any], Any]] = {
 def _gate(raw: Any) -> t.Gate:
     fields = _take(_obj(raw, t.Gate), {k: _optional(_GATES[k]) for k in GATE_KINDS})
     if sum(value is not None for value in fields.values()) != 1:
-        raise _Unsure
+        raise exact.Unsure
     return t.Gate(**fields)
 
 
 def _waiver(raw: Any) -> t.Waiver:
-    fields = _take(
-        _obj(raw, t.Waiver),
-        {"kind": _str, "path": _optional(_str), "reason": _reason, "expires": _date},
+    return _part(
+        t.Waiver,
+        raw,
+        {"kind": exact.text, "path": _optional(exact.text), "reason": _reason, "expires": _date},
         ("kind", "reason"),
     )
-    return t.Waiver(**fields)
 
 
 def _window(raw: Any) -> t.Window:
-    fields = _take(
-        _obj(raw, t.Window),
+    return _part(
+        t.Window,
+        raw,
         {
-            "days": lambda v: _list(v, lambda d: _choice(d, t.WEEKDAYS), 1),
+            "days": lambda v: exact.listed(v, lambda d: _choice(d, t.WEEKDAYS), 1),
             "hours": _checked(_hours),
         },
     )
-    return t.Window(**fields)
 
 
 def _hours(raw: str) -> str:
@@ -569,7 +550,7 @@ def _hours(raw: str) -> str:
 
 def _freeze(raw: Any) -> t.Freeze:
     if type(raw) is not dict or not raw.keys() <= {"from", "until", "reason"} or "from" not in raw:
-        raise _Unsure
+        raise exact.Unsure
     own = {"start" if key == "from" else key: value for key, value in raw.items()}
     freeze = t.Freeze(
         **_take(
@@ -579,15 +560,16 @@ def _freeze(raw: Any) -> t.Freeze:
         )
     )
     if (freeze.start.tzinfo is None) != (freeze.until.tzinfo is None):
-        raise _Unsure
+        raise exact.Unsure
     if freeze.until <= freeze.start:
-        raise _Unsure
+        raise exact.Unsure
     return freeze
 
 
 def _live_metrics(raw: Any) -> t.LiveMetrics:
-    fields = _take(
-        _obj(raw, t.LiveMetrics),
+    return _part(
+        t.LiveMetrics,
+        raw,
         {
             "path": _url_path,
             "require": lambda v: thresholds(_strings(v, 1)),
@@ -595,91 +577,88 @@ def _live_metrics(raw: Any) -> t.LiveMetrics:
         },
         ("require",),
     )
-    return t.LiveMetrics(**fields)
 
 
 def _live_checks(raw: Any) -> t.LiveChecks:
-    fields = _take(
-        _obj(raw, t.LiveChecks),
+    return _part(
+        t.LiveChecks,
+        raw,
         {
             "url": _optional(_checked(values.service_url)),
             "metrics": _optional(_live_metrics),
             "rollback": lambda v: _choice(v, ("auto", "manual")),
         },
     )
-    return t.LiveChecks(**fields)
 
 
 def _policy(raw: Any) -> t.StagePolicy:
-    policy = t.StagePolicy(
-        **_take(
-            _obj(raw, t.StagePolicy),
-            {
-                "soak": _optional(lambda v: _int(values.duration_seconds(v))),
-                "auto": _bool,
-                "timezone": _optional(_checked(values.time_zone)),
-                "windows": lambda v: _list(v, _window),
-                "freeze": lambda v: _list(v, _freeze),
-                "live": _optional(_live_checks),
-            },
-        )
+    policy = _part(
+        t.StagePolicy,
+        raw,
+        {
+            "soak": _optional(lambda v: exact.integer(values.duration_seconds(v))),
+            "auto": exact.flag,
+            "timezone": _optional(_checked(values.time_zone)),
+            "windows": lambda v: exact.listed(v, _window),
+            "freeze": lambda v: exact.listed(v, _freeze),
+            "live": _optional(_live_checks),
+        },
     )
     if (policy.windows or policy.freeze) and policy.timezone is None:
-        raise _Unsure
+        raise exact.Unsure
     return policy
 
 
 def _env(raw: Any) -> dict[str, str]:
     if type(raw) is not dict:
-        raise _Unsure
+        raise exact.Unsure
     return _strings(env_values(raw))
 
 
 def _sources(raw: Any) -> dict[str, t.Source]:
     keyed = source_keys(raw)
     if type(keyed) is not dict:
-        raise _Unsure
+        raise exact.Unsure
     return {key: _source(value) for key, value in keyed.items()}
 
 
 def _spec(raw: Any) -> t.Spec:
-    spec = t.Spec(
-        **_take(
-            _obj(raw, t.Spec),
-            {
-                "name": _checked(lambda v: values.word(v, "environment name")),
-                "version": lambda v: _int(values.spec_version(v), 1),
-                "extends": _optional(_safe_token),
-                "description": _optional(_safe_text),
-                "image": _image,
-                "python": lambda v: _str(values.python_version(v)),
-                "packages": _packages,
-                "indexes": lambda v: _list(v, _index),
-                "sources": _sources,
-                "system_packages": lambda v: _list(v, _checked(values.apt_package)),
-                "data": _data,
-                "compute": _compute,
-                "env": _env,
-                "runner": _optional(_checked(values.engine_url)),
-                "gates": lambda v: _list(v, _gate),
-                "waivers": lambda v: _list(v, _waiver),
-                "policy": _optional(_policy),
-            },
-            ("name", "version", "image", "python"),
-        )
+    spec = _part(
+        t.Spec,
+        raw,
+        {
+            "name": _checked(lambda v: values.word(v, "environment name")),
+            "version": lambda v: exact.integer(values.spec_version(v), 1),
+            "extends": _optional(_safe_token),
+            "description": _optional(_safe_text),
+            "image": _image,
+            "python": lambda v: exact.text(values.python_version(v)),
+            "packages": _packages,
+            "indexes": lambda v: exact.listed(v, _index),
+            "sources": _sources,
+            "system_packages": lambda v: exact.listed(v, _checked(values.apt_package)),
+            "data": _data,
+            "compute": _compute,
+            "env": _env,
+            "runner": _optional(_checked(values.engine_url)),
+            "gates": lambda v: exact.listed(v, _gate),
+            "waivers": lambda v: exact.listed(v, _waiver),
+            "policy": _optional(_policy),
+        },
+        ("name", "version", "image", "python"),
     )
     _check_routing(spec)
     for gate in spec.gates:
         if gate.evaluate is not None and gate.evaluate.data not in spec.data.evaluation:
-            raise _Unsure
+            raise exact.Unsure
     return spec
 
 
 def _check_routing(spec: t.Spec) -> None:
     names = [index.name for index in spec.indexes]
     if len(set(names)) != len(names) or sum(index.default for index in spec.indexes) > 1:
-        raise _Unsure
+        raise exact.Unsure
     declared = {values.package_name(key) for key in spec.packages}
     for package, source in spec.sources.items():
         if source.index not in names or package not in declared:
-            raise _Unsure
+            raise exact.Unsure

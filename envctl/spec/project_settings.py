@@ -15,11 +15,11 @@ So a document this module accepts is one the models accept
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from envctl.spec import values
+from envctl.spec import exact, values
 
 if TYPE_CHECKING:
     from envctl.spec.project_file import ProjectConfig
@@ -59,15 +59,11 @@ class ProjectSettings(NamedTuple):
     policy: PolicySettings = PolicySettings()
 
 
-class _Unsure(Exception):
-    """The plain rules cannot vouch for this value: the models decide."""
-
-
 def settings(data: object) -> ProjectSettings | None:
     """The settings of a valid document, or None when the models must decide."""
     try:
         return _project(data)
-    except (_Unsure, ValueError, TypeError, ArithmeticError):
+    except (exact.Unsure, ValueError, TypeError, ArithmeticError):
         return None
 
 
@@ -119,84 +115,86 @@ def repo_path(raw: str) -> str:
 
 def _project(data: object) -> ProjectSettings:
     doc = _mapping(data, {"stages", "environments", "registry", "models", "policy", "trust"})
-    stages = tuple(_list(doc.get("stages", list(DEFAULT_STAGES)), _stage))
+    stages = tuple(exact.listed(doc.get("stages", list(DEFAULT_STAGES)), _stage))
     if not stages or len(set(stages)) != len(stages):
-        raise _Unsure
-    environments = values.relative_path(_text(doc.get("environments", "environments")))
+        raise exact.Unsure
+    environments = values.relative_path(exact.text(doc.get("environments", "environments")))
     registry = doc.get("registry")
     if registry is not None:
-        registry = values.safe_token(_text(registry))
+        registry = values.safe_token(exact.text(registry))
     models = _mapping(doc.get("models", {}))
     for name, model in models.items():
-        if not MODEL_NAME.match(_text(name)):
-            raise _Unsure
+        if not MODEL_NAME.match(exact.text(name)):
+            raise exact.Unsure
         _model(model)
     policy = _policy(doc.get("policy", {}))
     trust = None if doc.get("trust") is None else _trust(doc["trust"])
     if trust is not None and not set(trust.stages) <= set(stages):
-        raise _Unsure
+        raise exact.Unsure
     return ProjectSettings(stages, environments, registry, tuple(models), trust, policy)
 
 
 def _model(data: object) -> None:
     model = _mapping(data, {"path", "requires", "serve"})
-    values.relative_path(_text(model["path"]) if "path" in model else _missing())
+    values.relative_path(exact.text(model["path"]) if "path" in model else _missing())
     if "requires" in model:
         _requires(model["requires"])
     if model.get("serve") is not None:
         serve = _mapping(model["serve"], {"command", "port", "health"})
-        if not _list(serve["command"] if "command" in serve else _missing(), _safe_text):
-            raise _Unsure
-        port = _integer(serve.get("port", 8000))
+        if not exact.listed(serve["command"] if "command" in serve else _missing(), _safe_text):
+            raise exact.Unsure
+        port = exact.integer(serve.get("port", 8000))
         if not 1 <= port <= 65535:
-            raise _Unsure
-        values.url_path(_text(serve.get("health", "/health")))
+            raise exact.Unsure
+        values.url_path(exact.text(serve.get("health", "/health")))
 
 
 def _requires(data: object) -> None:
     requires = _mapping(data, {"python", "packages", "data", "cpu", "memory", "gpu", "engines"})
     python = requires.get("python")
     if python is not None:
-        text = _text(python).strip()
+        text = exact.text(python).strip()
         _ = values.python_version(text) if text[:1].isdigit() else values.specifier(text)
     packages = _mapping(requires.get("packages", {}))
     _no_twins(packages)
     for key, spec in packages.items():
-        values.package_key(_text(key))
-        values.specifier(_text(spec))
-    _list(requires.get("data", []), lambda v: values.word(_text(v), "data classification"))
-    _list(requires.get("engines", []), lambda v: values.word(_text(v), "engine name"))
+        values.package_key(exact.text(key))
+        values.specifier(exact.text(spec))
+    exact.listed(
+        requires.get("data", []), lambda v: values.word(exact.text(v), "data classification")
+    )
+    exact.listed(requires.get("engines", []), lambda v: values.word(exact.text(v), "engine name"))
     if requires.get("cpu") is not None:
         values.cpu_count(_number_or_text(requires["cpu"]))
     if requires.get("memory") is not None:
         values.memory_bytes(_number_or_text(requires["memory"]))
-    if _integer(requires.get("gpu", 0)) < 0:
-        raise _Unsure
+    if exact.integer(requires.get("gpu", 0)) < 0:
+        raise exact.Unsure
 
 
 def _policy(data: object) -> PolicySettings:
     policy = _mapping(data, {"pin_exact", "pin_digest", "severity"})
-    pin_exact = tuple(_list(policy.get("pin_exact", []), _stage))
-    pin_digest = tuple(_list(policy.get("pin_digest", []), _stage))
+    pin_exact = tuple(exact.listed(policy.get("pin_exact", []), _stage))
+    pin_digest = tuple(exact.listed(policy.get("pin_digest", []), _stage))
     severity = _mapping(policy.get("severity", {}))
     for kind, gravity in severity.items():
-        _text(kind)
+        exact.text(kind)
         if type(gravity) is not str or gravity not in SEVERITIES:
-            raise _Unsure
+            raise exact.Unsure
     return PolicySettings(pin_exact, pin_digest, MappingProxyType(dict(severity)))
 
 
 def _trust(data: object) -> TrustSettings:
     trust = _mapping(data, {"allowed_signers", "ref", "stages"})
-    signers = repo_path(_text(trust["allowed_signers"]) if "allowed_signers" in trust else "")
-    ref = values.safe_token(_text(trust.get("ref", "origin/main")))
+    signers = repo_path(exact.text(trust["allowed_signers"]) if "allowed_signers" in trust else "")
+    ref = values.safe_token(exact.text(trust.get("ref", "origin/main")))
     stages: dict[str, StageTrustSettings] = {}
     for stage, rule in _mapping(trust.get("stages", {})).items():
         rules = _mapping(rule, {"promoters", "approvers"})
-        promoters = tuple(_list(rules.get("promoters", []), _principal))
+        promoters = tuple(exact.listed(rules.get("promoters", []), _principal))
         if not promoters:
-            raise _Unsure
-        approvers = tuple(_list(rules.get("approvers", []), _principal))
+            raise exact.Unsure
+        approvers = tuple(exact.listed(rules.get("approvers", []), _principal))
         stages[_stage(stage)] = StageTrustSettings(promoters, approvers)
     return TrustSettings(signers, ref, MappingProxyType(stages))
 
@@ -206,56 +204,38 @@ def _trust(data: object) -> TrustSettings:
 
 def _mapping(data: object, keys: set[str] | None = None) -> dict[str, Any]:
     if type(data) is not dict or any(type(k) is not str for k in data):
-        raise _Unsure
+        raise exact.Unsure
     if keys is not None and not set(data) <= keys:
-        raise _Unsure
-    return data
-
-
-def _list(data: object, check: Callable[[Any], Any]) -> list[Any]:
-    if type(data) is not list:
-        raise _Unsure
-    return [check(item) for item in data]
-
-
-def _text(data: object) -> str:
-    if type(data) is not str:
-        raise _Unsure
-    return data
-
-
-def _integer(data: object) -> int:
-    if type(data) is not int:
-        raise _Unsure
+        raise exact.Unsure
     return data
 
 
 def _number_or_text(data: object) -> object:
     if type(data) not in (int, float, str):
-        raise _Unsure
+        raise exact.Unsure
     return data
 
 
 def _missing() -> str:
-    raise _Unsure
+    raise exact.Unsure
 
 
 def _stage(data: object) -> str:
-    return values.word(_text(data), "stage name")
+    return values.word(exact.text(data), "stage name")
 
 
 def _safe_text(data: object) -> str:
-    return values.safe_text(_text(data))
+    return values.safe_text(exact.text(data))
 
 
 def _principal(data: object) -> str:
-    return principal(_text(data))
+    return principal(exact.text(data))
 
 
 def _no_twins(packages: dict[str, Any]) -> None:
     seen: set[str] = set()
     for key in packages:
-        name = values.package_key(_text(key))
+        name = values.package_key(exact.text(key))
         if name in seen:
-            raise _Unsure
+            raise exact.Unsure
         seen.add(name)
