@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from envctl.output import diff, plain_diff
 from envctl.vocabulary import SEVERITIES
+from tests.output.twins import assert_same_defaults, json_keys
 
 PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
     (plain_diff.Location, diff.Location),
@@ -25,13 +26,6 @@ PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
 ]
 
 
-def json_keys(plain: type[Any]) -> list[str]:
-    fields = list(plain._fields)
-    if "schema_version" not in fields:
-        return fields
-    return ["schema_version", *(f for f in fields if f != "schema_version")]
-
-
 @pytest.mark.parametrize(("plain", "model"), PAIRS, ids=[p.__name__ for p, _ in PAIRS])
 def test_same_fields_in_the_same_order(plain: type[Any], model: type[BaseModel]) -> None:
     assert json_keys(plain) == list(model.model_fields)
@@ -39,11 +33,7 @@ def test_same_fields_in_the_same_order(plain: type[Any], model: type[BaseModel])
 
 @pytest.mark.parametrize(("plain", "model"), PAIRS, ids=[p.__name__ for p, _ in PAIRS])
 def test_same_defaults(plain: type[Any], model: type[BaseModel]) -> None:
-    for name, field in model.model_fields.items():
-        if field.is_required():
-            assert name not in plain._field_defaults, name
-        else:
-            assert plain._field_defaults[name] == field.get_default(), name
+    assert_same_defaults(plain, model)
 
 
 text = st.text(max_size=8)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from envctl.errors import Location
 from envctl.output import plain_specs, specs
+from tests.output.twins import assert_same_defaults, json_keys
 
 PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
     (plain_specs.Validated, specs.Validated),
@@ -25,30 +26,14 @@ PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
 UNPRINTED = {"location"}
 
 
-def json_keys(plain: type[Any]) -> list[str]:
-    """A plain document's JSON keys, in the order to_json() writes them."""
-    fields = [f for f in plain._fields if f not in UNPRINTED]
-    if "schema_version" not in fields:
-        return fields
-    return ["schema_version", *(f for f in fields if f != "schema_version")]
-
-
 @pytest.mark.parametrize(("plain", "model"), PAIRS, ids=[p.__name__ for p, _ in PAIRS])
 def test_same_fields_in_the_same_order(plain: type[Any], model: type[BaseModel]) -> None:
-    assert json_keys(plain) == list(model.model_fields)
+    assert json_keys(plain, UNPRINTED) == list(model.model_fields)
 
 
 @pytest.mark.parametrize(("plain", "model"), PAIRS, ids=[p.__name__ for p, _ in PAIRS])
 def test_same_defaults(plain: type[Any], model: type[BaseModel]) -> None:
-    """A field the model fills in when absent is one the plain document fills in
-    alike (a model's default list is a plain document's empty tuple)."""
-    for name, field in model.model_fields.items():
-        if field.is_required():
-            assert name not in plain._field_defaults, name
-        else:
-            default = field.get_default(call_default_factory=True)
-            mine = plain._field_defaults[name]
-            assert (list(mine) if isinstance(default, list) else mine) == default, name
+    assert_same_defaults(plain, model)
 
 
 text = st.text(max_size=8)

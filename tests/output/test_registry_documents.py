@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from envctl.output import promotion, registry, registry_models
+from tests.output.twins import json_keys
 
 PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
     (registry.StageEvent, registry_models.StageEvent),
@@ -23,19 +24,9 @@ PAIRS: list[tuple[type[Any], type[BaseModel]]] = [
 ]
 
 
-def _json_keys(plain: type[Any]) -> list[str]:
-    """A plain document's JSON keys, in the order to_json() writes them."""
-    fields = list(plain._fields)
-    return (
-        ["schema_version", *(f for f in fields if f != "schema_version")]
-        if ("schema_version" in fields)
-        else fields
-    )
-
-
 @pytest.mark.parametrize(("plain", "model"), PAIRS, ids=[p.__name__ for p, _ in PAIRS])
 def test_same_fields_in_the_same_order(plain: type[Any], model: type[BaseModel]) -> None:
-    assert _json_keys(plain) == list(model.model_fields)
+    assert json_keys(plain) == list(model.model_fields)
 
 
 def test_a_document_version_is_the_models() -> None:
