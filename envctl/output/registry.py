@@ -14,28 +14,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, NamedTuple
 
+from envctl.output.plain import document_json, fields_json
 from envctl.vocabulary import MetricBasis
-
-
-def _json(value: Any) -> Any:
-    if hasattr(value, "to_json"):
-        return value.to_json()
-    if isinstance(value, list):
-        return [_json(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _json(item) for key, item in value.items()}
-    return value
-
-
-def _fields(item: NamedTuple) -> dict[str, Any]:
-    return {name: _json(value) for name, value in zip(item._fields, item, strict=True)}
-
-
-def _document(item: NamedTuple) -> dict[str, Any]:
-    """A document's fields, `schema_version` first as in every JSON document (it
-    comes last in the tuple, being the one field with a default)."""
-    fields = _fields(item)
-    return {"schema_version": fields.pop("schema_version"), **fields}
 
 
 class RecordedMetric(NamedTuple):
@@ -47,7 +27,7 @@ class RecordedMetric(NamedTuple):
     source: str | None
 
     def to_json(self) -> dict[str, Any]:
-        return _fields(self)
+        return fields_json(self)
 
 
 class StageEvent(NamedTuple):
@@ -77,7 +57,7 @@ class StageEvent(NamedTuple):
     metrics: list[RecordedMetric]
 
     def to_json(self) -> dict[str, Any]:
-        return _fields(self)
+        return fields_json(self)
 
 
 class ModelStatus(NamedTuple):
@@ -88,7 +68,7 @@ class ModelStatus(NamedTuple):
     stages: dict[str, StageEvent | None]
 
     def to_json(self) -> dict[str, Any]:
-        return _fields(self)
+        return fields_json(self)
 
 
 class StatusDocument(NamedTuple):
@@ -100,7 +80,7 @@ class StatusDocument(NamedTuple):
     schema_version: Literal[1] = 1
 
     def to_json(self) -> dict[str, Any]:
-        return _document(self)
+        return document_json(self)
 
 
 class RegisteredVersion(NamedTuple):
@@ -113,7 +93,7 @@ class RegisteredVersion(NamedTuple):
     active: bool
 
     def to_json(self) -> dict[str, Any]:
-        return _fields(self)
+        return fields_json(self)
 
 
 class HistoryDocument(NamedTuple):
@@ -126,7 +106,7 @@ class HistoryDocument(NamedTuple):
     schema_version: Literal[1] = 1
 
     def to_json(self) -> dict[str, Any]:
-        return _document(self)
+        return document_json(self)
 
 
 class ImageDocument(NamedTuple):
@@ -147,4 +127,4 @@ class ImageDocument(NamedTuple):
     schema_version: Literal[1] = 1
 
     def to_json(self) -> dict[str, Any]:
-        return _document(self)
+        return document_json(self)
